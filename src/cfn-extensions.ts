@@ -1,0 +1,58 @@
+/**
+ * Properties newer than cloudform-types' resource specification (148, Nov 2023), added by typed
+ * module augmentation so that builders stay checked. Each one is documented in the AWS
+ * CloudFormation resource reference.
+ */
+import type { IntrinsicFunction, List, ResourceTag, Value } from 'cloudform-types';
+
+export interface LoggingConfig {
+  LogFormat?: Value<'JSON' | 'Text'>;
+  ApplicationLogLevel?: Value<'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL'>;
+  SystemLogLevel?: Value<'DEBUG' | 'INFO' | 'WARN'>;
+  LogGroup?: Value<string>;
+}
+
+export interface WarmThroughput {
+  ReadUnitsPerSecond?: Value<number>;
+  WriteUnitsPerSecond?: Value<number>;
+}
+
+export type RetentionPolicy = 'Delete' | 'Retain' | 'Snapshot' | 'RetainExceptOnCreate';
+
+declare module 'cloudform-types/types/lambda/function' {
+  interface FunctionProperties {
+    /** AWS::Lambda::Function LoggingConfig (Nov 2023). */
+    LoggingConfig?: LoggingConfig;
+  }
+}
+
+declare module 'cloudform-types/types/lambda/eventSourceMapping' {
+  interface EventSourceMappingProperties {
+    /** AWS::Lambda::EventSourceMapping Tags (2024). */
+    Tags?: List<ResourceTag>;
+  }
+}
+
+declare module 'cloudform-types/types/dynamoDb/table' {
+  interface TableProperties {
+    /** AWS::DynamoDB::Table WarmThroughput (Nov 2024). */
+    WarmThroughput?: WarmThroughput | IntrinsicFunction;
+  }
+  interface GlobalSecondaryIndex {
+    WarmThroughput?: WarmThroughput | IntrinsicFunction;
+  }
+}
+
+declare module 'cloudform-types/types/cloudWatch/alarm' {
+  interface AlarmProperties {
+    /** AWS::CloudWatch::Alarm Tags (2024). */
+    Tags?: List<ResourceTag>;
+  }
+}
+
+declare module 'cloudform-types/types/resource' {
+  interface ResourceBase {
+    /** Resource attribute; with AWS::LanguageExtensions it may be an Fn::If. */
+    UpdateReplacePolicy?: RetentionPolicy | IntrinsicFunction;
+  }
+}

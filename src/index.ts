@@ -1,0 +1,68 @@
+/** buildTemplate(config): the whole TapStack template, composed from its layers. Pure. */
+import type Output from 'cloudform-types/types/output';
+import type Resource from 'cloudform-types/types/resource';
+import type { Layer } from './common';
+import { DEFAULTS, validateConfig, type StackConfig } from './config';
+import { buildAlerting } from './layers/alerting';
+import { buildAnalytics } from './layers/analytics';
+import { buildIngestion } from './layers/ingestion';
+import { buildMonitoring } from './layers/monitoring';
+import { buildProcessing } from './layers/processing';
+import { buildSecurity } from './layers/security';
+import { buildStorage } from './layers/storage';
+import { buildStream } from './layers/stream';
+import { buildConditions, buildInterface, buildParameters, buildRules } from './parameters';
+
+export const LAYERS = {
+  security: buildSecurity,
+  ingestion: buildIngestion,
+  stream: buildStream,
+  processing: buildProcessing,
+  storage: buildStorage,
+  alerting: buildAlerting,
+  analytics: buildAnalytics,
+  monitoring: buildMonitoring,
+} as const satisfies Record<string, (config: StackConfig) => Layer>;
+
+/** The template as a plain JSON-ready object (intrinsics already in their JSON form). */
+export interface TemplateDocument {
+  AWSTemplateFormatVersion: '2010-09-09';
+  Transform: string;
+  Description: string;
+  Metadata: Record<string, unknown>;
+  Parameters: Record<string, unknown>;
+  Rules: Record<string, unknown>;
+  Conditions: Record<string, unknown>;
+  Resources: Record<string, Resource & { UpdateReplacePolicy?: unknown }>;
+  Outputs: Record<string, Output>;
+}
+
+export function buildTemplate(config: StackConfig = DEFAULTS): TemplateDocument {
+  validateConfig(config);
+  const resources: Record<string, unknown> = {};
+  const outputs: Record<string, Output> = {};
+  for (const [layer, build] of Object.entries(LAYERS)) {
+    const built = build(config);
+    for (const [id, resource] of Object.entries(built.resources)) {
+      if (id in resources) throw new Error(`Logical ID ${id} is built by two layers (second: ${layer})`);
+      resources[id] = resource;
+    }
+    Object.assign(outputs, built.outputs);
+  }
+  const template = {
+    AWSTemplateFormatVersion: '2010-09-09',
+    // Lets DeletionPolicy/UpdateReplacePolicy take Fn::If (retain unless a throwaway environment).
+    Transform: 'AWS::LanguageExtensions',
+    Description:
+      'TapStack: real-time traffic monitoring for 50,000 road sensors. IoT Core -> Kinesis -> Lambda -> DynamoDB; ' +
+      'EventBridge -> SNS alerts; Firehose -> S3 -> Athena -> QuickSight; CloudWatch alarms and dashboard.',
+    Metadata: buildInterface(),
+    Parameters: buildParameters(config),
+    Rules: buildRules(config),
+    Conditions: buildConditions(),
+    Resources: resources,
+    Outputs: outputs,
+  };
+  // Intrinsic functions and cloudform classes become plain JSON here, once.
+  return JSON.parse(JSON.stringify(template)) as TemplateDocument;
+}

@@ -1,0 +1,130 @@
+/** IoT Core: what a sensor may do, and the topic rule that forwards its readings to Kinesis. */
+import { IAM, IoT, Logs } from 'cloudform-types';
+import { allow, arn, assumedBy, exported, policyDocument, tags, type Layer } from '../common';
+import type { StackConfig } from '../config';
+import { METRIC, RULE_FIELDS, SENSOR_TOPIC_PREFIX } from '../contract';
+import { accountId, arnOf, ref, sub } from '../intrinsics';
+import { LogicalId, physicalName } from '../names';
+import { Param, param } from '../parameters';
+
+/** IoT rule names allow only letters, digits and underscores. */
+export const TOPIC_RULE_NAME = 'tapstack_${EnvironmentSuffix}_sensor_readings';
+
+/**
+ * The topic rule's SQL: every reading as published, plus the server receive time (sensor clocks
+ * drift, so latency is measured from here) and the thing name taken from the topic.
+ */
+export const TOPIC_RULE_SQL =
+  `SELECT *, timestamp() AS ${RULE_FIELDS.receivedAt}, topic(3) AS ${RULE_FIELDS.thingName} ` +
+  `FROM '${SENSOR_TOPIC_PREFIX}/+'`;
+
+export function buildIngestion(config: StackConfig): Layer {
+  const thingName = '${!iot:Connection.Thing.ThingName}';
+  const sensorPolicy = new IoT.Policy({
+    PolicyName: physicalName('sensor'),
+    PolicyDocument: policyDocument(
+      allow(
+        'ConnectOnlyAsOwnThing',
+        ['iot:Connect'],
+        sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:client/${thingName}`),
+        { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } },
+      ),
+      allow(
+        'PublishOnlyToOwnTopic',
+        ['iot:Publish'],
+        sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/${SENSOR_TOPIC_PREFIX}/${thingName}`),
+      ),
+    ),
+  });
+
+  const errorLogGroup = new Logs.LogGroup({
+    LogGroupName: sub('/tapstack/${EnvironmentSuffix}/iot-rule-errors'),
+    RetentionInDays: param(Param.LogRetentionDays),
+    KmsKeyId: arnOf(LogicalId.EncryptionKey),
+    Tags: tags(config),
+  });
+
+  const role = new IAM.Role({
+    Description: 'IoT topic rule: put readings on the stream, log failed actions',
+    AssumeRolePolicyDocument: assumedBy('iot.amazonaws.com', {
+      StringEquals: { 'aws:SourceAccount': accountId },
+      ArnEquals: { 'aws:SourceArn': arn('iot', `rule/${TOPIC_RULE_NAME}`) },
+    }),
+    Policies: [
+      {
+        PolicyName: 'put-readings',
+        PolicyDocument: policyDocument(
+          allow('PutReadings', ['kinesis:PutRecord', 'kinesis:PutRecords'], arnOf(LogicalId.ReadingsStream)),
+          allow('EncryptForStream', ['kms:GenerateDataKey'], arnOf(LogicalId.EncryptionKey), {
+            StringEquals: { 'kms:ViaService': sub('kinesis.${AWS::Region}.amazonaws.com') },
+          }),
+          allow(
+            'WriteErrorLog',
+            ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            sub('${LogGroupArn}:*', { LogGroupArn: arnOf(LogicalId.TopicRuleErrorLogGroup) }),
+          ),
+        ),
+      },
+    ],
+    Tags: tags(config),
+  });
+
+  const rule = new IoT.TopicRule({
+    RuleName: sub(TOPIC_RULE_NAME),
+    TopicRulePayload: {
+      Description: 'Forwards every sensor reading to Kinesis, keyed by sensor, stamped with the receive time',
+      AwsIotSqlVersion: '2016-03-23',
+      Sql: TOPIC_RULE_SQL,
+      RuleDisabled: false,
+      Actions: [
+        {
+          Kinesis: {
+            StreamName: ref(LogicalId.ReadingsStream),
+            PartitionKey: '${topic(3)}',
+            RoleArn: arnOf(LogicalId.TopicRuleRole),
+          },
+        },
+      ],
+      ErrorAction: {
+        CloudwatchLogs: { LogGroupName: ref(LogicalId.TopicRuleErrorLogGroup), RoleArn: arnOf(LogicalId.TopicRuleRole) },
+      },
+    },
+    Tags: tags(config),
+  });
+
+  // Every event in the error log group is a reading the rule failed to put on the stream.
+  const failureMetric = new Logs.MetricFilter({
+    LogGroupName: ref(LogicalId.TopicRuleErrorLogGroup),
+    FilterPattern: '',
+    MetricTransformations: [
+      {
+        MetricName: METRIC.iotRuleActionFailures,
+        MetricNamespace: sub(`${config.metricsNamespacePrefix}/\${EnvironmentSuffix}`),
+        MetricValue: '1',
+        DefaultValue: 0,
+      },
+    ],
+  });
+
+  return {
+    resources: {
+      SensorPolicy: sensorPolicy,
+      TopicRuleErrorLogGroup: errorLogGroup,
+      TopicRuleRole: role,
+      SensorTopicRule: rule,
+      TopicRuleFailureMetricFilter: failureMetric,
+    },
+    outputs: {
+      SensorPolicyName: exported('IoT policy to attach to each sensor certificate', ref(LogicalId.SensorPolicy), 'SensorPolicyName'),
+      SensorTopic: exported(
+        'Topic each sensor publishes to (its thing name replaces +)',
+        `${SENSOR_TOPIC_PREFIX}/+`,
+        'SensorTopic',
+      ),
+      IoTDataEndpointCommand: {
+        Description: 'Run this to get the MQTT/TLS endpoint sensors connect to',
+        Value: 'aws iot describe-endpoint --endpoint-type iot:Data-ATS',
+      },
+    },
+  };
+}

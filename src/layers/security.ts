@@ -1,0 +1,124 @@
+/** One customer-managed KMS key for every data store, queue, topic, stream and log group. */
+import { KMS } from 'cloudform-types';
+import { exported, policyDocument, retainUnlessThrowaway, type Layer, type PolicyStatement } from '../common';
+import type { StackConfig } from '../config';
+import { accountId, arnOf, ref, sub } from '../intrinsics';
+import { LogicalId } from '../names';
+
+/** Services that use the key on a caller's behalf (kms:ViaService) when the caller's role allows it. */
+const VIA_SERVICES = ['sns', 'sqs', 'dynamodb', 'kinesis', 'firehose', 's3'] as const;
+
+const ACCOUNT_ROOT = { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') };
+
+/** Key management, without data-plane use: account IAM policies may grant these to administrators. */
+const ADMIN_ACTIONS = [
+  'kms:CancelKeyDeletion',
+  'kms:CreateAlias',
+  'kms:CreateGrant',
+  'kms:DeleteAlias',
+  'kms:DescribeKey',
+  'kms:DisableKey',
+  'kms:DisableKeyRotation',
+  'kms:EnableKey',
+  'kms:EnableKeyRotation',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListAliases',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListResourceTags',
+  'kms:PutKeyPolicy',
+  'kms:RetireGrant',
+  'kms:RevokeGrant',
+  'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:UpdateAlias',
+  'kms:UpdateKeyDescription',
+];
+
+const DATA_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
+
+/**
+ * The key policy. In a key policy `Resource: "*"` means this key. Account principals may manage
+ * the key through IAM, and use it only through the listed services; AWS service principals that
+ * act on their own (CloudWatch Logs, EventBridge, CloudWatch alarms) are named with conditions.
+ */
+export function keyPolicyStatements(): PolicyStatement[] {
+  return [
+    {
+      Sid: 'AccountAdministersKeyThroughIam',
+      Effect: 'Allow',
+      Principal: ACCOUNT_ROOT,
+      Action: ADMIN_ACTIONS,
+      Resource: '*',
+    },
+    {
+      Sid: 'AccountUsesKeyOnlyThroughStackServices',
+      Effect: 'Allow',
+      Principal: ACCOUNT_ROOT,
+      Action: [...DATA_ACTIONS, 'kms:DescribeKey', 'kms:CreateGrant'],
+      Resource: '*',
+      Condition: {
+        StringEquals: {
+          'kms:CallerAccount': accountId,
+          'kms:ViaService': VIA_SERVICES.map((s) => sub(`${s}.\${AWS::Region}.amazonaws.com`)),
+        },
+      },
+    },
+    {
+      Sid: 'CloudWatchLogsEncryptsStackLogGroups',
+      Effect: 'Allow',
+      Principal: { Service: sub('logs.${AWS::Region}.amazonaws.com') },
+      Action: [...DATA_ACTIONS, 'kms:DescribeKey'],
+      Resource: '*',
+      Condition: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*'),
+        },
+      },
+    },
+    {
+      Sid: 'EventBridgeDeliversToEncryptedTopicAndQueue',
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+    },
+    {
+      Sid: 'CloudWatchAlarmsPublishToEncryptedOpsTopic',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+    },
+  ];
+}
+
+export function buildSecurity(_config: StackConfig): Layer {
+  const key = new KMS.Key({
+    Description: sub('TapStack ${EnvironmentSuffix}: encrypts streams, tables, queues, topics, objects and logs'),
+    EnableKeyRotation: true,
+    KeySpec: 'SYMMETRIC_DEFAULT',
+    KeyUsage: 'ENCRYPT_DECRYPT',
+    PendingWindowInDays: 30,
+    KeyPolicy: policyDocument(...keyPolicyStatements()),
+    // No resource-level Tags: moto 5.2 fails CreateStack on KMS key tags (TagKey/Key mix-up), so the
+    // key gets Project/Environment from the stack-level tags that `npm run deploy` passes.
+  });
+  // The key lives as long as the data it protects.
+  retainUnlessThrowaway(key);
+  const alias = new KMS.Alias({
+    AliasName: sub('alias/tapstack-${EnvironmentSuffix}'),
+    TargetKeyId: ref(LogicalId.EncryptionKey),
+  });
+  return {
+    resources: { EncryptionKey: key, EncryptionKeyAlias: alias },
+    outputs: {
+      EncryptionKeyArn: exported('The customer-managed KMS key of the stack', arnOf(LogicalId.EncryptionKey), 'EncryptionKeyArn'),
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/** DynamoDB: per-sensor rollups with a write-sharded zone index, and the alert state. */
+import { ApplicationAutoScaling, DynamoDB } from 'cloudform-types';
+import { exported, retainUnlessThrowaway, tags, type Layer } from '../common';
+import type { StackConfig } from '../config';
+import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
+import { arnOf, ifCondition, ref, sub } from '../intrinsics';
+import { LogicalId, physicalName, type LogicalIdName } from '../names';
+import { Cond, Param, param } from '../parameters';
+
+const provisioned = () =>
+  ifCondition(Cond.IsTableProvisioned, {
+    ReadCapacityUnits: param(Param.DynamoDBReadCapacity),
+    WriteCapacityUnits: param(Param.DynamoDBWriteCapacity),
+  });
+
+/** Target-tracking auto scaling of one dimension of the table or its index (provisioned mode). */
+function autoScaling(
+  config: StackConfig,
+  kind: 'Read' | 'Write',
+  resourceId: unknown,
+  dimension: 'table' | 'index',
+  targetId: LogicalIdName,
+) {
+  const target = new ApplicationAutoScaling.ScalableTarget({
+    ServiceNamespace: 'dynamodb',
+    ResourceId: resourceId as string,
+    ScalableDimension: `dynamodb:${dimension}:${kind}CapacityUnits`,
+    MinCapacity: param(kind === 'Read' ? Param.DynamoDBReadCapacity : Param.DynamoDBWriteCapacity),
+    MaxCapacity: config.autoScalingMaxCapacity,
+  }).condition(Cond.IsTableProvisioned);
+  const policy = new ApplicationAutoScaling.ScalingPolicy({
+    PolicyName: sub(`tapstack-\${EnvironmentSuffix}-${dimension}-${kind.toLowerCase()}`),
+    PolicyType: 'TargetTrackingScaling',
+    ScalingTargetId: ref(targetId),
+    TargetTrackingScalingPolicyConfiguration: {
+      TargetValue: config.autoScalingTargetUtilizationPercent,
+      PredefinedMetricSpecification: { PredefinedMetricType: `DynamoDB${kind}CapacityUtilization` },
+    },
+  }).condition(Cond.IsTableProvisioned);
+  return { target, policy };
+}
+
+export function buildStorage(config: StackConfig): Layer {
+  const warm = ifCondition(Cond.IsTableOnDemand, {
+    ReadUnitsPerSecond: config.warmReadUnitsPerSecond,
+    WriteUnitsPerSecond: config.warmWriteUnitsPerSecond,
+  });
+  const readings = new DynamoDB.Table({
+    TableName: physicalName('readings'),
+    BillingMode: param(Param.DynamoDBBillingMode),
+    AttributeDefinitions: [
+      { AttributeName: READINGS_TABLE.partitionKey, AttributeType: 'S' },
+      { AttributeName: READINGS_TABLE.sortKey, AttributeType: 'S' },
+      { AttributeName: READINGS_TABLE.zoneIndexPartitionKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: READINGS_TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: READINGS_TABLE.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: READINGS_TABLE.zoneIndexName,
+        KeySchema: [
+          { AttributeName: READINGS_TABLE.zoneIndexPartitionKey, KeyType: 'HASH' },
+          { AttributeName: READINGS_TABLE.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+        ProvisionedThroughput: provisioned() as never,
+        WarmThroughput: warm,
+      },
+    ],
+    ProvisionedThroughput: provisioned() as never,
+    WarmThroughput: warm,
+    TimeToLiveSpecification: { AttributeName: READINGS_TABLE.ttlAttribute, Enabled: true },
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(LogicalId.EncryptionKey) },
+    DeletionProtectionEnabled: ifCondition(Cond.IsThrowaway, false, true),
+    Tags: tags(config),
+  });
+  retainUnlessThrowaway(readings);
+
+  // Low, bursty volume (only sensors at or above a threshold), so always on demand.
+  const alertState = new DynamoDB.Table({
+    TableName: physicalName('alert-state'),
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: ALERT_STATE_TABLE.partitionKey, AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: ALERT_STATE_TABLE.partitionKey, KeyType: 'HASH' }],
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(LogicalId.EncryptionKey) },
+    DeletionProtectionEnabled: ifCondition(Cond.IsThrowaway, false, true),
+    Tags: tags(config),
+  });
+  retainUnlessThrowaway(alertState);
+
+  const tableResource = sub('table/${Table}', { Table: ref(LogicalId.ReadingsTable) });
+  const indexResource = sub(`table/\${Table}/index/${READINGS_TABLE.zoneIndexName}`, {
+    Table: ref(LogicalId.ReadingsTable),
+  });
+  const tableRead = autoScaling(config, 'Read', tableResource, 'table', LogicalId.ReadingsTableReadScalableTarget);
+  const tableWrite = autoScaling(config, 'Write', tableResource, 'table', LogicalId.ReadingsTableWriteScalableTarget);
+  const indexRead = autoScaling(config, 'Read', indexResource, 'index', LogicalId.ZoneIndexReadScalableTarget);
+  const indexWrite = autoScaling(config, 'Write', indexResource, 'index', LogicalId.ZoneIndexWriteScalableTarget);
+
+  return {
+    resources: {
+      ReadingsTable: readings,
+      AlertStateTable: alertState,
+      ReadingsTableReadScalableTarget: tableRead.target,
+      ReadingsTableReadScalingPolicy: tableRead.policy,
+      ReadingsTableWriteScalableTarget: tableWrite.target,
+      ReadingsTableWriteScalingPolicy: tableWrite.policy,
+      ZoneIndexReadScalableTarget: indexRead.target,
+      ZoneIndexReadScalingPolicy: indexRead.policy,
+      ZoneIndexWriteScalableTarget: indexWrite.target,
+      ZoneIndexWriteScalingPolicy: indexWrite.policy,
+    },
+    outputs: {
+      ReadingsTableName: exported('Per-sensor rolled-up readings', ref(LogicalId.ReadingsTable), 'ReadingsTableName'),
+      AlertStateTableName: exported('Alert level per sensor', ref(LogicalId.AlertStateTable), 'AlertStateTableName'),
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The logical-ID registry. Logical IDs are a contract with deployed stacks: renaming one makes
+ * CloudFormation replace the resource (and, for a data store, orphan or delete its data).
+ */
+import { sub } from './intrinsics';
+import type { IntrinsicFunction } from 'cloudform-types';
+
+/** A registry whose keys are their own values: `ids('A', 'B')` is `{ A: 'A', B: 'B' }`. */
+export const ids = <T extends string>(...names: T[]): { readonly [K in T]: K } =>
+  Object.fromEntries(names.map((n) => [n, n])) as { [K in T]: K };
+
+export const LogicalId = ids(
+  // security
+  'EncryptionKey',
+  'EncryptionKeyAlias',
+  // ingestion
+  'SensorPolicy',
+  'SensorTopicRule',
+  'TopicRuleRole',
+  'TopicRuleErrorLogGroup',
+  'TopicRuleFailureMetricFilter',
+  // stream
+  'ReadingsStream',
+  // processing
+  'ProcessorFunction',
+  'ProcessorRole',
+  'ProcessorLogGroup',
+  'ProcessorEventSourceMapping',
+  'ProcessorDeadLetterQueue',
+  'ProcessorDeadLetterQueuePolicy',
+  'QuarantineQueue',
+  'QuarantineQueuePolicy',
+  // storage
+  'ReadingsTable',
+  'AlertStateTable',
+  'ReadingsTableReadScalableTarget',
+  'ReadingsTableReadScalingPolicy',
+  'ReadingsTableWriteScalableTarget',
+  'ReadingsTableWriteScalingPolicy',
+  'ZoneIndexReadScalableTarget',
+  'ZoneIndexReadScalingPolicy',
+  'ZoneIndexWriteScalableTarget',
+  'ZoneIndexWriteScalingPolicy',
+  // alerting
+  'AlertBus',
+  'AlertArchive',
+  'CongestionAlertRule',
+  'AlertsTopic',
+  'AlertsTopicPolicy',
+  'AlertsEmailSubscription',
+  'AlertDeliveryDeadLetterQueue',
+  'AlertDeliveryDeadLetterQueuePolicy',
+  'OpsTopic',
+  'OpsTopicPolicy',
+  'OpsEmailSubscription',
+  // analytics
+  'RawDataBucket',
+  'RawDataBucketPolicy',
+  'AnalyticsDatabase',
+  'RawReadingsTable',
+  'DeliveryStream',
+  'DeliveryRole',
+  'DeliveryLogGroup',
+  'DeliveryLogStream',
+  'AthenaWorkGroup',
+  'QuickSightDataSource',
+  'QuickSightDataSet',
+  // monitoring
+  'ProcessorIteratorAgeAlarm',
+  'StreamWriteThrottleAlarm',
+  'ProcessorErrorsAlarm',
+  'ProcessorThrottlesAlarm',
+  'ProcessorDeadLetterQueueAlarm',
+  'AlertDeliveryDeadLetterQueueAlarm',
+  'QuarantineDepthAlarm',
+  'ReadingsTableThrottleAlarm',
+  'ZoneIndexThrottleAlarm',
+  'AlertStateTableThrottleAlarm',
+  'TopicRuleFailureAlarm',
+  'AlertRuleFailedInvocationsAlarm',
+  'DeliveryFreshnessAlarm',
+  'DeliveryFailureAlarm',
+  'EndToEndLatencyAlarm',
+  'AlertLatencyAlarm',
+  'Dashboard',
+);
+export type LogicalIdName = keyof typeof LogicalId;
+
+/**
+ * A physical name carrying the environment suffix, e.g. `tapstack-dev-readings`.
+ * Lowercase, short and stable: it fits every service's naming rules (S3, SQS, Lambda ≤ 64).
+ */
+export function physicalName(base: string): IntrinsicFunction {
+  return sub(physicalNamePattern(base));
+}
+
+/** The `Fn::Sub` pattern behind physicalName, for use inside larger patterns (ARNs, dashboards). */
+export const physicalNamePattern = (base: string): string => `tapstack-\${EnvironmentSuffix}-${base}`;
