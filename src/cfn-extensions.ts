@@ -56,3 +56,10 @@ declare module 'cloudform-types/types/resource' {
     UpdateReplacePolicy?: RetentionPolicy | IntrinsicFunction;
   }
 }
+
+declare module 'cloudform-types/types/events/rule' {
+  interface RuleProperties {
+    /** AWS::Events::Rule Tags (2024). */
+    Tags?: List<ResourceTag>;
+  }
+}

@@ -1,6 +1,5 @@
 /** buildTemplate(config): the whole TapStack template, composed from its layers. Pure. */
 import type Output from 'cloudform-types/types/output';
-import type Resource from 'cloudform-types/types/resource';
 import type { Layer } from './common';
 import { DEFAULTS, validateConfig, type StackConfig } from './config';
 import { buildAlerting } from './layers/alerting';
@@ -24,6 +23,16 @@ export const LAYERS = {
   monitoring: buildMonitoring,
 } as const satisfies Record<string, (config: StackConfig) => Layer>;
 
+/** A resource after serialisation: plain JSON, intrinsics in their `{ "Fn::…": … }` form. */
+export interface TemplateResource {
+  Type: string;
+  Properties: Record<string, any>;
+  Condition?: string;
+  DependsOn?: string | string[];
+  DeletionPolicy?: unknown;
+  UpdateReplacePolicy?: unknown;
+}
+
 /** The template as a plain JSON-ready object (intrinsics already in their JSON form). */
 export interface TemplateDocument {
   AWSTemplateFormatVersion: '2010-09-09';
@@ -33,7 +42,7 @@ export interface TemplateDocument {
   Parameters: Record<string, unknown>;
   Rules: Record<string, unknown>;
   Conditions: Record<string, unknown>;
-  Resources: Record<string, Resource & { UpdateReplacePolicy?: unknown }>;
+  Resources: Record<string, TemplateResource>;
   Outputs: Record<string, Output>;
 }
 

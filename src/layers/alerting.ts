@@ -105,6 +105,7 @@ export function buildAlerting(config: StackConfig): Layer {
         DeadLetterConfig: { Arn: arnOf(LogicalId.AlertDeliveryDeadLetterQueue) },
       },
     ],
+    Tags: tags(config),
   });
 
   const emailSubscription = (topicId: string, email: ParamName) =>

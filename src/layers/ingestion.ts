@@ -35,6 +35,7 @@ export function buildIngestion(config: StackConfig): Layer {
         sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/${SENSOR_TOPIC_PREFIX}/${thingName}`),
       ),
     ),
+    Tags: tags(config),
   });
 
   const errorLogGroup = new Logs.LogGroup({

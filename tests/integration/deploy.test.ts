@@ -1,0 +1,114 @@
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeEventBusCommand, EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config';
+import { ALERT_EVENT, ENV, READINGS_TABLE } from '../../src/contract';
+import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
+import { deployToMoto, type DeployedStack } from '../helpers/stack';
+
+describe('CreateStack of templates/TapStack.yml in moto', () => {
+  let moto: Moto;
+  let deployed: DeployedStack;
+  let config: ReturnType<typeof motoClientConfig>;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    config = motoClientConfig(moto.endpoint);
+    deployed = await deployToMoto(moto.endpoint, 'tapstack-ci', {
+      EnvironmentSuffix: 'ci',
+      ThrowawayEnvironment: 'true',
+      KinesisShardCount: '4',
+      ProcessorReservedConcurrency: '8',
+    });
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  it('completes with the outputs operators need', () => {
+    expect(deployed.stack.StackStatus).toBe('CREATE_COMPLETE');
+    expect(deployed.outputs).toMatchObject({
+      StreamName: 'tapstack-ci-readings',
+      ReadingsTableName: 'tapstack-ci-readings',
+      AlertStateTableName: 'tapstack-ci-alert-state',
+      EventBusName: 'tapstack-ci-traffic',
+      ProcessorFunctionName: 'tapstack-ci-processor',
+      SensorTopic: 'traffic/sensors/+',
+      IoTDataEndpointCommand: 'aws iot describe-endpoint --endpoint-type iot:Data-ATS',
+    });
+    for (const key of ['StreamArn', 'AlertsTopicArn', 'OpsTopicArn', 'QuarantineQueueUrl', 'ProcessorDeadLetterQueueUrl', 'AlertDeliveryDeadLetterQueueUrl', 'RawDataBucketName', 'DashboardUrl', 'EncryptionKeyArn']) {
+      expect(deployed.outputs[key], key).toMatch(/tapstack-ci|arn:aws:kms/);
+    }
+  });
+
+  it('creates the stream with the requested shards', async () => {
+    const kinesis = new KinesisClient({ ...config, requestHandler: new NodeHttpHandler() });
+    const { StreamDescriptionSummary: s } = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: deployed.outputs.StreamName }));
+    expect(s?.StreamStatus).toBe('ACTIVE');
+    expect(s?.OpenShardCount).toBe(4);
+    expect(s?.RetentionPeriodHours).toBe(DEFAULTS.parameters.streamRetentionHours);
+  });
+
+  it('creates the readings table with its key, zone index and billing mode', async () => {
+    const ddb = new DynamoDBClient(config);
+    const { Table: t } = await ddb.send(new DescribeTableCommand({ TableName: deployed.outputs.ReadingsTableName }));
+    expect(t?.KeySchema).toEqual([
+      { AttributeName: READINGS_TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: READINGS_TABLE.sortKey, KeyType: 'RANGE' },
+    ]);
+    expect(t?.GlobalSecondaryIndexes?.[0]?.IndexName).toBe(READINGS_TABLE.zoneIndexName);
+    expect(t?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+    const { Table: state } = await ddb.send(new DescribeTableCommand({ TableName: deployed.outputs.AlertStateTableName }));
+    expect(state?.KeySchema).toEqual([{ AttributeName: 'sensor_id', KeyType: 'HASH' }]);
+  });
+
+  it('creates the queues with 14-day retention', async () => {
+    const sqs = new SQSClient(config);
+    for (const key of ['QuarantineQueueUrl', 'ProcessorDeadLetterQueueUrl', 'AlertDeliveryDeadLetterQueueUrl']) {
+      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: deployed.outputs[key], AttributeNames: ['All'] }));
+      expect(Attributes?.MessageRetentionPeriod, key).toBe(String(DEFAULTS.queueRetentionSeconds));
+    }
+  });
+
+  it('creates both topics', async () => {
+    const sns = new SNSClient(config);
+    for (const key of ['AlertsTopicArn', 'OpsTopicArn']) {
+      const { Attributes } = await sns.send(new GetTopicAttributesCommand({ TopicArn: deployed.outputs[key] }));
+      expect(Attributes?.TopicArn).toBe(deployed.outputs[key]);
+    }
+  });
+
+  it('creates the bus with the alert rule targeting the alerts topic', async () => {
+    const events = new EventBridgeClient(config);
+    const bus = await events.send(new DescribeEventBusCommand({ Name: deployed.outputs.EventBusName }));
+    expect(bus.Name).toBe('tapstack-ci-traffic');
+    // moto also lists the managed rule that feeds the archive.
+    const { Rules } = await events.send(new ListRulesCommand({ EventBusName: deployed.outputs.EventBusName, NamePrefix: 'tapstack-ci-' }));
+    expect(Rules?.map((r) => r.Name)).toEqual(['tapstack-ci-congestion-alerts']);
+    expect(JSON.parse(Rules![0]!.EventPattern!)).toEqual({ source: [ALERT_EVENT.source], 'detail-type': [ALERT_EVENT.detailType] });
+    const { Targets } = await events.send(new ListTargetsByRuleCommand({ Rule: Rules![0]!.Name!, EventBusName: deployed.outputs.EventBusName }));
+    expect(Targets?.[0]?.Arn).toBe(deployed.outputs.AlertsTopicArn);
+  });
+
+  // moto ignores Architectures (reports x86_64): arm64 is asserted on the template in builders.test.ts.
+  it('creates the processor with its runtime and environment', async () => {
+    const lambda = new LambdaClient(config);
+    const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: deployed.outputs.ProcessorFunctionName }));
+    expect(fn.Runtime).toBe('nodejs24.x');
+    // moto hands Number parameters through as numbers; Lambda itself only has strings.
+    const variables = Object.fromEntries(Object.entries(fn.Environment?.Variables ?? {}).map(([k, v]) => [k, String(v)]));
+    expect(variables).toMatchObject({
+      [ENV.tableName]: 'tapstack-ci-readings',
+      [ENV.eventBusName]: 'tapstack-ci-traffic',
+      [ENV.quarantineQueueUrl]: deployed.outputs.QuarantineQueueUrl,
+      [ENV.warningThreshold]: '80',
+      [ENV.criticalThreshold]: '90',
+      [ENV.zoneIndexShards]: '10',
+    });
+  });
+});

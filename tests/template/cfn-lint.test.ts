@@ -1,0 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { TEMPLATE_PATH } from '../helpers/template';
+
+describe('cfn-lint', () => {
+  it('reports 0 errors and 0 warnings on templates/TapStack.yml', () => {
+    const run = spawnSync('cfn-lint', [TEMPLATE_PATH], { encoding: 'utf8' });
+    if (run.error) throw new Error('cfn-lint was not found: install it with `python3 -m pip install cfn-lint` (bash .ci/run does this)');
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+});

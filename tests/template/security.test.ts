@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { PolicyStatement } from '../../src/common';
+import { LogicalId } from '../../src/names';
+import { committedTemplate, resourcesOfType } from '../helpers/template';
+
+const template = committedTemplate();
+const KEY_ARN = { 'Fn::GetAtt': [LogicalId.EncryptionKey, 'Arn'] };
+
+/**
+ * The only places a `*` may stand in an Allow statement, each with its reason. A key policy's
+ * `Resource: "*"` means the key itself (AWS KMS key policy semantics).
+ */
+const WILDCARD_EXCEPTIONS: Record<string, string> = {
+  'EncryptionKey.KeyPolicy': 'in a key policy, Resource "*" is the key the policy is attached to',
+};
+
+/** Every policy document of the template, with where it is. */
+function policyDocuments(): [string, { Statement: PolicyStatement[] }][] {
+  const docs: [string, { Statement: PolicyStatement[] }][] = [];
+  for (const [id, r] of Object.entries(template.Resources)) {
+    const p = r.Properties;
+    if (r.Type === 'AWS::IAM::Role') {
+      for (const policy of p.Policies ?? []) docs.push([`${id}.Policies.${policy.PolicyName}`, policy.PolicyDocument]);
+    }
+    if (r.Type === 'AWS::KMS::Key') docs.push([`${id}.KeyPolicy`, p.KeyPolicy]);
+    if (p.PolicyDocument) docs.push([`${id}.PolicyDocument`, p.PolicyDocument]);
+  }
+  return docs;
+}
+
+const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+describe('least privilege', () => {
+  it('grants no "*" action or resource outside the listed exceptions', () => {
+    const violations: string[] = [];
+    for (const [where, doc] of policyDocuments()) {
+      for (const s of doc.Statement.filter((st) => st.Effect === 'Allow')) {
+        const wildAction = asList(s.Action).some((a) => typeof a === 'string' && a.includes('*'));
+        const wildResource = asList(s.Resource).some((r) => r === '*');
+        if ((wildAction || wildResource) && !(where in WILDCARD_EXCEPTIONS)) violations.push(`${where}:${s.Sid ?? '?'}`);
+        if (wildAction) violations.push(`${where}:${s.Sid ?? '?'} has a wildcard action`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('gives every role its own trust policy for one service', () => {
+    const roles = resourcesOfType(template, 'AWS::IAM::Role');
+    expect(roles.map(([id]) => id).sort()).toEqual(['DeliveryRole', 'ProcessorRole', 'TopicRuleRole']);
+    for (const [, role] of roles) {
+      const [statement, ...rest] = role.Properties.AssumeRolePolicyDocument.Statement;
+      expect(rest).toEqual([]);
+      expect(Object.keys(statement.Principal)).toEqual(['Service']);
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('key policy lets account principals use the key only through the stack services', () => {
+    const statements: PolicyStatement[] = template.Resources.EncryptionKey!.Properties.KeyPolicy.Statement;
+    const use = statements.find((s) => s.Sid === 'AccountUsesKeyOnlyThroughStackServices')!;
+    expect(use.Condition?.StringEquals?.['kms:ViaService']).toHaveLength(6);
+    const admin = statements.find((s) => s.Sid === 'AccountAdministersKeyThroughIam')!;
+    expect(asList(admin.Action)).not.toContain('kms:Decrypt');
+    for (const s of statements.filter((st) => typeof st.Principal === 'object' && 'Service' in (st.Principal as object))) {
+      expect(s.Condition, `${s.Sid} needs a condition`).toBeDefined();
+    }
+    expect(template.Resources.EncryptionKey!.Properties.EnableKeyRotation).toBe(true);
+  });
+
+  it('lets a sensor connect only as its own thing and publish only to its own topic', () => {
+    const statements: PolicyStatement[] = template.Resources.SensorPolicy!.Properties.PolicyDocument.Statement;
+    expect(statements.map((s) => s.Action)).toEqual([['iot:Connect'], ['iot:Publish']]);
+    expect(JSON.stringify(statements[0]!.Resource)).toContain('client/${!iot:Connection.Thing.ThingName}');
+    expect(JSON.stringify(statements[1]!.Resource)).toContain('topic/traffic/sensors/${!iot:Connection.Thing.ThingName}');
+  });
+});
+
+describe('encryption with the stack key', () => {
+  const cases: [string, (p: Record<string, any>) => unknown][] = [
+    ['AWS::Kinesis::Stream', (p) => p.StreamEncryption.KeyId],
+    ['AWS::DynamoDB::Table', (p) => p.SSESpecification.KMSMasterKeyId],
+    ['AWS::SQS::Queue', (p) => p.KmsMasterKeyId],
+    ['AWS::SNS::Topic', (p) => p.KmsMasterKeyId],
+    ['AWS::Logs::LogGroup', (p) => p.KmsKeyId],
+    ['AWS::S3::Bucket', (p) => p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID],
+    ['AWS::KinesisFirehose::DeliveryStream', (p) => p.ExtendedS3DestinationConfiguration.EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN],
+    ['AWS::Athena::WorkGroup', (p) => p.WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration.KmsKey],
+  ];
+  it.each(cases)('every %s names the customer-managed key', (type, keyOf) => {
+    const found = resourcesOfType(template, type);
+    expect(found.length).toBeGreaterThan(0);
+    for (const [id, r] of found) expect(keyOf(r.Properties), id).toEqual(KEY_ARN);
+  });
+});
+
+describe('TLS-only resource policies', () => {
+  const denies = (doc: { Statement: PolicyStatement[] }) =>
+    doc.Statement.some((s) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+  const protectedBy = (policyType: string, listKey: string) =>
+    new Set(
+      resourcesOfType(template, policyType)
+        .filter(([, r]) => denies(r.Properties.PolicyDocument))
+        .flatMap(([, r]) => asList(r.Properties[listKey]).map((ref) => (ref as { Ref: string }).Ref)),
+    );
+  it.each([
+    ['AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'Queues'],
+    ['AWS::SNS::Topic', 'AWS::SNS::TopicPolicy', 'Topics'],
+    ['AWS::S3::Bucket', 'AWS::S3::BucketPolicy', 'Bucket'],
+  ])('every %s denies requests without TLS', (type, policyType, listKey) => {
+    const covered = protectedBy(policyType, listKey);
+    for (const [id] of resourcesOfType(template, type)) expect(covered.has(id), id).toBe(true);
+  });
+
+  it('blocks all public access to the bucket and keeps versions', () => {
+    const p = template.Resources.RawDataBucket!.Properties;
+    expect(Object.values(p.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
+    expect(p.VersioningConfiguration.Status).toBe('Enabled');
+    expect(p.LifecycleConfiguration.Rules.length).toBeGreaterThan(0);
+  });
+
+  it('lets only the alert rule publish to the alerts topic', () => {
+    const [allowStatement] = template.Resources.AlertsTopicPolicy!.Properties.PolicyDocument.Statement;
+    expect(allowStatement.Principal).toEqual({ Service: 'events.amazonaws.com' });
+    expect(allowStatement.Condition.ArnEquals['aws:SourceArn']).toEqual({ 'Fn::GetAtt': ['CongestionAlertRule', 'Arn'] });
+  });
+});
