@@ -28,10 +28,21 @@ export const READINGS_TABLE = {
   ttlAttribute: 'expires_at',
 } as const;
 
-/** The alert-state table: one item per sensor that is, or was, above a threshold. */
+/**
+ * The alert-state table: one item per sensor that is, or was, above a threshold.
+ * A sparse index lists the sensors that are elevated (not NORMAL, or with an alert still to
+ * publish), keyed by a bucket of the sensor's MD5: the same hash Kinesis routes partition keys
+ * by, so the sensors of one shard fall in a few buckets whatever the resharding. A batch queries
+ * only its own buckets: alert-state I/O grows with elevated sensors, not with all sensors.
+ */
 export const ALERT_STATE_TABLE = {
   partitionKey: 'sensor_id',
+  elevatedIndexName: 'elevated-index',
+  elevatedBucketAttribute: 'elevated_bucket',
 } as const;
+
+/** Buckets of the elevated index: the first byte of MD5(sensor id), 256 values. */
+export const ELEVATED_BUCKET_COUNT = 256;
 
 /** The IoT topic sensors publish to: `traffic/sensors/<thing name>`. */
 export const SENSOR_TOPIC_PREFIX = 'traffic/sensors';

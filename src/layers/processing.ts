@@ -2,7 +2,7 @@
 import { IAM, Lambda, Logs, SQS } from 'cloudform-types';
 import { allow, denyInsecureTransport, exported, policyDocument, retainUnlessThrowaway, tags, type Layer } from '../common';
 import type { StackConfig } from '../config';
-import { ENV } from '../contract';
+import { ALERT_STATE_TABLE, ENV } from '../contract';
 import { arnOf, getAtt, ref, sub } from '../intrinsics';
 import { LogicalId, physicalName } from '../names';
 import { Param, param } from '../parameters';
@@ -63,6 +63,11 @@ export function buildProcessing(config: StackConfig): Layer {
             'ReadAndWriteAlertState',
             ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
             arnOf(LogicalId.AlertStateTable),
+          ),
+          allow(
+            'FindElevatedSensors',
+            ['dynamodb:Query'],
+            sub(`\${Table}/index/${ALERT_STATE_TABLE.elevatedIndexName}`, { Table: arnOf(LogicalId.AlertStateTable) }),
           ),
           allow('PublishAlerts', ['events:PutEvents'], arnOf(LogicalId.AlertBus)),
           allow('QuarantineAndDeadLetter', ['sqs:SendMessage'], [

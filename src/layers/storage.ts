@@ -83,8 +83,21 @@ export function buildStorage(config: StackConfig): Layer {
   const alertState = new DynamoDB.Table({
     TableName: physicalName('alert-state'),
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: ALERT_STATE_TABLE.partitionKey, AttributeType: 'S' }],
+    AttributeDefinitions: [
+      { AttributeName: ALERT_STATE_TABLE.partitionKey, AttributeType: 'S' },
+      { AttributeName: ALERT_STATE_TABLE.elevatedBucketAttribute, AttributeType: 'S' },
+    ],
     KeySchema: [{ AttributeName: ALERT_STATE_TABLE.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: ALERT_STATE_TABLE.elevatedIndexName,
+        KeySchema: [
+          { AttributeName: ALERT_STATE_TABLE.elevatedBucketAttribute, KeyType: 'HASH' },
+          { AttributeName: ALERT_STATE_TABLE.partitionKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
     PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(LogicalId.EncryptionKey) },
     DeletionProtectionEnabled: ifCondition(Cond.IsThrowaway, false, true),

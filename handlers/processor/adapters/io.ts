@@ -1,0 +1,109 @@
+/** What every adapter needs to call AWS well: a deadline, backoff with full jitter, bounded concurrency. */
+
+export interface IoContext {
+  /** Epoch ms after which no call is started or retried (the invocation's time, less a margin). */
+  deadlineMs: number;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** [0, 1): the jitter source. */
+  random: () => number;
+  /** A call that takes longer than this is abandoned and counts as a retryable failure. */
+  callTimeoutMs: number;
+  /** AWS calls in flight at once, per adapter. */
+  concurrency: number;
+  /** Backoff: the n-th retry waits random(0, min(cap, base × 2^n)) (full jitter). */
+  backoffBaseMs: number;
+  backoffCapMs: number;
+}
+
+export const DEFAULT_IO = {
+  callTimeoutMs: 3_000,
+  concurrency: 16,
+  backoffBaseMs: 25,
+  backoffCapMs: 1_000,
+} as const;
+
+export class CallTimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+const RETRYABLE = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'TooManyRequestsException',
+  'InternalServerError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+  'ECONNRESET',
+]);
+
+/** Throttling, timeouts and 5xx are worth another try; validation and permission errors are not. */
+export function isRetryable(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (RETRYABLE.has(e?.name ?? '') || RETRYABLE.has(e?.code ?? '')) return true;
+  if (e?.$retryable) return true;
+  return (e?.$metadata?.httpStatusCode ?? 0) >= 500;
+}
+
+/** Full-jitter delay before retry number `attempt` (0-based). */
+export const backoffMs = (io: IoContext, attempt: number): number =>
+  io.random() * Math.min(io.backoffCapMs, io.backoffBaseMs * 2 ** attempt);
+
+/**
+ * Sleeps before the next attempt if the deadline allows both the wait and one more call;
+ * answers false (no time left) otherwise.
+ */
+export async function waitForRetry(io: IoContext, attempt: number): Promise<boolean> {
+  const delay = backoffMs(io, attempt);
+  if (io.now() + delay + io.callTimeoutMs > io.deadlineMs) return false;
+  await io.sleep(delay);
+  return true;
+}
+
+/** One AWS call, abandoned after the call timeout (the SDK request is aborted too). */
+export async function call<T>(io: IoContext, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new CallTimeoutError(`AWS call exceeded ${io.callTimeoutMs} ms`));
+    }, Math.max(1, Math.min(io.callTimeoutMs, io.deadlineMs - io.now())));
+  });
+  try {
+    return await Promise.race([send(controller.signal), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs fn over items with at most `concurrency` in flight; results in input order. */
+export async function mapPool<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+export const chunk = <T>(items: T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
+
+/** Calls made, by kind, for the benchmark and the logs. */
+export class CallCounter {
+  readonly counts: Record<string, number> = {};
+  add(kind: string, n = 1): void {
+    this.counts[kind] = (this.counts[kind] ?? 0) + n;
+  }
+}

@@ -1,0 +1,72 @@
+/** Invalid readings → the quarantine queue, 10 per SendMessageBatch, with the original payload. */
+import { createHash } from 'node:crypto';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { QuarantinedRecord } from '../core/types';
+import { call, chunk, isRetryable, mapPool, waitForRetry, type CallCounter, type IoContext } from './io';
+
+/** SQS SendMessageBatch limit. */
+export const MAX_SEND_MESSAGE_BATCH = 10;
+/**
+ * Payloads up to this many base64 characters travel whole; larger ones as a digest and a prefix,
+ * so that ten messages stay well inside SQS's 256 KiB batch limit.
+ */
+export const MAX_QUARANTINE_PAYLOAD_CHARS = 16_384;
+
+/** The message body: why, where from, and the original payload (or its digest). */
+export function quarantineMessage(q: QuarantinedRecord): string {
+  const { record, reason } = q;
+  const whole = record.data.length <= MAX_QUARANTINE_PAYLOAD_CHARS;
+  return JSON.stringify({
+    reason,
+    shard_id: record.shardId,
+    sequence_number: record.sequenceNumber,
+    partition_key: record.partitionKey,
+    approximate_arrival: new Date(record.approximateArrivalMs).toISOString(),
+    payload_base64: whole ? record.data : record.data.slice(0, 1024),
+    payload_truncated: !whole,
+    payload_sha256: createHash('sha256').update(record.data, 'base64').digest('hex'),
+  });
+}
+
+/** Sends every quarantined record; answers the positions (into `records`) that could not be sent. */
+export async function quarantine(
+  client: SQSClient,
+  queueUrl: string,
+  records: QuarantinedRecord[],
+  io: IoContext,
+  counter: CallCounter,
+  log: (message: string, detail: object) => void,
+): Promise<{ failed: number[]; retries: number }> {
+  let retries = 0;
+  const indexed = records.map((r, index) => ({ r, index }));
+  const failed = await mapPool(chunk(indexed, MAX_SEND_MESSAGE_BATCH), io.concurrency, async (batch) => {
+    let pending = batch;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        counter.add('SendMessageBatch');
+        const out = await call(io, (abortSignal) =>
+          client.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: pending.map(({ r, index }) => ({ Id: String(index), MessageBody: quarantineMessage(r) })),
+            }),
+            { abortSignal },
+          ),
+        );
+        const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
+        const permanent = (out.Failed ?? []).filter((f) => f.SenderFault);
+        if (permanent.length > 0) log('SendMessageBatch rejected entries', { failed: permanent });
+        pending = pending.filter(({ index }) => failedIds.has(String(index)));
+        if (pending.length === 0) return [];
+      } catch (error) {
+        if (!isRetryable(error)) {
+          log('SendMessageBatch failed, not retryable', { error: String(error), records: pending.length });
+          return pending.map(({ index }) => index);
+        }
+      }
+      retries++;
+      if (!(await waitForRetry(io, attempt))) return pending.map(({ index }) => index);
+    }
+  });
+  return { failed: failed.flat(), retries };
+}

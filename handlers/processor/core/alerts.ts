@@ -1,0 +1,116 @@
+/**
+ * The alert state machine, per sensor. Pure: given the stored state and the sensor's readings of
+ * one batch (in time order), it returns the next state and the alerts to publish.
+ *
+ * Levels: NORMAL → WARNING (index > warning) → CRITICAL (index > critical), escalating at once.
+ * A level is left only when the index falls `hysteresis` points below its threshold, so a sensor
+ * hovering at a threshold does not flap. A transition into a level within `cooldown` of the last
+ * alert into that level changes the state but publishes nothing (counted as suppressed).
+ */
+import { ALERT_EVENT } from '../../../src/contract';
+import { deterministicId } from './hash';
+import { levelRank, type EnrichedReading, type Level, type Thresholds } from './types';
+
+/** The `detail` of an alert event on the bus. */
+export interface AlertDetail {
+  alert_id: string;
+  level: Level;
+  previous_level: Level;
+  sensor_id: string;
+  zone_id: string;
+  congestion_index: number;
+  /** The threshold crossed: the new level's threshold, or the left level's when going down. */
+  threshold: number;
+  reading_time: string;
+  received_at: number;
+  detected_at: string;
+}
+
+export interface AlertState {
+  sensorId: string;
+  level: Level;
+  /** Optimistic-lock version; 0 means no stored item yet. */
+  version: number;
+  /** Receive time (epoch ms) of the reading behind the last published alert into each level. */
+  lastAlertAt: Partial<Record<Level, number>>;
+  /** Alerts decided but not yet confirmed published (an outbox): published again until cleared. */
+  pending: AlertDetail[];
+}
+
+export interface AlertPolicy {
+  thresholds: Thresholds;
+  cooldownMs: number;
+}
+
+export interface Decision {
+  next: AlertState;
+  /** New alerts decided in this batch (also appended to next.pending). */
+  alerts: AlertDetail[];
+  suppressed: number;
+  /** Whether the stored state must change. */
+  changed: boolean;
+}
+
+export const initialState = (sensorId: string): AlertState => ({
+  sensorId,
+  level: 'NORMAL',
+  version: 0,
+  lastAlertAt: {},
+  pending: [],
+});
+
+/** The level after one reading, from the current level, with hysteresis on the way down. */
+export function nextLevel(current: Level, index: number, { warning, critical, hysteresis }: Thresholds): Level {
+  const entry: Level = index > critical ? 'CRITICAL' : index > warning ? 'WARNING' : 'NORMAL';
+  if (levelRank(entry) >= levelRank(current)) return entry;
+  if (current === 'CRITICAL') {
+    if (index > critical - hysteresis) return 'CRITICAL';
+    return index > warning - hysteresis ? 'WARNING' : 'NORMAL';
+  }
+  return index > warning - hysteresis ? 'WARNING' : 'NORMAL';
+}
+
+const thresholdOf = (level: Level, t: Thresholds) => (level === 'CRITICAL' ? t.critical : t.warning);
+
+export function decide(state: AlertState, readings: EnrichedReading[], policy: AlertPolicy, detectedAt: string): Decision {
+  let level = state.level;
+  const lastAlertAt = { ...state.lastAlertAt };
+  const alerts: AlertDetail[] = [];
+  let suppressed = 0;
+  let changed = false;
+  for (const r of readings) {
+    const to = nextLevel(level, r.congestion_index, policy.thresholds);
+    if (to === level) continue;
+    changed = true;
+    const since = lastAlertAt[to];
+    if (since !== undefined && r.received_at - since < policy.cooldownMs) {
+      suppressed++;
+    } else {
+      const up = levelRank(to) > levelRank(level);
+      alerts.push({
+        alert_id: deterministicId(ALERT_EVENT.source, r.sensor_id, level, to, r.timestamp),
+        level: to,
+        previous_level: level,
+        sensor_id: r.sensor_id,
+        zone_id: r.zone_id,
+        congestion_index: r.congestion_index,
+        threshold: thresholdOf(up ? to : level, policy.thresholds),
+        reading_time: r.timestamp,
+        received_at: r.received_at,
+        detected_at: detectedAt,
+      });
+      lastAlertAt[to] = r.received_at;
+    }
+    level = to;
+  }
+  return {
+    next: { sensorId: state.sensorId, level, version: state.version + (changed ? 1 : 0), lastAlertAt, pending: [...state.pending, ...alerts] },
+    alerts,
+    suppressed,
+    changed,
+  };
+}
+
+/** Sensors whose readings could move them out of NORMAL: any reading above the warning threshold. */
+export const mayEscalate = (readings: EnrichedReading[], t: Thresholds): boolean =>
+  readings.some((r) => r.congestion_index > t.warning);

@@ -1,0 +1,30 @@
+/** Stable hashes: the same input gives the same output on every machine and every run. */
+import { createHash } from 'node:crypto';
+
+/** FNV-1a, 32 bit: cheap and stable, for spreading sensors over zone index shards. */
+export function fnv1a32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** `zone_id#n`, n = fnv1a32(sensor_id) mod shards: the write-sharded zone index key. */
+export function zoneShard(zoneId: string, sensorId: string, shards: number): string {
+  return `${zoneId}#${fnv1a32(sensorId) % shards}`;
+}
+
+/**
+ * The elevated-index bucket of a sensor: the first byte of MD5(sensor id) in hex. Kinesis routes
+ * records by MD5 of the partition key (the sensor id), so one shard's sensors share few buckets.
+ */
+export function elevatedBucket(sensorId: string): string {
+  return createHash('md5').update(sensorId).digest('hex').slice(0, 2);
+}
+
+/** A short deterministic id: the first 32 hex digits of SHA-256 over the parts. */
+export function deterministicId(...parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 32);
+}

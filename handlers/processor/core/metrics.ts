@@ -1,0 +1,87 @@
+/**
+ * CloudWatch Embedded Metric Format documents for one invocation. Pure: the handler writes the
+ * lines to stdout, and CloudWatch Logs turns them into metrics (no PutMetricData calls, no
+ * cloudwatch:PutMetricData permission).
+ */
+import { METRIC, METRIC_DIMENSION, SERVICE_NAME } from '../../../src/contract';
+
+/** EMF allows at most 100 values per metric in one document. */
+export const MAX_EMF_VALUES = 100;
+
+export interface BatchCounts {
+  recordsIn: number;
+  recordsStored: number;
+  recordsQuarantined: number;
+  recordsRetried: number;
+  itemsWritten: number;
+  alertsPublished: number;
+  alertsSuppressed: number;
+}
+
+export interface ZoneStats {
+  zoneId: string;
+  congestionSum: number;
+  vehicleSum: number;
+  readings: number;
+}
+
+/**
+ * At most 100 values that stand for the distribution: the quantiles at (i + 0.5) / 100. Percentile
+ * alarms over them follow the batch's own percentiles.
+ */
+export function quantileSample(values: number[], max = MAX_EMF_VALUES): number[] {
+  if (values.length <= max) return values.map((v) => Math.round(v));
+  const sorted = [...values].sort((a, b) => a - b);
+  return Array.from({ length: max }, (_, i) => Math.round(sorted[Math.floor(((i + 0.5) / max) * sorted.length)]!));
+}
+
+export function emfDocuments(
+  namespace: string,
+  timestampMs: number,
+  counts: BatchCounts,
+  latencies: { endToEndMs: number[]; alertMs: number[] },
+  zones: ZoneStats[],
+): string[] {
+  const service = { [METRIC_DIMENSION.service]: SERVICE_NAME };
+  const countMetrics = [
+    [METRIC.recordsIn, counts.recordsIn],
+    [METRIC.recordsStored, counts.recordsStored],
+    [METRIC.recordsQuarantined, counts.recordsQuarantined],
+    [METRIC.recordsRetried, counts.recordsRetried],
+    [METRIC.itemsWritten, counts.itemsWritten],
+    [METRIC.alertsPublished, counts.alertsPublished],
+    ['AlertsSuppressed', counts.alertsSuppressed],
+  ] as const;
+  const metrics: { Name: string; Unit: string }[] = countMetrics.map(([Name]) => ({ Name, Unit: 'Count' }));
+  const values: Record<string, unknown> = Object.fromEntries(countMetrics);
+  if (latencies.endToEndMs.length > 0) {
+    metrics.push({ Name: METRIC.endToEndLatencyMs, Unit: 'Milliseconds' });
+    values[METRIC.endToEndLatencyMs] = quantileSample(latencies.endToEndMs);
+  }
+  if (latencies.alertMs.length > 0) {
+    metrics.push({ Name: METRIC.alertLatencyMs, Unit: 'Milliseconds' });
+    values[METRIC.alertLatencyMs] = quantileSample(latencies.alertMs);
+  }
+  const doc = (dimensions: Record<string, string>, ms: { Name: string; Unit: string; StorageResolution?: number }[], vals: Record<string, unknown>) =>
+    JSON.stringify({
+      _aws: { Timestamp: timestampMs, CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [Object.keys(dimensions)], Metrics: ms }] },
+      ...dimensions,
+      ...vals,
+    });
+  return [
+    doc(service, metrics, values),
+    ...zones.map((z) =>
+      doc(
+        { [METRIC_DIMENSION.zone]: z.zoneId },
+        [
+          { Name: METRIC.zoneCongestionIndex, Unit: 'None', StorageResolution: 1 },
+          { Name: METRIC.zoneVehicleCount, Unit: 'Count', StorageResolution: 1 },
+        ],
+        {
+          [METRIC.zoneCongestionIndex]: Math.round((z.congestionSum / z.readings) * 10) / 10,
+          [METRIC.zoneVehicleCount]: Math.round((z.vehicleSum / z.readings) * 10) / 10,
+        },
+      ),
+    ),
+  ];
+}

@@ -1,0 +1,53 @@
+/** The processor's domain types. */
+
+export const LEVELS = ['NORMAL', 'WARNING', 'CRITICAL'] as const;
+export type Level = (typeof LEVELS)[number];
+export const levelRank = (level: Level): number => LEVELS.indexOf(level);
+
+/** A validated sensor reading, as the IoT rule delivered it. */
+export interface Reading {
+  sensor_id: string;
+  zone_id: string;
+  /** ISO-8601 reading time from the sensor's clock. */
+  timestamp: string;
+  /** `timestamp` in epoch milliseconds. */
+  timestampMs: number;
+  vehicle_count: number;
+  avg_speed: number;
+  congestion_index: number;
+  temperature?: number;
+  weather_condition?: string;
+  /** Server receive time (IoT rule `timestamp()`), epoch ms: the clock latency is measured from. */
+  received_at: number;
+}
+
+/** A reading with the values the processor derives from it. */
+export interface EnrichedReading extends Reading {
+  traffic_flow_score: number;
+  congestion_level: Level;
+}
+
+/** One Kinesis record as the core sees it: its payload and where it came from. */
+export interface InputRecord {
+  /** Kinesis sequence number: the identity reported back for retry. */
+  sequenceNumber: string;
+  partitionKey: string;
+  /** Base64 payload, as in the Lambda event. */
+  data: string;
+  /** Kinesis arrival time, epoch ms: the fallback receive time. */
+  approximateArrivalMs: number;
+  shardId: string;
+}
+
+/** A record that failed validation: quarantined with its reason, never retried. */
+export interface QuarantinedRecord {
+  record: InputRecord;
+  reason: string;
+}
+
+export interface Thresholds {
+  warning: number;
+  critical: number;
+  /** A level is left only when the index falls this many points below its threshold. */
+  hysteresis: number;
+}
