@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { congestionLevel, enrich, trafficFlowScore } from '../../handlers/processor/core/enrich';
+import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
+import { groupBySensor, rollupItem } from '../../handlers/processor/core/rollup';
+import type { Reading } from '../../handlers/processor/core/types';
+
+const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
+const T = Date.parse('2026-11-22T12:00:00Z');
+const r = (sensor: string, offsetS: number, over: Partial<Reading> = {}): Reading => ({
+  sensor_id: sensor,
+  zone_id: 'downtown',
+  timestamp: new Date(T + offsetS * 1000).toISOString(),
+  timestampMs: T + offsetS * 1000,
+  vehicle_count: 10,
+  avg_speed: 30,
+  congestion_index: 50,
+  received_at: T + offsetS * 1000 + 100,
+  ...over,
+});
+const options = { zoneIndexShards: 10, ttlDays: 7 };
+
+describe('trafficFlowScore', () => {
+  it('is 100 at free flow and 0 at standstill or full congestion', () => {
+    expect(trafficFlowScore(60, 0)).toBe(100);
+    expect(trafficFlowScore(120, 0)).toBe(100);
+    expect(trafficFlowScore(0, 10)).toBe(0);
+    expect(trafficFlowScore(60, 100)).toBe(0);
+  });
+  it('scales with speed below free flow and with the uncongested share', () => {
+    expect(trafficFlowScore(30, 50)).toBe(25);
+    expect(trafficFlowScore(45, 20)).toBe(60);
+  });
+});
+
+describe('congestionLevel', () => {
+  it('is above a threshold only when strictly above it', () => {
+    expect(congestionLevel(80, thresholds)).toBe('NORMAL');
+    expect(congestionLevel(80.1, thresholds)).toBe('WARNING');
+    expect(congestionLevel(90.1, thresholds)).toBe('CRITICAL');
+  });
+});
+
+describe('zoneShard', () => {
+  it('is stable and within the shard count', () => {
+    expect(fnv1a32('sensor-00001')).toBe(fnv1a32('sensor-00001'));
+    expect(zoneShard('downtown', 'sensor-00001', 10)).toMatch(/^downtown#[0-9]$/);
+    const shards = new Set(Array.from({ length: 2000 }, (_, i) => zoneShard('downtown', `sensor-${i}`, 10)));
+    expect(shards.size).toBe(10);
+  });
+});
+
+describe('rollupItem', () => {
+  it('rolls a sensor’s readings into one item keyed by its last reading', () => {
+    const [rollup, other] = groupBySensor([
+      { reading: enrich(r('s1', 2, { vehicle_count: 30, congestion_index: 85 }), thresholds), index: 0 },
+      { reading: enrich(r('s2', 0), thresholds), index: 1 },
+      { reading: enrich(r('s1', 0, { vehicle_count: 10, avg_speed: 50, congestion_index: 40 }), thresholds), index: 2 },
+      { reading: enrich(r('s1', 1, { vehicle_count: 20, congestion_index: 60, temperature: 3 }), thresholds), index: 3 },
+    ]);
+    expect(rollup!.recordIndices).toEqual([0, 2, 3]);
+    expect(other!.recordIndices).toEqual([1]);
+    const item = rollupItem(rollup!, options);
+    expect(item).toMatchObject({
+      sensor_id: { S: 's1' },
+      timestamp: { S: '2026-11-22T12:00:02.000Z' },
+      first_reading_at: { S: '2026-11-22T12:00:00.000Z' },
+      reading_count: { N: '3' },
+      vehicle_count_sum: { N: '60' },
+      vehicle_count_min: { N: '10' },
+      vehicle_count_max: { N: '30' },
+      vehicle_count_last: { N: '30' },
+      avg_speed_mean: { N: '36.667' },
+      congestion_index_mean: { N: '61.667' },
+      congestion_index_max: { N: '85' },
+      congestion_level: { S: 'WARNING' },
+      congestion_level_max: { S: 'WARNING' },
+      expires_at: { N: String(Math.floor((T + 2000) / 1000) + 7 * 86_400) },
+    });
+    expect(item.zone_shard).toEqual({ S: zoneShard('downtown', 's1', 10) });
+    expect(item).not.toHaveProperty('temperature_last');
+  });
+
+  it('stores a single reading as that reading (count 1)', () => {
+    const [rollup] = groupBySensor([{ reading: enrich(r('s1', 0, { temperature: 21 }), thresholds), index: 0 }]);
+    expect(rollupItem(rollup!, options)).toMatchObject({
+      reading_count: { N: '1' },
+      vehicle_count_sum: { N: '10' },
+      avg_speed_mean: { N: '30' },
+      avg_speed_last: { N: '30' },
+      temperature_last: { N: '21' },
+      traffic_flow_score_last: { N: '25' },
+    });
+  });
+
+  it('is deterministic: the same readings give the same item', () => {
+    const make = () => rollupItem(groupBySensor([{ reading: enrich(r('s1', 0), thresholds), index: 0 }])[0]!, options);
+    expect(make()).toEqual(make());
+  });
+});

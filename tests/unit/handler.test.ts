@@ -1,0 +1,148 @@
+import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { processBatch } from '../../handlers/processor/handler';
+import { kinesisEvent, reading } from '../helpers/kinesis';
+import { TEST_CONFIG } from '../helpers/processor-config';
+
+
+const ddb = mockClient(DynamoDBClient);
+const events = mockClient(EventBridgeClient);
+const sqs = mockClient(SQSClient);
+const throttled = () => Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+
+function run(event: ReturnType<typeof kinesisEvent>, remainingMs = 60_000) {
+  let now = Date.now();
+  const lines: string[] = [];
+  const clients = { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}) };
+  const promise = processBatch(event, { getRemainingTimeInMillis: () => remainingMs }, {
+    config: TEST_CONFIG,
+    clients,
+    now: () => now,
+    sleep: async (ms) => void (now += ms),
+    random: () => 0.5,
+    write: (line) => lines.push(line),
+  });
+  return { promise, lines };
+}
+
+beforeEach(() => {
+  ddb.reset();
+  events.reset();
+  sqs.reset();
+  ddb.on(BatchWriteItemCommand).resolves({});
+  ddb.on(QueryCommand).resolves({ Items: [] });
+  ddb.on(BatchGetItemCommand).resolves({ Responses: {} });
+  ddb.on(UpdateItemCommand).resolves({});
+  events.on(PutEventsCommand).callsFake((input) => ({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
+  sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
+});
+
+const T = Date.now() - 10_000;
+
+describe('processBatch', () => {
+  it('accounts for every record: stored, quarantined, or retried', async () => {
+    const event = kinesisEvent([reading(1, T), reading(2, T), { raw: 'garbage' }]);
+    const { promise } = run(event);
+    const outcome = await promise;
+    expect(outcome).toMatchObject({ stored: 2, quarantined: 1, retried: 0, response: { batchItemFailures: [] } });
+  });
+
+  it('reports the sequence numbers of the records whose rollups could not be written in time', async () => {
+    ddb.on(BatchWriteItemCommand).rejects(throttled());
+    const event = kinesisEvent([reading(1, T), reading(1, T + 1000), { raw: 'garbage' }, reading(2, T)]);
+    const { promise } = run(event, 3_000);
+    const outcome = await promise;
+    const seq = (i: number) => event.Records[i]!.kinesis.sequenceNumber;
+    expect(outcome.response.batchItemFailures).toEqual([0, 1, 3].map((i) => ({ itemIdentifier: seq(i) })));
+    expect(outcome).toMatchObject({ stored: 0, quarantined: 1, retried: 3 });
+  });
+
+  it('reports only the rollup that failed when others were written', async () => {
+    ddb.on(BatchWriteItemCommand).callsFake((input) => ({
+      UnprocessedItems: { readings: input.RequestItems.readings.filter((w: any) => w.PutRequest.Item.sensor_id.S === 'sensor-00002') },
+    }));
+    const event = kinesisEvent([reading(1, T), reading(2, T), reading(3, T)]);
+    const outcome = await run(event, 3_000).promise;
+    expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }]);
+  });
+
+  it('reports a quarantined record for retry when the quarantine queue cannot take it', async () => {
+    sqs.on(SendMessageBatchCommand).rejects(throttled());
+    const event = kinesisEvent([reading(1, T), { raw: 'garbage' }]);
+    const outcome = await run(event, 3_000).promise;
+    expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }]);
+    expect(outcome).toMatchObject({ stored: 1, quarantined: 0, retried: 1 });
+  });
+
+  it('reads alert state only for sensors that may escalate or are elevated', async () => {
+    const event = kinesisEvent([reading(1, T, { congestion_index: 85 }), ...Array.from({ length: 50 }, (_, i) => reading(100 + i, T))]);
+    await run(event).promise;
+    const keys = ddb.commandCalls(BatchGetItemCommand).flatMap((c) => c.args[0].input.RequestItems!['alert-state']!.Keys!);
+    expect(keys).toEqual([{ sensor_id: { S: 'sensor-00001' } }]);
+  });
+
+  it('publishes a transition once, conditionally on the stored version, then clears the outbox', async () => {
+    const event = kinesisEvent([reading(1, T, { congestion_index: 85 })]);
+    const outcome = await run(event).promise;
+    expect(outcome.alertsPublished).toBe(1);
+    const [commit, clear] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    expect(commit!.ConditionExpression).toBe('attribute_not_exists(#pk)');
+    expect(commit!.ExpressionAttributeValues![':level']).toEqual({ S: 'WARNING' });
+    expect(clear!.ConditionExpression).toBe('#version = :v');
+    expect(clear!.ExpressionAttributeValues![':v']).toEqual({ N: '1' });
+  });
+
+  it('publishes nothing when another invocation already moved the state (conditional check fails)', async () => {
+    ddb.on(UpdateItemCommand).rejects(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
+    const outcome = await run(kinesisEvent([reading(1, T, { congestion_index: 85 })])).promise;
+    expect(outcome.alertsPublished).toBe(0);
+    expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
+    expect(outcome.response.batchItemFailures).toEqual([]);
+  });
+
+  it('keeps an alert pending and retries its records when EventBridge will not take it', async () => {
+    events.on(PutEventsCommand).rejects(throttled());
+    const event = kinesisEvent([reading(1, T, { congestion_index: 85 }), reading(2, T)]);
+    const outcome = await run(event, 3_000).promise;
+    expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+  });
+
+  it('republishes alerts left pending by an earlier invocation', async () => {
+    const pending = [{ alert_id: 'x1', level: 'WARNING', previous_level: 'NORMAL', sensor_id: 'sensor-00001', zone_id: 'zone-1', congestion_index: 85, threshold: 80, reading_time: new Date(T).toISOString(), received_at: T, detected_at: new Date(T).toISOString() }];
+    ddb.on(QueryCommand).resolves({ Items: [{ sensor_id: { S: 'sensor-00001' } }] });
+    ddb.on(BatchGetItemCommand).resolves({
+      Responses: { 'alert-state': [{ sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '4' }, pending: { S: JSON.stringify(pending) } }] },
+    });
+    const outcome = await run(kinesisEvent([reading(1, T + 1000, { congestion_index: 84 })])).promise;
+    expect(outcome.alertsPublished).toBe(1);
+    expect(JSON.parse(events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!).alert_id).toBe('x1');
+  });
+
+  it('writes its metrics as EMF lines, one per zone plus one for the batch', async () => {
+    const { promise, lines } = run(kinesisEvent([reading(1, T), reading(2, T), reading(51, T)]));
+    await promise;
+    const emf = lines.map((l) => JSON.parse(l)).filter((d) => d._aws);
+    expect(emf).toHaveLength(3);
+    expect(emf[0]).toMatchObject({ Service: 'processor', RecordsIn: 3, RecordsStored: 3, ItemsWritten: 3 });
+    expect(emf.slice(1).map((d) => d.ZoneId).sort()).toEqual(['zone-1', 'zone-2']);
+  });
+});
+
+describe('readConfig', () => {
+  it('lists every missing or invalid variable in one error', async () => {
+    const { readConfig } = await import('../../handlers/processor/config');
+    expect(() => readConfig({ WARNING_THRESHOLD: '90', CRITICAL_THRESHOLD: 'high' })).toThrow(
+      /TABLE_NAME is not set; .*CRITICAL_THRESHOLD: got "high", expected a number from 0 to 100/,
+    );
+  });
+});

@@ -1,0 +1,117 @@
+import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { analyseBatch } from '../../handlers/processor/core/batch';
+import { processBatch, toInputRecords } from '../../handlers/processor/handler';
+import { kinesisEvent } from '../helpers/kinesis';
+import { TEST_CONFIG } from '../helpers/processor-config';
+
+const NOW = Date.parse('2026-11-22T12:00:00Z');
+const options = {
+  thresholds: TEST_CONFIG.thresholds,
+  window: { nowMs: NOW, maxAgeMs: 24 * 3_600_000 },
+  zoneIndexShards: 10,
+  ttlDays: 7,
+};
+
+const payload = fc.oneof(
+  fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ base64: Buffer.from(bytes).toString('base64') })),
+  fc.string({ maxLength: 200 }).map((raw) => ({ base64: raw })),
+  fc.json().map((raw) => ({ raw })),
+  fc.record(
+    {
+      sensor_id: fc.oneof(fc.constantFrom('s1', 's2', 's3'), fc.string()),
+      zone_id: fc.oneof(fc.constantFrom('z1', 'z2'), fc.string()),
+      timestamp: fc.oneof(fc.date({ min: new Date(NOW - 48 * 3_600_000), max: new Date(NOW + 3_600_000), noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+      vehicle_count: fc.oneof(fc.integer({ min: -5, max: 20_000 }), fc.double()),
+      avg_speed: fc.double({ min: -10, max: 400, noNaN: true }),
+      congestion_index: fc.oneof(fc.double({ min: -10, max: 110, noNaN: true }), fc.constant(Number.NaN)),
+      received_at: fc.integer({ min: NOW - 10_000, max: NOW }),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+const validReading = fc.record({
+  sensor_id: fc.constantFrom('s1', 's2', 's3', 's4'),
+  zone_id: fc.constantFrom('z1', 'z2'),
+  timestamp: fc.integer({ min: NOW - 3_600_000, max: NOW }).map((ms) => new Date(ms).toISOString()),
+  vehicle_count: fc.integer({ min: 0, max: 10_000 }),
+  avg_speed: fc.double({ min: 0, max: 300, noNaN: true }),
+  congestion_index: fc.double({ min: 0, max: 100, noNaN: true }),
+  received_at: fc.integer({ min: NOW - 10_000, max: NOW }),
+});
+
+describe('the core, over arbitrary input', () => {
+  it('never throws and puts every record in exactly one place', () => {
+    fc.assert(
+      fc.property(fc.array(payload, { maxLength: 40 }), (payloads) => {
+        const records = toInputRecords(kinesisEvent(payloads));
+        const batch = analyseBatch(records, options);
+        const seen = [...batch.quarantined.map((q) => q.index), ...batch.rollups.flatMap((r) => r.recordIndices)].sort((a, b) => a - b);
+        expect(seen).toEqual(records.map((_, i) => i));
+        for (const q of batch.quarantined) expect(q.reason.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stores every valid reading: one item per sensor, counts adding up', () => {
+    fc.assert(
+      fc.property(fc.array(validReading, { minLength: 1, maxLength: 60 }), (readings) => {
+        const batch = analyseBatch(toInputRecords(kinesisEvent(readings)), options);
+        expect(batch.quarantined).toEqual([]);
+        expect(batch.items).toHaveLength(new Set(readings.map((r) => r.sensor_id)).size);
+        expect(batch.items.reduce((n, item) => n + Number(item.reading_count!.N), 0)).toBe(readings.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('the handler, with AWS failing at random', () => {
+  const ddb = mockClient(DynamoDBClient);
+  const events = mockClient(EventBridgeClient);
+  const sqs = mockClient(SQSClient);
+
+  it('never throws and reports every record as stored, quarantined or retried, exactly once', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(payload, validReading), { maxLength: 40 }), fc.integer({ min: 0, max: 2 ** 31 }), async (payloads, seed) => {
+        let state = seed;
+        const flaky = () => {
+          state = (state * 1103515245 + 12345) % 2 ** 31;
+          return state % 3 === 0;
+        };
+        const fail = () => Object.assign(new Error('flaky'), { name: 'ThrottlingException' });
+        ddb.reset();
+        events.reset();
+        sqs.reset();
+        ddb.on(BatchWriteItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
+        ddb.on(QueryCommand).callsFake(() => { if (flaky()) throw fail(); return { Items: [] }; });
+        ddb.on(BatchGetItemCommand).callsFake(() => { if (flaky()) throw fail(); return { Responses: {} }; });
+        ddb.on(UpdateItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
+        events.on(PutEventsCommand).callsFake((input) => { if (flaky()) throw fail(); return { FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'e' })) }; });
+        sqs.on(SendMessageBatchCommand).callsFake(() => { if (flaky()) throw fail(); return { Failed: [] }; });
+        let now = NOW;
+        const event = kinesisEvent(payloads);
+        const outcome = await processBatch(event, { getRemainingTimeInMillis: () => 2_400 }, {
+          config: TEST_CONFIG,
+          clients: { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}) },
+          now: () => now,
+          sleep: async (ms) => void (now += ms),
+          random: () => 0.5,
+          write: () => undefined,
+        });
+        expect(outcome.stored + outcome.quarantined + outcome.retried).toBe(event.Records.length);
+        const failures = outcome.response.batchItemFailures.map((f) => f.itemIdentifier);
+        expect(new Set(failures).size).toBe(outcome.retried);
+        const sequenceNumbers = new Set(event.Records.map((r) => r.kinesis.sequenceNumber));
+        for (const id of failures) expect(sequenceNumbers.has(id)).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

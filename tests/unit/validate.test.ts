@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { toInputRecords } from '../../handlers/processor/handler';
+import { LIMITS } from '../../handlers/processor/core/schema';
+import { validateRecord } from '../../handlers/processor/core/validate';
+import { kinesisEvent, reading } from '../helpers/kinesis';
+
+const NOW = Date.parse('2026-11-22T12:00:00Z');
+const window = { nowMs: NOW, maxAgeMs: 24 * 3_600_000 };
+const check = (payload: Parameters<typeof kinesisEvent>[0][number]) =>
+  validateRecord(toInputRecords(kinesisEvent([payload]))[0]!, window);
+const reasonOf = (payload: Parameters<typeof kinesisEvent>[0][number]) => {
+  const result = check(payload);
+  return result.ok ? 'valid' : result.reason;
+};
+
+describe('validateRecord', () => {
+  it('accepts a reading in the brief format and normalises its timestamp', () => {
+    const result = check(reading(1, NOW - 1000, { timestamp: '2026-11-22T13:59:59+02:00' }));
+    expect(result).toMatchObject({ ok: true, reading: { sensor_id: 'sensor-00001', timestamp: '2026-11-22T11:59:59.000Z' } });
+  });
+
+  it('falls back to the Kinesis arrival time when the rule did not stamp received_at', () => {
+    const { received_at: _, ...withoutReceivedAt } = reading(1, NOW);
+    const event = kinesisEvent([withoutReceivedAt], 'shardId-0', NOW + 42);
+    const result = validateRecord(toInputRecords(event)[0]!, window);
+    expect(result.ok && result.reading.received_at).toBe(NOW + 42);
+  });
+
+  it.each([
+    ['not base64', { base64: 'not base64!!' }, 'not base64'],
+    ['not JSON', { raw: '{"sensor_id": ' }, /^not JSON: /],
+    ['a JSON array', { raw: '[1,2]' }, /^reading: /],
+    ['a missing field', (() => { const { zone_id: _, ...r } = reading(1, NOW); return r; })(), 'zone_id: expected a zone id (1-64 of A-Z a-z 0-9 _ . : -), got nothing (missing)'],
+    ['a negative count', reading(1, NOW, { vehicle_count: -3 }), 'vehicle_count: expected an integer from 0 to 10000, got -3'],
+    ['a fractional count', reading(1, NOW, { vehicle_count: 2.5 }), 'vehicle_count: expected an integer from 0 to 10000, got 2.5'],
+    ['a speed over 300 km/h', reading(1, NOW, { avg_speed: 301 }), 'avg_speed: expected a number from 0 to 300, got 301'],
+    ['a congestion index over 100', reading(1, NOW, { congestion_index: 100.5 }), 'congestion_index: expected a number from 0 to 100, got 100.5'],
+    ['a negative congestion index', reading(1, NOW, { congestion_index: -1 }), 'congestion_index: expected a number from 0 to 100, got -1'],
+    ['a string where a number belongs', { ...reading(1, NOW), avg_speed: '42' }, 'avg_speed: expected a number from 0 to 300, got "42"'],
+    ['a zone id with #', reading(1, NOW, { zone_id: 'zone#1' }), /^zone_id: /],
+    ['a timestamp without a time zone', reading(1, NOW, { timestamp: '2026-11-22T12:00:00' }), /^timestamp: expected an ISO-8601/],
+    ['an impossible date', reading(1, NOW, { timestamp: '2026-13-45T12:00:00Z' }), /^timestamp: not a valid date/],
+    ['a timestamp far in the future', reading(1, NOW + 3_600_000), 'timestamp: 3600 s in the future, limit 300 s'],
+    ['a timestamp older than the retention', reading(1, NOW - 25 * 3_600_000), 'timestamp: older than the stream retention (24 h)'],
+    ['a sensor id that is not the publishing thing', reading(1, NOW, { thing_name: 'sensor-99999' }), 'sensor_id "sensor-00001" does not match the publishing thing "sensor-99999"'],
+    ['an oversize payload', { ...reading(1, NOW), padding: 'x'.repeat(LIMITS.maxReadingBytes) }, /^oversize: \d+ bytes, limit 4096$/],
+  ])('quarantines %s with its reason', (_, payload, reason) => {
+    const got = reasonOf(payload as Parameters<typeof kinesisEvent>[0][number]);
+    if (typeof reason === 'string') expect(got).toBe(reason);
+    else expect(got).toMatch(reason);
+  });
+
+  it('accepts the boundaries of every range', () => {
+    expect(check(reading(1, NOW, { vehicle_count: 0, avg_speed: 0, congestion_index: 0 })).ok).toBe(true);
+    expect(check(reading(1, NOW, { avg_speed: 300, congestion_index: 100 })).ok).toBe(true);
+    expect(check(reading(1, NOW + LIMITS.maxFutureSkewMs - 1000)).ok).toBe(true);
+  });
+});
