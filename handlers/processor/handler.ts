@@ -8,7 +8,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { publishAlerts } from './adapters/alert-publisher';
 import { clearPending, commitState, findElevated, loadStates } from './adapters/alert-store';
-import { CallCounter, DEFAULT_IO, type IoContext } from './adapters/io';
+import { CallCounter, DEFAULT_IO, mapPool, type IoContext } from './adapters/io';
 import { quarantine } from './adapters/quarantine';
 import { writeItems } from './adapters/readings-writer';
 import type { ProcessorConfig } from './config';
@@ -56,7 +56,7 @@ export function toInputRecords(event: KinesisStreamEvent): InputRecord[] {
     partitionKey: r.kinesis.partitionKey,
     data: r.kinesis.data,
     approximateArrivalMs: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
-    shardId: r.eventID.split(':')[0] ?? '',
+    shardId: r.eventID.slice(0, r.eventID.indexOf(':') >>> 0),
   }));
 }
 
@@ -98,20 +98,18 @@ async function handleAlerts(
 
   const detectedAt = new Date(deps.now()).toISOString();
   const toPublish: { state: AlertState; alerts: AlertDetail[] }[] = [];
-  await Promise.all(
-    [...states.values()].map(async (state) => {
-      const rollup = bySensor.get(state.sensorId)!;
-      const decision = decide(state, rollup.readings, config, detectedAt);
-      work.suppressed += decision.suppressed;
-      if (decision.changed) {
-        const outcome = await commitState(clients.dynamodb, table, state, decision.next, rollup.zoneId, detectedAt, io, counter);
-        if (outcome === 'failed') return void work.failedSensors.add(state.sensorId);
-        // Someone else moved this sensor's state on (a replay or a concurrent batch): theirs stands.
-        if (outcome === 'conflict') return void log('Alert state changed concurrently', { sensor_id: state.sensorId });
-      }
-      if (decision.next.pending.length > 0) toPublish.push({ state: decision.next, alerts: decision.next.pending });
-    }),
-  );
+  await mapPool([...states.values()], io.concurrency, async (state) => {
+    const rollup = bySensor.get(state.sensorId)!;
+    const decision = decide(state, rollup.readings, config, detectedAt);
+    work.suppressed += decision.suppressed;
+    if (decision.changed) {
+      const outcome = await commitState(clients.dynamodb, table, state, decision.next, rollup.zoneId, detectedAt, io, counter);
+      if (outcome === 'failed') return void work.failedSensors.add(state.sensorId);
+      // Someone else moved this sensor's state on (a replay or a concurrent batch): theirs stands.
+      if (outcome === 'conflict') return void log('Alert state changed concurrently', { sensor_id: state.sensorId });
+    }
+    if (decision.next.pending.length > 0) toPublish.push({ state: decision.next, alerts: decision.next.pending });
+  });
 
   const result = await publishAlerts(
     clients.eventbridge,
@@ -130,10 +128,10 @@ async function handleAlerts(
     }
   }
   // Outbox: clear what went out; what did not stays pending and is sent again on the retry.
-  await Promise.all(
-    toPublish
-      .filter((p) => p.alerts.every((a) => result.published.has(a.alert_id)))
-      .map((p) => clearPending(clients.dynamodb, table, p.state, io, counter)),
+  await mapPool(
+    toPublish.filter((p) => p.alerts.every((a) => result.published.has(a.alert_id))),
+    io.concurrency,
+    (p) => clearPending(clients.dynamodb, table, p.state, io, counter),
   );
   return work;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, initialState, nextLevel, type AlertState } from '../../handlers/processor/core/alerts';
-import { enrich } from '../../handlers/processor/core/enrich';
+import { enrich } from '../helpers/readings';
 import type { Level, Reading } from '../../handlers/processor/core/types';
 
 const thresholds = { warning: 80, critical: 90, hysteresis: 5 };

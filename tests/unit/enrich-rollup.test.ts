@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { congestionLevel, enrich, trafficFlowScore } from '../../handlers/processor/core/enrich';
+import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
+import { enrich } from '../helpers/readings';
 import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
 import { groupBySensor, rollupItem } from '../../handlers/processor/core/rollup';
 import type { Reading } from '../../handlers/processor/core/types';
@@ -66,10 +67,10 @@ describe('rollupItem', () => {
       first_reading_at: { S: '2026-11-22T12:00:00.000Z' },
       reading_count: { N: '3' },
       vehicle_count_sum: { N: '60' },
-      vehicle_count_min: { N: '10' },
       vehicle_count_max: { N: '30' },
       vehicle_count_last: { N: '30' },
       avg_speed_mean: { N: '36.667' },
+      avg_speed_min: { N: '30' },
       congestion_index_mean: { N: '61.667' },
       congestion_index_max: { N: '85' },
       congestion_level: { S: 'WARNING' },

@@ -1,29 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import { toInputRecords } from '../../handlers/processor/handler';
 import { LIMITS } from '../../handlers/processor/core/schema';
-import { validateRecord } from '../../handlers/processor/core/validate';
+import fc from 'fast-check';
+import { canonicalUtcToMs, validateRecord } from '../../handlers/processor/core/validate';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const window = { nowMs: NOW, maxAgeMs: 24 * 3_600_000 };
+const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
 const check = (payload: Parameters<typeof kinesisEvent>[0][number]) =>
-  validateRecord(toInputRecords(kinesisEvent([payload]))[0]!, window);
+  validateRecord(toInputRecords(kinesisEvent([payload]))[0]!, window, thresholds);
 const reasonOf = (payload: Parameters<typeof kinesisEvent>[0][number]) => {
   const result = check(payload);
-  return result.ok ? 'valid' : result.reason;
+  return typeof result === 'string' ? result : 'valid';
 };
+const isValid = (payload: Parameters<typeof kinesisEvent>[0][number]) => typeof check(payload) !== 'string';
 
 describe('validateRecord', () => {
   it('accepts a reading in the brief format and normalises its timestamp', () => {
-    const result = check(reading(1, NOW - 1000, { timestamp: '2026-11-22T13:59:59+02:00' }));
-    expect(result).toMatchObject({ ok: true, reading: { sensor_id: 'sensor-00001', timestamp: '2026-11-22T11:59:59.000Z' } });
+    const result = check(reading(1, NOW - 1000, { timestamp: '2026-11-22T13:59:59+02:00', congestion_index: 85, avg_speed: 30 }));
+    expect(result).toMatchObject({
+      sensor_id: 'sensor-00001',
+      timestamp: '2026-11-22T11:59:59.000Z',
+      timestampMs: Date.parse('2026-11-22T11:59:59Z'),
+      congestion_level: 'WARNING',
+      traffic_flow_score: 7.5,
+    });
   });
 
   it('falls back to the Kinesis arrival time when the rule did not stamp received_at', () => {
     const { received_at: _, ...withoutReceivedAt } = reading(1, NOW);
     const event = kinesisEvent([withoutReceivedAt], 'shardId-0', NOW + 42);
-    const result = validateRecord(toInputRecords(event)[0]!, window);
-    expect(result.ok && result.reading.received_at).toBe(NOW + 42);
+    const result = validateRecord(toInputRecords(event)[0]!, window, thresholds);
+    expect(typeof result !== 'string' && result.received_at).toBe(NOW + 42);
   });
 
   it.each([
@@ -51,8 +60,22 @@ describe('validateRecord', () => {
   });
 
   it('accepts the boundaries of every range', () => {
-    expect(check(reading(1, NOW, { vehicle_count: 0, avg_speed: 0, congestion_index: 0 })).ok).toBe(true);
-    expect(check(reading(1, NOW, { avg_speed: 300, congestion_index: 100 })).ok).toBe(true);
-    expect(check(reading(1, NOW + LIMITS.maxFutureSkewMs - 1000)).ok).toBe(true);
+    expect(isValid(reading(1, NOW, { vehicle_count: 0, avg_speed: 0, congestion_index: 0 }))).toBe(true);
+    expect(isValid(reading(1, NOW, { avg_speed: 300, congestion_index: 100 }))).toBe(true);
+    expect(isValid(reading(1, NOW + LIMITS.maxFutureSkewMs - 1000))).toBe(true);
+  });
+
+  it('reads canonical UTC timestamps exactly as Date.parse does', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (date) => {
+        const ts = date.toISOString();
+        expect(canonicalUtcToMs(ts)).toBe(Date.parse(ts));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const impossible of ['2026-02-29T00:00:00.000Z', '2026-04-31T00:00:00.000Z', '2026-13-01T00:00:00.000Z', '2026-01-01T24:00:00.000Z']) {
+      expect(canonicalUtcToMs(impossible)).toBeNaN();
+    }
+    expect(canonicalUtcToMs('2024-02-29T12:00:00.123Z')).toBe(Date.parse('2024-02-29T12:00:00.123Z'));
   });
 });

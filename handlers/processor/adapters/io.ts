@@ -18,7 +18,8 @@ export interface IoContext {
 
 export const DEFAULT_IO = {
   callTimeoutMs: 3_000,
-  concurrency: 16,
+  /** 200 BatchWriteItem calls of a 10,000-record batch go out in 7 rounds. */
+  concurrency: 32,
   backoffBaseMs: 25,
   backoffCapMs: 1_000,
 } as const;

@@ -2,10 +2,9 @@
  * One batch through the pure core: validate, enrich, roll up. Every record ends in exactly one
  * list: valid (and so in exactly one rollup) or quarantined.
  */
-import { enrich } from './enrich';
-import { groupBySensor, rollupItem, type Item, type Rollup, type RollupOptions } from './rollup';
+import { addToRollup, rollupItem, startRollup, type Item, type Rollup, type RollupOptions } from './rollup';
 import type { ZoneStats } from './metrics';
-import type { EnrichedReading, InputRecord, QuarantinedRecord, Thresholds } from './types';
+import type { InputRecord, QuarantinedRecord, Thresholds } from './types';
 import { validateRecord, type ValidationWindow } from './validate';
 
 export interface CoreOptions extends RollupOptions {
@@ -24,30 +23,34 @@ export interface AnalysedBatch {
 }
 
 export function analyseBatch(records: InputRecord[], options: CoreOptions): AnalysedBatch {
-  const valid: { reading: EnrichedReading; index: number }[] = [];
+  const bySensor = new Map<string, Rollup>();
   const quarantined: AnalysedBatch['quarantined'] = [];
-  const zones = new Map<string, ZoneStats>();
   const receivedAtMs: number[] = [];
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
-    const result = validateRecord(record, options.window);
-    if (!result.ok) {
-      quarantined.push({ record, reason: result.reason, index });
+    const reading = validateRecord(record, options.window, options.thresholds);
+    if (typeof reading === 'string') {
+      quarantined.push({ record, reason: reading, index });
       continue;
     }
-    const reading = enrich(result.reading, options.thresholds);
-    valid.push({ reading, index });
+    const rollup = bySensor.get(reading.sensor_id);
+    if (rollup) addToRollup(rollup, reading, index);
+    else bySensor.set(reading.sensor_id, startRollup(reading, index));
     receivedAtMs.push(reading.received_at);
-    let zone = zones.get(reading.zone_id);
-    if (!zone) {
-      zone = { zoneId: reading.zone_id, congestionSum: 0, vehicleSum: 0, readings: 0 };
-      zones.set(reading.zone_id, zone);
-    }
-    zone.congestionSum += reading.congestion_index;
-    zone.vehicleSum += reading.vehicle_count;
-    zone.readings++;
   }
-  const rollups = groupBySensor(valid);
+  const rollups = [...bySensor.values()];
+  // Zone statistics from the rollups (one step per sensor rather than per reading).
+  const zones = new Map<string, ZoneStats>();
+  for (const r of rollups) {
+    const zone = zones.get(r.zoneId);
+    if (zone) {
+      zone.congestionSum += r.congestionSum;
+      zone.vehicleSum += r.vehicleSum;
+      zone.readings += r.readings.length;
+    } else {
+      zones.set(r.zoneId, { zoneId: r.zoneId, congestionSum: r.congestionSum, vehicleSum: r.vehicleSum, readings: r.readings.length });
+    }
+  }
   return {
     rollups,
     items: rollups.map((r) => rollupItem(r, options)),

@@ -1,5 +1,5 @@
-/** Values derived from one reading. Pure. */
-import type { EnrichedReading, Level, Reading, Thresholds } from './types';
+/** Values derived from one reading (validateRecord builds them into the reading). Pure. */
+import type { Level, Thresholds } from './types';
 
 /** Speed at which a urban road flows freely; faster adds nothing to the flow score. */
 export const FREE_FLOW_SPEED_KMH = 60;
@@ -20,12 +20,4 @@ export function congestionLevel(congestionIndex: number, thresholds: Thresholds)
   if (congestionIndex > thresholds.critical) return 'CRITICAL';
   if (congestionIndex > thresholds.warning) return 'WARNING';
   return 'NORMAL';
-}
-
-export function enrich(reading: Reading, thresholds: Thresholds): EnrichedReading {
-  return {
-    ...reading,
-    traffic_flow_score: trafficFlowScore(reading.avg_speed, reading.congestion_index),
-    congestion_level: congestionLevel(reading.congestion_index, thresholds),
-  };
 }

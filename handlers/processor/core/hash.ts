@@ -1,5 +1,5 @@
 /** Stable hashes: the same input gives the same output on every machine and every run. */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** FNV-1a, 32 bit: cheap and stable, for spreading sensors over zone index shards. */
 export function fnv1a32(text: string): number {
@@ -21,8 +21,17 @@ export function zoneShard(zoneId: string, sensorId: string, shards: number): str
  * records by MD5 of the partition key (the sensor id), so one shard's sensors share few buckets.
  */
 export function elevatedBucket(sensorId: string): string {
-  return createHash('md5').update(sensorId).digest('hex').slice(0, 2);
+  let bucket = bucketCache.get(sensorId);
+  if (bucket === undefined) {
+    bucket = hash('md5', sensorId).slice(0, 2);
+    // A shard's sensors come back every batch: remember them, within a bound.
+    if (bucketCache.size >= BUCKET_CACHE_LIMIT) bucketCache.clear();
+    bucketCache.set(sensorId, bucket);
+  }
+  return bucket;
 }
+const BUCKET_CACHE_LIMIT = 200_000;
+const bucketCache = new Map<string, string>();
 
 /** A short deterministic id: the first 32 hex digits of SHA-256 over the parts. */
 export function deterministicId(...parts: (string | number)[]): string {

@@ -31,7 +31,7 @@ export interface ZoneStats {
  */
 export function quantileSample(values: number[], max = MAX_EMF_VALUES): number[] {
   if (values.length <= max) return values.map((v) => Math.round(v));
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   return Array.from({ length: max }, (_, i) => Math.round(sorted[Math.floor(((i + 0.5) / max) * sorted.length)]!));
 }
 

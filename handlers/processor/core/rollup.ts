@@ -10,13 +10,26 @@ import { levelRank, type EnrichedReading, type Level } from './types';
 
 export type Item = Record<string, AttributeValue>;
 
+/** One sensor's readings of a batch, with the running statistics of its item. */
 export interface Rollup {
   sensorId: string;
+  /** The zone of the latest reading (a sensor that moved zones is filed under the latest). */
   zoneId: string;
   /** Readings in time order (ties keep arrival order). */
   readings: EnrichedReading[];
   /** Indices of the input records that make up this rollup, to report them if the write fails. */
   recordIndices: number[];
+  first: EnrichedReading;
+  last: EnrichedReading;
+  vehicleSum: number;
+  vehicleMax: number;
+  speedSum: number;
+  speedMin: number;
+  congestionSum: number;
+  congestionMax: number;
+  flowSum: number;
+  maxLevel: Level;
+  receivedAtMax: number;
 }
 
 export interface RollupOptions {
@@ -26,87 +39,94 @@ export interface RollupOptions {
 
 const n = (value: number): AttributeValue => ({ N: String(value) });
 const s = (value: string): AttributeValue => ({ S: value });
-const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
+/** Level attributes are shared constants: two allocations fewer per item. */
+const LEVEL_ATTRIBUTE: Record<Level, AttributeValue> = { NORMAL: { S: 'NORMAL' }, WARNING: { S: 'WARNING' }, CRITICAL: { S: 'CRITICAL' } };
+const round = (value: number, digits = 3) => {
+  const scale = digits === 3 ? 1000 : 10 ** digits;
+  return Math.round(value * scale) / scale;
+};
 
-/** Groups valid readings by sensor, keeping each sensor's readings in time order. */
+export function startRollup(reading: EnrichedReading, index: number): Rollup {
+  return {
+    sensorId: reading.sensor_id,
+    zoneId: reading.zone_id,
+    readings: [reading],
+    recordIndices: [index],
+    first: reading,
+    last: reading,
+    vehicleSum: reading.vehicle_count,
+    vehicleMax: reading.vehicle_count,
+    speedSum: reading.avg_speed,
+    speedMin: reading.avg_speed,
+    congestionSum: reading.congestion_index,
+    congestionMax: reading.congestion_index,
+    flowSum: reading.traffic_flow_score,
+    maxLevel: reading.congestion_level,
+    receivedAtMax: reading.received_at,
+  };
+}
+
+/** Adds a reading of the same sensor; statistics are kept as readings arrive (one pass). */
+export function addToRollup(rollup: Rollup, reading: EnrichedReading, index: number): void {
+  const ordered = reading.timestampMs >= rollup.last.timestampMs;
+  rollup.readings.push(reading);
+  rollup.recordIndices.push(index);
+  if (ordered) {
+    rollup.last = reading;
+    rollup.zoneId = reading.zone_id;
+  } else {
+    if (reading.timestampMs < rollup.first.timestampMs) rollup.first = reading;
+    // Out of order (rare: Kinesis keeps a partition key's order): restore time order.
+    rollup.readings.sort((a, b) => a.timestampMs - b.timestampMs);
+  }
+  rollup.vehicleSum += reading.vehicle_count;
+  if (reading.vehicle_count > rollup.vehicleMax) rollup.vehicleMax = reading.vehicle_count;
+  rollup.speedSum += reading.avg_speed;
+  if (reading.avg_speed < rollup.speedMin) rollup.speedMin = reading.avg_speed;
+  rollup.congestionSum += reading.congestion_index;
+  if (reading.congestion_index > rollup.congestionMax) rollup.congestionMax = reading.congestion_index;
+  rollup.flowSum += reading.traffic_flow_score;
+  if (levelRank(reading.congestion_level) > levelRank(rollup.maxLevel)) rollup.maxLevel = reading.congestion_level;
+  if (reading.received_at > rollup.receivedAtMax) rollup.receivedAtMax = reading.received_at;
+}
+
+/** Groups valid readings by sensor (what analyseBatch does as it validates). */
 export function groupBySensor(readings: { reading: EnrichedReading; index: number }[]): Rollup[] {
   const bySensor = new Map<string, Rollup>();
   for (const { reading, index } of readings) {
-    let rollup = bySensor.get(reading.sensor_id);
-    if (!rollup) {
-      rollup = { sensorId: reading.sensor_id, zoneId: reading.zone_id, readings: [], recordIndices: [] };
-      bySensor.set(reading.sensor_id, rollup);
-    }
-    rollup.readings.push(reading);
-    rollup.recordIndices.push(index);
-  }
-  for (const rollup of bySensor.values()) {
-    if (rollup.readings.length > 1) rollup.readings.sort((a, b) => a.timestampMs - b.timestampMs);
-    // A sensor that moved zones within a batch is filed under its latest zone.
-    rollup.zoneId = rollup.readings[rollup.readings.length - 1]!.zone_id;
+    const rollup = bySensor.get(reading.sensor_id);
+    if (rollup) addToRollup(rollup, reading, index);
+    else bySensor.set(reading.sensor_id, startRollup(reading, index));
   }
   return [...bySensor.values()];
 }
 
-interface Stat {
-  sum: number;
-  min: number;
-  max: number;
-}
-const stat = (values: number[]): Stat => {
-  let sum = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of values) {
-    sum += v;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return { sum, min, max };
-};
-
 /** The DynamoDB item of one rollup (hand-marshalled: the shape is fixed and this is the hot path). */
 export function rollupItem(rollup: Rollup, options: RollupOptions): Item {
-  const rs = rollup.readings;
-  const first = rs[0]!;
-  const last = rs[rs.length - 1]!;
-  const count = rs.length;
-  const vehicles = stat(rs.map((r) => r.vehicle_count));
-  const speed = stat(rs.map((r) => r.avg_speed));
-  const congestion = stat(rs.map((r) => r.congestion_index));
-  const flow = stat(rs.map((r) => r.traffic_flow_score));
-  let maxLevel: Level = 'NORMAL';
-  let receivedAtMax = 0;
-  for (const r of rs) {
-    if (levelRank(r.congestion_level) > levelRank(maxLevel)) maxLevel = r.congestion_level;
-    if (r.received_at > receivedAtMax) receivedAtMax = r.received_at;
-  }
+  const { first, last } = rollup;
+  const count = rollup.readings.length;
   const item: Item = {
     [READINGS_TABLE.partitionKey]: s(rollup.sensorId),
+    // The sort key is the last reading's time: the item covers first_reading_at .. timestamp.
     [READINGS_TABLE.sortKey]: s(last.timestamp),
     [READINGS_TABLE.zoneIndexPartitionKey]: s(zoneShard(rollup.zoneId, rollup.sensorId, options.zoneIndexShards)),
     zone_id: s(rollup.zoneId),
     first_reading_at: s(first.timestamp),
-    last_reading_at: s(last.timestamp),
     reading_count: n(count),
-    vehicle_count_sum: n(vehicles.sum),
-    vehicle_count_min: n(vehicles.min),
-    vehicle_count_max: n(vehicles.max),
+    vehicle_count_sum: n(rollup.vehicleSum),
+    vehicle_count_max: n(rollup.vehicleMax),
     vehicle_count_last: n(last.vehicle_count),
-    avg_speed_mean: n(round(speed.sum / count)),
-    avg_speed_min: n(speed.min),
-    avg_speed_max: n(speed.max),
+    avg_speed_mean: n(round(rollup.speedSum / count)),
+    avg_speed_min: n(rollup.speedMin),
     avg_speed_last: n(last.avg_speed),
-    congestion_index_mean: n(round(congestion.sum / count)),
-    congestion_index_min: n(congestion.min),
-    congestion_index_max: n(congestion.max),
+    congestion_index_mean: n(round(rollup.congestionSum / count)),
+    congestion_index_max: n(rollup.congestionMax),
     congestion_index_last: n(last.congestion_index),
-    traffic_flow_score_mean: n(round(flow.sum / count, 1)),
-    traffic_flow_score_min: n(flow.min),
+    traffic_flow_score_mean: n(round(rollup.flowSum / count, 1)),
     traffic_flow_score_last: n(last.traffic_flow_score),
-    congestion_level: s(last.congestion_level),
-    congestion_level_max: s(maxLevel),
-    received_at_last: n(receivedAtMax),
+    congestion_level: LEVEL_ATTRIBUTE[last.congestion_level],
+    congestion_level_max: LEVEL_ATTRIBUTE[rollup.maxLevel],
+    received_at_last: n(rollup.receivedAtMax),
     [READINGS_TABLE.ttlAttribute]: n(Math.floor(last.timestampMs / 1000) + options.ttlDays * 86_400),
   };
   if (last.temperature !== undefined) item.temperature_last = n(last.temperature);

@@ -15,8 +15,8 @@ export interface Reading {
   vehicle_count: number;
   avg_speed: number;
   congestion_index: number;
-  temperature?: number;
-  weather_condition?: string;
+  temperature?: number | undefined;
+  weather_condition?: string | undefined;
   /** Server receive time (IoT rule `timestamp()`), epoch ms: the clock latency is measured from. */
   received_at: number;
 }
