@@ -25,7 +25,8 @@ const clientConfig = (maxSockets: number) => ({
 const clients: Clients = {
   dynamodb: new DynamoDBClient(clientConfig(80)),
   eventbridge: new EventBridgeClient(clientConfig(40)),
-  sqs: new SQSClient(clientConfig(40)),
+  // Send to the client's endpoint (AWS_ENDPOINT_URL against an emulator), not the queue URL's host.
+  sqs: new SQSClient({ ...clientConfig(40), useQueueUrlAsEndpoint: false }),
 };
 
 export async function handler(event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> {
