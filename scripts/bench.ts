@@ -15,28 +15,15 @@ import { unzipSync } from 'fflate';
 import { hash } from 'node:crypto';
 import { processBatch, type Clients } from '../handlers/processor/handler';
 import { readConfig } from '../handlers/processor/config';
-import { ENV } from '../src/contract';
 import { bundleProcessor, ROOT } from './bundle';
+import { EXAMPLE_RESOURCES, processorEnv } from './processor-env';
 
 const RECORDS = 10_000;
 const SENSORS = 5_000;
 const INVALID_SHARE = 0.02;
 const IO_LATENCY_MS = 10;
 
-const config = readConfig({
-  [ENV.tableName]: 'readings',
-  [ENV.alertStateTableName]: 'alert-state',
-  [ENV.eventBusName]: 'bus',
-  [ENV.quarantineQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/123456789012/quarantine',
-  [ENV.metricsNamespace]: 'TapStack/bench',
-  [ENV.warningThreshold]: '80',
-  [ENV.criticalThreshold]: '90',
-  [ENV.alertHysteresisPoints]: '5',
-  [ENV.alertCooldownSeconds]: '300',
-  [ENV.zoneIndexShards]: '10',
-  [ENV.readingTtlDays]: '7',
-  [ENV.streamRetentionHours]: '24',
-});
+const config = readConfig(processorEnv({ ...EXAMPLE_RESOURCES, metricsNamespace: 'TapStack/bench' }));
 
 /** A deterministic pseudo-random source, so every run measures the same batch. */
 function lcg(seed: number) {
@@ -245,18 +232,7 @@ function coldStartBench(zipPath: string, bytes: number) {
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   const env = {
     ...process.env,
-    [ENV.tableName]: 't',
-    [ENV.alertStateTableName]: 's',
-    [ENV.eventBusName]: 'b',
-    [ENV.quarantineQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/1/q',
-    [ENV.metricsNamespace]: 'n',
-    [ENV.warningThreshold]: '80',
-    [ENV.criticalThreshold]: '90',
-    [ENV.alertHysteresisPoints]: '5',
-    [ENV.alertCooldownSeconds]: '300',
-    [ENV.zoneIndexShards]: '10',
-    [ENV.readingTtlDays]: '7',
-    [ENV.streamRetentionHours]: '24',
+    ...processorEnv(EXAMPLE_RESOURCES),
     AWS_REGION: 'us-east-1',
   };
   const script = `const t=performance.now();await import(${JSON.stringify(join(dir, 'index.mjs'))});console.log(performance.now()-t)`;

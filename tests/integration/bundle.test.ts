@@ -11,7 +11,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleProcessor, type Bundle } from '../../scripts/bundle';
-import { ENV } from '../../src/contract';
+import { processorEnv } from '../../scripts/processor-env';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto } from '../helpers/stack';
@@ -63,18 +63,13 @@ describe('the processor bundle', () => {
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'testing',
         AWS_SECRET_ACCESS_KEY: 'testing',
-        [ENV.tableName]: outputs.ReadingsTableName,
-        [ENV.alertStateTableName]: outputs.AlertStateTableName,
-        [ENV.eventBusName]: outputs.EventBusName,
-        [ENV.quarantineQueueUrl]: outputs.QuarantineQueueUrl,
-        [ENV.metricsNamespace]: 'TapStack/bundle',
-        [ENV.warningThreshold]: '80',
-        [ENV.criticalThreshold]: '90',
-        [ENV.alertHysteresisPoints]: '5',
-        [ENV.alertCooldownSeconds]: '300',
-        [ENV.zoneIndexShards]: '10',
-        [ENV.readingTtlDays]: '7',
-        [ENV.streamRetentionHours]: '24',
+        ...processorEnv({
+          tableName: outputs.ReadingsTableName!,
+          alertStateTableName: outputs.AlertStateTableName!,
+          eventBusName: outputs.EventBusName!,
+          quarantineQueueUrl: outputs.QuarantineQueueUrl!,
+          metricsNamespace: 'TapStack/bundle',
+        }),
       },
     });
     expect(run.stderr).toBe('');

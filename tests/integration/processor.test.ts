@@ -7,6 +7,7 @@ import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynam
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processorEnv } from '../../scripts/processor-env';
 import { ALERT_EVENT, ALERT_STATE_TABLE, ENV } from '../../src/contract';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { processBatch, type Clients } from '../../handlers/processor/handler';
@@ -47,20 +48,19 @@ describe('processor against moto', () => {
     await clients.eventbridge.send(
       new PutTargetsCommand({ Rule: 'observe', EventBusName: 'observed-alerts', Targets: [{ Id: 'q', Arn: Attributes!.QueueArn! }] }),
     );
-    config = readConfig({
-      [ENV.tableName]: outputs.ReadingsTableName,
-      [ENV.alertStateTableName]: outputs.AlertStateTableName,
-      [ENV.eventBusName]: 'observed-alerts',
-      [ENV.quarantineQueueUrl]: outputs.QuarantineQueueUrl,
-      [ENV.metricsNamespace]: 'TapStack/proc',
-      [ENV.warningThreshold]: '80',
-      [ENV.criticalThreshold]: '90',
-      [ENV.alertHysteresisPoints]: '5',
-      [ENV.alertCooldownSeconds]: '0',
-      [ENV.zoneIndexShards]: '10',
-      [ENV.readingTtlDays]: '7',
-      [ENV.streamRetentionHours]: '24',
-    });
+    config = readConfig(
+      processorEnv(
+        {
+          tableName: outputs.ReadingsTableName!,
+          alertStateTableName: outputs.AlertStateTableName!,
+          eventBusName: 'observed-alerts',
+          quarantineQueueUrl: outputs.QuarantineQueueUrl!,
+          metricsNamespace: 'TapStack/proc',
+        },
+        { [ENV.alertCooldownSeconds]: '0' },
+      ),
+    );
+
   });
   afterAll(async () => {
     await moto?.stop();

@@ -84,6 +84,32 @@ export async function call<T>(io: IoContext, send: (abortSignal: AbortSignal) =>
   }
 }
 
+/**
+ * Sends a batch of entries, then again only those still failing, with backoff, until all are in
+ * or the deadline comes. `attempt` answers the entries that failed; a throw counts as all failed
+ * (retried if retryable, given up at once otherwise).
+ */
+export async function sendWithRetries<T>(
+  io: IoContext,
+  entries: T[],
+  attempt: (pending: T[], abortSignal: AbortSignal) => Promise<T[]>,
+  onFatal: (error: unknown, pending: T[]) => void,
+): Promise<{ failed: T[]; retries: number }> {
+  let pending = entries;
+  for (let retries = 0; ; retries++) {
+    try {
+      pending = await call(io, (abortSignal) => attempt(pending, abortSignal));
+      if (pending.length === 0) return { failed: [], retries };
+    } catch (error) {
+      if (!isRetryable(error)) {
+        onFatal(error, pending);
+        return { failed: pending, retries };
+      }
+    }
+    if (!(await waitForRetry(io, retries))) return { failed: pending, retries };
+  }
+}
+
 /** Runs fn over items with at most `concurrency` in flight; results in input order. */
 export async function mapPool<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QuarantinedRecord } from '../core/types';
-import { call, chunk, isRetryable, mapPool, waitForRetry, type CallCounter, type IoContext } from './io';
+import { chunk, mapPool, sendWithRetries, type CallCounter, type IoContext } from './io';
 
 /** SQS SendMessageBatch limit. */
 export const MAX_SEND_MESSAGE_BATCH = 10;
@@ -37,36 +37,30 @@ export async function quarantine(
   counter: CallCounter,
   log: (message: string, detail: object) => void,
 ): Promise<{ failed: number[]; retries: number }> {
-  let retries = 0;
   const indexed = records.map((r, index) => ({ r, index }));
-  const failed = await mapPool(chunk(indexed, MAX_SEND_MESSAGE_BATCH), io.concurrency, async (batch) => {
-    let pending = batch;
-    for (let attempt = 0; ; attempt++) {
-      try {
+  const results = await mapPool(chunk(indexed, MAX_SEND_MESSAGE_BATCH), io.concurrency, (batch) =>
+    sendWithRetries(
+      io,
+      batch,
+      async (pending, abortSignal) => {
         counter.add('SendMessageBatch');
-        const out = await call(io, (abortSignal) =>
-          client.send(
-            new SendMessageBatchCommand({
-              QueueUrl: queueUrl,
-              Entries: pending.map(({ r, index }) => ({ Id: String(index), MessageBody: quarantineMessage(r) })),
-            }),
-            { abortSignal },
-          ),
+        const out = await client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: pending.map(({ r, index }) => ({ Id: String(index), MessageBody: quarantineMessage(r) })),
+          }),
+          { abortSignal },
         );
-        const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
         const permanent = (out.Failed ?? []).filter((f) => f.SenderFault);
         if (permanent.length > 0) log('SendMessageBatch rejected entries', { failed: permanent });
-        pending = pending.filter(({ index }) => failedIds.has(String(index)));
-        if (pending.length === 0) return [];
-      } catch (error) {
-        if (!isRetryable(error)) {
-          log('SendMessageBatch failed, not retryable', { error: String(error), records: pending.length });
-          return pending.map(({ index }) => index);
-        }
-      }
-      retries++;
-      if (!(await waitForRetry(io, attempt))) return pending.map(({ index }) => index);
-    }
-  });
-  return { failed: failed.flat(), retries };
+        const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
+        return pending.filter(({ index }) => failedIds.has(String(index)));
+      },
+      (error, pending) => log('SendMessageBatch failed, not retryable', { error: String(error), records: pending.length }),
+    ),
+  );
+  return {
+    failed: results.flatMap((r) => r.failed.map(({ index }) => index)),
+    retries: results.reduce((n, r) => n + r.retries, 0),
+  };
 }
