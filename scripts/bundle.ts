@@ -5,7 +5,7 @@
  * so its hash names its content.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
@@ -51,7 +51,10 @@ export async function bundleProcessor(): Promise<Bundle> {
     rmSync(join(DIST, old));
   }
   const zipPath = join(DIST, key);
-  writeFileSync(zipPath, zip);
+  // Written whole then renamed, so a concurrent reader (tests run in parallel) never sees half a zip.
+  const partial = `${zipPath}.${process.pid}.partial`;
+  writeFileSync(partial, zip);
+  renameSync(partial, zipPath);
   return { zipPath, key, bytes: zip.byteLength, sha256 };
 }
 

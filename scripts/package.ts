@@ -1,0 +1,69 @@
+/**
+ * npm run package -- --bucket B [--prefix P] [--region R]
+ * Builds the processor bundle, uploads it to S3 under its content-hash key (skipped when HeadObject
+ * says it is there) and prints the LambdaCodeS3Bucket / LambdaCodeS3Key parameter values.
+ */
+import { readFileSync } from 'node:fs';
+import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { assertCredentials, awsTarget, DeployError, type AwsTarget } from './aws';
+import { bundleProcessor } from './bundle';
+import { parseFlags, runMain } from './cli';
+
+export interface PackageResult {
+  LambdaCodeS3Bucket: string;
+  LambdaCodeS3Key: string;
+  uploaded: boolean;
+}
+
+export const s3Client = (target: AwsTarget) =>
+  new S3Client({ region: target.region, ...(target.endpoint ? { endpoint: target.endpoint, forcePathStyle: true } : {}) });
+
+export async function packageProcessor(
+  options: { bucket: string; prefix?: string; target: AwsTarget },
+  print: (line: string) => void = console.log,
+): Promise<PackageResult> {
+  const bundle = await bundleProcessor();
+  const key = options.prefix ? `${options.prefix.replace(/\/+$/, '')}/${bundle.key}` : bundle.key;
+  const s3 = s3Client(options.target);
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: options.bucket }));
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    throw new DeployError(
+      status === 403
+        ? `Bucket ${options.bucket} exists but these credentials may not use it (403)`
+        : `Bucket ${options.bucket} not found in ${options.target.region}: create it (aws s3 mb s3://${options.bucket}) or pass another --bucket`,
+    );
+  }
+  let uploaded = false;
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key }));
+    print(`s3://${options.bucket}/${key} is already there (same content hash): upload skipped`);
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NotFound' && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 404) {
+      throw error;
+    }
+    const started = performance.now();
+    print(`Uploading dist/${bundle.key} (${(bundle.bytes / 1024).toFixed(1)} KiB) to s3://${options.bucket}/${key} ...`);
+    await s3.send(
+      new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: readFileSync(bundle.zipPath), ContentType: 'application/zip' }),
+    );
+    print(`Uploaded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    uploaded = true;
+  }
+  print(`LambdaCodeS3Bucket=${options.bucket}`);
+  print(`LambdaCodeS3Key=${key}`);
+  return { LambdaCodeS3Bucket: options.bucket, LambdaCodeS3Key: key, uploaded };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runMain(async () => {
+    const flags = parseFlags('package', process.argv.slice(2), {
+      bucket: { type: 'string', help: 'S3 bucket for the Lambda code', required: true },
+      prefix: { type: 'string', help: 'key prefix' },
+      region: { type: 'string', help: 'AWS region' },
+    });
+    await assertCredentials();
+    await packageProcessor({ bucket: flags.bucket!, prefix: flags.prefix, target: awsTarget(flags.region) });
+  });
+}
