@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  architectureMermaid,
+  CAPACITY_PATH,
+  capacityMarkdown,
+  PARAMETERS_PATH,
+  parametersMarkdown,
+  README_PATH,
+  readmeWithArchitecture,
+} from '../../scripts/docs';
+import { buildTemplate } from '../../src/index';
+
+describe('generated documentation (regenerate with npm run docs)', () => {
+  it('docs/parameters.md lists every parameter of the template', () => {
+    const text = readFileSync(PARAMETERS_PATH, 'utf8');
+    expect(text).toBe(parametersMarkdown());
+    for (const name of Object.keys(buildTemplate().Parameters)) expect(text).toContain(`| ${name} |`);
+  });
+
+  it('docs/capacity.md is the plan for 50,000 sensors at 1 Hz', () => {
+    expect(readFileSync(CAPACITY_PATH, 'utf8')).toBe(capacityMarkdown());
+  });
+
+  it('README.md carries the current architecture diagram', () => {
+    const readme = readFileSync(README_PATH, 'utf8');
+    expect(readmeWithArchitecture(readme)).toBe(readme);
+    expect(architectureMermaid()).toContain('ProcessorEventSourceMapping --> ReadingsStream');
+  });
+});
+
+describe('README.md', () => {
+  const readme = readFileSync(README_PATH, 'utf8');
+  it('documents every npm script', () => {
+    const scripts = Object.keys(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts);
+    for (const script of scripts) expect(readme, script).toMatch(new RegExp(`npm (run )?${script.replace(':', ':')}\\b`));
+  });
+  it('has a two-command quick start', () => {
+    const quickStart = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split('\n');
+    expect(quickStart.map((l) => l.split('#')[0]!.trim())).toEqual(['npm ci && npm run build', 'npm test']);
+  });
+});
