@@ -98,3 +98,17 @@ describe('rollupItem', () => {
     expect(make()).toEqual(make());
   });
 });
+
+describe('fixed3', () => {
+  it('writes what String(Math.round(x * 1000) / 1000) writes, for every measurement range', async () => {
+    const { fixed3 } = await import('../../handlers/processor/core/rollup');
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 100_000, noNaN: true }), (x) => {
+        expect(fixed3(x).N).toBe(String(Math.round(x * 1000) / 1000));
+      }),
+      { numRuns: 5000 },
+    );
+    expect([0, 0.5, 42.05, 99.999, 300].map((x) => fixed3(x).N)).toEqual(['0', '0.5', '42.05', '99.999', '300']);
+  });
+});

@@ -7,6 +7,7 @@ import { METRIC, METRIC_DIMENSION, SERVICE_NAME } from '../../../src/contract';
 
 /** EMF allows at most 100 values per metric in one document. */
 export const MAX_EMF_VALUES = 100;
+const QUANTILE_SAMPLE = 1_000;
 
 export interface BatchCounts {
   recordsIn: number;
@@ -31,7 +32,11 @@ export interface ZoneStats {
  */
 export function quantileSample(values: number[], max = MAX_EMF_VALUES): number[] {
   if (values.length <= max) return values.map((v) => Math.round(v));
-  const sorted = Float64Array.from(values).sort();
+  // Quantiles of an even sample of at most 1,000 values: close enough for a p99, 10× cheaper to sort.
+  const step = Math.max(1, Math.floor(values.length / QUANTILE_SAMPLE));
+  const sample = new Float64Array(Math.ceil(values.length / step));
+  for (let i = 0, j = 0; i < values.length; i += step, j++) sample[j] = values[i]!;
+  const sorted = sample.sort();
   return Array.from({ length: max }, (_, i) => Math.round(sorted[Math.floor(((i + 0.5) / max) * sorted.length)]!));
 }
 
