@@ -3,7 +3,7 @@ import type { DeletionPolicy, IntrinsicFunction, ResourceBase, ResourceTag } fro
 import type Output from 'cloudform-types/types/output';
 import './cfn-extensions';
 import type { StackConfig } from './config';
-import { accountId, ifCondition, region, stackName, sub } from './intrinsics';
+import { ifCondition, sub } from './intrinsics';
 import type { LogicalIdName } from './names';
 import { Cond, Param, param } from './parameters';
 
@@ -22,11 +22,6 @@ export function tags(config: StackConfig, extra: Record<string, string> = {}): R
   ];
 }
 
-/** The same tags as a map, for the resource types that take one (Glue, SSM). */
-export function tagMap(config: StackConfig): Record<string, Value> {
-  return Object.fromEntries(tags(config).map((t) => [t.Key, t.Value]));
-}
-type Value = string | IntrinsicFunction;
 
 /**
  * Data stores keep their data on stack deletion and on replacement, unless the stack is a
@@ -101,4 +96,3 @@ export function assumedBy(service: string, Condition?: PolicyStatement['Conditio
 export const arn = (service: string, resource: string): IntrinsicFunction =>
   sub(`arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`);
 
-export { accountId, region, stackName };

@@ -12,7 +12,5 @@ export const arnOf = (logicalId: string): IntrinsicFunction => getAtt(logicalId,
 /** `Fn::If` on a condition name; NoValue drops the property on the false branch by default. */
 export const ifCondition = (condition: string, whenTrue: unknown, whenFalse: unknown = Refs.NoValue): IntrinsicFunction =>
   Fn.If(condition, whenTrue, whenFalse);
-export const noValue = Refs.NoValue;
 export const accountId = Refs.AccountId;
 export const region = Refs.Region;
-export const stackName = Refs.StackName;

@@ -7,6 +7,7 @@ import { arnOf, ifCondition, ref, sub } from '../intrinsics';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
 import { Cond, Param, param } from '../parameters';
 
+/** Capacity when PROVISIONED, nothing when on demand. (cloudform-types cannot type an Fn::If here.) */
 const provisioned = () =>
   ifCondition(Cond.IsTableProvisioned, {
     ReadCapacityUnits: param(Param.DynamoDBReadCapacity),

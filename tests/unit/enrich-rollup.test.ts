@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
-import { enrich } from '../helpers/readings';
+import { enrich, groupBySensor } from '../helpers/readings';
 import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
-import { groupBySensor, rollupItem } from '../../handlers/processor/core/rollup';
+import { rollupItem } from '../../handlers/processor/core/rollup';
 import type { Reading } from '../../handlers/processor/core/types';
 
 const thresholds = { warning: 80, critical: 90, hysteresis: 5 };

@@ -100,17 +100,6 @@ export function addToRollup(rollup: Rollup, reading: EnrichedReading, index: num
   if (reading.received_at > rollup.receivedAtMax) rollup.receivedAtMax = reading.received_at;
 }
 
-/** Groups valid readings by sensor (what analyseBatch does as it validates). */
-export function groupBySensor(readings: { reading: EnrichedReading; index: number }[]): Rollup[] {
-  const bySensor = new Map<string, Rollup>();
-  for (const { reading, index } of readings) {
-    const rollup = bySensor.get(reading.sensor_id);
-    if (rollup) addToRollup(rollup, reading, index);
-    else bySensor.set(reading.sensor_id, startRollup(reading, index));
-  }
-  return [...bySensor.values()];
-}
-
 /** The DynamoDB item of one rollup (hand-marshalled: the shape is fixed and this is the hot path). */
 export function rollupItem(rollup: Rollup, options: RollupOptions): Item {
   const { first, last } = rollup;
