@@ -79,18 +79,18 @@ async function handleAlerts(
   const table = config.alertStateTableName;
   const work: AlertWork = { failedSensors: new Set(), published: 0, suppressed: 0, latenciesMs: [] };
   const bySensor = new Map(rollups.map((r) => [r.sensorId, r]));
-  const all = () => [...bySensor.keys()];
 
   let states: Map<string, AlertState>;
   try {
-    const buckets = [...new Set(all().map(elevatedBucket))];
+    const buckets = [...new Set(rollups.map((r) => elevatedBucket(r.sensorId)))];
     const elevated = await findElevated(clients.dynamodb, table, buckets, io, counter);
     const candidates = rollups
       .filter((r) => elevated.has(r.sensorId) || mayEscalate(r.readings, config.thresholds))
       .map((r) => r.sensorId);
     states = await loadStates(clients.dynamodb, table, candidates, io, counter);
   } catch (error) {
-    // Without the state no transition can be decided: retry every sensor that could have one.
+    // Without the state no transition can be decided, and any sensor may be elevated: retry them all
+    // (their items are written; rewriting them on the retry changes nothing).
     log('Alert state unavailable', { error: String(error) });
     for (const r of rollups) work.failedSensors.add(r.sensorId);
     return work;
