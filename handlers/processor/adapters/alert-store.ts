@@ -179,8 +179,7 @@ export async function clearPending(
   io: IoContext,
   counter: CallCounter,
 ): Promise<boolean> {
-  const cleared: AlertState = { ...state, pending: [] };
-  const elevated = cleared.level !== 'NORMAL';
+  const elevated = state.level !== 'NORMAL';
   try {
     counter.add('UpdateItem');
     await retrying(io, (abortSignal) =>
