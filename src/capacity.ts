@@ -335,7 +335,14 @@ export function plan(raw: PlanInput): Plan {
     {
       service: 'Kinesis Data Streams',
       monthlyUsd: shards * (S / 3_600) * AWS.kinesis.shardHourUsd + perMillion(recordsPerSecond * S, AWS.kinesis.putPayloadUnitsPerMillionUsd),
-      detail: `${shards} shards (provisioned) and PUT payload units`,
+      detail:
+        `${shards} shards (provisioned) and PUT payload units; ON_DEMAND would be ~$` +
+        Math.round(
+          (S / 3_600) * AWS.kinesis.onDemandStreamHourUsd +
+            gb(monthlyBytes) * AWS.kinesis.onDemandIngestPerGbUsd +
+            // two consumers read everything: the processor and Firehose
+            2 * gb(monthlyBytes) * AWS.kinesis.onDemandRetrievalPerGbUsd,
+        ).toLocaleString('en-US'),
     },
     {
       service: 'Lambda',
