@@ -2,7 +2,7 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ALERT_EVENT } from '../../../src/contract';
 import type { AlertDetail } from '../core/alerts';
-import { chunk, mapPool, sendWithRetries, type CallCounter, type IoContext } from './io';
+import { sendInChunks, type CallCounter, type IoContext } from './io';
 
 /** EventBridge PutEvents limit. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
@@ -23,38 +23,33 @@ export async function publishAlerts(
   log: (message: string, detail: object) => void,
 ): Promise<PublishResult> {
   const published = new Map<string, number>();
-  const results = await mapPool(chunk(alerts, MAX_PUT_EVENTS_ENTRIES), io.concurrency, (batch) =>
-    sendWithRetries(
-      io,
-      batch,
-      async (pending, abortSignal) => {
-        counter.add('PutEvents');
-        const out = await client.send(
-          new PutEventsCommand({
-            Entries: pending.map((alert) => ({
-              EventBusName: eventBusName,
-              Source: ALERT_EVENT.source,
-              DetailType: ALERT_EVENT.detailType,
-              Detail: JSON.stringify(alert),
-              Time: new Date(alert.received_at),
-            })),
-          }),
-          { abortSignal },
-        );
-        const entries = out.Entries ?? [];
-        const acceptedAt = io.now();
-        return pending.filter((alert, i) => {
-          const ok = entries[i] !== undefined && !entries[i]!.ErrorCode;
-          if (ok) published.set(alert.alert_id, acceptedAt);
-          return !ok;
-        });
-      },
-      (error, pending) => log('PutEvents failed, not retryable', { error: String(error), alerts: pending.length }),
-    ),
+  const result = await sendInChunks(
+    io,
+    alerts,
+    MAX_PUT_EVENTS_ENTRIES,
+    async (pending, abortSignal) => {
+      counter.add('PutEvents');
+      const out = await client.send(
+        new PutEventsCommand({
+          Entries: pending.map((alert) => ({
+            EventBusName: eventBusName,
+            Source: ALERT_EVENT.source,
+            DetailType: ALERT_EVENT.detailType,
+            Detail: JSON.stringify(alert),
+            Time: new Date(alert.received_at),
+          })),
+        }),
+        { abortSignal },
+      );
+      const entries = out.Entries ?? [];
+      const acceptedAt = io.now();
+      return pending.filter((alert, i) => {
+        const ok = entries[i] !== undefined && !entries[i]!.ErrorCode;
+        if (ok) published.set(alert.alert_id, acceptedAt);
+        return !ok;
+      });
+    },
+    (error, pending) => log('PutEvents failed, not retryable', { error: String(error), alerts: pending.length }),
   );
-  return {
-    published,
-    failed: results.flatMap((r) => r.failed),
-    retries: results.reduce((n, r) => n + r.retries, 0),
-  };
+  return { published, ...result };
 }

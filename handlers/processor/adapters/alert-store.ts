@@ -112,6 +112,25 @@ export async function loadStates(
 
 export type CommitOutcome = 'committed' | 'conflict' | 'failed';
 
+/** One UpdateItem guarded by its condition: a failed condition is a conflict, not an error. */
+async function conditionalUpdate(
+  client: DynamoDBClient,
+  input: ConstructorParameters<typeof UpdateItemCommand>[0],
+  io: IoContext,
+  counter: CallCounter,
+): Promise<CommitOutcome> {
+  try {
+    counter.add('UpdateItem');
+    await retrying(io, (abortSignal) => client.send(new UpdateItemCommand(input), { abortSignal }));
+    return 'committed';
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+      return 'conflict';
+    }
+    return 'failed';
+  }
+}
+
 /**
  * Writes `next` if the stored version is still `previous.version`. The item stays in the
  * elevated index while the sensor is above NORMAL or has alerts pending.
@@ -140,35 +159,26 @@ export async function commitState(
   };
   if (previous.version > 0) values[':current'] = { N: String(previous.version) };
   if (elevated) values[':bucket'] = { S: elevatedBucket(next.sensorId) };
-  try {
-    counter.add('UpdateItem');
-    await retrying(io, (abortSignal) =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { [PK]: { S: next.sensorId } },
-          UpdateExpression:
-            'SET #level = :level, #version = :next, zone_id = :zone, last_alert_at = :laa, pending = :pending, updated_at = :now' +
-            (elevated ? ', #bucket = :bucket' : ' REMOVE #bucket'),
-          ConditionExpression: previous.version > 0 ? '#version = :current' : `attribute_not_exists(#pk)`,
-          ExpressionAttributeNames: {
-            '#level': 'level',
-            '#version': 'version',
-            '#bucket': BUCKET,
-            ...(previous.version > 0 ? {} : { '#pk': PK }),
-          },
-          ExpressionAttributeValues: values,
-        }),
-        { abortSignal },
-      ),
-    );
-    return 'committed';
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-      return 'conflict';
-    }
-    return 'failed';
-  }
+  return conditionalUpdate(
+    client,
+    {
+      TableName: tableName,
+      Key: { [PK]: { S: next.sensorId } },
+      UpdateExpression:
+        'SET #level = :level, #version = :next, zone_id = :zone, last_alert_at = :laa, pending = :pending, updated_at = :now' +
+        (elevated ? ', #bucket = :bucket' : ' REMOVE #bucket'),
+      ConditionExpression: previous.version > 0 ? '#version = :current' : `attribute_not_exists(#pk)`,
+      ExpressionAttributeNames: {
+        '#level': 'level',
+        '#version': 'version',
+        '#bucket': BUCKET,
+        ...(previous.version > 0 ? {} : { '#pk': PK }),
+      },
+      ExpressionAttributeValues: values,
+    },
+    io,
+    counter,
+  );
 }
 
 /** Marks a state's pending alerts as published (if nobody has moved the state on since). */
@@ -180,23 +190,18 @@ export async function clearPending(
   counter: CallCounter,
 ): Promise<boolean> {
   const elevated = state.level !== 'NORMAL';
-  try {
-    counter.add('UpdateItem');
-    await retrying(io, (abortSignal) =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { [PK]: { S: state.sensorId } },
-          UpdateExpression: 'SET pending = :empty' + (elevated ? '' : ' REMOVE #bucket'),
-          ConditionExpression: '#version = :v',
-          ExpressionAttributeNames: { '#version': 'version', ...(elevated ? {} : { '#bucket': BUCKET }) },
-          ExpressionAttributeValues: { ':empty': { S: '[]' }, ':v': { N: String(state.version) } },
-        }),
-        { abortSignal },
-      ),
-    );
-    return true;
-  } catch {
-    return false;
-  }
+  const outcome = await conditionalUpdate(
+    client,
+    {
+      TableName: tableName,
+      Key: { [PK]: { S: state.sensorId } },
+      UpdateExpression: 'SET pending = :empty' + (elevated ? '' : ' REMOVE #bucket'),
+      ConditionExpression: '#version = :v',
+      ExpressionAttributeNames: { '#version': 'version', ...(elevated ? {} : { '#bucket': BUCKET }) },
+      ExpressionAttributeValues: { ':empty': { S: '[]' }, ':v': { N: String(state.version) } },
+    },
+    io,
+    counter,
+  );
+  return outcome === 'committed';
 }

@@ -110,6 +110,21 @@ export async function sendWithRetries<T>(
   }
 }
 
+/**
+ * Sends entries in chunks of `size` (several chunks in flight), each chunk through
+ * sendWithRetries: the batch APIs' shared shape (BatchWriteItem, SendMessageBatch, PutEvents).
+ */
+export async function sendInChunks<T>(
+  io: IoContext,
+  entries: T[],
+  size: number,
+  attempt: (pending: T[], abortSignal: AbortSignal) => Promise<T[]>,
+  onFatal: (error: unknown, pending: T[]) => void,
+): Promise<{ failed: T[]; retries: number }> {
+  const results = await mapPool(chunk(entries, size), io.concurrency, (batch) => sendWithRetries(io, batch, attempt, onFatal));
+  return { failed: results.flatMap((r) => r.failed), retries: results.reduce((n, r) => n + r.retries, 0) };
+}
+
 /** Runs fn over items with at most `concurrency` in flight; results in input order. */
 export async function mapPool<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

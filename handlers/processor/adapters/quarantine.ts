@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QuarantinedRecord } from '../core/types';
-import { chunk, mapPool, sendWithRetries, type CallCounter, type IoContext } from './io';
+import { sendInChunks, type CallCounter, type IoContext } from './io';
 
 /** SQS SendMessageBatch limit. */
 export const MAX_SEND_MESSAGE_BATCH = 10;
@@ -38,29 +38,25 @@ export async function quarantine(
   log: (message: string, detail: object) => void,
 ): Promise<{ failed: number[]; retries: number }> {
   const indexed = records.map((r, index) => ({ r, index }));
-  const results = await mapPool(chunk(indexed, MAX_SEND_MESSAGE_BATCH), io.concurrency, (batch) =>
-    sendWithRetries(
-      io,
-      batch,
-      async (pending, abortSignal) => {
-        counter.add('SendMessageBatch');
-        const out = await client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: pending.map(({ r, index }) => ({ Id: String(index), MessageBody: quarantineMessage(r) })),
-          }),
-          { abortSignal },
-        );
-        const permanent = (out.Failed ?? []).filter((f) => f.SenderFault);
-        if (permanent.length > 0) log('SendMessageBatch rejected entries', { failed: permanent });
-        const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
-        return pending.filter(({ index }) => failedIds.has(String(index)));
-      },
-      (error, pending) => log('SendMessageBatch failed, not retryable', { error: String(error), records: pending.length }),
-    ),
+  const result = await sendInChunks(
+    io,
+    indexed,
+    MAX_SEND_MESSAGE_BATCH,
+    async (pending, abortSignal) => {
+      counter.add('SendMessageBatch');
+      const out = await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: pending.map(({ r, index }) => ({ Id: String(index), MessageBody: quarantineMessage(r) })),
+        }),
+        { abortSignal },
+      );
+      const permanent = (out.Failed ?? []).filter((f) => f.SenderFault);
+      if (permanent.length > 0) log('SendMessageBatch rejected entries', { failed: permanent });
+      const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
+      return pending.filter(({ index }) => failedIds.has(String(index)));
+    },
+    (error, pending) => log('SendMessageBatch failed, not retryable', { error: String(error), records: pending.length }),
   );
-  return {
-    failed: results.flatMap((r) => r.failed.map(({ index }) => index)),
-    retries: results.reduce((n, r) => n + r.retries, 0),
-  };
+  return { failed: result.failed.map(({ index }) => index), retries: result.retries };
 }

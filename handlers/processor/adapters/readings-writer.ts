@@ -2,7 +2,7 @@
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { READINGS_TABLE } from '../../../src/contract';
 import type { Item } from '../core/rollup';
-import { chunk, mapPool, sendWithRetries, type CallCounter, type IoContext } from './io';
+import { sendInChunks, type CallCounter, type IoContext } from './io';
 
 /** DynamoDB BatchWriteItem limit. */
 export const MAX_BATCH_WRITE_ITEMS = 25;
@@ -24,28 +24,24 @@ export async function writeItems(
   log: (message: string, detail: object) => void,
 ): Promise<WriteResult> {
   const indexed = items.map((item, index) => ({ item, index }));
-  const results = await mapPool(chunk(indexed, MAX_BATCH_WRITE_ITEMS), io.concurrency, (batch) =>
-    sendWithRetries(
-      io,
-      batch,
-      async (pending, abortSignal) => {
-        counter.add('BatchWriteItem');
-        const out = await client.send(
-          new BatchWriteItemCommand({
-            RequestItems: { [tableName]: pending.map(({ item }) => ({ PutRequest: { Item: item } })) },
-          }),
-          { abortSignal },
-        );
-        const unprocessed = out.UnprocessedItems?.[tableName] ?? [];
-        if (unprocessed.length === 0) return [];
-        const left = new Set(unprocessed.map((w) => keyOf(w.PutRequest!.Item as Item)));
-        return pending.filter(({ item }) => left.has(keyOf(item)));
-      },
-      (error, pending) => log('BatchWriteItem failed, not retryable', { error: String(error), items: pending.length }),
-    ),
+  const result = await sendInChunks(
+    io,
+    indexed,
+    MAX_BATCH_WRITE_ITEMS,
+    async (pending, abortSignal) => {
+      counter.add('BatchWriteItem');
+      const out = await client.send(
+        new BatchWriteItemCommand({
+          RequestItems: { [tableName]: pending.map(({ item }) => ({ PutRequest: { Item: item } })) },
+        }),
+        { abortSignal },
+      );
+      const unprocessed = out.UnprocessedItems?.[tableName] ?? [];
+      if (unprocessed.length === 0) return [];
+      const left = new Set(unprocessed.map((w) => keyOf(w.PutRequest!.Item as Item)));
+      return pending.filter(({ item }) => left.has(keyOf(item)));
+    },
+    (error, pending) => log('BatchWriteItem failed, not retryable', { error: String(error), items: pending.length }),
   );
-  return {
-    failed: results.flatMap((r) => r.failed.map(({ index }) => index)),
-    retries: results.reduce((n, r) => n + r.retries, 0),
-  };
+  return { failed: result.failed.map(({ index }) => index), retries: result.retries };
 }
