@@ -1,10 +1,10 @@
 /** npm run build:template → templates/TapStack.yml */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { buildTemplate } from '../src/index';
 import { toYaml } from '../src/serialize';
+import { TEMPLATE_PATH } from './lib/paths';
 
-export const TEMPLATE_PATH = resolve(import.meta.dirname, '..', 'templates', 'TapStack.yml');
 
 const started = performance.now();
 const yaml = toYaml(buildTemplate());

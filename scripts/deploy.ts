@@ -7,9 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { ENVIRONMENT_SUFFIX_PATTERN } from '../contract';
 import { buildTemplate } from '../src/index';
 import { assertCredentials, awsTarget, DeployError, type AwsTarget } from './aws';
-import { ROOT } from './bundle';
+import { ROOT } from './lib/paths';
 import { parseFlags, runMain, UsageError } from './cli';
 import { packageProcessor } from './package';
 
@@ -28,7 +29,7 @@ export const environments = () =>
 /** Reads params/<env>.json and checks every name against the template's parameters. */
 export function loadParams(env: string): ParamsFile {
   const path = join(PARAMS_DIR, `${env}.json`);
-  if (!/^[a-z0-9]{1,12}$/.test(env) || !existsSync(path)) {
+  if (!ENVIRONMENT_SUFFIX_PATTERN.test(env) || !existsSync(path)) {
     throw new UsageError(`deploy: --env '${env}' has no params/${env}.json; environments: ${environments().join(', ') || 'none'}`);
   }
   let file: ParamsFile;
@@ -79,6 +80,7 @@ export function deployArgs(o: {
   ];
 }
 
+/** Reads the stack's outputs and writes them to the outputs file (key → value). */
 export async function writeOutputs(stackName: string, target: AwsTarget, print: (line: string) => void): Promise<Record<string, string>> {
   const cfn = new CloudFormationClient({ region: target.region, ...(target.endpoint ? { endpoint: target.endpoint } : {}) });
   const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
@@ -92,6 +94,7 @@ export async function writeOutputs(stackName: string, target: AwsTarget, print: 
   return outputs;
 }
 
+/** npm run deploy: check the inputs, package the processor, `aws cloudformation deploy`, write the outputs. */
 export async function deploy(argv: string[], print: (line: string) => void = console.log): Promise<Record<string, string>> {
   const flags = parseFlags('deploy', argv, {
     env: { type: 'string', help: `environment: ${environments().join(' | ')}`, required: true },

@@ -4,6 +4,13 @@
  * us-east-1 list prices (USD) as published on the pricing pages cited, and change over time.
  */
 import { DEFAULTS } from './config';
+import { PlanInputError } from './errors';
+import { buildLayers } from './index';
+
+export { PlanInputError };
+
+/** Alarms the template creates (each is a standard-resolution alarm on the bill). */
+const ALARM_COUNT = buildLayers(DEFAULTS).alarms.length;
 
 /** AWS limits, quotas and prices the model uses, each with its source. */
 export const AWS = {
@@ -113,7 +120,6 @@ export const ASSUMPTIONS = {
   emfLineBytes: 350,
   /** Custom metrics: 10 processor metrics plus 2 per zone. */
   processorMetrics: 10,
-  alarms: 17,
   secondsPerMonth: 30 * 24 * 3_600,
 } as const;
 
@@ -177,12 +183,9 @@ export interface Plan {
   monthlyTotalUsd: number;
 }
 
-export class PlanInputError extends Error {
-  override name = 'PlanInputError';
-}
-
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/** Checks a city's numbers, listing every problem with the flag that sets it. */
 export function validatePlanInput(input: PlanInput): PlanInput {
   const problems: string[] = [];
   if (!Number.isInteger(input.sensors) || input.sensors < 1) problems.push(`--sensors: got ${input.sensors}, expected a whole number ≥ 1`);
@@ -382,7 +385,7 @@ export function plan(raw: PlanInput): Plan {
       monthlyUsd:
         gb(emfLinesPerSecond * A.emfLineBytes * S) * AWS.cloudwatch.logsIngestPerGbUsd +
         (A.processorMetrics + 2 * input.zones) * AWS.cloudwatch.customMetricMonthUsd +
-        A.alarms * AWS.cloudwatch.standardAlarmMonthUsd +
+        ALARM_COUNT * AWS.cloudwatch.standardAlarmMonthUsd +
         AWS.cloudwatch.dashboardMonthUsd,
       detail: `EMF logs (${Math.round(emfLinesPerSecond)} lines/s), ${A.processorMetrics + 2 * input.zones} custom metrics, alarms, dashboard`,
     },

@@ -1,7 +1,8 @@
 /** buildTemplate(config): the whole TapStack template, composed from its layers. Pure. */
 import type Output from 'cloudform-types/types/output';
-import type { Layer } from './common';
+import type { AlarmSpec } from './alarms';
 import { DEFAULTS, validateConfig, type StackConfig } from './config';
+import type { Layer } from './layer';
 import { buildAlerting } from './layers/alerting';
 import { buildAnalytics } from './layers/analytics';
 import { buildIngestion } from './layers/ingestion';
@@ -12,6 +13,10 @@ import { buildStorage } from './layers/storage';
 import { buildStream } from './layers/stream';
 import { buildConditions, buildInterface, buildParameters, buildRules } from './parameters';
 
+/**
+ * The layers, in template order. Each takes the slice of the config it uses; monitoring also takes
+ * the alarms the others declare.
+ */
 export const LAYERS = {
   security: buildSecurity,
   ingestion: buildIngestion,
@@ -20,8 +25,8 @@ export const LAYERS = {
   storage: buildStorage,
   alerting: buildAlerting,
   analytics: buildAnalytics,
-  monitoring: buildMonitoring,
-} as const satisfies Record<string, (config: StackConfig) => Layer>;
+  monitoring: (config: StackConfig, alarms: AlarmSpec[] = []) => buildMonitoring(config, alarms),
+} as const satisfies Record<string, (config: StackConfig, alarms: AlarmSpec[]) => Layer>;
 
 /** A resource after serialisation: plain JSON, intrinsics in their `{ "Fn::…": … }` form. */
 export interface TemplateResource {
@@ -46,18 +51,27 @@ export interface TemplateDocument {
   Outputs: Record<string, Output>;
 }
 
-export function buildTemplate(config: StackConfig = DEFAULTS): TemplateDocument {
-  validateConfig(config);
+/** What the layers build for a configuration: every resource, output and alarm, in template order. */
+export function buildLayers(config: StackConfig): { resources: Record<string, unknown>; outputs: Record<string, Output>; alarms: AlarmSpec[] } {
   const resources: Record<string, unknown> = {};
   const outputs: Record<string, Output> = {};
+  const alarms: AlarmSpec[] = [];
   for (const [layer, build] of Object.entries(LAYERS)) {
-    const built = build(config);
+    const built = build(config, alarms);
+    alarms.push(...(built.alarms ?? []));
     for (const [id, resource] of Object.entries(built.resources)) {
       if (id in resources) throw new Error(`Logical ID ${id} is built by two layers (second: ${layer})`);
       resources[id] = resource;
     }
     Object.assign(outputs, built.outputs);
   }
+  return { resources, outputs, alarms };
+}
+
+/** The whole template for a configuration (validated first); the defaults build templates/TapStack.yml. */
+export function buildTemplate(config: StackConfig = DEFAULTS): TemplateDocument {
+  validateConfig(config);
+  const { resources, outputs } = buildLayers(config);
   const template = {
     AWSTemplateFormatVersion: '2010-09-09',
     // Lets DeletionPolicy/UpdateReplacePolicy take Fn::If (retain unless a throwaway environment).
@@ -66,8 +80,8 @@ export function buildTemplate(config: StackConfig = DEFAULTS): TemplateDocument 
       'TapStack: real-time traffic monitoring for 50,000 road sensors. IoT Core -> Kinesis -> Lambda -> DynamoDB; ' +
       'EventBridge -> SNS alerts; Firehose -> S3 -> Athena -> QuickSight; CloudWatch alarms and dashboard.',
     Metadata: buildInterface(),
-    Parameters: buildParameters(config),
-    Rules: buildRules(config),
+    Parameters: buildParameters(config.parameters),
+    Rules: buildRules(),
     Conditions: buildConditions(),
     Resources: resources,
     Outputs: outputs,

@@ -1,36 +1,307 @@
-/** Parameters, their console grouping, Conditions and Rules: everything an operator sets at deploy. */
+/**
+ * Every template parameter, declared once: its name, default, allowed values, description,
+ * console group and, for those the processor reads, the environment variable it feeds (whose
+ * range it shares). The Parameters section, the console grouping, the config defaults
+ * (DEFAULTS.parameters), their validation and the processor's environment block derive from here.
+ * Also the Conditions and Rules, which are what an operator's choices switch on and off.
+ */
 import { Fn, type IntrinsicFunction } from 'cloudform-types';
 import type Parameter from 'cloudform-types/types/parameter';
-import { LOG_RETENTION_DAYS, RANGES, type StackConfig } from './config';
+import {
+  ENVIRONMENT_SUFFIX_PATTERN,
+  ENVIRONMENT_SUFFIX_RULE,
+  PROCESSOR_SETTINGS,
+  type NumberSettingName,
+} from '../contract';
 import { ref } from './intrinsics';
 import { ids } from './names';
 
-export const Param = ids(
-  'EnvironmentSuffix',
-  'ThrowawayEnvironment',
-  'KinesisStreamMode',
-  'KinesisShardCount',
-  'StreamRetentionHours',
-  'DynamoDBBillingMode',
-  'DynamoDBReadCapacity',
-  'DynamoDBWriteCapacity',
-  'AlertThresholdCongestionIndex',
-  'CriticalThresholdCongestionIndex',
-  'AlertCooldownSeconds',
-  'BatchingWindowSeconds',
-  'ProcessorParallelizationFactor',
-  'ProcessorMemoryMB',
-  'ProcessorReservedConcurrency',
-  'ZoneIndexShards',
-  'ReadingRetentionDays',
-  'LogRetentionDays',
-  'NotificationEmail',
-  'OpsNotificationEmail',
-  'LambdaCodeS3Bucket',
-  'LambdaCodeS3Key',
-  'QuickSightPrincipalArn',
-);
-export type ParamName = keyof typeof Param;
+/** Console groups, in the order the CloudFormation console shows them. */
+export const PARAMETER_GROUPS = [
+  'Environment',
+  'Stream (Kinesis)',
+  'Storage (DynamoDB)',
+  'Processor (Lambda)',
+  'Alerting',
+  'Operations and analytics',
+] as const;
+type Group = (typeof PARAMETER_GROUPS)[number];
+
+interface Common {
+  /** The parameter's name in the template (the config key is the camel-case name it is declared under). */
+  name: string;
+  group: Group;
+  description: string;
+}
+export interface NumberParameter extends Common {
+  type: 'Number';
+  default: number;
+  /** MinValue/MaxValue, or a list of allowed values. */
+  range?: { min: number; max: number };
+  allowed?: readonly number[];
+  constraint?: string;
+  /** The processor setting this parameter feeds (its range is the setting's). */
+  env?: NumberSettingName;
+}
+export interface StringParameter extends Common {
+  type: 'String';
+  default?: string;
+  allowed?: readonly string[];
+  pattern?: string;
+  constraint: string;
+}
+export type ParameterSpec = NumberParameter | StringParameter;
+
+/** Thresholds are multiples of the step (CloudFormation rules cannot compare numbers: see buildRules). */
+const threshold = PROCESSOR_SETTINGS.warningThreshold;
+const steps = (from: number, to: number, step: number): number[] =>
+  Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => from + i * step);
+export const THRESHOLD_VALUES = steps(threshold.min, threshold.max, threshold.step);
+const THRESHOLD_CONSTRAINT = `must be a multiple of ${threshold.step} from ${threshold.min} to ${threshold.max}`;
+
+/** CloudWatch Logs accepts only these retention values. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+const EMAIL_PATTERN = '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
+const settingRange = (env: NumberSettingName) => ({ min: PROCESSOR_SETTINGS[env].min, max: PROCESSOR_SETTINGS[env].max });
+
+/** The parameters, in the order of the template's Parameters section. Defaults carry 50,000 updates/s. */
+export const PARAMETERS = {
+  environmentSuffix: {
+    name: 'EnvironmentSuffix',
+    group: 'Environment',
+    type: 'String',
+    description: 'Suffix of every physical resource name (for example dev, staging, prod).',
+    default: 'dev',
+    pattern: ENVIRONMENT_SUFFIX_PATTERN.source,
+    constraint: `must be ${ENVIRONMENT_SUFFIX_RULE} (S3 bucket names allow no uppercase)`,
+  },
+  /** 'true' deletes data stores with the stack (dev and test stacks only). */
+  throwawayEnvironment: {
+    name: 'ThrowawayEnvironment',
+    group: 'Environment',
+    type: 'String',
+    description:
+      "'true' deletes the tables, bucket, stream and queues with the stack (dev and test only); " +
+      "'false' retains them on stack deletion and resource replacement.",
+    default: 'false',
+    allowed: ['true', 'false'],
+    constraint: "must be 'true' or 'false'",
+  },
+  /** PROVISIONED: predictable cost at a steady 50k/s. ON_DEMAND: no shard planning, pricier. */
+  kinesisStreamMode: {
+    name: 'KinesisStreamMode',
+    group: 'Stream (Kinesis)',
+    type: 'String',
+    description: 'PROVISIONED uses KinesisShardCount shards; ON_DEMAND scales shards automatically at a higher unit price.',
+    default: 'PROVISIONED',
+    allowed: ['PROVISIONED', 'ON_DEMAND'],
+    constraint: 'must be PROVISIONED or ON_DEMAND',
+  },
+  /** 50,000 records/s ÷ 1,000 records/s per shard = 50, plus 20% headroom = 60. */
+  kinesisShardCount: {
+    name: 'KinesisShardCount',
+    group: 'Stream (Kinesis)',
+    type: 'Number',
+    description: 'Shards when PROVISIONED. One shard takes 1,000 records/s: 50,000 sensors at 1 Hz need 50; the default adds 20% headroom.',
+    default: 60,
+    range: { min: 1, max: 500 }, // 500: default shard quota per account in us-east-1
+  },
+  /** 24 h: the minimum and the cheapest; raw data is kept in S3 for history. */
+  streamRetentionHours: {
+    name: 'StreamRetentionHours',
+    group: 'Stream (Kinesis)',
+    type: 'Number',
+    description: 'How long Kinesis keeps records (a processor outage longer than this loses them from the real-time path; S3 still has them).',
+    default: 24,
+    range: settingRange('streamRetentionHours'), // Kinesis: 24 h to 365 days
+    env: 'streamRetentionHours',
+  },
+  dynamoDbBillingMode: {
+    name: 'DynamoDBBillingMode',
+    group: 'Storage (DynamoDB)',
+    type: 'String',
+    description: 'PAY_PER_REQUEST (on demand, pre-warmed for the default load) or PROVISIONED (with auto scaling).',
+    default: 'PAY_PER_REQUEST',
+    allowed: ['PAY_PER_REQUEST', 'PROVISIONED'],
+    constraint: 'must be PAY_PER_REQUEST or PROVISIONED',
+  },
+  /** Reads come from dashboards and tools, not from the pipeline. */
+  dynamoDbReadCapacity: {
+    name: 'DynamoDBReadCapacity',
+    group: 'Storage (DynamoDB)',
+    type: 'Number',
+    description: 'Minimum read capacity units of the readings table and its zone index when PROVISIONED (auto scaling raises it).',
+    default: 100,
+    range: { min: 5, max: 40_000 }, // 40,000: default per-table quota
+  },
+  /** 50,000 readings/s rolled up per sensor over a 5 s window ≈ 10,000 items/s, plus 20%. */
+  dynamoDbWriteCapacity: {
+    name: 'DynamoDBWriteCapacity',
+    group: 'Storage (DynamoDB)',
+    type: 'Number',
+    description:
+      'Minimum write capacity units of the readings table and its zone index when PROVISIONED. 50,000 readings/s rolled up over 5 s ≈ 10,000 items/s.',
+    default: 12_000,
+    range: { min: 5, max: 40_000 },
+  },
+  warningThreshold: {
+    name: 'AlertThresholdCongestionIndex',
+    group: 'Alerting',
+    type: 'Number',
+    description: 'WARNING level: a sensor whose congestion index rises above this raises a WARNING alert.',
+    default: 80,
+    allowed: THRESHOLD_VALUES.filter((t) => t < threshold.max),
+    constraint: THRESHOLD_CONSTRAINT,
+    env: 'warningThreshold',
+  },
+  criticalThreshold: {
+    name: 'CriticalThresholdCongestionIndex',
+    group: 'Alerting',
+    type: 'Number',
+    description: 'CRITICAL level: must be above AlertThresholdCongestionIndex.',
+    default: 90,
+    allowed: THRESHOLD_VALUES.filter((t) => t > threshold.min),
+    constraint: THRESHOLD_CONSTRAINT,
+    env: 'criticalThreshold',
+  },
+  /** Minimum time between two alerts of the same sensor and level. */
+  alertCooldownSeconds: {
+    name: 'AlertCooldownSeconds',
+    group: 'Alerting',
+    type: 'Number',
+    description: 'Minimum time between two alerts of one sensor at one level (stops a sensor flapping around a threshold from paging people).',
+    default: 300,
+    range: settingRange('alertCooldownSeconds'),
+    env: 'alertCooldownSeconds',
+  },
+  lambdaCodeS3Bucket: {
+    name: 'LambdaCodeS3Bucket',
+    group: 'Processor (Lambda)',
+    type: 'String',
+    description: 'S3 bucket holding the processor bundle (printed by npm run package).',
+    pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+    constraint: 'must be an S3 bucket name',
+  },
+  lambdaCodeS3Key: {
+    name: 'LambdaCodeS3Key',
+    group: 'Processor (Lambda)',
+    type: 'String',
+    description: 'S3 key of the processor bundle, processor-<sha256-12>.zip (printed by npm run package).',
+    pattern: '^[\\x21-\\x7e]+\\.zip$',
+    constraint: 'must be an S3 key ending in .zip',
+  },
+  /** The rollup window: Kinesis records are buffered this long before one invocation. */
+  batchingWindowSeconds: {
+    name: 'BatchingWindowSeconds',
+    group: 'Processor (Lambda)',
+    type: 'Number',
+    description:
+      'Rollup window: Kinesis records are gathered this long before one invocation. Longer = fewer DynamoDB writes, later dashboards and alerts.',
+    default: 5,
+    range: { min: 0, max: 300 }, // Lambda MaximumBatchingWindowInSeconds
+  },
+  /** Concurrent batches per shard; per-sensor ordering is kept (same partition key). */
+  processorParallelizationFactor: {
+    name: 'ProcessorParallelizationFactor',
+    group: 'Processor (Lambda)',
+    type: 'Number',
+    description: 'Concurrent processor batches per shard (per-sensor order is kept).',
+    default: 2,
+    range: { min: 1, max: 10 }, // Lambda limit for Kinesis
+  },
+  /** 1,024 MB on arm64: enough CPU to turn a 10,000-record batch around in well under 1 s. */
+  processorMemoryMb: {
+    name: 'ProcessorMemoryMB',
+    group: 'Processor (Lambda)',
+    type: 'Number',
+    description: 'Processor memory (and so CPU share), in MB.',
+    default: 1024,
+    range: { min: 256, max: 10_240 },
+  },
+  /** At least shards × parallelization (60 × 2 = 120), plus headroom for ON_DEMAND resharding. */
+  processorReservedConcurrency: {
+    name: 'ProcessorReservedConcurrency',
+    group: 'Processor (Lambda)',
+    type: 'Number',
+    description: 'Concurrency reserved for the processor; at least KinesisShardCount × ProcessorParallelizationFactor.',
+    default: 150,
+    range: { min: 1, max: 3_000 },
+  },
+  /** Write shards of the zone index: a 2,000-sensor zone spreads over this many keys. */
+  zoneIndexShards: {
+    name: 'ZoneIndexShards',
+    group: 'Storage (DynamoDB)',
+    type: 'Number',
+    description: 'Write shards of the zone index key (zone_id#n): spreads a busy zone over n partitions; a zone query fans out n ways.',
+    default: 10,
+    range: settingRange('zoneIndexShards'),
+    env: 'zoneIndexShards',
+  },
+  /** Rolled-up readings expire from DynamoDB after this; raw readings stay in S3. */
+  readingRetentionDays: {
+    name: 'ReadingRetentionDays',
+    group: 'Storage (DynamoDB)',
+    type: 'Number',
+    description: 'Rolled-up readings expire from DynamoDB after this many days (TTL); raw readings stay in S3.',
+    default: 7,
+    range: settingRange('readingTtlDays'),
+    env: 'readingTtlDays',
+  },
+  logRetentionDays: {
+    name: 'LogRetentionDays',
+    group: 'Operations and analytics',
+    type: 'Number',
+    description: 'Retention of every log group of the stack, in days.',
+    default: 30,
+    allowed: LOG_RETENTION_DAYS,
+    constraint: 'must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)',
+  },
+  notificationEmail: {
+    name: 'NotificationEmail',
+    group: 'Alerting',
+    type: 'String',
+    description: 'Email address that receives congestion alerts (empty: no email subscription).',
+    default: '',
+    pattern: EMAIL_PATTERN,
+    constraint: 'must be empty or an email address',
+  },
+  opsNotificationEmail: {
+    name: 'OpsNotificationEmail',
+    group: 'Alerting',
+    type: 'String',
+    description: 'Email address that receives operational alarms (empty: no email subscription).',
+    default: '',
+    pattern: EMAIL_PATTERN,
+    constraint: 'must be empty or an email address',
+  },
+  quickSightPrincipalArn: {
+    name: 'QuickSightPrincipalArn',
+    group: 'Operations and analytics',
+    type: 'String',
+    description: 'QuickSight user or group ARN given the Athena data source and data set (empty: no QuickSight resources).',
+    default: '',
+    pattern: '^$|^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:(user|group)/.+$',
+    constraint: 'must be empty or a QuickSight user or group ARN',
+  },
+} as const satisfies Record<string, ParameterSpec>;
+
+type Specs = typeof PARAMETERS;
+export type ParameterKey = keyof Specs;
+export type ParamName = Specs[ParameterKey]['name'];
+
+/** The config value of a parameter: its allowed strings, or a number. */
+type ValueOf<S> = S extends { type: 'Number' } ? number : S extends { allowed: readonly (infer A)[] } ? A : string;
+/** Default values of the parameters that have one, by config key. */
+export type ParameterDefaults = {
+  -readonly [K in ParameterKey as Specs[K] extends { default: unknown } ? K : never]: ValueOf<Specs[K]>;
+};
+
+/** Parameter names, for `param(Param.X)` in the builders. */
+export const Param = ids(...(Object.values(PARAMETERS).map((p) => p.name) as ParamName[]));
 
 export const Cond = ids(
   'IsStreamProvisioned',
@@ -46,202 +317,53 @@ export type ConditionName = keyof typeof Cond;
 /** `Ref` to a parameter, typed by the registry. */
 export const param = (name: ParamName): IntrinsicFunction => ref(name);
 
-const EMAIL_PATTERN = '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
-const steps = (from: number, to: number, step: number): number[] =>
-  Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => from + i * step);
+/** The parameter that feeds a processor setting, if any. */
+export const parameterOfSetting = (setting: string): ParamName | undefined =>
+  Object.values(PARAMETERS as Record<string, ParameterSpec>).find((p) => p.type === 'Number' && p.env === setting)?.name as
+    | ParamName
+    | undefined;
 
-/** The Parameters section; every default comes from the config. */
-export function buildParameters(config: StackConfig): Record<ParamName, Parameter> {
-  const d = config.parameters;
-  const num = (
-    description: string,
-    def: number,
-    range: { min: number; max: number },
-  ): Parameter => ({
-    Type: 'Number',
-    Description: description,
-    Default: def,
-    MinValue: range.min,
-    MaxValue: range.max,
-    ConstraintDescription: `must be a whole number from ${range.min} to ${range.max}`,
-  });
-  const thresholds = steps(RANGES.threshold.min, RANGES.threshold.max, config.thresholdStep);
-  const thresholdConstraint = `must be a multiple of ${config.thresholdStep} from ${RANGES.threshold.min} to ${RANGES.threshold.max}`;
+function parameter(spec: ParameterSpec, def: unknown): Parameter {
+  if (spec.type === 'Number') {
+    const constraint = spec.constraint ?? `must be a whole number from ${spec.range?.min} to ${spec.range?.max}`;
+    return {
+      Type: 'Number',
+      Description: spec.description,
+      Default: def as number,
+      ...(spec.range ? { MinValue: spec.range.min, MaxValue: spec.range.max } : { AllowedValues: [...spec.allowed!] }),
+      ConstraintDescription: constraint,
+    };
+  }
   return {
-    EnvironmentSuffix: {
-      Type: 'String',
-      Description: 'Suffix of every physical resource name (for example dev, staging, prod).',
-      Default: d.environmentSuffix,
-      AllowedPattern: '^[a-z0-9]{1,12}$',
-      ConstraintDescription: 'must be 1-12 lowercase letters or digits (S3 bucket names allow no uppercase)',
-    },
-    ThrowawayEnvironment: {
-      Type: 'String',
-      Description:
-        "'true' deletes the tables, bucket, stream and queues with the stack (dev and test only); " +
-        "'false' retains them on stack deletion and resource replacement.",
-      Default: d.throwawayEnvironment,
-      AllowedValues: ['true', 'false'],
-      ConstraintDescription: "must be 'true' or 'false'",
-    },
-    KinesisStreamMode: {
-      Type: 'String',
-      Description: 'PROVISIONED uses KinesisShardCount shards; ON_DEMAND scales shards automatically at a higher unit price.',
-      Default: d.kinesisStreamMode,
-      AllowedValues: ['PROVISIONED', 'ON_DEMAND'],
-      ConstraintDescription: 'must be PROVISIONED or ON_DEMAND',
-    },
-    KinesisShardCount: num(
-      'Shards when PROVISIONED. One shard takes 1,000 records/s: 50,000 sensors at 1 Hz need 50; the default adds 20% headroom.',
-      d.kinesisShardCount,
-      RANGES.kinesisShardCount,
-    ),
-    StreamRetentionHours: num(
-      'How long Kinesis keeps records (a processor outage longer than this loses them from the real-time path; S3 still has them).',
-      d.streamRetentionHours,
-      RANGES.streamRetentionHours,
-    ),
-    DynamoDBBillingMode: {
-      Type: 'String',
-      Description: 'PAY_PER_REQUEST (on demand, pre-warmed for the default load) or PROVISIONED (with auto scaling).',
-      Default: d.dynamoDbBillingMode,
-      AllowedValues: ['PAY_PER_REQUEST', 'PROVISIONED'],
-      ConstraintDescription: 'must be PAY_PER_REQUEST or PROVISIONED',
-    },
-    DynamoDBReadCapacity: num(
-      'Minimum read capacity units of the readings table and its zone index when PROVISIONED (auto scaling raises it).',
-      d.dynamoDbReadCapacity,
-      RANGES.dynamoDbCapacity,
-    ),
-    DynamoDBWriteCapacity: num(
-      'Minimum write capacity units of the readings table and its zone index when PROVISIONED. 50,000 readings/s rolled up over 5 s ≈ 10,000 items/s.',
-      d.dynamoDbWriteCapacity,
-      RANGES.dynamoDbCapacity,
-    ),
-    AlertThresholdCongestionIndex: {
-      Type: 'Number',
-      Description: 'WARNING level: a sensor whose congestion index rises above this raises a WARNING alert.',
-      Default: d.warningThreshold,
-      AllowedValues: thresholds.filter((t) => t < RANGES.threshold.max),
-      ConstraintDescription: thresholdConstraint,
-    },
-    CriticalThresholdCongestionIndex: {
-      Type: 'Number',
-      Description: 'CRITICAL level: must be above AlertThresholdCongestionIndex.',
-      Default: d.criticalThreshold,
-      AllowedValues: thresholds.filter((t) => t > RANGES.threshold.min),
-      ConstraintDescription: thresholdConstraint,
-    },
-    AlertCooldownSeconds: num(
-      'Minimum time between two alerts of one sensor at one level (stops a sensor flapping around a threshold from paging people).',
-      d.alertCooldownSeconds,
-      RANGES.alertCooldownSeconds,
-    ),
-    BatchingWindowSeconds: num(
-      'Rollup window: Kinesis records are gathered this long before one invocation. Longer = fewer DynamoDB writes, later dashboards and alerts.',
-      d.batchingWindowSeconds,
-      RANGES.batchingWindowSeconds,
-    ),
-    ProcessorParallelizationFactor: num(
-      'Concurrent processor batches per shard (per-sensor order is kept).',
-      d.processorParallelizationFactor,
-      RANGES.processorParallelizationFactor,
-    ),
-    ProcessorMemoryMB: num('Processor memory (and so CPU share), in MB.', d.processorMemoryMb, RANGES.processorMemoryMb),
-    ProcessorReservedConcurrency: num(
-      'Concurrency reserved for the processor; at least KinesisShardCount × ProcessorParallelizationFactor.',
-      d.processorReservedConcurrency,
-      RANGES.processorReservedConcurrency,
-    ),
-    ZoneIndexShards: num(
-      'Write shards of the zone index key (zone_id#n): spreads a busy zone over n partitions; a zone query fans out n ways.',
-      d.zoneIndexShards,
-      RANGES.zoneIndexShards,
-    ),
-    ReadingRetentionDays: num(
-      'Rolled-up readings expire from DynamoDB after this many days (TTL); raw readings stay in S3.',
-      d.readingRetentionDays,
-      RANGES.readingRetentionDays,
-    ),
-    LogRetentionDays: {
-      Type: 'Number',
-      Description: 'Retention of every log group of the stack, in days.',
-      Default: d.logRetentionDays,
-      AllowedValues: [...LOG_RETENTION_DAYS],
-      ConstraintDescription: 'must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)',
-    },
-    NotificationEmail: {
-      Type: 'String',
-      Description: 'Email address that receives congestion alerts (empty: no email subscription).',
-      Default: '',
-      AllowedPattern: EMAIL_PATTERN,
-      ConstraintDescription: 'must be empty or an email address',
-    },
-    OpsNotificationEmail: {
-      Type: 'String',
-      Description: 'Email address that receives operational alarms (empty: no email subscription).',
-      Default: '',
-      AllowedPattern: EMAIL_PATTERN,
-      ConstraintDescription: 'must be empty or an email address',
-    },
-    LambdaCodeS3Bucket: {
-      Type: 'String',
-      Description: 'S3 bucket holding the processor bundle (printed by npm run package).',
-      AllowedPattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
-      ConstraintDescription: 'must be an S3 bucket name',
-    },
-    LambdaCodeS3Key: {
-      Type: 'String',
-      Description: 'S3 key of the processor bundle, processor-<sha256-12>.zip (printed by npm run package).',
-      AllowedPattern: '^[\\x21-\\x7e]+\\.zip$',
-      ConstraintDescription: 'must be an S3 key ending in .zip',
-    },
-    QuickSightPrincipalArn: {
-      Type: 'String',
-      Description: 'QuickSight user or group ARN given the Athena data source and data set (empty: no QuickSight resources).',
-      Default: '',
-      AllowedPattern: '^$|^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:(user|group)/.+$',
-      ConstraintDescription: 'must be empty or a QuickSight user or group ARN',
-    },
+    Type: 'String',
+    Description: spec.description,
+    ...(def !== undefined ? { Default: def as string } : {}),
+    ...(spec.allowed ? { AllowedValues: [...spec.allowed] } : { AllowedPattern: spec.pattern! }),
+    ConstraintDescription: spec.constraint,
   };
+}
+
+/** The Parameters section, with the given defaults (DEFAULTS.parameters unless a test varies them). */
+export function buildParameters(defaults: ParameterDefaults): Record<ParamName, Parameter> {
+  return Object.fromEntries(
+    Object.entries(PARAMETERS).map(([key, spec]) => [spec.name, parameter(spec, (defaults as Record<string, unknown>)[key])]),
+  ) as Record<ParamName, Parameter>;
 }
 
 /** Console grouping of the parameters (AWS::CloudFormation::Interface). */
 export function buildInterface(): Record<string, unknown> {
-  const group = (label: string, names: ParamName[]) => ({ Label: { default: label }, Parameters: names });
+  const specs = Object.values(PARAMETERS) as ParameterSpec[];
   return {
     'AWS::CloudFormation::Interface': {
-      ParameterGroups: [
-        group('Environment', [Param.EnvironmentSuffix, Param.ThrowawayEnvironment]),
-        group('Stream (Kinesis)', [Param.KinesisStreamMode, Param.KinesisShardCount, Param.StreamRetentionHours]),
-        group('Storage (DynamoDB)', [
-          Param.DynamoDBBillingMode,
-          Param.DynamoDBReadCapacity,
-          Param.DynamoDBWriteCapacity,
-          Param.ZoneIndexShards,
-          Param.ReadingRetentionDays,
-        ]),
-        group('Processor (Lambda)', [
-          Param.LambdaCodeS3Bucket,
-          Param.LambdaCodeS3Key,
-          Param.BatchingWindowSeconds,
-          Param.ProcessorParallelizationFactor,
-          Param.ProcessorMemoryMB,
-          Param.ProcessorReservedConcurrency,
-        ]),
-        group('Alerting', [
-          Param.AlertThresholdCongestionIndex,
-          Param.CriticalThresholdCongestionIndex,
-          Param.AlertCooldownSeconds,
-          Param.NotificationEmail,
-          Param.OpsNotificationEmail,
-        ]),
-        group('Operations and analytics', [Param.LogRetentionDays, Param.QuickSightPrincipalArn]),
-      ],
+      ParameterGroups: PARAMETER_GROUPS.map((label) => ({
+        Label: { default: label },
+        Parameters: specs.filter((s) => s.group === label).map((s) => s.name),
+      })),
     },
   };
 }
 
+/** The Conditions that parameters switch: provisioned or on-demand capacity, throwaway, optional emails and QuickSight. */
 export function buildConditions(): Record<ConditionName, unknown> {
   return {
     IsStreamProvisioned: Fn.Equals(param(Param.KinesisStreamMode), 'PROVISIONED'),
@@ -259,9 +381,8 @@ export function buildConditions(): Record<ConditionName, unknown> {
  * CloudFormation rules cannot compare numbers, so the threshold order is checked per allowed
  * CRITICAL value: for each, WARNING must be one of the smaller allowed values.
  */
-export function buildRules(config: StackConfig): Record<string, unknown> {
-  const thresholds = steps(RANGES.threshold.min, RANGES.threshold.max, config.thresholdStep);
-  const criticalValues = thresholds.filter((t) => t > RANGES.threshold.min);
+export function buildRules(): Record<string, unknown> {
+  const criticalValues = THRESHOLD_VALUES.filter((t) => t > threshold.min);
   return {
     CriticalAboveWarning: {
       Assertions: criticalValues.map((critical) => ({
@@ -270,7 +391,7 @@ export function buildRules(config: StackConfig): Record<string, unknown> {
             { 'Fn::Not': [{ 'Fn::Equals': [param(Param.CriticalThresholdCongestionIndex), String(critical)] }] },
             {
               'Fn::Contains': [
-                thresholds.filter((t) => t < critical).map(String),
+                THRESHOLD_VALUES.filter((t) => t < critical).map(String),
                 param(Param.AlertThresholdCongestionIndex),
               ],
             },

@@ -1,12 +1,14 @@
 /** EventBridge → SNS for congestion alerts, and the ops topic for alarms. */
 import { Events, SNS } from 'cloudform-types';
-import { arn, denyInsecureTransport, exported, policyDocument, tags, type Layer } from '../common';
+import { ALERT_EVENT } from '../../contract';
+import { queueDepthAlarm } from '../alarms';
 import type { StackConfig } from '../config';
-import { ALERT_EVENT } from '../contract';
-import { accountId, arnOf, getAtt, ref } from '../intrinsics';
+import { encryptedQueue, encryptedTopic, tags, type TagConfig } from '../defaults';
+import { arn, denyInsecureTransport, policyDocument } from '../iam';
+import { accountId, arnOf, getAtt, ref, sub } from '../intrinsics';
+import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, physicalNamePattern } from '../names';
 import { Cond, Param, param, type ParamName } from '../parameters';
-import { encryptedQueue } from './processing';
 
 /** The event pattern of the processor's alerts (NORMAL/WARNING/CRITICAL transitions). */
 export const ALERT_EVENT_PATTERN = { source: [ALERT_EVENT.source], 'detail-type': [ALERT_EVENT.detailType] };
@@ -28,7 +30,14 @@ const ALERT_INPUT_TEMPLATE =
   '"Traffic congestion <level> (was <previous>) at sensor <sensor> in zone <zone>: ' +
   'congestion index <index>, threshold <threshold>, reading at <readingTime>. Alert <alertId>."';
 
-export function buildAlerting(config: StackConfig): Layer {
+/** The alert rule's name pattern (`tapstack-<env>-congestion-alerts`), for alarms and the dashboard. */
+export const ALERT_RULE_NAME = physicalNamePattern(ALERT_RULE_BASE_NAME);
+
+/**
+ * The alert bus and its archive, the rule that turns alert events into sentences on the alerts
+ * topic (with a dead-letter queue), the ops topic for alarms, optional email subscriptions.
+ */
+export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetentionSeconds' | 'alertArchiveRetentionDays'>): Layer {
   const bus = new Events.EventBus({ Name: physicalName('traffic'), Tags: tags(config) });
   const archive = new Events.Archive({
     ArchiveName: physicalName('alerts'),
@@ -37,15 +46,8 @@ export function buildAlerting(config: StackConfig): Layer {
     RetentionDays: config.alertArchiveRetentionDays,
   });
 
-  const topic = (name: string, displayName: string) =>
-    new SNS.Topic({
-      TopicName: physicalName(name),
-      DisplayName: displayName,
-      KmsMasterKeyId: arnOf(LogicalId.EncryptionKey),
-      Tags: tags(config),
-    });
-  const alertsTopic = topic('alerts', 'TapStack congestion alerts');
-  const opsTopic = topic('ops', 'TapStack operational alarms');
+  const alertsTopic = encryptedTopic(config, 'alerts', 'TapStack congestion alerts');
+  const opsTopic = encryptedTopic(config, 'ops', 'TapStack operational alarms');
 
   const alertsTopicPolicy = new SNS.TopicPolicy({
     Topics: [ref(LogicalId.AlertsTopic)],
@@ -139,5 +141,26 @@ export function buildAlerting(config: StackConfig): Layer {
         'AlertDeliveryDeadLetterQueueUrl',
       ),
     },
+    alarms: [
+      queueDepthAlarm({
+        id: LogicalId.AlertDeliveryDeadLetterQueueAlarm,
+        queue: LogicalId.AlertDeliveryDeadLetterQueue,
+        name: 'alert-delivery-dlq',
+        description: 'Alerts EventBridge could not deliver to the alerts topic',
+        runbook:
+          'Check the topic policy and the key policy (`EventBridgeDeliversToEncryptedTopicAndQueue`); then re-send, see ' +
+          '*Alerts that were not delivered*.',
+      }),
+      {
+        id: LogicalId.AlertRuleFailedInvocationsAlarm,
+        name: 'alert-rule-failed-invocations',
+        description: 'EventBridge failed to deliver alerts to the alerts topic (check the topic and key policies)',
+        runbook: 'As `alert-delivery-dlq`.',
+        namespace: 'AWS/Events',
+        metric: 'FailedInvocations',
+        dimensions: { EventBusName: getAtt(LogicalId.AlertBus, 'Name'), RuleName: sub(ALERT_RULE_NAME) },
+        threshold: 0,
+      },
+    ],
   };
 }

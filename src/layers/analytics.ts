@@ -1,50 +1,40 @@
 /** History: Firehose → S3 (Parquet, partitioned) → Glue/Athena → QuickSight. */
 import { Athena, Glue, IAM, KinesisFirehose, Logs, QuickSight, S3 } from 'cloudform-types';
-import {
-  allow,
-  assumedBy,
-  denyInsecureTransport,
-  exported,
-  policyDocument,
-  retainUnlessThrowaway,
-  tags,
-  type Layer,
-} from '../common';
+import { COLUMN_TYPES, RAW_COLUMNS } from '../../contract';
+import type { AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
-import { RULE_FIELDS } from '../contract';
+import { logGroup, retainUnlessThrowaway, tags, type TagConfig } from '../defaults';
+import { allow, assumedBy, denyInsecureTransport, KINESIS_ACTIONS, KMS_USE_ACTIONS, policyDocument } from '../iam';
 import { accountId, arnOf, getAtt, ref, region, sub } from '../intrinsics';
+import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName } from '../names';
 import { Cond, Param, param } from '../parameters';
 
-/** Columns of the raw readings as the IoT rule writes them; `timestamp` is renamed (an Athena keyword). */
-export const RAW_READING_COLUMNS = [
-  { Name: 'sensor_id', Type: 'string' },
-  { Name: 'zone_id', Type: 'string' },
-  { Name: 'reading_time', Type: 'string', jsonKey: 'timestamp' },
-  { Name: 'vehicle_count', Type: 'int' },
-  { Name: 'avg_speed', Type: 'double' },
-  { Name: 'congestion_index', Type: 'double' },
-  { Name: 'temperature', Type: 'double' },
-  { Name: 'weather_condition', Type: 'string' },
-  { Name: RULE_FIELDS.receivedAt, Type: 'bigint' },
-  { Name: RULE_FIELDS.thingName, Type: 'string' },
-] as const;
-
-const QUICKSIGHT_TYPES = { string: 'STRING', int: 'INTEGER', bigint: 'INTEGER', double: 'DECIMAL' } as const;
 const HOURS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
 const RAW_PREFIX = 'raw/';
 const ATHENA_RESULTS_PREFIX = 'athena-results/';
 
-export function buildAnalytics(config: StackConfig): Layer {
-  const keyArn = arnOf(LogicalId.EncryptionKey);
-  const bucketArn = arnOf(LogicalId.RawDataBucket);
-  const objectsArn = sub('${Bucket}/*', { Bucket: bucketArn });
+type AnalyticsConfig = TagConfig &
+  Pick<
+    StackConfig,
+    | 'rawDataInfrequentAccessDays'
+    | 'rawDataGlacierDays'
+    | 'athenaResultsExpirationDays'
+    | 'firehoseBufferSizeMb'
+    | 'firehoseBufferIntervalSeconds'
+  >;
 
+const keyArn = () => arnOf(LogicalId.EncryptionKey);
+const bucketArn = () => arnOf(LogicalId.RawDataBucket);
+const objectsArn = () => sub('${Bucket}/*', { Bucket: bucketArn() });
+
+/** The raw-data bucket (encrypted, private, TLS-only, versioned, tiered by age) and its policy. */
+function rawDataBucket(config: AnalyticsConfig) {
   const bucket = new S3.Bucket({
     BucketName: sub('tapstack-${EnvironmentSuffix}-raw-${AWS::AccountId}-${AWS::Region}'),
     BucketEncryption: {
       ServerSideEncryptionConfiguration: [
-        { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true },
+        { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn() }, BucketKeyEnabled: true },
       ],
     },
     PublicAccessBlockConfiguration: {
@@ -86,9 +76,14 @@ export function buildAnalytics(config: StackConfig): Layer {
 
   const bucketPolicy = new S3.BucketPolicy({
     Bucket: ref(LogicalId.RawDataBucket),
-    PolicyDocument: policyDocument(denyInsecureTransport('s3:*', [bucketArn, objectsArn])),
+    PolicyDocument: policyDocument(denyInsecureTransport('s3:*', [bucketArn(), objectsArn()])),
   });
 
+  return { bucket, bucketPolicy };
+}
+
+/** The Glue database and the raw readings table (Parquet, partition projection by day and hour). */
+function glueCatalog() {
   const database = new Glue.Database({
     CatalogId: accountId,
     DatabaseInput: {
@@ -125,17 +120,17 @@ export function buildAnalytics(config: StackConfig): Layer {
         InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
         OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
         SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
-        Columns: RAW_READING_COLUMNS.map(({ Name, Type }) => ({ Name, Type })),
+        Columns: RAW_COLUMNS.map(({ Name, Type }) => ({ Name, Type })),
       },
     },
   });
 
-  const deliveryLogGroup = new Logs.LogGroup({
-    LogGroupName: sub('/tapstack/${EnvironmentSuffix}/firehose'),
-    RetentionInDays: param(Param.LogRetentionDays),
-    KmsKeyId: keyArn,
-    Tags: tags(config),
-  });
+  return { database, table };
+}
+
+/** Firehose from the stream to S3 as Parquet (schema from the Glue table), its role and its log. */
+function deliveryStream(config: AnalyticsConfig) {
+  const deliveryLogGroup = logGroup(config, '/tapstack/${EnvironmentSuffix}/firehose');
   const deliveryLogStream = new Logs.LogStream({
     LogGroupName: ref(LogicalId.DeliveryLogGroup),
     LogStreamName: 'S3Delivery',
@@ -158,7 +153,7 @@ export function buildAnalytics(config: StackConfig): Layer {
         PolicyDocument: policyDocument(
           allow(
             'ReadStream',
-            ['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'],
+            KINESIS_ACTIONS.firehoseSource,
             arnOf(LogicalId.ReadingsStream),
           ),
           allow(
@@ -171,10 +166,10 @@ export function buildAnalytics(config: StackConfig): Layer {
               's3:ListBucketMultipartUploads',
               's3:PutObject',
             ],
-            [bucketArn, objectsArn],
+            [bucketArn(), objectsArn()],
           ),
           allow('ReadSchema', ['glue:GetTable', 'glue:GetTableVersion', 'glue:GetTableVersions'], glueTableArns),
-          allow('UseStackKey', ['kms:Decrypt', 'kms:GenerateDataKey'], keyArn),
+          allow('UseStackKey', KMS_USE_ACTIONS, keyArn()),
           allow(
             'WriteDeliveryLog',
             ['logs:PutLogEvents'],
@@ -194,13 +189,13 @@ export function buildAnalytics(config: StackConfig): Layer {
       RoleARN: arnOf(LogicalId.DeliveryRole),
     },
     ExtendedS3DestinationConfiguration: {
-      BucketARN: bucketArn,
+      BucketARN: bucketArn(),
       RoleARN: arnOf(LogicalId.DeliveryRole),
       Prefix: `${RAW_PREFIX}dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/`,
       ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
       BufferingHints: { SizeInMBs: config.firehoseBufferSizeMb, IntervalInSeconds: config.firehoseBufferIntervalSeconds },
       CompressionFormat: 'UNCOMPRESSED',
-      EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: keyArn } },
+      EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: keyArn() } },
       CloudWatchLoggingOptions: {
         Enabled: true,
         LogGroupName: ref(LogicalId.DeliveryLogGroup),
@@ -212,7 +207,7 @@ export function buildAnalytics(config: StackConfig): Layer {
           Deserializer: {
             OpenXJsonSerDe: {
               ColumnToJsonKeyMappings: Object.fromEntries(
-                RAW_READING_COLUMNS.flatMap((c) => ('jsonKey' in c ? [[c.Name, c.jsonKey]] : [])),
+                RAW_COLUMNS.flatMap((c) => (c.jsonKey ? [[c.Name, c.jsonKey]] : [])),
               ),
             },
           },
@@ -231,6 +226,11 @@ export function buildAnalytics(config: StackConfig): Layer {
     Tags: tags(config),
   });
 
+  return { deliveryLogGroup, deliveryLogStream, deliveryRole, deliveryStream };
+}
+
+/** The Athena workgroup over the raw readings, results encrypted with the stack key. */
+function athenaWorkGroup(config: AnalyticsConfig) {
   const workGroup = new Athena.WorkGroup({
     Name: physicalName('analytics'),
     Description: 'Queries over the raw readings; results encrypted with the stack key',
@@ -240,12 +240,17 @@ export function buildAnalytics(config: StackConfig): Layer {
       PublishCloudWatchMetricsEnabled: true,
       ResultConfiguration: {
         OutputLocation: sub(`s3://\${RawDataBucket}/${ATHENA_RESULTS_PREFIX}`),
-        EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: keyArn },
+        EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: keyArn() },
       },
     },
     Tags: tags(config),
   });
 
+  return workGroup;
+}
+
+/** QuickSight data source and data set (only when a principal is given). */
+function quickSight(config: AnalyticsConfig) {
   const principal = param(Param.QuickSightPrincipalArn);
   const dataSource = new QuickSight.DataSource({
     AwsAccountId: accountId,
@@ -283,7 +288,7 @@ export function buildAnalytics(config: StackConfig): Layer {
           Schema: ref(LogicalId.AnalyticsDatabase),
           Name: ref(LogicalId.RawReadingsTable),
           InputColumns: [
-            ...RAW_READING_COLUMNS.map((c) => ({ Name: c.Name, Type: QUICKSIGHT_TYPES[c.Type] })),
+            ...RAW_COLUMNS.map((c) => ({ Name: c.Name, Type: COLUMN_TYPES[c.Type] })),
             { Name: 'dt', Type: 'STRING' },
             { Name: 'hour', Type: 'STRING' },
           ],
@@ -310,6 +315,50 @@ export function buildAnalytics(config: StackConfig): Layer {
     Tags: tags(config),
   }).condition(Cond.HasQuickSight);
 
+  return { dataSource, dataSet };
+}
+
+/** Alarms on the delivery to S3. */
+function deliveryAlarms(config: AnalyticsConfig): AlarmSpec[] {
+  const s3Runbook =
+    'Firehose log group `/tapstack/<env>/firehose` and `errors/` in the bucket: usually the Glue table schema or the key ' +
+    'policy. The stream keeps 24 h, Firehose catches up.';
+  return [
+    {
+      id: LogicalId.DeliveryFreshnessAlarm,
+      name: 'firehose-freshness',
+      description: 'Raw readings are not reaching S3 in time (Firehose delivery is behind)',
+      runbook: s3Runbook,
+      namespace: 'AWS/Firehose',
+      metric: 'DeliveryToS3.DataFreshness',
+      dimensions: { DeliveryStreamName: ref(LogicalId.DeliveryStream) },
+      statistic: 'Maximum',
+      threshold: config.firehoseBufferIntervalSeconds * 3,
+      periodSeconds: 300,
+    },
+    {
+      id: LogicalId.DeliveryFailureAlarm,
+      name: 'firehose-delivery-failures',
+      description: 'Firehose failed to write raw readings to S3 (see its log group and errors/ in the bucket)',
+      runbook: s3Runbook,
+      namespace: 'AWS/Firehose',
+      metric: 'DeliveryToS3.Success',
+      dimensions: { DeliveryStreamName: ref(LogicalId.DeliveryStream) },
+      statistic: 'Minimum',
+      comparison: 'LessThanThreshold',
+      threshold: 1,
+      periodSeconds: 300,
+    },
+  ];
+}
+
+/** The analytics path: bucket, catalog, delivery, Athena and (optionally) QuickSight. */
+export function buildAnalytics(config: AnalyticsConfig): Layer {
+  const { bucket, bucketPolicy } = rawDataBucket(config);
+  const { database, table } = glueCatalog();
+  const { deliveryLogGroup, deliveryLogStream, deliveryRole, deliveryStream: stream } = deliveryStream(config);
+  const workGroup = athenaWorkGroup(config);
+  const { dataSource, dataSet } = quickSight(config);
   return {
     resources: {
       RawDataBucket: bucket,
@@ -319,7 +368,7 @@ export function buildAnalytics(config: StackConfig): Layer {
       DeliveryLogGroup: deliveryLogGroup,
       DeliveryLogStream: deliveryLogStream,
       DeliveryRole: deliveryRole,
-      DeliveryStream: deliveryStream,
+      DeliveryStream: stream,
       AthenaWorkGroup: workGroup,
       QuickSightDataSource: dataSource,
       QuickSightDataSet: dataSet,
@@ -334,5 +383,6 @@ export function buildAnalytics(config: StackConfig): Layer {
         Condition: Cond.HasQuickSight,
       },
     },
+    alarms: deliveryAlarms(config),
   };
 }

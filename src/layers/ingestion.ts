@@ -1,11 +1,12 @@
 /** IoT Core: what a sensor may do, and the topic rule that forwards its readings to Kinesis. */
 import { IAM, IoT, Logs } from 'cloudform-types';
-import { allow, arn, assumedBy, exported, policyDocument, tags, type Layer } from '../common';
+import { METRIC, metricsNamespace, RULE_FIELDS, SENSOR_TOPIC_PREFIX } from '../../contract';
 import type { StackConfig } from '../config';
-import { METRIC, RULE_FIELDS, SENSOR_TOPIC_PREFIX } from '../contract';
+import { logGroup, tags, type TagConfig } from '../defaults';
+import { allow, arn, assumedBy, KINESIS_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument } from '../iam';
+import { exported, type Layer } from '../layer';
 import { accountId, arnOf, ref, sub } from '../intrinsics';
 import { LogicalId, physicalName } from '../names';
-import { Param, param } from '../parameters';
 
 /** IoT rule names allow only letters, digits and underscores. */
 export const TOPIC_RULE_NAME = 'tapstack_${EnvironmentSuffix}_sensor_readings';
@@ -18,7 +19,11 @@ export const TOPIC_RULE_SQL =
   `SELECT *, timestamp() AS ${RULE_FIELDS.receivedAt}, topic(3) AS ${RULE_FIELDS.thingName} ` +
   `FROM '${SENSOR_TOPIC_PREFIX}/+'`;
 
-export function buildIngestion(config: StackConfig): Layer {
+/**
+ * The sensor policy (connect as your own thing, publish to your own topic), the topic rule that
+ * puts every reading on the stream keyed by sensor, its error log, and the alarm on that log.
+ */
+export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNamespacePrefix'>): Layer {
   const thingName = '${!iot:Connection.Thing.ThingName}';
   const sensorPolicy = new IoT.Policy({
     PolicyName: physicalName('sensor'),
@@ -38,12 +43,7 @@ export function buildIngestion(config: StackConfig): Layer {
     Tags: tags(config),
   });
 
-  const errorLogGroup = new Logs.LogGroup({
-    LogGroupName: sub('/tapstack/${EnvironmentSuffix}/iot-rule-errors'),
-    RetentionInDays: param(Param.LogRetentionDays),
-    KmsKeyId: arnOf(LogicalId.EncryptionKey),
-    Tags: tags(config),
-  });
+  const errorLogGroup = logGroup(config, '/tapstack/${EnvironmentSuffix}/iot-rule-errors');
 
   const role = new IAM.Role({
     Description: 'IoT topic rule: put readings on the stream, log failed actions',
@@ -55,13 +55,13 @@ export function buildIngestion(config: StackConfig): Layer {
       {
         PolicyName: 'put-readings',
         PolicyDocument: policyDocument(
-          allow('PutReadings', ['kinesis:PutRecord', 'kinesis:PutRecords'], arnOf(LogicalId.ReadingsStream)),
+          allow('PutReadings', KINESIS_ACTIONS.put, arnOf(LogicalId.ReadingsStream)),
           allow('EncryptForStream', ['kms:GenerateDataKey'], arnOf(LogicalId.EncryptionKey), {
             StringEquals: { 'kms:ViaService': sub('kinesis.${AWS::Region}.amazonaws.com') },
           }),
           allow(
             'WriteErrorLog',
-            ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            LOGS_WRITE_ACTIONS,
             sub('${LogGroupArn}:*', { LogGroupArn: arnOf(LogicalId.TopicRuleErrorLogGroup) }),
           ),
         ),
@@ -100,7 +100,7 @@ export function buildIngestion(config: StackConfig): Layer {
     MetricTransformations: [
       {
         MetricName: METRIC.iotRuleActionFailures,
-        MetricNamespace: sub(`${config.metricsNamespacePrefix}/\${EnvironmentSuffix}`),
+        MetricNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
         MetricValue: '1',
         DefaultValue: 0,
       },
@@ -127,5 +127,19 @@ export function buildIngestion(config: StackConfig): Layer {
         Value: 'aws iot describe-endpoint --endpoint-type iot:Data-ATS',
       },
     },
+    alarms: [
+      {
+        id: LogicalId.TopicRuleFailureAlarm,
+        name: 'iot-rule-failures',
+        description: 'The IoT topic rule failed to put readings on the stream: see the IoT rule error log group',
+        runbook:
+          'The rule\'s error log group `/tapstack/<env>/iot-rule-errors` says why (throttling, permissions, key). ' +
+          'Throttling: see `stream-write-throttles`.',
+        namespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
+        metric: METRIC.iotRuleActionFailures,
+        dimensions: {},
+        threshold: 0,
+      },
+    ],
   };
 }

@@ -1,41 +1,201 @@
-/** The processor Lambda, its event source mapping, its queues and its role. */
-import { IAM, Lambda, Logs, SQS } from 'cloudform-types';
-import { allow, denyInsecureTransport, exported, policyDocument, retainUnlessThrowaway, tags, type Layer } from '../common';
+/** The processor Lambda, its event source mapping, its queues, its role and the alarms on all of them. */
+import { IAM, Lambda } from 'cloudform-types';
+import {
+  METRIC,
+  METRIC_DIMENSION,
+  metricsNamespace,
+  PROCESSOR_RESOURCES,
+  PROCESSOR_SETTINGS,
+  SERVICE_NAME,
+  type ResourceBinding,
+} from '../../contract';
+import { queueDepthAlarm, type AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
-import { ALERT_STATE_TABLE, ENV } from '../contract';
+import { encryptedQueue, logGroup, tags } from '../defaults';
+import { allow, KINESIS_ACTIONS, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
 import { arnOf, getAtt, ref, sub } from '../intrinsics';
-import { LogicalId, physicalName } from '../names';
-import { Param, param } from '../parameters';
+import { exported, type Layer } from '../layer';
+import { LogicalId, physicalName, type LogicalIdName } from '../names';
+import { Param, param, parameterOfSetting } from '../parameters';
 
-/** An encrypted queue that keeps messages 14 days, and its TLS-only policy. */
-export function encryptedQueue(config: StackConfig, name: string, queueId: string) {
-  const queue = new SQS.Queue({
-    QueueName: physicalName(name),
-    KmsMasterKeyId: arnOf(LogicalId.EncryptionKey),
-    KmsDataKeyReusePeriodSeconds: 300,
-    MessageRetentionPeriod: config.queueRetentionSeconds,
-    Tags: tags(config),
-  });
-  retainUnlessThrowaway(queue);
-  const policy = new SQS.QueuePolicy({
-    Queues: [ref(queueId)],
-    PolicyDocument: policyDocument(denyInsecureTransport('sqs:*', arnOf(queueId))),
-  });
-  return { queue, policy };
+type ProcessingConfig = Pick<
+  StackConfig,
+  | 'project'
+  | 'metricsNamespacePrefix'
+  | 'queueRetentionSeconds'
+  | 'alertHysteresisPoints'
+  | 'processorTimeoutSeconds'
+  | 'processorBatchSize'
+  | 'processorMaximumRetryAttempts'
+  | 'processorMaximumRecordAgeSeconds'
+  | 'quarantineDepthAlarmThreshold'
+  | 'endToEndLatencyTargetMs'
+  | 'alertLatencyTargetMs'
+  | 'processorBudgetMs'
+>;
+
+/**
+ * The processor's environment: every variable of the contract (contract/env.ts). Resources by
+ * their binding; settings from the parameter that feeds them, or from the config.
+ */
+export function processorEnvironment(config: ProcessingConfig): Record<string, unknown> {
+  const fromConfig: Record<string, unknown> = {
+    metricsNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
+    alertHysteresisPoints: String(config.alertHysteresisPoints),
+  };
+  const variables: Record<string, unknown> = {};
+  for (const binding of Object.values(PROCESSOR_RESOURCES) as ResourceBinding[]) {
+    const id = binding.resource as LogicalIdName;
+    variables[binding.env] = binding.value === 'Ref' ? ref(id) : getAtt(id, binding.value);
+  }
+  for (const [key, setting] of Object.entries(PROCESSOR_SETTINGS)) {
+    const parameter = parameterOfSetting(key);
+    const value = parameter ? param(parameter) : fromConfig[key];
+    if (value === undefined) throw new Error(`Processor setting ${key} has neither a parameter nor a config value`);
+    variables[setting.env] = value;
+  }
+  return { ...variables, NODE_OPTIONS: '--enable-source-maps' };
 }
 
-export function buildProcessing(config: StackConfig): Layer {
+/**
+ * The processor role's statements: read the stream, then each grant of each resource binding
+ * (statements sharing an id share one statement), then the key and its own logs.
+ */
+function processorStatements(): PolicyStatement[] {
+  // The event source mapping sends batches it gives up on to the DLQ with the function's role.
+  const extraResources: Record<string, unknown[]> = { QuarantineAndDeadLetter: [arnOf(LogicalId.ProcessorDeadLetterQueue)] };
+  const bySid = new Map<string, { actions: readonly string[]; resources: unknown[] }>();
+  for (const binding of Object.values(PROCESSOR_RESOURCES) as ResourceBinding[]) {
+    const table = arnOf(binding.resource);
+    for (const grant of binding.grants) {
+      const resource = grant.index ? sub(`\${Table}/index/${grant.index}`, { Table: table }) : table;
+      const statement = bySid.get(grant.sid) ?? { actions: grant.actions, resources: [] };
+      statement.resources.push(resource);
+      bySid.set(grant.sid, statement);
+    }
+  }
+  for (const [sid, resources] of Object.entries(extraResources)) bySid.get(sid)?.resources.push(...resources);
+  return [
+    allow('ReadStream', KINESIS_ACTIONS.lambdaEventSource, arnOf(LogicalId.ReadingsStream)),
+    ...[...bySid].map(([sid, s]) => allow(sid, s.actions, s.resources.length === 1 ? s.resources[0] : s.resources)),
+    allow('UseStackKey', KMS_USE_ACTIONS, arnOf(LogicalId.EncryptionKey)),
+    allow('WriteOwnLogs', LOGS_WRITE_ACTIONS, sub('${LogGroupArn}:*', { LogGroupArn: arnOf(LogicalId.ProcessorLogGroup) })),
+  ];
+}
+
+/** Alarms on the processor: falling behind, failing, throttled, its queues, and its two SLOs. */
+function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
+  const ns = sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}'));
+  const lambdaDims = { FunctionName: ref(LogicalId.ProcessorFunction) };
+  const serviceDims = { [METRIC_DIMENSION.service]: SERVICE_NAME };
+  const behind =
+    'Look at `processor-errors`, `processor-throttles` and the Duration graph. Throttled: raise `ProcessorReservedConcurrency` ' +
+    '(≥ shards × parallelization). Slow: raise `ProcessorMemoryMB` or `ProcessorParallelizationFactor`.';
+  return [
+    {
+      id: LogicalId.ProcessorIteratorAgeAlarm,
+      name: 'processor-iterator-age',
+      description:
+        'The processor is falling behind the stream: alerts will miss the 30 s target. Check throttles, errors and duration.',
+      runbook: `${behind} Behind after an outage: it catches up on its own; watch the age fall.`,
+      // Iterator age plus the batching window is how late the processor sees a reading; the alarm
+      // fires when that leaves less than the processor budget inside the alert target. Metric math
+      // reads the window from the parameter, so the threshold follows it.
+      metrics: [
+        {
+          Id: 'age',
+          ReturnData: false,
+          MetricStat: {
+            Metric: { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Dimensions: [{ Name: 'FunctionName', Value: ref(LogicalId.ProcessorFunction) }] },
+            Period: 60,
+            Stat: 'Maximum',
+          },
+        },
+        {
+          Id: 'delay',
+          Label: 'Iterator age plus batching window (ms)',
+          Expression: sub('age + 1000 * ${BatchingWindowSeconds}'),
+          ReturnData: true,
+        },
+      ],
+      threshold: config.alertLatencyTargetMs - config.processorBudgetMs,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+    },
+    {
+      id: LogicalId.ProcessorErrorsAlarm,
+      name: 'processor-errors',
+      description: 'The processor failed whole invocations (bad data never does this): see its log group',
+      runbook:
+        'Read the processor log group (JSON logs). A deploy gone wrong: roll back the stack. Access denied: a policy was changed by hand.',
+      namespace: 'AWS/Lambda',
+      metric: 'Errors',
+      dimensions: lambdaDims,
+      threshold: 0,
+    },
+    {
+      id: LogicalId.ProcessorThrottlesAlarm,
+      name: 'processor-throttles',
+      description: 'The processor is throttled: raise ProcessorReservedConcurrency to at least shards x parallelization',
+      runbook: "Raise `ProcessorReservedConcurrency`; check the account's concurrency quota.",
+      namespace: 'AWS/Lambda',
+      metric: 'Throttles',
+      dimensions: lambdaDims,
+      threshold: 0,
+    },
+    queueDepthAlarm({
+      id: LogicalId.ProcessorDeadLetterQueueAlarm,
+      queue: LogicalId.ProcessorDeadLetterQueue,
+      name: 'processor-dlq',
+      description: 'Batches the processor gave up on after retries: their Kinesis positions are in the DLQ',
+      runbook: 'Find the cause in the processor logs at that time, then see *Redriving the DLQ*.',
+    }),
+    queueDepthAlarm({
+      id: LogicalId.QuarantineDepthAlarm,
+      queue: LogicalId.QuarantineQueue,
+      name: 'quarantine-depth',
+      description: `More than ${config.quarantineDepthAlarmThreshold} readings failed validation: a sensor or its firmware is misbehaving`,
+      runbook: 'See *The quarantine*: usually one sensor model or firmware sends a bad field.',
+      threshold: config.quarantineDepthAlarmThreshold,
+    }),
+    {
+      id: LogicalId.EndToEndLatencyAlarm,
+      name: 'slo-dashboard-latency',
+      description: `SLO: p99 time from IoT receipt to stored reading is above ${config.endToEndLatencyTargetMs} ms`,
+      runbook: `${behind} Also DynamoDB throttles (retries add latency).`,
+      namespace: ns,
+      metric: METRIC.endToEndLatencyMs,
+      dimensions: serviceDims,
+      extendedStatistic: 'p99',
+      threshold: config.endToEndLatencyTargetMs,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+    },
+    {
+      id: LogicalId.AlertLatencyAlarm,
+      name: 'slo-alert-latency',
+      description: `SLO: p99 time from IoT receipt to published alert is above ${config.alertLatencyTargetMs} ms`,
+      runbook: `${behind} Also EventBridge PutEvents throttling in the processor logs.`,
+      namespace: ns,
+      metric: METRIC.alertLatencyMs,
+      dimensions: serviceDims,
+      extendedStatistic: 'p99',
+      threshold: config.alertLatencyTargetMs,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+    },
+  ];
+}
+
+/**
+ * The processor: its queues (dead letters, quarantine), log group, role, function and the event
+ * source mapping that cannot be blocked by a poison record (bisect, bounded retries, max age, DLQ).
+ */
+export function buildProcessing(config: ProcessingConfig): Layer {
   const dlq = encryptedQueue(config, 'processor-dlq', LogicalId.ProcessorDeadLetterQueue);
   const quarantine = encryptedQueue(config, 'quarantine', LogicalId.QuarantineQueue);
+  const logs = logGroup(config, '/aws/lambda/tapstack-${EnvironmentSuffix}-processor');
 
-  const logGroup = new Logs.LogGroup({
-    LogGroupName: sub('/aws/lambda/tapstack-${EnvironmentSuffix}-processor'),
-    RetentionInDays: param(Param.LogRetentionDays),
-    KmsKeyId: arnOf(LogicalId.EncryptionKey),
-    Tags: tags(config),
-  });
-
-  const keyArn = arnOf(LogicalId.EncryptionKey);
   const role = new IAM.Role({
     Description: 'Processor Lambda: read the stream, write readings and alert state, publish alerts, quarantine bad input',
     AssumeRolePolicyDocument: policyDocument({
@@ -43,46 +203,7 @@ export function buildProcessing(config: StackConfig): Layer {
       Principal: { Service: 'lambda.amazonaws.com' },
       Action: 'sts:AssumeRole',
     }),
-    Policies: [
-      {
-        PolicyName: 'processor',
-        PolicyDocument: policyDocument(
-          allow(
-            'ReadStream',
-            [
-              'kinesis:DescribeStream',
-              'kinesis:DescribeStreamSummary',
-              'kinesis:GetRecords',
-              'kinesis:GetShardIterator',
-              'kinesis:ListShards',
-            ],
-            arnOf(LogicalId.ReadingsStream),
-          ),
-          allow('WriteReadings', ['dynamodb:BatchWriteItem'], arnOf(LogicalId.ReadingsTable)),
-          allow(
-            'ReadAndWriteAlertState',
-            ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
-            arnOf(LogicalId.AlertStateTable),
-          ),
-          allow(
-            'FindElevatedSensors',
-            ['dynamodb:Query'],
-            sub(`\${Table}/index/${ALERT_STATE_TABLE.elevatedIndexName}`, { Table: arnOf(LogicalId.AlertStateTable) }),
-          ),
-          allow('PublishAlerts', ['events:PutEvents'], arnOf(LogicalId.AlertBus)),
-          allow('QuarantineAndDeadLetter', ['sqs:SendMessage'], [
-            arnOf(LogicalId.QuarantineQueue),
-            arnOf(LogicalId.ProcessorDeadLetterQueue),
-          ]),
-          allow('UseStackKey', ['kms:Decrypt', 'kms:GenerateDataKey'], keyArn),
-          allow(
-            'WriteOwnLogs',
-            ['logs:CreateLogStream', 'logs:PutLogEvents'],
-            sub('${LogGroupArn}:*', { LogGroupArn: arnOf(LogicalId.ProcessorLogGroup) }),
-          ),
-        ),
-      },
-    ],
+    Policies: [{ PolicyName: 'processor', PolicyDocument: policyDocument(...processorStatements()) }],
     Tags: tags(config),
   });
 
@@ -103,23 +224,7 @@ export function buildProcessing(config: StackConfig): Layer {
       SystemLogLevel: 'WARN',
       LogGroup: ref(LogicalId.ProcessorLogGroup),
     },
-    Environment: {
-      Variables: {
-        [ENV.tableName]: ref(LogicalId.ReadingsTable),
-        [ENV.alertStateTableName]: ref(LogicalId.AlertStateTable),
-        [ENV.eventBusName]: getAtt(LogicalId.AlertBus, 'Name'),
-        [ENV.quarantineQueueUrl]: ref(LogicalId.QuarantineQueue),
-        [ENV.metricsNamespace]: sub(`${config.metricsNamespacePrefix}/\${EnvironmentSuffix}`),
-        [ENV.warningThreshold]: param(Param.AlertThresholdCongestionIndex),
-        [ENV.criticalThreshold]: param(Param.CriticalThresholdCongestionIndex),
-        [ENV.alertHysteresisPoints]: String(config.alertHysteresisPoints),
-        [ENV.alertCooldownSeconds]: param(Param.AlertCooldownSeconds),
-        [ENV.zoneIndexShards]: param(Param.ZoneIndexShards),
-        [ENV.readingTtlDays]: param(Param.ReadingRetentionDays),
-        [ENV.streamRetentionHours]: param(Param.StreamRetentionHours),
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-    },
+    Environment: { Variables: processorEnvironment(config) as Record<string, string> },
     Tags: tags(config),
   });
 
@@ -144,7 +249,7 @@ export function buildProcessing(config: StackConfig): Layer {
       ProcessorDeadLetterQueuePolicy: dlq.policy,
       QuarantineQueue: quarantine.queue,
       QuarantineQueuePolicy: quarantine.policy,
-      ProcessorLogGroup: logGroup,
+      ProcessorLogGroup: logs,
       ProcessorRole: role,
       ProcessorFunction: fn,
       ProcessorEventSourceMapping: mapping,
@@ -158,5 +263,6 @@ export function buildProcessing(config: StackConfig): Layer {
         'ProcessorDeadLetterQueueUrl',
       ),
     },
+    alarms: processorAlarms(config),
   };
 }

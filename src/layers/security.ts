@@ -1,7 +1,8 @@
 /** One customer-managed KMS key for every data store, queue, topic, stream and log group. */
 import { KMS } from 'cloudform-types';
-import { exported, policyDocument, retainUnlessThrowaway, type Layer, type PolicyStatement } from '../common';
-import type { StackConfig } from '../config';
+import { retainUnlessThrowaway } from '../defaults';
+import { policyDocument, type PolicyStatement } from '../iam';
+import { exported, type Layer } from '../layer';
 import { accountId, arnOf, ref, sub } from '../intrinsics';
 import { LogicalId } from '../names';
 
@@ -98,7 +99,8 @@ export function keyPolicyStatements(): PolicyStatement[] {
   ];
 }
 
-export function buildSecurity(_config: StackConfig): Layer {
+/** The stack's customer-managed key (rotation on) and its alias. Takes no configuration. */
+export function buildSecurity(): Layer {
   const key = new KMS.Key({
     Description: sub('TapStack ${EnvironmentSuffix}: encrypts streams, tables, queues, topics, objects and logs'),
     EnableKeyRotation: true,

@@ -1,9 +1,11 @@
 /** DynamoDB: per-sensor rollups with a write-sharded zone index, and the alert state. */
-import { ApplicationAutoScaling, DynamoDB } from 'cloudform-types';
-import { exported, retainUnlessThrowaway, tags, type Layer } from '../common';
+import { ApplicationAutoScaling } from 'cloudform-types';
+import { ALERT_STATE_TABLE, READINGS_TABLE } from '../../contract';
+import { writeThrottleAlarm } from '../alarms';
 import type { StackConfig } from '../config';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
-import { arnOf, ifCondition, ref, sub } from '../intrinsics';
+import { secureTable, type TagConfig } from '../defaults';
+import { ifCondition, ref, sub } from '../intrinsics';
+import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
 import { Cond, Param, param } from '../parameters';
 
@@ -16,7 +18,7 @@ const provisioned = () =>
 
 /** Target-tracking auto scaling of one dimension of the table or its index (provisioned mode). */
 function autoScaling(
-  config: StackConfig,
+  config: Pick<StackConfig, 'autoScalingMaxCapacity' | 'autoScalingTargetUtilizationPercent'>,
   kind: 'Read' | 'Write',
   resourceId: unknown,
   dimension: 'table' | 'index',
@@ -41,12 +43,19 @@ function autoScaling(
   return { target, policy };
 }
 
-export function buildStorage(config: StackConfig): Layer {
+type StorageConfig = TagConfig &
+  Pick<StackConfig, 'warmReadUnitsPerSecond' | 'warmWriteUnitsPerSecond' | 'autoScalingMaxCapacity' | 'autoScalingTargetUtilizationPercent'>;
+
+/**
+ * The readings table (per-sensor rollups, zone index write-sharded by sensor) and the alert-state
+ * table with its sparse elevated index; auto scaling in provisioned mode; throttling alarms.
+ */
+export function buildStorage(config: StorageConfig): Layer {
   const warm = ifCondition(Cond.IsTableOnDemand, {
     ReadUnitsPerSecond: config.warmReadUnitsPerSecond,
     WriteUnitsPerSecond: config.warmWriteUnitsPerSecond,
   });
-  const readings = new DynamoDB.Table({
+  const readings = secureTable(config, {
     TableName: physicalName('readings'),
     BillingMode: param(Param.DynamoDBBillingMode),
     AttributeDefinitions: [
@@ -73,15 +82,10 @@ export function buildStorage(config: StackConfig): Layer {
     ProvisionedThroughput: provisioned() as never,
     WarmThroughput: warm,
     TimeToLiveSpecification: { AttributeName: READINGS_TABLE.ttlAttribute, Enabled: true },
-    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-    SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(LogicalId.EncryptionKey) },
-    DeletionProtectionEnabled: ifCondition(Cond.IsThrowaway, false, true),
-    Tags: tags(config),
   });
-  retainUnlessThrowaway(readings);
 
   // Low, bursty volume (only sensors at or above a threshold), so always on demand.
-  const alertState = new DynamoDB.Table({
+  const alertState = secureTable(config, {
     TableName: physicalName('alert-state'),
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [
@@ -99,12 +103,7 @@ export function buildStorage(config: StackConfig): Layer {
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ],
-    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-    SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(LogicalId.EncryptionKey) },
-    DeletionProtectionEnabled: ifCondition(Cond.IsThrowaway, false, true),
-    Tags: tags(config),
   });
-  retainUnlessThrowaway(alertState);
 
   const tableResource = sub('table/${Table}', { Table: ref(LogicalId.ReadingsTable) });
   const indexResource = sub(`table/\${Table}/index/${READINGS_TABLE.zoneIndexName}`, {
@@ -132,5 +131,31 @@ export function buildStorage(config: StackConfig): Layer {
       ReadingsTableName: exported('Per-sensor rolled-up readings', ref(LogicalId.ReadingsTable), 'ReadingsTableName'),
       AlertStateTableName: exported('Alert level per sensor', ref(LogicalId.AlertStateTable), 'AlertStateTableName'),
     },
+    alarms: [
+      writeThrottleAlarm({
+        id: LogicalId.ReadingsTableThrottleAlarm,
+        name: 'readings-table-throttles',
+        what: 'the readings table',
+        table: LogicalId.ReadingsTable,
+        runbook:
+          'The processor retries and Lambda re-delivers what still fails, so nothing is lost, but latency grows. On demand: ' +
+          'the table is beyond its warm throughput and adapts in minutes; PROVISIONED: raise `DynamoDBWriteCapacity`.',
+      }),
+      writeThrottleAlarm({
+        id: LogicalId.ZoneIndexThrottleAlarm,
+        name: 'zone-index-throttles',
+        what: 'the zone index (raise ZoneIndexShards if one zone is hot)',
+        table: LogicalId.ReadingsTable,
+        index: READINGS_TABLE.zoneIndexName,
+        runbook: 'One zone is hot: raise `ZoneIndexShards`. Nothing is lost (as `readings-table-throttles`).',
+      }),
+      writeThrottleAlarm({
+        id: LogicalId.AlertStateTableThrottleAlarm,
+        name: 'alert-state-throttles',
+        what: 'the alert-state table',
+        table: LogicalId.AlertStateTable,
+        runbook: 'Unusual (only elevated sensors touch it): a city-wide event; the table is on demand and adapts.',
+      }),
+    ],
   };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, type StackConfig } from '../../src/config';
-import { ENV } from '../../src/contract';
+import { ENV } from '../../contract';
 import { buildTemplate } from '../../src/index';
-import { failingRules, resolveTemplate } from '../helpers/cfn-eval';
+import { failingRules, resolveTemplate } from '../../scripts/lib/cfn-eval';
 
 const template = buildTemplate();
 const required = { LambdaCodeS3Bucket: 'code-bucket', LambdaCodeS3Key: 'processor-0123456789ab.zip' };

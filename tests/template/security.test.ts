@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PolicyStatement } from '../../src/common';
+import type { PolicyStatement } from '../../src/iam';
 import { LogicalId } from '../../src/names';
 import { committedTemplate, resourcesOfType } from '../helpers/template';
 

@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   architectureMermaid,
+  alarmsMarkdown,
   CAPACITY_PATH,
   capacityMarkdown,
+  OPERATIONS_PATH,
+  operationsWithAlarms,
   PARAMETERS_PATH,
   parametersMarkdown,
   README_PATH,
@@ -20,6 +23,13 @@ describe('generated documentation (regenerate with npm run docs)', () => {
 
   it('docs/capacity.md is the plan for 50,000 sensors at 1 Hz', () => {
     expect(readFileSync(CAPACITY_PATH, 'utf8')).toBe(capacityMarkdown());
+  });
+
+  it('docs/operations.md has a runbook row for every alarm of the template', () => {
+    const operations = readFileSync(OPERATIONS_PATH, 'utf8');
+    expect(operationsWithAlarms(operations)).toBe(operations);
+    const alarms = Object.values(buildTemplate().Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarmsMarkdown().split('\n').filter((l) => l.startsWith('| `'))).toHaveLength(alarms.length);
   });
 
   it('README.md carries the current architecture diagram', () => {

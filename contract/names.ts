@@ -1,23 +1,12 @@
 /**
- * The contract between the template and the processor Lambda: names both sides must agree on.
- * The template builders and the processor import this one module, so a rename cannot drift.
+ * Names the template, the processor, the scripts and the tests agree on: table attributes, the
+ * alert event, the IoT topic, metric names and the environment suffix. One module, so a rename
+ * cannot drift between the trees.
  */
 
-/** Environment variables the template sets on the processor function. */
-export const ENV = {
-  tableName: 'TABLE_NAME',
-  alertStateTableName: 'ALERT_STATE_TABLE_NAME',
-  eventBusName: 'EVENT_BUS_NAME',
-  quarantineQueueUrl: 'QUARANTINE_QUEUE_URL',
-  metricsNamespace: 'METRICS_NAMESPACE',
-  warningThreshold: 'WARNING_THRESHOLD',
-  criticalThreshold: 'CRITICAL_THRESHOLD',
-  alertHysteresisPoints: 'ALERT_HYSTERESIS_POINTS',
-  alertCooldownSeconds: 'ALERT_COOLDOWN_SECONDS',
-  zoneIndexShards: 'ZONE_INDEX_SHARDS',
-  readingTtlDays: 'READING_TTL_DAYS',
-  streamRetentionHours: 'STREAM_RETENTION_HOURS',
-} as const;
+/** The environment suffix of every physical name: lowercase (S3 bucket names allow no uppercase). */
+export const ENVIRONMENT_SUFFIX_PATTERN = /^[a-z0-9]{1,12}$/;
+export const ENVIRONMENT_SUFFIX_RULE = '1-12 lowercase letters or digits';
 
 /** Attribute and index names of the readings table (key: sensor_id + timestamp). */
 export const READINGS_TABLE = {
@@ -47,14 +36,6 @@ export const ELEVATED_BUCKET_COUNT = 256;
 /** The IoT topic sensors publish to: `traffic/sensors/<thing name>`. */
 export const SENSOR_TOPIC_PREFIX = 'traffic/sensors';
 
-/** Fields the IoT topic rule adds to every reading before it reaches Kinesis. */
-export const RULE_FIELDS = {
-  /** Server receive time in epoch milliseconds (IoT SQL `timestamp()`). */
-  receivedAt: 'received_at',
-  /** The authenticated thing name, from the topic the device published to. */
-  thingName: 'thing_name',
-} as const;
-
 /** The EventBridge events the processor publishes. */
 export const ALERT_EVENT = {
   source: 'tapstack.traffic',
@@ -69,6 +50,7 @@ export const METRIC = {
   recordsRetried: 'RecordsRetried',
   itemsWritten: 'ItemsWritten',
   alertsPublished: 'AlertsPublished',
+  alertsSuppressed: 'AlertsSuppressed',
   endToEndLatencyMs: 'EndToEndLatencyMs',
   alertLatencyMs: 'AlertLatencyMs',
   zoneCongestionIndex: 'ZoneCongestionIndex',
@@ -84,3 +66,6 @@ export const METRIC_DIMENSION = {
 
 /** The value of the Service dimension on every processor metric. */
 export const SERVICE_NAME = 'processor';
+
+/** The namespace of the stack's own metrics, `TapStack/<environment>`. */
+export const metricsNamespace = (prefix: string, environment: string): string => `${prefix}/${environment}`;

@@ -1,0 +1,109 @@
+/**
+ * The processor's environment, declared once. The template sets every variable (its environment
+ * block and the processor role's permissions derive from here), the processor reads and checks
+ * them with the same ranges (handlers/processor/config.ts), and the benchmark and tests take the
+ * template's own block. A setting's range is the range of the template parameter that feeds it.
+ */
+import { ALERT_STATE_TABLE } from './names';
+
+/** Permission the processor needs on a resource it is bound to (a statement of its role). */
+export interface Grant {
+  /** Statement id in the processor role's policy. */
+  sid: string;
+  actions: readonly string[];
+  /** A secondary index of the table, when the grant is on the index rather than the table. */
+  index?: string;
+}
+
+/** An AWS resource the processor uses: the variable naming it, and what the processor may do with it. */
+export interface ResourceBinding {
+  env: string;
+  /** Logical ID of the resource in the template (checked against the registry by the template tests). */
+  resource: string;
+  /** What the variable holds: the resource's `Ref` (table name, queue URL) or its `Name` attribute. */
+  value: 'Ref' | 'Name';
+  grants: readonly Grant[];
+}
+
+/** A number the processor is tuned with. */
+export interface NumberSetting {
+  env: string;
+  kind: 'number';
+  min: number;
+  max: number;
+  /** Values must be multiples of this (CloudFormation rules cannot compare numbers; see src/parameters.ts). */
+  step?: number;
+}
+
+export interface TextSetting {
+  env: string;
+  kind: 'text';
+}
+
+/** The resources the processor reads and writes, in the order the template sets them. */
+export const PROCESSOR_RESOURCES = {
+  tableName: {
+    env: 'TABLE_NAME',
+    resource: 'ReadingsTable',
+    value: 'Ref',
+    grants: [{ sid: 'WriteReadings', actions: ['dynamodb:BatchWriteItem'] }],
+  },
+  alertStateTableName: {
+    env: 'ALERT_STATE_TABLE_NAME',
+    resource: 'AlertStateTable',
+    value: 'Ref',
+    grants: [
+      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
+      { sid: 'FindElevatedSensors', actions: ['dynamodb:Query'], index: ALERT_STATE_TABLE.elevatedIndexName },
+    ],
+  },
+  eventBusName: {
+    env: 'EVENT_BUS_NAME',
+    resource: 'AlertBus',
+    value: 'Name',
+    grants: [{ sid: 'PublishAlerts', actions: ['events:PutEvents'] }],
+  },
+  quarantineQueueUrl: {
+    env: 'QUARANTINE_QUEUE_URL',
+    resource: 'QuarantineQueue',
+    value: 'Ref',
+    grants: [{ sid: 'QuarantineAndDeadLetter', actions: ['sqs:SendMessage'] }],
+  },
+} as const satisfies Record<string, ResourceBinding>;
+
+/** The processor's settings, in the order the template sets them (after the resources). */
+export const PROCESSOR_SETTINGS = {
+  /** `TapStack/<environment>`: where the processor's Embedded Metric Format metrics go. */
+  metricsNamespace: { env: 'METRICS_NAMESPACE', kind: 'text' },
+  /** WARNING above this congestion index. */
+  warningThreshold: { env: 'WARNING_THRESHOLD', kind: 'number', min: 5, max: 100, step: 5 },
+  /** CRITICAL above this congestion index; must be above the warning threshold. */
+  criticalThreshold: { env: 'CRITICAL_THRESHOLD', kind: 'number', min: 5, max: 100, step: 5 },
+  /** A level is left only when the index falls this many points below its threshold. */
+  alertHysteresisPoints: { env: 'ALERT_HYSTERESIS_POINTS', kind: 'number', min: 0, max: 100 },
+  /** Minimum time between two alerts of one sensor into one level. */
+  alertCooldownSeconds: { env: 'ALERT_COOLDOWN_SECONDS', kind: 'number', min: 0, max: 86_400 },
+  /** Write shards of the zone index key. */
+  zoneIndexShards: { env: 'ZONE_INDEX_SHARDS', kind: 'number', min: 1, max: 100 },
+  /** Rollup items expire (TTL) this many days after their last reading. */
+  readingTtlDays: { env: 'READING_TTL_DAYS', kind: 'number', min: 1, max: 3_650 },
+  /** Readings older than the stream retention are quarantined as stale. */
+  streamRetentionHours: { env: 'STREAM_RETENTION_HOURS', kind: 'number', min: 24, max: 8_760 },
+} as const satisfies Record<string, NumberSetting | TextSetting>;
+
+export type ProcessorResource = keyof typeof PROCESSOR_RESOURCES;
+export type ProcessorSetting = keyof typeof PROCESSOR_SETTINGS;
+export type NumberSettingName = {
+  [K in ProcessorSetting]: (typeof PROCESSOR_SETTINGS)[K]['kind'] extends 'number' ? K : never;
+}[ProcessorSetting];
+
+/** Every variable of the processor's environment, by name, in the template's order. */
+export const PROCESSOR_ENV_NAMES: readonly string[] = [
+  ...Object.values(PROCESSOR_RESOURCES).map((b) => b.env),
+  ...Object.values(PROCESSOR_SETTINGS).map((s) => s.env),
+];
+
+/** Variable names by key (`ENV.tableName` is `TABLE_NAME`), derived from the declarations above. */
+export const ENV = Object.fromEntries(
+  [...Object.entries(PROCESSOR_RESOURCES), ...Object.entries(PROCESSOR_SETTINGS)].map(([key, spec]) => [key, spec.env]),
+) as { [K in ProcessorResource | ProcessorSetting]: K extends ProcessorResource ? (typeof PROCESSOR_RESOURCES)[K]['env'] : K extends ProcessorSetting ? (typeof PROCESSOR_SETTINGS)[K]['env'] : never };

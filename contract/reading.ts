@@ -1,0 +1,175 @@
+/**
+ * The sensor reading, declared once: each field's validation (an io-ts codec), whether the device
+ * must send it, its column in the raw-data lake (Glue, Athena, QuickSight) and what a rollup keeps
+ * of it. The processor validates with these codecs and rolls up from ROLLUP_FIELDS; the template
+ * builds the Glue table and the QuickSight data set from RAW_COLUMNS. Adding a field is one entry
+ * here, plus the code that uses it.
+ */
+import * as t from 'io-ts';
+import { isLeft } from 'fp-ts/lib/Either';
+
+/** Upper bounds a physical road sensor cannot exceed. */
+export const LIMITS = {
+  /** Vehicles counted in one 1 s reading on one sensor: far above any road's capacity. */
+  maxVehicleCount: 10_000,
+  maxSpeedKmh: 300,
+  minTemperatureC: -80,
+  maxTemperatureC: 80,
+  /** Sensor clocks may run ahead this much before a reading counts as from the future. */
+  maxFutureSkewMs: 5 * 60_000,
+  maxReadingBytes: 4_096,
+} as const;
+
+const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** Zone ids may not contain '#': it separates the zone from the write shard in zone_shard. */
+const ZONE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+
+const isoTimestamp = new t.Type<string, string, unknown>(
+  'an ISO-8601 date-time with a time zone',
+  (u): u is string => typeof u === 'string' && ISO_8601.test(u),
+  (u, c) =>
+    typeof u === 'string' && ISO_8601.test(u)
+      ? t.success(u)
+      : t.failure(u, c, 'expected an ISO-8601 date-time with a time zone'),
+  t.identity,
+);
+
+const matching = (name: string, pattern: RegExp) =>
+  new t.Type<string, string, unknown>(
+    name,
+    (u): u is string => typeof u === 'string' && pattern.test(u),
+    (u, c) => (typeof u === 'string' && pattern.test(u) ? t.success(u) : t.failure(u, c, `expected ${name}`)),
+    t.identity,
+  );
+
+const numberIn = (name: string, min: number, max: number, integer = false) =>
+  new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === 'number' && u >= min && u <= max && (!integer || Number.isInteger(u)),
+    (u, c) =>
+      typeof u === 'number' && Number.isFinite(u) && u >= min && u <= max && (!integer || Number.isInteger(u))
+        ? t.success(u)
+        : t.failure(u, c, `expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`),
+    t.identity,
+  );
+
+/** Column types of the raw-data lake (Glue/Hive names) and their QuickSight counterparts. */
+export const COLUMN_TYPES = { string: 'STRING', int: 'INTEGER', bigint: 'INTEGER', double: 'DECIMAL' } as const;
+export type ColumnType = keyof typeof COLUMN_TYPES;
+
+/**
+ * What a rollup keeps of a numeric field over one sensor's readings: the sum, the mean (kept as
+ * a sum, stored as sum / count), the minimum, the maximum and the value of the latest reading.
+ */
+export type Aggregate = 'sum' | 'mean' | 'min' | 'max' | 'last';
+
+interface FieldSpec {
+  codec: t.Mixed;
+  /** Required: a reading without it is quarantined. Optional: checked only when present. */
+  required: boolean;
+  column: ColumnType;
+  /** The column name when it differs from the JSON key (`timestamp` is an Athena keyword). */
+  columnName?: string;
+  /** Aggregates the rollup item stores, as `<field>_<aggregate>` attributes. */
+  rollup?: readonly Aggregate[];
+  /** Who sets it: the sensor, or the IoT topic rule (sensor clocks drift; the rule's do not). */
+  setBy?: 'sensor' | 'rule';
+}
+
+/** Every field of a reading, in the order of the raw-data columns. */
+export const READING_FIELDS = {
+  sensor_id: { codec: matching('a sensor id (1-128 of A-Z a-z 0-9 _ . : -)', ID_PATTERN), required: true, column: 'string' },
+  zone_id: { codec: matching('a zone id (1-64 of A-Z a-z 0-9 _ . : -)', ZONE_PATTERN), required: true, column: 'string' },
+  timestamp: { codec: isoTimestamp, required: true, column: 'string', columnName: 'reading_time' },
+  vehicle_count: {
+    codec: numberIn('vehicle_count', 0, LIMITS.maxVehicleCount, true),
+    required: true,
+    column: 'int',
+    rollup: ['sum', 'max', 'last'],
+  },
+  avg_speed: { codec: numberIn('avg_speed', 0, LIMITS.maxSpeedKmh), required: true, column: 'double', rollup: ['mean', 'min', 'last'] },
+  congestion_index: { codec: numberIn('congestion_index', 0, 100), required: true, column: 'double', rollup: ['mean', 'max', 'last'] },
+  temperature: {
+    codec: numberIn('temperature', LIMITS.minTemperatureC, LIMITS.maxTemperatureC),
+    required: false,
+    column: 'double',
+    rollup: ['last'],
+  },
+  weather_condition: {
+    codec: matching('a weather condition (1-32 of A-Z a-z 0-9 _ -)', /^[A-Za-z0-9_-]{1,32}$/),
+    required: false,
+    column: 'string',
+    rollup: ['last'],
+  },
+  /** Server receive time in epoch milliseconds (IoT SQL `timestamp()`). */
+  received_at: { codec: numberIn('received_at', 0, Number.MAX_SAFE_INTEGER, true), required: false, column: 'bigint', setBy: 'rule' },
+  /** The authenticated thing name, from the topic the device published to. */
+  thing_name: { codec: t.string, required: false, column: 'string', setBy: 'rule' },
+} as const satisfies Record<string, FieldSpec>;
+
+export type FieldName = keyof typeof READING_FIELDS;
+type Fields = typeof READING_FIELDS;
+type RequiredName = { [K in FieldName]: Fields[K]['required'] extends true ? K : never }[FieldName];
+type OptionalName = Exclude<FieldName, RequiredName>;
+
+const pick = <K extends FieldName>(required: boolean) =>
+  Object.fromEntries(
+    Object.entries(READING_FIELDS)
+      .filter(([, f]) => f.required === required)
+      .map(([name, f]) => [name, f.codec]),
+  ) as { [N in K]: Fields[N]['codec'] };
+
+/** Required fields. Decoding an object that is already valid returns that same object (no copy). */
+export const RequiredFields = t.type(pick<RequiredName>(true));
+/** Optional fields: checked only when present. */
+export const OptionalFields = t.partial(pick<OptionalName>(false));
+
+/** The whole reading (for types and for describing failures). */
+export const RawReading = t.intersection([RequiredFields, OptionalFields]);
+export type RawReading = t.TypeOf<typeof RawReading>;
+
+/** The fields the IoT topic rule adds to every reading before it reaches Kinesis. */
+export const RULE_FIELDS = {
+  receivedAt: 'received_at',
+  thingName: 'thing_name',
+} as const satisfies Record<string, FieldName>;
+
+/** The first validation error as one line: `field: expected …, got …`. */
+export function describeFailure(value: unknown): string | undefined {
+  const result = RawReading.decode(value);
+  if (!isLeft(result)) return undefined;
+  const error = result.left[0]!;
+  const path = error.context
+    .map((c) => c.key)
+    .filter((k) => k !== '' && !/^\d+$/.test(k))
+    .join('.');
+  const got = error.value === undefined ? 'nothing (missing)' : JSON.stringify(error.value)?.slice(0, 80);
+  return `${path || 'reading'}: ${error.message ?? 'invalid'}, got ${got}`;
+}
+
+/**
+ * The hot path: the codecs' type guards, which check the same rules as `decode` without
+ * allocating a result per field; `describeFailure` decodes only the readings that fail.
+ */
+export function isValidReading(value: unknown): value is RawReading {
+  return RequiredFields.is(value) && OptionalFields.is(value);
+}
+
+/** A raw-data column: its name, its Glue type and the JSON key it is read from when that differs. */
+export interface RawColumn {
+  Name: string;
+  Type: ColumnType;
+  jsonKey?: string;
+}
+
+/** The raw readings' columns, as the lake stores them. */
+export const RAW_COLUMNS: readonly RawColumn[] = Object.entries(READING_FIELDS).map(([name, f]: [string, FieldSpec]) =>
+  f.columnName ? { Name: f.columnName, Type: f.column, jsonKey: name } : { Name: name, Type: f.column },
+);
+
+/** The numeric fields a rollup aggregates, with their aggregates. */
+export type RolledUpField = { [K in FieldName]: Fields[K] extends { rollup: readonly Aggregate[] } ? K : never }[FieldName];
+export const ROLLUP_FIELDS = Object.entries(READING_FIELDS).flatMap(([name, f]: [string, FieldSpec]) =>
+  f.rollup ? [{ name: name as RolledUpField, aggregates: f.rollup }] : [],
+);
