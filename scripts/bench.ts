@@ -15,8 +15,11 @@ import { unzipSync } from 'fflate';
 import { hash } from 'node:crypto';
 import { processBatch, type Clients } from '../handlers/processor/handler';
 import { readConfig } from '../handlers/processor/config';
-import { bundleProcessor, ROOT } from './bundle';
-import { EXAMPLE_RESOURCES, processorEnv } from './processor-env';
+import { bundleProcessor } from './bundle';
+import { ROOT } from './lib/paths';
+import { FakeAws } from './lib/fake-aws';
+import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
+import { EXAMPLE_RESOURCES, processorEnv } from './lib/processor-env';
 
 const RECORDS = 10_000;
 const SENSORS = 5_000;
@@ -95,49 +98,24 @@ function makeEvent(): KinesisStreamEvent {
 }
 
 /**
- * AWS answered in memory after `latencyMs` (0: on the next microtask). The alert-state table is
- * kept, so that after a first batch the benchmark sees the steady state of a running stream:
- * congested sensors already known, few transitions.
+ * AWS answered in memory (scripts/lib/fake-aws.ts) after `latencyMs` (0: on the next microtask).
+ * The alert-state table is kept, so that after a first batch the benchmark sees the steady state
+ * of a running stream: congested sensors already known, few transitions. Rollup items are counted
+ * and dropped (they are never read back), so the fake's own work stays out of the measurement.
  */
 function fakeClients(latencyMs: number): Clients {
-  const alertState = new Map<string, Record<string, any>>();
-  const answer = (command: { constructor: { name: string }; input: any }) => {
-    const input = command.input;
-    switch (command.constructor.name) {
-      case 'PutEventsCommand':
-        return { FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'e' })) };
-      case 'SendMessageBatchCommand':
-        return { Successful: [], Failed: [] };
-      case 'QueryCommand': {
-        const bucket = input.ExpressionAttributeValues[':b'].S;
-        return { Items: [...alertState.values()].filter((i) => i.elevated_bucket?.S === bucket).map((i) => ({ sensor_id: i.sensor_id })) };
-      }
-      case 'BatchGetItemCommand': {
-        const { Keys } = Object.values(input.RequestItems)[0] as { Keys: { sensor_id: { S: string } }[] };
-        return { Responses: { [Object.keys(input.RequestItems)[0]!]: Keys.flatMap((k) => alertState.get(k.sensor_id.S) ?? []) } };
-      }
-      case 'UpdateItemCommand': {
-        // The two updates the alert store makes: commit a new state, or clear its outbox.
-        const id = input.Key.sensor_id.S;
-        const v = input.ExpressionAttributeValues;
-        const item = alertState.get(id) ?? { sensor_id: { S: id } };
-        if (v[':level']) Object.assign(item, { level: v[':level'], version: v[':next'], last_alert_at: v[':laa'], pending: v[':pending'] });
-        if (v[':empty']) item.pending = v[':empty'];
-        if (v[':bucket']) item.elevated_bucket = v[':bucket'];
-        if (input.UpdateExpression.includes('REMOVE')) delete item.elevated_bucket;
-        alertState.set(id, item);
-        return {};
-      }
-      default:
-        return {};
-    }
-  };
-  const client = {
-    send: (command: never) =>
-      latencyMs === 0
-        ? Promise.resolve(answer(command))
-        : new Promise((resolve) => setTimeout(() => resolve(answer(command)), latencyMs)),
-  };
+  const aws = new FakeAws({
+    latencyMs,
+    copy: false,
+    tables: {
+      [EXAMPLE_RESOURCES.tableName]: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey, store: false },
+      [EXAMPLE_RESOURCES.alertStateTableName]: {
+        hash: ALERT_STATE_TABLE.partitionKey,
+        indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
+      },
+    },
+  });
+  const client = aws.client();
   return { dynamodb: client, eventbridge: client, sqs: client } as unknown as Clients;
 }
 

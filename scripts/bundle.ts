@@ -6,12 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
+import { DIST, ROOT } from './lib/paths';
 
-export const ROOT = resolve(import.meta.dirname, '..');
-export const DIST = join(ROOT, 'dist');
 const ZIP_DATE = new Date('2000-01-01T00:00:00Z');
 
 export interface Bundle {
@@ -21,6 +20,7 @@ export interface Bundle {
   sha256: string;
 }
 
+/** Builds dist/processor-<sha256-12>.zip (removing older bundles) and answers where and how big it is. */
 export async function bundleProcessor(): Promise<Bundle> {
   const result = await build({
     entryPoints: [join(ROOT, 'handlers/processor/index.ts')],

@@ -1,33 +1,25 @@
 /**
- * One Kinesis batch, end to end: the pure core decides, the adapters write. Every record ends in
- * exactly one place: stored, quarantined, or reported back for retry (batchItemFailures).
+ * One Kinesis batch: the pure core analyses it, every sink takes it at once, the union of what
+ * the sinks could not handle is reported for retry, and the counts become metrics. Every record
+ * ends in exactly one place: stored, quarantined, or reported back for retry (batchItemFailures).
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { publishAlerts } from './adapters/alert-publisher';
-import { clearPending, commitState, findElevated, loadStates } from './adapters/alert-store';
-import { CallCounter, DEFAULT_IO, mapPool, type IoContext } from './adapters/io';
-import { quarantine } from './adapters/quarantine';
-import { writeItems } from './adapters/readings-writer';
+import { CallCounter, DEFAULT_IO, type IoContext } from './adapters/aws-calls';
 import type { ProcessorConfig } from './config';
-import { decide, mayEscalate, type AlertDetail, type AlertState } from './core/alerts';
 import { analyseBatch } from './core/batch';
-import { elevatedBucket } from './core/hash';
-import { emfDocuments } from './core/metrics';
-import type { Rollup } from './core/rollup';
+import { emfDocuments, type BatchCounts } from './core/metrics';
 import type { InputRecord } from './core/types';
+import { jsonLogger } from './log';
+import { processorSinks, type Clients } from './outputs';
+import type { Sink } from './sinks/sink';
 
-export interface Clients {
-  dynamodb: DynamoDBClient;
-  eventbridge: EventBridgeClient;
-  sqs: SQSClient;
-}
+export type { Clients };
 
 export interface HandlerDeps {
   config: ProcessorConfig;
-  clients: Clients;
+  /** The outputs; built from `clients` (outputs.ts) when not given. */
+  sinks?: Sink[];
+  clients?: Clients;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -39,17 +31,13 @@ export interface HandlerDeps {
 /** Time kept back from the Lambda timeout so the handler can always answer. */
 export const SAFETY_MARGIN_MS = 2_000;
 
-export interface BatchOutcome {
+export interface BatchOutcome extends BatchCounts {
   response: KinesisStreamBatchResponse;
-  stored: number;
-  quarantined: number;
-  retried: number;
-  itemsWritten: number;
-  alertsPublished: number;
-  alertsSuppressed: number;
+  /** AWS calls made, by API. */
   calls: Record<string, number>;
 }
 
+/** The records of a Lambda Kinesis event as the core sees them. */
 export function toInputRecords(event: KinesisStreamEvent): InputRecord[] {
   return event.Records.map((r) => ({
     sequenceNumber: r.kinesis.sequenceNumber,
@@ -60,158 +48,68 @@ export function toInputRecords(event: KinesisStreamEvent): InputRecord[] {
   }));
 }
 
-interface AlertWork {
-  /** Sensors whose records must be retried (state unreadable, commit or publish failed). */
-  failedSensors: Set<string>;
-  published: number;
-  suppressed: number;
-  latenciesMs: number[];
-}
-
-async function handleAlerts(
-  rollups: Rollup[],
-  deps: Required<Omit<HandlerDeps, 'io'>>,
-  io: IoContext,
-  counter: CallCounter,
-  log: (message: string, detail: object) => void,
-): Promise<AlertWork> {
-  const { config, clients } = deps;
-  const table = config.alertStateTableName;
-  const work: AlertWork = { failedSensors: new Set(), published: 0, suppressed: 0, latenciesMs: [] };
-  const bySensor = new Map(rollups.map((r) => [r.sensorId, r]));
-
-  let states: Map<string, AlertState>;
-  try {
-    const buckets = [...new Set(rollups.map((r) => elevatedBucket(r.sensorId)))];
-    const elevated = await findElevated(clients.dynamodb, table, buckets, io, counter);
-    const candidates = rollups
-      .filter((r) => elevated.has(r.sensorId) || mayEscalate(r.readings, config.thresholds))
-      .map((r) => r.sensorId);
-    states = await loadStates(clients.dynamodb, table, candidates, io, counter);
-  } catch (error) {
-    // Without the state no transition can be decided, and any sensor may be elevated: retry them all
-    // (their items are written; rewriting them on the retry changes nothing).
-    log('Alert state unavailable', { error: String(error) });
-    for (const r of rollups) work.failedSensors.add(r.sensorId);
-    return work;
-  }
-
-  const detectedAt = new Date(deps.now()).toISOString();
-  const toPublish: { state: AlertState; alerts: AlertDetail[] }[] = [];
-  await mapPool([...states.values()], io.concurrency, async (state) => {
-    const rollup = bySensor.get(state.sensorId)!;
-    const decision = decide(state, rollup.readings, config, detectedAt);
-    work.suppressed += decision.suppressed;
-    if (decision.changed) {
-      const outcome = await commitState(clients.dynamodb, table, state, decision.next, rollup.zoneId, detectedAt, io, counter);
-      if (outcome === 'failed') return void work.failedSensors.add(state.sensorId);
-      // Someone else moved this sensor's state on (a replay or a concurrent batch): theirs stands.
-      if (outcome === 'conflict') return void log('Alert state changed concurrently', { sensor_id: state.sensorId });
-    }
-    if (decision.next.pending.length > 0) toPublish.push({ state: decision.next, alerts: decision.next.pending });
-  });
-
-  const result = await publishAlerts(
-    clients.eventbridge,
-    config.eventBusName,
-    toPublish.flatMap((p) => p.alerts),
-    io,
-    counter,
-    log,
-  );
-  for (const alert of result.failed) work.failedSensors.add(alert.sensor_id);
-  work.published = result.published.size;
-  for (const p of toPublish) {
-    for (const a of p.alerts) {
-      const at = result.published.get(a.alert_id);
-      if (at !== undefined) work.latenciesMs.push(at - a.received_at);
-    }
-  }
-  // Outbox: clear what went out; what did not stays pending and is sent again on the retry.
-  await mapPool(
-    toPublish.filter((p) => p.alerts.every((a) => result.published.has(a.alert_id))),
-    io.concurrency,
-    (p) => clearPending(clients.dynamodb, table, p.state, io, counter),
-  );
-  return work;
-}
-
-export async function processBatch(event: KinesisStreamEvent, context: Pick<Context, 'getRemainingTimeInMillis'>, options: HandlerDeps): Promise<BatchOutcome> {
-  const deps = {
-    now: Date.now,
-    sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
-    random: Math.random,
-    write: (line: string) => process.stdout.write(`${line}\n`),
-    ...options,
-  };
-  const { config, clients } = deps;
-  const startedAt = deps.now();
+/**
+ * One batch: analyse, run every sink at once, report the union of their failures for retry, write
+ * the metrics. Never throws for bad data or AWS failures: those become quarantine or retries.
+ */
+export async function processBatch(
+  event: KinesisStreamEvent,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+  deps: HandlerDeps,
+): Promise<BatchOutcome> {
+  const now = deps.now ?? Date.now;
+  const write = deps.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const { config } = deps;
+  const sinks = deps.sinks ?? processorSinks(config, deps.clients ?? missingClients());
+  const startedAt = now();
+  const log = jsonLogger(write, now);
   const io: IoContext = {
     ...DEFAULT_IO,
-    ...options.io,
+    ...deps.io,
     deadlineMs: startedAt + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
-    now: deps.now,
-    sleep: deps.sleep,
-    random: deps.random,
+    now,
+    sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    random: deps.random ?? Math.random,
+    log,
   };
-  const log = (message: string, detail: object) =>
-    deps.write(JSON.stringify({ level: 'WARN', message, ...detail, timestamp: new Date(deps.now()).toISOString() }));
   const counter = new CallCounter();
 
   const records = toInputRecords(event);
   const batch = analyseBatch(records, {
     thresholds: config.thresholds,
     window: { nowMs: startedAt, maxAgeMs: config.streamRetentionHours * 3_600_000 },
-    zoneIndexShards: config.zoneIndexShards,
-    ttlDays: config.ttlDays,
   });
   for (const q of batch.quarantined) {
-    log('Reading quarantined', { reason: q.reason, sequence_number: q.record.sequenceNumber, shard_id: q.record.shardId });
+    log('WARN', 'Reading quarantined', { reason: q.reason, sequence_number: q.record.sequenceNumber, shard_id: q.record.shardId });
   }
 
-  let storedAt = startedAt;
-  const [written, sent, alerts] = await Promise.all([
-    writeItems(clients.dynamodb, config.tableName, batch.items, io, counter, log).then((result) => {
-      storedAt = deps.now();
-      return result;
-    }),
-    quarantine(clients.sqs, config.quarantineQueueUrl, batch.quarantined, io, counter, log),
-    handleAlerts(batch.rollups, deps, io, counter, log),
-  ]);
+  const results = await Promise.all(sinks.map((sink) => sink(batch, { io, counter, now })));
 
   const retry = new Set<number>();
-  for (const i of written.failed) for (const r of batch.rollups[i]!.recordIndices) retry.add(r);
-  for (const i of sent.failed) retry.add(batch.quarantined[i]!.index);
-  for (const rollup of batch.rollups) {
-    if (alerts.failedSensors.has(rollup.sensorId)) for (const r of rollup.recordIndices) retry.add(r);
-  }
-  const retriedQuarantined = sent.failed.length;
+  for (const result of results) for (const i of result.failedRecords) retry.add(i);
+  const quarantinedIndices = new Set(batch.quarantined.map((q) => q.index));
+  const retriedQuarantined = [...retry].filter((i) => quarantinedIndices.has(i)).length;
+  const sum = (key: 'itemsWritten' | 'alertsPublished' | 'alertsSuppressed') =>
+    results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0);
   const outcome: BatchOutcome = {
     response: { batchItemFailures: [...retry].sort((a, b) => a - b).map((i) => ({ itemIdentifier: records[i]!.sequenceNumber })) },
+    recordsIn: records.length,
     stored: records.length - batch.quarantined.length - (retry.size - retriedQuarantined),
     quarantined: batch.quarantined.length - retriedQuarantined,
     retried: retry.size,
-    itemsWritten: batch.items.length - written.failed.length,
-    alertsPublished: alerts.published,
-    alertsSuppressed: alerts.suppressed,
+    itemsWritten: sum('itemsWritten'),
+    alertsPublished: sum('alertsPublished'),
+    alertsSuppressed: sum('alertsSuppressed'),
     calls: counter.counts,
   };
-  for (const line of emfDocuments(
-    config.metricsNamespace,
-    startedAt,
-    {
-      recordsIn: records.length,
-      recordsStored: outcome.stored,
-      recordsQuarantined: outcome.quarantined,
-      recordsRetried: outcome.retried,
-      itemsWritten: outcome.itemsWritten,
-      alertsPublished: outcome.alertsPublished,
-      alertsSuppressed: outcome.alertsSuppressed,
-    },
-    { endToEndMs: batch.receivedAtMs.map((receivedAt) => storedAt - receivedAt), alertMs: alerts.latenciesMs },
-    batch.zones,
-  )) {
-    deps.write(line);
-  }
+  const latencies = {
+    endToEndMs: results.flatMap((r) => r.latencies?.endToEndMs ?? []),
+    alertMs: results.flatMap((r) => r.latencies?.alertMs ?? []),
+  };
+  for (const line of emfDocuments(config.metricsNamespace, startedAt, outcome, latencies, batch.zones)) write(line);
   return outcome;
+}
+
+function missingClients(): never {
+  throw new TypeError('processBatch needs either sinks or clients');
 }

@@ -1,5 +1,5 @@
 /** A virtual clock for adapter tests: sleeping advances time instantly, so deadlines are exact. */
-import { DEFAULT_IO, type IoContext } from '../../handlers/processor/adapters/io';
+import { DEFAULT_IO, type IoContext } from '../../handlers/processor/adapters/aws-calls';
 
 export function fakeIo(budgetMs = 10_000, overrides: Partial<IoContext> = {}) {
   let now = 1_700_000_000_000;
@@ -14,6 +14,7 @@ export function fakeIo(budgetMs = 10_000, overrides: Partial<IoContext> = {}) {
       now += ms;
     },
     random: () => 0.5,
+    log: () => undefined,
     ...overrides,
   };
   return { io, sleeps, advance: (ms: number) => (now += ms) };

@@ -11,7 +11,7 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleProcessor, type Bundle } from '../../scripts/bundle';
-import { processorEnv } from '../../scripts/processor-env';
+import { processorEnv } from '../../scripts/lib/processor-env';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto } from '../helpers/stack';

@@ -10,7 +10,7 @@ import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksComm
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/bundle';
+import { ROOT } from '../../scripts/lib/paths';
 import { OUTPUTS_PATH } from '../../scripts/deploy';
 import { startMoto, type Moto } from '../helpers/moto';
 

@@ -7,7 +7,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config';
-import { ALERT_EVENT, ENV, READINGS_TABLE } from '../../src/contract';
+import { ALERT_EVENT, ENV, READINGS_TABLE } from '../../contract';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto, type DeployedStack } from '../helpers/stack';
 

@@ -7,8 +7,8 @@ import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynam
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processorEnv } from '../../scripts/processor-env';
-import { ALERT_EVENT, ALERT_STATE_TABLE, ENV } from '../../src/contract';
+import { processorEnv } from '../../scripts/lib/processor-env';
+import { ALERT_EVENT, ALERT_STATE_TABLE, ENV } from '../../contract';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { processBatch, type Clients } from '../../handlers/processor/handler';
 import { elevatedBucket } from '../../handlers/processor/core/hash';

@@ -4,12 +4,12 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { publishAlerts } from '../../handlers/processor/adapters/alert-publisher';
-import { backoffMs, CallCounter, isRetryable } from '../../handlers/processor/adapters/io';
+import { backoffMs, CallCounter, isRetryable } from '../../handlers/processor/adapters/aws-calls';
 import { quarantine } from '../../handlers/processor/adapters/quarantine';
 import { writeItems } from '../../handlers/processor/adapters/readings-writer';
 import type { AlertDetail } from '../../handlers/processor/core/alerts';
-import type { Item } from '../../handlers/processor/core/rollup';
-import { fakeIo, silentLog } from '../helpers/fake-io';
+import type { Item } from '../../handlers/processor/adapters/readings-writer';
+import { fakeIo } from '../helpers/fake-io';
 
 const items = (n: number): Item[] =>
   Array.from({ length: n }, (_, i) => ({ sensor_id: { S: `s${i}` }, timestamp: { S: '2026-11-22T12:00:00.000Z' } }));
@@ -40,7 +40,7 @@ describe('writeItems', () => {
   it('writes 25 items per call, several calls in flight', async () => {
     ddb.on(BatchWriteItemCommand).resolves({ UnprocessedItems: {} });
     const counter = new CallCounter();
-    const result = await writeItems(client(), 't', items(260), fakeIo().io, counter, silentLog);
+    const result = await writeItems(client(), 't', items(260), fakeIo().io, counter);
     expect(result).toEqual({ failed: [], retries: 0 });
     expect(counter.counts.BatchWriteItem).toBe(11);
     expect(ddb.commandCalls(BatchWriteItemCommand).map((c) => c.args[0].input.RequestItems!.t!.length)).toContain(25);
@@ -53,7 +53,7 @@ describe('writeItems', () => {
       .resolvesOnce({ UnprocessedItems: { t: [{ PutRequest: { Item: batch[1]! } }] } })
       .resolves({});
     const { io, sleeps } = fakeIo();
-    const result = await writeItems(client(), 't', batch, io, new CallCounter(), silentLog);
+    const result = await writeItems(client(), 't', batch, io, new CallCounter());
     expect(result).toEqual({ failed: [], retries: 1 });
     expect(ddb.commandCalls(BatchWriteItemCommand)[1]!.args[0].input.RequestItems!.t).toEqual([{ PutRequest: { Item: batch[1] } }]);
     expect(sleeps).toEqual([12.5]);
@@ -61,7 +61,7 @@ describe('writeItems', () => {
 
   it('retries throttling until it passes', async () => {
     ddb.on(BatchWriteItemCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
-    const result = await writeItems(client(), 't', items(5), fakeIo().io, new CallCounter(), silentLog);
+    const result = await writeItems(client(), 't', items(5), fakeIo().io, new CallCounter());
     expect(result).toEqual({ failed: [], retries: 2 });
   });
 
@@ -75,20 +75,20 @@ describe('writeItems', () => {
       }
       throw throttled();
     });
-    const result = await writeItems(client(), 't', batch, fakeIo(2_000).io, new CallCounter(), silentLog);
+    const result = await writeItems(client(), 't', batch, fakeIo(2_000).io, new CallCounter());
     expect(result.failed.sort((a, b) => a - b)).toEqual([24, 25, 26, 27, 28, 29]);
   });
 
   it('abandons a call that hangs, and reports its items when no time is left', async () => {
     ddb.on(BatchWriteItemCommand).callsFake(() => new Promise(() => undefined));
     const { io } = fakeIo(500, { callTimeoutMs: 30 });
-    const result = await writeItems(client(), 't', items(2), io, new CallCounter(), silentLog);
+    const result = await writeItems(client(), 't', items(2), io, new CallCounter());
     expect(result.failed).toEqual([0, 1]);
   });
 
   it('does not retry a validation error', async () => {
     ddb.on(BatchWriteItemCommand).rejects(Object.assign(new Error('bad'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }));
-    const result = await writeItems(client(), 't', items(2), fakeIo().io, new CallCounter(), silentLog);
+    const result = await writeItems(client(), 't', items(2), fakeIo().io, new CallCounter());
     expect(result).toEqual({ failed: [0, 1], retries: 0 });
     expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(1);
   });
@@ -120,7 +120,7 @@ describe('publishAlerts', () => {
       }))
       .callsFake((input) => ({ FailedEntryCount: 0, Entries: input.Entries.map((_: unknown, i: number) => ({ EventId: `r${i}` })) }));
     const counter = new CallCounter();
-    const result = await publishAlerts(new EventBridgeClient({}), 'bus', Array.from({ length: 12 }, (_, i) => alert(i)), fakeIo().io, counter, silentLog);
+    const result = await publishAlerts(new EventBridgeClient({}), 'bus', Array.from({ length: 12 }, (_, i) => alert(i)), fakeIo().io, counter);
     expect(result.failed).toEqual([]);
     expect(result.published.size).toBe(12);
     expect(counter.counts.PutEvents).toBe(3);
@@ -134,7 +134,7 @@ describe('publishAlerts', () => {
 
   it('gives back the alerts still failing when time runs out', async () => {
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
-    const result = await publishAlerts(new EventBridgeClient({}), 'bus', [alert(1)], fakeIo(1_000).io, new CallCounter(), silentLog);
+    const result = await publishAlerts(new EventBridgeClient({}), 'bus', [alert(1)], fakeIo(1_000).io, new CallCounter());
     expect(result.failed.map((a) => a.alert_id)).toEqual(['a1']);
   });
 });
@@ -152,7 +152,7 @@ describe('quarantine', () => {
       .on(SendMessageBatchCommand)
       .callsFakeOnce((input) => ({ Successful: [], Failed: [{ Id: input.Entries[0].Id, SenderFault: false, Code: 'InternalError' }] }))
       .resolves({ Failed: [] });
-    const result = await quarantine(new SQSClient({}), 'q', Array.from({ length: 11 }, (_, i) => record(i)), fakeIo().io, new CallCounter(), silentLog);
+    const result = await quarantine(new SQSClient({}), 'q', Array.from({ length: 11 }, (_, i) => record(i)), fakeIo().io, new CallCounter());
     expect(result.failed).toEqual([]);
     const calls = sqs.commandCalls(SendMessageBatchCommand);
     expect(calls.map((c) => c.args[0].input.Entries!.length).sort()).toEqual([1, 1, 10].sort());
@@ -164,7 +164,7 @@ describe('quarantine', () => {
   it('keeps a digest and a prefix of a payload too large to carry whole', async () => {
     sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
     const big = Buffer.alloc(20_000, 7).toString('base64');
-    await quarantine(new SQSClient({}), 'q', [record(1, big)], fakeIo().io, new CallCounter(), silentLog);
+    await quarantine(new SQSClient({}), 'q', [record(1, big)], fakeIo().io, new CallCounter());
     const body = JSON.parse(sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries![0]!.MessageBody!);
     expect(body.payload_truncated).toBe(true);
     expect(body.payload_base64).toHaveLength(1024);

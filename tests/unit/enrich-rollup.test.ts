@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
 import { enrich, groupBySensor } from '../helpers/readings';
 import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
-import { rollupItem } from '../../handlers/processor/core/rollup';
+import { rollupItem } from '../../handlers/processor/sinks/readings';
 import type { Reading } from '../../handlers/processor/core/types';
 
 const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
@@ -101,7 +101,7 @@ describe('rollupItem', () => {
 
 describe('fixed3', () => {
   it('writes what String(Math.round(x * 1000) / 1000) writes, for every measurement range', async () => {
-    const { fixed3 } = await import('../../handlers/processor/core/rollup');
+    const { fixed3 } = await import('../../handlers/processor/sinks/readings');
     const fc = (await import('fast-check')).default;
     fc.assert(
       fc.property(fc.double({ min: 0, max: 100_000, noNaN: true }), (x) => {

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
+import { rollupItem } from '../../handlers/processor/sinks/readings';
 import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 
@@ -64,8 +65,9 @@ describe('the core, over arbitrary input', () => {
       fc.property(fc.array(validReading, { minLength: 1, maxLength: 60 }), (readings) => {
         const batch = analyseBatch(toInputRecords(kinesisEvent(readings)), options);
         expect(batch.quarantined).toEqual([]);
-        expect(batch.items).toHaveLength(new Set(readings.map((r) => r.sensor_id)).size);
-        expect(batch.items.reduce((n, item) => n + Number(item.reading_count!.N), 0)).toBe(readings.length);
+        const items = batch.rollups.map((r) => rollupItem(r, options));
+        expect(items).toHaveLength(new Set(readings.map((r) => r.sensor_id)).size);
+        expect(items.reduce((n, item) => n + Number(item.reading_count!.N), 0)).toBe(readings.length);
       }),
       { numRuns: 200 },
     );

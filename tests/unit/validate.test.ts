@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toInputRecords } from '../../handlers/processor/handler';
-import { LIMITS } from '../../handlers/processor/core/schema';
+import { LIMITS } from '../../contract';
 import fc from 'fast-check';
 import { canonicalUtcToMs, validateRecord } from '../../handlers/processor/core/validate';
 import { kinesisEvent, reading } from '../helpers/kinesis';

@@ -1,8 +1,8 @@
 /** Alerts → EventBridge PutEvents, 10 entries per call, failed entries retried. */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { ALERT_EVENT } from '../../../src/contract';
+import { ALERT_EVENT } from '../../../contract';
 import type { AlertDetail } from '../core/alerts';
-import { sendInChunks, type CallCounter, type IoContext } from './io';
+import { sendInChunks, type CallCounter, type IoContext } from './aws-calls';
 
 /** EventBridge PutEvents limit. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;
@@ -14,17 +14,21 @@ export interface PublishResult {
   retries: number;
 }
 
+/**
+ * Puts alerts on the bus, 10 per PutEvents, retrying failed entries until the deadline. Answers
+ * when each published alert was accepted (for the alert latency) and which could not be sent.
+ */
 export async function publishAlerts(
   client: EventBridgeClient,
   eventBusName: string,
   alerts: AlertDetail[],
   io: IoContext,
   counter: CallCounter,
-  log: (message: string, detail: object) => void,
 ): Promise<PublishResult> {
   const published = new Map<string, number>();
   const result = await sendInChunks(
     io,
+    'PutEvents',
     alerts,
     MAX_PUT_EVENTS_ENTRIES,
     async (pending, abortSignal) => {
@@ -43,13 +47,14 @@ export async function publishAlerts(
       );
       const entries = out.Entries ?? [];
       const acceptedAt = io.now();
+      const errors = entries.flatMap((e) => (e.ErrorCode ? [e.ErrorCode] : []));
+      if (errors.length > 0) io.log('WARN', 'PutEvents rejected entries', { error_codes: [...new Set(errors)], entries: errors.length });
       return pending.filter((alert, i) => {
         const ok = entries[i] !== undefined && !entries[i]!.ErrorCode;
         if (ok) published.set(alert.alert_id, acceptedAt);
         return !ok;
       });
     },
-    (error, pending) => log('PutEvents failed, not retryable', { error: String(error), alerts: pending.length }),
   );
   return { published, ...result };
 }

@@ -1,4 +1,10 @@
-/** What every adapter needs to call AWS well: a deadline, backoff with full jitter, bounded concurrency. */
+/**
+ * How the processor calls AWS: within the invocation's deadline, each call abandoned after a
+ * timeout, retryable failures retried with full-jitter backoff, several calls in flight. Every
+ * failure is logged before it is retried or given up.
+ */
+import { CallTimeoutError, UnprocessedKeysError } from '../errors';
+import { errorDetail, type Logger } from '../log';
 
 export interface IoContext {
   /** Epoch ms after which no call is started or retried (the invocation's time, less a margin). */
@@ -14,6 +20,7 @@ export interface IoContext {
   /** Backoff: the n-th retry waits random(0, min(cap, base × 2^n)) (full jitter). */
   backoffBaseMs: number;
   backoffCapMs: number;
+  log: Logger;
 }
 
 export const DEFAULT_IO = {
@@ -23,10 +30,6 @@ export const DEFAULT_IO = {
   backoffBaseMs: 25,
   backoffCapMs: 1_000,
 } as const;
-
-export class CallTimeoutError extends Error {
-  override name = 'TimeoutError';
-}
 
 const RETRYABLE = new Set([
   'ProvisionedThroughputExceededException',
@@ -46,6 +49,7 @@ const RETRYABLE = new Set([
 
 /** Throttling, timeouts and 5xx are worth another try; validation and permission errors are not. */
 export function isRetryable(error: unknown): boolean {
+  if (error instanceof CallTimeoutError || error instanceof UnprocessedKeysError) return true;
   const e = error as { name?: string; code?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
   if (RETRYABLE.has(e?.name ?? '') || RETRYABLE.has(e?.code ?? '')) return true;
   if (e?.$retryable) return true;
@@ -87,26 +91,44 @@ export async function call<T>(io: IoContext, send: (abortSignal: AbortSignal) =>
 /**
  * Sends a batch of entries, then again only those still failing, with backoff, until all are in
  * or the deadline comes. `attempt` answers the entries that failed; a throw counts as all failed
- * (retried if retryable, given up at once otherwise).
+ * (retried if retryable, given up at once otherwise). `operation` names the call in the logs.
  */
 export async function sendWithRetries<T>(
   io: IoContext,
+  operation: string,
   entries: T[],
   attempt: (pending: T[], abortSignal: AbortSignal) => Promise<T[]>,
-  onFatal: (error: unknown, pending: T[]) => void,
 ): Promise<{ failed: T[]; retries: number }> {
   let pending = entries;
   for (let retries = 0; ; retries++) {
     try {
       pending = await call(io, (abortSignal) => attempt(pending, abortSignal));
       if (pending.length === 0) return { failed: [], retries };
+      io.log('WARN', `${operation}: entries not taken, retrying`, { entries: pending.length, attempt: retries });
     } catch (error) {
       if (!isRetryable(error)) {
-        onFatal(error, pending);
+        io.log('ERROR', `${operation} failed, not retryable`, { entries: pending.length, ...errorDetail(error) });
         return { failed: pending, retries };
       }
+      io.log('WARN', `${operation} failed, retrying`, { entries: pending.length, attempt: retries, ...errorDetail(error) });
     }
-    if (!(await waitForRetry(io, retries))) return { failed: pending, retries };
+    if (!(await waitForRetry(io, retries))) {
+      io.log('WARN', `${operation}: no time left to retry`, { entries: pending.length, attempts: retries + 1 });
+      return { failed: pending, retries };
+    }
+  }
+}
+
+/** Retries a single call (throttling, timeouts) until the deadline; rethrows anything else, logged. */
+export async function retrying<T>(io: IoContext, operation: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call(io, fn);
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      io.log('WARN', `${operation} failed, retrying`, { attempt, ...errorDetail(error) });
+      if (!(await waitForRetry(io, attempt))) throw error;
+    }
   }
 }
 
@@ -116,12 +138,12 @@ export async function sendWithRetries<T>(
  */
 export async function sendInChunks<T>(
   io: IoContext,
+  operation: string,
   entries: T[],
   size: number,
   attempt: (pending: T[], abortSignal: AbortSignal) => Promise<T[]>,
-  onFatal: (error: unknown, pending: T[]) => void,
 ): Promise<{ failed: T[]; retries: number }> {
-  const results = await mapPool(chunk(entries, size), io.concurrency, (batch) => sendWithRetries(io, batch, attempt, onFatal));
+  const results = await mapPool(chunk(entries, size), io.concurrency, (batch) => sendWithRetries(io, operation, batch, attempt));
   return { failed: results.flatMap((r) => r.failed), retries: results.reduce((n, r) => n + r.retries, 0) };
 }
 

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QuarantinedRecord } from '../core/types';
-import { sendInChunks, type CallCounter, type IoContext } from './io';
+import { sendInChunks, type CallCounter, type IoContext } from './aws-calls';
 
 /** SQS SendMessageBatch limit. */
 export const MAX_SEND_MESSAGE_BATCH = 10;
@@ -35,11 +35,11 @@ export async function quarantine(
   records: QuarantinedRecord[],
   io: IoContext,
   counter: CallCounter,
-  log: (message: string, detail: object) => void,
 ): Promise<{ failed: number[]; retries: number }> {
   const indexed = records.map((r, index) => ({ r, index }));
   const result = await sendInChunks(
     io,
+    'SendMessageBatch',
     indexed,
     MAX_SEND_MESSAGE_BATCH,
     async (pending, abortSignal) => {
@@ -52,11 +52,10 @@ export async function quarantine(
         { abortSignal },
       );
       const permanent = (out.Failed ?? []).filter((f) => f.SenderFault);
-      if (permanent.length > 0) log('SendMessageBatch rejected entries', { failed: permanent });
+      if (permanent.length > 0) io.log('ERROR', 'SendMessageBatch rejected entries', { failed: permanent });
       const failedIds = new Set((out.Failed ?? []).map((f) => f.Id));
       return pending.filter(({ index }) => failedIds.has(String(index)));
     },
-    (error, pending) => log('SendMessageBatch failed, not retryable', { error: String(error), records: pending.length }),
   );
   return { failed: result.failed.map(({ index }) => index), retries: result.retries };
 }

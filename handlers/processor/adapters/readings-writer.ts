@@ -1,8 +1,9 @@
-/** Rollup items → BatchWriteItem, 25 per call, several in flight, unprocessed items retried. */
-import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { READINGS_TABLE } from '../../../src/contract';
-import type { Item } from '../core/rollup';
-import { sendInChunks, type CallCounter, type IoContext } from './io';
+/** Items → BatchWriteItem, 25 per call, several in flight, unprocessed items retried. */
+import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { READINGS_TABLE } from '../../../contract';
+import { sendInChunks, type CallCounter, type IoContext } from './aws-calls';
+
+export type Item = Record<string, AttributeValue>;
 
 /** DynamoDB BatchWriteItem limit. */
 export const MAX_BATCH_WRITE_ITEMS = 25;
@@ -15,17 +16,18 @@ export interface WriteResult {
 
 const keyOf = (item: Item) => `${item[READINGS_TABLE.partitionKey]?.S}\u0000${item[READINGS_TABLE.sortKey]?.S}`;
 
+/** Writes items 25 per BatchWriteItem, several calls in flight; answers the positions still unwritten at the deadline. */
 export async function writeItems(
   client: DynamoDBClient,
   tableName: string,
   items: Item[],
   io: IoContext,
   counter: CallCounter,
-  log: (message: string, detail: object) => void,
 ): Promise<WriteResult> {
   const indexed = items.map((item, index) => ({ item, index }));
   const result = await sendInChunks(
     io,
+    'BatchWriteItem',
     indexed,
     MAX_BATCH_WRITE_ITEMS,
     async (pending, abortSignal) => {
@@ -41,7 +43,6 @@ export async function writeItems(
       const left = new Set(unprocessed.map((w) => keyOf(w.PutRequest!.Item as Item)));
       return pending.filter(({ item }) => left.has(keyOf(item)));
     },
-    (error, pending) => log('BatchWriteItem failed, not retryable', { error: String(error), items: pending.length }),
   );
   return { failed: result.failed.map(({ index }) => index), retries: result.retries };
 }

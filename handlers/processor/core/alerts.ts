@@ -7,7 +7,8 @@
  * hovering at a threshold does not flap. A transition into a level within `cooldown` of the last
  * alert into that level changes the state but publishes nothing (counted as suppressed).
  */
-import { ALERT_EVENT } from '../../../src/contract';
+import { ALERT_EVENT } from '../../../contract';
+import type { Rollup } from './rollup';
 import { deterministicId } from './hash';
 import { levelRank, type EnrichedReading, type Level, type Thresholds } from './types';
 
@@ -72,6 +73,10 @@ export function nextLevel(current: Level, index: number, { warning, critical, hy
 
 const thresholdOf = (level: Level, t: Thresholds) => (level === 'CRITICAL' ? t.critical : t.warning);
 
+/**
+ * The next state of one sensor after its readings of a batch (in time order), the alerts its
+ * transitions raise, and how many the cooldown suppressed.
+ */
 export function decide(state: AlertState, readings: EnrichedReading[], policy: AlertPolicy, detectedAt: string): Decision {
   let level = state.level;
   const lastAlertAt = { ...state.lastAlertAt };
@@ -114,3 +119,28 @@ export function decide(state: AlertState, readings: EnrichedReading[], policy: A
 /** Sensors whose readings could move them out of NORMAL: any reading above the warning threshold. */
 export const mayEscalate = (readings: EnrichedReading[], t: Thresholds): boolean =>
   readings.some((r) => r.congestion_index > t.warning);
+
+/** A sensor whose stored state was read, and what its readings of this batch decide. */
+export interface PlannedSensor {
+  rollup: Rollup;
+  previous: AlertState;
+  decision: Decision;
+}
+
+/**
+ * The alert plan of a batch: the decision of every sensor whose state was loaded (the others
+ * cannot transition: they are NORMAL and no reading of theirs is above WARNING).
+ */
+export function planAlerts(
+  rollups: readonly Rollup[],
+  states: ReadonlyMap<string, AlertState>,
+  policy: AlertPolicy,
+  detectedAt: string,
+): PlannedSensor[] {
+  const planned: PlannedSensor[] = [];
+  for (const rollup of rollups) {
+    const previous = states.get(rollup.sensorId);
+    if (previous) planned.push({ rollup, previous, decision: decide(previous, rollup.readings, policy, detectedAt) });
+  }
+  return planned;
+}

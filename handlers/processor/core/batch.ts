@@ -2,26 +2,30 @@
  * One batch through the pure core: validate, enrich, roll up. Every record ends in exactly one
  * list: valid (and so in exactly one rollup) or quarantined.
  */
-import { addToRollup, rollupItem, startRollup, type Item, type Rollup, type RollupOptions } from './rollup';
 import type { ZoneStats } from './metrics';
+import { addToRollup, startRollup, statIndex, type Rollup } from './rollup';
 import type { InputRecord, QuarantinedRecord, Thresholds } from './types';
 import { validateRecord, type ValidationWindow } from './validate';
 
-export interface CoreOptions extends RollupOptions {
+export interface CoreOptions {
   thresholds: Thresholds;
   window: ValidationWindow;
 }
 
 export interface AnalysedBatch {
+  records: InputRecord[];
   rollups: Rollup[];
-  /** items[i] is the DynamoDB item of rollups[i]. */
-  items: Item[];
+  /** Invalid records, with their reason and their position in `records`. */
   quarantined: (QuarantinedRecord & { index: number })[];
   zones: ZoneStats[];
   /** received_at (epoch ms) of every valid reading: latency is measured from these once stored. */
   receivedAtMs: number[];
 }
 
+const CONGESTION_SUM = statIndex('congestion_index', 'mean');
+const VEHICLE_SUM = statIndex('vehicle_count', 'sum');
+
+/** Validates and enriches every record, rolls valid readings up per sensor, and sums them per zone. */
 export function analyseBatch(records: InputRecord[], options: CoreOptions): AnalysedBatch {
   const bySensor = new Map<string, Rollup>();
   const quarantined: AnalysedBatch['quarantined'] = [];
@@ -42,20 +46,16 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   // Zone statistics from the rollups (one step per sensor rather than per reading).
   const zones = new Map<string, ZoneStats>();
   for (const r of rollups) {
+    const congestionSum = r.stats[CONGESTION_SUM]!;
+    const vehicleSum = r.stats[VEHICLE_SUM]!;
     const zone = zones.get(r.zoneId);
     if (zone) {
-      zone.congestionSum += r.congestionSum;
-      zone.vehicleSum += r.vehicleSum;
+      zone.congestionSum += congestionSum;
+      zone.vehicleSum += vehicleSum;
       zone.readings += r.readings.length;
     } else {
-      zones.set(r.zoneId, { zoneId: r.zoneId, congestionSum: r.congestionSum, vehicleSum: r.vehicleSum, readings: r.readings.length });
+      zones.set(r.zoneId, { zoneId: r.zoneId, congestionSum, vehicleSum, readings: r.readings.length });
     }
   }
-  return {
-    rollups,
-    items: rollups.map((r) => rollupItem(r, options)),
-    quarantined,
-    zones: [...zones.values()],
-    receivedAtMs,
-  };
+  return { records, rollups, quarantined, zones: [...zones.values()], receivedAtMs };
 }

@@ -3,21 +3,33 @@
  * lines to stdout, and CloudWatch Logs turns them into metrics (no PutMetricData calls, no
  * cloudwatch:PutMetricData permission).
  */
-import { METRIC, METRIC_DIMENSION, SERVICE_NAME } from '../../../src/contract';
+import { METRIC, METRIC_DIMENSION, SERVICE_NAME } from '../../../contract';
 
 /** EMF allows at most 100 values per metric in one document. */
 export const MAX_EMF_VALUES = 100;
 const QUANTILE_SAMPLE = 1_000;
 
+/** What one batch did, counted: the handler's outcome and the metrics carry the same numbers. */
 export interface BatchCounts {
   recordsIn: number;
-  recordsStored: number;
-  recordsQuarantined: number;
-  recordsRetried: number;
+  stored: number;
+  quarantined: number;
+  retried: number;
   itemsWritten: number;
   alertsPublished: number;
   alertsSuppressed: number;
 }
+
+/** The metric each count is published as. */
+export const COUNT_METRICS: Record<keyof BatchCounts, string> = {
+  recordsIn: METRIC.recordsIn,
+  stored: METRIC.recordsStored,
+  quarantined: METRIC.recordsQuarantined,
+  retried: METRIC.recordsRetried,
+  itemsWritten: METRIC.itemsWritten,
+  alertsPublished: METRIC.alertsPublished,
+  alertsSuppressed: METRIC.alertsSuppressed,
+};
 
 export interface ZoneStats {
   zoneId: string;
@@ -40,6 +52,10 @@ export function quantileSample(values: number[], max = MAX_EMF_VALUES): number[]
   return Array.from({ length: max }, (_, i) => Math.round(sorted[Math.floor(((i + 0.5) / max) * sorted.length)]!));
 }
 
+/**
+ * The batch's metrics as EMF lines: one document with the counts and latency samples (Service
+ * dimension), one per zone with its mean congestion and vehicle count (1 s resolution).
+ */
 export function emfDocuments(
   namespace: string,
   timestampMs: number,
@@ -48,15 +64,7 @@ export function emfDocuments(
   zones: ZoneStats[],
 ): string[] {
   const service = { [METRIC_DIMENSION.service]: SERVICE_NAME };
-  const countMetrics = [
-    [METRIC.recordsIn, counts.recordsIn],
-    [METRIC.recordsStored, counts.recordsStored],
-    [METRIC.recordsQuarantined, counts.recordsQuarantined],
-    [METRIC.recordsRetried, counts.recordsRetried],
-    [METRIC.itemsWritten, counts.itemsWritten],
-    [METRIC.alertsPublished, counts.alertsPublished],
-    ['AlertsSuppressed', counts.alertsSuppressed],
-  ] as const;
+  const countMetrics = (Object.keys(COUNT_METRICS) as (keyof BatchCounts)[]).map((k) => [COUNT_METRICS[k], counts[k]] as const);
   const metrics: { Name: string; Unit: string }[] = countMetrics.map(([Name]) => ({ Name, Unit: 'Count' }));
   const values: Record<string, unknown> = Object.fromEntries(countMetrics);
   if (latencies.endToEndMs.length > 0) {

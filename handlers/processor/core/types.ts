@@ -1,25 +1,17 @@
-/** The processor's domain types. */
+/** The processor's domain types. The reading's own fields are declared once, in contract/reading.ts. */
+import type { RawReading } from '../../../contract';
 
 export const LEVELS = ['NORMAL', 'WARNING', 'CRITICAL'] as const;
 export type Level = (typeof LEVELS)[number];
 export const levelRank = (level: Level): number => LEVELS.indexOf(level);
 
 /** A validated sensor reading, as the IoT rule delivered it. */
-export interface Reading {
-  sensor_id: string;
-  zone_id: string;
-  /** ISO-8601 reading time from the sensor's clock. */
-  timestamp: string;
-  /** `timestamp` in epoch milliseconds. */
+export type Reading = Omit<RawReading, 'received_at'> & {
+  /** `timestamp` (the sensor's clock, ISO-8601) in epoch milliseconds. */
   timestampMs: number;
-  vehicle_count: number;
-  avg_speed: number;
-  congestion_index: number;
-  temperature?: number | undefined;
-  weather_condition?: string | undefined;
   /** Server receive time (IoT rule `timestamp()`), epoch ms: the clock latency is measured from. */
   received_at: number;
-}
+};
 
 /** A reading with the values the processor derives from it. */
 export interface EnrichedReading extends Reading {

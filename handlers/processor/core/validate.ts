@@ -1,5 +1,5 @@
 /** Kinesis record → validated, enriched reading, or the reason it is quarantined. Pure. */
-import { describeFailure, isValidReading, LIMITS } from './schema';
+import { describeFailure, isValidReading, LIMITS } from '../../../contract';
 import { congestionLevel, trafficFlowScore } from './enrich';
 import type { EnrichedReading, InputRecord, Thresholds } from './types';
 
@@ -76,19 +76,12 @@ export function validateRecord(record: InputRecord, window: ValidationWindow, th
   if (raw.thing_name !== undefined && raw.thing_name !== raw.sensor_id) {
     return `sensor_id "${raw.sensor_id}" does not match the publishing thing "${raw.thing_name}"`;
   }
-  const reading: EnrichedReading = {
-    sensor_id: raw.sensor_id,
-    zone_id: raw.zone_id,
-    timestamp: canonical ? raw.timestamp : new Date(timestampMs).toISOString(),
-    timestampMs,
-    vehicle_count: raw.vehicle_count,
-    avg_speed: raw.avg_speed,
-    congestion_index: raw.congestion_index,
-    received_at: raw.received_at ?? record.approximateArrivalMs,
-    temperature: raw.temperature,
-    weather_condition: raw.weather_condition,
-    traffic_flow_score: trafficFlowScore(raw.avg_speed, raw.congestion_index),
-    congestion_level: congestionLevel(raw.congestion_index, thresholds),
-  };
+  // The parsed object becomes the reading (no field-by-field copy that could drop a field).
+  const reading = raw as unknown as EnrichedReading;
+  if (!canonical) reading.timestamp = new Date(timestampMs).toISOString();
+  reading.timestampMs = timestampMs;
+  reading.received_at = raw.received_at ?? record.approximateArrivalMs;
+  reading.traffic_flow_score = trafficFlowScore(raw.avg_speed, raw.congestion_index);
+  reading.congestion_level = congestionLevel(raw.congestion_index, thresholds);
   return reading;
 }

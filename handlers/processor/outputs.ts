@@ -1,0 +1,55 @@
+/**
+ * The processor's outputs: the AWS clients they use and the sinks, in one list. Adding an output
+ * is its sink file, a line here, and its resource binding in contract/env.ts (the variable that
+ * names the resource and the permissions the template grants on it).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent } from 'node:https';
+import type { ProcessorConfig } from './config';
+import { alertSink } from './sinks/alerts';
+import { quarantineSink } from './sinks/quarantine';
+import { readingsSink } from './sinks/readings';
+import type { Sink } from './sinks/sink';
+
+export interface Clients {
+  dynamodb: DynamoDBClient;
+  eventbridge: EventBridgeClient;
+  sqs: SQSClient;
+}
+
+/**
+ * Clients for Lambda, built once per container. Sockets for the calls each sink keeps in flight
+ * (DEFAULT_IO.concurrency): DynamoDB serves both the readings and the alert state. The SDK retries
+ * once; the sinks retry on top, within the invocation's deadline. Clients honour
+ * AWS_ENDPOINT_URL, so the same bundle runs against moto.
+ */
+export function createClients(): Clients {
+  const clientConfig = (maxSockets: number) => ({
+    maxAttempts: 2,
+    requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ keepAlive: true, maxSockets }) }),
+  });
+  return {
+    dynamodb: new DynamoDBClient(clientConfig(80)),
+    eventbridge: new EventBridgeClient(clientConfig(40)),
+    // Send to the client's endpoint (AWS_ENDPOINT_URL against an emulator), not the queue URL's host.
+    sqs: new SQSClient({ ...clientConfig(40), useQueueUrlAsEndpoint: false }),
+  };
+}
+
+/** The sinks every batch goes to, all at once. */
+export function processorSinks(config: ProcessorConfig, clients: Clients): Sink[] {
+  return [
+    readingsSink(clients.dynamodb, config.tableName, { zoneIndexShards: config.zoneIndexShards, ttlDays: config.ttlDays }),
+    quarantineSink(clients.sqs, config.quarantineQueueUrl),
+    alertSink({
+      dynamodb: clients.dynamodb,
+      eventbridge: clients.eventbridge,
+      alertStateTableName: config.alertStateTableName,
+      eventBusName: config.eventBusName,
+      policy: config,
+    }),
+  ];
+}

@@ -1,0 +1,25 @@
+/**
+ * A processor output. Every sink takes the analysed batch and answers which input records it
+ * could not handle in time (the handler reports their union for retry), what it counted, and the
+ * latency samples it measured. A new output is one sink file and its line in outputs.ts.
+ */
+import type { CallCounter, IoContext } from '../adapters/aws-calls';
+import type { AnalysedBatch } from '../core/batch';
+import type { BatchCounts } from '../core/metrics';
+
+export interface SinkContext {
+  io: IoContext;
+  counter: CallCounter;
+  /** Epoch ms. */
+  now: () => number;
+}
+
+export interface SinkResult {
+  /** Positions (into batch.records) of the records to report for retry. */
+  failedRecords: Iterable<number>;
+  counts?: Partial<Pick<BatchCounts, 'itemsWritten' | 'alertsPublished' | 'alertsSuppressed'>>;
+  /** Latencies measured, in ms: reading received → stored, and → alert published. */
+  latencies?: { endToEndMs?: number[]; alertMs?: number[] };
+}
+
+export type Sink = (batch: AnalysedBatch, context: SinkContext) => Promise<SinkResult>;

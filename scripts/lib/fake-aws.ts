@@ -1,0 +1,481 @@
+/**
+ * AWS in memory, for the benchmark and the property tests: the DynamoDB, SQS, EventBridge and
+ * Firehose calls the processor makes, with DynamoDB's expression semantics (conditions, SET /
+ * REMOVE / ADD updates, sparse secondary indexes), optional latency, and fault injection
+ * (throttling, partial batch failures, calls that time out before or after they took effect).
+ * Not a mock of the processor's own placeholders: it evaluates whatever expressions it is sent.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+
+type Item = Record<string, AttributeValue>;
+
+export interface KeySchema {
+  hash: string;
+  range?: string;
+}
+
+export interface TableSpec extends KeySchema {
+  /** Secondary indexes by name (sparse: an item without the index's key attributes is not in it). */
+  indexes?: Record<string, KeySchema>;
+  /** false: unconditional writes are counted and dropped (a benchmark's write-only table). */
+  store?: boolean;
+}
+
+/** What a fault decision does to one call. */
+export type Fault =
+  | 'ok'
+  /** Rejected before taking effect (ProvisionedThroughputExceeded / Throttling). */
+  | 'throttle'
+  /** A batch call that takes some entries and returns the others as unprocessed / failed. */
+  | 'partial'
+  /** Never answers and has no effect (the caller's timeout fires). */
+  | 'lost-request'
+  /** Takes effect, then never answers (the caller cannot tell it worked). */
+  | 'lost-response';
+
+export interface FakeAwsOptions {
+  tables?: Record<string, TableSpec>;
+  /** Latency of every call, ms (0: the next microtask). */
+  latencyMs?: number;
+  /** Decides each call's fate; `random` answers [0, 1) for partial failures. */
+  fault?: (operation: string, input: any) => Fault;
+  random?: () => number;
+  /** false: keep the objects callers send instead of copies (faster; callers must not mutate them). */
+  copy?: boolean;
+}
+
+/** An SDK-style error: `name`, `$metadata`, and for a failed condition the item it failed on. */
+export function awsError(name: string, message: string, status = 400, extra: object = {}): Error {
+  return Object.assign(new Error(message), { name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, ...extra });
+}
+
+const THROTTLE: Record<string, string> = {
+  PutEvents: 'ThrottlingException',
+  SendMessageBatch: 'RequestThrottled',
+  PutRecordBatch: 'ThrottlingException',
+};
+
+/** Comparable value of an attribute (numbers as numbers). */
+function scalar(v: AttributeValue | undefined): unknown {
+  if (!v) return undefined;
+  if ('N' in v && v.N !== undefined) return Number(v.N);
+  if ('S' in v) return v.S;
+  if ('BOOL' in v) return v.BOOL;
+  if ('NULL' in v) return null;
+  return JSON.stringify(v);
+}
+const equal = (a: AttributeValue | undefined, b: AttributeValue | undefined) => {
+  if (a === undefined || b === undefined) return a === b;
+  if ('N' in a && 'N' in b) return Number(a.N) === Number(b.N);
+  return JSON.stringify(a) === JSON.stringify(b);
+};
+const deepCopy = <T>(x: T): T => structuredClone(x);
+
+const TOKENS = new Map<string, string[]>();
+
+/** A tokenizer and recursive-descent evaluator of DynamoDB condition and update expressions. */
+class Expression {
+  private tokens: string[];
+  private at = 0;
+  constructor(
+    text: string,
+    private readonly names: Record<string, string> = {},
+    private readonly values: Record<string, AttributeValue> = {},
+  ) {
+    let tokens = TOKENS.get(text);
+    if (!tokens) TOKENS.set(text, (tokens = text.match(/<>|<=|>=|[=<>(),.[\]+-]|[#:]?[A-Za-z_][A-Za-z0-9_]*|\d+/g) ?? []));
+    this.tokens = tokens;
+  }
+  private peek = () => this.tokens[this.at];
+  private next = () => this.tokens[this.at++]!;
+  private expect(token: string) {
+    const t = this.next();
+    if (t.toUpperCase() !== token) throw awsError('ValidationException', `expected ${token}, got ${t}`);
+  }
+  private name(token: string) {
+    if (token.startsWith('#')) {
+      const n = this.names[token];
+      if (n === undefined) throw awsError('ValidationException', `unknown name ${token}`);
+      return n;
+    }
+    return token;
+  }
+  /** A document path: name(.name)* — returned as its parts. */
+  path(): string[] {
+    const parts = [this.name(this.next())];
+    while (this.peek() === '.') {
+      this.next();
+      parts.push(this.name(this.next()));
+    }
+    return parts;
+  }
+  static get(item: Item, path: string[]): AttributeValue | undefined {
+    let v: AttributeValue | undefined = item[path[0]!];
+    for (const key of path.slice(1)) v = v && 'M' in v ? v.M![key] : undefined;
+    return v;
+  }
+  private operand(item: Item): AttributeValue | undefined {
+    const t = this.peek()!;
+    if (t.startsWith(':')) {
+      this.next();
+      const v = this.values[t];
+      if (v === undefined) throw awsError('ValidationException', `unknown value ${t}`);
+      return v;
+    }
+    if (t.toLowerCase() === 'size') {
+      this.next();
+      this.expect('(');
+      const v = Expression.get(item, this.path());
+      this.expect(')');
+      if (!v) return undefined;
+      const size = 'S' in v ? v.S!.length : 'SS' in v ? v.SS!.length : 'NS' in v ? v.NS!.length : 'L' in v ? v.L!.length : 'M' in v ? Object.keys(v.M!).length : 0;
+      return { N: String(size) };
+    }
+    return Expression.get(item, this.path());
+  }
+  condition(item: Item): boolean {
+    let result = this.conjunction(item);
+    while (this.peek()?.toUpperCase() === 'OR') {
+      this.next();
+      const right = this.conjunction(item);
+      result = result || right;
+    }
+    return result;
+  }
+  private conjunction(item: Item): boolean {
+    let result = this.negation(item);
+    while (this.peek()?.toUpperCase() === 'AND') {
+      this.next();
+      const right = this.negation(item);
+      result = result && right;
+    }
+    return result;
+  }
+  private negation(item: Item): boolean {
+    if (this.peek()?.toUpperCase() === 'NOT') {
+      this.next();
+      return !this.negation(item);
+    }
+    return this.comparison(item);
+  }
+  private comparison(item: Item): boolean {
+    const t = this.peek()!;
+    if (t === '(') {
+      this.next();
+      const r = this.condition(item);
+      this.expect(')');
+      return r;
+    }
+    const fn = t.toLowerCase();
+    if (['attribute_exists', 'attribute_not_exists', 'begins_with', 'contains'].includes(fn)) {
+      this.next();
+      this.expect('(');
+      const target = fn.startsWith('attribute') ? Expression.get(item, this.path()) : this.operand(item);
+      let arg: AttributeValue | undefined;
+      if (this.peek() === ',') {
+        this.next();
+        arg = this.operand(item);
+      }
+      this.expect(')');
+      if (fn === 'attribute_exists') return target !== undefined;
+      if (fn === 'attribute_not_exists') return target === undefined;
+      if (fn === 'begins_with') return typeof scalar(target) === 'string' && String(scalar(target)).startsWith(String(scalar(arg)));
+      if (!target || !arg) return false;
+      if ('S' in target) return target.S!.includes(String(scalar(arg)));
+      if ('SS' in target) return target.SS!.includes(arg.S!);
+      if ('NS' in target) return target.NS!.map(Number).includes(Number(arg.N));
+      return false;
+    }
+    const left = this.operand(item);
+    const op = this.next();
+    if (op.toUpperCase() === 'BETWEEN') {
+      const low = this.operand(item);
+      this.expect('AND');
+      const high = this.operand(item);
+      const v = scalar(left) as number;
+      return left !== undefined && v >= (scalar(low) as number) && v <= (scalar(high) as number);
+    }
+    const right = this.operand(item);
+    if (op === '=') return equal(left, right);
+    if (op === '<>') return !equal(left, right);
+    if (left === undefined || right === undefined) return false;
+    const [a, b] = [scalar(left) as number, scalar(right) as number];
+    if (op === '<') return a < b;
+    if (op === '<=') return a <= b;
+    if (op === '>') return a > b;
+    if (op === '>=') return a >= b;
+    throw awsError('ValidationException', `unsupported operator ${op}`);
+  }
+  /** Applies an update expression to (a copy of) the item. */
+  update(item: Item): Item {
+    // Copy on write: the item and each map along a path that changes.
+    const out: Item = { ...item };
+    const parentOf = (path: string[]): Item | undefined => {
+      let target: Item = out;
+      for (const key of path.slice(0, -1)) {
+        const m = target[key];
+        if (!m || !('M' in m)) return undefined;
+        target[key] = { M: { ...m.M } };
+        target = target[key]!.M!;
+      }
+      return target;
+    };
+    const set = (path: string[], value: AttributeValue | undefined) => {
+      if (value === undefined) throw awsError('ValidationException', `no value for ${path.join('.')}`);
+      const parent = parentOf(path);
+      if (!parent) throw awsError('ValidationException', 'The document path provided in the update expression is invalid for update');
+      parent[path.at(-1)!] = value;
+    };
+    const remove = (path: string[]) => {
+      const parent = parentOf(path);
+      if (parent) delete parent[path.at(-1)!];
+    };
+    const value = (): AttributeValue | undefined => {
+      const t = this.peek()!;
+      let v: AttributeValue | undefined;
+      if (t.toLowerCase() === 'if_not_exists') {
+        this.next();
+        this.expect('(');
+        const existing = Expression.get(item, this.path());
+        this.expect(',');
+        const fallback = this.operand(item);
+        this.expect(')');
+        v = existing ?? fallback;
+      } else {
+        v = this.operand(item);
+      }
+      const op = this.peek();
+      if (op === '+' || op === '-') {
+        this.next();
+        const right = value();
+        const sum = Number(v?.N) + (op === '+' ? 1 : -1) * Number(right?.N);
+        return { N: String(sum) };
+      }
+      return v;
+    };
+    while (this.at < this.tokens.length) {
+      const clause = this.next().toUpperCase();
+      do {
+        if (this.peek() === ',') this.next();
+        const path = this.path();
+        if (clause === 'SET') {
+          this.expect('=');
+          set(path, value());
+        } else if (clause === 'REMOVE') {
+          remove(path);
+        } else if (clause === 'ADD' || clause === 'DELETE') {
+          const v = this.operand(item)!;
+          const current = Expression.get(out, path);
+          if ('N' in v) {
+            if (clause === 'DELETE') throw awsError('ValidationException', 'DELETE needs a set');
+            set(path, { N: String(Number(current?.N ?? 0) + Number(v.N)) });
+          } else {
+            const kind = 'NS' in v ? 'NS' : 'SS';
+            const existing = new Set((current as unknown as Record<string, string[]> | undefined)?.[kind] ?? []);
+            for (const x of (v as unknown as Record<string, string[]>)[kind]!) clause === 'ADD' ? existing.add(x) : existing.delete(x);
+            if (existing.size === 0) remove(path);
+            else set(path, { [kind]: [...existing] } as unknown as AttributeValue);
+          }
+        } else {
+          throw awsError('ValidationException', `unsupported update clause ${clause}`);
+        }
+      } while (this.peek() === ',');
+    }
+    return out;
+  }
+}
+
+/** An in-memory DynamoDB table. */
+class Table {
+  readonly items = new Map<string, Item>();
+  constructor(readonly spec: TableSpec) {}
+  key(item: Item): string {
+    const { hash, range } = this.spec;
+    if (!item[hash] || (range && !item[range])) throw awsError('ValidationException', 'The provided key element does not match the schema');
+    return JSON.stringify([item[hash], range ? item[range] : null]);
+  }
+  get(key: Item): Item | undefined {
+    return this.items.get(this.key(key));
+  }
+}
+
+/** The state the fake keeps, for assertions: tables, queues, events, delivery streams. */
+export class FakeAws {
+  readonly tables = new Map<string, Table>();
+  readonly queues = new Map<string, { id: string; body: string; groupId?: string; dedupId?: string }[]>();
+  readonly events: { EventBusName?: string; Source?: string; DetailType?: string; Detail?: string }[] = [];
+  readonly firehose = new Map<string, Uint8Array[]>();
+  readonly calls: Record<string, number> = {};
+  private readonly random: () => number;
+  private readonly copy: <T>(x: T) => T;
+  private messageIds = 0;
+  /** FIFO deduplication: queue → deduplication id → time sent (a 5-minute window, as SQS). */
+  private readonly dedup = new Map<string, Map<string, number>>();
+  now: () => number = Date.now;
+
+  constructor(private readonly options: FakeAwsOptions = {}) {
+    for (const [name, spec] of Object.entries(options.tables ?? {})) this.tables.set(name, new Table(spec));
+    this.random = options.random ?? Math.random;
+    this.copy = options.copy === false ? (x) => x : deepCopy;
+  }
+
+  table(name: string): Table {
+    const t = this.tables.get(name);
+    if (!t) throw awsError('ResourceNotFoundException', `Requested resource not found: Table: ${name} not found`);
+    return t;
+  }
+
+  /** A client for any of the services: `send(command, { abortSignal })` as the SDK's. */
+  client(): { send: (command: { input: any; constructor: { name: string } }, options?: { abortSignal?: AbortSignal }) => Promise<any> } {
+    return { send: (command, options) => this.send(command.constructor.name.replace(/Command$/, ''), command.input, options?.abortSignal) };
+  }
+
+  private async send(operation: string, input: any, abortSignal?: AbortSignal): Promise<any> {
+    this.calls[operation] = (this.calls[operation] ?? 0) + 1;
+    const fault = this.options.fault?.(operation, input) ?? 'ok';
+    const latency = this.options.latencyMs ?? 0;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    else await Promise.resolve();
+    if (fault === 'throttle') {
+      throw awsError(THROTTLE[operation] ?? 'ProvisionedThroughputExceededException', `${operation} throttled`);
+    }
+    if (fault === 'lost-request' || fault === 'lost-response') {
+      if (fault === 'lost-response') this.apply(operation, input, 'ok');
+      return new Promise((_, reject) => {
+        const abort = () => reject(awsError('AbortError', 'Request aborted'));
+        if (abortSignal?.aborted) abort();
+        abortSignal?.addEventListener('abort', abort);
+      });
+    }
+    return this.apply(operation, input, fault);
+  }
+
+  /** Applies one call; `partial` takes a random part of a batch. */
+  private apply(operation: string, input: any, fault: Fault): any {
+    const takes = () => fault !== 'partial' || this.random() < 0.5;
+    switch (operation) {
+      case 'PutItem': {
+        const table = this.table(input.TableName);
+        const item = input.Item as Item;
+        const old = table.get(item);
+        this.check(input, old);
+        table.items.set(table.key(item), this.copy(item));
+        return input.ReturnValues === 'ALL_OLD' && old ? { Attributes: this.copy(old) } : {};
+      }
+      case 'GetItem': {
+        const item = this.table(input.TableName).get(input.Key);
+        return item ? { Item: this.copy(item) } : {};
+      }
+      case 'UpdateItem': {
+        const table = this.table(input.TableName);
+        const old = table.get(input.Key);
+        this.check(input, old);
+        const updated = new Expression(input.UpdateExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues).update(
+          old ?? this.copy(input.Key),
+        );
+        table.items.set(table.key(input.Key), updated);
+        return input.ReturnValues === 'ALL_NEW' ? { Attributes: this.copy(updated) } : {};
+      }
+      case 'BatchWriteItem': {
+        const unprocessed: Record<string, unknown[]> = {};
+        for (const [name, requests] of Object.entries(input.RequestItems as Record<string, any[]>)) {
+          const table = this.table(name);
+          for (const r of requests) {
+            if (!takes()) {
+              (unprocessed[name] ??= []).push(r);
+              continue;
+            }
+            if (table.spec.store === false) continue;
+            if (r.PutRequest) table.items.set(table.key(r.PutRequest.Item), this.copy(r.PutRequest.Item));
+            else table.items.delete(table.key(r.DeleteRequest.Key));
+          }
+        }
+        return { UnprocessedItems: unprocessed };
+      }
+      case 'BatchGetItem': {
+        const responses: Record<string, Item[]> = {};
+        const unprocessed: Record<string, { Keys: Item[] }> = {};
+        for (const [name, request] of Object.entries(input.RequestItems as Record<string, { Keys: Item[] }>)) {
+          const table = this.table(name);
+          responses[name] = [];
+          for (const key of request.Keys) {
+            if (!takes()) {
+              (unprocessed[name] ??= { Keys: [] }).Keys.push(key);
+              continue;
+            }
+            const item = table.get(key);
+            if (item) responses[name].push(this.copy(item));
+          }
+        }
+        return { Responses: responses, UnprocessedKeys: unprocessed };
+      }
+      case 'Query': {
+        const table = this.table(input.TableName);
+        const schema = input.IndexName ? table.spec.indexes?.[input.IndexName] : table.spec;
+        if (!schema) throw awsError('ValidationException', `The table does not have the specified index: ${input.IndexName}`);
+        const items = [...table.items.values()].filter(
+          (item) => item[schema.hash] !== undefined && (!schema.range || item[schema.range] !== undefined) && new Expression(input.KeyConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues).condition(item),
+        );
+        return { Items: items.map((i) => this.copy(i)), Count: items.length };
+      }
+      case 'PutEvents': {
+        const entries = (input.Entries as any[]).map((e) => {
+          if (!takes()) return { ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' };
+          this.events.push({ EventBusName: e.EventBusName, Source: e.Source, DetailType: e.DetailType, Detail: e.Detail });
+          return { EventId: `event-${this.events.length}` };
+        });
+        return { FailedEntryCount: entries.filter((e) => e.ErrorCode).length, Entries: entries };
+      }
+      case 'SendMessageBatch': {
+        const queue = this.queues.get(input.QueueUrl) ?? [];
+        this.queues.set(input.QueueUrl, queue);
+        const seen = this.dedup.get(input.QueueUrl) ?? new Map<string, number>();
+        this.dedup.set(input.QueueUrl, seen);
+        const Successful: unknown[] = [];
+        const Failed: unknown[] = [];
+        for (const e of input.Entries as any[]) {
+          if (!takes()) {
+            Failed.push({ Id: e.Id, Code: 'InternalError', SenderFault: false });
+            continue;
+          }
+          const dedupId = e.MessageDeduplicationId as string | undefined;
+          const sentAt = dedupId ? seen.get(dedupId) : undefined;
+          if (dedupId && sentAt !== undefined && this.now() - sentAt < 5 * 60_000) {
+            Successful.push({ Id: e.Id, MessageId: 'deduplicated' });
+            continue;
+          }
+          if (dedupId) seen.set(dedupId, this.now());
+          queue.push({ id: String(++this.messageIds), body: e.MessageBody, groupId: e.MessageGroupId, dedupId });
+          Successful.push({ Id: e.Id, MessageId: String(this.messageIds) });
+        }
+        return { Successful, Failed };
+      }
+      case 'PutRecordBatch': {
+        const records = this.firehose.get(input.DeliveryStreamName) ?? [];
+        this.firehose.set(input.DeliveryStreamName, records);
+        const RequestResponses = (input.Records as { Data: Uint8Array }[]).map((r) => {
+          if (!takes()) return { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' };
+          records.push(r.Data);
+          return { RecordId: `record-${records.length}` };
+        });
+        return { FailedPutCount: RequestResponses.filter((r) => 'ErrorCode' in r).length, RequestResponses };
+      }
+      default:
+        throw awsError('UnknownOperationException', `the fake does not implement ${operation}`);
+    }
+  }
+
+  /** Throws ConditionalCheckFailedException (with the item, if asked) when the condition fails. */
+  private check(input: any, old: Item | undefined) {
+    if (!input.ConditionExpression) return;
+    const ok = new Expression(input.ConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues).condition(old ?? {});
+    if (!ok) {
+      throw awsError(
+        'ConditionalCheckFailedException',
+        'The conditional request failed',
+        400,
+        input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old ? { Item: this.copy(old) } : {},
+      );
+    }
+  }
+}

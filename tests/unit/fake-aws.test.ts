@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { FakeAws } from '../../scripts/lib/fake-aws';
+
+const aws = () =>
+  new FakeAws({ tables: { t: { hash: 'pk', range: 'sk', indexes: { byZone: { hash: 'zone', range: 'sk' } } } } });
+const send = (fake: FakeAws, operation: string, input: object) =>
+  fake.client().send({ input, constructor: { name: `${operation}Command` } });
+
+describe('FakeAws (the in-memory AWS of the benchmark and the property tests)', () => {
+  it('evaluates condition expressions as DynamoDB does', async () => {
+    const fake = aws();
+    const put = (version: number, condition?: string, values?: object) =>
+      send(fake, 'PutItem', {
+        TableName: 't',
+        Item: { pk: { S: 'a' }, sk: { S: '1' }, v: { N: String(version) } },
+        ConditionExpression: condition,
+        ExpressionAttributeNames: condition ? { '#v': 'v', '#pk': 'pk' } : undefined,
+        ExpressionAttributeValues: values,
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+    await put(1, 'attribute_not_exists(#pk)');
+    await expect(put(2, 'attribute_not_exists(#pk)')).rejects.toMatchObject({
+      name: 'ConditionalCheckFailedException',
+      Item: { v: { N: '1' } },
+    });
+    await put(2, '#v = :one OR (NOT attribute_exists(#pk) AND #v < :one)', { ':one': { N: '1' } });
+    await expect(put(3, '#v <> :two', { ':two': { N: '2' } })).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+  });
+
+  it('applies SET, REMOVE and ADD updates, including if_not_exists, arithmetic and nested maps', async () => {
+    const fake = aws();
+    const key = { pk: { S: 'a' }, sk: { S: '1' } };
+    const update = (expression: string, values: object = {}) =>
+      send(fake, 'UpdateItem', { TableName: 't', Key: key, UpdateExpression: expression, ExpressionAttributeNames: { '#n': 'n' }, ExpressionAttributeValues: values });
+    await update('SET #n = if_not_exists(#n, :zero) + :one, m = :m, gone = :one', { ':zero': { N: '0' }, ':one': { N: '1' }, ':m': { M: {} } });
+    await update('SET #n = #n + :two, m.k = :s REMOVE gone ADD seen :set', { ':two': { N: '2' }, ':s': { S: 'x' }, ':set': { NS: ['5', '7'] } });
+    await update('ADD seen :set', { ':set': { NS: ['7', '9'] } });
+    const item = fake.table('t').get(key)!;
+    expect(item).toMatchObject({ n: { N: '3' }, m: { M: { k: { S: 'x' } } } });
+    expect(item).not.toHaveProperty('gone');
+    expect([...(item.seen as { NS: string[] }).NS].sort()).toEqual(['5', '7', '9']);
+  });
+
+  it('queries a sparse index by its key', async () => {
+    const fake = aws();
+    for (const [pk, zone] of [['a', 'z1'], ['b', 'z1'], ['c', undefined]] as const) {
+      await send(fake, 'PutItem', { TableName: 't', Item: { pk: { S: pk }, sk: { S: '1' }, ...(zone ? { zone: { S: zone } } : {}) } });
+    }
+    const out = await send(fake, 'Query', {
+      TableName: 't',
+      IndexName: 'byZone',
+      KeyConditionExpression: '#z = :z',
+      ExpressionAttributeNames: { '#z': 'zone' },
+      ExpressionAttributeValues: { ':z': { S: 'z1' } },
+    });
+    expect(out.Items.map((i: { pk: { S: string } }) => i.pk.S).sort()).toEqual(['a', 'b']);
+  });
+
+  it('injects faults: throttling, partial batches, and calls that take effect without answering', async () => {
+    let fault: 'throttle' | 'partial' | 'lost-response' = 'throttle';
+    const fake = new FakeAws({ tables: { t: { hash: 'pk' } }, fault: () => fault, random: () => 0.9 });
+    const put = (controller?: AbortController) =>
+      fake.client().send(
+        { input: { RequestItems: { t: [{ PutRequest: { Item: { pk: { S: 'a' } } } }] } }, constructor: { name: 'BatchWriteItemCommand' } },
+        { abortSignal: controller?.signal },
+      );
+    await expect(put()).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    fault = 'partial';
+    expect((await put()).UnprocessedItems.t).toHaveLength(1);
+    expect(fake.table('t').items.size).toBe(0);
+    fault = 'lost-response';
+    const controller = new AbortController();
+    const pending = put(controller);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fake.table('t').items.size).toBe(1);
+  });
+
+  it('deduplicates FIFO messages by deduplication id for five minutes', async () => {
+    let now = 0;
+    const fake = new FakeAws();
+    fake.now = () => now;
+    const sendOne = () =>
+      send(fake, 'SendMessageBatch', { QueueUrl: 'q', Entries: [{ Id: '1', MessageBody: 'x', MessageGroupId: 'g', MessageDeduplicationId: 'd' }] });
+    await sendOne();
+    now += 60_000;
+    await sendOne();
+    expect(fake.queues.get('q')).toHaveLength(1);
+    now += 5 * 60_000;
+    await sendOne();
+    expect(fake.queues.get('q')).toHaveLength(2);
+  });
+});
