@@ -1,20 +1,23 @@
 /**
  * The processor's configuration, read once from the environment the template sets. Variables,
- * types and ranges are declared in contract/env.ts, the same declaration the template sets them from.
+ * types and ranges are declared in contract/env.ts, the same declaration the template sets them
+ * from: every setting is read here by its key, so a new one needs no change to this file.
  */
-import { PROCESSOR_RESOURCES, PROCESSOR_SETTINGS, type NumberSettingName, type ProcessorResource } from '../../contract';
+import { PROCESSOR_RESOURCES, PROCESSOR_SETTINGS, type NumberSetting, type ProcessorResource, type ProcessorSetting } from '../../contract';
 import type { Thresholds } from './core/types';
 import { ProcessorConfigError } from './errors';
 
 export { ProcessorConfigError };
 
-export interface ProcessorConfig extends Record<ProcessorResource, string> {
-  metricsNamespace: string;
+/** Every setting by its key: numbers as numbers, text as text. */
+export type ProcessorSettings = {
+  [K in ProcessorSetting]: (typeof PROCESSOR_SETTINGS)[K]['kind'] extends 'number' ? number : string;
+};
+
+export interface ProcessorConfig extends Record<ProcessorResource, string>, ProcessorSettings {
+  /** The alert thresholds, from the three settings that make them. */
   thresholds: Thresholds;
   cooldownMs: number;
-  zoneIndexShards: number;
-  ttlDays: number;
-  streamRetentionHours: number;
 }
 
 /** Reads and checks every variable; one error lists every problem. */
@@ -25,9 +28,7 @@ export function readConfig(env: Record<string, string | undefined>): ProcessorCo
     if (!value) problems.push(`${name} is not set`);
     return value ?? '';
   };
-  const number = (setting: NumberSettingName) => {
-    const { env: name, min, max } = PROCESSOR_SETTINGS[setting];
-    const step = 'step' in PROCESSOR_SETTINGS[setting] ? (PROCESSOR_SETTINGS[setting] as { step: number }).step : undefined;
+  const number = ({ env: name, min, max, step }: NumberSetting) => {
     const raw = env[name];
     const value = Number(raw);
     if (raw === undefined || raw === '' || !Number.isFinite(value) || value < min || value > max) {
@@ -37,21 +38,15 @@ export function readConfig(env: Record<string, string | undefined>): ProcessorCo
     }
     return value;
   };
-  const resources = Object.fromEntries(
-    Object.entries(PROCESSOR_RESOURCES).map(([key, binding]) => [key, text(binding.env)]),
-  ) as Record<ProcessorResource, string>;
+  const resources = Object.fromEntries(Object.entries(PROCESSOR_RESOURCES).map(([key, binding]) => [key, text(binding.env)]));
+  const settings = Object.fromEntries(
+    Object.entries(PROCESSOR_SETTINGS).map(([key, setting]) => [key, setting.kind === 'number' ? number(setting) : text(setting.env)]),
+  ) as ProcessorSettings;
   const config: ProcessorConfig = {
-    ...resources,
-    metricsNamespace: text(PROCESSOR_SETTINGS.metricsNamespace.env),
-    thresholds: {
-      warning: number('warningThreshold'),
-      critical: number('criticalThreshold'),
-      hysteresis: number('alertHysteresisPoints'),
-    },
-    cooldownMs: number('alertCooldownSeconds') * 1000,
-    zoneIndexShards: number('zoneIndexShards'),
-    ttlDays: number('readingTtlDays'),
-    streamRetentionHours: number('streamRetentionHours'),
+    ...(resources as Record<ProcessorResource, string>),
+    ...settings,
+    thresholds: { warning: settings.warningThreshold, critical: settings.criticalThreshold, hysteresis: settings.alertHysteresisPoints },
+    cooldownMs: settings.alertCooldownSeconds * 1000,
   };
   const { warningThreshold: w, criticalThreshold: c } = PROCESSOR_SETTINGS;
   if (config.thresholds.critical <= config.thresholds.warning) {

@@ -75,10 +75,7 @@ export async function processBatch(
   const counter = new CallCounter();
 
   const records = toInputRecords(event);
-  const batch = analyseBatch(records, {
-    thresholds: config.thresholds,
-    window: { nowMs: startedAt, maxAgeMs: config.streamRetentionHours * 3_600_000 },
-  });
+  const batch = analyseBatch(records, { config, nowMs: startedAt });
   for (const q of batch.quarantined) {
     log('WARN', 'Reading quarantined', { reason: q.reason, sequence_number: q.record.sequenceNumber, shard_id: q.record.shardId });
   }

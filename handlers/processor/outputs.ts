@@ -42,7 +42,7 @@ export function createClients(): Clients {
 /** The sinks every batch goes to, all at once. */
 export function processorSinks(config: ProcessorConfig, clients: Clients): Sink[] {
   return [
-    readingsSink(clients.dynamodb, config.tableName, { zoneIndexShards: config.zoneIndexShards, ttlDays: config.ttlDays }),
+    readingsSink(clients.dynamodb, config),
     quarantineSink(clients.sqs, config.quarantineQueueUrl),
     alertSink({
       dynamodb: clients.dynamodb,

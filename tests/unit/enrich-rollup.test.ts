@@ -18,7 +18,7 @@ const r = (sensor: string, offsetS: number, over: Partial<Reading> = {}): Readin
   received_at: T + offsetS * 1000 + 100,
   ...over,
 });
-const options = { zoneIndexShards: 10, ttlDays: 7 };
+const options = { zoneIndexShards: 10, readingTtlDays: 7 };
 
 describe('trafficFlowScore', () => {
   it('is 100 at free flow and 0 at standstill or full congestion', () => {

@@ -11,12 +11,7 @@ import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
-const options = {
-  thresholds: TEST_CONFIG.thresholds,
-  window: { nowMs: NOW, maxAgeMs: 24 * 3_600_000 },
-  zoneIndexShards: 10,
-  ttlDays: 7,
-};
+const options = { config: TEST_CONFIG, nowMs: NOW };
 
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ base64: Buffer.from(bytes).toString('base64') })),
@@ -65,7 +60,7 @@ describe('the core, over arbitrary input', () => {
       fc.property(fc.array(validReading, { minLength: 1, maxLength: 60 }), (readings) => {
         const batch = analyseBatch(toInputRecords(kinesisEvent(readings)), options);
         expect(batch.quarantined).toEqual([]);
-        const items = batch.rollups.map((r) => rollupItem(r, options));
+        const items = batch.rollups.map((r) => rollupItem(r, TEST_CONFIG));
         expect(items).toHaveLength(new Set(readings.map((r) => r.sensor_id)).size);
         expect(items.reduce((n, item) => n + Number(item.reading_count!.N), 0)).toBe(readings.length);
       }),

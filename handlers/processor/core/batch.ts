@@ -4,12 +4,14 @@
  */
 import type { ZoneStats } from './metrics';
 import { addToRollup, startRollup, statIndex, type Rollup } from './rollup';
-import type { InputRecord, QuarantinedRecord, Thresholds } from './types';
-import { validateRecord, type ValidationWindow } from './validate';
+import type { ProcessorConfig } from '../config';
+import type { InputRecord, QuarantinedRecord } from './types';
+import { validateRecord } from './validate';
 
+/** What the core needs of the configuration, and the time the batch is analysed at. */
 export interface CoreOptions {
-  thresholds: Thresholds;
-  window: ValidationWindow;
+  config: Pick<ProcessorConfig, 'thresholds' | 'streamRetentionHours'>;
+  nowMs: number;
 }
 
 export interface AnalysedBatch {
@@ -30,9 +32,11 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   const bySensor = new Map<string, Rollup>();
   const quarantined: AnalysedBatch['quarantined'] = [];
   const receivedAtMs: number[] = [];
+  const { thresholds } = options.config;
+  const window = { nowMs: options.nowMs, maxAgeMs: options.config.streamRetentionHours * 3_600_000 };
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
-    const reading = validateRecord(record, options.window, options.thresholds);
+    const reading = validateRecord(record, window, thresholds);
     if (typeof reading === 'string') {
       quarantined.push({ record, reason: reading, index });
       continue;

@@ -9,12 +9,11 @@ import { writeItems, type Item } from '../adapters/readings-writer';
 import { zoneShard } from '../core/hash';
 import { aggregateValue, type Rollup } from '../core/rollup';
 import type { Level } from '../core/types';
+import type { ProcessorConfig } from '../config';
 import type { Sink } from './sink';
 
-export interface ItemOptions {
-  zoneIndexShards: number;
-  ttlDays: number;
-}
+/** The settings an item depends on. */
+export type ItemOptions = Pick<ProcessorConfig, 'zoneIndexShards' | 'readingTtlDays'>;
 
 const n = (value: number): AttributeValue => ({ N: String(value) });
 const s = (value: string): AttributeValue => ({ S: value });
@@ -69,15 +68,15 @@ export function rollupItem(rollup: Rollup, options: ItemOptions): Item {
   item.congestion_level = LEVEL_ATTRIBUTE[last.congestion_level];
   item.congestion_level_max = LEVEL_ATTRIBUTE[rollup.maxLevel];
   item.received_at_last = n(rollup.receivedAtMax);
-  item[READINGS_TABLE.ttlAttribute] = n(Math.floor(last.timestampMs / 1000) + options.ttlDays * 86_400);
+  item[READINGS_TABLE.ttlAttribute] = n(Math.floor(last.timestampMs / 1000) + options.readingTtlDays * 86_400);
   return item;
 }
 
 /** Writes one item per rollup; end-to-end latency is measured when the writes are done. */
-export function readingsSink(client: DynamoDBClient, tableName: string, options: ItemOptions): Sink {
+export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): Sink {
   return async (batch, { io, counter, now }) => {
-    const items = batch.rollups.map((r) => rollupItem(r, options));
-    const written = await writeItems(client, tableName, items, io, counter);
+    const items = batch.rollups.map((r) => rollupItem(r, config));
+    const written = await writeItems(client, config.tableName, items, io, counter);
     const storedAt = now();
     return {
       failedRecords: written.failed.flatMap((i) => batch.rollups[i]!.recordIndices),
