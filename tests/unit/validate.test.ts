@@ -6,10 +6,9 @@ import { canonicalUtcToMs, validateRecord } from '../../handlers/processor/core/
 import { kinesisEvent, reading } from '../helpers/kinesis';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
-const window = { nowMs: NOW, maxAgeMs: 24 * 3_600_000 };
-const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
+const config = { thresholds: { warning: 80, critical: 90, hysteresis: 5 }, streamRetentionHours: 24 };
 const check = (payload: Parameters<typeof kinesisEvent>[0][number]) =>
-  validateRecord(toInputRecords(kinesisEvent([payload]))[0]!, window, thresholds);
+  validateRecord(toInputRecords(kinesisEvent([payload]))[0]!, config, NOW);
 const reasonOf = (payload: Parameters<typeof kinesisEvent>[0][number]) => {
   const result = check(payload);
   return typeof result === 'string' ? result : 'valid';
@@ -31,7 +30,7 @@ describe('validateRecord', () => {
   it('falls back to the Kinesis arrival time when the rule did not stamp received_at', () => {
     const { received_at: _, ...withoutReceivedAt } = reading(1, NOW);
     const event = kinesisEvent([withoutReceivedAt], 'shardId-0', NOW + 42);
-    const result = validateRecord(toInputRecords(event)[0]!, window, thresholds);
+    const result = validateRecord(toInputRecords(event)[0]!, config, NOW);
     expect(typeof result !== 'string' && result.received_at).toBe(NOW + 42);
   });
 

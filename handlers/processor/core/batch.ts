@@ -4,13 +4,12 @@
  */
 import type { ZoneStats } from './metrics';
 import { addToRollup, startRollup, statIndex, type Rollup } from './rollup';
-import type { ProcessorConfig } from '../config';
 import type { InputRecord, QuarantinedRecord } from './types';
-import { validateRecord } from './validate';
+import { validateRecord, type ValidationConfig } from './validate';
 
 /** What the core needs of the configuration, and the time the batch is analysed at. */
 export interface CoreOptions {
-  config: Pick<ProcessorConfig, 'thresholds' | 'streamRetentionHours'>;
+  config: ValidationConfig;
   nowMs: number;
 }
 
@@ -32,11 +31,9 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   const bySensor = new Map<string, Rollup>();
   const quarantined: AnalysedBatch['quarantined'] = [];
   const receivedAtMs: number[] = [];
-  const { thresholds } = options.config;
-  const window = { nowMs: options.nowMs, maxAgeMs: options.config.streamRetentionHours * 3_600_000 };
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
-    const reading = validateRecord(record, window, thresholds);
+    const reading = validateRecord(record, options.config, options.nowMs);
     if (typeof reading === 'string') {
       quarantined.push({ record, reason: reading, index });
       continue;

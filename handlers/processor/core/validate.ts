@@ -1,7 +1,8 @@
 /** Kinesis record → validated, enriched reading, or the reason it is quarantined. Pure. */
 import { describeFailure, isValidReading, LIMITS } from '../../../contract';
 import { congestionLevel, trafficFlowScore } from './enrich';
-import type { EnrichedReading, InputRecord, Thresholds } from './types';
+import type { ProcessorConfig } from '../config';
+import type { EnrichedReading, InputRecord } from './types';
 
 /** A reading, or (a string) the reason it is quarantined. */
 export type Validated = EnrichedReading | string;
@@ -40,15 +41,11 @@ export function canonicalUtcToMs(ts: string): number {
   return Date.UTC(year, month - 1, day, hour, minute, second, digits(ts, 20, 3));
 }
 
-export interface ValidationWindow {
-  /** Now, epoch ms. */
-  nowMs: number;
-  /** Readings older than this (the stream retention) are quarantined as stale. */
-  maxAgeMs: number;
-}
+/** The settings validation depends on. */
+export type ValidationConfig = Pick<ProcessorConfig, 'thresholds' | 'streamRetentionHours'>;
 
 /** Validates a record and builds its enriched reading in one object (this is the hot path). */
-export function validateRecord(record: InputRecord, window: ValidationWindow, thresholds: Thresholds): Validated {
+export function validateRecord(record: InputRecord, config: ValidationConfig, nowMs: number): Validated {
   const { data } = record;
   const approxBytes = Math.floor((data.length * 3) / 4);
   if (approxBytes > LIMITS.maxReadingBytes) {
@@ -67,11 +64,11 @@ export function validateRecord(record: InputRecord, window: ValidationWindow, th
   const canonical = isCanonicalUtc(raw.timestamp);
   const timestampMs = canonical ? canonicalUtcToMs(raw.timestamp) : Date.parse(raw.timestamp);
   if (Number.isNaN(timestampMs)) return `timestamp: not a valid date, got "${raw.timestamp}"`;
-  if (timestampMs > window.nowMs + LIMITS.maxFutureSkewMs) {
-    return `timestamp: ${Math.round((timestampMs - window.nowMs) / 1000)} s in the future, limit ${LIMITS.maxFutureSkewMs / 1000} s`;
+  if (timestampMs > nowMs + LIMITS.maxFutureSkewMs) {
+    return `timestamp: ${Math.round((timestampMs - nowMs) / 1000)} s in the future, limit ${LIMITS.maxFutureSkewMs / 1000} s`;
   }
-  if (timestampMs < window.nowMs - window.maxAgeMs) {
-    return `timestamp: older than the stream retention (${window.maxAgeMs / 3_600_000} h)`;
+  if (timestampMs < nowMs - config.streamRetentionHours * 3_600_000) {
+    return `timestamp: older than the stream retention (${config.streamRetentionHours} h)`;
   }
   if (raw.thing_name !== undefined && raw.thing_name !== raw.sensor_id) {
     return `sensor_id "${raw.sensor_id}" does not match the publishing thing "${raw.thing_name}"`;
@@ -82,6 +79,6 @@ export function validateRecord(record: InputRecord, window: ValidationWindow, th
   reading.timestampMs = timestampMs;
   reading.received_at = raw.received_at ?? record.approximateArrivalMs;
   reading.traffic_flow_score = trafficFlowScore(raw.avg_speed, raw.congestion_index);
-  reading.congestion_level = congestionLevel(raw.congestion_index, thresholds);
+  reading.congestion_level = congestionLevel(raw.congestion_index, config.thresholds);
   return reading;
 }
