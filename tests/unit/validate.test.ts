@@ -4,9 +4,11 @@ import { LIMITS } from '../../contract';
 import fc from 'fast-check';
 import { canonicalUtcToMs, validateRecord } from '../../handlers/processor/core/validate';
 import { kinesisEvent, reading } from '../helpers/kinesis';
+import { TEST_CONFIG } from '../helpers/processor-config';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
-const config = { thresholds: { warning: 80, critical: 90, hysteresis: 5 }, streamRetentionHours: 24 };
+// The processor's configuration as the template's defaults set it (thresholds 80 / 90, 24 h retention).
+const config = TEST_CONFIG;
 const check = (payload: Parameters<typeof kinesisEvent>[0][number]) =>
   validateRecord(toInputRecords(kinesisEvent([payload]))[0]!, config, NOW);
 const reasonOf = (payload: Parameters<typeof kinesisEvent>[0][number]) => {
