@@ -36,20 +36,27 @@ export interface Rollup {
   recordIndices: number[];
   first: EnrichedReading;
   last: EnrichedReading;
-  /** STATS, in order: sums (for sum and mean), minima and maxima. */
+  /** STATS, in order: sums (for sum and mean), minima and maxima; NaN while no reading had the field. */
   stats: number[];
+  /** How many readings had each STATS field (optional fields may be absent). */
+  statCounts: number[];
   /** Derived values: the flow score's sum, the highest level reached. */
   flowSum: number;
   maxLevel: Level;
   receivedAtMax: number;
 }
 
-const numeric = (reading: EnrichedReading, field: RolledUpField): number => reading[field] as number;
+const numeric = (reading: EnrichedReading, field: RolledUpField): number | undefined => reading[field] as number | undefined;
 
 /** A rollup of one reading: its statistics are that reading's values. */
 export function startRollup(reading: EnrichedReading, index: number): Rollup {
   const stats = new Array<number>(STAT_COUNT);
-  for (let i = 0; i < STAT_COUNT; i++) stats[i] = numeric(reading, STAT_FIELD[i]!);
+  const statCounts = new Array<number>(STAT_COUNT);
+  for (let i = 0; i < STAT_COUNT; i++) {
+    const value = numeric(reading, STAT_FIELD[i]!);
+    stats[i] = value ?? Number.NaN;
+    statCounts[i] = value === undefined ? 0 : 1;
+  }
   return {
     sensorId: reading.sensor_id,
     zoneId: reading.zone_id,
@@ -58,6 +65,7 @@ export function startRollup(reading: EnrichedReading, index: number): Rollup {
     first: reading,
     last: reading,
     stats,
+    statCounts,
     flowSum: reading.traffic_flow_score,
     maxLevel: reading.congestion_level,
     receivedAtMax: reading.received_at,
@@ -77,21 +85,29 @@ export function addToRollup(rollup: Rollup, reading: EnrichedReading, index: num
     // Out of order (rare: Kinesis keeps a partition key's order): restore time order.
     rollup.readings.sort((a, b) => a.timestampMs - b.timestampMs);
   }
-  const stats = rollup.stats;
+  const { stats, statCounts } = rollup;
   for (let i = 0; i < STAT_COUNT; i++) {
     const value = numeric(reading, STAT_FIELD[i]!);
+    if (value === undefined) continue;
+    const current = stats[i]!;
     const kind = STAT_KIND[i];
-    if (kind === 0) stats[i] = stats[i]! + value;
-    else if (kind === 1 ? value < stats[i]! : value > stats[i]!) stats[i] = value;
+    if (statCounts[i]!++ === 0) stats[i] = value;
+    else if (kind === 0) stats[i] = current + value;
+    else if (kind === 1 ? value < current : value > current) stats[i] = value;
   }
   rollup.flowSum += reading.traffic_flow_score;
   if (levelRank(reading.congestion_level) > levelRank(rollup.maxLevel)) rollup.maxLevel = reading.congestion_level;
   if (reading.received_at > rollup.receivedAtMax) rollup.receivedAtMax = reading.received_at;
 }
 
-/** The value of an aggregate over the rollup's readings (a mean is the sum over the count). */
+/**
+ * The value of an aggregate over the rollup's readings that have the field (a mean is their sum
+ * over their count); undefined when none has it.
+ */
 export function aggregateValue(rollup: Rollup, field: RolledUpField, aggregate: Aggregate): number | string | undefined {
   if (aggregate === 'last') return rollup.last[field];
-  const value = rollup.stats[statIndex(field, aggregate)]!;
-  return aggregate === 'mean' ? value / rollup.readings.length : value;
+  const i = statIndex(field, aggregate);
+  const count = rollup.statCounts[i]!;
+  if (count === 0) return undefined;
+  return aggregate === 'mean' ? rollup.stats[i]! / count : rollup.stats[i];
 }
