@@ -20,8 +20,10 @@ export interface ResourceBinding {
   env: string;
   /** Logical ID of the resource in the template (checked against the registry by the template tests). */
   resource: string;
-  /** What the variable holds: the resource's `Ref` (table name, queue URL) or its `Name` attribute. */
+  /** What the variable holds: the resource's `Ref` (table name, queue URL, topic ARN) or its `Name` attribute. */
   value: 'Ref' | 'Name';
+  /** How the template gets the resource's ARN for the grants: its `Arn` attribute (default) or `Ref` (an SNS topic). */
+  arn?: 'Arn' | 'Ref';
   grants: readonly Grant[];
 }
 

@@ -19,14 +19,14 @@ import { bundleProcessor } from './bundle';
 import { ROOT } from './lib/paths';
 import { FakeAws } from './lib/fake-aws';
 import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
-import { EXAMPLE_RESOURCES, processorEnv } from './lib/processor-env';
+import { EXAMPLE_PHYSICAL_IDS, processorEnv } from './lib/processor-env';
 
 const RECORDS = 10_000;
 const SENSORS = 5_000;
 const INVALID_SHARE = 0.02;
 const IO_LATENCY_MS = 10;
 
-const config = readConfig(processorEnv({ ...EXAMPLE_RESOURCES, metricsNamespace: 'TapStack/bench' }));
+const config = readConfig(processorEnv(EXAMPLE_PHYSICAL_IDS, { metricsNamespace: 'TapStack/bench' }));
 
 /** A deterministic pseudo-random source, so every run measures the same batch. */
 function lcg(seed: number) {
@@ -108,8 +108,8 @@ function fakeClients(latencyMs: number): Clients {
     latencyMs,
     copy: false,
     tables: {
-      [EXAMPLE_RESOURCES.tableName]: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey, store: false },
-      [EXAMPLE_RESOURCES.alertStateTableName]: {
+      [config.tableName]: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey, store: false },
+      [config.alertStateTableName]: {
         hash: ALERT_STATE_TABLE.partitionKey,
         indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
       },
@@ -210,7 +210,7 @@ function coldStartBench(zipPath: string, bytes: number) {
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   const env = {
     ...process.env,
-    ...processorEnv(EXAMPLE_RESOURCES),
+    ...processorEnv(),
     AWS_REGION: 'us-east-1',
   };
   const script = `const t=performance.now();await import(${JSON.stringify(join(dir, 'index.mjs'))});console.log(performance.now()-t)`;

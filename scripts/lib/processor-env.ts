@@ -1,38 +1,45 @@
 /**
  * The processor's environment exactly as the template sets it, with the stack's default parameter
- * values: for the benchmark, the tests and local runs. Only the resource names differ per use.
+ * values: for the benchmark, the tests and local runs. Resources are named by their physical IDs
+ * (what `Ref` gives: a table's name, a queue's URL; a bus's name), so a stack's resource list
+ * fills it whatever bindings contract/env.ts declares.
  */
-import { PROCESSOR_RESOURCES, type ProcessorResource } from '../../contract';
+import { PROCESSOR_RESOURCES } from '../../contract';
 import { buildTemplate } from '../../src/index';
 import { resolveTemplate } from './cfn-eval';
 
-export type ProcessorResources = Record<ProcessorResource, string> & { metricsNamespace: string };
+/** Logical ID → physical ID. */
+export type PhysicalIds = Record<string, string>;
 
-/** The function's environment block for these resource names (and overrides, by variable name). */
-export function processorEnv(resources: ProcessorResources, overrides: Record<string, string> = {}): Record<string, string> {
+/** Names for runs where AWS is faked; any other bound resource gets `example-<logical id>`. */
+export const EXAMPLE_PHYSICAL_IDS: PhysicalIds = {
+  ReadingsTable: 'readings',
+  AlertStateTable: 'alert-state',
+  AlertBus: 'bus',
+  QuarantineQueue: 'https://sqs.us-east-1.amazonaws.com/123456789012/quarantine',
+};
+
+export interface ProcessorEnvOptions {
+  metricsNamespace?: string;
+  /** Values by variable name, over the template's. */
+  overrides?: Record<string, string>;
+}
+
+/** The function's environment block for these resources. */
+export function processorEnv(physicalIds: PhysicalIds = EXAMPLE_PHYSICAL_IDS, options: ProcessorEnvOptions = {}): Record<string, string> {
   const fn = resolveTemplate(buildTemplate()).resources.ProcessorFunction!;
-  const byLogicalId = new Map(
-    Object.entries(PROCESSOR_RESOURCES).map(([key, binding]) => [binding.resource as string, resources[key as ProcessorResource]]),
-  );
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.Properties.Environment.Variables as Record<string, unknown>)) {
     if (typeof value === 'string' || typeof value === 'number') env[name] = String(value);
-    else if (value && typeof value === 'object' && 'Fn::Sub' in value) env[name] = resources.metricsNamespace;
+    else if (value && typeof value === 'object' && 'Fn::Sub' in value) env[name] = options.metricsNamespace ?? 'TapStack/test';
     else {
-      const target = (value as { Ref?: string; 'Fn::GetAtt'?: [string, string] }).Ref ?? (value as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-      const resolved = byLogicalId.get(target);
-      if (resolved === undefined) throw new Error(`processorEnv: no name given for ${name} (resource ${target})`);
-      env[name] = resolved;
+      const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      const target = v.Ref ?? v['Fn::GetAtt']![0];
+      env[name] = physicalIds[target] ?? `example-${target}`;
     }
   }
-  return { ...env, ...overrides };
+  return { ...env, ...options.overrides };
 }
 
-/** Placeholder resource names, for runs where AWS is faked. */
-export const EXAMPLE_RESOURCES: ProcessorResources = {
-  tableName: 'readings',
-  alertStateTableName: 'alert-state',
-  eventBusName: 'bus',
-  quarantineQueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/quarantine',
-  metricsNamespace: 'TapStack/test',
-};
+/** The logical IDs of the resources the processor is bound to. */
+export const BOUND_RESOURCES: readonly string[] = Object.values(PROCESSOR_RESOURCES).map((b) => b.resource);

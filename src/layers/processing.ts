@@ -66,9 +66,9 @@ function processorStatements(): PolicyStatement[] {
   const extraResources: Record<string, unknown[]> = { QuarantineAndDeadLetter: [arnOf(LogicalId.ProcessorDeadLetterQueue)] };
   const bySid = new Map<string, { actions: readonly string[]; resources: unknown[] }>();
   for (const binding of Object.values(PROCESSOR_RESOURCES) as ResourceBinding[]) {
-    const table = arnOf(binding.resource);
+    const resourceArn = binding.arn === 'Ref' ? ref(binding.resource) : arnOf(binding.resource);
     for (const grant of binding.grants) {
-      const resource = grant.index ? sub(`\${Table}/index/${grant.index}`, { Table: table }) : table;
+      const resource = grant.index ? sub(`\${Table}/index/${grant.index}`, { Table: resourceArn }) : resourceArn;
       const statement = bySid.get(grant.sid) ?? { actions: grant.actions, resources: [] };
       statement.resources.push(resource);
       bySid.set(grant.sid, statement);

@@ -4,6 +4,7 @@ import {
   CloudFormationClient,
   CreateStackCommand,
   DescribeStackEventsCommand,
+  DescribeStackResourcesCommand,
   DescribeStacksCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
@@ -17,6 +18,8 @@ export const EMPTY_ZIP = Buffer.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).f
 export interface DeployedStack {
   stack: Stack;
   outputs: Record<string, string>;
+  /** Logical ID → physical ID of every resource moto created. */
+  physicalIds: Record<string, string>;
 }
 
 export async function deployToMoto(
@@ -55,7 +58,9 @@ export async function deployToMoto(
         throw new Error(`Stack ${stackName} ended ${stack.StackStatus}: ${stack.StackStatusReason ?? ''}\n${lines.join('\n')}`);
       }
       const outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
-      return { stack, outputs };
+      const resources = (await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }))).StackResources ?? [];
+      const physicalIds = Object.fromEntries(resources.map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
+      return { stack, outputs, physicalIds };
     }
     if (Date.now() > deadline) throw new Error(`Stack ${stackName} still ${stack.StackStatus} after 120 s`);
     await new Promise((r) => setTimeout(r, 250));

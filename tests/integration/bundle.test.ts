@@ -20,12 +20,13 @@ describe('the processor bundle', () => {
   let moto: Moto;
   let bundle: Bundle;
   let outputs: Record<string, string>;
+  let physicalIds: Record<string, string>;
   let dir: string;
 
   beforeAll(async () => {
     bundle = await bundleProcessor();
     moto = await startMoto();
-    ({ outputs } = await deployToMoto(moto.endpoint, 'tapstack-bundle', {
+    ({ outputs, physicalIds } = await deployToMoto(moto.endpoint, 'tapstack-bundle', {
       EnvironmentSuffix: 'bundle',
       ThrowawayEnvironment: 'true',
       KinesisShardCount: '1',
@@ -63,13 +64,7 @@ describe('the processor bundle', () => {
         AWS_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'testing',
         AWS_SECRET_ACCESS_KEY: 'testing',
-        ...processorEnv({
-          tableName: outputs.ReadingsTableName!,
-          alertStateTableName: outputs.AlertStateTableName!,
-          eventBusName: outputs.EventBusName!,
-          quarantineQueueUrl: outputs.QuarantineQueueUrl!,
-          metricsNamespace: 'TapStack/bundle',
-        }),
+        ...processorEnv(physicalIds, { metricsNamespace: 'TapStack/bundle' }),
       },
     });
     expect(run.stderr).toBe('');

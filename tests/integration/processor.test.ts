@@ -27,7 +27,7 @@ describe('processor against moto', () => {
   beforeAll(async () => {
     moto = await startMoto();
     const aws = motoClientConfig(moto.endpoint);
-    const { outputs } = await deployToMoto(moto.endpoint, 'tapstack-proc', {
+    const { physicalIds } = await deployToMoto(moto.endpoint, 'tapstack-proc', {
       EnvironmentSuffix: 'proc',
       ThrowawayEnvironment: 'true',
       KinesisShardCount: '1',
@@ -50,14 +50,8 @@ describe('processor against moto', () => {
     );
     config = readConfig(
       processorEnv(
-        {
-          tableName: outputs.ReadingsTableName!,
-          alertStateTableName: outputs.AlertStateTableName!,
-          eventBusName: 'observed-alerts',
-          quarantineQueueUrl: outputs.QuarantineQueueUrl!,
-          metricsNamespace: 'TapStack/proc',
-        },
-        { [ENV.alertCooldownSeconds]: '0' },
+        { ...physicalIds, AlertBus: 'observed-alerts' },
+        { metricsNamespace: 'TapStack/proc', overrides: { [ENV.alertCooldownSeconds]: '0' } },
       ),
     );
 
