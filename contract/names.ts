@@ -33,8 +33,31 @@ export const ALERT_STATE_TABLE = {
 /** Buckets of the elevated index: the first byte of MD5(sensor id), 256 values. */
 export const ELEVATED_BUCKET_COUNT = 256;
 
-/** The IoT topic sensors publish to: `traffic/sensors/<thing name>`. */
-export const SENSOR_TOPIC_PREFIX = 'traffic/sensors';
+/**
+ * The IoT topics of one environment. A sensor publishes to `tapstack/<environment>/sensors/<thing>`
+ * (scoped by environment, so that two stacks in one account and region never receive each other's
+ * readings); with IoT Basic Ingest it publishes to the same topic behind the rule's reserved prefix,
+ * `$aws/rules/<rule name>/tapstack/<environment>/sensors/<thing>`, which the rules engine strips
+ * before the rule sees the topic (https://docs.aws.amazon.com/iot/latest/developerguide/iot-basic-ingest.html),
+ * so the rule's SQL and its topic(n) positions are the same in both modes.
+ */
+export const SENSOR_TOPICS = {
+  /** The topic a sensor publishes its readings to (through the broker). */
+  topic: (environment: string, thing: string) => `tapstack/${environment}/sensors/${thing}`,
+  /** The rule's topic filter: every sensor of the environment. */
+  filter: (environment: string) => `tapstack/${environment}/sensors/+`,
+  /** The level of the thing name in the topic, for the rule's `topic(n)`. */
+  thingLevel: 4,
+  /** The topic rule's name: stable per environment, because devices embed it in their Basic Ingest topic. */
+  ruleName: (environment: string) => `tapstack_${environment}_sensor_readings`,
+  /** The Basic Ingest topic a sensor publishes to (no broker, no messaging charge). */
+  basicIngestTopic: (environment: string, thing: string) =>
+    `$aws/rules/${SENSOR_TOPICS.ruleName(environment)}/${SENSOR_TOPICS.topic(environment, thing)}`,
+} as const;
+
+/** How sensors reach the rule: Basic Ingest (default; no broker messaging charge) or through the broker. */
+export const INGEST_MODES = ['BASIC_INGEST', 'BROKER'] as const;
+export type IngestMode = (typeof INGEST_MODES)[number];
 
 /** The EventBridge events the processor publishes. */
 export const ALERT_EVENT = {

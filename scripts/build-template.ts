@@ -7,10 +7,13 @@ import { TEMPLATE_PATH } from './lib/paths';
 
 
 const started = performance.now();
-const yaml = toYaml(buildTemplate());
+const template = buildTemplate();
+const yaml = toYaml(template);
 mkdirSync(dirname(TEMPLATE_PATH), { recursive: true });
 writeFileSync(TEMPLATE_PATH, yaml);
-const resources = (yaml.match(/^  [A-Za-z0-9]+:\n    Type: /gm) ?? []).length;
+const resources = Object.keys(template.Resources).length;
+const unconditional = Object.values(template.Resources).filter((r) => r.Condition === undefined).length;
 console.log(
-  `templates/TapStack.yml: ${resources} resources, ${Buffer.byteLength(yaml)} bytes, built in ${(performance.now() - started).toFixed(0)} ms`,
+  `templates/TapStack.yml: ${resources} resources (${unconditional} without a condition), ` +
+    `${Buffer.byteLength(yaml)} bytes, built in ${(performance.now() - started).toFixed(0)} ms`,
 );

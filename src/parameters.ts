@@ -9,6 +9,7 @@ import { Fn, type IntrinsicFunction } from 'cloudform-types';
 import type Parameter from 'cloudform-types/types/parameter';
 import {
   ENVIRONMENT_SUFFIX_PATTERN,
+  INGEST_MODES,
   ENVIRONMENT_SUFFIX_RULE,
   PROCESSOR_SETTINGS,
   type NumberSettingName,
@@ -19,6 +20,7 @@ import { ids } from './names';
 /** Console groups, in the order the CloudFormation console shows them. */
 export const PARAMETER_GROUPS = [
   'Environment',
+  'Ingestion (IoT Core)',
   'Stream (Kinesis)',
   'Storage (DynamoDB)',
   'Processor (Lambda)',
@@ -90,6 +92,22 @@ export const PARAMETERS = {
     default: 'false',
     allowed: ['true', 'false'],
     constraint: "must be 'true' or 'false'",
+  },
+  /**
+   * Basic Ingest: sensors publish straight to the rule (`$aws/rules/<rule>/…`), no broker and no
+   * messaging charge (about $91,000 a month at 50,000 readings/s). BROKER also allows the plain
+   * topic, for devices that cannot change their topic or other subscribers.
+   */
+  ingestMode: {
+    name: 'IngestMode',
+    group: 'Ingestion (IoT Core)',
+    type: 'String',
+    description:
+      'BASIC_INGEST: sensors publish to $aws/rules/<rule name>/tapstack/<env>/sensors/<thing> (no messaging charge). ' +
+      'BROKER: they may also publish to tapstack/<env>/sensors/<thing> through the message broker.',
+    default: 'BASIC_INGEST',
+    allowed: INGEST_MODES,
+    constraint: `must be ${INGEST_MODES.join(' or ')}`,
   },
   /** PROVISIONED: predictable cost at a steady 50k/s. ON_DEMAND: no shard planning, pricier. */
   kinesisStreamMode: {
@@ -304,6 +322,7 @@ export type ParameterDefaults = {
 export const Param = ids(...(Object.values(PARAMETERS).map((p) => p.name) as ParamName[]));
 
 export const Cond = ids(
+  'IsBrokerIngest',
   'IsStreamProvisioned',
   'IsTableProvisioned',
   'IsTableOnDemand',
@@ -366,6 +385,7 @@ export function buildInterface(): Record<string, unknown> {
 /** The Conditions that parameters switch: provisioned or on-demand capacity, throwaway, optional emails and QuickSight. */
 export function buildConditions(): Record<ConditionName, unknown> {
   return {
+    IsBrokerIngest: Fn.Equals(param(Param.IngestMode), 'BROKER'),
     IsStreamProvisioned: Fn.Equals(param(Param.KinesisStreamMode), 'PROVISIONED'),
     IsTableProvisioned: Fn.Equals(param(Param.DynamoDBBillingMode), 'PROVISIONED'),
     IsTableOnDemand: Fn.Equals(param(Param.DynamoDBBillingMode), 'PAY_PER_REQUEST'),

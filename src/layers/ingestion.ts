@@ -1,43 +1,51 @@
 /** IoT Core: what a sensor may do, and the topic rule that forwards its readings to Kinesis. */
 import { IAM, IoT, Logs } from 'cloudform-types';
-import { METRIC, metricsNamespace, RULE_FIELDS, SENSOR_TOPIC_PREFIX } from '../../contract';
+import { METRIC, metricsNamespace, RULE_FIELDS, SENSOR_TOPICS } from '../../contract';
 import type { StackConfig } from '../config';
 import { logGroup, tags, type TagConfig } from '../defaults';
 import { allow, arn, assumedBy, KINESIS_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument } from '../iam';
 import { exported, type Layer } from '../layer';
-import { accountId, arnOf, ref, sub } from '../intrinsics';
+import { accountId, arnOf, ifCondition, ref, sub } from '../intrinsics';
 import { LogicalId, physicalName } from '../names';
+import { Cond } from '../parameters';
 
-/** IoT rule names allow only letters, digits and underscores. */
-export const TOPIC_RULE_NAME = 'tapstack_${EnvironmentSuffix}_sensor_readings';
+const ENVIRONMENT = '${EnvironmentSuffix}';
+/** The connecting thing, as an IoT policy variable (escaped for Fn::Sub). */
+const THING = '${!iot:Connection.Thing.ThingName}';
+
+/** The rule's name (letters, digits and underscores only), an Fn::Sub pattern. */
+export const TOPIC_RULE_NAME = SENSOR_TOPICS.ruleName(ENVIRONMENT);
 
 /**
  * The topic rule's SQL: every reading as published, plus the server receive time (sensor clocks
  * drift, so latency is measured from here) and the thing name taken from the topic.
  */
 export const TOPIC_RULE_SQL =
-  `SELECT *, timestamp() AS ${RULE_FIELDS.receivedAt}, topic(3) AS ${RULE_FIELDS.thingName} ` +
-  `FROM '${SENSOR_TOPIC_PREFIX}/+'`;
+  `SELECT *, timestamp() AS ${RULE_FIELDS.receivedAt}, topic(${SENSOR_TOPICS.thingLevel}) AS ${RULE_FIELDS.thingName} ` +
+  `FROM '${SENSOR_TOPICS.filter(ENVIRONMENT)}'`;
+
+const topicArn = (topic: string) => sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/${topic}`);
 
 /**
  * The sensor policy (connect as your own thing, publish to your own topic), the topic rule that
  * puts every reading on the stream keyed by sensor, its error log, and the alarm on that log.
  */
 export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNamespacePrefix'>): Layer {
-  const thingName = '${!iot:Connection.Thing.ThingName}';
+  const basicIngest = topicArn(SENSOR_TOPICS.basicIngestTopic(ENVIRONMENT, THING));
   const sensorPolicy = new IoT.Policy({
     PolicyName: physicalName('sensor'),
     PolicyDocument: policyDocument(
       allow(
         'ConnectOnlyAsOwnThing',
         ['iot:Connect'],
-        sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:client/${thingName}`),
+        sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:client/${THING}`),
         { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } },
       ),
+      // Its own topic only: through Basic Ingest, and through the broker when IngestMode is BROKER.
       allow(
         'PublishOnlyToOwnTopic',
         ['iot:Publish'],
-        sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/${SENSOR_TOPIC_PREFIX}/${thingName}`),
+        ifCondition(Cond.IsBrokerIngest, [basicIngest, topicArn(SENSOR_TOPICS.topic(ENVIRONMENT, THING))], [basicIngest]),
       ),
     ),
     Tags: tags(config),
@@ -75,13 +83,13 @@ export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNam
     TopicRulePayload: {
       Description: 'Forwards every sensor reading to Kinesis, keyed by sensor, stamped with the receive time',
       AwsIotSqlVersion: '2016-03-23',
-      Sql: TOPIC_RULE_SQL,
+      Sql: sub(TOPIC_RULE_SQL),
       RuleDisabled: false,
       Actions: [
         {
           Kinesis: {
             StreamName: ref(LogicalId.ReadingsStream),
-            PartitionKey: '${topic(3)}',
+            PartitionKey: `\${topic(${SENSOR_TOPICS.thingLevel})}`,
             RoleArn: arnOf(LogicalId.TopicRuleRole),
           },
         },
@@ -118,9 +126,18 @@ export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNam
     outputs: {
       SensorPolicyName: exported('IoT policy to attach to each sensor certificate', ref(LogicalId.SensorPolicy), 'SensorPolicyName'),
       SensorTopic: exported(
-        'Topic each sensor publishes to (its thing name replaces +)',
-        `${SENSOR_TOPIC_PREFIX}/+`,
+        'Topic filter of the topic rule: each sensor publishes to it with its thing name for +',
+        sub(SENSOR_TOPICS.filter(ENVIRONMENT)),
         'SensorTopic',
+      ),
+      SensorPublishTopic: exported(
+        'The topic a sensor publishes to, its thing name for + (Basic Ingest unless IngestMode is BROKER)',
+        ifCondition(
+          Cond.IsBrokerIngest,
+          sub(SENSOR_TOPICS.filter(ENVIRONMENT)),
+          sub(`$aws/rules/${TOPIC_RULE_NAME}/${SENSOR_TOPICS.filter(ENVIRONMENT)}`),
+        ),
+        'SensorPublishTopic',
       ),
       IoTDataEndpointCommand: {
         Description: 'Run this to get the MQTT/TLS endpoint sensors connect to',

@@ -38,7 +38,8 @@ describe('CreateStack of templates/TapStack.yml in moto', () => {
       AlertStateTableName: 'tapstack-ci-alert-state',
       EventBusName: 'tapstack-ci-traffic',
       ProcessorFunctionName: 'tapstack-ci-processor',
-      SensorTopic: 'traffic/sensors/+',
+      SensorTopic: 'tapstack/ci/sensors/+',
+      SensorPublishTopic: '$aws/rules/tapstack_ci_sensor_readings/tapstack/ci/sensors/+',
       IoTDataEndpointCommand: 'aws iot describe-endpoint --endpoint-type iot:Data-ATS',
     });
     for (const key of ['StreamArn', 'AlertsTopicArn', 'OpsTopicArn', 'QuarantineQueueUrl', 'ProcessorDeadLetterQueueUrl', 'AlertDeliveryDeadLetterQueueUrl', 'RawDataBucketName', 'DashboardUrl', 'EncryptionKeyArn']) {

@@ -71,7 +71,9 @@ describe('least privilege', () => {
     const statements: PolicyStatement[] = template.Resources.SensorPolicy!.Properties.PolicyDocument.Statement;
     expect(statements.map((s) => s.Action)).toEqual([['iot:Connect'], ['iot:Publish']]);
     expect(JSON.stringify(statements[0]!.Resource)).toContain('client/${!iot:Connection.Thing.ThingName}');
-    expect(JSON.stringify(statements[1]!.Resource)).toContain('topic/traffic/sensors/${!iot:Connection.Thing.ThingName}');
+    expect(JSON.stringify(statements[1]!.Resource)).toContain(
+      'topic/$aws/rules/tapstack_${EnvironmentSuffix}_sensor_readings/tapstack/${EnvironmentSuffix}/sensors/${!iot:Connection.Thing.ThingName}',
+    );
   });
 });
 
