@@ -48,7 +48,11 @@ export const PROCESSOR_RESOURCES = {
     env: 'TABLE_NAME',
     resource: 'ReadingsTable',
     value: 'Ref',
-    grants: [{ sid: 'WriteReadings', actions: ['dynamodb:BatchWriteItem'] }],
+    grants: [
+      { sid: 'WriteReadings', actions: ['dynamodb:BatchWriteItem'] },
+      // The newest stored reading of a sensor whose readings arrive late (the stale-alert guard).
+      { sid: 'FindLatestReading', actions: ['dynamodb:Query'] },
+    ],
   },
   alertStateTableName: {
     env: 'ALERT_STATE_TABLE_NAME',

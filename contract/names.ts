@@ -15,6 +15,8 @@ export const READINGS_TABLE = {
   zoneIndexName: 'zone-shard-index',
   zoneIndexPartitionKey: 'zone_shard',
   ttlAttribute: 'expires_at',
+  /** The time of the newest reading an item holds (the sort key, until items are aligned to windows). */
+  lastReadingAttribute: 'timestamp',
 } as const;
 
 /**
@@ -74,6 +76,10 @@ export const METRIC = {
   itemsWritten: 'ItemsWritten',
   alertsPublished: 'AlertsPublished',
   alertsSuppressed: 'AlertsSuppressed',
+  /** Readings that could not move the alert state: not newer than what it (or the readings table) has seen. */
+  alertsStale: 'AlertsStale',
+  /** Records put back on the stream (a redrive): stored, but left out of the latency SLOs. */
+  recordsReplayed: 'RecordsReplayed',
   endToEndLatencyMs: 'EndToEndLatencyMs',
   alertLatencyMs: 'AlertLatencyMs',
   zoneCongestionIndex: 'ZoneCongestionIndex',

@@ -11,7 +11,7 @@ import { emfDocuments, type BatchCounts } from './core/metrics';
 import type { InputRecord } from './core/types';
 import { jsonLogger } from './log';
 import { processorSinks, type Clients } from './outputs';
-import type { Sink } from './sinks/sink';
+import type { Sink, SinkCount } from './sinks/sink';
 
 export type { Clients };
 
@@ -86,8 +86,7 @@ export async function processBatch(
   for (const result of results) for (const i of result.failedRecords) retry.add(i);
   const quarantinedIndices = new Set(batch.quarantined.map((q) => q.index));
   const retriedQuarantined = [...retry].filter((i) => quarantinedIndices.has(i)).length;
-  const sum = (key: 'itemsWritten' | 'alertsPublished' | 'alertsSuppressed') =>
-    results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0);
+  const sum = (key: SinkCount) => results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0);
   const outcome: BatchOutcome = {
     response: { batchItemFailures: [...retry].sort((a, b) => a - b).map((i) => ({ itemIdentifier: records[i]!.sequenceNumber })) },
     recordsIn: records.length,
@@ -97,6 +96,8 @@ export async function processBatch(
     itemsWritten: sum('itemsWritten'),
     alertsPublished: sum('alertsPublished'),
     alertsSuppressed: sum('alertsSuppressed'),
+    alertsStale: sum('alertsStale'),
+    replayed: batch.replayed,
     calls: counter.counts,
   };
   const latencies = {

@@ -48,6 +48,7 @@ export function processorSinks(config: ProcessorConfig, clients: Clients): Sink[
       dynamodb: clients.dynamodb,
       eventbridge: clients.eventbridge,
       alertStateTableName: config.alertStateTableName,
+      readingsTableName: config.tableName,
       eventBusName: config.eventBusName,
       policy: config,
     }),

@@ -7,6 +7,7 @@ export const enrich = (reading: Reading, thresholds: Thresholds): EnrichedReadin
   ...reading,
   traffic_flow_score: trafficFlowScore(reading.avg_speed, reading.congestion_index),
   congestion_level: congestionLevel(reading.congestion_index, thresholds),
+  replayed: false,
 });
 
 /** Groups readings by sensor the way analyseBatch does as it validates. */

@@ -22,7 +22,8 @@ describe('processor against moto', () => {
   let config: ProcessorConfig;
   let alertQueueUrl: string;
   const lines: string[] = [];
-  const T0 = Date.now() - 60_000;
+  /** Readings' times: set once the stack is up, so that they read as live (received moments ago), not redriven. */
+  let T0 = 0;
 
   beforeAll(async () => {
     moto = await startMoto();
@@ -54,6 +55,7 @@ describe('processor against moto', () => {
         { metricsNamespace: 'TapStack/proc', overrides: { [ENV.alertCooldownSeconds]: '0' } },
       ),
     );
+    T0 = Date.now() - 20_000;
 
   });
   afterAll(async () => {
@@ -148,6 +150,32 @@ describe('processor against moto', () => {
     // Up at once (82, 93); down only 5 points below the threshold: 91 and 87 stay CRITICAL (> 85),
     // 84 drops to WARNING, 72 (<= 75) to NORMAL.
     expect(transitions).toEqual(['NORMAL->WARNING', 'WARNING->CRITICAL', 'CRITICAL->WARNING', 'WARNING->NORMAL']);
+  });
+
+  it('does not alert on a redriven reading older than the state, nor count it against the latency SLOs', async () => {
+    // After the ramp above, sensor 20 is NORMAL; its CRITICAL reading of ten minutes ago is redriven.
+    const tenMinutesAgo = Date.now() - 600_000;
+    const before = lines.length;
+    const outcome = await run(kinesisEvent([reading(20, tenMinutesAgo, { congestion_index: 97 })]));
+    expect(outcome).toMatchObject({ alertsPublished: 0, alertsStale: 1, replayed: 1, stored: 1 });
+    expect(await alertsPublished()).toEqual([]);
+    const main = lines.slice(before).map((l) => JSON.parse(l)).find((l) => l.RecordsIn !== undefined);
+    expect(main).toMatchObject({ RecordsReplayed: 1, AlertsStale: 1 });
+    expect(main).not.toHaveProperty('EndToEndLatencyMs');
+  });
+
+  it('does not alert on a late reading older than the newest stored one when no transition recorded it', async () => {
+    // Sensor 30 reports NORMAL (no alert state is written for it), then a reading from before those arrives late.
+    const live = T0 + 30_000;
+    await run(kinesisEvent([reading(30, live, { congestion_index: 40 }), reading(30, live + 1000, { congestion_index: 45 })]));
+    const late = reading(30, live - 5000, { congestion_index: 96, received_at: Date.now() - 120_000 });
+    const outcome = await run(kinesisEvent([late]));
+    expect(outcome).toMatchObject({ alertsPublished: 0, alertsStale: 1 });
+    expect(await alertsPublished()).toEqual([]);
+    // The same reading with nothing newer stored does alert: it is late, not stale.
+    const first = await run(kinesisEvent([reading(31, live - 5000, { congestion_index: 96, received_at: Date.now() - 120_000 })]));
+    expect(first).toMatchObject({ alertsPublished: 1, alertsStale: 0 });
+    expect(await alertsPublished()).toEqual([expect.objectContaining({ sensor_id: 'sensor-00031', level: 'CRITICAL' })]);
   });
 
   it('emits its metrics as Embedded Metric Format lines', () => {

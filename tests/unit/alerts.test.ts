@@ -77,3 +77,34 @@ describe('decide', () => {
     expect(later.alerts.map((a) => a.level)).toEqual(['WARNING']);
   });
 });
+
+describe('decide: stale readings', () => {
+  it('does not let a reading older than the state’s last reading move the state, and counts it', () => {
+    // Live: up to CRITICAL and back to NORMAL; then a 10-minute-old CRITICAL reading is replayed.
+    const live = decide(initialState('s1'), readings([95, 60], 600), policy, 'now');
+    expect(live.next).toMatchObject({ level: 'NORMAL', lastReadingMs: T + 601_000 });
+    const replay = decide(live.next, readings([97]), policy, 'later');
+    expect(replay).toMatchObject({ alerts: [], stale: 1, changed: false });
+    expect(replay.next.level).toBe('NORMAL');
+  });
+
+  it('takes only the readings newer than the state’s within one batch', () => {
+    const state: AlertState = { ...initialState('s1'), lastReadingMs: T + 2_000 };
+    const decision = decide(state, readings([95, 95, 95, 60]), policy, 'now');
+    expect(decision.stale).toBe(3);
+    expect(decision.alerts).toEqual([]);
+  });
+
+  it('treats readings no newer than a stored reading as stale when the caller knows one (late readings)', () => {
+    // No transition has been written since the live NORMAL readings, so the state alone cannot tell.
+    const decision = decide(initialState('s1'), readings([97]), policy, 'now', T + 60_000);
+    expect(decision).toMatchObject({ alerts: [], stale: 1, changed: false });
+  });
+
+  it('records the newest reading with a transition, so a replay of the same batch changes nothing', () => {
+    const first = decide(initialState('s1'), readings([70, 85, 88]), policy, 'now');
+    expect(first.next.lastReadingMs).toBe(T + 2_000);
+    const again = decide(first.next, readings([70, 85, 88]), policy, 'now');
+    expect(again).toMatchObject({ alerts: [], stale: 3, changed: false });
+  });
+});

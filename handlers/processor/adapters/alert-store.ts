@@ -42,6 +42,7 @@ export function stateFromItem(item: Record<string, AttributeValue>): AlertState 
     version: Number(item.version?.N ?? 0),
     lastAlertAt,
     pending: item.pending?.S ? (JSON.parse(item.pending.S) as AlertDetail[]) : [],
+    lastReadingMs: Number(item.last_reading_ms?.N ?? 0),
   };
 }
 
@@ -149,6 +150,7 @@ export class AlertStore {
       ':zone': { S: zoneId },
       ':laa': { M: lastAlertAt },
       ':pending': { S: JSON.stringify(next.pending) },
+      ':lastReading': { N: String(next.lastReadingMs) },
       ':now': { S: updatedAt },
     };
     if (previous.version > 0) values[':current'] = { N: String(previous.version) };
@@ -158,7 +160,8 @@ export class AlertStore {
         TableName: this.deps.tableName,
         Key: { [PK]: { S: next.sensorId } },
         UpdateExpression:
-          'SET #level = :level, #version = :next, zone_id = :zone, last_alert_at = :laa, pending = :pending, updated_at = :now' +
+          'SET #level = :level, #version = :next, zone_id = :zone, last_alert_at = :laa, pending = :pending, ' +
+          'last_reading_ms = :lastReading, updated_at = :now' +
           (elevated ? ', #bucket = :bucket' : ' REMOVE #bucket'),
         ConditionExpression: previous.version > 0 ? '#version = :current' : `attribute_not_exists(#pk)`,
         ExpressionAttributeNames: {

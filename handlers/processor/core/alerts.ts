@@ -6,6 +6,10 @@
  * A level is left only when the index falls `hysteresis` points below its threshold, so a sensor
  * hovering at a threshold does not flap. A transition into a level within `cooldown` of the last
  * alert into that level changes the state but publishes nothing (counted as suppressed).
+ *
+ * Only readings newer than every reading the state has seen move it: a replayed or late reading
+ * (a redrive, an overlapping delivery) is stale and counted, so it can never raise an alert about
+ * a moment the sensor has already moved on from, nor walk the state back and forth.
  */
 import { ALERT_EVENT } from '../../../contract';
 import type { Rollup } from './rollup';
@@ -36,6 +40,8 @@ export interface AlertState {
   lastAlertAt: Partial<Record<Level, number>>;
   /** Alerts decided but not yet confirmed published (an outbox): published again until cleared. */
   pending: AlertDetail[];
+  /** Sensor time (epoch ms) of the newest reading the state has taken; 0 when none. */
+  lastReadingMs: number;
 }
 
 export interface AlertPolicy {
@@ -48,6 +54,8 @@ export interface Decision {
   /** New alerts decided in this batch (also appended to next.pending). */
   alerts: AlertDetail[];
   suppressed: number;
+  /** Readings not newer than what the state (or the readings table) has already seen. */
+  stale: number;
   /** Whether the stored state must change. */
   changed: boolean;
 }
@@ -58,6 +66,7 @@ export const initialState = (sensorId: string): AlertState => ({
   version: 0,
   lastAlertAt: {},
   pending: [],
+  lastReadingMs: 0,
 });
 
 /** The level after one reading, from the current level, with hysteresis on the way down. */
@@ -77,13 +86,27 @@ const thresholdOf = (level: Level, t: Thresholds) => (level === 'CRITICAL' ? t.c
  * The next state of one sensor after its readings of a batch (in time order), the alerts its
  * transitions raise, and how many the cooldown suppressed.
  */
-export function decide(state: AlertState, readings: EnrichedReading[], policy: AlertPolicy, detectedAt: string): Decision {
+export function decide(
+  state: AlertState,
+  readings: EnrichedReading[],
+  policy: AlertPolicy,
+  detectedAt: string,
+  /** The newest reading time known elsewhere (the readings table), when the batch's readings are late. */
+  seenUntilMs = 0,
+): Decision {
   let level = state.level;
   const lastAlertAt = { ...state.lastAlertAt };
   const alerts: AlertDetail[] = [];
   let suppressed = 0;
+  let stale = 0;
   let changed = false;
+  let lastReadingMs = Math.max(state.lastReadingMs, seenUntilMs);
   for (const r of readings) {
+    if (r.timestampMs <= lastReadingMs) {
+      stale++;
+      continue;
+    }
+    lastReadingMs = r.timestampMs;
     const to = nextLevel(level, r.congestion_index, policy.thresholds);
     if (to === level) continue;
     changed = true;
@@ -109,9 +132,18 @@ export function decide(state: AlertState, readings: EnrichedReading[], policy: A
     level = to;
   }
   return {
-    next: { sensorId: state.sensorId, level, version: state.version + (changed ? 1 : 0), lastAlertAt, pending: [...state.pending, ...alerts] },
+    next: {
+      sensorId: state.sensorId,
+      level,
+      version: state.version + (changed ? 1 : 0),
+      lastAlertAt,
+      pending: [...state.pending, ...alerts],
+      // Stored only with a transition (the write happens then anyway); see the readings-table check for the rest.
+      lastReadingMs: changed ? lastReadingMs : state.lastReadingMs,
+    },
     alerts,
     suppressed,
+    stale,
     changed,
   };
 }
@@ -136,11 +168,30 @@ export function planAlerts(
   states: ReadonlyMap<string, AlertState>,
   policy: AlertPolicy,
   detectedAt: string,
+  /** Per sensor, the newest reading time the readings table holds (looked up for late readings only). */
+  seenUntilMs: ReadonlyMap<string, number> = new Map(),
 ): PlannedSensor[] {
   const planned: PlannedSensor[] = [];
   for (const rollup of rollups) {
     const previous = states.get(rollup.sensorId);
-    if (previous) planned.push({ rollup, previous, decision: decide(previous, rollup.readings, policy, detectedAt) });
+    if (previous) {
+      const decision = decide(previous, rollup.readings, policy, detectedAt, seenUntilMs.get(rollup.sensorId));
+      planned.push({ rollup, previous, decision });
+    }
   }
   return planned;
 }
+
+/**
+ * A reading that reached Kinesis this long after IoT Core received it was put back on the stream
+ * (a redrive), not delivered by the topic rule, which writes within milliseconds.
+ */
+export const REPLAYED_AFTER_MS = 60_000;
+
+/**
+ * Sensors whose readings in this batch are late (received by IoT Core more than
+ * REPLAYED_AFTER_MS before now): the only ones for which a newer reading may already have been
+ * processed without the alert state knowing (it is written on transitions only).
+ */
+export const lateSensors = (rollups: readonly Rollup[], nowMs: number): Rollup[] =>
+  rollups.filter((r) => nowMs - r.first.received_at > REPLAYED_AFTER_MS);

@@ -19,8 +19,10 @@ export interface AnalysedBatch {
   /** Invalid records, with their reason and their position in `records`. */
   quarantined: (QuarantinedRecord & { index: number })[];
   zones: ZoneStats[];
-  /** received_at (epoch ms) of every valid reading: latency is measured from these once stored. */
+  /** received_at (epoch ms) of every valid reading not replayed: latency is measured from these once stored. */
   receivedAtMs: number[];
+  /** Valid readings put back on the stream long after IoT Core received them (a redrive). */
+  replayed: number;
 }
 
 const CONGESTION_SUM = statIndex('congestion_index', 'mean');
@@ -31,6 +33,7 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   const bySensor = new Map<string, Rollup>();
   const quarantined: AnalysedBatch['quarantined'] = [];
   const receivedAtMs: number[] = [];
+  let replayed = 0;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
     const reading = validateRecord(record, options.config, options.nowMs);
@@ -41,7 +44,8 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
     const rollup = bySensor.get(reading.sensor_id);
     if (rollup) addToRollup(rollup, reading, index);
     else bySensor.set(reading.sensor_id, startRollup(reading, index));
-    receivedAtMs.push(reading.received_at);
+    if (reading.replayed) replayed++;
+    else receivedAtMs.push(reading.received_at);
   }
   const rollups = [...bySensor.values()];
   // Zone statistics from the rollups (one step per sensor rather than per reading).
@@ -58,5 +62,5 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
       zones.set(r.zoneId, { zoneId: r.zoneId, congestionSum, vehicleSum, readings: r.readings.length });
     }
   }
-  return { records, rollups, quarantined, zones: [...zones.values()], receivedAtMs };
+  return { records, rollups, quarantined, zones: [...zones.values()], receivedAtMs, replayed };
 }

@@ -18,6 +18,8 @@ export interface BatchCounts {
   itemsWritten: number;
   alertsPublished: number;
   alertsSuppressed: number;
+  alertsStale: number;
+  replayed: number;
 }
 
 /** The metric each count is published as. */
@@ -29,6 +31,8 @@ export const COUNT_METRICS: Record<keyof BatchCounts, string> = {
   itemsWritten: METRIC.itemsWritten,
   alertsPublished: METRIC.alertsPublished,
   alertsSuppressed: METRIC.alertsSuppressed,
+  alertsStale: METRIC.alertsStale,
+  replayed: METRIC.recordsReplayed,
 };
 
 export interface ZoneStats {

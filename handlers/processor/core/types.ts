@@ -17,6 +17,8 @@ export type Reading = Omit<RawReading, 'received_at'> & {
 export interface EnrichedReading extends Reading {
   traffic_flow_score: number;
   congestion_level: Level;
+  /** Put back on the stream long after IoT Core received it (a redrive): left out of the latency SLOs. */
+  replayed: boolean;
 }
 
 /** One Kinesis record as the core sees it: its payload and where it came from. */

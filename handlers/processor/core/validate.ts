@@ -1,5 +1,6 @@
 /** Kinesis record → validated, enriched reading, or the reason it is quarantined. Pure. */
 import { describeFailure, isValidReading, LIMITS } from '../../../contract';
+import { REPLAYED_AFTER_MS } from './alerts';
 import { congestionLevel, trafficFlowScore } from './enrich';
 import type { ProcessorConfig } from '../config';
 import type { EnrichedReading, InputRecord } from './types';
@@ -78,6 +79,7 @@ export function validateRecord(record: InputRecord, config: ValidationConfig, no
   if (!canonical) reading.timestamp = new Date(timestampMs).toISOString();
   reading.timestampMs = timestampMs;
   reading.received_at = raw.received_at ?? record.approximateArrivalMs;
+  reading.replayed = record.approximateArrivalMs - reading.received_at > REPLAYED_AFTER_MS;
   reading.traffic_flow_score = trafficFlowScore(raw.avg_speed, raw.congestion_index);
   reading.congestion_level = congestionLevel(raw.congestion_index, config.thresholds);
   return reading;

@@ -9,7 +9,9 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { publishAlerts } from '../adapters/alert-publisher';
 import { AlertStore } from '../adapters/alert-store';
 import { mapPool } from '../adapters/aws-calls';
-import { mayEscalate, planAlerts, type AlertDetail, type AlertPolicy, type AlertState } from '../core/alerts';
+import { latestReadingTimes } from '../adapters/latest-reading';
+import { lateSensors, mayEscalate, planAlerts, type AlertDetail, type AlertPolicy, type AlertState } from '../core/alerts';
+import type { Rollup } from '../core/rollup';
 import { errorDetail } from '../log';
 import type { Sink } from './sink';
 
@@ -17,22 +19,45 @@ export interface AlertSinkOptions {
   dynamodb: DynamoDBClient;
   eventbridge: EventBridgeClient;
   alertStateTableName: string;
+  /** The readings table: for late readings, the newest reading already stored. */
+  readingsTableName: string;
   eventBusName: string;
   policy: AlertPolicy;
+}
+
+/**
+ * For late sensors, the newest stored reading when it is newer than all of the batch's readings of
+ * that sensor (then the batch's readings are stale). The readings sink writes this batch's readings
+ * at the same time, but never anything newer than the batch's own newest reading.
+ */
+async function seenUntil(
+  options: AlertSinkOptions,
+  late: Rollup[],
+  context: Parameters<Sink>[1],
+): Promise<Map<string, number>> {
+  if (late.length === 0) return new Map();
+  const stored = await latestReadingTimes(options.dynamodb, options.readingsTableName, late.map((r) => r.sensorId), context.io, context.counter);
+  return new Map(late.flatMap((r) => {
+    const t = stored.get(r.sensorId);
+    return t !== undefined && t > r.last.timestampMs ? [[r.sensorId, t] as const] : [];
+  }));
 }
 
 /** The alert sink for one processor (clients, table, bus and policy fixed per container). */
 export function alertSink(options: AlertSinkOptions): Sink {
   const { policy } = options;
-  return async (batch, { io, counter, now }) => {
+  return async (batch, context) => {
+    const { io, counter, now } = context;
     const store = new AlertStore({ client: options.dynamodb, tableName: options.alertStateTableName, io, counter });
     const bySensor = new Map(batch.rollups.map((r) => [r.sensorId, r]));
     const failedSensors = new Set<string>();
     const recordsOf = (sensors: Iterable<string>) => [...sensors].flatMap((id) => bySensor.get(id)!.recordIndices);
 
     let states: Map<string, AlertState>;
+    let newer: Map<string, number>;
     try {
       states = await store.load([...bySensor.keys()], (id) => mayEscalate(bySensor.get(id)!.readings, policy.thresholds));
+      newer = await seenUntil(options, lateSensors(batch.rollups.filter((r) => states.has(r.sensorId)), now()), context);
     } catch (error) {
       // Without the state no transition can be decided, and any sensor may be elevated: retry them all
       // (their items are written; rewriting them on the retry changes nothing).
@@ -41,7 +66,7 @@ export function alertSink(options: AlertSinkOptions): Sink {
     }
 
     const detectedAt = new Date(now()).toISOString();
-    const planned = planAlerts(batch.rollups, states, policy, detectedAt);
+    const planned = planAlerts(batch.rollups, states, policy, detectedAt, newer);
     const toPublish: { state: AlertState; alerts: AlertDetail[] }[] = [];
     await mapPool(planned, io.concurrency, async ({ rollup, previous, decision }) => {
       if (decision.changed) {
@@ -55,11 +80,13 @@ export function alertSink(options: AlertSinkOptions): Sink {
 
     const result = await publishAlerts(options.eventbridge, options.eventBusName, toPublish.flatMap((p) => p.alerts), io, counter);
     for (const alert of result.failed) failedSensors.add(alert.sensor_id);
+    // Alert latency, except for alerts raised by replayed readings (a redrive is not an SLO breach).
+    const replayed = new Set(batch.rollups.flatMap((r) => r.readings.filter((x) => x.replayed).map((x) => `${r.sensorId} ${x.timestamp}`)));
     const alertMs: number[] = [];
     for (const p of toPublish) {
       for (const a of p.alerts) {
         const at = result.published.get(a.alert_id);
-        if (at !== undefined) alertMs.push(at - a.received_at);
+        if (at !== undefined && !replayed.has(`${a.sensor_id} ${a.reading_time}`)) alertMs.push(at - a.received_at);
       }
     }
     // Outbox: clear what went out; what did not stays pending and is sent again on the retry.
@@ -75,7 +102,11 @@ export function alertSink(options: AlertSinkOptions): Sink {
     );
     return {
       failedRecords: recordsOf(failedSensors),
-      counts: { alertsPublished: result.published.size, alertsSuppressed: planned.reduce((n, p) => n + p.decision.suppressed, 0) },
+      counts: {
+        alertsPublished: result.published.size,
+        alertsSuppressed: planned.reduce((n, p) => n + p.decision.suppressed, 0),
+        alertsStale: planned.reduce((n, p) => n + p.decision.stale, 0),
+      },
       latencies: { alertMs },
     };
   };

@@ -7,6 +7,9 @@ import type { CallCounter, IoContext } from '../adapters/aws-calls';
 import type { AnalysedBatch } from '../core/batch';
 import type { BatchCounts } from '../core/metrics';
 
+/** The counts a sink contributes (the handler counts records itself). */
+export type SinkCount = 'itemsWritten' | 'alertsPublished' | 'alertsSuppressed' | 'alertsStale';
+
 export interface SinkContext {
   io: IoContext;
   counter: CallCounter;
@@ -17,7 +20,7 @@ export interface SinkContext {
 export interface SinkResult {
   /** Positions (into batch.records) of the records to report for retry. */
   failedRecords: Iterable<number>;
-  counts?: Partial<Pick<BatchCounts, 'itemsWritten' | 'alertsPublished' | 'alertsSuppressed'>>;
+  counts?: Partial<Pick<BatchCounts, SinkCount>>;
   /** Latencies measured, in ms: reading received → stored, and → alert published. */
   latencies?: { endToEndMs?: number[]; alertMs?: number[] };
 }
