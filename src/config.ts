@@ -29,7 +29,11 @@ export interface StackConfig {
   processorBatchSize: number;
   /** Bounded retries: a poison batch is bisected, retried this often, then sent to the DLQ. */
   processorMaximumRetryAttempts: number;
-  /** Records older than this skip the processor (they still reach S3 through Firehose). */
+  /**
+   * -1: records are processed for as long as the stream keeps them (StreamRetentionHours), so after
+   * an outage the processor catches up on everything the stream still holds. A poison record is
+   * still bounded: bisection and MaximumRetryAttempts send it to the DLQ.
+   */
   processorMaximumRecordAgeSeconds: number;
   /** Warm throughput of the on-demand readings table and its index (units per second). */
   warmWriteUnitsPerSecond: number;
@@ -71,7 +75,7 @@ export const DEFAULTS: StackConfig = {
   processorTimeoutSeconds: 60,
   processorBatchSize: 10_000,
   processorMaximumRetryAttempts: 5,
-  processorMaximumRecordAgeSeconds: 3_600,
+  processorMaximumRecordAgeSeconds: -1,
   warmWriteUnitsPerSecond: 12_000,
   warmReadUnitsPerSecond: 12_000,
   autoScalingMaxCapacity: 40_000,

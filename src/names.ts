@@ -67,6 +67,7 @@ export const LogicalId = ids(
   'QuickSightDataSet',
   // monitoring
   'ProcessorIteratorAgeAlarm',
+  'SensorsStoppedAlarm',
   'StreamWriteThrottleAlarm',
   'ProcessorErrorsAlarm',
   'ProcessorThrottlesAlarm',

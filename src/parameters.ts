@@ -269,6 +269,20 @@ export const PARAMETERS = {
     range: settingRange('readingTtlDays'),
     env: 'readingTtlDays',
   },
+  /**
+   * A dead sensor looks like free-flowing traffic; a city-wide outage (IoT, the rule, the network)
+   * looks like no traffic at all. Half of 50,000 sensors' readings a minute by default.
+   */
+  minimumReadingsPerMinute: {
+    name: 'MinimumReadingsPerMinute',
+    group: 'Operations and analytics',
+    type: 'Number',
+    description:
+      'Alarm (sensors-stopped) when fewer readings than this reach the processor in each of 3 minutes, or none at all. ' +
+      'Set it to about half the fleet\'s readings a minute; 0 alarms only when no reading arrives.',
+    default: 1_500_000,
+    range: { min: 0, max: 100_000_000 },
+  },
   logRetentionDays: {
     name: 'LogRetentionDays',
     group: 'Operations and analytics',

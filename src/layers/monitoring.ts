@@ -34,6 +34,9 @@ export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Re
     height: 6,
     properties: { title, region: '${AWS::Region}', view: 'timeSeries', stacked: false, period: 60, metrics, ...extra },
   });
+  // The processor's own metrics are high resolution (1 s): 10 s periods, and the partial period
+  // shown as it fills (liveData), or the graph would lag a full minute behind.
+  const live = { period: refresh, liveData: true };
   const zoneSearch = (metric: string, label: string) => ({
     expression: `SEARCH('{${ns},${METRIC_DIMENSION.zone}} MetricName="${metric}"', 'Average', ${refresh})`,
     id: metric.toLowerCase(),
@@ -50,15 +53,16 @@ export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Re
         properties: {
           markdown:
             '# TapStack ${EnvironmentSuffix}: live traffic\n' +
-            `Per-zone metrics are high resolution; set the dashboard's auto refresh to ${refresh} seconds. ` +
+            `The processor's metrics are high resolution and shown live: set the dashboard's auto refresh to ${refresh} seconds ` +
+            '(the refresh menu next to the time range). ' +
             'History lives in Athena (workgroup ${AthenaWorkGroup}).',
         },
       },
       metricWidget('Mean congestion index per zone', [[zoneSearch(METRIC.zoneCongestionIndex, '')]], {
-        period: refresh,
+        ...live,
         yAxis: { left: { min: 0, max: 100 } },
       }),
-      metricWidget('Vehicles per zone (mean per reading)', [[zoneSearch(METRIC.zoneVehicleCount, '')]], { period: refresh }),
+      metricWidget('Vehicles per zone (mean per reading)', [[zoneSearch(METRIC.zoneVehicleCount, '')]], live),
       metricWidget(
         'Latency SLOs (ms)',
         [
@@ -66,6 +70,7 @@ export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Re
           [ns, METRIC.alertLatencyMs, ...svc, { stat: 'p99', label: 'Reading to alert p99' }],
         ],
         {
+          ...live,
           annotations: {
             horizontal: [
               { label: 'Dashboard target', value: config.endToEndLatencyTargetMs },
@@ -74,14 +79,16 @@ export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Re
           },
         },
       ),
-      metricWidget('Records through the processor (per minute)', [
+      metricWidget(`Records through the processor (per ${refresh} s)`, [
         [ns, METRIC.recordsIn, ...svc, { stat: 'Sum' }],
         [ns, METRIC.recordsStored, ...svc, { stat: 'Sum' }],
         [ns, METRIC.recordsQuarantined, ...svc, { stat: 'Sum' }],
         [ns, METRIC.recordsRetried, ...svc, { stat: 'Sum' }],
         [ns, METRIC.itemsWritten, ...svc, { stat: 'Sum' }],
         [ns, METRIC.alertsPublished, ...svc, { stat: 'Sum' }],
-      ]),
+        [ns, METRIC.recordsReplayed, ...svc, { stat: 'Sum' }],
+        [ns, METRIC.alertsStale, ...svc, { stat: 'Sum' }],
+      ], live),
       metricWidget('Processor', [
         ['AWS/Lambda', 'IteratorAge', ...fn, { stat: 'Maximum' }],
         ['AWS/Lambda', 'Duration', ...fn, { stat: 'p99', yAxis: 'right' }],

@@ -123,6 +123,24 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       datapointsToAlarm: 2,
     },
     {
+      id: LogicalId.SensorsStoppedAlarm,
+      name: 'sensors-stopped',
+      description: 'Fewer readings than MinimumReadingsPerMinute reach the processor (or none): sensors, IoT Core or the rule stopped',
+      runbook:
+        'No data at all: check the IoT rule (`iot-rule-failures`, its error log), the stream (`stream-write-throttles`) and the ' +
+        'processor (`processor-errors`). Fewer: the per-zone graphs on the dashboard show where; a zone gone quiet is a ' +
+        'network or power outage there. Lower `MinimumReadingsPerMinute` if the fleet shrank.',
+      namespace: ns,
+      metric: METRIC.recordsIn,
+      dimensions: serviceDims,
+      statistic: 'Sum',
+      comparison: 'LessThanThreshold',
+      threshold: param(Param.MinimumReadingsPerMinute),
+      evaluationPeriods: 3,
+      // No data is the strongest sign of all that sensors stopped.
+      treatMissingData: 'breaching',
+    },
+    {
       id: LogicalId.ProcessorErrorsAlarm,
       name: 'processor-errors',
       description: 'The processor failed whole invocations (bad data never does this): see its log group',

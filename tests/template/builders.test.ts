@@ -120,7 +120,30 @@ describe('buildProcessing', () => {
   });
 });
 
+describe('processing after an outage', () => {
+  it('keeps records for as long as the stream does, so the processor catches up (bounded retries still stop a poison record)', () => {
+    const mapping = stack({ StreamRetentionHours: '168' }).resources.ProcessorEventSourceMapping!.Properties;
+    expect(mapping.MaximumRecordAgeInSeconds).toBe(-1);
+    expect(mapping.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(mapping.BisectBatchOnFunctionError).toBe(true);
+  });
+});
+
 describe('buildMonitoring', () => {
+  it('shows the processor’s high-resolution metrics live, in 10 s periods', () => {
+    const body = JSON.parse((template.Resources.Dashboard!.Properties.DashboardBody['Fn::Sub'] as string).replace(/\$\{[^}]+\}/g, 'x'));
+    const processorWidgets = body.widgets.filter(
+      (w: { type: string; properties: { metrics?: unknown[] } }) =>
+        w.type === 'metric' && JSON.stringify(w.properties.metrics).includes('TapStack/x'),
+    );
+    expect(processorWidgets.length).toBeGreaterThanOrEqual(4);
+    for (const w of processorWidgets) expect(w.properties).toMatchObject({ liveData: true, period: 10 });
+  });
+  it('alarms when readings stop, treating no data as breaching', () => {
+    const alarm = stack({ MinimumReadingsPerMinute: '1000' }).resources.SensorsStoppedAlarm!.Properties;
+    expect(alarm).toMatchObject({ MetricName: 'RecordsIn', ComparisonOperator: 'LessThanThreshold', Threshold: '1000', TreatMissingData: 'breaching' });
+  });
+
   it('derives the iterator-age alarm from the 30 s alert target and the batching window', () => {
     const alarm = stack().resources.ProcessorIteratorAgeAlarm!.Properties;
     expect(alarm.Threshold).toBe(DEFAULTS.alertLatencyTargetMs - DEFAULTS.processorBudgetMs);

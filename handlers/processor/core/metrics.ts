@@ -69,14 +69,19 @@ export function emfDocuments(
 ): string[] {
   const service = { [METRIC_DIMENSION.service]: SERVICE_NAME };
   const countMetrics = (Object.keys(COUNT_METRICS) as (keyof BatchCounts)[]).map((k) => [COUNT_METRICS[k], counts[k]] as const);
-  const metrics: { Name: string; Unit: string }[] = countMetrics.map(([Name]) => ({ Name, Unit: 'Count' }));
+  // High resolution (1 s), so that the dashboard can show the current 10 s period live.
+  const metrics: { Name: string; Unit: string; StorageResolution: number }[] = countMetrics.map(([Name]) => ({
+    Name,
+    Unit: 'Count',
+    StorageResolution: 1,
+  }));
   const values: Record<string, unknown> = Object.fromEntries(countMetrics);
   if (latencies.endToEndMs.length > 0) {
-    metrics.push({ Name: METRIC.endToEndLatencyMs, Unit: 'Milliseconds' });
+    metrics.push({ Name: METRIC.endToEndLatencyMs, Unit: 'Milliseconds', StorageResolution: 1 });
     values[METRIC.endToEndLatencyMs] = quantileSample(latencies.endToEndMs);
   }
   if (latencies.alertMs.length > 0) {
-    metrics.push({ Name: METRIC.alertLatencyMs, Unit: 'Milliseconds' });
+    metrics.push({ Name: METRIC.alertLatencyMs, Unit: 'Milliseconds', StorageResolution: 1 });
     values[METRIC.alertLatencyMs] = quantileSample(latencies.alertMs);
   }
   const doc = (dimensions: Record<string, string>, ms: { Name: string; Unit: string; StorageResolution?: number }[], vals: Record<string, unknown>) =>
