@@ -49,7 +49,8 @@ export const PROCESSOR_RESOURCES = {
     resource: 'ReadingsTable',
     value: 'Ref',
     grants: [
-      { sid: 'WriteReadings', actions: ['dynamodb:BatchWriteItem'] },
+      // Window items: read what a window holds, then a conditional put of the merged item.
+      { sid: 'ReadAndWriteReadings', actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'] },
       // The newest stored reading of a sensor whose readings arrive late (the stale-alert guard).
       { sid: 'FindLatestReading', actions: ['dynamodb:Query'] },
     ],
@@ -91,7 +92,9 @@ export const PROCESSOR_SETTINGS = {
   alertCooldownSeconds: { env: 'ALERT_COOLDOWN_SECONDS', kind: 'number', min: 0, max: 86_400 },
   /** Write shards of the zone index key. */
   zoneIndexShards: { env: 'ZONE_INDEX_SHARDS', kind: 'number', min: 1, max: 100 },
-  /** Rollup items expire (TTL) this many days after their last reading. */
+  /** Rollup items cover fixed windows of this many seconds of reading time. */
+  rollupWindowSeconds: { env: 'ROLLUP_WINDOW_SECONDS', kind: 'number', min: 1, max: 3_600 },
+  /** Rollup items expire (TTL) this many days after their window ends. */
   readingTtlDays: { env: 'READING_TTL_DAYS', kind: 'number', min: 1, max: 3_650 },
   /** Readings older than the stream retention are quarantined as stale. */
   streamRetentionHours: { env: 'STREAM_RETENTION_HOURS', kind: 'number', min: 24, max: 8_760 },

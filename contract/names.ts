@@ -8,15 +8,22 @@
 export const ENVIRONMENT_SUFFIX_PATTERN = /^[a-z0-9]{1,12}$/;
 export const ENVIRONMENT_SUFFIX_RULE = '1-12 lowercase letters or digits';
 
-/** Attribute and index names of the readings table (key: sensor_id + timestamp). */
+/**
+ * Attribute and index names of the readings table: one item per sensor and window of reading time
+ * (key: sensor_id + timestamp, the window's start).
+ */
 export const READINGS_TABLE = {
   partitionKey: 'sensor_id',
   sortKey: 'timestamp',
   zoneIndexName: 'zone-shard-index',
   zoneIndexPartitionKey: 'zone_shard',
   ttlAttribute: 'expires_at',
-  /** The time of the newest reading an item holds (the sort key, until items are aligned to windows). */
-  lastReadingAttribute: 'timestamp',
+  /** The time of the newest reading an item holds. */
+  lastReadingAttribute: 'last_reading_at',
+  /** How many readings an item holds: it only grows, so writes are conditioned on it. */
+  countAttribute: 'reading_count',
+  /** The readings an item holds, as ms offsets into its window: a reading is counted once. */
+  offsetsAttribute: 'reading_offsets_ms',
 } as const;
 
 /**

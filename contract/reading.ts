@@ -96,8 +96,9 @@ export const READING_FIELDS = {
     column: 'double',
     rollup: ['last'],
   },
+  /** Free text from the sensor's weather feed, in any language: it must never cost a reading its place. */
   weather_condition: {
-    codec: matching('a weather condition (1-32 of A-Z a-z 0-9 _ -)', /^[A-Za-z0-9_-]{1,32}$/),
+    codec: matching('a weather condition (1-64 printable characters)', /^[^\p{C}]{1,64}$/u),
     required: false,
     column: 'string',
     rollup: ['last'],

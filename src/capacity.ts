@@ -100,7 +100,8 @@ export const ASSUMPTIONS = {
   /** A rollup item (about 20 attributes): under 1 KB, so one write unit, one more for the index. */
   itemWriteUnits: 1,
   indexWriteUnits: 1,
-  itemBytes: 600,
+  /** A full 60 s window item at 1 Hz (tests/unit/enrich-rollup.test.ts measures 866 bytes). */
+  itemBytes: 900,
   /** Headroom on shards, write capacity and concurrency. */
   headroom: 1.2,
   concurrencyHeadroom: 1.25,

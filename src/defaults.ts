@@ -54,10 +54,22 @@ export function secureTable(config: TagConfig, properties: TableProperties): Dyn
   return retainUnlessThrowaway(table);
 }
 
-/** An encrypted queue that keeps messages as long as SQS allows, and its TLS-only policy. */
-export function encryptedQueue(config: TagConfig & Pick<StackConfig, 'queueRetentionSeconds'>, name: string, queueId: LogicalIdName) {
+/**
+ * An encrypted queue that keeps messages as long as SQS allows, and its TLS-only policy. A FIFO
+ * queue deduplicates by each message's deduplication id, in high-throughput mode (deduplication
+ * and throughput per message group).
+ */
+export function encryptedQueue(
+  config: TagConfig & Pick<StackConfig, 'queueRetentionSeconds'>,
+  name: string,
+  queueId: LogicalIdName,
+  options: { fifo?: boolean } = {},
+) {
   const queue = new SQS.Queue({
-    QueueName: physicalName(name),
+    QueueName: physicalName(options.fifo ? `${name}.fifo` : name),
+    ...(options.fifo
+      ? { FifoQueue: true, ContentBasedDeduplication: false, DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' }
+      : {}),
     KmsMasterKeyId: stackKeyArn(),
     KmsDataKeyReusePeriodSeconds: 300,
     MessageRetentionPeriod: config.queueRetentionSeconds,

@@ -259,6 +259,22 @@ export const PARAMETERS = {
     range: settingRange('zoneIndexShards'),
     env: 'zoneIndexShards',
   },
+  /**
+   * One item per sensor per minute of reading time: a window's readings are merged into its item
+   * batch after batch, each counted once whatever the delivery. Longer: fewer items to store, larger
+   * items (the readings' offsets grow with the window); 60 s at 1 Hz keeps an item under 1 KB.
+   */
+  rollupWindowSeconds: {
+    name: 'RollupWindowSeconds',
+    group: 'Storage (DynamoDB)',
+    type: 'Number',
+    description:
+      'Each rollup item holds one sensor\'s readings of a window of this many seconds (1 stores each reading of a 1 Hz sensor as its own item).',
+    default: 60,
+    allowed: [1, 5, 10, 15, 20, 30, 60, 120, 300],
+    constraint: 'must be one of 1, 5, 10, 15, 20, 30, 60, 120, 300',
+    env: 'rollupWindowSeconds',
+  },
   /** Rolled-up readings expire from DynamoDB after this; raw readings stay in S3. */
   readingRetentionDays: {
     name: 'ReadingRetentionDays',

@@ -211,7 +211,8 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
  */
 export function buildProcessing(config: ProcessingConfig): Layer {
   const dlq = encryptedQueue(config, 'processor-dlq', LogicalId.ProcessorDeadLetterQueue);
-  const quarantine = encryptedQueue(config, 'quarantine', LogicalId.QuarantineQueue);
+  // FIFO: a record delivered again is quarantined once (deduplicated by its shard and sequence number).
+  const quarantine = encryptedQueue(config, 'quarantine', LogicalId.QuarantineQueue, { fifo: true });
   const logs = logGroup(config, '/aws/lambda/tapstack-${EnvironmentSuffix}-processor');
 
   const role = new IAM.Role({

@@ -55,7 +55,8 @@ describe('processor against moto', () => {
         { metricsNamespace: 'TapStack/proc', overrides: { [ENV.alertCooldownSeconds]: '0' } },
       ),
     );
-    T0 = Date.now() - 20_000;
+    // The start of this minute: a test's readings share one 60 s rollup window, and still read as live.
+    T0 = Math.floor(Date.now() / 60_000) * 60_000;
 
   });
   afterAll(async () => {
@@ -77,7 +78,7 @@ describe('processor against moto', () => {
     (await drain(alertQueueUrl)).map((m) => JSON.parse(m.Body!).detail as { level: string; previous_level: string; sensor_id: string; alert_id: string });
   const scanReadings = async () => (await clients.dynamodb.send(new ScanCommand({ TableName: config.tableName }))).Items ?? [];
 
-  it('stores one rollup per sensor, quarantines bad readings with their reason, and alerts on a crossing', async () => {
+  it('stores one rollup per sensor and window, quarantines bad readings with their reason, and alerts on a crossing', async () => {
     const event = kinesisEvent([
       reading(1, T0, { congestion_index: 40 }),
       reading(1, T0 + 1000, { congestion_index: 50, vehicle_count: 20 }),
@@ -95,7 +96,8 @@ describe('processor against moto', () => {
     expect(items).toHaveLength(3);
     const s1 = items.find((i) => i.sensor_id!.S === 'sensor-00001')!;
     expect(s1).toMatchObject({
-      timestamp: { S: new Date(T0 + 1000).toISOString() },
+      timestamp: { S: new Date(T0).toISOString() },
+      last_reading_at: { S: new Date(T0 + 1000).toISOString() },
       reading_count: { N: '2' },
       vehicle_count_sum: { N: '32' },
       congestion_index_mean: { N: '45' },

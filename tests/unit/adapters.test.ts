@@ -1,18 +1,13 @@
-import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { publishAlerts } from '../../handlers/processor/adapters/alert-publisher';
-import { backoffMs, CallCounter, isRetryable } from '../../handlers/processor/adapters/aws-calls';
+import { backoffMs, CallCounter, isRetryable, sendInChunks } from '../../handlers/processor/adapters/aws-calls';
 import { quarantine } from '../../handlers/processor/adapters/quarantine';
-import { writeItems } from '../../handlers/processor/adapters/readings-writer';
 import type { AlertDetail } from '../../handlers/processor/core/alerts';
-import type { Item } from '../../handlers/processor/adapters/readings-writer';
 import { fakeIo } from '../helpers/fake-io';
 
-const items = (n: number): Item[] =>
-  Array.from({ length: n }, (_, i) => ({ sensor_id: { S: `s${i}` }, timestamp: { S: '2026-11-22T12:00:00.000Z' } }));
 const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ProvisionedThroughputExceededException', $metadata: { httpStatusCode: 400 } });
 
 describe('io', () => {
@@ -32,65 +27,67 @@ describe('io', () => {
   });
 });
 
-describe('writeItems', () => {
-  const ddb = mockClient(DynamoDBClient);
-  beforeEach(() => ddb.reset());
-  const client = () => new DynamoDBClient({ region: 'us-east-1' });
+describe('sendInChunks (the batch APIs\' shared retry loop)', () => {
+  const entries = (n: number) => Array.from({ length: n }, (_, i) => i);
+  /** A batch call: `fails(entry)` entries come back unprocessed; a throw fails them all. */
+  const send = (calls: number[][], behaviour: (pending: number[]) => number[] | Promise<number[]>) => async (pending: number[]) => {
+    calls.push(pending);
+    return behaviour(pending);
+  };
 
-  it('writes 25 items per call, several calls in flight', async () => {
-    ddb.on(BatchWriteItemCommand).resolves({ UnprocessedItems: {} });
-    const counter = new CallCounter();
-    const result = await writeItems(client(), 't', items(260), fakeIo().io, counter);
+  it('sends chunks of the batch limit, several in flight', async () => {
+    const calls: number[][] = [];
+    const result = await sendInChunks(fakeIo().io, 'Op', entries(260), 25, send(calls, () => []));
     expect(result).toEqual({ failed: [], retries: 0 });
-    expect(counter.counts.BatchWriteItem).toBe(11);
-    expect(ddb.commandCalls(BatchWriteItemCommand).map((c) => c.args[0].input.RequestItems!.t!.length)).toContain(25);
+    expect(calls).toHaveLength(11);
+    expect(calls.map((c) => c.length)).toContain(25);
   });
 
-  it('retries only the unprocessed items, with backoff', async () => {
-    const batch = items(3);
-    ddb
-      .on(BatchWriteItemCommand)
-      .resolvesOnce({ UnprocessedItems: { t: [{ PutRequest: { Item: batch[1]! } }] } })
-      .resolves({});
+  it('retries only the entries not taken, with backoff', async () => {
+    const calls: number[][] = [];
+    let first = true;
     const { io, sleeps } = fakeIo();
-    const result = await writeItems(client(), 't', batch, io, new CallCounter());
+    const result = await sendInChunks(io, 'Op', entries(3), 25, send(calls, (p) => (first ? ((first = false), [p[1]!]) : [])));
     expect(result).toEqual({ failed: [], retries: 1 });
-    expect(ddb.commandCalls(BatchWriteItemCommand)[1]!.args[0].input.RequestItems!.t).toEqual([{ PutRequest: { Item: batch[1] } }]);
+    expect(calls[1]).toEqual([1]);
     expect(sleeps).toEqual([12.5]);
   });
 
   it('retries throttling until it passes', async () => {
-    ddb.on(BatchWriteItemCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
-    const result = await writeItems(client(), 't', items(5), fakeIo().io, new CallCounter());
+    let throttles = 2;
+    const result = await sendInChunks(fakeIo().io, 'Op', entries(5), 25, async () => {
+      if (throttles-- > 0) throw throttled();
+      return [];
+    });
     expect(result).toEqual({ failed: [], retries: 2 });
   });
 
-  it('gives back exactly the unwritten items when time runs out', async () => {
-    const batch = items(30);
-    ddb.on(BatchWriteItemCommand).callsFake((input) => {
-      const requests = input.RequestItems.t;
-      // The first chunk always leaves its last item unprocessed; the second always throttles.
-      if (requests.length === 25 || requests[0].PutRequest.Item.sensor_id.S === 's24') {
-        return { UnprocessedItems: { t: [requests[requests.length - 1]] } };
-      }
+  it('gives back exactly the entries not taken when time runs out', async () => {
+    // The first chunk always leaves its last entry; the second always throttles.
+    const result = await sendInChunks(fakeIo(2_000).io, 'Op', entries(30), 25, async (pending) => {
+      if (pending.length === 25 || pending[0] === 24) return [pending[pending.length - 1]!];
       throw throttled();
     });
-    const result = await writeItems(client(), 't', batch, fakeIo(2_000).io, new CallCounter());
     expect(result.failed.sort((a, b) => a - b)).toEqual([24, 25, 26, 27, 28, 29]);
   });
 
-  it('abandons a call that hangs, and reports its items when no time is left', async () => {
-    ddb.on(BatchWriteItemCommand).callsFake(() => new Promise(() => undefined));
+  it('abandons a call that hangs, and gives its entries back when no time is left', async () => {
     const { io } = fakeIo(500, { callTimeoutMs: 30 });
-    const result = await writeItems(client(), 't', items(2), io, new CallCounter());
+    const result = await sendInChunks(io, 'Op', entries(2), 25, () => new Promise(() => undefined));
     expect(result.failed).toEqual([0, 1]);
   });
 
-  it('does not retry a validation error', async () => {
-    ddb.on(BatchWriteItemCommand).rejects(Object.assign(new Error('bad'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }));
-    const result = await writeItems(client(), 't', items(2), fakeIo().io, new CallCounter());
+  it('does not retry a validation error, and logs it', async () => {
+    const logged: string[] = [];
+    const calls: number[][] = [];
+    const { io } = fakeIo(10_000, { log: (_level, message) => logged.push(message) });
+    const result = await sendInChunks(io, 'Op', entries(2), 25, async (pending) => {
+      calls.push(pending);
+      throw Object.assign(new Error('bad'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    });
     expect(result).toEqual({ failed: [0, 1], retries: 0 });
-    expect(ddb.commandCalls(BatchWriteItemCommand)).toHaveLength(1);
+    expect(calls).toHaveLength(1);
+    expect(logged).toEqual(['Op failed, not retryable']);
   });
 });
 

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
-import { enrich, groupBySensor } from '../helpers/readings';
+import { enrich } from '../helpers/readings';
 import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
-import { rollupItem } from '../../handlers/processor/sinks/readings';
+import { mergeIntoWindow } from '../../handlers/processor/core/window';
+import { windowFromItem, windowItem } from '../../handlers/processor/sinks/readings';
+import { ASSUMPTIONS } from '../../src/capacity';
+import { dynamoItemBytes } from '../helpers/dynamo-size';
 import type { Reading } from '../../handlers/processor/core/types';
 
 const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
@@ -18,7 +21,7 @@ const r = (sensor: string, offsetS: number, over: Partial<Reading> = {}): Readin
   received_at: T + offsetS * 1000 + 100,
   ...over,
 });
-const options = { zoneIndexShards: 10, readingTtlDays: 7 };
+const options = { zoneIndexShards: 10, readingTtlDays: 7, rollupWindowSeconds: 60 };
 
 describe('trafficFlowScore', () => {
   it('is 100 at free flow and 0 at standstill or full congestion', () => {
@@ -50,40 +53,46 @@ describe('zoneShard', () => {
   });
 });
 
-describe('rollupItem', () => {
-  it('rolls a sensor’s readings into one item keyed by its last reading', () => {
-    const [rollup, other] = groupBySensor([
-      { reading: enrich(r('s1', 2, { vehicle_count: 30, congestion_index: 85 }), thresholds), index: 0 },
-      { reading: enrich(r('s2', 0), thresholds), index: 1 },
-      { reading: enrich(r('s1', 0, { vehicle_count: 10, avg_speed: 50, congestion_index: 40 }), thresholds), index: 2 },
-      { reading: enrich(r('s1', 1, { vehicle_count: 20, congestion_index: 60, temperature: 3 }), thresholds), index: 3 },
-    ]);
-    expect(rollup!.recordIndices).toEqual([0, 2, 3]);
-    expect(other!.recordIndices).toEqual([1]);
-    const item = rollupItem(rollup!, options);
+/** A 60 s window of sensor s1 (readings at T + offsets), as the batch analysis would group them. */
+const windowOf = (offsetsS: number[], over: (i: number) => Partial<Reading> = () => ({})) =>
+  offsetsS.map((o, i) => enrich(r('s1', o, over(i)), thresholds));
+
+describe('windowItem', () => {
+  it('rolls a sensor’s readings of one window into one item keyed by the window’s start', () => {
+    const readings = windowOf([2, 0, 1], (i) => [
+      { vehicle_count: 30, congestion_index: 85 },
+      { vehicle_count: 10, avg_speed: 50, congestion_index: 40 },
+      { vehicle_count: 20, congestion_index: 60, temperature: 3 },
+    ][i]!);
+    const { aggregate } = mergeIntoWindow('s1', T, undefined, readings);
+    const item = windowItem(aggregate, options);
     expect(item).toMatchObject({
       sensor_id: { S: 's1' },
-      timestamp: { S: '2026-11-22T12:00:02.000Z' },
+      timestamp: { S: '2026-11-22T12:00:00.000Z' },
       first_reading_at: { S: '2026-11-22T12:00:00.000Z' },
+      last_reading_at: { S: '2026-11-22T12:00:02.000Z' },
       reading_count: { N: '3' },
+      reading_offsets_ms: { NS: ['0', '1000', '2000'] },
       vehicle_count_sum: { N: '60' },
       vehicle_count_max: { N: '30' },
       vehicle_count_last: { N: '30' },
+      avg_speed_sum: { N: '110' },
       avg_speed_mean: { N: '36.667' },
       avg_speed_min: { N: '30' },
       congestion_index_mean: { N: '61.667' },
       congestion_index_max: { N: '85' },
       congestion_level: { S: 'WARNING' },
       congestion_level_max: { S: 'WARNING' },
-      expires_at: { N: String(Math.floor((T + 2000) / 1000) + 7 * 86_400) },
+      expires_at: { N: String(T / 1000 + 60 + 7 * 86_400) },
     });
     expect(item.zone_shard).toEqual({ S: zoneShard('downtown', 's1', 10) });
+    // The last reading (by time, not arrival) has no temperature.
     expect(item).not.toHaveProperty('temperature_last');
   });
 
   it('stores a single reading as that reading (count 1)', () => {
-    const [rollup] = groupBySensor([{ reading: enrich(r('s1', 0, { temperature: 21 }), thresholds), index: 0 }]);
-    expect(rollupItem(rollup!, options)).toMatchObject({
+    const { aggregate } = mergeIntoWindow('s1', T, undefined, windowOf([0], () => ({ temperature: 21 })));
+    expect(windowItem(aggregate, options)).toMatchObject({
       reading_count: { N: '1' },
       vehicle_count_sum: { N: '10' },
       avg_speed_mean: { N: '30' },
@@ -93,9 +102,17 @@ describe('rollupItem', () => {
     });
   });
 
-  it('is deterministic: the same readings give the same item', () => {
-    const make = () => rollupItem(groupBySensor([{ reading: enrich(r('s1', 0), thresholds), index: 0 }])[0]!, options);
-    expect(make()).toEqual(make());
+  it('reads back what it writes (the conflict path merges into the stored item)', () => {
+    const { aggregate } = mergeIntoWindow('s1', T, undefined, windowOf([5, 7, 9], (i) => ({ temperature: -3.25 + i, weather_condition: 'léger brouillard ☁' })));
+    expect(windowFromItem(windowItem(aggregate, options))).toEqual(aggregate);
+  });
+
+  it('keeps a full 60 s window at 1 Hz within one write unit (1 KB), as the capacity plan assumes', () => {
+    const readings = windowOf(Array.from({ length: 60 }, (_, i) => i), (i) => ({ temperature: 12.5, weather_condition: 'clear', avg_speed: 37.5 + i / 7, congestion_index: 55.5 + i / 3 }));
+    const { aggregate } = mergeIntoWindow('sensor-00001', T, undefined, readings.map((x) => ({ ...x, sensor_id: 'sensor-00001' })));
+    const bytes = dynamoItemBytes(windowItem(aggregate, options));
+    expect(bytes).toBeLessThanOrEqual(1024);
+    expect(bytes).toBeLessThanOrEqual(ASSUMPTIONS.itemBytes);
   });
 });
 

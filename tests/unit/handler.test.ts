@@ -1,7 +1,7 @@
 import {
   BatchGetItemCommand,
-  BatchWriteItemCommand,
   DynamoDBClient,
+  PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -38,7 +38,7 @@ beforeEach(() => {
   ddb.reset();
   events.reset();
   sqs.reset();
-  ddb.on(BatchWriteItemCommand).resolves({});
+  ddb.on(PutItemCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(BatchGetItemCommand).resolves({ Responses: {} });
   ddb.on(UpdateItemCommand).resolves({});
@@ -57,7 +57,7 @@ describe('processBatch', () => {
   });
 
   it('reports the sequence numbers of the records whose rollups could not be written in time', async () => {
-    ddb.on(BatchWriteItemCommand).rejects(throttled());
+    ddb.on(PutItemCommand).rejects(throttled());
     const event = kinesisEvent([reading(1, T), reading(1, T + 1000), { raw: 'garbage' }, reading(2, T)]);
     const { promise } = run(event, 3_000);
     const outcome = await promise;
@@ -67,9 +67,10 @@ describe('processBatch', () => {
   });
 
   it('reports only the rollup that failed when others were written', async () => {
-    ddb.on(BatchWriteItemCommand).callsFake((input) => ({
-      UnprocessedItems: { readings: input.RequestItems.readings.filter((w: any) => w.PutRequest.Item.sensor_id.S === 'sensor-00002') },
-    }));
+    ddb.on(PutItemCommand).callsFake((input) => {
+      if (input.Item.sensor_id.S === 'sensor-00002') throw throttled();
+      return {};
+    });
     const event = kinesisEvent([reading(1, T), reading(2, T), reading(3, T)]);
     const outcome = await run(event, 3_000).promise;
     expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }]);
@@ -86,7 +87,7 @@ describe('processBatch', () => {
   it('reads alert state only for sensors that may escalate or are elevated', async () => {
     const event = kinesisEvent([reading(1, T, { congestion_index: 85 }), ...Array.from({ length: 50 }, (_, i) => reading(100 + i, T))]);
     await run(event).promise;
-    const keys = ddb.commandCalls(BatchGetItemCommand).flatMap((c) => c.args[0].input.RequestItems!['alert-state']!.Keys!);
+    const keys = ddb.commandCalls(BatchGetItemCommand).flatMap((c) => c.args[0].input.RequestItems!['alert-state']?.Keys ?? []);
     expect(keys).toEqual([{ sensor_id: { S: 'sensor-00001' } }]);
   });
 

@@ -1,4 +1,4 @@
-import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
-import { rollupItem } from '../../handlers/processor/sinks/readings';
+import { byWindow, mergeIntoWindow, readingCount } from '../../handlers/processor/core/window';
 import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 
@@ -55,14 +55,16 @@ describe('the core, over arbitrary input', () => {
     );
   });
 
-  it('stores every valid reading: one item per sensor, counts adding up', () => {
+  it('stores every valid reading once: one item per sensor and window, counts adding up to the distinct readings', () => {
     fc.assert(
       fc.property(fc.array(validReading, { minLength: 1, maxLength: 60 }), (readings) => {
         const batch = analyseBatch(toInputRecords(kinesisEvent(readings)), options);
         expect(batch.quarantined).toEqual([]);
-        const items = batch.rollups.map((r) => rollupItem(r, TEST_CONFIG));
-        expect(items).toHaveLength(new Set(readings.map((r) => r.sensor_id)).size);
-        expect(items.reduce((n, item) => n + Number(item.reading_count!.N), 0)).toBe(readings.length);
+        const windows = batch.rollups.flatMap((r) => byWindow(r.readings, 60).map((w) => mergeIntoWindow(r.sensorId, w.windowStartMs, undefined, w.readings).aggregate));
+        const distinctWindows = new Set(readings.map((r) => `${r.sensor_id} ${Math.floor(Date.parse(r.timestamp) / 60_000)}`));
+        expect(windows).toHaveLength(distinctWindows.size);
+        const distinctReadings = new Set(readings.map((r) => `${r.sensor_id} ${Date.parse(r.timestamp)}`));
+        expect(windows.reduce((n, w) => n + readingCount(w), 0)).toBe(distinctReadings.size);
       }),
       { numRuns: 200 },
     );
@@ -86,7 +88,7 @@ describe('the handler, with AWS failing at random', () => {
         ddb.reset();
         events.reset();
         sqs.reset();
-        ddb.on(BatchWriteItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
+        ddb.on(PutItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
         ddb.on(QueryCommand).callsFake(() => { if (flaky()) throw fail(); return { Items: [] }; });
         ddb.on(BatchGetItemCommand).callsFake(() => { if (flaky()) throw fail(); return { Responses: {} }; });
         ddb.on(UpdateItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });

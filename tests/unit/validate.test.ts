@@ -29,6 +29,13 @@ describe('validateRecord', () => {
     });
   });
 
+  it('keeps a reading whose optional description is in any language, and quarantines only a control character or an over-long one', () => {
+    expect(check(reading(1, NOW, { weather_condition: 'léger brouillard ☁' }))).toMatchObject({ weather_condition: 'léger brouillard ☁' });
+    expect(isValid(reading(1, NOW, { weather_condition: '雷雨' }))).toBe(true);
+    expect(reasonOf(reading(1, NOW, { weather_condition: 'x'.repeat(65) }))).toMatch(/^weather_condition: expected a weather condition \(1-64 printable characters\)/);
+    expect(reasonOf(reading(1, NOW, { weather_condition: 'rain\u0000' }))).toMatch(/^weather_condition: /);
+  });
+
   it('falls back to the Kinesis arrival time when the rule did not stamp received_at', () => {
     const { received_at: _, ...withoutReceivedAt } = reading(1, NOW);
     const event = kinesisEvent([withoutReceivedAt], 'shardId-0', NOW + 42);

@@ -1,4 +1,10 @@
-/** Invalid readings → the quarantine queue, 10 per SendMessageBatch, with the original payload. */
+/**
+ * Invalid readings → the quarantine queue (FIFO), 10 per SendMessageBatch, with the original
+ * payload. Each message's deduplication id is its record's identity (shard and sequence number), so
+ * a record delivered again (a retry, a replay, two attempts at once) is quarantined once: SQS drops
+ * a FIFO message whose deduplication id it took in the last 5 minutes
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html).
+ */
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QuarantinedRecord } from '../core/types';
@@ -28,6 +34,10 @@ export function quarantineMessage(q: QuarantinedRecord): string {
   });
 }
 
+/** The record's identity in the stream, as a deduplication id (at most 128 characters). */
+export const deduplicationId = (q: QuarantinedRecord): string =>
+  createHash('sha256').update(`${q.record.shardId}|${q.record.sequenceNumber}`).digest('hex');
+
 /** Sends every quarantined record; answers the positions (into `records`) that could not be sent. */
 export async function quarantine(
   client: SQSClient,
@@ -47,7 +57,13 @@ export async function quarantine(
       const out = await client.send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: pending.map(({ r, index }) => ({ Id: String(index), MessageBody: quarantineMessage(r) })),
+          Entries: pending.map(({ r, index }) => ({
+            Id: String(index),
+            MessageBody: quarantineMessage(r),
+            // One group per shard: order within a shard, throughput across shards.
+            MessageGroupId: r.record.shardId || 'unknown-shard',
+            MessageDeduplicationId: deduplicationId(r),
+          })),
         }),
         { abortSignal },
       );

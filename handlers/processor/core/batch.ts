@@ -36,7 +36,7 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   let replayed = 0;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
-    const reading = validateRecord(record, options.config, options.nowMs);
+    const reading = validateRecord(record, options.config, options.nowMs, index);
     if (typeof reading === 'string') {
       quarantined.push({ record, reason: reading, index });
       continue;

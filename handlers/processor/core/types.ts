@@ -19,6 +19,8 @@ export interface EnrichedReading extends Reading {
   congestion_level: Level;
   /** Put back on the stream long after IoT Core received it (a redrive): left out of the latency SLOs. */
   replayed: boolean;
+  /** Position of its record in the batch, to report it for retry. */
+  recordIndex: number;
 }
 
 /** One Kinesis record as the core sees it: its payload and where it came from. */

@@ -46,7 +46,7 @@ export function canonicalUtcToMs(ts: string): number {
 export type ValidationConfig = Pick<ProcessorConfig, 'thresholds' | 'streamRetentionHours'>;
 
 /** Validates a record and builds its enriched reading in one object (this is the hot path). */
-export function validateRecord(record: InputRecord, config: ValidationConfig, nowMs: number): Validated {
+export function validateRecord(record: InputRecord, config: ValidationConfig, nowMs: number, recordIndex = -1): Validated {
   const { data } = record;
   const approxBytes = Math.floor((data.length * 3) / 4);
   if (approxBytes > LIMITS.maxReadingBytes) {
@@ -80,6 +80,7 @@ export function validateRecord(record: InputRecord, config: ValidationConfig, no
   reading.timestampMs = timestampMs;
   reading.received_at = raw.received_at ?? record.approximateArrivalMs;
   reading.replayed = record.approximateArrivalMs - reading.received_at > REPLAYED_AFTER_MS;
+  reading.recordIndex = recordIndex;
   reading.traffic_flow_score = trafficFlowScore(raw.avg_speed, raw.congestion_index);
   reading.congestion_level = congestionLevel(raw.congestion_index, config.thresholds);
   return reading;
