@@ -60,7 +60,7 @@ export const PROCESSOR_RESOURCES = {
     resource: 'AlertStateTable',
     value: 'Ref',
     grants: [
-      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
+      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'] },
       { sid: 'FindElevatedSensors', actions: ['dynamodb:Query'], index: ALERT_STATE_TABLE.elevatedIndexName },
     ],
   },

@@ -1,6 +1,7 @@
 import {
   BatchGetItemCommand,
   DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -98,16 +99,37 @@ describe('processBatch', () => {
     const [commit, clear] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
     expect(commit!.ConditionExpression).toBe('attribute_not_exists(#pk)');
     expect(commit!.ExpressionAttributeValues![':level']).toEqual({ S: 'WARNING' });
-    expect(clear!.ConditionExpression).toBe('#version = :v');
-    expect(clear!.ExpressionAttributeValues![':v']).toEqual({ N: '1' });
+    // The outbox is cleared by a write conditioned on the version the commit wrote.
+    expect(clear!.ConditionExpression).toBe('#version = :current');
+    expect(clear!.ExpressionAttributeValues![':current']).toEqual({ N: '1' });
+    expect(clear!.ExpressionAttributeValues![':pending']).toEqual({ S: '[]' });
   });
 
-  it('publishes nothing when another invocation already moved the state (conditional check fails)', async () => {
-    ddb.on(UpdateItemCommand).rejects(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
+  it('publishes nothing when another invocation already took the reading (its write wins the condition)', async () => {
+    ddb.on(UpdateItemCommand).rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
+    // What the other invocation wrote: the transition, with this very reading as its last.
+    ddb.on(GetItemCommand).resolves({
+      Item: { sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '2' }, last_reading_ms: { N: String(T) }, pending: { S: '[]' } },
+    });
     const outcome = await run(kinesisEvent([reading(1, T, { congestion_index: 85 })])).promise;
-    expect(outcome.alertsPublished).toBe(0);
+    expect(outcome).toMatchObject({ alertsPublished: 0, alertsStale: 1 });
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
     expect(outcome.response.batchItemFailures).toEqual([]);
+  });
+
+  it('decides again on what another invocation wrote, keeping its work and adding its own', async () => {
+    ddb.on(UpdateItemCommand).rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
+    // The other invocation took an earlier reading to WARNING; this batch's later reading goes on to CRITICAL.
+    ddb.on(GetItemCommand).resolves({
+      Item: { sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '2' }, last_reading_ms: { N: String(T - 1000) }, pending: { S: '[]' } },
+    });
+    const outcome = await run(kinesisEvent([reading(1, T, { congestion_index: 95 })])).promise;
+    expect(outcome.alertsPublished).toBe(1);
+    const detail = JSON.parse(events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!);
+    expect(detail).toMatchObject({ previous_level: 'WARNING', level: 'CRITICAL' });
+    const [, commit] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    expect(commit!.ExpressionAttributeValues![':current']).toEqual({ N: '2' });
   });
 
   it('keeps an alert pending and retries its records when EventBridge will not take it', async () => {
@@ -115,11 +137,15 @@ describe('processBatch', () => {
     const event = kinesisEvent([reading(1, T, { congestion_index: 85 }), reading(2, T)]);
     const outcome = await run(event, 3_000).promise;
     expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+    // Committed, then released: the alert stays in the outbox, free for the retry to publish at once.
+    const [, release] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    const pending = JSON.parse(release!.ExpressionAttributeValues![':pending']!.S!);
+    expect(pending).toEqual([expect.objectContaining({ until: 0, alert: expect.objectContaining({ level: 'WARNING' }) })]);
   });
 
-  it('republishes alerts left pending by an earlier invocation', async () => {
-    const pending = [{ alert_id: 'x1', level: 'WARNING', previous_level: 'NORMAL', sensor_id: 'sensor-00001', zone_id: 'zone-1', congestion_index: 85, threshold: 80, reading_time: new Date(T).toISOString(), received_at: T, detected_at: new Date(T).toISOString() }];
+  it('republishes alerts left pending by an earlier invocation whose claim lapsed', async () => {
+    const alert = { alert_id: 'x1', level: 'WARNING', previous_level: 'NORMAL', sensor_id: 'sensor-00001', zone_id: 'zone-1', congestion_index: 85, threshold: 80, reading_time: new Date(T).toISOString(), received_at: T, detected_at: new Date(T).toISOString() };
+    const pending = [{ alert, owner: 'an invocation that died', until: T }];
     ddb.on(QueryCommand).resolves({ Items: [{ sensor_id: { S: 'sensor-00001' } }] });
     ddb.on(BatchGetItemCommand).resolves({
       Responses: { 'alert-state': [{ sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '4' }, pending: { S: JSON.stringify(pending) } }] },
@@ -127,6 +153,19 @@ describe('processBatch', () => {
     const outcome = await run(kinesisEvent([reading(1, T + 1000, { congestion_index: 84 })])).promise;
     expect(outcome.alertsPublished).toBe(1);
     expect(JSON.parse(events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!).alert_id).toBe('x1');
+  });
+
+  it('leaves alerts a live invocation claimed for it to publish', async () => {
+    const alert = { alert_id: 'x2', level: 'WARNING', previous_level: 'NORMAL', sensor_id: 'sensor-00001', zone_id: 'zone-1', congestion_index: 85, threshold: 80, reading_time: new Date(T).toISOString(), received_at: T, detected_at: new Date(T).toISOString() };
+    const pending = [{ alert, owner: 'an invocation still running', until: Date.now() + 60_000 }];
+    ddb.on(QueryCommand).resolves({ Items: [{ sensor_id: { S: 'sensor-00001' } }] });
+    ddb.on(BatchGetItemCommand).resolves({
+      Responses: { 'alert-state': [{ sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '4' }, last_reading_ms: { N: String(T) }, pending: { S: JSON.stringify(pending) } }] },
+    });
+    const outcome = await run(kinesisEvent([reading(1, T + 1000, { congestion_index: 84 })])).promise;
+    expect(outcome.alertsPublished).toBe(0);
+    expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
   });
 
   it('writes its metrics as EMF lines, one per zone plus one for the batch', async () => {

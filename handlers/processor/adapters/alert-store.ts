@@ -8,13 +8,14 @@
 import {
   BatchGetItemCommand,
   ConditionalCheckFailedException,
+  GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { ALERT_STATE_TABLE } from '../../../contract';
-import { initialState, type AlertDetail, type AlertState } from '../core/alerts';
+import { initialState, type AlertDetail, type AlertState, type PendingAlert } from '../core/alerts';
 import { elevatedBucket } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
 import { UnprocessedKeysError } from '../errors';
@@ -41,10 +42,13 @@ export function stateFromItem(item: Record<string, AttributeValue>): AlertState 
     level,
     version: Number(item.version?.N ?? 0),
     lastAlertAt,
-    pending: item.pending?.S ? (JSON.parse(item.pending.S) as AlertDetail[]) : [],
+    pending: item.pending?.S ? (JSON.parse(item.pending.S) as (PendingAlert | AlertDetail)[]).map(pendingAlert) : [],
     lastReadingMs: Number(item.last_reading_ms?.N ?? 0),
   };
 }
+
+/** An outbox entry; an entry written before claims existed (a bare alert) is unclaimed. */
+const pendingAlert = (p: PendingAlert | AlertDetail): PendingAlert => ('alert' in p ? p : { alert: p, owner: '', until: 0 });
 
 export interface AlertStoreDeps {
   client: DynamoDBClient;
@@ -136,8 +140,9 @@ export class AlertStore {
   }
 
   /**
-   * Writes `next` if the stored version is still `previous.version`. The item stays in the
-   * elevated index while the sensor is above NORMAL or has alerts pending.
+   * Writes `next` if the stored version is still `previous.version` (every change goes through here:
+   * transitions, claims, and the outbox after publishing). The item stays in the elevated index
+   * while the sensor is above NORMAL or has alerts pending.
    */
   commit(previous: AlertState, next: AlertState, zoneId: string, updatedAt: string): Promise<CommitOutcome> {
     const elevated = next.level !== 'NORMAL' || next.pending.length > 0;
@@ -176,19 +181,13 @@ export class AlertStore {
     );
   }
 
-  /** Marks a state's pending alerts as published (if nobody has moved the state on since). */
-  clearPending(state: AlertState): Promise<CommitOutcome> {
-    const elevated = state.level !== 'NORMAL';
-    return this.conditionalUpdate(
-      {
-        TableName: this.deps.tableName,
-        Key: { [PK]: { S: state.sensorId } },
-        UpdateExpression: 'SET pending = :empty' + (elevated ? '' : ' REMOVE #bucket'),
-        ConditionExpression: '#version = :v',
-        ExpressionAttributeNames: { '#version': 'version', ...(elevated ? {} : { '#bucket': BUCKET }) },
-        ExpressionAttributeValues: { ':empty': { S: '[]' }, ':v': { N: String(state.version) } },
-      },
-      'clearing the outbox',
+  /** The sensor's state, read consistently (after a conflict, to decide again on what won). */
+  async get(sensorId: string): Promise<AlertState> {
+    const { client, tableName, io, counter } = this.deps;
+    counter.add('GetItem');
+    const out = await retrying(io, 'GetItem', (abortSignal) =>
+      client.send(new GetItemCommand({ TableName: tableName, Key: { [PK]: { S: sensorId } }, ConsistentRead: true }), { abortSignal }),
     );
+    return out.Item ? stateFromItem(out.Item) : initialState(sensorId);
   }
 }

@@ -10,6 +10,10 @@
  * Only readings newer than every reading the state has seen move it: a replayed or late reading
  * (a redrive, an overlapping delivery) is stale and counted, so it can never raise an alert about
  * a moment the sensor has already moved on from, nor walk the state back and forth.
+ *
+ * Alerts wait in the state's outbox (`pending`) until published, each claimed by the invocation
+ * that publishes it until that invocation's deadline: two attempts running at once never publish
+ * the same alert, and an alert whose publisher died is claimed again once its claim has lapsed.
  */
 import { ALERT_EVENT } from '../../../contract';
 import type { Rollup } from './rollup';
@@ -31,15 +35,34 @@ export interface AlertDetail {
   detected_at: string;
 }
 
+/** An alert in the outbox, and who may publish it until when. */
+export interface PendingAlert {
+  alert: AlertDetail;
+  /** The invocation that publishes it. */
+  owner: string;
+  /** Epoch ms: the owner's deadline; after it (and a margin for clocks), anyone may claim the alert. */
+  until: number;
+}
+
+/** The invocation deciding: its identity, its deadline (its claims last until then) and its clock. */
+export interface Claimant {
+  id: string;
+  deadlineMs: number;
+  nowMs: number;
+}
+
+/** Clocks of two invocations may differ by this much: a claim lapses only this long after its deadline. */
+export const CLAIM_MARGIN_MS = 5_000;
+
 export interface AlertState {
   sensorId: string;
   level: Level;
-  /** Optimistic-lock version; 0 means no stored item yet. */
+  /** Optimistic-lock version; 0 means no stored item yet. Every write makes it one more. */
   version: number;
   /** Receive time (epoch ms) of the reading behind the last published alert into each level. */
   lastAlertAt: Partial<Record<Level, number>>;
-  /** Alerts decided but not yet confirmed published (an outbox): published again until cleared. */
-  pending: AlertDetail[];
+  /** Alerts decided but not yet confirmed published (an outbox). */
+  pending: PendingAlert[];
   /** Sensor time (epoch ms) of the newest reading the state has taken; 0 when none. */
   lastReadingMs: number;
 }
@@ -56,6 +79,8 @@ export interface Decision {
   suppressed: number;
   /** Readings not newer than what the state (or the readings table) has already seen. */
   stale: number;
+  /** Alerts of the outbox whose publisher's claim lapsed, now claimed by this invocation. */
+  reclaimed: number;
   /** Whether the stored state must change. */
   changed: boolean;
 }
@@ -90,10 +115,11 @@ export function decide(
   state: AlertState,
   readings: EnrichedReading[],
   policy: AlertPolicy,
-  detectedAt: string,
+  claimant: Claimant,
   /** The newest reading time known elsewhere (the readings table), when the batch's readings are late. */
   seenUntilMs = 0,
 ): Decision {
+  const detectedAt = new Date(claimant.nowMs).toISOString();
   let level = state.level;
   const lastAlertAt = { ...state.lastAlertAt };
   const alerts: AlertDetail[] = [];
@@ -131,19 +157,29 @@ export function decide(
     }
     level = to;
   }
+  const transitioned = changed;
+  // Alerts whose publisher's claim lapsed (it died before publishing): this invocation takes them.
+  let reclaimed = 0;
+  const pending = state.pending.map((p) => {
+    if (p.owner === claimant.id || p.until + CLAIM_MARGIN_MS >= claimant.nowMs) return p;
+    reclaimed++;
+    return { alert: p.alert, owner: claimant.id, until: claimant.deadlineMs };
+  });
+  changed = changed || reclaimed > 0;
   return {
     next: {
       sensorId: state.sensorId,
       level,
       version: state.version + (changed ? 1 : 0),
       lastAlertAt,
-      pending: [...state.pending, ...alerts],
+      pending: [...pending, ...alerts.map((alert) => ({ alert, owner: claimant.id, until: claimant.deadlineMs }))],
       // Stored only with a transition (the write happens then anyway); see the readings-table check for the rest.
-      lastReadingMs: changed ? lastReadingMs : state.lastReadingMs,
+      lastReadingMs: transitioned ? lastReadingMs : state.lastReadingMs,
     },
     alerts,
     suppressed,
     stale,
+    reclaimed,
     changed,
   };
 }
@@ -152,34 +188,22 @@ export function decide(
 export const mayEscalate = (readings: EnrichedReading[], t: Thresholds): boolean =>
   readings.some((r) => r.congestion_index > t.warning);
 
-/** A sensor whose stored state was read, and what its readings of this batch decide. */
-export interface PlannedSensor {
-  rollup: Rollup;
-  previous: AlertState;
-  decision: Decision;
-}
+/** The alerts of a state this invocation publishes: those it claimed. */
+export const ownedAlerts = (state: AlertState, claimant: Pick<Claimant, 'id'>): AlertDetail[] =>
+  state.pending.filter((p) => p.owner === claimant.id).map((p) => p.alert);
 
 /**
- * The alert plan of a batch: the decision of every sensor whose state was loaded (the others
- * cannot transition: they are NORMAL and no reading of theirs is above WARNING).
+ * The state after publishing: the published alerts leave the outbox; those EventBridge did not
+ * take stay, their claim released so that the next delivery publishes them at once.
  */
-export function planAlerts(
-  rollups: readonly Rollup[],
-  states: ReadonlyMap<string, AlertState>,
-  policy: AlertPolicy,
-  detectedAt: string,
-  /** Per sensor, the newest reading time the readings table holds (looked up for late readings only). */
-  seenUntilMs: ReadonlyMap<string, number> = new Map(),
-): PlannedSensor[] {
-  const planned: PlannedSensor[] = [];
-  for (const rollup of rollups) {
-    const previous = states.get(rollup.sensorId);
-    if (previous) {
-      const decision = decide(previous, rollup.readings, policy, detectedAt, seenUntilMs.get(rollup.sensorId));
-      planned.push({ rollup, previous, decision });
-    }
-  }
-  return planned;
+export function afterPublish(state: AlertState, published: ReadonlySet<string>, claimant: Pick<Claimant, 'id'>): AlertState {
+  return {
+    ...state,
+    version: state.version + 1,
+    pending: state.pending
+      .filter((p) => !(p.owner === claimant.id && published.has(p.alert.alert_id)))
+      .map((p) => (p.owner === claimant.id ? { ...p, until: 0 } : p)),
+  };
 }
 
 /**

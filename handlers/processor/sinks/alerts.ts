@@ -1,19 +1,35 @@
 /**
- * The alert sink: the pure planner decides each sensor's transitions (core/alerts.ts); the alert
- * store commits them (conditional on the stored version) with the alerts in an outbox; the event
- * bus takes the alerts; the outbox is cleared of what went out. What did not go out stays pending
- * and its sensor's records are retried, so the next delivery publishes it.
+ * The alert sink: the pure state machine decides each sensor's transitions (core/alerts.ts); the
+ * alert store writes the new state (conditional on the version it read: a conflict is read again
+ * and decided again, so a concurrent writer's work is kept and readings it already took are
+ * stale), with the new alerts in an outbox claimed by this invocation; the event bus takes the
+ * alerts this invocation owns; the outbox is then cleared of what went out. What did not go out
+ * stays, its claim released, and its sensor's records are retried, so it is published again.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { randomUUID } from 'node:crypto';
 import { publishAlerts } from '../adapters/alert-publisher';
 import { AlertStore } from '../adapters/alert-store';
 import { mapPool } from '../adapters/aws-calls';
 import { latestReadingTimes } from '../adapters/latest-reading';
-import { lateSensors, mayEscalate, planAlerts, type AlertDetail, type AlertPolicy, type AlertState } from '../core/alerts';
+import {
+  afterPublish,
+  decide,
+  lateSensors,
+  mayEscalate,
+  ownedAlerts,
+  type AlertPolicy,
+  type AlertState,
+  type Claimant,
+  type Decision,
+} from '../core/alerts';
 import type { Rollup } from '../core/rollup';
 import { errorDetail } from '../log';
-import type { Sink } from './sink';
+import type { Sink, SinkContext } from './sink';
+
+/** Conflicting writes to one sensor's state (concurrent attempts) before its records are left for a retry. */
+export const MAX_CONFLICTS = 5;
 
 export interface AlertSinkOptions {
   dynamodb: DynamoDBClient;
@@ -30,17 +46,48 @@ export interface AlertSinkOptions {
  * that sensor (then the batch's readings are stale). The readings sink writes this batch's readings
  * at the same time, but never anything newer than the batch's own newest reading.
  */
-async function seenUntil(
-  options: AlertSinkOptions,
-  late: Rollup[],
-  context: Parameters<Sink>[1],
-): Promise<Map<string, number>> {
+async function seenUntil(options: AlertSinkOptions, late: Rollup[], context: SinkContext): Promise<Map<string, number>> {
   if (late.length === 0) return new Map();
   const stored = await latestReadingTimes(options.dynamodb, options.readingsTableName, late.map((r) => r.sensorId), context.io, context.counter);
-  return new Map(late.flatMap((r) => {
-    const t = stored.get(r.sensorId);
-    return t !== undefined && t > r.last.timestampMs ? [[r.sensorId, t] as const] : [];
-  }));
+  return new Map(
+    late.flatMap((r) => {
+      const t = stored.get(r.sensorId);
+      return t !== undefined && t > r.last.timestampMs ? [[r.sensorId, t] as const] : [];
+    }),
+  );
+}
+
+/**
+ * Writes `next` over `state`; on a conflict reads what won and lets `redo` decide again on it.
+ * Answers the state written (or the state that stands when there was nothing to write), or
+ * undefined when the write could not be made.
+ */
+async function writeState(
+  store: AlertStore,
+  sensorId: string,
+  zoneId: string,
+  updatedAt: string,
+  state: AlertState,
+  redo: (stored: AlertState) => AlertState | undefined,
+  log: SinkContext['io']['log'],
+): Promise<AlertState | undefined> {
+  let current = state;
+  for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
+    const next = redo(current);
+    if (!next) return current;
+    const outcome = await store.commit(current, next, zoneId, updatedAt);
+    if (outcome === 'committed') return next;
+    if (outcome === 'failed') return undefined;
+    log('WARN', 'Alert state changed concurrently: deciding again on what was written', { sensor_id: sensorId });
+    try {
+      current = await store.get(sensorId);
+    } catch (error) {
+      log('ERROR', 'Alert state unreadable after a conflict', { sensor_id: sensorId, ...errorDetail(error) });
+      return undefined;
+    }
+  }
+  log('ERROR', 'Alert state: too many concurrent writers', { sensor_id: sensorId });
+  return undefined;
 }
 
 /** The alert sink for one processor (clients, table, bus and policy fixed per container). */
@@ -60,52 +107,56 @@ export function alertSink(options: AlertSinkOptions): Sink {
       newer = await seenUntil(options, lateSensors(batch.rollups.filter((r) => states.has(r.sensorId)), now()), context);
     } catch (error) {
       // Without the state no transition can be decided, and any sensor may be elevated: retry them all
-      // (their items are written; rewriting them on the retry changes nothing).
+      // (their items are written; merging them again on the retry changes nothing).
       io.log('ERROR', 'Alert state unavailable: retrying every sensor of the batch', errorDetail(error));
       return { failedRecords: recordsOf(bySensor.keys()) };
     }
 
-    const detectedAt = new Date(now()).toISOString();
-    const planned = planAlerts(batch.rollups, states, policy, detectedAt, newer);
-    const toPublish: { state: AlertState; alerts: AlertDetail[] }[] = [];
-    await mapPool(planned, io.concurrency, async ({ rollup, previous, decision }) => {
-      if (decision.changed) {
-        const outcome = await store.commit(previous, decision.next, rollup.zoneId, detectedAt);
-        if (outcome === 'failed') return void failedSensors.add(rollup.sensorId);
-        // Someone else moved this sensor's state on (a replay or a concurrent batch): theirs stands.
-        if (outcome === 'conflict') return void io.log('WARN', 'Alert state changed concurrently', { sensor_id: rollup.sensorId });
-      }
-      if (decision.next.pending.length > 0) toPublish.push({ state: decision.next, alerts: decision.next.pending });
+    const claimant: Claimant = { id: randomUUID(), deadlineMs: io.deadlineMs, nowMs: now() };
+    const updatedAt = new Date(claimant.nowMs).toISOString();
+    const decisions: Decision[] = [];
+    const owned: AlertState[] = [];
+    await mapPool([...states.values()], io.concurrency, async (loaded) => {
+      const rollup = bySensor.get(loaded.sensorId)!;
+      let last: Decision | undefined;
+      const written = await writeState(store, rollup.sensorId, rollup.zoneId, updatedAt, loaded, (stored) => {
+        last = decide(stored, rollup.readings, policy, claimant, newer.get(rollup.sensorId));
+        return last.changed ? last.next : undefined;
+      }, io.log);
+      if (last) decisions.push(last);
+      if (!written) failedSensors.add(rollup.sensorId);
+      else if (ownedAlerts(written, claimant).length > 0) owned.push(written);
     });
 
-    const result = await publishAlerts(options.eventbridge, options.eventBusName, toPublish.flatMap((p) => p.alerts), io, counter);
+    const toPublish = owned.flatMap((state) => ownedAlerts(state, claimant));
+    const result = await publishAlerts(options.eventbridge, options.eventBusName, toPublish, io, counter);
     for (const alert of result.failed) failedSensors.add(alert.sensor_id);
     // Alert latency, except for alerts raised by replayed readings (a redrive is not an SLO breach).
     const replayed = new Set(batch.rollups.flatMap((r) => r.readings.filter((x) => x.replayed).map((x) => `${r.sensorId} ${x.timestamp}`)));
     const alertMs: number[] = [];
-    for (const p of toPublish) {
-      for (const a of p.alerts) {
-        const at = result.published.get(a.alert_id);
-        if (at !== undefined && !replayed.has(`${a.sensor_id} ${a.reading_time}`)) alertMs.push(at - a.received_at);
-      }
+    for (const a of toPublish) {
+      const at = result.published.get(a.alert_id);
+      if (at !== undefined && !replayed.has(`${a.sensor_id} ${a.reading_time}`)) alertMs.push(at - a.received_at);
     }
-    // Outbox: clear what went out; what did not stays pending and is sent again on the retry.
-    await mapPool(
-      toPublish.filter((p) => p.alerts.every((a) => result.published.has(a.alert_id))),
-      io.concurrency,
-      async (p) => {
-        const cleared = await store.clearPending(p.state);
-        if (cleared !== 'committed') {
-          io.log('WARN', 'Outbox not cleared: its alerts may be published again', { sensor_id: p.state.sensorId, outcome: cleared });
-        }
-      },
-    );
+
+    // The outbox: what went out leaves it, what did not is released for the retry.
+    const published = new Set(result.published.keys());
+    await mapPool(owned, io.concurrency, async (state) => {
+      const rollup = bySensor.get(state.sensorId)!;
+      const cleared = await writeState(store, state.sensorId, rollup.zoneId, updatedAt, state, (stored) => {
+        const next = afterPublish(stored, published, claimant);
+        return ownedAlerts(stored, claimant).length > 0 ? next : undefined;
+      }, io.log);
+      if (!cleared) {
+        io.log('WARN', 'Outbox not cleared: its alerts are published again once their claim lapses', { sensor_id: state.sensorId });
+      }
+    });
     return {
       failedRecords: recordsOf(failedSensors),
       counts: {
         alertsPublished: result.published.size,
-        alertsSuppressed: planned.reduce((n, p) => n + p.decision.suppressed, 0),
-        alertsStale: planned.reduce((n, p) => n + p.decision.stale, 0),
+        alertsSuppressed: decisions.reduce((n, d) => n + d.suppressed, 0),
+        alertsStale: decisions.reduce((n, d) => n + d.stale, 0),
       },
       latencies: { alertMs },
     };
