@@ -166,15 +166,15 @@ describe('processor against moto', () => {
     expect(main).not.toHaveProperty('EndToEndLatencyMs');
   });
 
-  it('does not alert on a late reading older than the newest stored one when no transition recorded it', async () => {
-    // Sensor 30 reports NORMAL (no alert state is written for it), then a reading from before those arrives late.
+  it('does not alert on a redriven reading older than the newest stored one when no transition recorded it', async () => {
+    // Sensor 30 reports NORMAL (no alert state is written for it), then a reading from before those is redriven.
     const live = T0 + 30_000;
     await run(kinesisEvent([reading(30, live, { congestion_index: 40 }), reading(30, live + 1000, { congestion_index: 45 })]));
     const late = reading(30, live - 5000, { congestion_index: 96, received_at: Date.now() - 120_000 });
     const outcome = await run(kinesisEvent([late]));
     expect(outcome).toMatchObject({ alertsPublished: 0, alertsStale: 1 });
     expect(await alertsPublished()).toEqual([]);
-    // The same reading with nothing newer stored does alert: it is late, not stale.
+    // The same reading with nothing newer stored does alert: it is redriven, not stale.
     const first = await run(kinesisEvent([reading(31, live - 5000, { congestion_index: 96, received_at: Date.now() - 120_000 })]));
     expect(first).toMatchObject({ alertsPublished: 1, alertsStale: 0 });
     expect(await alertsPublished()).toEqual([expect.objectContaining({ sensor_id: 'sensor-00031', level: 'CRITICAL' })]);

@@ -1,7 +1,7 @@
 /**
  * The newest stored reading of a sensor, from the readings table: what the stale-alert guard
  * compares late readings with (the alert state itself is written on transitions only). One Query
- * per sensor, newest item first, one item; asked only for sensors whose readings arrive late.
+ * per sensor, newest item first, one item; asked only for sensors whose readings were replayed.
  */
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { READINGS_TABLE } from '../../../contract';

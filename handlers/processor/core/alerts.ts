@@ -8,7 +8,7 @@
  * alert into that level changes the state but publishes nothing (counted as suppressed).
  *
  * Only readings newer than every reading the state has seen move it: a replayed or late reading
- * (a redrive, an overlapping delivery) is stale and counted, so it can never raise an alert about
+ * (an overlapping delivery, a redrive) is stale and counted, so it can never raise an alert about
  * a moment the sensor has already moved on from, nor walk the state back and forth.
  *
  * Alerts wait in the state's outbox (`pending`) until published, each claimed by the invocation
@@ -116,7 +116,7 @@ export function decide(
   readings: EnrichedReading[],
   policy: AlertPolicy,
   claimant: Claimant,
-  /** The newest reading time known elsewhere (the readings table), when the batch's readings are late. */
+  /** The newest reading time known elsewhere (the readings table), when the batch's readings were replayed. */
   seenUntilMs = 0,
 ): Decision {
   const detectedAt = new Date(claimant.nowMs).toISOString();
@@ -213,9 +213,9 @@ export function afterPublish(state: AlertState, published: ReadonlySet<string>, 
 export const REPLAYED_AFTER_MS = 60_000;
 
 /**
- * Sensors whose readings in this batch are late (received by IoT Core more than
- * REPLAYED_AFTER_MS before now): the only ones for which a newer reading may already have been
- * processed without the alert state knowing (it is written on transitions only).
+ * Sensors with replayed readings in this batch (records put back on the stream, a redrive): the
+ * only ones whose readings may be older than readings already processed since, which the alert
+ * state does not record unless they caused a transition. (Deliveries of the stream's own records,
+ * retries and resumes included, keep each sensor's order, so they need no such check.)
  */
-export const lateSensors = (rollups: readonly Rollup[], nowMs: number): Rollup[] =>
-  rollups.filter((r) => nowMs - r.first.received_at > REPLAYED_AFTER_MS);
+export const replayedSensors = (rollups: readonly Rollup[]): Rollup[] => rollups.filter((r) => r.readings.some((x) => x.replayed));

@@ -16,9 +16,9 @@ import { latestReadingTimes } from '../adapters/latest-reading';
 import {
   afterPublish,
   decide,
-  lateSensors,
   mayEscalate,
   ownedAlerts,
+  replayedSensors,
   type AlertPolicy,
   type AlertState,
   type Claimant,
@@ -35,22 +35,22 @@ export interface AlertSinkOptions {
   dynamodb: DynamoDBClient;
   eventbridge: EventBridgeClient;
   alertStateTableName: string;
-  /** The readings table: for late readings, the newest reading already stored. */
+  /** The readings table: for replayed readings, the newest reading already stored. */
   readingsTableName: string;
   eventBusName: string;
   policy: AlertPolicy;
 }
 
 /**
- * For late sensors, the newest stored reading when it is newer than all of the batch's readings of
- * that sensor (then the batch's readings are stale). The readings sink writes this batch's readings
+ * For sensors with replayed readings, the newest stored reading when it is newer than all of the
+ * batch's readings of that sensor (then the batch's readings are stale: the sensor has moved on). The readings sink writes this batch's readings
  * at the same time, but never anything newer than the batch's own newest reading.
  */
-async function seenUntil(options: AlertSinkOptions, late: Rollup[], context: SinkContext): Promise<Map<string, number>> {
-  if (late.length === 0) return new Map();
-  const stored = await latestReadingTimes(options.dynamodb, options.readingsTableName, late.map((r) => r.sensorId), context.io, context.counter);
+async function seenUntil(options: AlertSinkOptions, replayed: Rollup[], context: SinkContext): Promise<Map<string, number>> {
+  if (replayed.length === 0) return new Map();
+  const stored = await latestReadingTimes(options.dynamodb, options.readingsTableName, replayed.map((r) => r.sensorId), context.io, context.counter);
   return new Map(
-    late.flatMap((r) => {
+    replayed.flatMap((r) => {
       const t = stored.get(r.sensorId);
       return t !== undefined && t > r.last.timestampMs ? [[r.sensorId, t] as const] : [];
     }),
@@ -104,7 +104,7 @@ export function alertSink(options: AlertSinkOptions): Sink {
     let newer: Map<string, number>;
     try {
       states = await store.load([...bySensor.keys()], (id) => mayEscalate(bySensor.get(id)!.readings, policy.thresholds));
-      newer = await seenUntil(options, lateSensors(batch.rollups.filter((r) => states.has(r.sensorId)), now()), context);
+      newer = await seenUntil(options, replayedSensors(batch.rollups.filter((r) => states.has(r.sensorId))), context);
     } catch (error) {
       // Without the state no transition can be decided, and any sensor may be elevated: retry them all
       // (their items are written; merging them again on the retry changes nothing).
