@@ -7,6 +7,7 @@ import { buildAnalytics } from './layers/analytics';
 import { buildIngestion } from './layers/ingestion';
 import { buildMonitoring } from './layers/monitoring';
 import { buildProcessing } from './layers/processing';
+import { buildProvisioning } from './layers/provisioning';
 import { buildSecurity } from './layers/security';
 import { buildStorage } from './layers/storage';
 import { buildStream } from './layers/stream';
@@ -21,6 +22,7 @@ export const LAYERS = {
   alerting: buildAlerting,
   analytics: buildAnalytics,
   monitoring: buildMonitoring,
+  provisioning: buildProvisioning,
 } as const satisfies Record<string, (config: StackConfig) => Layer>;
 
 /** A resource after serialisation: plain JSON, intrinsics in their `{ "Fn::…": … }` form. */

@@ -29,6 +29,9 @@ export const Param = ids(
   'LambdaCodeS3Bucket',
   'LambdaCodeS3Key',
   'QuickSightPrincipalArn',
+  // provisioning
+  'DeviceCaCertificatePem',
+  'DeviceCaVerificationCertificatePem',
 );
 export type ParamName = keyof typeof Param;
 
@@ -40,12 +43,17 @@ export const Cond = ids(
   'HasNotificationEmail',
   'HasOpsNotificationEmail',
   'HasQuickSight',
+  // provisioning
+  'HasDeviceCa',
+  'HasDeviceCaVerification',
 );
 export type ConditionName = keyof typeof Cond;
 
 /** `Ref` to a parameter, typed by the registry. */
 export const param = (name: ParamName): IntrinsicFunction => ref(name);
 
+/** Empty, or one PEM certificate (CloudFormation parameter values allow up to 4,096 bytes). */
+const PEM_CERTIFICATE_PATTERN = '^$|^-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+-----END CERTIFICATE-----\\s*$';
 const EMAIL_PATTERN = '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
 const steps = (from: number, to: number, step: number): number[] =>
   Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => from + i * step);
@@ -203,6 +211,25 @@ export function buildParameters(config: StackConfig): Record<ParamName, Paramete
       AllowedPattern: '^$|^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:(user|group)/.+$',
       ConstraintDescription: 'must be empty or a QuickSight user or group ARN',
     },
+    // provisioning (src/layers/provisioning.ts)
+    DeviceCaCertificatePem: {
+      Type: 'String',
+      Description:
+        'PEM of the CA that signs the sensors\' certificates (the city\'s or the vendor\'s). Set: the CA is registered with ' +
+        'auto-registration and a sensor is provisioned on its first connect (JITP). Empty: no JITP.',
+      Default: '',
+      AllowedPattern: PEM_CERTIFICATE_PATTERN,
+      ConstraintDescription: 'must be empty or one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)',
+    },
+    DeviceCaVerificationCertificatePem: {
+      Type: 'String',
+      Description:
+        'Proof that you hold the CA key: a certificate the CA signed with CN = this account\'s registration code ' +
+        '(npm run provision -- --verification-cert). Required when DeviceCaCertificatePem is set.',
+      Default: '',
+      AllowedPattern: PEM_CERTIFICATE_PATTERN,
+      ConstraintDescription: 'must be empty or one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)',
+    },
   };
 }
 
@@ -237,6 +264,7 @@ export function buildInterface(): Record<string, unknown> {
           Param.OpsNotificationEmail,
         ]),
         group('Operations and analytics', [Param.LogRetentionDays, Param.QuickSightPrincipalArn]),
+        group('Device provisioning', [Param.DeviceCaCertificatePem, Param.DeviceCaVerificationCertificatePem]),
       ],
     },
   };
@@ -251,6 +279,8 @@ export function buildConditions(): Record<ConditionName, unknown> {
     HasNotificationEmail: Fn.Not(Fn.Equals(param(Param.NotificationEmail), '')),
     HasOpsNotificationEmail: Fn.Not(Fn.Equals(param(Param.OpsNotificationEmail), '')),
     HasQuickSight: Fn.Not(Fn.Equals(param(Param.QuickSightPrincipalArn), '')),
+    HasDeviceCa: Fn.Not(Fn.Equals(param(Param.DeviceCaCertificatePem), '')),
+    HasDeviceCaVerification: Fn.Not(Fn.Equals(param(Param.DeviceCaVerificationCertificatePem), '')),
   };
 }
 
@@ -285,6 +315,16 @@ export function buildRules(config: StackConfig): Record<string, unknown> {
         {
           Assert: { 'Fn::Equals': [param(Param.ThrowawayEnvironment), 'false'] },
           AssertDescription: "ThrowawayEnvironment must be 'false' when EnvironmentSuffix is prod",
+        },
+      ],
+    },
+    // CertificateMode DEFAULT needs the verification certificate (RegisterCACertificate API reference).
+    DeviceCaNeedsVerificationCertificate: {
+      RuleCondition: { 'Fn::Not': [{ 'Fn::Equals': [param(Param.DeviceCaCertificatePem), ''] }] },
+      Assertions: [
+        {
+          Assert: { 'Fn::Not': [{ 'Fn::Equals': [param(Param.DeviceCaVerificationCertificatePem), ''] }] },
+          AssertDescription: 'DeviceCaVerificationCertificatePem is required when DeviceCaCertificatePem is set',
         },
       ],
     },
