@@ -276,7 +276,8 @@ export function buildProvisioning(config: StackConfig): Layer {
     Tags: tags(config),
   });
 
-  const whenCa = (output: ReturnType<typeof exported>) => ({ ...output, Condition: Cond.HasDeviceCa });
+  // Not exported: moto 5.2 resolves the Export of an output whose Condition is false, and fails CreateStack.
+  const whenCa = (Description: string, Value: unknown) => ({ Description, Value, Condition: Cond.HasDeviceCa });
   return {
     resources: {
       SensorProvisioningRole: provisioningRole,
@@ -290,15 +291,9 @@ export function buildProvisioning(config: StackConfig): Layer {
         arnOf(LogicalId.BulkRegistrationRole),
         'BulkRegistrationRoleArn',
       ),
-      SensorProvisioningRoleArn: whenCa(
-        exported('Role AWS IoT assumes for just-in-time provisioning', arnOf(LogicalId.SensorProvisioningRole), 'SensorProvisioningRoleArn'),
-      ),
-      SensorProvisioningTemplateName: whenCa(
-        exported('JITP template attached to the device CA', ref(LogicalId.SensorProvisioningTemplate), 'SensorProvisioningTemplateName'),
-      ),
-      DeviceCaCertificateId: whenCa(
-        exported('Device CA registered with auto-registration (JITP)', getAtt(LogicalId.DeviceCaCertificate, 'Id'), 'DeviceCaCertificateId'),
-      ),
+      SensorProvisioningRoleArn: whenCa('Role AWS IoT assumes for just-in-time provisioning', arnOf(LogicalId.SensorProvisioningRole)),
+      SensorProvisioningTemplateName: whenCa('JITP template attached to the device CA', ref(LogicalId.SensorProvisioningTemplate)),
+      DeviceCaCertificateId: whenCa('Device CA registered with auto-registration (JITP)', getAtt(LogicalId.DeviceCaCertificate, 'Id')),
     },
   };
 }
