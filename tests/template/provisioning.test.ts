@@ -66,6 +66,15 @@ describe('buildProvisioning: JITP on', () => {
     });
   });
 
+  it('outputs the JITP role, template and CA only with JITP, unexported (moto 5.2 fails CreateStack on the Export of a false-condition output)', () => {
+    const outputs = committedTemplate().Outputs as Record<string, { Condition?: string; Export?: unknown }>;
+    for (const key of ['SensorProvisioningRoleArn', 'SensorProvisioningTemplateName', 'DeviceCaCertificateId']) {
+      expect(outputs[key], key).toMatchObject({ Condition: 'HasDeviceCa' });
+      expect(outputs[key]!.Export, key).toBeUndefined();
+    }
+    for (const [key, output] of Object.entries(outputs)) if (output.Condition) expect(output.Export, key).toBeUndefined();
+  });
+
   it('rejects a CA without its verification certificate before any resource is touched', () => {
     expect(failingRules(template, { ...required, DeviceCaCertificatePem: ca.certificatePem })).toEqual([
       'DeviceCaVerificationCertificatePem is required when DeviceCaCertificatePem is set',
