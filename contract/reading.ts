@@ -20,9 +20,9 @@ export const LIMITS = {
   maxReadingBytes: 4_096,
 } as const;
 
-const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** Zone ids may not contain '#': it separates the zone from the write shard in zone_shard. */
-const ZONE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+export const ZONE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 
 const isoTimestamp = new t.Type<string, string, unknown>(

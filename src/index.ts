@@ -8,6 +8,7 @@ import { buildAnalytics } from './layers/analytics';
 import { buildIngestion } from './layers/ingestion';
 import { buildMonitoring } from './layers/monitoring';
 import { buildProcessing } from './layers/processing';
+import { buildProvisioning } from './layers/provisioning';
 import { buildSecurity } from './layers/security';
 import { buildStorage } from './layers/storage';
 import { buildStream } from './layers/stream';
@@ -25,6 +26,7 @@ export const LAYERS = {
   storage: buildStorage,
   alerting: buildAlerting,
   analytics: buildAnalytics,
+  provisioning: buildProvisioning,
   monitoring: (config: StackConfig, alarms: AlarmSpec[] = []) => buildMonitoring(config, alarms),
 } as const satisfies Record<string, (config: StackConfig, alarms: AlarmSpec[]) => Layer>;
 

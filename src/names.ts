@@ -84,6 +84,11 @@ export const LogicalId = ids(
   'EndToEndLatencyAlarm',
   'AlertLatencyAlarm',
   'Dashboard',
+  // provisioning
+  'DeviceCaCertificate',
+  'SensorProvisioningTemplate',
+  'SensorProvisioningRole',
+  'BulkRegistrationRole',
 );
 export type LogicalIdName = keyof typeof LogicalId;
 

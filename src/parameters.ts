@@ -26,6 +26,7 @@ export const PARAMETER_GROUPS = [
   'Processor (Lambda)',
   'Alerting',
   'Operations and analytics',
+  'Device provisioning',
 ] as const;
 type Group = (typeof PARAMETER_GROUPS)[number];
 
@@ -68,6 +69,8 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 const EMAIL_PATTERN = '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
+const PEM_CERTIFICATE_PATTERN = '^$|^-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+-----END CERTIFICATE-----\\s*$';
+const PEM_CONSTRAINT = 'must be empty or one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)';
 const settingRange = (env: NumberSettingName) => ({ min: PROCESSOR_SETTINGS[env].min, max: PROCESSOR_SETTINGS[env].max });
 
 /** The parameters, in the order of the template's Parameters section. Defaults carry 50,000 updates/s. */
@@ -335,6 +338,29 @@ export const PARAMETERS = {
     pattern: '^$|^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:(user|group)/.+$',
     constraint: 'must be empty or a QuickSight user or group ARN',
   },
+  /** The city's or the vendor's CA: set, sensors are provisioned on their first connect (JITP). */
+  deviceCaCertificatePem: {
+    name: 'DeviceCaCertificatePem',
+    group: 'Device provisioning',
+    type: 'String',
+    description:
+      "PEM of the CA that signs the sensors' certificates (the city's or the vendor's). Set: the CA is registered with " +
+      'auto-registration and a sensor is provisioned on its first connect (JITP). Empty: no JITP.',
+    default: '',
+    pattern: PEM_CERTIFICATE_PATTERN,
+    constraint: PEM_CONSTRAINT,
+  },
+  deviceCaVerificationCertificatePem: {
+    name: 'DeviceCaVerificationCertificatePem',
+    group: 'Device provisioning',
+    type: 'String',
+    description:
+      "Proof that you hold the CA key: a certificate the CA signed with CN = this account's registration code " +
+      '(npm run provision -- --verification-cert). Required when DeviceCaCertificatePem is set.',
+    default: '',
+    pattern: PEM_CERTIFICATE_PATTERN,
+    constraint: PEM_CONSTRAINT,
+  },
 } as const satisfies Record<string, ParameterSpec>;
 
 type Specs = typeof PARAMETERS;
@@ -360,6 +386,9 @@ export const Cond = ids(
   'HasNotificationEmail',
   'HasOpsNotificationEmail',
   'HasQuickSight',
+  'HasDeviceCa',
+  // Only for cfn-lint (W1030): the verification certificate is required whenever the CA is set.
+  'HasDeviceCaVerification',
 );
 export type ConditionName = keyof typeof Cond;
 
@@ -423,6 +452,8 @@ export function buildConditions(): Record<ConditionName, unknown> {
     HasNotificationEmail: Fn.Not(Fn.Equals(param(Param.NotificationEmail), '')),
     HasOpsNotificationEmail: Fn.Not(Fn.Equals(param(Param.OpsNotificationEmail), '')),
     HasQuickSight: Fn.Not(Fn.Equals(param(Param.QuickSightPrincipalArn), '')),
+    HasDeviceCa: Fn.Not(Fn.Equals(param(Param.DeviceCaCertificatePem), '')),
+    HasDeviceCaVerification: Fn.Not(Fn.Equals(param(Param.DeviceCaVerificationCertificatePem), '')),
   };
 }
 
@@ -449,6 +480,15 @@ export function buildRules(): Record<string, unknown> {
         },
         AssertDescription: `CriticalThresholdCongestionIndex ${critical} must be above AlertThresholdCongestionIndex`,
       })),
+    },
+    DeviceCaNeedsVerificationCertificate: {
+      RuleCondition: { 'Fn::Not': [{ 'Fn::Equals': [param(Param.DeviceCaCertificatePem), ''] }] },
+      Assertions: [
+        {
+          Assert: { 'Fn::Not': [{ 'Fn::Equals': [param(Param.DeviceCaVerificationCertificatePem), ''] }] },
+          AssertDescription: 'DeviceCaVerificationCertificatePem is required when DeviceCaCertificatePem is set',
+        },
+      ],
     },
     ProductionKeepsData: {
       RuleCondition: { 'Fn::Equals': [param(Param.EnvironmentSuffix), 'prod'] },
