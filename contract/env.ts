@@ -61,7 +61,7 @@ export const PROCESSOR_RESOURCES = {
     value: 'Ref',
     grants: [
       { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'] },
-      { sid: 'FindElevatedSensors', actions: ['dynamodb:Query'], index: ALERT_STATE_TABLE.elevatedIndexName },
+      { sid: 'FindElevatedSensors', actions: ['dynamodb:Query', 'dynamodb:Scan'], index: ALERT_STATE_TABLE.elevatedIndexName },
     ],
   },
   eventBusName: {

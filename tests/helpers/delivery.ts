@@ -35,6 +35,8 @@ export type ModelRecord = { reading: ModelReading } | { invalid: string };
 
 export interface Scenario {
   records: ModelRecord[];
+  /** Added to every record's sequence number (so that two scenarios in one stream differ). */
+  firstSequence?: bigint;
 }
 
 /** A delivery step of an event source mapping (see deliver()). */
@@ -75,7 +77,7 @@ const SHARD = 'shardId-000000000000';
 /** The Lambda records of a scenario: fixed sequence numbers, so a redelivery is the same record. */
 export function streamRecords(scenario: Scenario): KinesisStreamRecord[] {
   return scenario.records.map((r, i) => {
-    const sequenceNumber = String(49_700_000_000_000_000_000_000_000_000_000n + BigInt(i));
+    const sequenceNumber = String(49_700_000_000_000_000_000_000_000_000_000n + (scenario.firstSequence ?? 0n) + BigInt(i));
     const partitionKey = 'reading' in r ? r.reading.sensor_id : `bad-${i}`;
     const data = Buffer.from('reading' in r ? JSON.stringify(r.reading) : r.invalid).toString('base64');
     const arrivalMs = 'reading' in r ? r.reading.received_at + 20 : BASE_MS;

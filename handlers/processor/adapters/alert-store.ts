@@ -10,6 +10,7 @@ import {
   ConditionalCheckFailedException,
   GetItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -24,6 +25,14 @@ import { chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContex
 
 /** DynamoDB BatchGetItem limit. */
 export const MAX_BATCH_GET_KEYS = 100;
+/**
+ * A batch whose sensors fall in more buckets than this (a stream of few shards: one shard's
+ * sensors span the whole hash space) reads the sparse index whole, in parallel segments, rather
+ * than querying bucket by bucket: the index holds only elevated sensors, so it is small exactly
+ * when a deployment is.
+ */
+export const MAX_BUCKET_QUERIES = 16;
+export const SCAN_SEGMENTS = 4;
 
 const PK = ALERT_STATE_TABLE.partitionKey;
 const BUCKET = ALERT_STATE_TABLE.elevatedBucketAttribute;
@@ -74,6 +83,7 @@ export class AlertStore {
 
   /** Sensors listed in the sparse elevated index under the given buckets. */
   private async findElevated(buckets: string[]): Promise<Set<string>> {
+    if (buckets.length > MAX_BUCKET_QUERIES) return this.scanElevated();
     const { client, tableName, io, counter } = this.deps;
     const found = new Set<string>();
     await mapPool(buckets, io.concurrency, async (bucket) => {
@@ -97,6 +107,37 @@ export class AlertStore {
         startKey = out.LastEvaluatedKey;
       } while (startKey);
     });
+    return found;
+  }
+
+  /** Every sensor of the sparse elevated index, read in parallel segments. */
+  private async scanElevated(): Promise<Set<string>> {
+    const { client, tableName, io, counter } = this.deps;
+    const found = new Set<string>();
+    await mapPool(
+      Array.from({ length: SCAN_SEGMENTS }, (_, i) => i),
+      io.concurrency,
+      async (segment) => {
+        let startKey: Record<string, AttributeValue> | undefined;
+        do {
+          counter.add('Scan');
+          const out = await retrying(io, 'Scan', (abortSignal) =>
+            client.send(
+              new ScanCommand({
+                TableName: tableName,
+                IndexName: ALERT_STATE_TABLE.elevatedIndexName,
+                Segment: segment,
+                TotalSegments: SCAN_SEGMENTS,
+                ExclusiveStartKey: startKey,
+              }),
+              { abortSignal },
+            ),
+          );
+          for (const item of out.Items ?? []) if (item[PK]?.S) found.add(item[PK].S);
+          startKey = out.LastEvaluatedKey;
+        } while (startKey);
+      },
+    );
     return found;
   }
 
