@@ -17,7 +17,7 @@ export interface KeySchema {
 export interface TableSpec extends KeySchema {
   /** Secondary indexes by name (sparse: an item without the index's key attributes is not in it). */
   indexes?: Record<string, KeySchema>;
-  /** false: unconditional writes are counted and dropped (a benchmark's write-only table). */
+  /** false: writes are counted and dropped, conditions not checked, reads find nothing (a benchmark's write-only table). */
   store?: boolean;
 }
 
@@ -356,6 +356,7 @@ export class FakeAws {
     switch (operation) {
       case 'PutItem': {
         const table = this.table(input.TableName);
+        if (table.spec.store === false) return {};
         const item = input.Item as Item;
         const old = table.get(item);
         this.check(input, old);

@@ -4,6 +4,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -41,6 +42,7 @@ beforeEach(() => {
   sqs.reset();
   ddb.on(PutItemCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
+  ddb.on(ScanCommand).resolves({ Items: [] });
   ddb.on(BatchGetItemCommand).resolves({ Responses: {} });
   ddb.on(UpdateItemCommand).resolves({});
   events.on(PutEventsCommand).callsFake((input) => ({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
@@ -90,6 +92,18 @@ describe('processBatch', () => {
     await run(event).promise;
     const keys = ddb.commandCalls(BatchGetItemCommand).flatMap((c) => c.args[0].input.RequestItems!['alert-state']?.Keys ?? []);
     expect(keys).toEqual([{ sensor_id: { S: 'sensor-00001' } }]);
+  });
+
+  it('queries the elevated index by bucket for a shard’s few buckets, and scans it when a batch spans many', async () => {
+    await run(kinesisEvent([reading(1, T), reading(2, T)])).promise;
+    expect(ddb.commandCalls(QueryCommand).length).toBeGreaterThan(0);
+    expect(ddb.commandCalls(ScanCommand)).toHaveLength(0);
+    ddb.resetHistory();
+    await run(kinesisEvent(Array.from({ length: 60 }, (_, i) => reading(200 + i, T)))).promise;
+    expect(ddb.commandCalls(QueryCommand).filter((c) => c.args[0].input.IndexName)).toHaveLength(0);
+    expect(ddb.commandCalls(ScanCommand).map((c) => c.args[0].input)).toEqual(
+      [0, 1, 2, 3].map((segment) => expect.objectContaining({ IndexName: 'elevated-index', Segment: segment, TotalSegments: 4 })),
+    );
   });
 
   it('publishes a transition once, conditionally on the stored version, then clears the outbox', async () => {

@@ -18,6 +18,22 @@ export type LastValues = Partial<Record<RolledUpField, number | string>> & {
   congestion_level: Level;
 };
 
+/** The running statistics of a window: the aggregates contract/reading.ts declares per field. */
+export interface WindowStat {
+  field: RolledUpField;
+  sum: boolean;
+  min: boolean;
+  max: boolean;
+}
+export const WINDOW_STATS: readonly WindowStat[] = ROLLUP_FIELDS.filter((f) => f.aggregates.some((a) => a !== 'last')).map((f) => ({
+  field: f.name,
+  sum: f.aggregates.includes('sum') || f.aggregates.includes('mean'),
+  min: f.aggregates.includes('min'),
+  max: f.aggregates.includes('max'),
+}));
+const STAT_COUNT = WINDOW_STATS.length;
+const LAST_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.includes('last')).map((f) => f.name);
+
 /** What a window's item holds. Sums, minima and maxima in thousandths (exact integers). */
 export interface WindowAggregate {
   sensorId: string;
@@ -28,24 +44,15 @@ export interface WindowAggregate {
   firstTimestamp: string;
   lastMs: number;
   last: LastValues;
-  /** Per field, over the readings that have it, the aggregates contract/reading.ts declares (in thousandths), and how many had it. */
-  sums: Partial<Record<RolledUpField, number>>;
-  mins: Partial<Record<RolledUpField, number>>;
-  maxs: Partial<Record<RolledUpField, number>>;
-  counts: Partial<Record<RolledUpField, number>>;
+  /** WINDOW_STATS[i]'s sum, minimum and maximum (thousandths) over the readings that had the field, and how many had it. */
+  sums: number[];
+  mins: number[];
+  maxs: number[];
+  counts: number[];
   flowSum: number;
   maxLevel: Level;
   receivedAtMax: number;
 }
-
-/** Fields with a running statistic, and the fields whose last value is kept. */
-const STAT_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.some((a) => a !== 'last')).map((f) => ({
-  name: f.name,
-  sum: f.aggregates.includes('sum') || f.aggregates.includes('mean'),
-  min: f.aggregates.includes('min'),
-  max: f.aggregates.includes('max'),
-}));
-const LAST_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.includes('last')).map((f) => f.name);
 
 /** Thousandths, rounded: the precision rollups keep (the raw lake keeps every digit). */
 export const milli = (value: number): number => Math.round(value * 1000);
@@ -58,6 +65,11 @@ export const windowStart = (timeMs: number, windowSeconds: number): number => {
 
 /** A sensor's readings of a batch, split by window (windows in time order, readings in time order). */
 export function byWindow(readings: readonly EnrichedReading[], windowSeconds: number): { windowStartMs: number; readings: EnrichedReading[] }[] {
+  const first = windowStart(readings[0]!.timestampMs, windowSeconds);
+  // Most batches hold one window of a sensor: no map needed.
+  if (windowStart(readings[readings.length - 1]!.timestampMs, windowSeconds) === first && readings.every((r) => windowStart(r.timestampMs, windowSeconds) === first)) {
+    return [{ windowStartMs: first, readings: readings as EnrichedReading[] }];
+  }
   const windows = new Map<number, EnrichedReading[]>();
   for (const r of readings) {
     const start = windowStart(r.timestampMs, windowSeconds);
@@ -79,6 +91,38 @@ const lastValues = (r: EnrichedReading): LastValues => {
   return values;
 };
 
+/** Whether a sorted array holds a value (binary search: offsets are ascending). */
+function holds(sorted: readonly number[], value: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid]!;
+    if (v === value) return true;
+    if (v < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** An empty window. */
+export const emptyWindow = (sensorId: string, windowStartMs: number, first: EnrichedReading | undefined): WindowAggregate => ({
+  sensorId,
+  windowStartMs,
+  offsets: [],
+  firstMs: Number.POSITIVE_INFINITY,
+  firstTimestamp: '',
+  lastMs: Number.NEGATIVE_INFINITY,
+  last: first ? lastValues(first) : { timestamp: '', zone_id: '', traffic_flow_score: 0, congestion_level: 'NORMAL' },
+  sums: new Array<number>(STAT_COUNT).fill(0),
+  mins: new Array<number>(STAT_COUNT).fill(0),
+  maxs: new Array<number>(STAT_COUNT).fill(0),
+  counts: new Array<number>(STAT_COUNT).fill(0),
+  flowSum: 0,
+  maxLevel: 'NORMAL',
+  receivedAtMax: 0,
+});
+
 /**
  * Adds to `known` (undefined: an empty window) the readings it does not hold yet. Answers the new
  * aggregate (a copy: `known` is not changed) and the readings that were added; none added means
@@ -90,40 +134,35 @@ export function mergeIntoWindow(
   known: WindowAggregate | undefined,
   readings: readonly EnrichedReading[],
 ): { aggregate: WindowAggregate; added: EnrichedReading[] } {
-  const held = new Set(known?.offsets ?? []);
+  const held = known?.offsets ?? [];
+  const newest = held.length > 0 ? held[held.length - 1]! : -1;
   const added: EnrichedReading[] = [];
+  let inOrder = true;
+  let previous = newest;
   for (const r of readings) {
     const offset = r.timestampMs - windowStartMs;
-    if (held.has(offset)) continue;
-    held.add(offset);
+    // Readings after everything held are new (the usual case); others are looked up.
+    if (offset <= newest && holds(held, offset)) continue;
+    if (offset <= previous) {
+      // Out of order, or twice in this batch.
+      if (added.some((x) => x.timestampMs === r.timestampMs)) continue;
+      inOrder = false;
+    }
+    previous = Math.max(previous, offset);
     added.push(r);
   }
   if (known && added.length === 0) return { aggregate: known, added };
-  const a: WindowAggregate = known
-    ? {
-        ...known,
-        sums: { ...known.sums },
-        mins: { ...known.mins },
-        maxs: { ...known.maxs },
-        counts: { ...known.counts },
-      }
-    : {
-        sensorId,
-        windowStartMs,
-        offsets: [],
-        firstMs: Number.POSITIVE_INFINITY,
-        firstTimestamp: '',
-        lastMs: Number.NEGATIVE_INFINITY,
-        last: lastValues(added[0]!),
-        sums: {},
-        mins: {},
-        maxs: {},
-        counts: {},
-        flowSum: 0,
-        maxLevel: 'NORMAL',
-        receivedAtMax: 0,
-      };
+  const base = known ?? emptyWindow(sensorId, windowStartMs, added[0]!);
+  const a: WindowAggregate = {
+    ...base,
+    sums: base.sums.slice(),
+    mins: base.mins.slice(),
+    maxs: base.maxs.slice(),
+    counts: base.counts.slice(),
+  };
+  const offsets = held.slice();
   for (const r of added) {
+    offsets.push(r.timestampMs - windowStartMs);
     if (r.timestampMs < a.firstMs) {
       a.firstMs = r.timestampMs;
       a.firstTimestamp = r.timestamp;
@@ -132,21 +171,23 @@ export function mergeIntoWindow(
       a.lastMs = r.timestampMs;
       a.last = lastValues(r);
     }
-    for (const { name, sum, min, max } of STAT_FIELDS) {
-      const value = r[name];
+    for (let i = 0; i < STAT_COUNT; i++) {
+      const stat = WINDOW_STATS[i]!;
+      const value = r[stat.field];
       if (typeof value !== 'number') continue;
       const v = milli(value);
-      const n = a.counts[name] ?? 0;
-      if (sum) a.sums[name] = (a.sums[name] ?? 0) + v;
-      if (min) a.mins[name] = n === 0 ? v : Math.min(a.mins[name]!, v);
-      if (max) a.maxs[name] = n === 0 ? v : Math.max(a.maxs[name]!, v);
-      a.counts[name] = n + 1;
+      const n = a.counts[i]!;
+      if (stat.sum) a.sums[i] = a.sums[i]! + v;
+      if (stat.min) a.mins[i] = n === 0 || v < a.mins[i]! ? v : a.mins[i]!;
+      if (stat.max) a.maxs[i] = n === 0 || v > a.maxs[i]! ? v : a.maxs[i]!;
+      a.counts[i] = n + 1;
     }
     a.flowSum += milli(r.traffic_flow_score);
     if (levelRank(r.congestion_level) > levelRank(a.maxLevel)) a.maxLevel = r.congestion_level;
     if (r.received_at > a.receivedAtMax) a.receivedAtMax = r.received_at;
   }
-  a.offsets = [...held].sort((x, y) => x - y);
+  if (!inOrder || (held.length > 0 && offsets[held.length]! < newest)) offsets.sort((x, y) => x - y);
+  a.offsets = offsets;
   return { aggregate: a, added };
 }
 
