@@ -35,11 +35,14 @@ export interface StackConfig {
    * still bounded: bisection and MaximumRetryAttempts send it to the DLQ.
    */
   processorMaximumRecordAgeSeconds: number;
-  /** Warm throughput of the on-demand readings table and its index (units per second). */
-  warmWriteUnitsPerSecond: number;
+  /**
+   * Read warm throughput of the on-demand readings table and its index: 12,000, what a new
+   * on-demand table has anyway (no pre-warming charge); writes are DynamoDBWarmWriteUnitsPerSecond.
+   */
   warmReadUnitsPerSecond: number;
   /** Auto scaling ceiling for provisioned mode: DynamoDB's default per-table quota. */
   autoScalingMaxCapacity: number;
+  /** 80%: the load is steady (every sensor, every second), so little headroom is idle. npm run plan sizes capacity with it. */
   autoScalingTargetUtilizationPercent: number;
   /** SQS maximum retention, so an operator has two weeks to look at a dead letter. */
   queueRetentionSeconds: number;
@@ -76,10 +79,9 @@ export const DEFAULTS: StackConfig = {
   processorBatchSize: 10_000,
   processorMaximumRetryAttempts: 5,
   processorMaximumRecordAgeSeconds: -1,
-  warmWriteUnitsPerSecond: 12_000,
   warmReadUnitsPerSecond: 12_000,
   autoScalingMaxCapacity: 40_000,
-  autoScalingTargetUtilizationPercent: 70,
+  autoScalingTargetUtilizationPercent: 80,
   queueRetentionSeconds: 1_209_600,
   quarantineDepthAlarmThreshold: 100,
   alertArchiveRetentionDays: 30,

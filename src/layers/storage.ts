@@ -7,13 +7,13 @@ import { secureTable, type TagConfig } from '../defaults';
 import { ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
-import { Cond, Param, param } from '../parameters';
+import { Cond, Param, param, type ParamName } from '../parameters';
 
 /** Capacity when PROVISIONED, nothing when on demand. (cloudform-types cannot type an Fn::If here.) */
-const provisioned = () =>
+const provisioned = (write: ParamName) =>
   ifCondition(Cond.IsTableProvisioned, {
     ReadCapacityUnits: param(Param.DynamoDBReadCapacity),
-    WriteCapacityUnits: param(Param.DynamoDBWriteCapacity),
+    WriteCapacityUnits: param(write),
   });
 
 /** Target-tracking auto scaling of one dimension of the table or its index (provisioned mode). */
@@ -23,12 +23,13 @@ function autoScaling(
   resourceId: unknown,
   dimension: 'table' | 'index',
   targetId: LogicalIdName,
+  minimumWrite: ParamName,
 ) {
   const target = new ApplicationAutoScaling.ScalableTarget({
     ServiceNamespace: 'dynamodb',
     ResourceId: resourceId as string,
     ScalableDimension: `dynamodb:${dimension}:${kind}CapacityUnits`,
-    MinCapacity: param(kind === 'Read' ? Param.DynamoDBReadCapacity : Param.DynamoDBWriteCapacity),
+    MinCapacity: param(kind === 'Read' ? Param.DynamoDBReadCapacity : minimumWrite),
     MaxCapacity: config.autoScalingMaxCapacity,
   }).condition(Cond.IsTableProvisioned);
   const policy = new ApplicationAutoScaling.ScalingPolicy({
@@ -44,7 +45,7 @@ function autoScaling(
 }
 
 type StorageConfig = TagConfig &
-  Pick<StackConfig, 'warmReadUnitsPerSecond' | 'warmWriteUnitsPerSecond' | 'autoScalingMaxCapacity' | 'autoScalingTargetUtilizationPercent'>;
+  Pick<StackConfig, 'warmReadUnitsPerSecond' | 'autoScalingMaxCapacity' | 'autoScalingTargetUtilizationPercent'>;
 
 /**
  * The readings table (per-sensor rollups, zone index write-sharded by sensor) and the alert-state
@@ -53,7 +54,7 @@ type StorageConfig = TagConfig &
 export function buildStorage(config: StorageConfig): Layer {
   const warm = ifCondition(Cond.IsTableOnDemand, {
     ReadUnitsPerSecond: config.warmReadUnitsPerSecond,
-    WriteUnitsPerSecond: config.warmWriteUnitsPerSecond,
+    WriteUnitsPerSecond: param(Param.DynamoDBWarmWriteUnitsPerSecond),
   });
   const readings = secureTable(config, {
     TableName: physicalName('readings'),
@@ -79,11 +80,11 @@ export function buildStorage(config: StorageConfig): Layer {
         // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.ThroughputConsiderations.Writes).
         // A zone query answers (sensor, window) keys; BatchGetItem reads the items.
         Projection: { ProjectionType: 'KEYS_ONLY' },
-        ProvisionedThroughput: provisioned() as never,
+        ProvisionedThroughput: provisioned(Param.ZoneIndexWriteCapacity) as never,
         WarmThroughput: warm,
       },
     ],
-    ProvisionedThroughput: provisioned() as never,
+    ProvisionedThroughput: provisioned(Param.DynamoDBWriteCapacity) as never,
     WarmThroughput: warm,
     TimeToLiveSpecification: { AttributeName: READINGS_TABLE.ttlAttribute, Enabled: true },
   });
@@ -113,10 +114,12 @@ export function buildStorage(config: StorageConfig): Layer {
   const indexResource = sub(`table/\${Table}/index/${READINGS_TABLE.zoneIndexName}`, {
     Table: ref(LogicalId.ReadingsTable),
   });
-  const tableRead = autoScaling(config, 'Read', tableResource, 'table', LogicalId.ReadingsTableReadScalableTarget);
-  const tableWrite = autoScaling(config, 'Write', tableResource, 'table', LogicalId.ReadingsTableWriteScalableTarget);
-  const indexRead = autoScaling(config, 'Read', indexResource, 'index', LogicalId.ZoneIndexReadScalableTarget);
-  const indexWrite = autoScaling(config, 'Write', indexResource, 'index', LogicalId.ZoneIndexWriteScalableTarget);
+  const table = [tableResource, 'table', Param.DynamoDBWriteCapacity] as const;
+  const index = [indexResource, 'index', Param.ZoneIndexWriteCapacity] as const;
+  const tableRead = autoScaling(config, 'Read', table[0], table[1], LogicalId.ReadingsTableReadScalableTarget, table[2]);
+  const tableWrite = autoScaling(config, 'Write', table[0], table[1], LogicalId.ReadingsTableWriteScalableTarget, table[2]);
+  const indexRead = autoScaling(config, 'Read', index[0], index[1], LogicalId.ZoneIndexReadScalableTarget, index[2]);
+  const indexWrite = autoScaling(config, 'Write', index[0], index[1], LogicalId.ZoneIndexWriteScalableTarget, index[2]);
 
   return {
     resources: {

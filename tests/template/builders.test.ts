@@ -29,27 +29,29 @@ describe('buildStream', () => {
 });
 
 describe('buildStorage', () => {
-  it('is on demand and pre-warmed by default, with no auto scaling', () => {
+  it('is provisioned by default: the table for its window merges, the index for the boundary burst, with auto scaling', () => {
     const { resources } = stack();
+    const table = resources.ReadingsTable!.Properties;
+    expect(table.BillingMode).toBe('PROVISIONED');
+    expect(table.ProvisionedThroughput).toEqual({ ReadCapacityUnits: '100', WriteCapacityUnits: '13600' });
+    expect(table.GlobalSecondaryIndexes[0].ProvisionedThroughput).toEqual({ ReadCapacityUnits: '100', WriteCapacityUnits: '12000' });
+    expect(table).not.toHaveProperty('WarmThroughput');
+    expect(autoScalingIds(resources)).toHaveLength(8);
+    expect(resources.ReadingsTableWriteScalableTarget!.Properties).toMatchObject({ MinCapacity: '13600', MaxCapacity: DEFAULTS.autoScalingMaxCapacity });
+    expect(resources.ZoneIndexWriteScalableTarget!.Properties).toMatchObject({
+      ScalableDimension: 'dynamodb:index:WriteCapacityUnits',
+      MinCapacity: '12000',
+    });
+    expect(resources.ReadingsTableWriteScalingPolicy!.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue).toBe(80);
+  });
+  it('is on demand and pre-warmed to DynamoDBWarmWriteUnitsPerSecond when PAY_PER_REQUEST, with no auto scaling', () => {
+    const { resources } = stack({ DynamoDBBillingMode: 'PAY_PER_REQUEST', DynamoDBWarmWriteUnitsPerSecond: '20000' });
     const table = resources.ReadingsTable!.Properties;
     expect(table.BillingMode).toBe('PAY_PER_REQUEST');
     expect(table).not.toHaveProperty('ProvisionedThroughput');
-    expect(table.WarmThroughput.WriteUnitsPerSecond).toBeGreaterThanOrEqual(10_000);
+    expect(table.WarmThroughput).toEqual({ ReadUnitsPerSecond: DEFAULTS.warmReadUnitsPerSecond, WriteUnitsPerSecond: '20000' });
     expect(table.GlobalSecondaryIndexes[0].WarmThroughput).toEqual(table.WarmThroughput);
     expect(autoScalingIds(resources)).toEqual([]);
-  });
-  it('provisions table and index capacity with auto scaling when PROVISIONED', () => {
-    const { resources } = stack({ DynamoDBBillingMode: 'PROVISIONED', DynamoDBWriteCapacity: '15000' });
-    const table = resources.ReadingsTable!.Properties;
-    expect(table.ProvisionedThroughput).toEqual({ ReadCapacityUnits: '100', WriteCapacityUnits: '15000' });
-    expect(table.GlobalSecondaryIndexes[0].ProvisionedThroughput).toEqual(table.ProvisionedThroughput);
-    expect(table).not.toHaveProperty('WarmThroughput');
-    expect(autoScalingIds(resources)).toHaveLength(8);
-    expect(resources.ZoneIndexWriteScalableTarget!.Properties).toMatchObject({
-      ScalableDimension: 'dynamodb:index:WriteCapacityUnits',
-      MinCapacity: '15000',
-      MaxCapacity: DEFAULTS.autoScalingMaxCapacity,
-    });
   });
   it('keys the zone index by the write-sharded zone_shard and enables TTL and PITR', () => {
     const table = stack().resources.ReadingsTable!.Properties;
