@@ -143,7 +143,7 @@ function container(latencyMs: number): Sink[] {
     },
   });
   const client = aws.client();
-  return processorSinks(config, { dynamodb: client, eventbridge: client, sqs: client } as unknown as Clients);
+  return processorSinks(config, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
