@@ -22,8 +22,11 @@ export interface ResourceBinding {
   resource: string;
   /** What the variable holds: the resource's `Ref` (table name, queue URL, topic ARN) or its `Name` attribute. */
   value: 'Ref' | 'Name';
-  /** How the template gets the resource's ARN for the grants: its `Arn` attribute (default) or `Ref` (an SNS topic). */
-  arn?: 'Arn' | 'Ref';
+  /**
+   * How the template gets the resource's ARN for the grants: its `Arn` attribute (default), `Ref`
+   * (an SNS topic), or built from its `Ref` (its name) as `arn:<partition>:<service>:<region>:<account>:<resourceType>/<name>`.
+   */
+  arn?: 'Arn' | 'Ref' | { service: string; resourceType: string };
   grants: readonly Grant[];
 }
 
@@ -75,6 +78,20 @@ export const PROCESSOR_RESOURCES = {
     resource: 'QuarantineQueue',
     value: 'Ref',
     grants: [{ sid: 'QuarantineAndDeadLetter', actions: ['sqs:SendMessage'] }],
+  },
+  /**
+   * The raw-data lake: each batch's valid readings, a few large records per PutRecordBatch (Direct
+   * PUT), https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html
+   */
+  deliveryStreamName: {
+    env: 'DELIVERY_STREAM_NAME',
+    resource: 'DeliveryStream',
+    value: 'Ref',
+    // The same ARN as its Arn attribute (https://docs.aws.amazon.com/IAM/latest/UserGuide/list_amazonkinesisfirehose.html,
+    // resource type deliverystream), built from its name so that moto's CreateStack, which skips
+    // delivery streams, can still resolve the processor's role.
+    arn: { service: 'firehose', resourceType: 'deliverystream' },
+    grants: [{ sid: 'DeliverRawReadings', actions: ['firehose:PutRecordBatch'] }],
   },
 } as const satisfies Record<string, ResourceBinding>;
 

@@ -87,6 +87,10 @@ export const METRIC = {
   alertsStale: 'AlertsStale',
   /** Records put back on the stream (a redrive): stored, but left out of the latency SLOs. */
   recordsReplayed: 'RecordsReplayed',
+  /** Firehose records (each a batch's readings, newline-delimited) the raw-data lake took. */
+  rawRecordsDelivered: 'RawRecordsDelivered',
+  /** Firehose records given up on (retries exhausted): their readings are reported for retry. */
+  rawDeliveryFailures: 'RawDeliveryFailures',
   endToEndLatencyMs: 'EndToEndLatencyMs',
   alertLatencyMs: 'AlertLatencyMs',
   zoneCongestionIndex: 'ZoneCongestionIndex',

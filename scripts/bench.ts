@@ -4,6 +4,8 @@
  *     call answered at once, against bare base64-decode + JSON.parse of the same records.
  *  2. I/O: the same batch with every AWS call taking 10 ms: wall time and calls of each kind.
  *  3. Cold start: the bundle's zip size and the time to import it in a fresh node process.
+ *  4. Raw-data lake: PutRecordBatch calls and record sizes per batch (Firehose bills per record,
+ *     rounded up to 5 KB), and the cost of packing the readings into records.
  * Writes reports/bench.json as well as printing a table.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,7 +15,11 @@ import { join } from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { unzipSync } from 'fflate';
 import { hash } from 'node:crypto';
-import { processBatch } from '../handlers/processor/handler';
+import { processBatch, toInputRecords } from '../handlers/processor/handler';
+import { analyseBatch } from '../handlers/processor/core/batch';
+import { packRecords } from '../handlers/processor/adapters/raw-data';
+import { validPositions } from '../handlers/processor/sinks/raw-data';
+import { RAW_COLUMNS } from '../contract';
 import { processorSinks, type Clients } from '../handlers/processor/outputs';
 import type { Sink } from '../handlers/processor/sinks/sink';
 import { readConfig } from '../handlers/processor/config';
@@ -130,7 +136,7 @@ function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE): KinesisStreamEvent {
  * known, few transitions). Window items are taken and dropped (`store: false`): the container's
  * own memory answers for them, and the fake's work stays out of the measurement.
  */
-function container(latencyMs: number): Sink[] {
+function container(latencyMs: number, lake?: (aws: FakeAws) => void): Sink[] {
   const aws = new FakeAws({
     latencyMs,
     copy: false,
@@ -142,8 +148,9 @@ function container(latencyMs: number): Sink[] {
       },
     },
   });
+  lake?.(aws);
   const client = aws.client();
-  return processorSinks(config, { dynamodb: client, eventbridge: client, sqs: client } as unknown as Clients);
+  return processorSinks(config, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -232,6 +239,52 @@ async function ioBench() {
   };
 }
 
+/**
+ * The raw-data lake per batch, through a warm container: PutRecordBatch calls, Firehose records and
+ * their sizes, and 5 KB billing units (Firehose bills ingestion and conversion per record rounded up
+ * to 5 KB; priced by npm run plan). Packing: the sink's own work per valid reading (base64 straight
+ * into the record), against serialising each parsed reading's columns again (the alternative).
+ */
+async function lakeBench(shape: Shape) {
+  let aws!: FakeAws;
+  const sinks = container(0, (a) => (aws = a));
+  for (let i = 0; i < 3; i++) await timed(sinks, makeEvent(i, shape));
+  const before = aws.firehose.get(config.deliveryStreamName)?.length ?? 0;
+  const { outcome } = await timed(sinks, makeEvent(3, shape));
+  const records = aws.firehose.get(config.deliveryStreamName)!.slice(before);
+  const sizes = records.map((r) => r.length);
+  const valid = outcome.recordsIn - outcome.quarantined;
+
+  const event = makeEvent(4, shape);
+  const batch = analyseBatch(toInputRecords(event), { config, nowMs: Date.now() });
+  const positions = validPositions(batch);
+  const readings = batch.rollups.flatMap((r) => r.readings).sort((a, b) => a.recordIndex - b.recordIndex);
+  const columns = RAW_COLUMNS.map((c) => c.jsonKey ?? c.Name);
+  const reserialise = () => {
+    const lines = readings.map((r) => JSON.stringify(r, columns));
+    return Buffer.from(`${lines.join('\n')}\n`);
+  };
+  const time = (fn: () => unknown) => {
+    const ns: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const started = process.hrtime.bigint();
+      fn();
+      ns.push(Number(process.hrtime.bigint() - started));
+    }
+    return Math.round(Math.min(...ns) / positions.length);
+  };
+  return {
+    validReadings: valid,
+    putRecordBatchCalls: outcome.calls.PutRecordBatch ?? 0,
+    records: sizes.length,
+    recordBytes: sizes,
+    bytesPerReading: Math.round(sizes.reduce((a, b) => a + b, 0) / valid),
+    billedUnits5KiB: sizes.reduce((n, b) => n + Math.ceil(b / 5_120), 0),
+    packNsPerReading: time(() => packRecords(batch.records, positions)),
+    reserialiseNsPerReading: time(reserialise),
+  };
+}
+
 function coldStartBench(zipPath: string, bytes: number) {
   const dir = mkdtempSync(join(tmpdir(), 'tapstack-cold-'));
   const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
@@ -254,9 +307,10 @@ function coldStartBench(zipPath: string, bytes: number) {
 const compute = await computeBench();
 const production = await computeBench(PRODUCTION_SHAPE);
 const io = await ioBench();
+const lake = { bench: await lakeBench(BENCH_SHAPE), production: await lakeBench(PRODUCTION_SHAPE) };
 const bundle = await bundleProcessor();
 const cold = coldStartBench(bundle.zipPath, bundle.bytes);
-const report = { recordedAt: new Date().toISOString(), records: RECORDS, sensors: SENSORS, invalidShare: INVALID_SHARE, compute, production, io, coldStart: { bundle: bundle.key, ...cold } };
+const report = { recordedAt: new Date().toISOString(), records: RECORDS, sensors: SENSORS, invalidShare: INVALID_SHARE, compute, production, io, lake, coldStart: { bundle: bundle.key, ...cold } };
 mkdirSync(join(ROOT, 'reports'), { recursive: true });
 writeFileSync(join(ROOT, 'reports', 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
 
@@ -270,4 +324,11 @@ console.log(`   calls, first batch: ${JSON.stringify(io.firstBatch.calls)}`);
 console.log(`   calls, steady state: ${JSON.stringify(io.steadyState.calls)}`);
 console.log(`   minimum the limits allow: ${JSON.stringify(io.minimumCalls)} (${io.items} items for ${io.validRecords} valid records, ${io.quarantined} quarantined, ${io.firstBatch.alerts} alerts)`);
 console.log(`3. cold start: ${cold.zipKiB} KiB zip (${bundle.key}), import ${cold.importMs} ms (median of 7 fresh processes)`);
+for (const [label, l] of [['bench batch (10,000 records)', lake.bench], ['production shape (417 sensors x 5 readings)', lake.production]] as const) {
+  console.log(
+    `4. raw-data lake, ${label}: ${l.putRecordBatchCalls} PutRecordBatch, ${l.records} record(s) of ${l.recordBytes.join(', ')} bytes ` +
+      `for ${l.validReadings} readings (${l.bytesPerReading} bytes each), ${l.billedUnits5KiB} units of 5 KiB; ` +
+      `packing ${l.packNsPerReading} ns/reading (re-serialising the columns instead: ${l.reserialiseNsPerReading} ns/reading)`,
+  );
+}
 console.log('Written to reports/bench.json');

@@ -77,11 +77,6 @@ export const KINESIS_ACTIONS = {
     'kinesis:GetShardIterator',
     'kinesis:ListShards',
   ],
-  /**
-   * A Firehose delivery stream reading the stream as its source:
-   * https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-kinesis-streams
-   */
-  firehoseSource: ['kinesis:DescribeStream', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:ListShards'],
   /** A writer (the IoT topic rule's Kinesis action). */
   put: ['kinesis:PutRecord', 'kinesis:PutRecords'],
 } as const;

@@ -98,6 +98,8 @@ export async function processBatch(
     alertsSuppressed: sum('alertsSuppressed'),
     alertsStale: sum('alertsStale'),
     replayed: batch.replayed,
+    rawRecordsDelivered: sum('rawRecordsDelivered'),
+    rawDeliveryFailures: sum('rawDeliveryFailures'),
     calls: counter.counts,
   };
   const latencies = {

@@ -5,12 +5,14 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
 import type { ProcessorConfig } from './config';
 import { alertSink } from './sinks/alerts';
 import { quarantineSink } from './sinks/quarantine';
+import { rawDataSink } from './sinks/raw-data';
 import { readingsSink } from './sinks/readings';
 import type { Sink } from './sinks/sink';
 
@@ -18,6 +20,7 @@ export interface Clients {
   dynamodb: DynamoDBClient;
   eventbridge: EventBridgeClient;
   sqs: SQSClient;
+  firehose: FirehoseClient;
 }
 
 /**
@@ -37,6 +40,8 @@ export function createClients(): Clients {
     eventbridge: new EventBridgeClient(clientConfig(40)),
     // Send to the client's endpoint (AWS_ENDPOINT_URL against an emulator), not the queue URL's host.
     sqs: new SQSClient({ ...clientConfig(40), useQueueUrlAsEndpoint: false }),
+    // One PutRecordBatch per ~4 MB of valid readings: a 10,000-record batch makes one call.
+    firehose: new FirehoseClient(clientConfig(8)),
   };
 }
 
@@ -53,5 +58,6 @@ export function processorSinks(config: ProcessorConfig, clients: Clients): Sink[
       eventBusName: config.eventBusName,
       policy: config,
     }),
+    rawDataSink(clients.firehose, config.deliveryStreamName),
   ];
 }

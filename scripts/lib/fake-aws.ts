@@ -452,6 +452,12 @@ export class FakeAws {
         return { Successful, Failed };
       }
       case 'PutRecordBatch': {
+        // Firehose's limits, so that a caller breaking them fails here as in AWS:
+        // https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html
+        const sizes = (input.Records as { Data: Uint8Array }[]).map((r) => r.Data.length);
+        if (sizes.length === 0 || sizes.length > 500) throw awsError('InvalidArgumentException', `${sizes.length} records: 1 to 500 per call`);
+        if (sizes.some((n) => n > 1_024_000)) throw awsError('InvalidArgumentException', 'a record is over 1,000 KiB');
+        if (sizes.reduce((a, b) => a + b, 0) > 4_000_000) throw awsError('InvalidArgumentException', 'the records are over 4 MB');
         const records = this.firehose.get(input.DeliveryStreamName) ?? [];
         this.firehose.set(input.DeliveryStreamName, records);
         const RequestResponses = (input.Records as { Data: Uint8Array }[]).map((r) => {

@@ -17,6 +17,7 @@ export const EXAMPLE_PHYSICAL_IDS: PhysicalIds = {
   AlertStateTable: 'alert-state',
   AlertBus: 'bus',
   QuarantineQueue: 'https://sqs.us-east-1.amazonaws.com/123456789012/quarantine',
+  DeliveryStream: 'raw-readings',
 };
 
 export interface ProcessorEnvOptions {

@@ -1,10 +1,15 @@
-/** History: Firehose → S3 (Parquet, partitioned) → Glue/Athena → QuickSight. */
+/**
+ * History: the processor → Firehose (Direct PUT) → S3 (Parquet, partitioned) → Glue/Athena → QuickSight.
+ * The processor puts each batch's valid readings as a few large records of newline-delimited JSON
+ * (handlers/processor/adapters/raw-data.ts), not one record per reading: Firehose bills ingestion
+ * and format conversion per record rounded up to 5 KB.
+ */
 import { Athena, Glue, IAM, KinesisFirehose, Logs, QuickSight, S3 } from 'cloudform-types';
 import { COLUMN_TYPES, RAW_COLUMNS } from '../../contract';
 import type { AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
 import { logGroup, retainUnlessThrowaway, tags, type TagConfig } from '../defaults';
-import { allow, assumedBy, denyInsecureTransport, KINESIS_ACTIONS, KMS_USE_ACTIONS, policyDocument } from '../iam';
+import { allow, assumedBy, denyInsecureTransport, KMS_USE_ACTIONS, policyDocument } from '../iam';
 import { accountId, arnOf, getAtt, ref, region, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName } from '../names';
@@ -128,7 +133,12 @@ function glueCatalog() {
   return { database, table };
 }
 
-/** Firehose from the stream to S3 as Parquet (schema from the Glue table), its role and its log. */
+/**
+ * Firehose (Direct PUT: the processor puts records) to S3 as Parquet (schema from the Glue table),
+ * its role and its log. Records in its buffer are encrypted with the stack key (server-side
+ * encryption with a customer-managed key, through a grant Firehose creates:
+ * https://docs.aws.amazon.com/firehose/latest/APIReference/API_DeliveryStreamEncryptionConfigurationInput.html).
+ */
 function deliveryStream(config: AnalyticsConfig) {
   const deliveryLogGroup = logGroup(config, '/tapstack/${EnvironmentSuffix}/firehose');
   const deliveryLogStream = new Logs.LogStream({
@@ -145,17 +155,12 @@ function deliveryStream(config: AnalyticsConfig) {
     }),
   ];
   const deliveryRole = new IAM.Role({
-    Description: 'Firehose: read the readings stream, convert to Parquet with the Glue schema, write to S3',
+    Description: 'Firehose: convert the raw readings to Parquet with the Glue schema, write to S3',
     AssumeRolePolicyDocument: assumedBy('firehose.amazonaws.com', { StringEquals: { 'sts:ExternalId': accountId } }),
     Policies: [
       {
         PolicyName: 'deliver-raw-readings',
         PolicyDocument: policyDocument(
-          allow(
-            'ReadStream',
-            KINESIS_ACTIONS.firehoseSource,
-            arnOf(LogicalId.ReadingsStream),
-          ),
           allow(
             'WriteObjects',
             [
@@ -183,11 +188,9 @@ function deliveryStream(config: AnalyticsConfig) {
 
   const deliveryStream = new KinesisFirehose.DeliveryStream({
     DeliveryStreamName: physicalName('raw-readings'),
-    DeliveryStreamType: 'KinesisStreamAsSource',
-    KinesisStreamSourceConfiguration: {
-      KinesisStreamARN: arnOf(LogicalId.ReadingsStream),
-      RoleARN: arnOf(LogicalId.DeliveryRole),
-    },
+    // https://docs.aws.amazon.com/firehose/latest/APIReference/API_CreateDeliveryStream.html (DeliveryStreamType)
+    DeliveryStreamType: 'DirectPut',
+    DeliveryStreamEncryptionConfigurationInput: { KeyType: 'CUSTOMER_MANAGED_CMK', KeyARN: keyArn() },
     ExtendedS3DestinationConfiguration: {
       BucketARN: bucketArn(),
       RoleARN: arnOf(LogicalId.DeliveryRole),
@@ -322,7 +325,9 @@ function quickSight(config: AnalyticsConfig) {
 function deliveryAlarms(config: AnalyticsConfig): AlarmSpec[] {
   const s3Runbook =
     'Firehose log group `/tapstack/<env>/firehose` and `errors/` in the bucket: usually the Glue table schema or the key ' +
-    'policy. The stream keeps 24 h, Firehose catches up.';
+    'policy. Firehose keeps Direct PUT records 24 h and retries S3 meanwhile ' +
+    '(https://docs.aws.amazon.com/firehose/latest/dev/troubleshooting.html); the processor retries what Firehose does not take ' +
+    '(`RawDeliveryFailures`).';
   return [
     {
       id: LogicalId.DeliveryFreshnessAlarm,

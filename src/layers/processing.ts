@@ -12,7 +12,7 @@ import {
 import { queueDepthAlarm, type AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
 import { encryptedQueue, logGroup, tags } from '../defaults';
-import { allow, KINESIS_ACTIONS, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
+import { allow, arn, KINESIS_ACTIONS, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
 import { arnOf, getAtt, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
@@ -66,7 +66,12 @@ function processorStatements(): PolicyStatement[] {
   const extraResources: Record<string, unknown[]> = { QuarantineAndDeadLetter: [arnOf(LogicalId.ProcessorDeadLetterQueue)] };
   const bySid = new Map<string, { actions: readonly string[]; resources: unknown[] }>();
   for (const binding of Object.values(PROCESSOR_RESOURCES) as ResourceBinding[]) {
-    const resourceArn = binding.arn === 'Ref' ? ref(binding.resource) : arnOf(binding.resource);
+    const resourceArn =
+      binding.arn === 'Ref'
+        ? ref(binding.resource)
+        : typeof binding.arn === 'object'
+          ? arn(binding.arn.service, `${binding.arn.resourceType}/\${${binding.resource}}`)
+          : arnOf(binding.resource);
     for (const grant of binding.grants) {
       const resource = grant.index ? sub(`\${Table}/index/${grant.index}`, { Table: resourceArn }) : resourceArn;
       const statement = bySid.get(grant.sid) ?? { actions: grant.actions, resources: [] };

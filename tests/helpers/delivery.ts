@@ -157,7 +157,7 @@ export async function deliver(
   let now = BASE_MS + 30_000;
   aws.now = () => now;
   const client = aws.client() as unknown as Clients['dynamodb'];
-  const clients = { dynamodb: client, eventbridge: client, sqs: client } as unknown as Clients;
+  const clients = { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients;
   const containers: Sink[][] = [processorSinks(config, clients), processorSinks(config, clients)];
   let invocations = 0;
   const invoke = async (batch: KinesisStreamRecord[], remainingMs: number) => {

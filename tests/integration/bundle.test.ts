@@ -12,6 +12,7 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleProcessor, type Bundle } from '../../scripts/bundle';
 import { processorEnv } from '../../scripts/lib/processor-env';
+import { createRawDeliveryStream, rawObjects, rawReadings } from '../helpers/firehose';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto } from '../helpers/stack';
@@ -22,6 +23,7 @@ describe('the processor bundle', () => {
   let outputs: Record<string, string>;
   let physicalIds: Record<string, string>;
   let dir: string;
+  let lakeBucket: string;
 
   beforeAll(async () => {
     bundle = await bundleProcessor();
@@ -32,6 +34,10 @@ describe('the processor bundle', () => {
       KinesisShardCount: '1',
       ProcessorReservedConcurrency: '2',
     }, { bucket: 'tapstack-code', key: bundle.key, body: readFileSync(bundle.zipPath) }));
+    // moto's CreateStack skips the delivery stream: the raw-data lake is made here (Direct PUT to a bucket).
+    const lake = await createRawDeliveryStream(motoClientConfig(moto.endpoint), 'tapstack-bundle-raw');
+    physicalIds = { ...physicalIds, DeliveryStream: lake.deliveryStreamName };
+    lakeBucket = lake.bucket;
     dir = mkdtempSync(join(tmpdir(), 'tapstack-bundle-'));
     for (const [name, content] of Object.entries(unzipSync(new Uint8Array(readFileSync(bundle.zipPath))))) {
       writeFileSync(join(dir, name), content);
@@ -76,5 +82,7 @@ describe('the processor bundle', () => {
     const sqs = new SQSClient(motoClientConfig(moto.endpoint));
     const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: outputs.QuarantineQueueUrl, MaxNumberOfMessages: 10 }));
     expect(Messages?.map((m) => JSON.parse(m.Body!).reason)).toEqual([expect.stringMatching(/^not JSON: /)]);
+    const lake = rawReadings(await rawObjects(motoClientConfig(moto.endpoint), lakeBucket));
+    expect(lake.map((r) => r.sensor_id)).toEqual(['sensor-00001', 'sensor-00002']);
   });
 });

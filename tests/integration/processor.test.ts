@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processorEnv } from '../../scripts/lib/processor-env';
@@ -13,6 +14,7 @@ import { readConfig, type ProcessorConfig } from '../../handlers/processor/confi
 import { processBatch, type Clients } from '../../handlers/processor/handler';
 import { elevatedBucket } from '../../handlers/processor/core/hash';
 import { context, kinesisEvent, reading } from '../helpers/kinesis';
+import { createRawDeliveryStream, rawObjects, rawReadings } from '../helpers/firehose';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto } from '../helpers/stack';
 
@@ -21,6 +23,7 @@ describe('processor against moto', () => {
   let clients: Clients;
   let config: ProcessorConfig;
   let alertQueueUrl: string;
+  let lakeBucket: string;
   const lines: string[] = [];
   /** Readings' times: set once the stack is up, so that they read as live (received moments ago), not redriven. */
   let T0 = 0;
@@ -34,7 +37,10 @@ describe('processor against moto', () => {
       KinesisShardCount: '1',
       ProcessorReservedConcurrency: '2',
     });
-    clients = { dynamodb: new DynamoDBClient(aws), eventbridge: new EventBridgeClient(aws), sqs: new SQSClient(aws) };
+    clients = { dynamodb: new DynamoDBClient(aws), eventbridge: new EventBridgeClient(aws), sqs: new SQSClient(aws), firehose: new FirehoseClient(aws) };
+    // moto's CreateStack skips the delivery stream: the test makes its own (Direct PUT to a bucket).
+    const lake = await createRawDeliveryStream(aws, 'tapstack-proc-raw');
+    lakeBucket = lake.bucket;
     await clients.eventbridge.send(new CreateEventBusCommand({ Name: 'observed-alerts' }));
     const queue = await clients.sqs.send(new CreateQueueCommand({ QueueName: 'observed-alerts' }));
     alertQueueUrl = queue.QueueUrl!;
@@ -51,7 +57,7 @@ describe('processor against moto', () => {
     );
     config = readConfig(
       processorEnv(
-        { ...physicalIds, AlertBus: 'observed-alerts' },
+        { ...physicalIds, AlertBus: 'observed-alerts', DeliveryStream: lake.deliveryStreamName },
         { metricsNamespace: 'TapStack/proc', overrides: { [ENV.alertCooldownSeconds]: '0' } },
       ),
     );
@@ -90,7 +96,12 @@ describe('processor against moto', () => {
     ]);
     const outcome = await run(event);
     expect(outcome.response.batchItemFailures).toEqual([]);
-    expect(outcome).toMatchObject({ stored: 4, quarantined: 3, retried: 0, itemsWritten: 3, alertsPublished: 1 });
+    expect(outcome).toMatchObject({ stored: 4, quarantined: 3, retried: 0, itemsWritten: 3, alertsPublished: 1, rawRecordsDelivered: 1 });
+    // The lake: one JSON document per valid reading, in one Firehose record.
+    const lake = rawReadings(await rawObjects(motoClientConfig(moto.endpoint), lakeBucket));
+    expect(lake.map((r) => `${r.sensor_id} ${r.timestamp}`).sort()).toEqual(
+      [[1, T0], [1, T0 + 1000], [2, T0], [3, T0]].map(([s, t]) => `sensor-0000${s} ${new Date(t!).toISOString()}`).sort(),
+    );
 
     const items = await scanReadings();
     expect(items).toHaveLength(3);

@@ -78,6 +78,23 @@ describe('least privilege', () => {
     expect(template.Resources.EncryptionKey!.Properties.EnableKeyRotation).toBe(true);
   });
 
+  it('lets the processor only put record batches to the delivery stream, and Firehose read no stream', () => {
+    const statements: PolicyStatement[] = template.Resources.ProcessorRole!.Properties.Policies.flatMap(
+      (p: { PolicyDocument: { Statement: PolicyStatement[] } }) => p.PolicyDocument.Statement,
+    );
+    const onDelivery = statements.filter((s) => JSON.stringify(s.Resource).includes(LogicalId.DeliveryStream));
+    expect(onDelivery).toEqual([
+      { Sid: 'DeliverRawReadings', Effect: 'Allow', Action: ['firehose:PutRecordBatch'], Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:firehose:${AWS::Region}:${AWS::AccountId}:deliverystream/${DeliveryStream}' } },
+    ]);
+    expect(statements.flatMap((s) => asList(s.Action)).filter((a) => String(a).startsWith('firehose:'))).toEqual(['firehose:PutRecordBatch']);
+    const delivery = template.Resources.DeliveryRole!.Properties.Policies[0].PolicyDocument.Statement as PolicyStatement[];
+    expect(delivery.flatMap((s) => asList(s.Action)).filter((a) => String(a).startsWith('kinesis:'))).toEqual([]);
+    expect(JSON.stringify(delivery)).not.toContain(LogicalId.ReadingsStream);
+    const stream = template.Resources.DeliveryStream!.Properties;
+    expect(stream.DeliveryStreamType).toBe('DirectPut');
+    expect(stream.KinesisStreamSourceConfiguration).toBeUndefined();
+  });
+
   it('lets a sensor connect only as its own thing and publish only to its own topic', () => {
     const statements: PolicyStatement[] = template.Resources.SensorPolicy!.Properties.PolicyDocument.Statement;
     expect(statements.map((s) => s.Action)).toEqual([['iot:Connect'], ['iot:Publish']]);
@@ -97,6 +114,8 @@ describe('encryption with the stack key', () => {
     ['AWS::Logs::LogGroup', (p) => p.KmsKeyId],
     ['AWS::S3::Bucket', (p) => p.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID],
     ['AWS::KinesisFirehose::DeliveryStream', (p) => p.ExtendedS3DestinationConfiguration.EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN],
+    // Direct PUT: the records Firehose buffers are encrypted with the key too (a Kinesis source was encrypted by the stream).
+    ['AWS::KinesisFirehose::DeliveryStream', (p) => p.DeliveryStreamEncryptionConfigurationInput.KeyARN],
     ['AWS::Athena::WorkGroup', (p) => p.WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration.KmsKey],
   ];
   it.each(cases)('every %s names the customer-managed key', (type, keyOf) => {

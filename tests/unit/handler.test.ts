@@ -8,6 +8,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -19,12 +20,13 @@ import { TEST_CONFIG } from '../helpers/processor-config';
 const ddb = mockClient(DynamoDBClient);
 const events = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
+const firehose = mockClient(FirehoseClient);
 const throttled = () => Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
 
 function run(event: ReturnType<typeof kinesisEvent>, remainingMs = 60_000) {
   let now = Date.now();
   const lines: string[] = [];
-  const clients = { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}) };
+  const clients = { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}), firehose: new FirehoseClient({}) };
   const promise = processBatch(event, { getRemainingTimeInMillis: () => remainingMs }, {
     config: TEST_CONFIG,
     clients,
@@ -40,6 +42,7 @@ beforeEach(() => {
   ddb.reset();
   events.reset();
   sqs.reset();
+  firehose.reset();
   ddb.on(PutItemCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(ScanCommand).resolves({ Items: [] });
@@ -47,6 +50,7 @@ beforeEach(() => {
   ddb.on(UpdateItemCommand).resolves({});
   events.on(PutEventsCommand).callsFake((input) => ({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
+  firehose.on(PutRecordBatchCommand).callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({ RecordId: 'r' })) }));
 });
 
 const T = Date.now() - 10_000;

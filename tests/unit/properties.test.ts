@@ -1,5 +1,6 @@
 import { BatchGetItemCommand, DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -75,6 +76,7 @@ describe('the handler, with AWS failing at random', () => {
   const ddb = mockClient(DynamoDBClient);
   const events = mockClient(EventBridgeClient);
   const sqs = mockClient(SQSClient);
+  const firehose = mockClient(FirehoseClient);
 
   it('never throws and reports every record as stored, quarantined or retried, exactly once', async () => {
     await fc.assert(
@@ -88,17 +90,19 @@ describe('the handler, with AWS failing at random', () => {
         ddb.reset();
         events.reset();
         sqs.reset();
+        firehose.reset();
         ddb.on(PutItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
         ddb.on(QueryCommand).callsFake(() => { if (flaky()) throw fail(); return { Items: [] }; });
         ddb.on(BatchGetItemCommand).callsFake(() => { if (flaky()) throw fail(); return { Responses: {} }; });
         ddb.on(UpdateItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
         events.on(PutEventsCommand).callsFake((input) => { if (flaky()) throw fail(); return { FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'e' })) }; });
         sqs.on(SendMessageBatchCommand).callsFake(() => { if (flaky()) throw fail(); return { Failed: [] }; });
+        firehose.on(PutRecordBatchCommand).callsFake((input) => { if (flaky()) throw fail(); return { FailedPutCount: 0, RequestResponses: input.Records.map(() => ({ RecordId: 'r' })) }; });
         let now = NOW;
         const event = kinesisEvent(payloads);
         const outcome = await processBatch(event, { getRemainingTimeInMillis: () => 2_400 }, {
           config: TEST_CONFIG,
-          clients: { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}) },
+          clients: { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}), firehose: new FirehoseClient({}) },
           now: () => now,
           sleep: async (ms) => void (now += ms),
           random: () => 0.5,

@@ -42,6 +42,9 @@ const RETRYABLE = new Set([
   'InternalServerError',
   'InternalFailure',
   'ServiceUnavailable',
+  // Firehose's throttling and unavailability, for a whole call ("Back off and retry the operation"):
+  // https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html#API_PutRecordBatch_Errors
+  'ServiceUnavailableException',
   'TimeoutError',
   'RequestTimeout',
   'ECONNRESET',
@@ -143,7 +146,20 @@ export async function sendInChunks<T>(
   size: number,
   attempt: (pending: T[], abortSignal: AbortSignal) => Promise<T[]>,
 ): Promise<{ failed: T[]; retries: number }> {
-  const results = await mapPool(chunk(entries, size), io.concurrency, (batch) => sendWithRetries(io, operation, batch, attempt));
+  return sendInGroups(io, operation, chunk(entries, size), attempt);
+}
+
+/**
+ * Sends each group as one call (several in flight), each through sendWithRetries: for APIs whose
+ * calls are limited by size as well as by count (Firehose PutRecordBatch), grouped by the caller.
+ */
+export async function sendInGroups<T>(
+  io: IoContext,
+  operation: string,
+  groups: T[][],
+  attempt: (pending: T[], abortSignal: AbortSignal) => Promise<T[]>,
+): Promise<{ failed: T[]; retries: number }> {
+  const results = await mapPool(groups, io.concurrency, (group) => sendWithRetries(io, operation, group, attempt));
   return { failed: results.flatMap((r) => r.failed), retries: results.reduce((n, r) => n + r.retries, 0) };
 }
 

@@ -20,6 +20,9 @@ export interface BatchCounts {
   alertsSuppressed: number;
   alertsStale: number;
   replayed: number;
+  /** Firehose records the raw-data lake took, and those given up on (their readings retried). */
+  rawRecordsDelivered: number;
+  rawDeliveryFailures: number;
 }
 
 /** The metric each count is published as. */
@@ -33,6 +36,8 @@ export const COUNT_METRICS: Record<keyof BatchCounts, string> = {
   alertsSuppressed: METRIC.alertsSuppressed,
   alertsStale: METRIC.alertsStale,
   replayed: METRIC.recordsReplayed,
+  rawRecordsDelivered: METRIC.rawRecordsDelivered,
+  rawDeliveryFailures: METRIC.rawDeliveryFailures,
 };
 
 export interface ZoneStats {

@@ -8,7 +8,13 @@ import type { AnalysedBatch } from '../core/batch';
 import type { BatchCounts } from '../core/metrics';
 
 /** The counts a sink contributes (the handler counts records itself). */
-export type SinkCount = 'itemsWritten' | 'alertsPublished' | 'alertsSuppressed' | 'alertsStale';
+export type SinkCount =
+  | 'itemsWritten'
+  | 'alertsPublished'
+  | 'alertsSuppressed'
+  | 'alertsStale'
+  | 'rawRecordsDelivered'
+  | 'rawDeliveryFailures';
 
 export interface SinkContext {
   io: IoContext;

@@ -1,0 +1,121 @@
+/**
+ * Valid readings → the raw-data lake's Firehose delivery stream (Direct PUT), as few large records
+ * as the limits allow: Firehose bills ingestion and format conversion per record rounded up to
+ * 5 KB, so one record per 187-byte reading would be billed 27 times its size.
+ *
+ * A record is the readings' JSON documents as received, one per line (newline-delimited JSON).
+ * Conversion to Parquet reads several JSON documents in one record, but not a JSON array
+ * (https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html: "{"a":1}{"a":2}"
+ * is correct input, "[{"a":1},{"a":2}]" is not); the newline is whitespace to the deserializer and
+ * lets anyone split the records again. Each payload is base64-decoded straight into its record
+ * (no intermediate string or object): the bytes the sensor sent, with the rule's fields, as the
+ * lake stored them when Firehose read the stream itself.
+ *
+ * Failed records (the call throttled or failing, or FailedPutCount > 0 with a per-record
+ * ErrorCode) are sent again with backoff and jitter until the deadline, as Firehose asks of Direct PUT
+ * producers (https://docs.aws.amazon.com/firehose/latest/dev/troubleshooting.html); the readings of a record still
+ * failing are answered so that the handler reports them for retry. Firehose has no idempotency
+ * key, so the lake is at least once: a retried call whose first attempt took effect, or a batch
+ * delivered again, stores its readings again (dedupe by sensor and reading time in queries).
+ */
+import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
+import type { InputRecord } from '../core/types';
+import { sendInGroups, type CallCounter, type IoContext } from './aws-calls';
+
+/**
+ * PutRecordBatch limits, which cannot be raised: 500 records per call; a record's data at most
+ * 1,000 KiB before base64 (Record.Data, at most 1,024,000 bytes); 4 MB for the whole call, read here
+ * as 4,000,000 bytes of data, the smaller of MB and MiB.
+ * https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html
+ * https://docs.aws.amazon.com/firehose/latest/APIReference/API_Record.html
+ */
+export const MAX_RECORDS_PER_CALL = 500;
+export const MAX_RECORD_BYTES = 1_024_000;
+export const MAX_CALL_BYTES = 4_000_000;
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+
+/** One Firehose record: newline-delimited readings, and the positions (in the batch) of their Kinesis records. */
+export interface RawRecord {
+  data: Buffer;
+  readings: number[];
+}
+
+/** Upper bound of the bytes a base64 string decodes to (Node decodes leniently; the exact count comes from the write). */
+const decodedBound = (base64: string): number => Math.ceil((base64.length * 3) / 4);
+
+/**
+ * Packs the payloads of `records` at `positions` (in order) into records of at most `maxRecordBytes`,
+ * each payload followed by a newline. A newline inside a payload can only be whitespace between JSON
+ * tokens (a JSON string cannot hold a raw line break), so it becomes a space: one reading, one line.
+ */
+export function packRecords(records: readonly InputRecord[], positions: readonly number[], maxRecordBytes = MAX_RECORD_BYTES): RawRecord[] {
+  const packed: RawRecord[] = [];
+  for (let from = 0; from < positions.length; ) {
+    // The readings that fit, by their upper bound (a payload is at most 4 KiB, so at least one fits).
+    let bytes = 0;
+    let to = from;
+    while (to < positions.length) {
+      const size = decodedBound(records[positions[to]!]!.data) + 1;
+      if (bytes + size > maxRecordBytes && to > from) break;
+      bytes += size;
+      to++;
+    }
+    const data = Buffer.allocUnsafe(bytes);
+    const readings = positions.slice(from, to);
+    let offset = 0;
+    for (const position of readings) {
+      const start = offset;
+      offset += data.write(records[position]!.data, offset, 'base64');
+      // Searching back from the payload's end stops at the previous separator: one short native scan.
+      for (let nl = data.lastIndexOf(NEWLINE, offset - 1); nl >= start; nl = data.lastIndexOf(NEWLINE, nl - 1)) data[nl] = SPACE;
+      data[offset++] = NEWLINE;
+    }
+    packed.push({ data: data.subarray(0, offset), readings });
+    from = to;
+  }
+  return packed;
+}
+
+/** Groups records into calls of at most MAX_RECORDS_PER_CALL records and MAX_CALL_BYTES bytes, in order. */
+export function groupCalls(records: readonly RawRecord[]): RawRecord[][] {
+  const calls: RawRecord[][] = [];
+  let current: RawRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    if (current.length > 0 && (current.length === MAX_RECORDS_PER_CALL || bytes + record.data.length > MAX_CALL_BYTES)) {
+      calls.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += record.data.length;
+  }
+  if (current.length > 0) calls.push(current);
+  return calls;
+}
+
+/** Puts every record; answers those still failing when retries ran out, and the retries made. */
+export async function putRawRecords(
+  client: FirehoseClient,
+  deliveryStreamName: string,
+  records: RawRecord[],
+  io: IoContext,
+  counter: CallCounter,
+): Promise<{ failed: RawRecord[]; retries: number }> {
+  return sendInGroups(io, 'PutRecordBatch', groupCalls(records), async (pending, abortSignal) => {
+    counter.add('PutRecordBatch');
+    const out = await client.send(
+      new PutRecordBatchCommand({ DeliveryStreamName: deliveryStreamName, Records: pending.map((r) => ({ Data: r.data })) }),
+      { abortSignal },
+    );
+    if (!out.FailedPutCount) return [];
+    // Responses are in the order of the request's records; without them, every record counts as failed.
+    const responses = out.RequestResponses ?? [];
+    const failed = pending.filter((_, i) => responses[i]?.RecordId === undefined || responses[i]?.ErrorCode !== undefined);
+    const codes = [...new Set(responses.flatMap((r) => (r.ErrorCode ? [r.ErrorCode] : [])))];
+    io.log('WARN', 'PutRecordBatch: records not taken', { failed: failed.length, of: pending.length, error_codes: codes });
+    return failed;
+  });
+}

@@ -1,0 +1,252 @@
+import { FirehoseClient, PutRecordBatchCommand, ResourceNotFoundException, ServiceUnavailableException } from '@aws-sdk/client-firehose';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { LIMITS } from '../../contract';
+import { CallCounter } from '../../handlers/processor/adapters/aws-calls';
+import {
+  groupCalls,
+  MAX_CALL_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_RECORDS_PER_CALL,
+  packRecords,
+  putRawRecords,
+  type RawRecord,
+} from '../../handlers/processor/adapters/raw-data';
+import { analyseBatch } from '../../handlers/processor/core/batch';
+import { validateRecord } from '../../handlers/processor/core/validate';
+import { processBatch, toInputRecords } from '../../handlers/processor/handler';
+import { processorSinks, type Clients } from '../../handlers/processor/outputs';
+import { rawDataSink } from '../../handlers/processor/sinks/raw-data';
+import { ALERT_STATE_TABLE, READINGS_TABLE } from '../../contract';
+import { FakeAws, type Fault } from '../../scripts/lib/fake-aws';
+import { fakeIo } from '../helpers/fake-io';
+import { kinesisEvent, reading } from '../helpers/kinesis';
+import { TEST_CONFIG } from '../helpers/processor-config';
+
+const T = Date.now() - 10_000;
+const lines = (r: RawRecord) => r.data.toString('utf8').split('\n');
+const inputs = (payloads: Parameters<typeof kinesisEvent>[0]) => toInputRecords(kinesisEvent(payloads));
+const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+/** The size of the largest reading validation accepts: 4 KiB by its base64 estimate. */
+const NEAR_LIMIT = LIMITS.maxReadingBytes - 2;
+
+/** A valid reading of exactly `bytes` bytes of JSON (padded with a field the lake ignores). */
+function readingOfSize(sensor: number, bytes: number): Record<string, unknown> {
+  const base = reading(sensor, T);
+  const padding = bytes - JSON.stringify({ ...base, note: '' }).length;
+  return { ...base, note: 'x'.repeat(padding) };
+}
+
+describe('packRecords', () => {
+  it('writes each payload as it was received, one per line, in batch order', () => {
+    const payloads = [reading(1, T), reading(2, T, { weather_condition: 'pluie légère' }), reading(3, T + 1000)];
+    const [record, ...rest] = packRecords(inputs(payloads), all(3));
+    expect(rest).toEqual([]);
+    expect(record!.readings).toEqual([0, 1, 2]);
+    expect(lines(record!)).toEqual([...payloads.map((p) => JSON.stringify(p)), '']);
+  });
+
+  it('leaves out the positions not asked for (the quarantined records)', () => {
+    const [record] = packRecords(inputs([reading(1, T), { raw: 'garbage' }, reading(2, T)]), [0, 2]);
+    expect(record!.readings).toEqual([0, 2]);
+    expect(lines(record!).filter(Boolean).map((l) => JSON.parse(l).sensor_id)).toEqual(['sensor-00001', 'sensor-00002']);
+  });
+
+  it('turns line breaks between JSON tokens into spaces: still one reading per line, the same document', () => {
+    const pretty = JSON.stringify(reading(7, T), null, 2);
+    expect(pretty).toContain('\n');
+    const [record] = packRecords(inputs([{ raw: pretty }, reading(8, T)]), all(2));
+    const [first, second, end] = lines(record!);
+    expect(end).toBe('');
+    expect(JSON.parse(first!)).toEqual(reading(7, T));
+    expect(JSON.parse(second!)).toEqual(reading(8, T));
+  });
+
+  it('decodes unpadded base64 as validation does (leniently), to the exact bytes', () => {
+    const json = JSON.stringify(reading(9, T));
+    const unpadded = Buffer.from(json).toString('base64').replace(/=+$/, '');
+    const [record] = packRecords(inputs([{ base64: unpadded }]), [0]);
+    expect(record!.data.toString('utf8')).toBe(`${json}\n`);
+  });
+
+  it('keeps every record within 1,000 KiB, fills each close to it, and loses no reading (2,000 readings of 4 KiB)', () => {
+    const payloads = all(2_000).map((i) => readingOfSize(i, NEAR_LIMIT));
+    const records = inputs(payloads);
+    // The largest reading validation lets through (its base64 estimate is at most 4 KiB).
+    expect(typeof validateRecord(records[0]!, TEST_CONFIG, Date.now())).toBe('object');
+    expect(typeof validateRecord(inputs([readingOfSize(0, NEAR_LIMIT + 3)])[0]!, TEST_CONFIG, Date.now())).toBe('string');
+    const packed = packRecords(records, all(2_000));
+    expect(packed.length).toBe(Math.ceil((2_000 * (NEAR_LIMIT + 1)) / MAX_RECORD_BYTES));
+    for (const r of packed) expect(r.data.length).toBeLessThanOrEqual(MAX_RECORD_BYTES);
+    for (const r of packed.slice(0, -1)) expect(r.data.length).toBeGreaterThan(MAX_RECORD_BYTES - NEAR_LIMIT - 8);
+    expect(packed.flatMap((r) => r.readings)).toEqual(all(2_000));
+    const sensors = packed.flatMap((r) => lines(r).filter(Boolean).map((l) => JSON.parse(l).sensor_id));
+    expect(sensors).toEqual(payloads.map((p) => p.sensor_id));
+  });
+
+  it('puts a reading at the size limit in a record of its own when only one fits', () => {
+    const big = readingOfSize(1, NEAR_LIMIT);
+    const packed = packRecords(inputs([big, big, big]), all(3), NEAR_LIMIT + 2);
+    expect(packed.map((r) => r.readings)).toEqual([[0], [1], [2]]);
+    for (const r of packed) expect(r.data.length).toBe(NEAR_LIMIT + 1);
+  });
+});
+
+describe('groupCalls', () => {
+  const record = (bytes: number): RawRecord => ({ data: Buffer.alloc(bytes, 0x20), readings: [] });
+
+  it('puts at most 500 records in a call', () => {
+    expect(groupCalls(all(1_200).map(() => record(10))).map((c) => c.length)).toEqual([MAX_RECORDS_PER_CALL, MAX_RECORDS_PER_CALL, 200]);
+  });
+
+  it('keeps a call within 4 MB: three full records, not four', () => {
+    const calls = groupCalls(all(7).map(() => record(MAX_RECORD_BYTES)));
+    expect(calls.map((c) => c.length)).toEqual([3, 3, 1]);
+    for (const c of calls) expect(c.reduce((n, r) => n + r.data.length, 0)).toBeLessThanOrEqual(MAX_CALL_BYTES);
+    expect(groupCalls(all(5).map(() => record(1_000_000))).map((c) => c.length)).toEqual([4, 1]);
+  });
+});
+
+describe('putRawRecords (aws-sdk-client-mock)', () => {
+  const firehose = mockClient(FirehoseClient);
+  const client = new FirehoseClient({});
+  // Records of 10 readings each.
+  const records = (n: number) => packRecords(inputs(all(n).map((i) => readingOfSize(i, 4_000))), all(n), 10 * 4_003);
+  const sentRecords = () => firehose.commandCalls(PutRecordBatchCommand).map((c) => c.args[0].input.Records!.map((r) => Buffer.from(r.Data!).toString()));
+  const ok = (input: { Records?: unknown[] }) => ({ FailedPutCount: 0, RequestResponses: input.Records!.map((_, i) => ({ RecordId: `r${i}` })) });
+
+  beforeEach(() => firehose.reset());
+
+  it('sends again only the records a partial failure returned with an ErrorCode', async () => {
+    const packed = records(30); // 3 records of 10 readings
+    expect(packed).toHaveLength(3);
+    firehose
+      .on(PutRecordBatchCommand)
+      .resolvesOnce({
+        FailedPutCount: 1,
+        RequestResponses: [{ RecordId: 'a' }, { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }, { RecordId: 'c' }],
+      })
+      .callsFake(ok);
+    const { io, sleeps } = fakeIo();
+    const counter = new CallCounter();
+    const result = await putRawRecords(client, 'raw', packed, io, counter);
+    expect(result.failed).toEqual([]);
+    const [first, second] = sentRecords();
+    expect(first).toHaveLength(3);
+    expect(second).toEqual([packed[1]!.data.toString()]);
+    expect(counter.counts.PutRecordBatch).toBe(2);
+    expect(sleeps).toHaveLength(1);
+    expect(firehose.commandCalls(PutRecordBatchCommand)[0]!.args[0].input.DeliveryStreamName).toBe('raw');
+  });
+
+  it('retries a throttled call (ServiceUnavailableException) with backoff until it goes through', async () => {
+    const throttled = () => new ServiceUnavailableException({ message: 'Slow down.', $metadata: { httpStatusCode: 503 } });
+    firehose.on(PutRecordBatchCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).callsFake(ok);
+    const { io, sleeps } = fakeIo();
+    const result = await putRawRecords(client, 'raw', records(10), io, new CallCounter());
+    expect(result).toEqual({ failed: [], retries: 2 });
+    expect(sleeps).toHaveLength(2);
+    expect(sleeps[1]!).toBeGreaterThan(sleeps[0]!);
+  });
+
+  it('gives up on the records still failing when the deadline comes, and answers them', async () => {
+    firehose.on(PutRecordBatchCommand).callsFake((input) => ({
+      FailedPutCount: 1,
+      RequestResponses: input.Records.map((_: unknown, i: number) => (i === 0 ? { ErrorCode: 'InternalFailure', ErrorMessage: 'x' } : { RecordId: 'r' })),
+    }));
+    const packed = records(20);
+    const { io } = fakeIo(2_000);
+    const result = await putRawRecords(client, 'raw', packed, io, new CallCounter());
+    expect(result.failed).toEqual([packed[0]]);
+    expect(result.retries).toBeGreaterThan(1);
+  });
+
+  it('does not retry an error that will not pass (a missing stream)', async () => {
+    firehose.on(PutRecordBatchCommand).rejects(new ResourceNotFoundException({ message: 'no such stream', $metadata: { httpStatusCode: 400 } }));
+    const packed = records(10);
+    const result = await putRawRecords(client, 'raw', packed, fakeIo().io, new CallCounter());
+    expect(result).toEqual({ failed: packed, retries: 0 });
+    expect(firehose.commandCalls(PutRecordBatchCommand)).toHaveLength(1);
+  });
+
+  it('as a sink: reports the failed records\' readings for retry, and counts delivered and failed records', async () => {
+    firehose.on(PutRecordBatchCommand).callsFake((input) => ({
+      FailedPutCount: input.Records.length,
+      RequestResponses: input.Records.map(() => ({ ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' })),
+    }));
+    const event = kinesisEvent([reading(1, T), { raw: 'garbage' }, reading(2, T)]);
+    const batch = analyseBatch(toInputRecords(event), { config: TEST_CONFIG, nowMs: Date.now() });
+    const { io } = fakeIo(1_000);
+    const result = await rawDataSink(client, 'raw')(batch, { io, counter: new CallCounter(), now: io.now });
+    expect([...result.failedRecords]).toEqual([0, 2]);
+    expect(result.counts).toEqual({ rawRecordsDelivered: 0, rawDeliveryFailures: 1 });
+  });
+
+  it('as a sink: makes no call for a batch without a valid reading', async () => {
+    const batch = analyseBatch(toInputRecords(kinesisEvent([{ raw: 'garbage' }])), { config: TEST_CONFIG, nowMs: Date.now() });
+    const result = await rawDataSink(client, 'raw')(batch, { io: fakeIo().io, counter: new CallCounter(), now: Date.now });
+    expect([...result.failedRecords]).toEqual([]);
+    expect(firehose.commandCalls(PutRecordBatchCommand)).toHaveLength(0);
+  });
+});
+
+describe('processBatch with the raw-data lake (AWS in memory)', () => {
+  function container(fault: (operation: string) => Fault) {
+    const aws = new FakeAws({
+      fault,
+      tables: {
+        [TEST_CONFIG.tableName]: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey },
+        [TEST_CONFIG.alertStateTableName]: {
+          hash: ALERT_STATE_TABLE.partitionKey,
+          indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
+        },
+      },
+    });
+    const client = aws.client();
+    const sinks = processorSinks(TEST_CONFIG, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients);
+    return { aws, sinks };
+  }
+  const run = async (sinks: ReturnType<typeof container>['sinks'], event: ReturnType<typeof kinesisEvent>) => {
+    const emf: Record<string, unknown>[] = [];
+    let now = Date.now();
+    const outcome = await processBatch(event, { getRemainingTimeInMillis: () => 5_000 }, {
+      config: TEST_CONFIG,
+      sinks,
+      now: () => now,
+      sleep: async (ms) => void (now += ms),
+      random: () => 0.5,
+      write: (line) => emf.push(JSON.parse(line)),
+    });
+    return { outcome, service: emf.find((d) => d.Service === 'processor')! };
+  };
+  const payloads = [reading(1, T), reading(2, T, { congestion_index: 90 }), { raw: 'garbage' }, reading(3, T)];
+
+  it('puts the valid readings in one record, and says so in the metrics', async () => {
+    const { aws, sinks } = container(() => 'ok');
+    const event = kinesisEvent(payloads);
+    const { outcome, service } = await run(sinks, event);
+    expect(outcome).toMatchObject({ recordsIn: 4, stored: 3, quarantined: 1, retried: 0, rawRecordsDelivered: 1, rawDeliveryFailures: 0 });
+    expect(outcome.calls.PutRecordBatch).toBe(1);
+    const [record, ...rest] = aws.firehose.get(TEST_CONFIG.deliveryStreamName)!;
+    expect(rest).toEqual([]);
+    expect(Buffer.from(record!).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l).sensor_id)).toEqual([
+      'sensor-00001',
+      'sensor-00002',
+      'sensor-00003',
+    ]);
+    expect(service).toMatchObject({ RawRecordsDelivered: 1, RawDeliveryFailures: 0 });
+  });
+
+  it('retries the valid readings when Firehose will not take them, and every record still ends in one place', async () => {
+    const { aws, sinks } = container((operation) => (operation === 'PutRecordBatch' ? 'throttle' : 'ok'));
+    const event = kinesisEvent(payloads);
+    const { outcome, service } = await run(sinks, event);
+    expect(outcome).toMatchObject({ recordsIn: 4, stored: 0, quarantined: 1, retried: 3, rawRecordsDelivered: 0, rawDeliveryFailures: 1 });
+    expect(outcome.stored + outcome.quarantined + outcome.retried).toBe(outcome.recordsIn);
+    expect(outcome.response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([0, 1, 3].map((i) => event.Records[i]!.kinesis.sequenceNumber));
+    expect(aws.firehose.get(TEST_CONFIG.deliveryStreamName)).toBeUndefined();
+    expect(service).toMatchObject({ RecordsRetried: 3, RawRecordsDelivered: 0, RawDeliveryFailures: 1 });
+    // The readings table and the alert did their part: the retry finds them done (exactly once there).
+    expect(outcome.itemsWritten).toBe(3);
+  });
+});
