@@ -86,14 +86,13 @@ describe('parseSensorsCsv', () => {
     );
   });
 
-  it('validates 50,000 rows in under 2 s', () => {
+  // Its speed is measured by `npx tsx scripts/bench-provision.ts` (no timed assertions in tests).
+  it('validates a whole 50,000-row fleet file', () => {
     const lines = ['sensor_id,zone_id,lat,lon,installed_at'];
     for (let i = 0; i < 50_000; i++) lines.push(`sensor-${i},${i % 2 ? 'downtown' : 'harbor'},52.${i},4.${i},2024-05-01`);
-    const started = performance.now();
     const rows = parseSensorsCsv(lines.join('\n'), 'big.csv', zones);
-    const ms = performance.now() - started;
     expect(rows).toHaveLength(50_000);
-    expect(ms).toBeLessThan(2_000);
+    expect(rows[49_999]).toMatchObject({ sensorId: 'sensor-49999', zoneId: 'downtown' });
   });
 });
 
