@@ -87,6 +87,8 @@ export const METRIC = {
   alertsStale: 'AlertsStale',
   /** Records put back on the stream (a redrive): stored, but left out of the latency SLOs. */
   recordsReplayed: 'RecordsReplayed',
+  /** Readings stored with the zone their sensor sent, because the registry has none for it. */
+  recordsZoneUnverified: 'RecordsZoneUnverified',
   endToEndLatencyMs: 'EndToEndLatencyMs',
   alertLatencyMs: 'AlertLatencyMs',
   zoneCongestionIndex: 'ZoneCongestionIndex',

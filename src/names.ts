@@ -85,6 +85,7 @@ export const LogicalId = ids(
   'AlertLatencyAlarm',
   'Dashboard',
   // provisioning
+  'SensorThingType',
   'DeviceCaCertificate',
   'SensorProvisioningTemplate',
   'SensorProvisioningRole',

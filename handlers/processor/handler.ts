@@ -98,6 +98,7 @@ export async function processBatch(
     alertsSuppressed: sum('alertsSuppressed'),
     alertsStale: sum('alertsStale'),
     replayed: batch.replayed,
+    zoneUnverified: batch.zoneUnverified,
     calls: counter.counts,
   };
   const latencies = {

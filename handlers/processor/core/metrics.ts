@@ -20,6 +20,8 @@ export interface BatchCounts {
   alertsSuppressed: number;
   alertsStale: number;
   replayed: number;
+  /** Stored readings whose sensor has no zone in the registry (its own zone_id was kept). */
+  zoneUnverified: number;
 }
 
 /** The metric each count is published as. */
@@ -33,6 +35,7 @@ export const COUNT_METRICS: Record<keyof BatchCounts, string> = {
   alertsSuppressed: METRIC.alertsSuppressed,
   alertsStale: METRIC.alertsStale,
   replayed: METRIC.recordsReplayed,
+  zoneUnverified: METRIC.recordsZoneUnverified,
 };
 
 export interface ZoneStats {
