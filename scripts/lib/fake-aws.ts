@@ -305,6 +305,8 @@ export class FakeAws {
   readonly queues = new Map<string, { id: string; body: string; groupId?: string; dedupId?: string }[]>();
   readonly events: { EventBusName?: string; Source?: string; DetailType?: string; Detail?: string }[] = [];
   readonly firehose = new Map<string, Uint8Array[]>();
+  /** IoT thing groups: parent group → its child groups (ListThingGroups with parentGroup). */
+  readonly thingGroups = new Map<string, string[]>();
   readonly calls: Record<string, number> = {};
   private readonly random: () => number;
   private readonly copy: <T>(x: T) => T;
@@ -480,6 +482,17 @@ export class FakeAws {
           return { RecordId: `record-${records.length}` };
         });
         return { FailedPutCount: RequestResponses.filter((r) => 'ErrorCode' in r).length, RequestResponses };
+      }
+      case 'ListThingGroups': {
+        const children = this.thingGroups.get(input.parentGroup);
+        if (!children) throw awsError('ResourceNotFoundException', `Thing group ${input.parentGroup} does not exist`, 404);
+        const from = Number(input.nextToken ?? 0);
+        const size = input.maxResults ?? 25;
+        const page = children.slice(from, from + size);
+        return {
+          thingGroups: page.map((groupName) => ({ groupName, groupArn: `arn:aws:iot:us-east-1:123456789012:thinggroup/${groupName}` })),
+          ...(from + size < children.length ? { nextToken: String(from + size) } : {}),
+        };
       }
       default:
         throw awsError('UnknownOperationException', `the fake does not implement ${operation}`);
