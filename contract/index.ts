@@ -2,3 +2,4 @@
 export * from './env';
 export * from './names';
 export * from './reading';
+export * from './health';

@@ -107,6 +107,12 @@ export const READING_FIELDS = {
   received_at: { codec: numberIn('received_at', 0, Number.MAX_SAFE_INTEGER, true), required: false, column: 'bigint', setBy: 'rule' },
   /** The authenticated thing name, from the topic the device published to. */
   thing_name: { codec: t.string, required: false, column: 'string', setBy: 'rule' },
+  /**
+   * The sensor's zone in the IoT registry (its thing's `zone` attribute), added by the rule from the
+   * message's propagated attributes (REGISTRY_ZONE below). Absent when the thing has no zone or no
+   * thing type: the reading then keeps the zone the sensor sent, counted as unverified.
+   */
+  registry_zone: { codec: t.string, required: false, column: 'string', setBy: 'rule' },
 } as const satisfies Record<string, FieldSpec>;
 
 export type FieldName = keyof typeof READING_FIELDS;
@@ -134,7 +140,27 @@ export type RawReading = t.TypeOf<typeof RawReading>;
 export const RULE_FIELDS = {
   receivedAt: 'received_at',
   thingName: 'thing_name',
+  registryZone: 'registry_zone',
 } as const satisfies Record<string, FieldName>;
+
+/**
+ * How a reading learns its sensor's registry zone: IoT Core message enrichment. The sensors' thing
+ * type propagates the thing attribute `zone` to every message its things publish as the MQTT 5 user
+ * property `tapstack:zone` (with Basic Ingest and through the broker, whatever MQTT version the
+ * device speaks), and the topic rule copies it into the reading with `get_user_properties`, a
+ * function that is not billed (only Lambda, get_dynamodb, get_registry_data and get_thing_shadow
+ * are billed like an action).
+ *  - https://docs.aws.amazon.com/iot/latest/developerguide/thing-types-propagating-attributes.html
+ *  - https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html
+ *  - https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-iot-thingtype-propagatingattribute.html
+ *    (UserPropertyKey: [a-zA-Z0-9:$.]+, so no underscore)
+ */
+export const REGISTRY_ZONE = {
+  /** The thing attribute (the provisioning layout's `zone`). */
+  thingAttribute: 'zone',
+  /** The MQTT 5 user property IoT Core adds to each message. */
+  userPropertyKey: 'tapstack:zone',
+} as const;
 
 /** The first validation error as one line: `field: expected …, got …`. */
 export function describeFailure(value: unknown): string | undefined {

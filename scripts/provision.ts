@@ -253,7 +253,7 @@ async function bulkRegister(o: BulkOptions): Promise<{ exitCode: number }> {
         'update it with this version of the template (npm run deploy)',
     );
   }
-  const templateBody = bulkTemplateBody(policyName ?? 'tapstack-<env>-sensor', source);
+  const templateBody = bulkTemplateBody(policyName ?? 'tapstack-<env>-sensor', source, outputs.SensorThingTypeName);
   if (templateBody.length > MAX_TEMPLATE_BODY_CHARS) {
     throw new ProvisionError(`the registration template is ${templateBody.length} characters, above the ${MAX_TEMPLATE_BODY_CHARS} AWS IoT takes: use a CA certificate with a shorter PEM`);
   }

@@ -63,3 +63,21 @@ declare module 'cloudform-types/types/events/rule' {
     Tags?: List<ResourceTag>;
   }
 }
+
+/** AWS::IoT::ThingType PropagatingAttribute: a thing attribute or connection attribute sent as an MQTT 5 user property. */
+export interface PropagatingAttribute {
+  UserPropertyKey: Value<string>;
+  ThingAttribute?: Value<string>;
+  ConnectionAttribute?: Value<'iot:ClientId' | 'iot:Thing.ThingName'>;
+}
+
+declare module 'cloudform-types/types/iot/thingType' {
+  // The nested ThingTypeProperties class and the resource's properties share this name, so both gain it.
+  interface ThingTypeProperties {
+    /**
+     * AWS::IoT::ThingType ThingTypeProperties.Mqtt5Configuration (2024), message enrichment:
+     * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-iot-thingtype-mqtt5configuration.html
+     */
+    Mqtt5Configuration?: { PropagatingAttributes?: List<PropagatingAttribute> };
+  }
+}

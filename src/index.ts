@@ -5,6 +5,7 @@ import { DEFAULTS, validateConfig, type StackConfig } from './config';
 import type { Layer } from './layer';
 import { buildAlerting } from './layers/alerting';
 import { buildAnalytics } from './layers/analytics';
+import { buildHealth } from './layers/health';
 import { buildIngestion } from './layers/ingestion';
 import { buildMonitoring } from './layers/monitoring';
 import { buildProcessing } from './layers/processing';
@@ -27,6 +28,7 @@ export const LAYERS = {
   alerting: buildAlerting,
   analytics: buildAnalytics,
   provisioning: buildProvisioning,
+  health: buildHealth,
   monitoring: (config: StackConfig, alarms: AlarmSpec[] = []) => buildMonitoring(config, alarms),
 } as const satisfies Record<string, (config: StackConfig, alarms: AlarmSpec[]) => Layer>;
 

@@ -65,6 +65,19 @@ export const LogicalId = ids(
   'AthenaWorkGroup',
   'QuickSightDataSource',
   'QuickSightDataSet',
+  // health
+  'SensorHealthTable',
+  'HealthDetectorFunction',
+  'HealthDetectorRole',
+  'HealthDetectorLogGroup',
+  'HealthDetectorInvokeConfig',
+  'HealthDetectorDeadLetterQueue',
+  'HealthDetectorDeadLetterQueuePolicy',
+  'HealthDetectorSchedule',
+  'HealthDetectorScheduleRole',
+  'ZoneReportingShareAlarm',
+  'HealthDetectorErrorsAlarm',
+  'HealthDetectorDeadLetterQueueAlarm',
   // monitoring
   'ProcessorIteratorAgeAlarm',
   'SensorsStoppedAlarm',
@@ -85,6 +98,7 @@ export const LogicalId = ids(
   'AlertLatencyAlarm',
   'Dashboard',
   // provisioning
+  'SensorThingType',
   'DeviceCaCertificate',
   'SensorProvisioningTemplate',
   'SensorProvisioningRole',

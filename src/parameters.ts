@@ -8,6 +8,7 @@
 import { Fn, type IntrinsicFunction } from 'cloudform-types';
 import type Parameter from 'cloudform-types/types/parameter';
 import {
+  DETECTOR_SETTINGS,
   ENVIRONMENT_SUFFIX_PATTERN,
   INGEST_MODES,
   ENVIRONMENT_SUFFIX_RULE,
@@ -337,6 +338,41 @@ export const PARAMETERS = {
       'Set it to about half the fleet\'s readings a minute; 0 alarms only when no reading arrives.',
     default: 1_500_000,
     range: { min: 0, max: 100_000_000 },
+  },
+  /**
+   * Sensor health (src/layers/health.ts). A period is one rollup window (60 s by default): a sensor
+   * with no reading for 5 minutes is silent. Shorter is noisier (a sensor's readings can arrive a
+   * window late through a slow batch); the minimum of 2 keeps the current, still filling window out.
+   */
+  silentSensorPeriods: {
+    name: 'SilentSensorPeriods',
+    group: 'Operations and analytics',
+    type: 'Number',
+    description:
+      'A sensor is silent (Sensor Silent event) when it has no reading in this many rollup windows (RollupWindowSeconds each), ' +
+      'and recovered (Sensor Recovered) on its next reading.',
+    default: 5,
+    range: { min: DETECTOR_SETTINGS.silentSensorPeriods.min, max: DETECTOR_SETTINGS.silentSensorPeriods.max },
+  },
+  /** Below this share of a zone's sensors reporting, a zone-wide outage (power, network) is likelier than dead sensors. */
+  minimumReportingSharePercent: {
+    name: 'MinimumReportingSharePercent',
+    group: 'Operations and analytics',
+    type: 'Number',
+    description:
+      "Alarm (zone-reporting-share) when, in some zone, fewer than this percentage of the sensors expected there reported in the last SilentSensorPeriods windows.",
+    default: 80,
+    range: { min: 0, max: 100 },
+  },
+  /** A week: long enough to repair a sensor; after it, a dead sensor stops weighing on its zone's share. */
+  forgetSilentSensorDays: {
+    name: 'ForgetSilentSensorDays',
+    group: 'Operations and analytics',
+    type: 'Number',
+    description:
+      'A sensor silent this many days is forgotten (decommissioned): no longer expected in its zone. It is expected again from its next reading.',
+    default: 7,
+    range: { min: DETECTOR_SETTINGS.forgetSilentSensorDays.min, max: DETECTOR_SETTINGS.forgetSilentSensorDays.max },
   },
   logRetentionDays: {
     name: 'LogRetentionDays',

@@ -1,17 +1,24 @@
 /**
- * Lambda entry point: wiring only. Configuration, clients and sinks are built once per container
- * (outside the handler); every invocation goes to processBatch.
+ * Lambda entry points: wiring only. `handler` is the processor (Kinesis batches), `detector` the
+ * silent-sensor detector (scheduled, detector.ts). Each builds its configuration, clients and sinks
+ * once per container, on its first invocation: a function reads only its own environment.
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { readConfig } from './config';
+import { readConfig, type ProcessorConfig } from './config';
 import { processBatch } from './handler';
 import { createClients, processorSinks } from './outputs';
+import type { Sink } from './sinks/sink';
 
-const config = readConfig(process.env);
-const sinks = processorSinks(config, createClients());
+export { detector } from './detector';
+
+let processor: { config: ProcessorConfig; sinks: Sink[] } | undefined;
 
 /** The Lambda handler: one Kinesis batch in, the records to retry out (ReportBatchItemFailures). */
 export async function handler(event: KinesisStreamEvent, context: Context): Promise<KinesisStreamBatchResponse> {
-  const outcome = await processBatch(event, context, { config, sinks });
+  if (!processor) {
+    const config = readConfig(process.env);
+    processor = { config, sinks: processorSinks(config, createClients()) };
+  }
+  const outcome = await processBatch(event, context, processor);
   return outcome.response;
 }

@@ -305,6 +305,8 @@ export class FakeAws {
   readonly queues = new Map<string, { id: string; body: string; groupId?: string; dedupId?: string }[]>();
   readonly events: { EventBusName?: string; Source?: string; DetailType?: string; Detail?: string }[] = [];
   readonly firehose = new Map<string, Uint8Array[]>();
+  /** IoT thing groups: parent group → its child groups (ListThingGroups with parentGroup). */
+  readonly thingGroups = new Map<string, string[]>();
   readonly calls: Record<string, number> = {};
   private readonly random: () => number;
   private readonly copy: <T>(x: T) => T;
@@ -417,6 +419,26 @@ export class FakeAws {
         const items = [...table.items.values()].filter(
           (item) => item[schema.hash] !== undefined && (!schema.range || item[schema.range] !== undefined) && new Expression(input.KeyConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues).condition(item),
         );
+        // In sort-key order, newest first when asked, at most Limit items (what a "latest item" query relies on).
+        if (schema.range) {
+          const r = schema.range;
+          items.sort((a, b) => {
+            const x = scalar(a[r]) as string | number;
+            const y = scalar(b[r]) as string | number;
+            return x < y ? -1 : x > y ? 1 : 0;
+          });
+          if (input.ScanIndexForward === false) items.reverse();
+        }
+        const limited = input.Limit !== undefined ? items.slice(0, input.Limit) : items;
+        return { Items: limited.map((i) => this.copy(i)), Count: limited.length };
+      }
+      case 'Scan': {
+        // One page: every item of the table or index (for a segmented scan, segment 0 holds them all).
+        const table = this.table(input.TableName);
+        const schema = input.IndexName ? table.spec.indexes?.[input.IndexName] : table.spec;
+        if (!schema) throw awsError('ValidationException', `The table does not have the specified index: ${input.IndexName}`);
+        if ((input.Segment ?? 0) !== 0) return { Items: [], Count: 0 };
+        const items = [...table.items.values()].filter((item) => item[schema.hash] !== undefined && (!schema.range || item[schema.range] !== undefined));
         return { Items: items.map((i) => this.copy(i)), Count: items.length };
       }
       case 'PutEvents': {
@@ -466,6 +488,17 @@ export class FakeAws {
           return { RecordId: `record-${records.length}` };
         });
         return { FailedPutCount: RequestResponses.filter((r) => 'ErrorCode' in r).length, RequestResponses };
+      }
+      case 'ListThingGroups': {
+        const children = this.thingGroups.get(input.parentGroup);
+        if (!children) throw awsError('ResourceNotFoundException', `Thing group ${input.parentGroup} does not exist`, 404);
+        const from = Number(input.nextToken ?? 0);
+        const size = input.maxResults ?? 25;
+        const page = children.slice(from, from + size);
+        return {
+          thingGroups: page.map((groupName) => ({ groupName, groupArn: `arn:aws:iot:us-east-1:123456789012:thinggroup/${groupName}` })),
+          ...(from + size < children.length ? { nextToken: String(from + size) } : {}),
+        };
       }
       default:
         throw awsError('UnknownOperationException', `the fake does not implement ${operation}`);

@@ -4,7 +4,7 @@
  * (what `Ref` gives: a table's name, a queue's URL; a bus's name), so a stack's resource list
  * fills it whatever bindings contract/env.ts declares.
  */
-import { PROCESSOR_RESOURCES } from '../../contract';
+import { DETECTOR_RESOURCES, PROCESSOR_RESOURCES } from '../../contract';
 import { buildTemplate } from '../../src/index';
 import { resolveTemplate } from './cfn-eval';
 
@@ -16,6 +16,7 @@ export const EXAMPLE_PHYSICAL_IDS: PhysicalIds = {
   ReadingsTable: 'readings',
   AlertStateTable: 'alert-state',
   AlertBus: 'bus',
+  SensorHealthTable: 'sensor-health',
   QuarantineQueue: 'https://sqs.us-east-1.amazonaws.com/123456789012/quarantine',
   DeliveryStream: 'raw-readings',
 };
@@ -28,7 +29,16 @@ export interface ProcessorEnvOptions {
 
 /** The function's environment block for these resources. */
 export function processorEnv(physicalIds: PhysicalIds = EXAMPLE_PHYSICAL_IDS, options: ProcessorEnvOptions = {}): Record<string, string> {
-  const fn = resolveTemplate(buildTemplate()).resources.ProcessorFunction!;
+  return functionEnv('ProcessorFunction', physicalIds, options);
+}
+
+/** The silent-sensor detector's environment block for these resources (same derivation as the processor's). */
+export function detectorEnv(physicalIds: PhysicalIds = EXAMPLE_PHYSICAL_IDS, options: ProcessorEnvOptions = {}): Record<string, string> {
+  return functionEnv('HealthDetectorFunction', physicalIds, options);
+}
+
+function functionEnv(logicalId: string, physicalIds: PhysicalIds, options: ProcessorEnvOptions): Record<string, string> {
+  const fn = resolveTemplate(buildTemplate()).resources[logicalId]!;
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.Properties.Environment.Variables as Record<string, unknown>)) {
     if (typeof value === 'string' || typeof value === 'number') env[name] = String(value);
@@ -44,3 +54,5 @@ export function processorEnv(physicalIds: PhysicalIds = EXAMPLE_PHYSICAL_IDS, op
 
 /** The logical IDs of the resources the processor is bound to. */
 export const BOUND_RESOURCES: readonly string[] = Object.values(PROCESSOR_RESOURCES).map((b) => b.resource);
+/** The logical IDs of the resources the detector is bound to. */
+export const DETECTOR_BOUND_RESOURCES: readonly string[] = Object.values(DETECTOR_RESOURCES).map((b) => b.resource);

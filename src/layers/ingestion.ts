@@ -1,6 +1,6 @@
 /** IoT Core: what a sensor may do, and the topic rule that forwards its readings to Kinesis. */
 import { IAM, IoT, Logs } from 'cloudform-types';
-import { METRIC, metricsNamespace, RULE_FIELDS, SENSOR_TOPICS } from '../../contract';
+import { METRIC, metricsNamespace, REGISTRY_ZONE, RULE_FIELDS, SENSOR_TOPICS } from '../../contract';
 import type { StackConfig } from '../config';
 import { logGroup, tags, type TagConfig } from '../defaults';
 import { allow, arn, assumedBy, KINESIS_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument } from '../iam';
@@ -18,10 +18,25 @@ export const TOPIC_RULE_NAME = SENSOR_TOPICS.ruleName(ENVIRONMENT);
 
 /**
  * The topic rule's SQL: every reading as published, plus the server receive time (sensor clocks
- * drift, so latency is measured from here) and the thing name taken from the topic.
+ * drift, so latency is measured from here), the thing name taken from the topic, and the sensor's
+ * zone from the registry (the first value of the user property the thing type propagates; the
+ * processor quarantines a reading whose zone_id disagrees with it).
+ *
+ * Why the registry zone travels with the message rather than being looked up (at 50,000 readings/s):
+ *  - get_registry_data("DescribeThing", thing, role) in this SQL is billed like a rule action
+ *    (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html): 50,000/s ×
+ *    2.63 M s/month × $0.15 per million (https://aws.amazon.com/iot-core/pricing/) ≈ $19,700 a month.
+ *  - the processor validating through DescribeThing and a cache: DescribeThing is a registry
+ *    operation (billed) limited to 350 requests/s per account (quota L-0EF0F5EE,
+ *    https://docs.aws.amazon.com/general/latest/gr/iot-core.html); 150 processor containers starting
+ *    together with ~420 sensors each need 63,000 lookups, three minutes of throttling after every
+ *    deploy, unless a second cache table is kept in step with the registry.
+ *  - propagated attributes (REGISTRY_ZONE): no per-message charge, no API call, no quota; a zone
+ *    change in the registry applies from the thing's next message.
  */
 export const TOPIC_RULE_SQL =
-  `SELECT *, timestamp() AS ${RULE_FIELDS.receivedAt}, topic(${SENSOR_TOPICS.thingLevel}) AS ${RULE_FIELDS.thingName} ` +
+  `SELECT *, timestamp() AS ${RULE_FIELDS.receivedAt}, topic(${SENSOR_TOPICS.thingLevel}) AS ${RULE_FIELDS.thingName}, ` +
+  `get(get_user_properties('${REGISTRY_ZONE.userPropertyKey}'), 0) AS ${RULE_FIELDS.registryZone} ` +
   `FROM '${SENSOR_TOPICS.filter(ENVIRONMENT)}'`;
 
 const topicArn = (topic: string) => sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/${topic}`);

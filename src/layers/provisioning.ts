@@ -27,6 +27,7 @@
  *    SNI_ONLY must not have one: https://docs.aws.amazon.com/iot/latest/apireference/API_RegisterCACertificate.html
  */
 import { IAM, IoT } from 'cloudform-types';
+import { REGISTRY_ZONE } from '../../contract';
 import { tags, type TagConfig } from '../defaults';
 import { allow, arn, assumedBy, policyDocument, type PolicyStatement } from '../iam';
 import { exported, type Layer } from '../layer';
@@ -41,7 +42,7 @@ import { Cond, Param, param } from '../parameters';
  * values: https://docs.aws.amazon.com/iot/latest/apireference/API_AttributePayload.html).
  */
 export const THING_LAYOUT = {
-  attributes: { zone: 'zone', location: 'location', installedAt: 'installed_at' },
+  attributes: { zone: REGISTRY_ZONE.thingAttribute, location: 'location', installedAt: 'installed_at' },
   /**
    * Zone thing groups are children of this group, so `ListThingGroups --parent-group` lists the
    * city's zones. Thing groups (and things) are per account and Region, not per stack: one name.
@@ -74,13 +75,17 @@ export const REGISTRATION_PREFIX = 'provisioning/';
 const str = { Type: 'String' } as const;
 const refTo = (name: string) => ({ Ref: name });
 
-/** A provisioning-template thing: named, in its zone group, with the layout's attributes. */
-function thingResource(name: unknown, zone: unknown, location: unknown, installedAt?: unknown) {
+/**
+ * A provisioning-template thing: named, of the sensor thing type (which propagates its zone to every
+ * message it publishes: REGISTRY_ZONE), in its zone group, with the layout's attributes.
+ */
+function thingResource(name: unknown, zone: unknown, location: unknown, installedAt: unknown, thingTypeName: string | undefined) {
   const a = THING_LAYOUT.attributes;
   return {
     Type: 'AWS::IoT::Thing',
     Properties: {
       ThingName: name,
+      ...(thingTypeName ? { ThingTypeName: thingTypeName } : {}),
       AttributePayload: { [a.zone]: zone, [a.location]: location, ...(installedAt ? { [a.installedAt]: installedAt } : {}) },
       ThingGroups: [zone],
     },
@@ -95,7 +100,7 @@ const policyResource = (policyName: string) => ({ Type: 'AWS::IoT::Policy', Prop
  * The JITP provisioning template (JSON text). `policyName` is the sensor policy's name; in the
  * CloudFormation template it is `${SensorPolicy}`, resolved by Fn::Sub.
  */
-export function jitpTemplateBody(policyName: string): string {
+export function jitpTemplateBody(policyName: string, thingTypeName?: string): string {
   const s = JITP_SUBJECT;
   return JSON.stringify({
     Parameters: {
@@ -106,7 +111,7 @@ export function jitpTemplateBody(policyName: string): string {
       [s.certificateId]: str,
     },
     Resources: {
-      thing: thingResource(refTo(s.commonName), refTo(s.organizationalUnit), refTo(s.dnQualifier)),
+      thing: thingResource(refTo(s.commonName), refTo(s.organizationalUnit), refTo(s.dnQualifier), undefined, thingTypeName),
       certificate: {
         Type: 'AWS::IoT::Certificate',
         Properties: { CertificateId: refTo(s.certificateId), Status: 'ACTIVE' },
@@ -141,8 +146,11 @@ export function bulkParameterNames(source: BulkCertificateSource): string[] {
   return [p.thingName, p.zone, p.location, p.installedAt, source.kind === 'csr' ? p.csr : p.certificatePem];
 }
 
-/** The bulk registration template (JSON text) for StartThingRegistrationTask. */
-export function bulkTemplateBody(policyName: string, source: BulkCertificateSource): string {
+/**
+ * The bulk registration template (JSON text) for StartThingRegistrationTask. `thingTypeName` is the
+ * stack's SensorThingTypeName output (without it, things get no type and their zone is not propagated).
+ */
+export function bulkTemplateBody(policyName: string, source: BulkCertificateSource, thingTypeName?: string): string {
   const p = BULK_PARAMETERS;
   const certificate =
     source.kind === 'csr'
@@ -151,7 +159,7 @@ export function bulkTemplateBody(policyName: string, source: BulkCertificateSour
   return JSON.stringify({
     Parameters: Object.fromEntries(bulkParameterNames(source).map((name) => [name, str])),
     Resources: {
-      thing: thingResource(refTo(p.thingName), refTo(p.zone), refTo(p.location), refTo(p.installedAt)),
+      thing: thingResource(refTo(p.thingName), refTo(p.zone), refTo(p.location), refTo(p.installedAt), thingTypeName),
       certificate: { Type: 'AWS::IoT::Certificate', Properties: certificate },
       policy: policyResource(policyName),
     },
@@ -239,7 +247,7 @@ export function buildProvisioning(config: TagConfig): Layer {
     TemplateType: 'JITP',
     Enabled: true,
     ProvisioningRoleArn: arnOf(LogicalId.SensorProvisioningRole),
-    TemplateBody: sub(jitpTemplateBody('${SensorPolicy}')),
+    TemplateBody: sub(jitpTemplateBody('${SensorPolicy}', '${SensorThingType}')),
     Tags: tags(config),
   }).condition(Cond.HasDeviceCa);
 
@@ -253,6 +261,18 @@ export function buildProvisioning(config: TagConfig): Layer {
     RegistrationConfig: { TemplateName: ref(LogicalId.SensorProvisioningTemplate) },
     Tags: tags(config),
   }).condition(Cond.HasDeviceCa);
+
+  // Every sensor's thing is of this type: it sends the thing's zone with each message (REGISTRY_ZONE).
+  const thingType = new IoT.ThingType({
+    ThingTypeName: physicalName('sensor'),
+    ThingTypeProperties: {
+      ThingTypeDescription: 'TapStack road sensor: its zone attribute travels with every reading (tapstack:zone user property)',
+      Mqtt5Configuration: {
+        PropagatingAttributes: [{ UserPropertyKey: REGISTRY_ZONE.userPropertyKey, ThingAttribute: REGISTRY_ZONE.thingAttribute }],
+      },
+    },
+    Tags: tags(config),
+  });
 
   const bulkRole = new IAM.Role({
     Description: 'AWS IoT bulk registration (npm run provision): read the registration file, register sensors',
@@ -281,12 +301,14 @@ export function buildProvisioning(config: TagConfig): Layer {
   const whenCa = (Description: string, Value: unknown) => ({ Description, Value, Condition: Cond.HasDeviceCa });
   return {
     resources: {
+      SensorThingType: thingType,
       SensorProvisioningRole: provisioningRole,
       SensorProvisioningTemplate: provisioningTemplate,
       DeviceCaCertificate: caCertificate,
       BulkRegistrationRole: bulkRole,
     },
     outputs: {
+      SensorThingTypeName: exported('Thing type of every sensor (propagates its zone to its readings)', ref(LogicalId.SensorThingType), 'SensorThingTypeName'),
       BulkRegistrationRoleArn: exported(
         'Role AWS IoT assumes for StartThingRegistrationTask (npm run provision)',
         arnOf(LogicalId.BulkRegistrationRole),

@@ -12,6 +12,7 @@ export interface ReadingInput {
   weather_condition?: string;
   received_at?: number;
   thing_name?: string;
+  registry_zone?: string;
 }
 
 let sequence = 49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { REGISTRY_ZONE, RULE_FIELDS } from '../../contract';
 import type { PolicyStatement } from '../../src/iam';
 import { buildTemplate } from '../../src/index';
 import {
@@ -204,5 +205,29 @@ describe('provisioning roles: least privilege', () => {
   it('scope the sensor policy statement to the stack policy ARN', () => {
     const read = statements(resources.SensorProvisioningRole!, 'provision-sensors').find((s) => s.Sid === 'ReadSensorPolicy')!;
     expect(read.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:policy/${SensorPolicy}' });
+  });
+});
+
+describe('zones from the registry (message enrichment)', () => {
+  const resources = buildTemplate().Resources;
+
+  it('declares the sensor thing type, which propagates the zone attribute as the tapstack:zone user property', () => {
+    const type = resources.SensorThingType!;
+    expect(type.Type).toBe('AWS::IoT::ThingType');
+    expect(type.Properties.ThingTypeProperties.Mqtt5Configuration.PropagatingAttributes).toEqual([
+      { UserPropertyKey: REGISTRY_ZONE.userPropertyKey, ThingAttribute: THING_LAYOUT.attributes.zone },
+    ]);
+  });
+
+  it('gives every JITP and bulk-registered thing that type', () => {
+    const jitp = resources.SensorProvisioningTemplate!.Properties.TemplateBody['Fn::Sub'] as string;
+    expect(JSON.parse(jitp).Resources.thing.Properties.ThingTypeName).toBe('${SensorThingType}');
+    const bulk = JSON.parse(bulkTemplateBody('tapstack-dev-sensor', { kind: 'csr' }, 'tapstack-dev-sensor'));
+    expect(bulk.Resources.thing.Properties.ThingTypeName).toBe('tapstack-dev-sensor');
+  });
+
+  it("has the topic rule copy the propagated zone into the reading's registry_zone", () => {
+    const sql = resources.SensorTopicRule!.Properties.TopicRulePayload.Sql['Fn::Sub'] as string;
+    expect(sql).toContain(`get(get_user_properties('${REGISTRY_ZONE.userPropertyKey}'), 0) AS ${RULE_FIELDS.registryZone}`);
   });
 });

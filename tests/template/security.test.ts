@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyStatement } from '../../src/iam';
 import { UNSCOPED_PROVISIONING_POLICY } from '../../src/layers/provisioning';
+import { UNSCOPED_DETECTOR_POLICY } from '../../src/layers/health';
 import { LogicalId } from '../../src/names';
 import { committedTemplate, resourcesOfType } from '../helpers/template';
 
@@ -17,6 +18,7 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
     'iot:RegisterThing has no resource type (AWS IoT IAM actions table), so IAM accepts only "*"',
   [`BulkRegistrationRole.Policies.${UNSCOPED_PROVISIONING_POLICY}`]:
     'iot:RegisterThing, iot:CreateCertificateFromCsr and iot:RegisterCertificate have no resource type, so IAM accepts only "*"',
+  [`HealthDetectorRole.Policies.${UNSCOPED_DETECTOR_POLICY}`]: 'iot:ListThingGroups has no resource type, so IAM accepts only "*"',
 };
 
 /** Every policy document of the template, with where it is. */
@@ -54,6 +56,8 @@ describe('least privilege', () => {
     expect(roles.map(([id]) => id).sort()).toEqual([
       'BulkRegistrationRole',
       'DeliveryRole',
+      'HealthDetectorRole',
+      'HealthDetectorScheduleRole',
       'ProcessorRole',
       'SensorProvisioningRole',
       'TopicRuleRole',

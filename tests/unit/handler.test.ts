@@ -186,6 +186,22 @@ describe('processBatch', () => {
     expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
   });
 
+  it("quarantines a reading whose zone disagrees with its sensor's registry zone, and counts readings without one", async () => {
+    const event = kinesisEvent([
+      reading(1, T, { registry_zone: 'zone-1' }),
+      reading(2, T, { zone_id: 'zone-7', registry_zone: 'zone-2' }),
+      reading(3, T),
+    ]);
+    const { promise, lines } = run(event);
+    const outcome = await promise;
+    expect(outcome).toMatchObject({ stored: 2, quarantined: 1, zoneUnverified: 1, response: { batchItemFailures: [] } });
+    const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(sent[0]!.MessageBody!).reason).toBe('zone_id "zone-7" is not the registry zone "zone-2" of sensor "sensor-00002"');
+    const batchDoc = lines.map((l) => JSON.parse(l)).find((d) => d._aws && d.Service);
+    expect(batchDoc).toMatchObject({ RecordsQuarantined: 1, RecordsZoneUnverified: 1 });
+  });
+
   it('writes its metrics as EMF lines, one per zone plus one for the batch', async () => {
     const { promise, lines } = run(kinesisEvent([reading(1, T), reading(2, T), reading(51, T)]));
     await promise;

@@ -18,6 +18,16 @@ const reasonOf = (payload: Parameters<typeof kinesisEvent>[0][number]) => {
 const isValid = (payload: Parameters<typeof kinesisEvent>[0][number]) => typeof check(payload) !== 'string';
 
 describe('validateRecord', () => {
+  it("quarantines a reading whose zone_id is not its sensor's registry zone, and keeps one that matches or has none", () => {
+    expect(reasonOf(reading(1, NOW, { zone_id: 'zone-9', registry_zone: 'zone-1' }))).toBe(
+      'zone_id "zone-9" is not the registry zone "zone-1" of sensor "sensor-00001"',
+    );
+    expect(reasonOf(reading(1, NOW, { zone_id: 'zone-1', registry_zone: 'zone-1' }))).toBe('valid');
+    // No registry zone (a thing without a zone attribute or thing type): the sent zone is kept.
+    expect(check(reading(1, NOW, { zone_id: 'zone-1' }))).toMatchObject({ zone_id: 'zone-1' });
+    expect(reasonOf(reading(1, NOW, { registry_zone: 7 as unknown as string }))).toMatch(/^registry_zone: /);
+  });
+
   it('accepts a reading in the brief format and normalises its timestamp', () => {
     const result = check(reading(1, NOW - 1000, { timestamp: '2026-11-22T13:59:59+02:00', congestion_index: 85, avg_speed: 30 }));
     expect(result).toMatchObject({

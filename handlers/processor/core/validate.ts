@@ -45,6 +45,10 @@ export function canonicalUtcToMs(ts: string): number {
 /** The settings validation depends on. */
 export type ValidationConfig = Pick<ProcessorConfig, 'thresholds' | 'streamRetentionHours'>;
 
+/** The quarantine reason of a reading whose zone_id is not its sensor's zone in the IoT registry. */
+export const zoneMismatch = (sensorId: string, zoneId: string, registryZone: string): string =>
+  `zone_id "${zoneId}" is not the registry zone "${registryZone}" of sensor "${sensorId}"`;
+
 /** Validates a record and builds its enriched reading in one object (this is the hot path). */
 export function validateRecord(record: InputRecord, config: ValidationConfig, nowMs: number, recordIndex = -1): Validated {
   const { data } = record;
@@ -74,6 +78,10 @@ export function validateRecord(record: InputRecord, config: ValidationConfig, no
   if (raw.thing_name !== undefined && raw.thing_name !== raw.sensor_id) {
     return `sensor_id "${raw.sensor_id}" does not match the publishing thing "${raw.thing_name}"`;
   }
+  // The registry's zone wins over the device's word. A reading without one (a thing with no zone
+  // attribute or no thing type, e.g. provisioned by hand) keeps the zone it sent and is counted as
+  // unverified (RecordsZoneUnverified); README "Zones come from the registry".
+  if (raw.registry_zone !== undefined && raw.registry_zone !== raw.zone_id) return zoneMismatch(raw.sensor_id, raw.zone_id, raw.registry_zone);
   // The parsed object becomes the reading (no field-by-field copy that could drop a field).
   const reading = raw as unknown as EnrichedReading;
   if (!canonical) reading.timestamp = new Date(timestampMs).toISOString();

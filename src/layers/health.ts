@@ -1,0 +1,233 @@
+/**
+ * Sensor health: the silent-sensor detector (a second entry point of the processor bundle), the
+ * schedule that runs it every minute, the health table it keeps, its dead-letter queue, its role,
+ * and the alarms on all of them. A dead sensor looks like free-flowing traffic: this is what notices.
+ *
+ * Sources:
+ *  - EventBridge Scheduler: AWS::Scheduler::Schedule (FlexibleTimeWindow, ScheduleExpression,
+ *    Target with RetryPolicy and DeadLetterConfig; RetryPolicy MaximumEventAgeInSeconds 60-86,400,
+ *    MaximumRetryAttempts 0-185):
+ *    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-scheduler-schedule.html
+ *    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-scheduler-schedule-retrypolicy.html
+ *    The execution role needs lambda:InvokeFunction on the target and sqs:SendMessage on the DLQ:
+ *    https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role
+ *  - Scheduler invokes a Lambda target asynchronously; a failed run is retried by Lambda per its
+ *    EventInvokeConfig (0 retries here: the next minute's run is the retry) and then sent to the
+ *    on-failure destination: https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+ *  - Pricing (us-east-1): Scheduler $1.00 per million invocations after 14 million free a month
+ *    (https://aws.amazon.com/eventbridge/pricing/): one a minute is 43,800 a month, inside the free tier.
+ */
+import { IAM, Lambda, Scheduler } from 'cloudform-types';
+import {
+  DETECTOR_RESOURCES,
+  DETECTOR_SERVICE_NAME,
+  DETECTOR_SETTINGS,
+  HEALTH_METRIC,
+  HEALTH_TABLE,
+  METRIC_DIMENSION,
+  metricsNamespace,
+  type ResourceBinding,
+} from '../../contract';
+import { queueDepthAlarm } from '../alarms';
+import type { StackConfig } from '../config';
+import { encryptedQueue, logGroup, secureTable, tags } from '../defaults';
+import { allow, assumedBy, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
+import { accountId, arnOf, getAtt, ref, sub } from '../intrinsics';
+import { exported, type Layer } from '../layer';
+import { LogicalId, physicalName, type LogicalIdName } from '../names';
+import { Param, param } from '../parameters';
+import { THING_LAYOUT } from './provisioning';
+
+type HealthConfig = Pick<StackConfig, 'project' | 'metricsNamespacePrefix' | 'queueRetentionSeconds'>;
+
+/** One run reads ~50,000 health items and ~300,000 index keys: well inside this (measured in the report). */
+export const DETECTOR_TIMEOUT_SECONDS = 50;
+/** Memory (and so CPU) of the detector: it holds 50,000 items and a few hundred thousand keys. */
+export const DETECTOR_MEMORY_MB = 512;
+
+/**
+ * Policy of the actions that have no resource type, so IAM accepts only `*` (the AWS IoT actions
+ * table: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiot.html lists no
+ * resource type for ListThingGroups). The security test's listed exception.
+ */
+export const UNSCOPED_DETECTOR_POLICY = 'detector-actions-without-resource-types';
+
+/** The detector's environment: its resources by binding, its settings from parameters and the layout. */
+export function detectorEnvironment(config: Pick<StackConfig, 'metricsNamespacePrefix'>): Record<string, unknown> {
+  const variables: Record<string, unknown> = {};
+  for (const binding of Object.values(DETECTOR_RESOURCES) as ResourceBinding[]) {
+    const id = binding.resource as LogicalIdName;
+    variables[binding.env] = binding.value === 'Ref' ? ref(id) : getAtt(id, binding.value);
+  }
+  const settings: Record<keyof typeof DETECTOR_SETTINGS, unknown> = {
+    metricsNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
+    zoneParentGroup: THING_LAYOUT.zoneParentGroup,
+    rollupWindowSeconds: param(Param.RollupWindowSeconds),
+    zoneIndexShards: param(Param.ZoneIndexShards),
+    silentSensorPeriods: param(Param.SilentSensorPeriods),
+    forgetSilentSensorDays: param(Param.ForgetSilentSensorDays),
+  };
+  for (const [key, setting] of Object.entries(DETECTOR_SETTINGS)) variables[setting.env] = settings[key as keyof typeof DETECTOR_SETTINGS];
+  return { ...variables, NODE_OPTIONS: '--enable-source-maps' };
+}
+
+/** The detector role's statements: each grant of each binding, the DLQ (its on-failure destination), the key, its logs. */
+function detectorStatements(): PolicyStatement[] {
+  const statements: PolicyStatement[] = [];
+  for (const binding of Object.values(DETECTOR_RESOURCES) as ResourceBinding[]) {
+    const resourceArn = binding.arn === 'Ref' ? ref(binding.resource) : arnOf(binding.resource);
+    for (const grant of binding.grants) {
+      const resource = grant.index ? sub(`\${Table}/index/${grant.index}`, { Table: resourceArn }) : resourceArn;
+      statements.push(allow(grant.sid, grant.actions, resource));
+    }
+  }
+  return [
+    ...statements,
+    allow('SendFailedRunsToDeadLetterQueue', ['sqs:SendMessage'], arnOf(LogicalId.HealthDetectorDeadLetterQueue)),
+    allow('UseStackKey', KMS_USE_ACTIONS, arnOf(LogicalId.EncryptionKey)),
+    allow('WriteOwnLogs', LOGS_WRITE_ACTIONS, sub('${LogGroupArn}:*', { LogGroupArn: arnOf(LogicalId.HealthDetectorLogGroup) })),
+  ];
+}
+
+export function buildHealth(config: HealthConfig): Layer {
+  const ns = sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}'));
+
+  // Low, steady volume (inserts once per sensor, writes per transition, one Scan a minute): on demand.
+  const table = secureTable(config, {
+    TableName: physicalName('sensor-health'),
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: HEALTH_TABLE.partitionKey, AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: HEALTH_TABLE.partitionKey, KeyType: 'HASH' }],
+    TimeToLiveSpecification: { AttributeName: HEALTH_TABLE.ttl, Enabled: true },
+  });
+
+  const dlq = encryptedQueue(config, 'health-detector-dlq', LogicalId.HealthDetectorDeadLetterQueue);
+  const logs = logGroup(config, '/aws/lambda/tapstack-${EnvironmentSuffix}-health-detector');
+
+  const role = new IAM.Role({
+    Description: 'Silent-sensor detector: read rollup keys and sensor health, write health transitions, publish health events',
+    AssumeRolePolicyDocument: policyDocument({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }),
+    Policies: [
+      { PolicyName: 'health-detector', PolicyDocument: policyDocument(...detectorStatements()) },
+      {
+        PolicyName: UNSCOPED_DETECTOR_POLICY,
+        // The zones: thing groups under the zone parent group.
+        PolicyDocument: policyDocument(allow('ListZoneGroups', ['iot:ListThingGroups'], '*')),
+      },
+    ],
+    Tags: tags(config),
+  });
+
+  const fn = new Lambda.Function({
+    FunctionName: physicalName('health-detector'),
+    Description: 'Finds sensors silent for SilentSensorPeriods windows; publishes Sensor Silent / Sensor Recovered once each',
+    Runtime: 'nodejs24.x',
+    Architectures: ['arm64'],
+    Handler: 'index.detector',
+    Code: { S3Bucket: param(Param.LambdaCodeS3Bucket), S3Key: param(Param.LambdaCodeS3Key) },
+    Role: arnOf(LogicalId.HealthDetectorRole),
+    MemorySize: DETECTOR_MEMORY_MB,
+    Timeout: DETECTOR_TIMEOUT_SECONDS,
+    LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: ref(LogicalId.HealthDetectorLogGroup) },
+    Environment: { Variables: detectorEnvironment(config) as Record<string, string> },
+    Tags: tags(config),
+  });
+
+  const invokeConfig = new Lambda.EventInvokeConfig({
+    FunctionName: ref(LogicalId.HealthDetectorFunction),
+    Qualifier: '$LATEST',
+    // The next scheduled run redoes whatever this one did not: a retry would only overlap it.
+    MaximumRetryAttempts: 0,
+    MaximumEventAgeInSeconds: 60,
+    DestinationConfig: { OnFailure: { Destination: arnOf(LogicalId.HealthDetectorDeadLetterQueue) } },
+  });
+
+  const scheduleRole = new IAM.Role({
+    Description: 'EventBridge Scheduler: run the silent-sensor detector every minute',
+    AssumeRolePolicyDocument: assumedBy('scheduler.amazonaws.com', { StringEquals: { 'aws:SourceAccount': accountId } }),
+    Policies: [
+      {
+        PolicyName: 'run-health-detector',
+        PolicyDocument: policyDocument(
+          allow('RunDetector', ['lambda:InvokeFunction'], arnOf(LogicalId.HealthDetectorFunction)),
+          allow('DeadLetterUndeliveredRuns', ['sqs:SendMessage'], arnOf(LogicalId.HealthDetectorDeadLetterQueue)),
+          allow('EncryptForDeadLetterQueue', KMS_USE_ACTIONS, arnOf(LogicalId.EncryptionKey), {
+            StringEquals: { 'kms:ViaService': sub('sqs.${AWS::Region}.amazonaws.com') },
+          }),
+        ),
+      },
+    ],
+    Tags: tags(config),
+  });
+
+  const schedule = new Scheduler.Schedule({
+    Name: physicalName('health-detector'),
+    Description: 'Runs the silent-sensor detector every minute',
+    ScheduleExpression: 'rate(1 minute)',
+    FlexibleTimeWindow: { Mode: 'OFF' },
+    State: 'ENABLED',
+    Target: {
+      Arn: arnOf(LogicalId.HealthDetectorFunction),
+      RoleArn: arnOf(LogicalId.HealthDetectorScheduleRole),
+      // An invocation not delivered within a minute is superseded by the next one.
+      RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 },
+      DeadLetterConfig: { Arn: arnOf(LogicalId.HealthDetectorDeadLetterQueue) },
+    },
+  });
+
+  return {
+    resources: {
+      SensorHealthTable: table,
+      HealthDetectorDeadLetterQueue: dlq.queue,
+      HealthDetectorDeadLetterQueuePolicy: dlq.policy,
+      HealthDetectorLogGroup: logs,
+      HealthDetectorRole: role,
+      HealthDetectorFunction: fn,
+      HealthDetectorInvokeConfig: invokeConfig,
+      HealthDetectorScheduleRole: scheduleRole,
+      HealthDetectorSchedule: schedule,
+    },
+    outputs: {
+      SensorHealthTableName: exported('Health state of every sensor seen since deploy', ref(LogicalId.SensorHealthTable), 'SensorHealthTableName'),
+      HealthDetectorFunctionName: exported('The silent-sensor detector Lambda', ref(LogicalId.HealthDetectorFunction), 'HealthDetectorFunctionName'),
+    },
+    alarms: [
+      {
+        id: LogicalId.ZoneReportingShareAlarm,
+        name: 'zone-reporting-share',
+        description: 'In some zone, fewer than MinimumReportingSharePercent of the expected sensors reported: a power or network outage there, or many dead sensors',
+        runbook:
+          'The dashboard\'s `SensorsReporting` per zone says which zone; the `Sensor Silent` events on the alert bus (archive) name the sensors. ' +
+          'Many sensors of one zone at once: power or backhaul there (call the field team). Spread out: see `sensors-stopped`. ' +
+          'A decommissioned sensor is forgotten after `ForgetSilentSensorDays`.',
+        namespace: ns,
+        metric: HEALTH_METRIC.lowestZoneReportingSharePercent,
+        dimensions: { [METRIC_DIMENSION.service]: DETECTOR_SERVICE_NAME },
+        statistic: 'Minimum',
+        comparison: 'LessThanThreshold',
+        threshold: param(Param.MinimumReportingSharePercent),
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+      },
+      {
+        id: LogicalId.HealthDetectorErrorsAlarm,
+        name: 'health-detector-errors',
+        description: 'The silent-sensor detector failed a run: silences and recoveries wait for a run that succeeds',
+        runbook: 'Read the detector log group `/aws/lambda/tapstack-<env>-health-detector` (JSON logs). Runs retry every minute by themselves.',
+        namespace: 'AWS/Lambda',
+        metric: 'Errors',
+        dimensions: { FunctionName: ref(LogicalId.HealthDetectorFunction) },
+        threshold: 0,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+      },
+      queueDepthAlarm({
+        id: LogicalId.HealthDetectorDeadLetterQueueAlarm,
+        queue: LogicalId.HealthDetectorDeadLetterQueue,
+        name: 'health-detector-dlq',
+        description: 'Detector runs that failed or could not be delivered (nothing is lost: the next run decides again)',
+        runbook: 'The messages say which runs failed and why; fix the cause (see `health-detector-errors`), then purge the queue.',
+      }),
+    ],
+  };
+}
