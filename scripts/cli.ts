@@ -1,8 +1,31 @@
-/** Command-line flags for the scripts: node:util parseArgs, with errors that name the flag and what it takes. */
+/**
+ * Command-line flags for the scripts: node:util parseArgs, with errors that name the command, the
+ * flag and what it takes; `--help`/`-h` prints the usage; a flag given twice is an error; a
+ * negative number after a flag is that flag's value (then a value error), not an unknown option.
+ */
 import { parseArgs } from 'node:util';
+import { TemplateError } from '../src/errors';
 
-export class UsageError extends Error {
+/** Every error a script reports as one plain line (no stack): what went wrong and what to do. */
+export class CliError extends Error {
+  override name = 'CliError';
+  /** Process exit code. */
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Bad flags or values: exit code 2. */
+export class UsageError extends CliError {
   override name = 'UsageError';
+  override readonly exitCode: number = 2;
+}
+
+/** `--help` or `-h`: the message is the usage, printed to stdout with exit code 0. */
+export class HelpRequested extends CliError {
+  override name = 'HelpRequested';
+  override readonly exitCode: number = 0;
 }
 
 export interface FlagSpec {
@@ -12,30 +35,80 @@ export interface FlagSpec {
   required?: boolean;
 }
 
+/** The usage text of a command: `npm run <command> -- <flags>`, one line per flag. */
+export function usage(command: string, specs: Record<string, FlagSpec>, about?: string): string {
+  const flags = Object.entries(specs).map(([name, s]) => {
+    const left = `--${name}${s.type === 'string' ? ' <value>' : ''}`;
+    return `  ${left.padEnd(28)} ${s.help}${s.required ? ' (required)' : ''}`;
+  });
+  return [
+    `Usage: npm run ${command} -- ${Object.entries(specs)
+      .map(([name, s]) => (s.required ? `--${name} <value>` : `[--${name}${s.type === 'string' ? ' <value>' : ''}]`))
+      .join(' ')}`,
+    ...(about ? ['', about] : []),
+    '',
+    ...flags,
+    `  ${'--help, -h'.padEnd(28)} print this help`,
+  ].join('\n');
+}
+
+/** A negative number as a token: `-5`, `-0.5`, `-1e3`. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * Parses argv against the flag specs. Throws HelpRequested for --help/-h, UsageError (prefixed by
+ * the command name) for an unknown flag, a missing value, a flag given twice or a missing required
+ * flag.
+ */
 export function parseFlags<T extends Record<string, FlagSpec>>(
   command: string,
   argv: string[],
   specs: T,
+  about?: string,
 ): { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } {
   const allowed = Object.entries(specs)
     .map(([name, s]) => `--${name}${s.type === 'string' ? ` <${s.help}>` : ''}`)
     .join(' ');
-  let values: Record<string, string | boolean | undefined>;
+  if (argv.includes('--help') || argv.includes('-h')) throw new HelpRequested(usage(command, specs, about));
+  // `--sensors -5`: parseArgs reads -5 as an option ("argument is ambiguous"); it is the value.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const name = token.startsWith('--') && !token.includes('=') ? token.slice(2) : undefined;
+    const next = argv[i + 1];
+    if (name && specs[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      args.push(`${token}=${next}`);
+      i++;
+    } else {
+      args.push(token);
+    }
+  }
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
+    parsed = parseArgs({
+      args,
       options: Object.fromEntries(Object.entries(specs).map(([name, s]) => [name, { type: s.type }])),
       strict: true,
       allowPositionals: false,
-    }));
+      tokens: true,
+    });
   } catch (error) {
     const message = (error as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(message)?.[1];
     const missing = /Option '(--[^ ]+)[^']*' argument missing/.exec(message)?.[1];
-    if (unknown) throw new UsageError(`${command}: unknown flag ${unknown}; allowed: ${allowed}`);
-    if (missing) throw new UsageError(`${command}: ${missing} needs a value (${specs[missing.slice(2)]?.help}); allowed: ${allowed}`);
-    throw new UsageError(`${command}: ${message.split('\n')[0]}; allowed: ${allowed}`);
+    const positional = /Unexpected argument '([^']+)'/.exec(message)?.[1];
+    if (unknown) throw new UsageError(`${command}: unknown flag ${unknown}; allowed: ${allowed}`, { cause: error });
+    if (missing) throw new UsageError(`${command}: ${missing} needs a value (${specs[missing.slice(2)]?.help}); allowed: ${allowed}`, { cause: error });
+    if (positional) throw new UsageError(`${command}: unexpected argument '${positional}' (every value follows its flag); allowed: ${allowed}`, { cause: error });
+    throw new UsageError(`${command}: ${message.split('\n')[0]}; allowed: ${allowed}`, { cause: error });
   }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option') continue;
+    if (seen.has(token.name)) throw new UsageError(`${command}: --${token.name} is given more than once; give it once`);
+    seen.add(token.name);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
   for (const [name, spec] of Object.entries(specs)) {
     if (spec.required && values[name] === undefined) {
       throw new UsageError(`${command}: --${name} <${spec.help}> is required; allowed: ${allowed}`);
@@ -44,21 +117,55 @@ export function parseFlags<T extends Record<string, FlagSpec>>(
   return values as never;
 }
 
-/** A numeric flag: the value or the default; a clear error for anything that is not a number. */
-export function numberFlag(command: string, name: string, raw: string | undefined, fallback: number): number {
+/**
+ * A numeric flag: the value or the default; a clear error naming the flag for anything that is not
+ * a number, a negative number (unless `min` allows it) or, with `integer`, a fraction.
+ */
+export function numberFlag(
+  command: string,
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  limits: { min?: number; max?: number; integer?: boolean } = {},
+): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
+  const { min = 0, max, integer = false } = limits;
   if (raw.trim() === '' || !Number.isFinite(value)) throw new UsageError(`${command}: --${name} takes a number, got '${raw}'`);
+  if (value < min) {
+    throw new UsageError(`${command}: --${name} must be ${min === 0 ? 'zero or more (not negative)' : `at least ${min}`}, got ${raw}`);
+  }
+  if (max !== undefined && value > max) throw new UsageError(`${command}: --${name} must be at most ${max}, got ${raw}`);
+  if (integer && !Number.isInteger(value)) throw new UsageError(`${command}: --${name} must be a whole number, got ${raw}`);
   return value;
 }
 
-/** Runs a script's main, printing usage and AWS errors as one line with a non-zero exit. */
-export async function runMain(main: () => Promise<void>): Promise<void> {
+/** The one line a script prints for an error: CliError and template/plan input errors as they are, others with their name. */
+export function errorLine(command: string | undefined, error: unknown): string {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const known = e instanceof CliError || e instanceof TemplateError;
+  const text = known ? e.message : `${e.name}: ${e.message}`;
+  const line = text.split('\n')[0]!;
+  return command && !line.startsWith(`${command}:`) ? `${command}: ${line}` : line;
+}
+
+/**
+ * Runs a script's main: HelpRequested prints the usage (exit 0); any other error is one line on
+ * stderr, prefixed by the command name when given, with a non-zero exit (2 for usage errors).
+ * `runMain(main)` and `runMain('deploy', main)` both work.
+ */
+export async function runMain(commandOrMain: string | (() => Promise<void>), maybeMain?: () => Promise<void>): Promise<void> {
+  const command = typeof commandOrMain === 'string' ? commandOrMain : undefined;
+  const main = typeof commandOrMain === 'string' ? maybeMain! : commandOrMain;
   try {
     await main();
   } catch (error) {
-    const e = error as Error;
-    console.error(e.name === 'UsageError' || e.name === 'DeployError' || e.name === 'PlanInputError' ? e.message : `${e.name}: ${e.message}`);
-    process.exitCode = e.name === 'UsageError' ? 2 : 1;
+    if (error instanceof HelpRequested) {
+      console.log(error.message);
+      process.exitCode = 0;
+      return;
+    }
+    console.error(errorLine(command, error));
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
   }
 }

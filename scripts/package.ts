@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { assertCredentials, awsTarget, DeployError, type AwsTarget } from './aws';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { assertBucketName, BucketError, bucketErrorLine, clientConfig, resolveCredentials, resolveTarget, type AwsTarget } from './aws';
 import { bundleProcessor } from './bundle';
 import { parseFlags, runMain } from './cli';
 
@@ -15,26 +16,22 @@ export interface PackageResult {
   uploaded: boolean;
 }
 
-export const s3Client = (target: AwsTarget) =>
-  new S3Client({ region: target.region, ...(target.endpoint ? { endpoint: target.endpoint, forcePathStyle: true } : {}) });
+export const s3Client = (target: AwsTarget, credentials?: AwsCredentialIdentity) =>
+  new S3Client({ ...clientConfig(target, credentials), ...(target.endpoint ? { forcePathStyle: true } : {}) });
 
 export async function packageProcessor(
-  options: { bucket: string; prefix?: string; target: AwsTarget },
+  options: { bucket: string; prefix?: string; target: AwsTarget; credentials?: AwsCredentialIdentity },
   print: (line: string) => void = console.log,
 ): Promise<PackageResult> {
-  const bundle = await bundleProcessor();
-  const key = options.prefix ? `${options.prefix.replace(/\/+$/, '')}/${bundle.key}` : bundle.key;
-  const s3 = s3Client(options.target);
+  assertBucketName('--bucket', options.bucket);
+  const s3 = s3Client(options.target, options.credentials);
   try {
     await s3.send(new HeadBucketCommand({ Bucket: options.bucket }));
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    throw new DeployError(
-      status === 403
-        ? `Bucket ${options.bucket} exists but these credentials may not use it (403)`
-        : `Bucket ${options.bucket} not found in ${options.target.region}: create it (aws s3 mb s3://${options.bucket}) or pass another --bucket`,
-    );
+    throw new BucketError(bucketErrorLine(options.bucket, options.target.region, error, options.target.endpoint), { cause: error });
   }
+  const bundle = await bundleProcessor();
+  const key = options.prefix ? `${options.prefix.replace(/\/+$/, '')}/${bundle.key}` : bundle.key;
   let uploaded = false;
   try {
     await s3.send(new HeadObjectCommand({ Bucket: options.bucket, Key: key }));
@@ -57,13 +54,20 @@ export async function packageProcessor(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runMain(async () => {
-    const flags = parseFlags('package', process.argv.slice(2), {
-      bucket: { type: 'string', help: 'S3 bucket for the Lambda code', required: true },
-      prefix: { type: 'string', help: 'key prefix' },
-      region: { type: 'string', help: 'AWS region' },
-    });
-    await assertCredentials();
-    await packageProcessor({ bucket: flags.bucket!, prefix: flags.prefix, target: awsTarget(flags.region) });
+  await runMain('package', async () => {
+    const flags = parseFlags(
+      'package',
+      process.argv.slice(2),
+      {
+        bucket: { type: 'string', help: 'S3 bucket for the Lambda code', required: true },
+        prefix: { type: 'string', help: 'key prefix' },
+        region: { type: 'string', help: 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile)' },
+      },
+      'Builds dist/processor-<hash>.zip, uploads it under its content hash and prints LambdaCodeS3Bucket / LambdaCodeS3Key.',
+    );
+    assertBucketName('--bucket', flags.bucket!);
+    const target = await resolveTarget(flags.region);
+    const { credentials } = await resolveCredentials();
+    await packageProcessor({ bucket: flags.bucket!, prefix: flags.prefix, target, credentials });
   });
 }

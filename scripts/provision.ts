@@ -354,7 +354,7 @@ async function readCsrDir(dir: string, sensors: SensorRow[]) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runMain(async () => {
+  await runMain('provision', async () => {
     const { exitCode } = await provision(process.argv.slice(2));
     process.exitCode = exitCode;
   });

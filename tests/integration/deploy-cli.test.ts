@@ -1,17 +1,17 @@
 /**
  * npm run package / npm run deploy end to end against moto, as a user runs them (a child process,
- * the AWS CLI doing the change-set deploy). moto is addressed as localhost: that is how it finds
- * the bucket in the TemplateURL the CLI passes.
+ * the AWS CLI doing the change-set deploy), with AWS_ENDPOINT_URL=http://127.0.0.1:<port> as moto
+ * prints it. Outputs go to a temporary directory (TAPSTACK_OUTPUTS_DIR), never into the repository.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStackResourcesCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/paths';
-import { OUTPUTS_PATH } from '../../scripts/deploy';
 import { startMoto, type Moto } from '../helpers/moto';
 
 const BUCKET = 'tapstack-artifacts';
@@ -20,19 +20,32 @@ describe('npm run package and npm run deploy against moto', () => {
   let moto: Moto;
   let endpoint: string;
   let env: NodeJS.ProcessEnv;
+  let outDir: string;
   const aws = () => ({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
   const run = (script: string, args: string[], extraEnv: NodeJS.ProcessEnv = env) =>
     spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', script), ...args], { cwd: ROOT, encoding: 'utf8', env: extraEnv, timeout: 240_000 });
 
   beforeAll(async () => {
     moto = await startMoto();
-    endpoint = moto.endpoint.replace('127.0.0.1', 'localhost');
-    env = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
+    endpoint = moto.endpoint;
+    expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    outDir = mkdtempSync(join(tmpdir(), 'tapstack-outputs-'));
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+      TAPSTACK_OUTPUTS_DIR: outDir,
+    };
     await new S3Client({ ...aws(), forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: BUCKET }));
-    rmSync(OUTPUTS_PATH, { force: true });
   });
   afterAll(async () => {
     await moto?.stop();
+    rmSync(outDir, { recursive: true, force: true });
   });
 
   it('packages: uploads the bundle under its content hash, then skips the upload', () => {
@@ -44,11 +57,17 @@ describe('npm run package and npm run deploy against moto', () => {
     expect(second.stdout).toContain('upload skipped');
   });
 
-  it('deploys params/dev.json, creating the stack and the outputs file', async () => {
+  it('deploys params/dev.json at http://127.0.0.1:<port>, creating the stack and its outputs file', async () => {
+    const before = existsSync(join(ROOT, 'cfn-outputs', 'tapstack-dev.json')) ? readFileSync(join(ROOT, 'cfn-outputs', 'tapstack-dev.json'), 'utf8') : undefined;
     const result = run('deploy.ts', ['--env', 'dev', '--bucket', BUCKET]);
     expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Region us-east-1 (from AWS_REGION); endpoint ${endpoint} (AWS_ENDPOINT_URL)`);
+    expect(result.stdout).toContain('Credentials from environment variables (AWS_ACCESS_KEY_ID) (access key …)');
     expect(result.stdout).toContain('Stack tapstack-dev: CREATE_COMPLETE');
-    expect(JSON.parse(readFileSync(OUTPUTS_PATH, 'utf8'))).toBeTypeOf('object');
+    expect(JSON.parse(readFileSync(join(outDir, 'tapstack-dev.json'), 'utf8'))).toBeTypeOf('object');
+    expect(readFileSync(join(outDir, 'flat-outputs.json'), 'utf8')).toBe(readFileSync(join(outDir, 'tapstack-dev.json'), 'utf8'));
+    // Nothing written into the repository.
+    expect(existsSync(join(ROOT, 'cfn-outputs', 'tapstack-dev.json')) ? readFileSync(join(ROOT, 'cfn-outputs', 'tapstack-dev.json'), 'utf8') : undefined).toBe(before);
 
     const cfn = new CloudFormationClient(aws());
     const stack = (await cfn.send(new DescribeStacksCommand({ StackName: 'tapstack-dev' }))).Stacks![0]!;
@@ -71,16 +90,73 @@ describe('npm run package and npm run deploy against moto', () => {
     expect(again.stdout).toContain('upload skipped');
   });
 
+  it('keeps one outputs file per stack: a second environment does not clobber the first', () => {
+    const params = JSON.parse(readFileSync(join(ROOT, 'params', 'dev.json'), 'utf8'));
+    params.Parameters.EnvironmentSuffix = 'stage';
+    const file = join(outDir, 'stage.params.json');
+    writeFileSync(file, JSON.stringify(params));
+    const result = run('deploy.ts', ['--env', 'stage', '--bucket', BUCKET, '--params', file]);
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(existsSync(join(outDir, 'tapstack-dev.json'))).toBe(true);
+    expect(existsSync(join(outDir, 'tapstack-stage.json'))).toBe(true);
+    expect(readFileSync(join(outDir, 'flat-outputs.json'), 'utf8')).toBe(readFileSync(join(outDir, 'tapstack-stage.json'), 'utf8'));
+  });
+
   it.each([
     [['--env', 'staging', '--bucket', BUCKET], 2, "deploy: --env 'staging' has no params/staging.json; environments: dev, prod"],
     [['--bucket', BUCKET], 2, 'deploy: --env <environment: dev | prod> is required'],
     [['--env', 'dev', '--bucket', BUCKET, '--force'], 2, 'deploy: unknown flag --force; allowed: --env'],
-    [['--env', 'dev', '--bucket', 'no-such-bucket'], 1, 'Bucket no-such-bucket not found in us-east-1'],
+    [['--env', 'dev', '--env', 'prod', '--bucket', BUCKET], 2, 'deploy: --env is given more than once'],
+    [['--env', 'dev', '--bucket', 'no-such-bucket'], 1, 'deploy: Bucket no-such-bucket not found in us-east-1'],
+    [['--env', 'dev', '--bucket', 'my_bucket'], 1, "deploy: --bucket 'my_bucket' is not a name S3 accepts: it may hold only lowercase letters, digits, dots and hyphens (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)"],
+    [['--env', 'prod', '--bucket', BUCKET], 2, 'deploy: prod is not a throwaway environment (ThrowawayEnvironment=false) and NotificationEmail and OpsNotificationEmail are empty in params/prod.json'],
   ])('refuses %j with one clear line', (args, status, message) => {
     const result = run('deploy.ts', args);
     expect(result.status).toBe(status);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(message);
+  });
+
+  it('refuses a params file whose EnvironmentSuffix is not --env (a copied dev.json)', () => {
+    const file = join(outDir, 'staging.json');
+    writeFileSync(file, readFileSync(join(ROOT, 'params', 'dev.json')));
+    const result = run('deploy.ts', ['--env', 'staging', '--bucket', BUCKET, '--params', file]);
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe(`deploy: --env staging but ${file} has EnvironmentSuffix 'dev': set "EnvironmentSuffix": "staging" in the file`);
+  });
+
+  it("takes the region from the profile's config file when no variable sets it, and prints it", () => {
+    const config = join(outDir, 'aws-config');
+    writeFileSync(config, '[default]\nregion = eu-west-1\n[profile city]\nregion = eu-central-1\n');
+    const { AWS_REGION: _, ...noRegion } = env;
+    const byDefault = run('deploy.ts', ['--env', 'dev', '--bucket', 'no-such-bucket'], { ...noRegion, AWS_CONFIG_FILE: config });
+    expect(byDefault.stdout).toContain('Region eu-west-1 (from profile default');
+    expect(byDefault.stderr.trim()).toMatch(/^deploy: Bucket no-such-bucket not found in eu-west-1/);
+    const named = run('deploy.ts', ['--env', 'dev', '--bucket', 'no-such-bucket'], { ...noRegion, AWS_CONFIG_FILE: config, AWS_PROFILE: 'city' });
+    expect(named.stdout).toContain('Region eu-central-1 (from profile city');
+    // With AWS_PROFILE set the SDK (like the CLI) takes the profile's keys, not the variables: it has none.
+    expect(named.stderr.trim().split('\n').at(-1)).toMatch(/^deploy: No AWS credentials found/);
+    const defaultRegion = run('deploy.ts', ['--env', 'dev', '--bucket', 'no-such-bucket'], { ...noRegion, AWS_CONFIG_FILE: config, AWS_DEFAULT_REGION: 'ap-south-1' });
+    expect(defaultRegion.stdout).toContain('Region ap-south-1 (from AWS_DEFAULT_REGION)');
+    const none = run('deploy.ts', ['--env', 'dev', '--bucket', BUCKET], noRegion);
+    expect(none.status).toBe(1);
+    expect(none.stderr.trim()).toMatch(/^deploy: No AWS region: pass --region, set AWS_REGION or AWS_DEFAULT_REGION/);
+  });
+
+  it('says a network error is a network error, not a missing bucket', () => {
+    const result = run('package.ts', ['--bucket', BUCKET], { ...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^package: Could not reach S3 at http:\/\/127\.0\.0\.1:9 to check bucket tapstack-artifacts \(network error: ECONNREFUSED/);
+    expect(result.stderr).not.toContain('not found');
+  });
+
+  it('prints its usage for --help and -h', () => {
+    for (const flag of ['--help', '-h']) {
+      const result = run('deploy.ts', [flag]);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: npm run deploy -- --env <value> --bucket <value>/);
+      expect(result.stdout).toContain('--no-email');
+    }
   });
 
   it('refuses to start without credentials', () => {
@@ -93,7 +169,7 @@ describe('npm run package and npm run deploy against moto', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe(
-      'No AWS credentials found: configure a profile (aws configure, AWS_PROFILE) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+      'deploy: No AWS credentials found: configure a profile (aws configure, AWS_PROFILE) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
     );
   });
 });

@@ -1,0 +1,56 @@
+/**
+ * The stack outputs files: <dir>/<stack name>.json per stack (so deploying prod then dev keeps
+ * both) and <dir>/flat-outputs.json, a copy of the last deploy's. The directory is
+ * `--outputs-dir`, else TAPSTACK_OUTPUTS_DIR, else cfn-outputs/ in the repository (git-ignored);
+ * tests point it at a temporary directory.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DeployError } from '../aws';
+import { ROOT } from './paths';
+
+export const OUTPUTS_DIR_ENV = 'TAPSTACK_OUTPUTS_DIR';
+export const LAST_DEPLOY_FILE = 'flat-outputs.json';
+
+export const outputsDir = (flag?: string, env: NodeJS.ProcessEnv = process.env): string =>
+  resolve(flag ?? env[OUTPUTS_DIR_ENV] ?? join(ROOT, 'cfn-outputs'));
+
+export const stackOutputsPath = (dir: string, stackName: string): string => join(dir, `${stackName}.json`);
+
+/** Writes <dir>/<stack>.json and <dir>/flat-outputs.json; answers the two paths. */
+export function writeOutputsFiles(dir: string, stackName: string, outputs: Record<string, string>): string[] {
+  mkdirSync(dir, { recursive: true });
+  const text = `${JSON.stringify(outputs, null, 2)}\n`;
+  const paths = [stackOutputsPath(dir, stackName), join(dir, LAST_DEPLOY_FILE)];
+  for (const path of paths) writeFileSync(path, text);
+  return paths;
+}
+
+/**
+ * A stack's outputs: from CloudFormation (DescribeStacks), else from <dir>/<stack>.json when the
+ * live stack reports none (moto drops them on change-set deploys). Checks that every `required`
+ * output is there and names the missing ones.
+ */
+export async function stackOutputs(
+  cfn: CloudFormationClient,
+  stackName: string,
+  dir: string,
+  required: readonly string[] = [],
+): Promise<Record<string, string>> {
+  let stack;
+  try {
+    stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+  } catch (error) {
+    const message = (error as Error).message ?? '';
+    if (/does not exist/.test(message)) throw new DeployError(`Stack ${stackName} does not exist in this account and region (deploy it, or pass --stack-name)`, { cause: error });
+    throw error;
+  }
+  let outputs = Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
+  if (Object.keys(outputs).length === 0 && existsSync(stackOutputsPath(dir, stackName))) {
+    outputs = JSON.parse(readFileSync(stackOutputsPath(dir, stackName), 'utf8')) as Record<string, string>;
+  }
+  const missing = required.filter((k) => !outputs[k]);
+  if (missing.length > 0) throw new DeployError(`Stack ${stackName} has no output ${missing.join(', ')} (deployed from an older template? run npm run deploy)`);
+  return outputs;
+}
