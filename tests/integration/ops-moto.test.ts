@@ -312,7 +312,7 @@ describe('operations commands against moto', () => {
       const { plan } = await teardown(['--env', 'ops', '--stack-name', STACK, '--dry-run'], deps());
       expect(plan.throwaway).toBe(false);
       expect(plan.retained.map((r) => r.logicalId).sort()).toEqual(
-        ['AlertDeliveryDeadLetterQueue', 'AlertStateTable', 'EncryptionKey', 'ProcessorDeadLetterQueue', 'QuarantineQueue', 'RawDataBucket', 'ReadingsStream', 'ReadingsTable'].sort(),
+        ['AlertDeliveryDeadLetterQueue', 'AlertStateTable', 'EncryptionKey', 'HealthDetectorDeadLetterQueue', 'ProcessorDeadLetterQueue', 'QuarantineQueue', 'RawDataBucket', 'ReadingsStream', 'ReadingsTable', 'SensorHealthTable'].sort(),
       );
       expect(plan.buckets).toEqual([{ name: deployed.outputs.RawDataBucketName, objects: 1, retained: true }]);
       expect(plan.policy?.certificates).toHaveLength(1);
