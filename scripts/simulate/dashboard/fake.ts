@@ -4,7 +4,8 @@
  * at its rate, readings move through ingestion and processing (so some are in flight), a small share
  * is quarantined with the processor's kinds of reasons, zones drift with a slow wave, and a scripted
  * incident takes one zone to WARNING `alertAfterMs` after the start, to CRITICAL 2 s later, holds it
- * there for a minute, then clears (and repeats every two minutes). Two sensors fall silent early.
+ * there for a minute, then clears (and repeats every two minutes); a rush-hour wave holds a second
+ * zone at WARNING for 30 s from 5 s after the incident starts. Two sensors fall silent early.
  * Nothing here pretends to be the pipeline: it only exercises every part of the page.
  */
 import type { AlertLevel, AlertView, SimSnapshot, ZoneView } from '../state.js';
@@ -128,6 +129,8 @@ export function createFakeSimulation(options: FakeSimulationOptions = {}): () =>
   // The scripted incident: a zone near the middle of the grid.
   const incidentZone = zones[Math.min(zones.length - 1, Math.floor(columns / 2) * columns + Math.floor(columns / 2))]!;
   const incidentStartStep = Math.ceil(o.alertAfterMs / STEP_MS);
+  // A rush-hour wave: another zone (when there is one) rises to WARNING 5 s after the incident starts, for 30 s.
+  const rushZone = zones.length > 1 ? zones[(zones.indexOf(incidentZone) + columns + 1) % zones.length]! : null;
   // Two sensors fall silent: one at 3 s, one at 6 s.
   const silent = [
     { sensorId: `${zones[0]!.zoneId}-s003`, zone: zones[0]!, fromStep: 3 },
@@ -156,6 +159,11 @@ export function createFakeSimulation(options: FakeSimulationOptions = {}): () =>
     if (inCycle < 2 + INCIDENT_CRITICAL_STEPS) return 93 + random() * 5;
     if (inCycle < 2 + INCIDENT_CRITICAL_STEPS + 10) return 82 + random() * 5;
     return null;
+  }
+
+  function rushCongestion(s: number): number | null {
+    const k = (s - incidentStartStep - 5) % INCIDENT_PERIOD_STEPS;
+    return s - incidentStartStep - 5 >= 0 && k < 30 ? 82 + random() * 6 : null;
   }
 
   function advance(): void {
@@ -193,7 +201,7 @@ export function createFakeSimulation(options: FakeSimulationOptions = {}): () =>
 
     for (const zone of zones) {
       const wave = 15 * Math.sin(2 * Math.PI * (step / 90 + zone.phase));
-      const scripted = zone === incidentZone ? incidentCongestion(step) : null;
+      const scripted = zone === incidentZone ? incidentCongestion(step) : zone === rushZone ? rushCongestion(step) : null;
       zone.congestion = Math.max(0, Math.min(100, scripted ?? zone.base + wave + (random() - 0.5) * 4));
       zone.speedKmh = Math.max(3, 65 * (1 - zone.congestion / 110) + (random() - 0.5) * 3);
       zone.reporting = zone.sensors - silent.filter((s) => s.zone === zone && step >= s.fromStep).length;

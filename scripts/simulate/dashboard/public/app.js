@@ -224,6 +224,9 @@ function renderZones(snap) {
   const { columns, placed } = gridLayout(zones);
   const grid = $('zone-grid');
   grid.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
+  // Many columns leave little room per cell: drop the detail line, then the level word (the colour
+  // and each cell's accessible name still carry it).
+  grid.dataset.density = columns > 12 ? 'tiny' : columns > 6 ? 'dense' : 'roomy';
   const counts = { NORMAL: 0, WARNING: 0, CRITICAL: 0 };
   grid.replaceChildren(
     ...placed.map(({ zone, row, column }) => {
@@ -237,6 +240,7 @@ function renderZones(snap) {
           dataset: { level: zone.level, zone: zone.zoneId },
           style: { gridRow: String(row + 1), gridColumn: String(column + 1) },
           title: `${zone.zoneId} · ${zone.lat.toFixed(4)}, ${zone.lon.toFixed(4)}`,
+          'aria-label': `Zone ${zone.zoneId}: ${zone.level}, congestion ${congestion.toFixed(0)} of 100, ${zone.speedKmh.toFixed(0)} km/h, ${zone.reporting} of ${zone.sensors} sensors reporting`,
         },
         h('span', { className: 'zone-id' }, zone.zoneId),
         h('span', { className: 'zone-level' }, zone.level),
