@@ -119,6 +119,38 @@ describe('startDashboard', () => {
   });
 });
 
+describe('createFakeSimulation', () => {
+  it('accounts for every published reading, raises the scripted alerts in order, and keeps its lists bounded', () => {
+    let clock = 1_000_000;
+    const snapshot = createFakeSimulation({ zones: 9, sensorsPerZone: 10, alertAfterMs: 3000, now: () => clock });
+    const start = snapshot();
+    expect(start.totals.published).toBe(0);
+    expect(start.activeAlerts).toEqual([]);
+
+    clock += 20_000;
+    const s = snapshot();
+    expect(s.totals.published).toBeGreaterThan(0);
+    expect(s.totals.published).toBe(s.totals.stored + s.totals.quarantined + s.totals.inFlight);
+    expect(Object.values(s.quarantinedByReason).reduce((a, b) => a + b, 0)).toBe(s.totals.quarantined);
+    const incident = s.recentAlerts.filter((a) => a.zoneId === s.recentAlerts.at(-1)!.zoneId).reverse();
+    expect(incident.map((a) => `${a.from}>${a.to}`)).toEqual(['NORMAL>WARNING', 'WARNING>CRITICAL']);
+    expect(incident[0]!.receivedAt).toBe(start.startedAt + 3000);
+    expect(s.zones.find((z) => z.zoneId === incident[0]!.zoneId)!.level).toBe('CRITICAL');
+    expect(s.silentSensors.every((x) => x.silentForMs > 3000)).toBe(true);
+    expect(s.silentSensors.length).toBeGreaterThan(0);
+
+    clock += 3_600_000; // an hour later (a laptop asleep): bounded, not replayed step by step
+    const later = snapshot();
+    expect(later.history.length).toBeLessThanOrEqual(300);
+    expect(later.recentAlerts.length).toBeLessThanOrEqual(50);
+    expect(later.totals.published).toBe(later.totals.stored + later.totals.quarantined + later.totals.inFlight);
+  });
+
+  it('rejects bad options, naming each', () => {
+    expect(() => createFakeSimulation({ zones: 0, hz: -1, zoneIds: [] })).toThrow(/zones: got 0.*hz: got -1/);
+  });
+});
+
 describe('the dashboard page in Chromium', () => {
   it('loads, moves its numbers between polls, shows an alert and a CRITICAL zone, with no console error', async () => {
     const dashboard = await startDashboard({ port: 0, snapshot: createFakeSimulation({ alertAfterMs: 3000 }) });
@@ -162,6 +194,45 @@ describe('the dashboard page in Chromium', () => {
     mkdirSync(resolve('reports'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(errors).toEqual([]);
+  });
+
+  it('lays zones out by latitude and longitude, north at the top, without overlap when off the grid', async () => {
+    const onGrid = await startDashboard({ port: 0, snapshot: createFakeSimulation({ zones: 16 }) });
+    dashboards.push(onGrid);
+    const { page, errors } = await openPage(onGrid.url);
+    const box = async (zoneId: string) => (await page.locator(`#zone-grid .zone[data-zone="${zoneId}"]`).boundingBox())!;
+    // fake.ts: Z01 is the north-west corner, Z02 east of it, Z05 south of it.
+    expect((await box('Z02')).x).toBeGreaterThan((await box('Z01')).x);
+    expect((await box('Z05')).y).toBeGreaterThan((await box('Z01')).y);
+
+    const fake = createFakeSimulation({ zones: 30 });
+    const scattered = await startDashboard({
+      port: 0,
+      snapshot: () => {
+        const s = fake();
+        // Irregular centres: every zone its own latitude and longitude.
+        return { ...s, zones: s.zones.map((z, i) => ({ ...z, lat: z.lat + Math.sin(i * 7.3) * 0.004, lon: z.lon + Math.cos(i * 3.1) * 0.004 })) };
+      },
+    });
+    dashboards.push(scattered);
+    await page.goto(scattered.url);
+    await page.waitForFunction(() => Number(document.body.dataset.polls) >= 1, undefined, { timeout: WAIT_MS });
+    const boxes = await Promise.all((await page.locator('#zone-grid .zone').all()).map(async (cell) => (await cell.boundingBox())!));
+    expect(boxes).toHaveLength(30);
+    const overlapping = boxes.flatMap((a, i) =>
+      boxes.slice(i + 1).filter((b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height),
+    );
+    expect(overlapping).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('says so when the simulator stops answering', async () => {
+    const dashboard = await startDashboard({ port: 0, snapshot: createFakeSimulation() });
+    const { page } = await openPage(dashboard.url);
+    await expect(page.locator('#connection').getAttribute('data-state')).resolves.toBe('live');
+    await dashboard.close();
+    await page.locator('#connection[data-state="down"]').waitFor({ timeout: WAIT_MS });
+    await expect(page.locator('#connection').textContent()).resolves.toMatch(/not answering/);
   });
 
   it('shows zone ids and reasons as text, never as markup', async () => {
