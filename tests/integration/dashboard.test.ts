@@ -157,7 +157,7 @@ describe('the dashboard page in Chromium', () => {
     dashboards.push(dashboard);
     const { page, errors } = await openPage(dashboard.url);
 
-    await expect(page.title()).resolves.toBe('TapStack · local pipeline');
+    await expect(page.title()).resolves.toMatch(/TapStack · local pipeline$/);
     await expect(page.locator('#zone-grid .zone').count()).resolves.toBe(16);
 
     // Numbers move: the published total read at one poll differs at a later poll.
@@ -184,6 +184,7 @@ describe('the dashboard page in Chromium', () => {
     const criticalZone = await critical.first().getAttribute('data-zone');
     await expect(page.locator(`#active-alerts tbody tr[data-zone="${criticalZone}"][data-level="CRITICAL"]`).count()).resolves.toBe(1);
     await expect(page.locator('#recent-alerts tbody tr').count()).resolves.toBeGreaterThanOrEqual(2);
+    await expect(page.title()).resolves.toMatch(/^\(1 CRITICAL\b/);
 
     // The rest of the page has its figures: quarantine reasons, silent sensors, latency, chart.
     await expect(page.locator('#quarantine tbody tr').count()).resolves.toBeGreaterThan(0);
@@ -191,6 +192,8 @@ describe('the dashboard page in Chromium', () => {
     await expect(page.locator('#latency-end-to-end dd').nth(1).textContent()).resolves.toMatch(/^\d+\.\d+ s$/);
     await expect(page.locator('#rates-chart canvas').count()).resolves.toBe(1);
 
+    // fake.ts's rush-hour wave, so that the screenshot shows all three levels.
+    await page.locator('#zone-grid .zone[data-level="WARNING"]').first().waitFor({ timeout: WAIT_MS });
     mkdirSync(resolve('reports'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(errors).toEqual([]);

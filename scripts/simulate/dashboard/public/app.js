@@ -33,6 +33,9 @@ function setText(id, text) {
 }
 
 const count = (n) => (Number.isFinite(n) ? NUMBER.format(n) : '–');
+const ONE_DECIMAL = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+/** Rates are averages over a few seconds: keep a decimal while they are small. */
+const rate = (n) => (Number.isFinite(n) && Math.abs(n) < 10 ? ONE_DECIMAL.format(n) : count(n));
 
 function seconds(ms) {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
@@ -132,13 +135,19 @@ function renderCharts(snap) {
 // ---------------------------------------------------------------------------------------------
 // Panels
 
+const TITLE = document.title;
+
 function renderHeader(snap) {
+  const critical = snap.activeAlerts.filter((a) => a.level === 'CRITICAL').length;
+  const warning = snap.activeAlerts.length - critical;
+  const flags = [critical && `${critical} CRITICAL`, warning && `${warning} WARNING`].filter(Boolean);
+  document.title = flags.length ? `(${flags.join(', ')}) ${TITLE}` : TITLE;
   const rate = snap.hz === 1 ? '1 Hz' : `${snap.hz} Hz`;
   setText('run-meta', `Scenario ${snap.scenario} · ${count(snap.sensors)} sensors at ${rate} · ${snap.zones.length} zones · running ${age(snap.now - snap.startedAt)}`);
 }
 
 function renderRates(snap) {
-  for (const key of ['published', 'ingested', 'stored', 'quarantined']) setText(`rate-${key}`, count(snap.rates[key]));
+  for (const key of ['published', 'ingested', 'stored', 'quarantined']) setText(`rate-${key}`, rate(snap.rates[key]));
   setText('rate-published-expected', `fleet: ${count(snap.sensors * snap.hz)} /s (${count(snap.sensors)} × ${snap.hz} Hz)`);
   const share = snap.rates.stored + snap.rates.quarantined > 0 ? (snap.rates.quarantined / (snap.rates.stored + snap.rates.quarantined)) * 100 : 0;
   setText('rate-quarantined-share', `${share.toFixed(2)} % of processed`);
@@ -223,7 +232,7 @@ function renderZones(snap) {
   const zones = [...snap.zones].sort((a, b) => a.zoneId.localeCompare(b.zoneId));
   const { columns, placed } = gridLayout(zones);
   const grid = $('zone-grid');
-  grid.style.gridTemplateColumns = `repeat(${columns}, minmax(0, 1fr))`;
+  grid.style.gridTemplateColumns = `repeat(${Math.max(1, columns)}, minmax(0, 1fr))`;
   // Many columns leave little room per cell: drop the detail line, then the level word (the colour
   // and each cell's accessible name still carry it).
   grid.dataset.density = columns > 12 ? 'tiny' : columns > 6 ? 'dense' : 'roomy';
@@ -251,6 +260,7 @@ function renderZones(snap) {
     }),
   );
   setText('zones-count', `(${zones.length}: ${counts.CRITICAL} critical, ${counts.WARNING} warning)`);
+  $('zones-empty').hidden = zones.length > 0;
 }
 
 function fillTable(tableId, emptyId, rows) {
