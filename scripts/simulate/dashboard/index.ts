@@ -24,6 +24,7 @@ export interface DashboardOptions {
 export interface Dashboard {
   /** Where the page is, e.g. `http://127.0.0.1:43127/`. */
   url: string;
+  /** Stops listening and drops open connections; calling it again returns the same promise. */
   close(): Promise<void>;
 }
 
@@ -91,8 +92,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   await app.listen({ port, host });
   const address = app.server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${shownHost}:${address.port}/`,
-    close: () => app.close(),
+    close: () => (closing ??= app.close()),
   };
 }
