@@ -91,7 +91,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   await app.listen({ port, host });
   const address = app.server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Bound to every interface: point the URL at this machine, where a browser can open it.
+  const reachable = address.address === '0.0.0.0' || address.address === '::' ? 'localhost' : address.address;
+  const shownHost = reachable.includes(':') ? `[${reachable}]` : reachable;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${shownHost}:${address.port}/`,
