@@ -233,9 +233,10 @@ function renderZones(snap) {
   const { columns, placed } = gridLayout(zones);
   const grid = $('zone-grid');
   grid.style.gridTemplateColumns = `repeat(${Math.max(1, columns)}, minmax(0, 1fr))`;
-  // Many columns leave little room per cell: drop the detail line, then the level word (the colour
-  // and each cell's accessible name still carry it).
-  grid.dataset.density = columns > 12 ? 'tiny' : columns > 6 ? 'dense' : 'roomy';
+  // Narrow cells (many columns, or a small screen): drop the detail line, then the level word (the
+  // colour and each cell's accessible name still carry it).
+  const cellPx = grid.clientWidth / Math.max(1, columns);
+  grid.dataset.density = cellPx < 60 ? 'tiny' : cellPx < 125 ? 'dense' : 'roomy';
   const counts = { NORMAL: 0, WARNING: 0, CRITICAL: 0 };
   grid.replaceChildren(
     ...placed.map(({ zone, row, column }) => {
