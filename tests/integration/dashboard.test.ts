@@ -40,11 +40,13 @@ async function openPage(url: string): Promise<{ page: Page; errors: string[] }> 
  */
 interface BrowserElement {
   textContent: string | null;
+  getBoundingClientRect(): { x: number; y: number; width: number; height: number };
 }
 declare const document: {
   body: { dataset: Record<string, string | undefined> };
   getElementById(id: string): BrowserElement | null;
   querySelector(selector: string): BrowserElement | null;
+  querySelectorAll(selector: string): Iterable<BrowserElement>;
 };
 declare function getComputedStyle(element: BrowserElement): { backgroundColor: string };
 declare const window: { __injected?: unknown };
@@ -52,6 +54,19 @@ declare const window: { __injected?: unknown };
 const polls = (page: Page): Promise<number> => page.evaluate(() => Number(document.body.dataset.polls));
 const backgroundOf = (page: Page, selector: string): Promise<string> =>
   page.evaluate((s) => getComputedStyle(document.querySelector(s)!).backgroundColor, selector);
+/**
+ * Every zone cell's box, read in one go: the page re-renders the grid on each poll, so cells looked
+ * up one by one may be replaced in between.
+ */
+const zoneBoxes = (page: Page) =>
+  page.evaluate(() =>
+    Object.fromEntries(
+      [...document.querySelectorAll('#zone-grid .zone')].map((cell) => {
+        const { x, y, width, height } = cell.getBoundingClientRect();
+        return [(cell as unknown as { dataset: { zone: string } }).dataset.zone, { x, y, width, height }];
+      }),
+    ),
+  );
 
 const MISSING_CHROMIUM =
   `${CHROMIUM} not found: the dashboard test drives Debian's Chromium. Install it with ` +
@@ -207,10 +222,10 @@ describe('the dashboard page in Chromium', () => {
     const onGrid = await startDashboard({ port: 0, snapshot: createFakeSimulation({ zones: 16 }) });
     dashboards.push(onGrid);
     const { page, errors } = await openPage(onGrid.url);
-    const box = async (zoneId: string) => (await page.locator(`#zone-grid .zone[data-zone="${zoneId}"]`).boundingBox())!;
+    const grid = await zoneBoxes(page);
     // fake.ts: Z01 is the north-west corner, Z02 east of it, Z05 south of it.
-    expect((await box('Z02')).x).toBeGreaterThan((await box('Z01')).x);
-    expect((await box('Z05')).y).toBeGreaterThan((await box('Z01')).y);
+    expect(grid.Z02!.x).toBeGreaterThan(grid.Z01!.x);
+    expect(grid.Z05!.y).toBeGreaterThan(grid.Z01!.y);
 
     const fake = createFakeSimulation({ zones: 30 });
     const scattered = await startDashboard({
@@ -224,7 +239,7 @@ describe('the dashboard page in Chromium', () => {
     dashboards.push(scattered);
     await page.goto(scattered.url);
     await page.waitForFunction(() => Number(document.body.dataset.polls) >= 1, undefined, { timeout: WAIT_MS });
-    const boxes = await Promise.all((await page.locator('#zone-grid .zone').all()).map(async (cell) => (await cell.boundingBox())!));
+    const boxes = Object.values(await zoneBoxes(page));
     expect(boxes).toHaveLength(30);
     const overlapping = boxes.flatMap((a, i) =>
       boxes.slice(i + 1).filter((b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height),
