@@ -182,9 +182,11 @@ export const detailTypeOf = (event: Pick<HealthEvent, 'state'>): string =>
 export const reportingSharePercent = (z: ZoneHealth): number => (z.expected === 0 ? 100 : Math.floor((z.reporting * 100) / z.expected));
 
 /**
- * The run's metrics as EMF lines: one per zone (SensorsReporting, SensorsExpected,
- * ReportingSharePercent; dimension ZoneId) and one for the detector (the lowest zone share, the
+ * The run's metrics as EMF lines: one per zone (SensorsReporting, SensorsExpected; dimension ZoneId;
+ * the dashboard divides one by the other) and one for the detector (the lowest zone share, the
  * silent sensors, the events published; dimension Service). Standard resolution: one run a minute.
+ * Each metric of each zone is a custom metric ($0.30 a month: https://aws.amazon.com/cloudwatch/pricing/),
+ * so a per-zone share is not emitted as a third one.
  */
 export function healthEmfDocuments(
   namespace: string,
@@ -207,7 +209,6 @@ export function healthEmfDocuments(
       doc({ [METRIC_DIMENSION.zone]: z.zoneId }, [
         [HEALTH_METRIC.sensorsReporting, 'Count', z.reporting],
         [HEALTH_METRIC.sensorsExpected, 'Count', z.expected],
-        [HEALTH_METRIC.reportingSharePercent, 'Percent', reportingSharePercent(z)],
       ]),
     ),
     doc({ [METRIC_DIMENSION.service]: DETECTOR_SERVICE_NAME }, [
