@@ -50,6 +50,8 @@ export const HEALTH_METRIC = {
   /** Service dimension: the lowest ReportingSharePercent of any zone (what the alarm watches). */
   lowestZoneReportingSharePercent: 'LowestZoneReportingSharePercent',
   sensorsSilent: 'SensorsSilent',
+  /** Silences not declared because most of the fleet looked silent at once (a pipeline outage). */
+  silencesHeld: 'SilencesHeld',
   healthEventsPublished: 'SensorHealthEventsPublished',
 } as const;
 

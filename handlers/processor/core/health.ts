@@ -83,7 +83,20 @@ export interface HealthPlan {
   actions: HealthAction[];
   zones: ZoneHealth[];
   silent: number;
+  /** Silences not declared because most of the fleet looks silent at once (PIPELINE_OUTAGE_SHARE). */
+  silencesHeld: number;
 }
+
+/**
+ * When fewer than this share of all expected sensors reported, the pipeline (IoT Core, the rule,
+ * the stream, the processor) is far likelier to be stopped or behind than half the city's sensors
+ * to have died together: the run declares no silence (recoveries still go out), so a processor
+ * outage does not publish 50,000 Sensor Silent events and then 50,000 recoveries. The
+ * `sensors-stopped` and `processor-iterator-age` alarms cover that case; this one counts SilencesHeld.
+ */
+export const PIPELINE_OUTAGE_SHARE = 0.5;
+/** Below this many expected sensors the share says little (a test bench): silences are never held. */
+export const PIPELINE_OUTAGE_MIN_SENSORS = 20;
 
 /** The start (epoch ms) of the oldest window that still counts as reporting. */
 export function reportingCutoffMs(nowMs: number, settings: Pick<HealthSettings, 'rollupWindowSeconds' | 'silentSensorPeriods'>): number {
@@ -149,7 +162,16 @@ export function planHealth(known: Iterable<HealthItem>, seen: Map<string, Sighti
     actions.push({ kind: 'insert', sighting });
     count(sighting.zoneId, true);
   }
-  return { actions, zones: [...zones.values()].sort((a, b) => a.zoneId.localeCompare(b.zoneId)), silent };
+  const expected = [...zones.values()].reduce((n, z) => n + z.expected, 0);
+  const reporting = [...zones.values()].reduce((n, z) => n + z.reporting, 0);
+  let silencesHeld = 0;
+  let kept = actions;
+  if (expected >= PIPELINE_OUTAGE_MIN_SENSORS && reporting < expected * PIPELINE_OUTAGE_SHARE) {
+    kept = actions.filter((a) => !(a.kind === 'transition' && a.to === 'SILENT'));
+    silencesHeld = actions.length - kept.length;
+    silent -= silencesHeld;
+  }
+  return { actions: kept, zones: [...zones.values()].sort((a, b) => a.zoneId.localeCompare(b.zoneId)), silent, silencesHeld };
 }
 
 /** The event a transition publishes. `version` is the version the transition writes. */
@@ -191,7 +213,7 @@ export const reportingSharePercent = (z: ZoneHealth): number => (z.expected === 
 export function healthEmfDocuments(
   namespace: string,
   timestampMs: number,
-  plan: Pick<HealthPlan, 'zones' | 'silent'>,
+  plan: Pick<HealthPlan, 'zones' | 'silent' | 'silencesHeld'>,
   eventsPublished: number,
 ): string[] {
   const doc = (dimensions: Record<string, string>, metrics: [string, string, number][]) =>
@@ -214,6 +236,7 @@ export function healthEmfDocuments(
     doc({ [METRIC_DIMENSION.service]: DETECTOR_SERVICE_NAME }, [
       [HEALTH_METRIC.lowestZoneReportingSharePercent, 'Percent', lowest],
       [HEALTH_METRIC.sensorsSilent, 'Count', plan.silent],
+      [HEALTH_METRIC.silencesHeld, 'Count', plan.silencesHeld],
       [HEALTH_METRIC.healthEventsPublished, 'Count', eventsPublished],
     ]),
   ];
