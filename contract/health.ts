@@ -47,11 +47,11 @@ export const HEALTH_METRIC = {
   sensorsReporting: 'SensorsReporting',
   /** Per zone: sensors expected to report (seen since deploy, not forgotten). */
   sensorsExpected: 'SensorsExpected',
-  /** Per zone: SensorsReporting as a percentage of SensorsExpected. */
-  reportingSharePercent: 'ReportingSharePercent',
   /** Service dimension: the lowest ReportingSharePercent of any zone (what the alarm watches). */
   lowestZoneReportingSharePercent: 'LowestZoneReportingSharePercent',
   sensorsSilent: 'SensorsSilent',
+  /** Silences not declared because most of the fleet looked silent at once (a pipeline outage). */
+  silencesHeld: 'SilencesHeld',
   healthEventsPublished: 'SensorHealthEventsPublished',
 } as const;
 

@@ -171,10 +171,16 @@ export const ASSUMPTIONS = {
   parquetCompressionRatio: 8,
   /** EMF: one document per invocation and one per zone in the batch; bytes per line. */
   emfLineBytes: 350,
-  /** Sensor health: the detector runs once a minute for about 10 s; each keys-only index entry ~70 bytes. */
+  /**
+   * Sensor health: the detector runs once a minute, ~1.1 s for 50,000 sensors with 10 ms per call
+   * (npx tsx scripts/bench-health.ts; 2 s assumed), at 512 MB; it scans the health table (~180
+   * bytes per sensor) and queries the zone index for the last SilentSensorPeriods windows (~70
+   * bytes per key), both eventually consistent (0.5 read unit per 4 KB).
+   */
   detectorRunsPerMinute: 1,
-  detectorSeconds: 10,
+  detectorSeconds: 2,
   detectorMemoryGb: 0.5,
+  healthItemBytes: 180,
   indexEntryBytes: 70,
   /** KMS: data keys are cached by each service; about one request per shard lane per 5 minutes, plus queues and tables. */
   kmsRequestsPerLanePerHour: 12,
@@ -549,8 +555,10 @@ function designCost(input: PlanInput, design: Design, load: Load, size: Sizing):
   if (design.items === 'windows') {
     const d = dynamoWindows(input, load);
     const chosen = design.billing === 'PROVISIONED' ? d.provisioned : d.onDemand;
+    // The detector: a scan of the on-demand health table each minute; its zone-index reads (about
+    // sensors × periods × 70 bytes a minute) fit in the index's provisioned read capacity.
     const healthReads = design.health
-      ? 0 // the detector's reads (keys-only index entries, eventually consistent) fit in the provisioned read capacity
+      ? perMillion(((input.sensors * A.healthItemBytes) / 4_096) * 0.5 * (S / 60), AWS.dynamodb.onDemandReadUnitsPerMillionUsd)
       : 0;
     costs.push({
       service: `DynamoDB (${design.billing === 'PROVISIONED' ? 'provisioned' : 'on demand'})`,
@@ -623,7 +631,8 @@ function designCost(input: PlanInput, design: Design, load: Load, size: Sizing):
   const sensorsPerInvocation = Math.min(sensors, load.recordsPerInvocation / Math.max(1, input.hz * Math.max(1, input.windowSeconds)));
   const zonesPerInvocation = input.zones * (1 - Math.pow(1 - 1 / input.zones, sensorsPerInvocation));
   const emfLines = seed ? 0 : load.invocationsPerSecond * (1 + zonesPerInvocation) + (design.health ? input.zones / 60 : 0);
-  const metrics = seed ? 10 : Object.keys(METRIC).length + (design.health ? 3 : 2) * input.zones;
+  // Per zone: congestion and vehicle count from the processor; SensorsReporting and SensorsExpected from the detector.
+  const metrics = seed ? 10 : Object.keys(METRIC).length + (design.health ? 4 : 2) * input.zones;
   costs.push({
     service: 'CloudWatch',
     monthlyUsd:

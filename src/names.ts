@@ -45,6 +45,7 @@ export const LogicalId = ids(
   'AlertBus',
   'AlertArchive',
   'CongestionAlertRule',
+  'SensorHealthRule',
   'AlertsTopic',
   'AlertsTopicPolicy',
   'AlertsEmailSubscription',

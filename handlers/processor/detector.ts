@@ -126,6 +126,9 @@ export async function runDetector(deps: DetectorDeps, remainingMs: number): Prom
   const zones = [...new Set([...registered, ...known.map((k) => k.zoneId).filter((z) => z !== '')])].sort();
   const keys = await recentWindowKeys(dynamodb, config.readingsTableName, zones, config.zoneIndexShards, reportingCutoffMs(startedAt, config), io, counter);
   const plan = planHealth(known, sightings(keys), startedAt);
+  if (plan.silencesHeld > 0) {
+    io.log('WARN', 'Most of the fleet looks silent: the pipeline is stopped or behind; no silence declared', { silences_held: plan.silencesHeld });
+  }
 
   const silencing = plan.actions.flatMap((a) => (a.kind === 'transition' && a.to === 'SILENT' ? [a.item.sensorId] : []));
   const lastSeen = silencing.length > 0 ? await latestReadingTimes(dynamodb, config.readingsTableName, silencing, io, counter) : new Map<string, number>();
@@ -182,6 +185,7 @@ export async function runDetector(deps: DetectorDeps, remainingMs: number): Prom
     reporting: plan.zones.reduce((n, z) => n + z.reporting, 0),
     inserted: outcome.inserted,
     silenced: outcome.silenced,
+    silences_held: plan.silencesHeld,
     recovered: outcome.recovered,
     republished: outcome.republished,
     events_published: outcome.eventsPublished,

@@ -8,8 +8,7 @@ import { readConfig, type ProcessorConfig } from './config';
 import { processBatch } from './handler';
 import { createClients, processorSinks } from './outputs';
 import type { Sink } from './sinks/sink';
-
-export { detector } from './detector';
+import type { detector as detectorHandler } from './detector';
 
 let processor: { config: ProcessorConfig; sinks: Sink[] } | undefined;
 
@@ -21,4 +20,13 @@ export async function handler(event: KinesisStreamEvent, context: Context): Prom
   }
   const outcome = await processBatch(event, context, processor);
   return outcome.response;
+}
+
+/**
+ * The silent-sensor detector (detector.ts). Imported on its first call, so that the processor's
+ * containers never evaluate the detector's modules (the IoT client among them).
+ */
+export async function detector(...args: Parameters<typeof detectorHandler>): ReturnType<typeof detectorHandler> {
+  const { detector: run } = await import('./detector');
+  return run(...args);
 }

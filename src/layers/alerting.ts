@@ -1,6 +1,6 @@
 /** EventBridge → SNS for congestion alerts, and the ops topic for alarms. */
 import { Events, SNS } from 'cloudform-types';
-import { ALERT_EVENT } from '../../contract';
+import { ALERT_EVENT, SENSOR_HEALTH_EVENT } from '../../contract';
 import { queueDepthAlarm } from '../alarms';
 import type { StackConfig } from '../config';
 import { encryptedQueue, encryptedTopic, tags, type TagConfig } from '../defaults';
@@ -30,6 +30,19 @@ const ALERT_INPUT_TEMPLATE =
   '"Traffic congestion <level> (was <previous>) at sensor <sensor> in zone <zone>: ' +
   'congestion index <index>, threshold <threshold>, reading at <readingTime>. Alert <alertId>."';
 
+/** The detector's Sensor Silent / Sensor Recovered events, for field maintenance (the ops topic). */
+export const SENSOR_HEALTH_EVENT_PATTERN = { source: [SENSOR_HEALTH_EVENT.source] };
+const HEALTH_INPUT_PATHS = {
+  state: '$.detail.state',
+  sensor: '$.detail.sensor_id',
+  zone: '$.detail.zone_id',
+  lastSeen: '$.detail.last_seen_at',
+  after: '$.detail.silent_after_seconds',
+  eventId: '$.detail.event_id',
+};
+const HEALTH_INPUT_TEMPLATE =
+  '"Sensor <sensor> in zone <zone> is now <state> (last reading <lastSeen>; silent means nothing for <after> s). Event <eventId>."';
+
 /** The alert rule's name pattern (`tapstack-<env>-congestion-alerts`), for alarms and the dashboard. */
 export const ALERT_RULE_NAME = physicalNamePattern(ALERT_RULE_BASE_NAME);
 
@@ -41,7 +54,7 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
   const bus = new Events.EventBus({ Name: physicalName('traffic'), Tags: tags(config) });
   const archive = new Events.Archive({
     ArchiveName: physicalName('alerts'),
-    Description: 'Every event on the alert bus (it carries only congestion alerts), for replay',
+    Description: 'Every event on the alert bus (congestion alerts and sensor health events), for replay',
     SourceArn: arnOf(LogicalId.AlertBus),
     RetentionDays: config.alertArchiveRetentionDays,
   });
@@ -77,6 +90,14 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
           ArnLike: { 'aws:SourceArn': arn('cloudwatch', `alarm:${physicalNamePattern('*')}`) },
         },
       },
+      {
+        Sid: 'SensorHealthRulePublishes',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: ref(LogicalId.OpsTopic),
+        Condition: { ArnEquals: { 'aws:SourceArn': arnOf(LogicalId.SensorHealthRule) } },
+      },
       denyInsecureTransport('sns:Publish', ref(LogicalId.OpsTopic)),
     ),
   });
@@ -88,7 +109,7 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
     Principal: { Service: 'events.amazonaws.com' },
     Action: 'sqs:SendMessage',
     Resource: arnOf(LogicalId.AlertDeliveryDeadLetterQueue),
-    Condition: { ArnEquals: { 'aws:SourceArn': arnOf(LogicalId.CongestionAlertRule) } },
+    Condition: { ArnEquals: { 'aws:SourceArn': [arnOf(LogicalId.CongestionAlertRule), arnOf(LogicalId.SensorHealthRule)] } },
   });
 
   const rule = new Events.Rule({
@@ -110,6 +131,24 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
     Tags: tags(config),
   });
 
+  const healthRule = new Events.Rule({
+    Name: physicalName('sensor-health'),
+    Description: 'Sensor Silent and Sensor Recovered events from the detector, to the ops topic (field maintenance)',
+    EventBusName: getAtt(LogicalId.AlertBus, 'Name'),
+    EventPattern: SENSOR_HEALTH_EVENT_PATTERN,
+    State: 'ENABLED',
+    Targets: [
+      {
+        Id: 'ops-topic',
+        Arn: ref(LogicalId.OpsTopic),
+        InputTransformer: { InputPathsMap: HEALTH_INPUT_PATHS, InputTemplate: HEALTH_INPUT_TEMPLATE },
+        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: arnOf(LogicalId.AlertDeliveryDeadLetterQueue) },
+      },
+    ],
+    Tags: tags(config),
+  });
+
   const emailSubscription = (topicId: string, email: ParamName) =>
     new SNS.Subscription({ TopicArn: ref(topicId), Protocol: 'email', Endpoint: param(email) });
 
@@ -124,6 +163,7 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
       AlertDeliveryDeadLetterQueue: deliveryDlq.queue,
       AlertDeliveryDeadLetterQueuePolicy: deliveryDlq.policy,
       CongestionAlertRule: rule,
+      SensorHealthRule: healthRule,
       AlertsEmailSubscription: emailSubscription(LogicalId.AlertsTopic, Param.NotificationEmail).condition(
         Cond.HasNotificationEmail,
       ),

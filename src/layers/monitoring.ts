@@ -3,7 +3,7 @@
  * declares next to its resources, built here in registry order and listed on the dashboard.
  */
 import { CloudWatch } from 'cloudform-types';
-import { METRIC, METRIC_DIMENSION, metricsNamespace, READINGS_TABLE, SERVICE_NAME } from '../../contract';
+import { DETECTOR_SERVICE_NAME, HEALTH_METRIC, METRIC, METRIC_DIMENSION, metricsNamespace, READINGS_TABLE, SERVICE_NAME } from '../../contract';
 import { alarmArnPattern, buildAlarm, type AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
 import { sub } from '../intrinsics';
@@ -63,6 +63,17 @@ export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Re
         yAxis: { left: { min: 0, max: 100 } },
       }),
       metricWidget('Vehicles per zone (mean per reading)', [[zoneSearch(METRIC.zoneVehicleCount, '')]], live),
+      // The detector runs once a minute (standard resolution): 60 s periods.
+      metricWidget('Sensors reporting per zone (silent-sensor detector)', [[{
+        expression: `SEARCH('{${ns},${METRIC_DIMENSION.zone}} MetricName="${HEALTH_METRIC.sensorsReporting}"', 'Minimum', 60)`,
+        id: 'reporting',
+        label: '',
+      }]]),
+      metricWidget('Sensor health', [
+        [ns, HEALTH_METRIC.lowestZoneReportingSharePercent, METRIC_DIMENSION.service, DETECTOR_SERVICE_NAME, { stat: 'Minimum', label: 'Lowest zone reporting share (%)' }],
+        [ns, HEALTH_METRIC.sensorsSilent, METRIC_DIMENSION.service, DETECTOR_SERVICE_NAME, { stat: 'Maximum', yAxis: 'right' }],
+        [ns, HEALTH_METRIC.silencesHeld, METRIC_DIMENSION.service, DETECTOR_SERVICE_NAME, { stat: 'Maximum', yAxis: 'right' }],
+      ]),
       metricWidget(
         'Latency SLOs (ms)',
         [

@@ -7,11 +7,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleProcessor, type Bundle } from '../../scripts/bundle';
-import { processorEnv } from '../../scripts/lib/processor-env';
+import { detectorEnv, processorEnv } from '../../scripts/lib/processor-env';
+import { THING_LAYOUT } from '../../src/layers/provisioning';
 import { createRawDeliveryStream, rawObjects, rawReadings } from '../helpers/firehose';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
@@ -84,5 +86,31 @@ describe('the processor bundle', () => {
     expect(Messages?.map((m) => JSON.parse(m.Body!).reason)).toEqual([expect.stringMatching(/^not JSON: /)]);
     const lake = rawReadings(await rawObjects(motoClientConfig(moto.endpoint), lakeBucket));
     expect(lake.map((r) => r.sensor_id)).toEqual(['sensor-00001', 'sensor-00002']);
+  });
+
+  it('runs the silent-sensor detector (index.detector) with its own environment only', async () => {
+    const iot = new IoTClient(motoClientConfig(moto.endpoint));
+    await iot.send(new CreateThingGroupCommand({ thingGroupName: THING_LAYOUT.zoneParentGroup }));
+    for (const zone of ['zone-1', 'zone-2']) await iot.send(new CreateThingGroupCommand({ thingGroupName: zone, parentGroupName: THING_LAYOUT.zoneParentGroup }));
+    const script =
+      `const { detector } = await import(${JSON.stringify(join(dir, 'index.mjs'))});` +
+      `const result = await detector({}, { getRemainingTimeInMillis: () => 30000 });` +
+      `console.log('RESULT ' + JSON.stringify(result));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        ...detectorEnv(physicalIds, { metricsNamespace: 'TapStack/bundle' }),
+      },
+    });
+    expect(run.stderr).toBe('');
+    const result = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
+    // The readings the processor stored in the test above: both sensors are expected from now on.
+    expect(result).toMatchObject({ inserted: 2, silenced: 0, eventsPublished: 0 });
+    expect(run.stdout).toContain('"SensorsReporting":1');
   });
 });

@@ -54,6 +54,24 @@ function scenario(label: string, startMs: number, firstSequence: bigint): Scenar
 }
 
 /** A client whose calls fail: throttled before they reach AWS, or (batch calls) only partly taken. */
+/**
+ * One DynamoDB request at a time. DynamoDB applies a conditional write's check and write
+ * atomically; moto does not under concurrent requests (two conditional updates on one item can
+ * both succeed: seen as 303 wins in 300 rounds), which would count a concurrent delivery's readings
+ * or alerts twice for moto's reason, not ours. Serialising requests restores the service's
+ * atomicity while the two deliveries still interleave call by call; the raced case at request level
+ * is the in-memory property's (tests/unit/exactly-once.test.ts).
+ */
+function serialized<T extends { send: (...args: any[]) => Promise<any> }>(client: T, queue: { tail: Promise<unknown> }): T {
+  const send = client.send.bind(client);
+  client.send = ((...args: any[]) => {
+    const run = queue.tail.then(() => send(...args));
+    queue.tail = run.catch(() => undefined);
+    return run;
+  }) as T['send'];
+  return client;
+}
+
 function faulty<T extends { send: (...args: any[]) => Promise<any> }>(client: T, rate: { throttle: number; partial: number }, random: () => number): T {
   const send = client.send.bind(client);
   client.send = (async (command: { constructor: { name: string }; input: any }, options?: unknown) => {
@@ -150,8 +168,10 @@ describe('exactly once against moto (100 sensors, 6 batches of 220 records)', ()
       processorEnv({ ...physicalIds, AlertBus: observed.bus, DeliveryStream: lake.deliveryStreamName }, { metricsNamespace: 'TapStack/once', overrides: { [ENV.alertCooldownSeconds]: '0' } }),
     );
     const random = prng(label.length * 7919);
+    // Both containers' DynamoDB requests go through one queue.
+    const dynamoQueue = { tail: Promise.resolve() as Promise<unknown> };
     const clients = (): Clients => ({
-      dynamodb: faulty(new DynamoDBClient({ ...aws, maxAttempts: 1 }), rate, random),
+      dynamodb: faulty(serialized(new DynamoDBClient({ ...aws, maxAttempts: 1 }), dynamoQueue), rate, random),
       eventbridge: faulty(new EventBridgeClient({ ...aws, maxAttempts: 1 }), rate, random),
       sqs: faulty(new SQSClient({ ...aws, maxAttempts: 1, useQueueUrlAsEndpoint: false }), rate, random),
       firehose: faulty(new FirehoseClient({ ...aws, maxAttempts: 1 }), rate, random),

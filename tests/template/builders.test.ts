@@ -134,12 +134,18 @@ describe('processing after an outage', () => {
 describe('buildMonitoring', () => {
   it('shows the processor’s high-resolution metrics live, in 10 s periods', () => {
     const body = JSON.parse((template.Resources.Dashboard!.Properties.DashboardBody['Fn::Sub'] as string).replace(/\$\{[^}]+\}/g, 'x'));
-    const processorWidgets = body.widgets.filter(
+    const ours = body.widgets.filter(
       (w: { type: string; properties: { metrics?: unknown[] } }) =>
         w.type === 'metric' && JSON.stringify(w.properties.metrics).includes('TapStack/x'),
     );
+    // The detector's metrics are standard resolution (one run a minute): 60 s periods, not live.
+    const isDetector = (w: { properties: { metrics: unknown[] } }) => /SensorsReporting|LowestZoneReportingSharePercent/.test(JSON.stringify(w.properties.metrics));
+    const processorWidgets = ours.filter((w: { properties: { metrics: unknown[] } }) => !isDetector(w));
     expect(processorWidgets.length).toBeGreaterThanOrEqual(4);
     for (const w of processorWidgets) expect(w.properties).toMatchObject({ liveData: true, period: 10 });
+    const detectorWidgets = ours.filter(isDetector);
+    expect(detectorWidgets).toHaveLength(2);
+    for (const w of detectorWidgets) expect(w.properties.period).toBe(60);
   });
   it('alarms when readings stop, treating no data as breaching', () => {
     const alarm = stack({ MinimumReadingsPerMinute: '1000' }).resources.SensorsStoppedAlarm!.Properties;

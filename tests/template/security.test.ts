@@ -159,4 +159,16 @@ describe('TLS-only resource policies', () => {
     expect(allowStatement.Principal).toEqual({ Service: 'events.amazonaws.com' });
     expect(allowStatement.Condition.ArnEquals['aws:SourceArn']).toEqual({ 'Fn::GetAtt': ['CongestionAlertRule', 'Arn'] });
   });
+
+  it('lets only the stack alarms and the sensor-health rule publish to the ops topic, and only the two rules dead-letter', () => {
+    const statements = template.Resources.OpsTopicPolicy!.Properties.PolicyDocument.Statement;
+    const allowed = statements.filter((s: { Effect: string }) => s.Effect === 'Allow');
+    expect(allowed.map((s: { Principal: unknown }) => s.Principal)).toEqual([{ Service: 'cloudwatch.amazonaws.com' }, { Service: 'events.amazonaws.com' }]);
+    expect(allowed[1].Condition.ArnEquals['aws:SourceArn']).toEqual({ 'Fn::GetAtt': ['SensorHealthRule', 'Arn'] });
+    const [dlq] = template.Resources.AlertDeliveryDeadLetterQueuePolicy!.Properties.PolicyDocument.Statement;
+    expect(dlq.Condition.ArnEquals['aws:SourceArn']).toEqual([
+      { 'Fn::GetAtt': ['CongestionAlertRule', 'Arn'] },
+      { 'Fn::GetAtt': ['SensorHealthRule', 'Arn'] },
+    ]);
+  });
 });

@@ -204,11 +204,11 @@ describe('the silent-sensor detector', () => {
     const lines: string[] = [];
     await c.run(T0 + 10 * MINUTE, { lines });
     const emf = lines.map((l) => JSON.parse(l)).filter((d) => d._aws);
-    expect(emf.filter((d) => d.ZoneId).map((d) => [d.ZoneId, d.SensorsReporting, d.SensorsExpected, d.ReportingSharePercent])).toEqual([
-      ['north', 1, 3, 33],
-      ['south', 1, 1, 100],
+    expect(emf.filter((d) => d.ZoneId).map((d) => [d.ZoneId, d.SensorsReporting, d.SensorsExpected])).toEqual([
+      ['north', 1, 3],
+      ['south', 1, 1],
     ]);
-    expect(emf.find((d) => d.Service)).toMatchObject({ Service: 'detector', LowestZoneReportingSharePercent: 33, SensorsSilent: 2, SensorHealthEventsPublished: 2 });
+    expect(emf.find((d) => d.Service)).toMatchObject({ Service: 'detector', LowestZoneReportingSharePercent: 33, SensorsSilent: 2, SilencesHeld: 0, SensorHealthEventsPublished: 2 });
   });
 });
 
@@ -231,6 +231,17 @@ describe('planHealth', () => {
       T0,
     );
     expect(plan.actions.map((a) => [a.kind, a.kind === 'insert' ? a.sighting.sensorId : a.item.sensorId])).toEqual([['republish', 'lapsed']]);
+  });
+
+  it('declares no silence while most of the fleet looks silent (the pipeline is down or behind), but lets recoveries through', () => {
+    const known = Array.from({ length: 30 }, (_, i) => item(`s${i}`, i === 0 ? 'SILENT' : 'REPORTING'));
+    const outage = planHealth(known, seen('s0', 's1', 's2'), T0);
+    expect(outage.silencesHeld).toBe(27);
+    expect(outage.actions.map((a) => [a.kind, a.kind === 'transition' ? a.to : ''])).toEqual([['transition', 'REPORTING']]);
+    // A third of the fleet silent is still sensors, not the pipeline.
+    const many = planHealth(known, seen(...known.slice(0, 20).map((k) => k.sensorId)), T0);
+    expect(many.silencesHeld).toBe(0);
+    expect(many.actions.filter((a) => a.kind === 'transition' && a.to === 'SILENT')).toHaveLength(10);
   });
 
   it('counts the current window and SilentSensorPeriods whole windows before it as reporting', () => {

@@ -55,7 +55,8 @@ export async function scanHealth(client: DynamoDBClient, tableName: string, io: 
     } while (start);
     return items;
   });
-  return pages.flat();
+  // Segments are disjoint in DynamoDB; an emulator that ignores them must not double a sensor.
+  return [...new Map(pages.flat().map((item) => [item.sensorId, item])).values()];
 }
 
 /**

@@ -83,7 +83,20 @@ export interface HealthPlan {
   actions: HealthAction[];
   zones: ZoneHealth[];
   silent: number;
+  /** Silences not declared because most of the fleet looks silent at once (PIPELINE_OUTAGE_SHARE). */
+  silencesHeld: number;
 }
+
+/**
+ * When fewer than this share of all expected sensors reported, the pipeline (IoT Core, the rule,
+ * the stream, the processor) is far likelier to be stopped or behind than half the city's sensors
+ * to have died together: the run declares no silence (recoveries still go out), so a processor
+ * outage does not publish 50,000 Sensor Silent events and then 50,000 recoveries. The
+ * `sensors-stopped` and `processor-iterator-age` alarms cover that case; this one counts SilencesHeld.
+ */
+export const PIPELINE_OUTAGE_SHARE = 0.5;
+/** Below this many expected sensors the share says little (a test bench): silences are never held. */
+export const PIPELINE_OUTAGE_MIN_SENSORS = 20;
 
 /** The start (epoch ms) of the oldest window that still counts as reporting. */
 export function reportingCutoffMs(nowMs: number, settings: Pick<HealthSettings, 'rollupWindowSeconds' | 'silentSensorPeriods'>): number {
@@ -149,7 +162,16 @@ export function planHealth(known: Iterable<HealthItem>, seen: Map<string, Sighti
     actions.push({ kind: 'insert', sighting });
     count(sighting.zoneId, true);
   }
-  return { actions, zones: [...zones.values()].sort((a, b) => a.zoneId.localeCompare(b.zoneId)), silent };
+  const expected = [...zones.values()].reduce((n, z) => n + z.expected, 0);
+  const reporting = [...zones.values()].reduce((n, z) => n + z.reporting, 0);
+  let silencesHeld = 0;
+  let kept = actions;
+  if (expected >= PIPELINE_OUTAGE_MIN_SENSORS && reporting < expected * PIPELINE_OUTAGE_SHARE) {
+    kept = actions.filter((a) => !(a.kind === 'transition' && a.to === 'SILENT'));
+    silencesHeld = actions.length - kept.length;
+    silent -= silencesHeld;
+  }
+  return { actions: kept, zones: [...zones.values()].sort((a, b) => a.zoneId.localeCompare(b.zoneId)), silent, silencesHeld };
 }
 
 /** The event a transition publishes. `version` is the version the transition writes. */
@@ -182,14 +204,16 @@ export const detailTypeOf = (event: Pick<HealthEvent, 'state'>): string =>
 export const reportingSharePercent = (z: ZoneHealth): number => (z.expected === 0 ? 100 : Math.floor((z.reporting * 100) / z.expected));
 
 /**
- * The run's metrics as EMF lines: one per zone (SensorsReporting, SensorsExpected,
- * ReportingSharePercent; dimension ZoneId) and one for the detector (the lowest zone share, the
+ * The run's metrics as EMF lines: one per zone (SensorsReporting, SensorsExpected; dimension ZoneId;
+ * the dashboard divides one by the other) and one for the detector (the lowest zone share, the
  * silent sensors, the events published; dimension Service). Standard resolution: one run a minute.
+ * Each metric of each zone is a custom metric ($0.30 a month: https://aws.amazon.com/cloudwatch/pricing/),
+ * so a per-zone share is not emitted as a third one.
  */
 export function healthEmfDocuments(
   namespace: string,
   timestampMs: number,
-  plan: Pick<HealthPlan, 'zones' | 'silent'>,
+  plan: Pick<HealthPlan, 'zones' | 'silent' | 'silencesHeld'>,
   eventsPublished: number,
 ): string[] {
   const doc = (dimensions: Record<string, string>, metrics: [string, string, number][]) =>
@@ -207,12 +231,12 @@ export function healthEmfDocuments(
       doc({ [METRIC_DIMENSION.zone]: z.zoneId }, [
         [HEALTH_METRIC.sensorsReporting, 'Count', z.reporting],
         [HEALTH_METRIC.sensorsExpected, 'Count', z.expected],
-        [HEALTH_METRIC.reportingSharePercent, 'Percent', reportingSharePercent(z)],
       ]),
     ),
     doc({ [METRIC_DIMENSION.service]: DETECTOR_SERVICE_NAME }, [
       [HEALTH_METRIC.lowestZoneReportingSharePercent, 'Percent', lowest],
       [HEALTH_METRIC.sensorsSilent, 'Count', plan.silent],
+      [HEALTH_METRIC.silencesHeld, 'Count', plan.silencesHeld],
       [HEALTH_METRIC.healthEventsPublished, 'Count', eventsPublished],
     ]),
   ];
