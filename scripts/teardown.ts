@@ -5,10 +5,12 @@
  * - data stores the template retains unless ThrowawayEnvironment is 'true' (the key, the stream,
  *   the queues, the tables with their deletion protection, the raw-data bucket): read from the
  *   template's DeletionPolicy, evaluated with the stack's own parameter;
- * - a non-empty bucket: CloudFormation cannot delete it, the stack ends DELETE_FAILED
- *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/troubleshooting.html#troubleshooting-errors-delete-stack-fails);
+ * - a non-empty bucket: CloudFormation cannot delete it, the stack ends DELETE_FAILED ("you cannot
+ *   delete a resource, such as a non-empty S3 bucket",
+ *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html);
  * - the sensor IoT policy while certificates are attached to it: IoT refuses to delete an attached
- *   policy (DeleteConflictException, https://docs.aws.amazon.com/iot/latest/apireference/API_DeletePolicy.html),
+ *   policy (DeleteConflictException, and for up to five minutes after it was detached:
+ *   https://docs.aws.amazon.com/iot/latest/apireference/API_DeletePolicy.html),
  *   and the certificates and things themselves (created by npm run provision, not by the stack).
  * Every step asks first, on a terminal; with no terminal it refuses unless --yes (yes to every step).
  * --dry-run prints the report and changes nothing.
@@ -207,7 +209,12 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
   if (!(await confirm(`Delete stack ${plan.stackName}?`))) return done;
   await cfn.send(new DeleteStackCommand({ StackName: plan.stackName }));
   const status = await waitForDeletion(cfn, plan.stackName);
-  if (status !== 'DELETE_COMPLETE') throw new DeployError(`teardown: stack ${plan.stackName} ended ${status}: see its events (aws cloudformation describe-stack-events --stack-name ${plan.stackName})`);
+  if (status !== 'DELETE_COMPLETE') {
+    const detached = done.some((d) => d.startsWith('detached '));
+    throw new DeployError(
+      `teardown: stack ${plan.stackName} ended ${status}: see its events (aws cloudformation describe-stack-events --stack-name ${plan.stackName})${detached ? '; IoT may refuse to delete a policy for up to five minutes after it was detached: run npm run teardown again then' : ''}`,
+    );
+  }
   done.push(`deleted stack ${plan.stackName}`);
 
   for (const r of plan.retained) {
