@@ -130,6 +130,8 @@ export interface DeliveryReport {
   invocations: number;
   /** Virtual time the schedule took (the quarantine's deduplication window is 5 minutes). */
   elapsedMs: number;
+  /** Sensors whose outbox an invocation could not clear after publishing (logged): their alerts may go out twice. */
+  uncleared: Set<string>;
 }
 
 /*
@@ -160,6 +162,7 @@ export async function deliver(
   const clients = { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients;
   const containers: Sink[][] = [processorSinks(config, clients), processorSinks(config, clients)];
   let invocations = 0;
+  const uncleared = new Set<string>();
   const invoke = async (batch: KinesisStreamRecord[], remainingMs: number) => {
     invocations++;
     if (invocations === options.faultyInvocations) options.disableFaults();
@@ -170,7 +173,9 @@ export async function deliver(
       now: () => now,
       sleep: async (ms) => void (now += ms),
       random: options.random,
-      write: () => undefined,
+      write: (line) => {
+        if (line.includes('Outbox not cleared')) uncleared.add((JSON.parse(line) as { sensor_id: string }).sensor_id);
+      },
       io: { callTimeoutMs: 5 },
     });
     now += 200; // the next invocation starts a little later
@@ -217,7 +222,7 @@ export async function deliver(
   now += 120_000;
   const lastOfSensor = new Map(records.map((r) => [r.kinesis.partitionKey, r]));
   for (const record of lastOfSensor.values()) await invoke([record], 60_000);
-  return { invocations, elapsedMs };
+  return { invocations, elapsedMs, uncleared };
 }
 
 /** What the readings alone imply: the window items, the alerts, the quarantined records. */

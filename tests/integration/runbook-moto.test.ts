@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeCertificateCommand, IoTClient, ListAttachedPoliciesCommand, ListThingPrincipalsCommand } from '@aws-sdk/client-iot';
+import { DescribeCertificateCommand, IoTClient, ListAttachedPoliciesCommand, ListThingPrincipalsCommand, DescribeThingCommand } from '@aws-sdk/client-iot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/paths';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
@@ -92,12 +92,17 @@ describe('runbooks run as written against moto', () => {
   it('docs/deploy.md: a first sensor (thing, certificate under certs/, policy) and the table query', async () => {
     const blocks = markedBlocks(readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8'));
     expect(blocks).toHaveLength(2);
+    // moto's CreateStack does not create an AWS::IoT::ThingType (a placeholder): create the type the
+    // output names, as CloudFormation would have.
+    const typed = await run('aws iot create-thing-type --thing-type-name "$(jq -r .SensorThingTypeName "$OUT")"', work);
+    expect(typed.status, typed.stderr).toBe(0);
     const result = await run(blocks.join('\n'), work);
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(existsSync(join(work, 'certs', 'sensor-00001.cert.pem'))).toBe(true);
     expect(existsSync(join(work, 'certs', 'sensor-00001.private.key'))).toBe(true);
     const iot = new IoTClient(motoClientConfig(moto.endpoint));
     const [principal] = (await iot.send(new ListThingPrincipalsCommand({ thingName: 'sensor-00001' }))).principals ?? [];
+    expect((await iot.send(new DescribeThingCommand({ thingName: 'sensor-00001' }))).attributes).toEqual({ zone: 'downtown' });
     expect(principal).toMatch(/:cert\//);
     const policies = (await iot.send(new ListAttachedPoliciesCommand({ target: principal }))).policies ?? [];
     expect(policies.map((p) => p.policyName)).toEqual(['tapstack-dev-sensor']);

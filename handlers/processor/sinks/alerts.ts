@@ -28,6 +28,9 @@ import type { Rollup } from '../core/rollup';
 import { errorDetail } from '../log';
 import type { Sink, SinkContext } from './sink';
 
+/** Calls' worth of time an invocation must have left to publish: the outbox clear after it. */
+const PUBLISH_RESERVE_CALLS = 1;
+
 /** Conflicting writes to one sensor's state (concurrent attempts) before its records are left for a retry. */
 export const MAX_CONFLICTS = 5;
 
@@ -128,7 +131,17 @@ export function alertSink(options: AlertSinkOptions): Sink {
       else if (ownedAlerts(written, claimant).length > 0) owned.push(written);
     });
 
-    const toPublish = owned.flatMap((state) => ownedAlerts(state, claimant));
+    // Publishing with no time left to clear the outbox would publish the alerts again once their
+    // claim lapses. With less than a call's time left (for the clear), they are not published but
+    // released below and their records retried, as if EventBridge had refused them. (A clear
+    // throttled until the deadline still leaves the alerts to go out again: the README says so.)
+    const timeToClear = io.deadlineMs - io.now() >= PUBLISH_RESERVE_CALLS * io.callTimeoutMs;
+    const claimed = owned.flatMap((state) => ownedAlerts(state, claimant));
+    const toPublish = timeToClear ? claimed : [];
+    if (!timeToClear && claimed.length > 0) {
+      io.log('WARN', 'Too little time left to publish and clear the outbox: alerts released, their records retried', { alerts: claimed.length });
+      for (const alert of claimed) failedSensors.add(alert.sensor_id);
+    }
     const result = await publishAlerts(options.eventbridge, options.eventBusName, toPublish, io, counter);
     for (const alert of result.failed) failedSensors.add(alert.sensor_id);
     // Alert latency, except for alerts raised by replayed readings (a redrive is not an SLO breach).
