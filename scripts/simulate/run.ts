@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { DeleteArchiveCommand, EventBridgeClient, ListArchivesCommand, ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -209,6 +209,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const { Targets } = await events.send(new ListTargetsByRuleCommand({ Rule: view.alertRule.ruleName, EventBusName: busName }));
     if (Targets?.length) await events.send(new RemoveTargetsCommand({ Rule: view.alertRule.ruleName, EventBusName: busName, Ids: Targets.map((t) => t.Id!) }));
     await events.send(new PutTargetsCommand({ Rule: view.alertRule.ruleName, EventBusName: busName, Targets: [{ Id: 'local-subscriber', Arn: Attributes!.QueueArn! }] }));
+    // The alert archive (for replays, not emulated here) makes every PutEvents in moto a second or
+    // more slower, beyond the processor's call timeout on a busy machine: it is removed locally.
+    for (const archive of (await events.send(new ListArchivesCommand({}))).Archives ?? []) {
+      if (archive.EventSourceArn?.endsWith(`event-bus/${busName}`)) await events.send(new DeleteArchiveCommand({ ArchiveName: archive.ArchiveName! }));
+    }
 
     // The city and its PKI.
     const layout = cityLayout(options.sensors, options.zones);
@@ -274,7 +279,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
     // The event source mapping.
     // The function's clients reach moto through AWS_ENDPOINT_URL (the SDK's service endpoint override).
-    const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, AWS_ENDPOINT_URL: moto.endpoint }, timeoutSeconds: fn.Timeout ?? 60 });
+    const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, AWS_ENDPOINT_URL: moto.endpoint }, timeoutSeconds: fn.Timeout ?? 60,
+      onLog: (lane, line) => {
+        // The function's warnings and errors (its EMF metric lines and INFO logs are left out).
+        if (/"level":"(WARN|ERROR)"/.test(line) && functionWarnings++ < 20) print(`processor (lane ${lane}): ${line.slice(0, 400)}`);
+      },
+    });
+    let functionWarnings = 0;
     cleanups.push(() => pool.close());
     const ddb = new DynamoDBClient(aws);
     const toVerify: Entry[] = [];
