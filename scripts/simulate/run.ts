@@ -73,6 +73,10 @@ export interface Simulation {
   cpu: CpuMeter;
   refusals: { what: 'connect' | 'publish'; thing: string; detail: string }[];
   snapshot(): SimSnapshot;
+  /** A new certificate from the local CA (a device outside the fleet). */
+  issueIdentity(sensorId: string, zoneId: string): Promise<{ keyPem: string; certificatePem: string }>;
+  /** The PIDs of every process the simulation started, by role. */
+  pids(): Record<string, number[]>;
 }
 
 export interface SimulationResult {
@@ -423,6 +427,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       cpu,
       refusals,
       snapshot: () => ledger.snapshot(Date.now()),
+      issueIdentity: (sensorId, zoneId) => sensorIdentity(pki, sensorId, zoneId, '0,0'),
+      pids: roles,
     };
     const ticker = setInterval(() => {
       ledger.tick(Date.now());
