@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { numberFlag, parseFlags, runMain, UsageError } from './cli';
+import { startDashboard, type Dashboard } from './simulate/dashboard/index';
 import { progressLine, summaryLines } from './simulate/report';
 import { simulate } from './simulate/run';
 import type { SimSnapshot } from './simulate/state';
@@ -84,8 +85,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
 
-  // The dashboard, when its module is present (scripts/simulate/dashboard/).
-  let dashboard: { url: string; close(): Promise<void> } | undefined;
+  let dashboard: Dashboard | undefined;
   const { summary } = await simulate({
     sensors: args.sensors,
     hz: args.hz,
@@ -95,8 +95,8 @@ async function main(): Promise<void> {
     signal: abort.signal,
     print,
     onReady: async (simulation) => {
-      dashboard = await startDashboardIfPresent(args.port, () => latest ?? simulation.snapshot());
-      if (dashboard) print(`Dashboard: ${dashboard.url}`);
+      dashboard = await startDashboard({ port: args.port, snapshot: () => latest ?? simulation.snapshot() });
+      print(`Dashboard: ${dashboard.url}`);
     },
     onTick: (snapshot) => {
       latest = snapshot;
@@ -123,16 +123,6 @@ async function main(): Promise<void> {
   }
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onSigint);
-}
-
-async function startDashboardIfPresent(port: number, snapshot: () => SimSnapshot) {
-  let mod: { startDashboard?: (o: { port: number; snapshot: () => SimSnapshot }) => Promise<{ url: string; close(): Promise<void> }> };
-  try {
-    mod = await import('./simulate/dashboard/index' as string);
-  } catch {
-    return undefined;
-  }
-  return mod.startDashboard?.({ port, snapshot });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runMain(main);
