@@ -146,11 +146,16 @@ export class ShardPoller {
     this.loop = this.run();
   }
 
-  /** Stops polling; resolves once every invocation in flight has ended. */
-  async stop(): Promise<void> {
+  /**
+   * Stops polling and retrying; resolves once every invocation in flight has ended, or after
+   * `graceMs` (what is still in an invocation then stays on the stream, in flight).
+   */
+  async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopped = true;
     await this.loop;
-    await Promise.all([...this.inFlight]);
+    const all = Promise.all([...this.inFlight]).then(() => undefined);
+    if (Number.isFinite(graceMs)) await Promise.race([all, sleep(graceMs)]);
+    else await all;
   }
 
   /** Records read but not yet taken by the function (queued or in an invocation). */

@@ -248,12 +248,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const errorLogGroup = physicalIds[view.rule.errorLogGroupResource]!;
     const errorStream = 'local-simulator';
     await logs.send(new CreateLogStreamCommand({ logGroupName: errorLogGroup, logStreamName: errorStream })).catch(() => undefined);
+    let ruleErrors = 0;
     const writer = new KinesisWriter<{ sensor: number; n: number }>({
       client: kinesis,
       streamName: outputs.StreamName ?? physicalIds.ReadingsStream!,
       onPut: (m, _shard, seq) => ledger.ingested(m.sensor, m.n, seq),
       onError: (m, reason) => {
         ledger.ruleError(m.sensor, m.n);
+        if (ruleErrors++ < 3) print(`rule: Kinesis action failed, error action taken: ${reason}`);
         void logs
           .send(new PutLogEventsCommand({ logGroupName: errorLogGroup, logStreamName: errorStream, logEvents: [{ timestamp: Date.now(), message: JSON.stringify({ ruleName: view.rule.ruleName, failures: [{ failedAction: 'KinesisAction', errorMessage: reason }] }) }] }))
           .catch(() => undefined);
@@ -324,7 +326,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         ),
     );
     for (const p of pollers) p.start();
-    cleanups.push(() => Promise.all(pollers.map((p) => p.stop())).then(() => undefined));
+    cleanups.push(() => Promise.all(pollers.map((p) => p.stop(5_000))).then(() => undefined));
 
     // Stored = seen in DynamoDB: each reading the processor took is looked up in its window's item.
     const verifyRound = async () => {
@@ -499,13 +501,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     print('Stopping the fleet; waiting for readings in flight…');
     fleet.send({ type: 'stop' });
     await Promise.race([fleetDone, sleep(10_000)]);
-    await writer.drain();
+    await Promise.race([writer.drain(), sleep(15_000)]);
     const drainDeadline = Date.now() + (options.drainSeconds ?? view.esm.maximumBatchingWindowSeconds + 30) * 1000;
     while (Date.now() < drainDeadline && ledger.inFlight() > 0 && !options.signal?.aborted) await sleep(500);
     // Alerts of the last readings: a moment for the bus.
     await sleep(1500);
     running = false;
-    await Promise.all(pollers.map((p) => p.stop()));
+    await Promise.all(pollers.map((p) => p.stop(5_000)));
     await Promise.all(loops);
     await verifyRound().catch(() => undefined);
     await pollQuarantine().catch(() => undefined);
