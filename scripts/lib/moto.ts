@@ -40,10 +40,16 @@ export function assertMotoInstalled(): void {
   if (probe.error || probe.status !== 0) throw new Error(MOTO_INSTALL_HINT);
 }
 
-export async function startMoto(timeoutMs = 30_000): Promise<Moto> {
+/** How to start the server: `moto_server`, or a command taking the same arguments (the simulator's patched launcher). */
+export interface MotoLauncher {
+  command: string;
+  args: string[];
+}
+
+export async function startMoto(timeoutMs = 30_000, launcher: MotoLauncher = { command: 'moto_server', args: [] }): Promise<Moto> {
   assertMotoInstalled();
   const port = await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+  const child: ChildProcess = spawn(launcher.command, [...launcher.args, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -180,7 +180,15 @@ export class ShardPoller {
         lane.queueBytes += r.data.length * 1.34 + 200;
       }
       this.dispatch(windowMs);
-      if (records.length === 0) await sleep(Math.min(this.options.idlePollMs ?? 1000, windowMs > 0 ? windowMs : 1000, 250));
+      // A full page: read on at once. Otherwise the next poll in a second (Lambda's base rate),
+      // looking every quarter second for batches whose window has elapsed.
+      if (records.length < MAX_GET_RECORDS) {
+        const until = this.now() + (this.options.idlePollMs ?? 1000);
+        while (!this.stopped && this.now() < until) {
+          await sleep(Math.min(250, Math.max(1, until - this.now())));
+          this.dispatch(windowMs);
+        }
+      }
     }
   }
 

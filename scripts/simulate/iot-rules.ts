@@ -89,8 +89,10 @@ export function ruleTopic(rule: CompiledRule, topic: string): string {
 
 /**
  * The record the rule puts on the stream for a message, or undefined when the rule does not take
- * the topic. A payload that is not a JSON object is forwarded as it came (`SELECT *` of a
- * non-JSON payload); the processor quarantines it.
+ * the topic. A payload that is not a JSON object is forwarded as it came: `*` refers to a binary
+ * payload as raw data, and AWS documents adding fields only to empty or JSON payloads
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/binary-payloads.html) — an approximation
+ * of what IoT Core does with it; the processor quarantines it either way.
  */
 export function applyRule(rule: CompiledRule, topic: string, payload: Buffer, nowMs: number): { data: Buffer; partitionKey: string } | undefined {
   const seen = ruleTopic(rule, topic);

@@ -70,6 +70,8 @@ export class LambdaPool implements Invoker {
     this.coldStarts++;
     const child = fork(join(this.dir, 'runtime.mjs'), [], {
       cwd: this.dir,
+      // Plain node, as Lambda runs it (not the TypeScript loader the simulator itself runs under).
+      execArgv: [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {
         PATH: process.env.PATH ?? '',

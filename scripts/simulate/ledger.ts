@@ -297,6 +297,17 @@ export class Ledger {
     return counts;
   }
 
+  /** Readings in a state, described (for the summary). */
+  describe(state: EntryState, max: number): string[] {
+    const out: string[] = [];
+    for (const e of this.entries.values()) {
+      if (e.state !== state) continue;
+      out.push(`${this.options.sensors[e.sensor]!.sensorId} #${e.n} at ${e.timestampMs ? new Date(e.timestampMs).toISOString() : '?'} seq ${e.sequenceNumber ?? '?'}${e.bad ? ` (${e.bad})` : ''}`);
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+
   inFlight(): number {
     const t = this.totals;
     return t.published - t.stored - t.quarantined - t.ruleErrors - t.deadLettered;

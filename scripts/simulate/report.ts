@@ -37,12 +37,13 @@ export function summaryLines(s: Summary): string[] {
     `  published ${n(t.published)} = stored ${n(t.stored)} + quarantined ${n(t.quarantined)} + rule errors ${n(t.ruleErrors)} + dead-lettered ${n(t.deadLettered)} + in flight ${n(t.inFlight)}; lost ${t.lost}`,
     `  quarantined by reason:`,
     ...(reasons.length ? reasons : ['    (none)']),
+    ...s.lostSamples.map((l) => `    lost: ${l}`),
     ...(s.misplaced.length ? ['  MISPLACED (bugs):', ...s.misplaced.map((m) => `    ${m}`)] : []),
     `  end-to-end (publish → item in DynamoDB): p50 ${ms(s.latency.endToEnd.p50Ms)} p99 ${ms(s.latency.endToEnd.p99Ms)} over ${n(s.latency.endToEnd.count)} readings, ${verdict(s.latency.endToEnd)}`,
     `  alert (publish of the crossing reading → alert received): p50 ${ms(s.latency.alert.p50Ms)} p99 ${ms(s.latency.alert.p99Ms)} over ${s.latency.alert.count}, ${verdict(s.latency.alert)}`,
     `  alerts: expected ${s.alerts.expected}, received ${s.alerts.received}, duplicates ${s.alerts.duplicates}, missed ${s.alerts.missed}, unexpected ${s.alerts.unexpected}`,
     ...s.alerts.missedSamples.map((m) => `    missed: ${m}`),
-    `  processor: ${s.invocations} invocations, ${s.coldStarts} cold starts`,
+    `  processor: ${s.invocations} invocations of ${s.invocation.meanRecords} records on average, p50 ${ms(s.invocation.p50Ms)} max ${ms(s.invocation.maxMs)}; ${s.coldStarts} cold starts`,
     `  CPU (cores) by process: ${cpu}; load average ${s.loadAverage1m ?? '?'} on this machine`,
   ];
 }

@@ -28,7 +28,7 @@ import type { FleetMessage, FleetSensor, FleetSettings } from './fleet';
 import { applyRule, compileRule } from './iot-rules';
 import { KinesisWriter } from './kinesis-writer';
 import { LambdaPool } from './lambda-pool';
-import { Ledger, type Entry } from './ledger';
+import { Ledger, percentile, type Entry } from './ledger';
 import { createLocalPki, sensorIdentity } from './pki';
 import { stackView, type StackView } from './stack-view';
 import type { SimSnapshot } from './state';
@@ -95,11 +95,15 @@ export interface Summary {
   quarantinedByReason: Record<string, number>;
   badReadings: { sent: Record<string, number>; quarantined: Record<string, number> };
   misplaced: string[];
+  /** Readings the processor took that are in neither DynamoDB nor the quarantine (at most 5). */
+  lostSamples: string[];
   latency: SimSnapshot['latency'];
   alerts: { expected: number; received: number; duplicates: number; missed: number; unexpected: number; missedSamples: string[] };
   cpuCoresByProcess: Record<string, number>;
   loadAverage1m: number | undefined;
   invocations: number;
+  /** Records per invocation and how long invocations took. */
+  invocation: { meanRecords: number; p50Ms: number | null; maxMs: number | null };
   coldStarts: number;
   stack: { shards: number; batchingWindowSeconds: number; parallelizationFactor: number; rollupWindowSeconds: number; cooldownSeconds: number };
 }
@@ -181,7 +185,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
     const bundle = await builtBundle();
     print(`Processor: ${bundle.key} (the built bundle), one container per lane of the event source mapping.`);
-    const moto = await startMoto();
+    // moto with its Kinesis shard made O(1) per record (moto_server_fast.py says why).
+    const moto = await startMoto(30_000, { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')] });
     cleanups.push(() => moto.stop());
     print(`moto_server (pid ${moto.pid}) on ${moto.endpoint}; CreateStack of templates/TapStack.yml as tapstack-${environment}…`);
     const aws = motoClientConfig(moto.endpoint);
@@ -299,6 +304,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const streamArn = outputs.StreamArn ?? `arn:aws:kinesis:us-east-1:123456789012:stream/${physicalIds.ReadingsStream}`;
     const shardIds = ((await kinesis.send(new ListShardsCommand({ StreamName: outputs.StreamName }))).Shards ?? []).map((s) => s.ShardId!);
     let invokeErrors = 0;
+    const invocationMs: number[] = [];
+    const invocationSizes: number[] = [];
     const pollers = shardIds.map(
       (shardId, i) =>
         new ShardPoller(
@@ -309,7 +316,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
             region: 'us-east-1',
             invoker: pool,
             hooks: {
-              onInvoke: (lane, size, outcome) => {
+              onInvoke: (lane, size, outcome, ms) => {
+                invocationMs.push(ms);
+                invocationSizes.push(size);
                 if (!outcome.ok && invokeErrors++ < 5) print(`processor (lane ${lane}, ${size} records) failed: ${outcome.error.split('\n').slice(0, 3).join(' ')}`);
               },
               onDone: (records) => toVerify.push(...ledger.processed(records.map((r) => r.sequenceNumber))),
@@ -533,6 +542,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       quarantinedByReason: { ...ledger.quarantinedByReason },
       badReadings: { sent: { ...ledger.badSent }, quarantined: { ...ledger.badQuarantined } },
       misplaced: ledger.misplaced.slice(0, 20),
+      lostSamples: ledger.describe('processed', 5),
       latency: snapshot.latency,
       alerts: {
         expected: ledger.expected.size,
@@ -545,6 +555,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       cpuCoresByProcess: cpu.shares(),
       loadAverage1m: loadAverage(),
       invocations: pollers.reduce((n, p) => n + p.invocations, 0),
+      invocation: {
+        meanRecords: Math.round(invocationSizes.reduce((a, b) => a + b, 0) / Math.max(1, invocationSizes.length)),
+        p50Ms: percentile([...invocationMs].sort((a, b) => a - b), 50),
+        maxMs: invocationMs.length ? Math.max(...invocationMs) : null,
+      },
       coldStarts: pool.coldStarts,
       stack: {
         shards: shardIds.length,
