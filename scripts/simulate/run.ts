@@ -293,7 +293,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, AWS_ENDPOINT_URL: moto.endpoint }, timeoutSeconds: fn.Timeout ?? 60,
       onLog: (lane, line) => {
         // The function's warnings and errors (its EMF metric lines and INFO logs are left out).
-        if (/"level":"(WARN|ERROR)"/.test(line) && functionWarnings++ < 20) print(`processor (lane ${lane}): ${line.slice(0, 400)}`);
+        if (/"level":"(WARN|ERROR)"/.test(line) && !line.includes("Reading quarantined") && functionWarnings++ < 20) print(`processor (lane ${lane}): ${line.slice(0, 400)}`);
       },
     });
     let functionWarnings = 0;
