@@ -17,6 +17,7 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesComman
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ENV, READINGS_TABLE } from '../../contract';
 import { DEFAULTS } from '../../src/config';
+import { LogicalId } from '../../src/names';
 import { bundleProcessor } from '../bundle';
 import { motoClientConfig, startMoto, type Moto } from '../lib/moto';
 import { deployToMoto } from '../lib/moto-stack';
@@ -199,7 +200,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
     // The function's environment as deployed (moto hands Number parameters back as numbers).
     const lambda = new LambdaClient(aws);
-    const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physicalIds.ProcessorFunction }));
+    const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physicalIds[LogicalId.ProcessorFunction] }));
     const env = Object.fromEntries(Object.entries(fn.Environment?.Variables ?? {}).map(([k, v]) => [k, String(v)]));
     const thresholds: Thresholds = {
       warning: Number(env[ENV.warningThreshold]),
@@ -214,7 +215,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const events = new EventBridgeClient(aws);
     const { QueueUrl: alertQueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `tapstack-${environment}-sim-alerts` }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: alertQueueUrl, AttributeNames: ['QueueArn'] }));
-    const busName = outputs.EventBusName ?? physicalIds.AlertBus!;
+    const busName = physicalIds[LogicalId.AlertBus]!;
     const { Targets } = await events.send(new ListTargetsByRuleCommand({ Rule: view.alertRule.ruleName, EventBusName: busName }));
     if (Targets?.length) await events.send(new RemoveTargetsCommand({ Rule: view.alertRule.ruleName, EventBusName: busName, Ids: Targets.map((t) => t.Id!) }));
     await events.send(new PutTargetsCommand({ Rule: view.alertRule.ruleName, EventBusName: busName, Targets: [{ Id: 'local-subscriber', Arn: Attributes!.QueueArn! }] }));
@@ -248,6 +249,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const indexOf = new Map(layout.sensors.map((s) => [s.sensorId, s.index]));
 
     // The rule's Kinesis action and its error action (the rule's error log group).
+    const streamName = physicalIds[LogicalId.ReadingsStream]!;
     const kinesis = new KinesisClient({ ...aws, requestHandler: new NodeHttpHandler() });
     const logs = new CloudWatchLogsClient(aws);
     const errorLogGroup = physicalIds[view.rule.errorLogGroupResource]!;
@@ -256,7 +258,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     let ruleErrors = 0;
     const writer = new KinesisWriter<{ sensor: number; n: number }>({
       client: kinesis,
-      streamName: outputs.StreamName ?? physicalIds.ReadingsStream!,
+      streamName,
       onPut: (m, _shard, seq) => ledger.ingested(m.sensor, m.n, seq),
       onError: (m, reason) => {
         ledger.ruleError(m.sensor, m.n);
@@ -301,15 +303,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const ddb = new DynamoDBClient(aws);
     const toVerify: Entry[] = [];
     const dlqUrl = physicalIds[view.esm.onFailureResource]!;
-    const streamArn = outputs.StreamArn ?? `arn:aws:kinesis:us-east-1:123456789012:stream/${physicalIds.ReadingsStream}`;
-    const shardIds = ((await kinesis.send(new ListShardsCommand({ StreamName: outputs.StreamName }))).Shards ?? []).map((s) => s.ShardId!);
+    const streamArn = outputs.StreamArn ?? `arn:aws:kinesis:us-east-1:123456789012:stream/${streamName}`;
+    const shardIds = ((await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []).map((s) => s.ShardId!);
     let invokeErrors = 0;
     const invocationMs: number[] = [];
     const invocationSizes: number[] = [];
     const pollers = shardIds.map(
       (shardId, i) =>
         new ShardPoller(
-          shardSource(kinesis, outputs.StreamName!, shardId, view.esm.startingPosition),
+          shardSource(kinesis, streamName, shardId, view.esm.startingPosition),
           {
             settings: view.esm,
             streamArn,
@@ -354,8 +356,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       const slots = [...keys.values()];
       const table = env[ENV.tableName]!;
       const found = new Map<string, Set<number>>();
-      for (let i = 0; i < slots.length; i += 100) {
-        const chunk = slots.slice(i, i + 100);
+      const lookup = async (chunk: typeof slots) => {
         let request: Record<string, AttributeValue>[] | undefined = chunk.map((s) => ({ [READINGS_TABLE.partitionKey]: { S: s.sensorId }, [READINGS_TABLE.sortKey]: { S: s.window } }));
         while (request && request.length > 0) {
           const out = await ddb.send(
@@ -374,7 +375,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           }
           request = out.UnprocessedKeys?.[table]?.Keys as Record<string, AttributeValue>[] | undefined;
         }
-      }
+      };
+      // BatchGetItem takes 100 keys; four calls at a time.
+      const chunks = Array.from({ length: Math.ceil(slots.length / 100) }, (_, i) => slots.slice(i * 100, (i + 1) * 100));
+      for (let i = 0; i < chunks.length; i += 4) await Promise.all(chunks.slice(i, i + 4).map(lookup));
       const at = Date.now();
       for (const slot of slots) {
         const offsets = found.get(`${slot.sensorId}|${slot.window}`);
