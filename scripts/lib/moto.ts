@@ -44,6 +44,8 @@ export function assertMotoInstalled(): void {
 export interface MotoLauncher {
   command: string;
   args: string[];
+  /** Variables over this process's environment. */
+  env?: Record<string, string>;
 }
 
 export async function startMoto(timeoutMs = 30_000, launcher: MotoLauncher = { command: 'moto_server', args: [] }): Promise<Moto> {
@@ -51,6 +53,7 @@ export async function startMoto(timeoutMs = 30_000, launcher: MotoLauncher = { c
   const port = await freePort();
   const child: ChildProcess = spawn(launcher.command, [...launcher.args, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...launcher.env },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

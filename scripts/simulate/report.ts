@@ -45,5 +45,6 @@ export function summaryLines(s: Summary): string[] {
     ...s.alerts.missedSamples.map((m) => `    missed: ${m}`),
     `  processor: ${s.invocations} invocations of ${s.invocation.meanRecords} records on average, p50 ${ms(s.invocation.p50Ms)} max ${ms(s.invocation.maxMs)}; ${s.coldStarts} cold starts`,
     `  CPU (cores) by process: ${cpu}; load average ${s.loadAverage1m ?? '?'} on this machine`,
+    `  moto's time by call: ${Object.entries(s.motoTimeByCall).map(([call, v]) => `${call} ${v.calls}× ${v.seconds} s`).join(', ') || 'unknown'}`,
   ];
 }

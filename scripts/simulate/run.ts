@@ -101,6 +101,8 @@ export interface Summary {
   latency: SimSnapshot['latency'];
   alerts: { expected: number; received: number; duplicates: number; missed: number; unexpected: number; missedSamples: string[] };
   cpuCoresByProcess: Record<string, number>;
+  /** moto's busiest API calls: how many, and the seconds spent answering them (threads overlap). */
+  motoTimeByCall: Record<string, { calls: number; seconds: number }>;
   loadAverage1m: number | undefined;
   invocations: number;
   /** Records per invocation and how long invocations took. */
@@ -187,7 +189,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const bundle = await builtBundle();
     print(`Processor: ${bundle.key} (the built bundle), one container per lane of the event source mapping.`);
     // moto with its Kinesis shard made O(1) per record (moto_server_fast.py says why).
-    const moto = await startMoto(30_000, { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')] });
+    const motoStats = join(workDir, 'moto-stats.json');
+    const moto = await startMoto(30_000, { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')], env: { SIM_MOTO_STATS: motoStats } });
     cleanups.push(() => moto.stop());
     print(`moto_server (pid ${moto.pid}) on ${moto.endpoint}; CreateStack of templates/TapStack.yml as tapstack-${environment}…`);
     const aws = motoClientConfig(moto.endpoint);
@@ -215,7 +218,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const events = new EventBridgeClient(aws);
     const { QueueUrl: alertQueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `tapstack-${environment}-sim-alerts` }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: alertQueueUrl, AttributeNames: ['QueueArn'] }));
-    const busName = physicalIds[LogicalId.AlertBus]!;
+    const busName = outputs.EventBusName!;
     const { Targets } = await events.send(new ListTargetsByRuleCommand({ Rule: view.alertRule.ruleName, EventBusName: busName }));
     if (Targets?.length) await events.send(new RemoveTargetsCommand({ Rule: view.alertRule.ruleName, EventBusName: busName, Ids: Targets.map((t) => t.Id!) }));
     await events.send(new PutTargetsCommand({ Rule: view.alertRule.ruleName, EventBusName: busName, Targets: [{ Id: 'local-subscriber', Arn: Attributes!.QueueArn! }] }));
@@ -528,6 +531,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     ledger.tick(Date.now());
     cpu.sample(roles());
 
+    // moto writes where its time went when it stops.
+    await Promise.all(pollers.map((p) => p.stop(0)));
+    await pool.close();
+    await moto.stop();
+    const motoSeconds = existsSync(motoStats) ? (JSON.parse(readFileSync(motoStats, 'utf8')) as Record<string, { calls: number; seconds: number }>) : {};
     const snapshot = ledger.snapshot(Date.now(), Number.MAX_SAFE_INTEGER);
     const t = ledger.totals;
     // Lost: taken by the processor but found neither in DynamoDB nor in the quarantine.
@@ -557,6 +565,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         missedSamples: missed.slice(0, 5).map((m) => `${m.sensorId} ${m.from}→${m.to} at ${m.readingTime}`),
       },
       cpuCoresByProcess: cpu.shares(),
+      motoTimeByCall: Object.fromEntries(Object.entries(motoSeconds).slice(0, 8)),
       loadAverage1m: loadAverage(),
       invocations: pollers.reduce((n, p) => n + p.invocations, 0),
       invocation: {
