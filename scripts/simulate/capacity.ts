@@ -41,7 +41,11 @@ export function bottleneck(s: Summary): string {
   const shares = Object.entries(s.cpuCoresByProcess).sort((a, b) => b[1] - a[1]);
   if (shares.length === 0) return 'unknown (no /proc)';
   const [top, cores] = shares[0]!;
-  return `${top} (${cores.toFixed(2)} cores; ${shares.map(([p, c]) => `${p} ${c.toFixed(2)}`).join(', ')}; load average ${s.loadAverage1m ?? '?'})`;
+  const calls = Object.entries(s.motoTimeByCall)
+    .slice(0, 3)
+    .map(([call, v]) => `${call} ${v.calls}×`)
+    .join(', ');
+  return `${top} (${cores.toFixed(2)} cores; ${shares.map(([p, c]) => `${p} ${c.toFixed(2)}`).join(', ')}; load average ${s.loadAverage1m ?? '?'})${top === 'moto' && calls ? `; moto's busiest calls: ${calls}` : ''}`;
 }
 
 async function main(): Promise<void> {
