@@ -17,7 +17,7 @@ import { SCENARIOS, type Scenario } from './simulate/traffic';
 const COMMAND = 'simulate';
 
 export const SIMULATE_FLAGS = {
-  sensors: { type: 'string', help: 'sensors in the fleet, 1-20000 (default 200)' },
+  sensors: { type: 'string', help: 'sensors in the fleet, 1-20000 (default 100)' },
   hz: { type: 'string', help: 'readings per second per sensor, 0.1-10 (default 1)' },
   zones: { type: 'string', help: 'zones, 1-100 (default 12)' },
   duration: { type: 'string', help: 'seconds of traffic, 5-86400 (default: until Ctrl-C)' },
@@ -51,7 +51,7 @@ export function parseSimulateArgs(argv: string[]): SimulateArgs {
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
     throw new UsageError(`${COMMAND}: --scenario takes one of ${SCENARIOS.join(', ')}, got '${scenario}'`);
   }
-  const sensors = ranged('sensors', flags.sensors, 200, 1, 20_000, true);
+  const sensors = ranged('sensors', flags.sensors, 100, 1, 20_000, true);
   const zones = ranged('zones', flags.zones, 12, 1, 100, true);
   if (zones > sensors) throw new UsageError(`${COMMAND}: --zones (${zones}) must not exceed --sensors (${sensors}): every zone needs a sensor`);
   return {

@@ -3,7 +3,7 @@ import { parseSimulateArgs } from '../../scripts/simulate';
 
 describe('npm run simulate flags', () => {
   it('has defaults for a first run', () => {
-    expect(parseSimulateArgs([])).toEqual({ sensors: 200, hz: 1, zones: 12, durationSeconds: undefined, scenario: 'rush-hour', port: 8080, json: undefined });
+    expect(parseSimulateArgs([])).toEqual({ sensors: 100, hz: 1, zones: 12, durationSeconds: undefined, scenario: 'rush-hour', port: 8080, json: undefined });
   });
 
   it('reads every flag', () => {
