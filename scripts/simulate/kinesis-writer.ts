@@ -36,10 +36,12 @@ export class KinesisWriter<M> {
   private idle: (() => void)[] = [];
   calls = 0;
   retried = 0;
+  private stopped = false;
 
   constructor(private readonly options: KinesisWriterOptions<M>) {}
 
   put(data: Buffer, partitionKey: string, meta: M): void {
+    if (this.stopped) return;
     this.enqueue({ data, partitionKey, meta, attempts: 0 });
   }
 
@@ -58,6 +60,7 @@ export class KinesisWriter<M> {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.stopped) return;
     while (this.buffer.length > 0 && this.running < (this.options.inFlight ?? 4)) {
       let bytes = 0;
       let take = 0;
@@ -97,6 +100,7 @@ export class KinesisWriter<M> {
     } catch (error) {
       failed = batch.map((r) => ({ r, reason: `${(error as Error).name}: ${(error as Error).message}` }));
     }
+    if (this.stopped) return;
     const maxAttempts = this.options.maxAttempts ?? 5;
     for (const { r, reason } of failed) {
       r.attempts++;
@@ -108,6 +112,13 @@ export class KinesisWriter<M> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** again[0]!.r.attempts) * (0.5 + Math.random())));
       for (const { r } of again) this.enqueue(r);
     }
+  }
+
+  /** Stops putting: what is not on the stream yet stays where it is (in flight), no error action. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    for (const resolve of this.idle.splice(0)) resolve();
   }
 
   /** Resolves once every record given so far has been put or given up on. */

@@ -291,6 +291,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       onRefused: (what, thing, detail) => refusals.push({ what, thing, detail }),
     });
     cleanups.push(() => broker.close());
+    cleanups.push(() => writer.stop());
     print(`Broker on mqtts://${broker.host}:${broker.port} (mutual TLS; policy and rule ${view.rule.ruleName} from the template).`);
 
     // The event source mapping.
@@ -532,6 +533,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     cpu.sample(roles());
 
     // moto writes where its time went when it stops.
+    writer.stop();
     await Promise.all(pollers.map((p) => p.stop(0)));
     await pool.close();
     await moto.stop();
