@@ -22,7 +22,6 @@ import os
 import threading
 import time
 
-import jsonpath_ng.ext
 import moto.kinesis.models as kinesis
 import moto.server as server
 
@@ -55,7 +54,12 @@ def get_records(self, last_sequence_id, limit):
 kinesis.Shard.get_max_sequence_number = get_max_sequence_number
 kinesis.Shard.get_min_sequence_number = get_min_sequence_number
 kinesis.Shard.get_records = get_records
-jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+try:
+    import jsonpath_ng.ext
+
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+except ImportError:  # a moto without its events extra: nothing to speed up
+    pass
 
 STATS_FILE = os.environ.get("SIM_MOTO_STATS")
 if STATS_FILE:
