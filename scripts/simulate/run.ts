@@ -1,0 +1,597 @@
+/**
+ * One simulation: moto with the stack made by CreateStack of the template, a local PKI, the
+ * broker with the sensor policy and the topic rule, the emulated event source mapping invoking
+ * the built bundle, a local subscriber for alerts, the fleet; the books kept as readings move;
+ * everything stopped by PID at the end (also when something fails on the way).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DeleteArchiveCommand, EventBridgeClient, ListArchivesCommand, ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type ShardIteratorType } from '@aws-sdk/client-kinesis';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ENV, READINGS_TABLE } from '../../contract';
+import { DEFAULTS } from '../../src/config';
+import { LogicalId } from '../../src/names';
+import { bundleProcessor } from '../bundle';
+import { motoClientConfig, startMoto, type Moto } from '../lib/moto';
+import { deployToMoto } from '../lib/moto-stack';
+import { DIST } from '../lib/paths';
+import { startBroker, type LocalBroker } from './broker';
+import { CpuMeter, loadAverage } from './cpu';
+import { ShardPoller, type ShardSource, type StreamRecord } from './esm';
+import type { FleetMessage, FleetSensor, FleetSettings } from './fleet';
+import { applyRule, compileRule } from './iot-rules';
+import { KinesisWriter } from './kinesis-writer';
+import { LambdaPool } from './lambda-pool';
+import { Ledger, percentile, type Entry } from './ledger';
+import { createLocalPki, sensorIdentity } from './pki';
+import { stackView, type StackView } from './stack-view';
+import type { SimSnapshot } from './state';
+import { cityLayout, type Scenario, type Thresholds } from './traffic';
+
+export interface SimulationOptions {
+  sensors: number;
+  hz: number;
+  zones: number;
+  /** Seconds of traffic; undefined = until stopped. */
+  durationSeconds?: number;
+  scenario: Scenario;
+  /** Environment suffix of the throwaway stack. */
+  environment?: string;
+  /** Stack parameters over the template's defaults (shards and concurrency are sized from the fleet otherwise). */
+  stackParameters?: Record<string, string>;
+  wavePeriodSeconds?: number;
+  daySeconds?: number;
+  silentAfterSeconds?: number;
+  /** Longest wait for readings in flight after the fleet stops. */
+  drainSeconds?: number;
+  /** Lines for the operator (alerts, phases); none when undefined. */
+  print?: (line: string) => void;
+  /** Once a second. */
+  onTick?: (snapshot: SimSnapshot, simulation: Simulation) => void;
+  /** Called once the fleet is connected, before the run's clock counts (tests misbehave here). */
+  onReady?: (simulation: Simulation) => Promise<void>;
+  /** Aborts the run early (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface Simulation {
+  ledger: Ledger;
+  view: StackView;
+  env: Record<string, string>;
+  broker: LocalBroker;
+  moto: Moto;
+  pki: { caPem: string };
+  /** Identities of the fleet's sensors (for tests that misbehave on purpose). */
+  identities: FleetSensor[];
+  publishTopic: string;
+  cpu: CpuMeter;
+  refusals: { what: 'connect' | 'publish'; thing: string; detail: string }[];
+  snapshot(): SimSnapshot;
+  /** A new certificate from the local CA (a device outside the fleet). */
+  issueIdentity(sensorId: string, zoneId: string): Promise<{ keyPem: string; certificatePem: string }>;
+  /** The PIDs of every process the simulation started, by role. */
+  pids(): Record<string, number[]>;
+}
+
+export interface SimulationResult {
+  snapshot: SimSnapshot;
+  summary: Summary;
+}
+
+export interface Summary {
+  scenario: string;
+  sensors: number;
+  hz: number;
+  zones: number;
+  durationSeconds: number;
+  readingsPerSecond: { published: number; stored: number };
+  totals: Ledger['totals'] & { inFlight: number; lost: number };
+  quarantinedByReason: Record<string, number>;
+  badReadings: { sent: Record<string, number>; quarantined: Record<string, number> };
+  misplaced: string[];
+  /** Readings the processor took that are in neither DynamoDB nor the quarantine (at most 5). */
+  lostSamples: string[];
+  latency: SimSnapshot['latency'];
+  alerts: { expected: number; received: number; duplicates: number; missed: number; unexpected: number; missedSamples: string[] };
+  cpuCoresByProcess: Record<string, number>;
+  /** moto's busiest API calls: how many, and the seconds spent answering them (threads overlap). */
+  motoTimeByCall: Record<string, { calls: number; seconds: number }>;
+  loadAverage1m: number | undefined;
+  invocations: number;
+  /** Records per invocation and how long invocations took. */
+  invocation: { meanRecords: number; p50Ms: number | null; maxMs: number | null };
+  coldStarts: number;
+  stack: { shards: number; batchingWindowSeconds: number; parallelizationFactor: number; rollupWindowSeconds: number; cooldownSeconds: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The bundle `npm run build:lambda` made, or a fresh one. */
+async function builtBundle(): Promise<{ zipPath: string; key: string }> {
+  const zips = existsSync(DIST) ? readdirSync(DIST).filter((f) => /^processor-[0-9a-f]{12}\.zip$/.test(f)) : [];
+  if (zips.length === 1) return { zipPath: join(DIST, zips[0]!), key: zips[0]! };
+  const bundle = await bundleProcessor();
+  return { zipPath: bundle.zipPath, key: bundle.key };
+}
+
+/** A shard read from TRIM_HORIZON (the mapping's StartingPosition) onwards. */
+function shardSource(kinesis: KinesisClient, streamName: string, shardId: string, startingPosition: string): ShardSource {
+  let iterator: string | undefined;
+  return {
+    shardId,
+    async read(limit) {
+      iterator ??= (
+        await kinesis.send(new GetShardIteratorCommand({ StreamName: streamName, ShardId: shardId, ShardIteratorType: startingPosition as ShardIteratorType }))
+      ).ShardIterator;
+      const out = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
+      iterator = out.NextShardIterator ?? iterator;
+      return (out.Records ?? []).map(
+        (r): StreamRecord => ({
+          sequenceNumber: r.SequenceNumber!,
+          partitionKey: r.PartitionKey!,
+          data: Buffer.from(r.Data!),
+          approximateArrivalMs: r.ApproximateArrivalTimestamp?.getTime() ?? Date.now(),
+        }),
+      );
+    },
+  };
+}
+
+/** Renders an EventBridge input transformer (`<name>` placeholders from `$.a.b` paths), as the SNS target would deliver it. */
+export function renderAlert(view: StackView['alertRule'], event: Record<string, unknown>): string {
+  const at = (path: string) => path.replace(/^\$\./, '').split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], event);
+  const text = view.inputTemplate.replace(/<([A-Za-z0-9_]+)>/g, (whole, name: string) =>
+    name in view.inputPathsMap ? String(at(view.inputPathsMap[name]!)) : whole,
+  );
+  return text.replace(/^"|"$/g, '');
+}
+
+async function drainQueue(sqs: SQSClient, queueUrl: string, handle: (body: string) => void): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }));
+    if (!Messages?.length) return total;
+    for (const m of Messages) handle(m.Body!);
+    total += Messages.length;
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    if (Messages.length < 10) return total;
+  }
+}
+
+/** Runs a simulation to its end; everything it started is stopped by PID before it returns or throws. */
+export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  const print = options.print ?? (() => undefined);
+  const environment = options.environment ?? 'sim';
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const workDir = mkdtempSync(join(tmpdir(), 'tapstack-sim-'));
+  cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+  try {
+    const ratePerSecond = options.sensors * options.hz;
+    // One shard per 1,000 records/s (the Kinesis per-shard write limit), as the template's sizing does.
+    const shards = Math.max(1, Math.ceil(ratePerSecond / 1000));
+    const factor = stackView({ EnvironmentSuffix: environment, ...options.stackParameters }).esm.parallelizationFactor;
+    const parameters: Record<string, string> = {
+      EnvironmentSuffix: environment,
+      ThrowawayEnvironment: 'true',
+      KinesisShardCount: String(shards),
+      ProcessorReservedConcurrency: String(Math.max(2, shards * factor)),
+      ...options.stackParameters,
+    };
+    const view = stackView(parameters);
+
+    const bundle = await builtBundle();
+    print(`Processor: ${bundle.key} (the built bundle), one container per lane of the event source mapping.`);
+    // moto with its Kinesis shard made O(1) per record (moto_server_fast.py says why).
+    const motoStats = join(workDir, 'moto-stats.json');
+    const moto = await startMoto(30_000, { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')], env: { SIM_MOTO_STATS: motoStats } });
+    cleanups.push(() => moto.stop());
+    print(`moto_server (pid ${moto.pid}) on ${moto.endpoint}; CreateStack of templates/TapStack.yml as tapstack-${environment}…`);
+    const aws = motoClientConfig(moto.endpoint);
+    const deployed = await deployToMoto(moto.endpoint, `tapstack-${environment}`, parameters, {
+      bucket: 'tapstack-sim-code',
+      key: bundle.key,
+      body: readFileSync(bundle.zipPath),
+    });
+    const { physicalIds, outputs } = deployed;
+
+    // The function's environment as deployed (moto hands Number parameters back as numbers).
+    const lambda = new LambdaClient(aws);
+    const fn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physicalIds[LogicalId.ProcessorFunction] }));
+    const env = Object.fromEntries(Object.entries(fn.Environment?.Variables ?? {}).map(([k, v]) => [k, String(v)]));
+    const thresholds: Thresholds = {
+      warning: Number(env[ENV.warningThreshold]),
+      critical: Number(env[ENV.criticalThreshold]),
+      hysteresis: Number(env[ENV.alertHysteresisPoints]),
+    };
+    const rollupWindowMs = Number(env[ENV.rollupWindowSeconds]) * 1000;
+
+    // Alerts: moto cannot deliver to SNS (PutEvents on a bus whose rule targets SNS fails), so the
+    // stack's own rule gets a local SQS queue as its target instead of the alerts topic.
+    const sqs = new SQSClient({ ...aws, useQueueUrlAsEndpoint: false });
+    const events = new EventBridgeClient(aws);
+    const { QueueUrl: alertQueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `tapstack-${environment}-sim-alerts` }));
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: alertQueueUrl, AttributeNames: ['QueueArn'] }));
+    const busName = outputs.EventBusName!;
+    const { Targets } = await events.send(new ListTargetsByRuleCommand({ Rule: view.alertRule.ruleName, EventBusName: busName }));
+    if (Targets?.length) await events.send(new RemoveTargetsCommand({ Rule: view.alertRule.ruleName, EventBusName: busName, Ids: Targets.map((t) => t.Id!) }));
+    await events.send(new PutTargetsCommand({ Rule: view.alertRule.ruleName, EventBusName: busName, Targets: [{ Id: 'local-subscriber', Arn: Attributes!.QueueArn! }] }));
+    // The alert archive (for replays, not emulated here) makes every PutEvents in moto a second or
+    // more slower, beyond the processor's call timeout on a busy machine: it is removed locally.
+    for (const archive of (await events.send(new ListArchivesCommand({}))).Archives ?? []) {
+      if (archive.EventSourceArn?.endsWith(`event-bus/${busName}`)) await events.send(new DeleteArchiveCommand({ ArchiveName: archive.ArchiveName! }));
+    }
+
+    // The city and its PKI.
+    const layout = cityLayout(options.sensors, options.zones);
+    const pki = await createLocalPki();
+    const identities: FleetSensor[] = [];
+    for (const s of layout.sensors) {
+      const id = await sensorIdentity(pki, s.sensorId, s.zoneId, `${s.lat},${s.lon}`);
+      identities.push({ ...s, keyPem: id.keyPem, certificatePem: id.certificatePem });
+    }
+    print(`Local CA and ${identities.length} sensor certificates (CN = thing name).`);
+
+    const startedAt = Date.now();
+    const ledger = new Ledger({
+      sensors: layout.sensors,
+      zones: layout.zones,
+      hz: options.hz,
+      scenario: options.scenario,
+      cooldownMs: Number(env[ENV.alertCooldownSeconds]) * 1000,
+      endToEndTargetMs: DEFAULTS.endToEndLatencyTargetMs,
+      alertTargetMs: DEFAULTS.alertLatencyTargetMs,
+      startedAt,
+    });
+    const indexOf = new Map(layout.sensors.map((s) => [s.sensorId, s.index]));
+
+    // The rule's Kinesis action and its error action (the rule's error log group).
+    const streamName = physicalIds[LogicalId.ReadingsStream]!;
+    const kinesis = new KinesisClient({ ...aws, requestHandler: new NodeHttpHandler() });
+    const logs = new CloudWatchLogsClient(aws);
+    const errorLogGroup = physicalIds[view.rule.errorLogGroupResource]!;
+    const errorStream = 'local-simulator';
+    await logs.send(new CreateLogStreamCommand({ logGroupName: errorLogGroup, logStreamName: errorStream })).catch(() => undefined);
+    let ruleErrors = 0;
+    const writer = new KinesisWriter<{ sensor: number; n: number }>({
+      client: kinesis,
+      streamName,
+      onPut: (m, _shard, seq) => ledger.ingested(m.sensor, m.n, seq),
+      onError: (m, reason) => {
+        ledger.ruleError(m.sensor, m.n);
+        if (ruleErrors++ < 3) print(`rule: Kinesis action failed, error action taken: ${reason}`);
+        void logs
+          .send(new PutLogEventsCommand({ logGroupName: errorLogGroup, logStreamName: errorStream, logEvents: [{ timestamp: Date.now(), message: JSON.stringify({ ruleName: view.rule.ruleName, failures: [{ failedAction: 'KinesisAction', errorMessage: reason }] }) }] }))
+          .catch(() => undefined);
+      },
+    });
+
+    const rule = compileRule(view.rule);
+    const counts = new Array<number>(layout.sensors.length).fill(0);
+    const refusals: Simulation['refusals'] = [];
+    const broker = await startBroker({
+      caPem: pki.caPem,
+      server: pki.server,
+      policy: view.policy,
+      rule,
+      onRuleMessage: (thing, topic, payload, at) => {
+        const sensor = indexOf.get(thing);
+        if (sensor === undefined) return;
+        const n = ++counts[sensor]!;
+        ledger.received(sensor, n, at);
+        const record = applyRule(rule, topic, payload, at);
+        if (record) writer.put(record.data, record.partitionKey, { sensor, n });
+      },
+      onRefused: (what, thing, detail) => refusals.push({ what, thing, detail }),
+    });
+    cleanups.push(() => broker.close());
+    cleanups.push(() => writer.stop());
+    print(`Broker on mqtts://${broker.host}:${broker.port} (mutual TLS; policy and rule ${view.rule.ruleName} from the template).`);
+
+    // The event source mapping.
+    // The function's clients reach moto through AWS_ENDPOINT_URL (the SDK's service endpoint override).
+    const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, AWS_ENDPOINT_URL: moto.endpoint }, timeoutSeconds: fn.Timeout ?? 60,
+      onLog: (lane, line) => {
+        // The function's warnings and errors (its EMF metric lines and INFO logs are left out).
+        if (/"level":"(WARN|ERROR)"/.test(line) && !line.includes("Reading quarantined") && functionWarnings++ < 20) print(`processor (lane ${lane}): ${line.slice(0, 400)}`);
+      },
+    });
+    let functionWarnings = 0;
+    cleanups.push(() => pool.close());
+    const ddb = new DynamoDBClient(aws);
+    const toVerify: Entry[] = [];
+    const dlqUrl = physicalIds[view.esm.onFailureResource]!;
+    const streamArn = outputs.StreamArn ?? `arn:aws:kinesis:us-east-1:123456789012:stream/${streamName}`;
+    const shardIds = ((await kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []).map((s) => s.ShardId!);
+    let invokeErrors = 0;
+    const invocationMs: number[] = [];
+    const invocationSizes: number[] = [];
+    const pollers = shardIds.map(
+      (shardId, i) =>
+        new ShardPoller(
+          shardSource(kinesis, streamName, shardId, view.esm.startingPosition),
+          {
+            settings: view.esm,
+            streamArn,
+            region: 'us-east-1',
+            invoker: pool,
+            hooks: {
+              onInvoke: (lane, size, outcome, ms) => {
+                invocationMs.push(ms);
+                invocationSizes.push(size);
+                if (!outcome.ok && invokeErrors++ < 5) print(`processor (lane ${lane}, ${size} records) failed: ${outcome.error.split('\n').slice(0, 3).join(' ')}`);
+              },
+              onDone: (records) => toVerify.push(...ledger.processed(records.map((r) => r.sequenceNumber))),
+              onFailure: async (records, failure) => {
+                ledger.deadLettered(records.map((r) => r.sequenceNumber));
+                print(`ESM: ${failure.batchSize} records of ${failure.shardId} to the on-failure destination (${failure.condition})`);
+                await sqs
+                  .send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify({ requestContext: { condition: failure.condition, approximateInvokeCount: failure.approximateInvokeCount }, responseContext: { functionError: failure.functionError }, KinesisBatchInfo: { shardId: failure.shardId, startSequenceNumber: failure.startSequenceNumber, endSequenceNumber: failure.endSequenceNumber, batchSize: failure.batchSize, streamArn } }) }))
+                  .catch(() => undefined);
+              },
+            },
+          },
+          i * view.esm.parallelizationFactor,
+        ),
+    );
+    for (const p of pollers) p.start();
+    cleanups.push(() => Promise.all(pollers.map((p) => p.stop(5_000))).then(() => undefined));
+
+    // Stored = seen in DynamoDB: each reading the processor took is looked up in its window's item.
+    const verifyRound = async () => {
+      const batch = toVerify.splice(0, toVerify.length);
+      if (batch.length === 0) return;
+      const keys = new Map<string, { sensorId: string; window: string; entries: Entry[] }>();
+      for (const e of batch) {
+        const sensorId = layout.sensors[e.sensor]!.sensorId;
+        const start = Math.floor(e.timestampMs! / rollupWindowMs) * rollupWindowMs;
+        const window = new Date(start).toISOString();
+        const k = `${sensorId}|${window}`;
+        const slot = keys.get(k) ?? { sensorId, window, entries: [] };
+        slot.entries.push(e);
+        keys.set(k, slot);
+      }
+      const slots = [...keys.values()];
+      const table = env[ENV.tableName]!;
+      const found = new Map<string, Set<number>>();
+      const lookup = async (chunk: typeof slots) => {
+        let request: Record<string, AttributeValue>[] | undefined = chunk.map((s) => ({ [READINGS_TABLE.partitionKey]: { S: s.sensorId }, [READINGS_TABLE.sortKey]: { S: s.window } }));
+        while (request && request.length > 0) {
+          const out = await ddb.send(
+            new BatchGetItemCommand({
+              RequestItems: {
+                [table]: {
+                  Keys: request,
+                  ProjectionExpression: '#p, #s, #o',
+                  ExpressionAttributeNames: { '#p': READINGS_TABLE.partitionKey, '#s': READINGS_TABLE.sortKey, '#o': READINGS_TABLE.offsetsAttribute },
+                },
+              },
+            }),
+          );
+          for (const item of out.Responses?.[table] ?? []) {
+            found.set(`${item[READINGS_TABLE.partitionKey]!.S}|${item[READINGS_TABLE.sortKey]!.S}`, new Set((item[READINGS_TABLE.offsetsAttribute]?.NS ?? []).map(Number)));
+          }
+          request = out.UnprocessedKeys?.[table]?.Keys as Record<string, AttributeValue>[] | undefined;
+        }
+      };
+      // BatchGetItem takes 100 keys; four calls at a time.
+      const chunks = Array.from({ length: Math.ceil(slots.length / 100) }, (_, i) => slots.slice(i * 100, (i + 1) * 100));
+      for (let i = 0; i < chunks.length; i += 4) await Promise.all(chunks.slice(i, i + 4).map(lookup));
+      const at = Date.now();
+      for (const slot of slots) {
+        const offsets = found.get(`${slot.sensorId}|${slot.window}`);
+        const start = Date.parse(slot.window);
+        for (const e of slot.entries) {
+          if (offsets?.has(e.timestampMs! - start)) ledger.stored(e, at);
+          else if (e.state === 'processed') toVerify.push(e); // not there yet (or quarantined): look again
+        }
+      }
+    };
+
+    const quarantineUrl = env[ENV.quarantineQueueUrl]!;
+    const pollQuarantine = () =>
+      drainQueue(sqs, quarantineUrl, (body) => {
+        const m = JSON.parse(body) as { reason: string; sequence_number: string };
+        ledger.quarantined(m.sequence_number, m.reason);
+      });
+    const pollAlerts = () =>
+      drainQueue(sqs, alertQueueUrl!, (body) => {
+        const event = JSON.parse(body) as Record<string, unknown> & { detail: Parameters<Ledger['alert']>[0] };
+        const at = Date.now();
+        ledger.alert(event.detail, at);
+        const latency = (ledger.snapshot(at, 1).recentAlerts[0]?.latencyMs ?? 0) / 1000;
+        print(`ALERT ${new Date(at).toISOString().slice(11, 19)} ${renderAlert(view.alertRule, event)} [${latency.toFixed(1)} s after the reading]`);
+      });
+
+    // Background loops: verification, queues, once-a-second ticks, CPU.
+    let running = true;
+    const cpu = new CpuMeter();
+    let fleet: ChildProcess | undefined;
+    const roles = () => ({
+      'broker+rule+poller (this process)': [process.pid],
+      fleet: fleet?.pid ? [fleet.pid] : [],
+      moto: [moto.pid],
+      processor: [...pool.pids().values()],
+    });
+    const loops = [
+      (async () => {
+        while (running) {
+          await verifyRound().catch((e: Error) => print(`verify: ${e.message}`));
+          await sleep(500);
+        }
+      })(),
+      (async () => {
+        while (running) {
+          await pollQuarantine().catch((e: Error) => print(`quarantine: ${e.message}`));
+          await pollAlerts().catch((e: Error) => print(`alerts: ${e.message}`));
+          await sleep(500);
+        }
+      })(),
+    ];
+    const simulation: Simulation = {
+      ledger,
+      view,
+      env,
+      broker,
+      moto,
+      pki,
+      identities,
+      publishTopic: outputs.SensorPublishTopic!,
+      cpu,
+      refusals,
+      snapshot: () => ledger.snapshot(Date.now()),
+      issueIdentity: (sensorId, zoneId) => sensorIdentity(pki, sensorId, zoneId, '0,0'),
+      pids: roles,
+    };
+    const ticker = setInterval(() => {
+      ledger.tick(Date.now());
+      cpu.sample(roles());
+      options.onTick?.(ledger.snapshot(Date.now()), simulation);
+    }, 1000);
+    cleanups.push(() => clearInterval(ticker));
+
+    // The fleet.
+    const settingsPath = join(workDir, 'fleet.json');
+    const settings: FleetSettings = {
+      host: broker.host,
+      port: broker.port,
+      caPem: pki.caPem,
+      publishTopic: outputs.SensorPublishTopic!,
+      sensors: identities,
+      zones: options.zones,
+      hz: options.hz,
+      traffic: {
+        scenario: options.scenario,
+        thresholds,
+        wavePeriodSeconds: options.wavePeriodSeconds ?? 120,
+        daySeconds: options.daySeconds ?? 600,
+        silentAfterSeconds: options.silentAfterSeconds ?? Math.min(30, (options.durationSeconds ?? 60) / 3),
+      },
+      startAt: startedAt,
+    };
+    writeFileSync(settingsPath, JSON.stringify(settings));
+    chmodSync(settingsPath, 0o600);
+    let fleetStopped!: () => void;
+    const fleetDone = new Promise<void>((resolve) => (fleetStopped = resolve));
+    let connectedResolve!: (m: { connected: number; refused: number }) => void;
+    const connected = new Promise<{ connected: number; refused: number }>((resolve) => (connectedResolve = resolve));
+    fleet = fork(join(import.meta.dirname, 'fleet.ts'), [settingsPath], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (!fleet || fleet.exitCode !== null || fleet.signalCode !== null) return resolve();
+          fleet.once('exit', () => resolve());
+          process.kill(fleet.pid!, 'SIGKILL');
+        }),
+    );
+    fleet.on('exit', () => fleetStopped());
+    fleet.on('message', (m: FleetMessage) => {
+      if (m.type === 'published') {
+        for (const [sensor, n, publishedAt, timestampMs, level, congestion, speed, bad] of m.rows) {
+          ledger.published({ sensor, n, publishedAt, timestampMs, level: level || undefined, bad: bad || undefined, congestion, speed });
+        }
+      } else if (m.type === 'connected') connectedResolve(m);
+      else if (m.type === 'stopped') fleetStopped();
+      else if (m.type === 'error') print(`fleet: ${m.message}`);
+    });
+    const c = await Promise.race([connected, fleetDone.then(() => ({ connected: -1, refused: -1 }))]);
+    if (c.connected < 0) throw new Error('the fleet process exited before its sensors connected');
+    print(`${c.connected} sensors connected over mutual TLS${c.refused ? `, ${c.refused} refused` : ''}; traffic: ${options.scenario}, ${options.hz} Hz.`);
+
+    await options.onReady?.(simulation);
+    // Run until the duration or an abort.
+    await new Promise<void>((resolve) => {
+      const timer = options.durationSeconds !== undefined ? setTimeout(resolve, options.durationSeconds * 1000) : undefined;
+      options.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      fleetDone.then(resolve);
+    });
+    const trafficSeconds = (Date.now() - startedAt) / 1000;
+    print('Stopping the fleet; waiting for readings in flight…');
+    fleet.send({ type: 'stop' });
+    await Promise.race([fleetDone, sleep(10_000)]);
+    await Promise.race([writer.drain(), sleep(15_000)]);
+    const drainDeadline = Date.now() + (options.drainSeconds ?? view.esm.maximumBatchingWindowSeconds + 30) * 1000;
+    while (Date.now() < drainDeadline && ledger.inFlight() > 0 && !options.signal?.aborted) await sleep(500);
+    // Alerts of the last readings: a moment for the bus.
+    await sleep(1500);
+    running = false;
+    await Promise.all(pollers.map((p) => p.stop(5_000)));
+    await Promise.all(loops);
+    await verifyRound().catch(() => undefined);
+    await pollQuarantine().catch(() => undefined);
+    await pollAlerts().catch(() => undefined);
+    ledger.tick(Date.now());
+    cpu.sample(roles());
+
+    // moto writes where its time went when it stops.
+    writer.stop();
+    await Promise.all(pollers.map((p) => p.stop(0)));
+    await pool.close();
+    await moto.stop();
+    const motoSeconds = existsSync(motoStats) ? (JSON.parse(readFileSync(motoStats, 'utf8')) as Record<string, { calls: number; seconds: number }>) : {};
+    const snapshot = ledger.snapshot(Date.now(), Number.MAX_SAFE_INTEGER);
+    const t = ledger.totals;
+    // Lost: taken by the processor but found neither in DynamoDB nor in the quarantine.
+    const states = ledger.countByState();
+    const lost = states.processed ?? 0;
+    const inFlight = ledger.inFlight();
+    const missed = ledger.missedAlerts();
+    const summary: Summary = {
+      scenario: options.scenario,
+      sensors: options.sensors,
+      hz: options.hz,
+      zones: options.zones,
+      durationSeconds: Math.round(trafficSeconds * 10) / 10,
+      readingsPerSecond: { published: Math.round((t.published / trafficSeconds) * 10) / 10, stored: Math.round((t.stored / trafficSeconds) * 10) / 10 },
+      totals: { ...t, inFlight, lost },
+      quarantinedByReason: { ...ledger.quarantinedByReason },
+      badReadings: { sent: { ...ledger.badSent }, quarantined: { ...ledger.badQuarantined } },
+      misplaced: ledger.misplaced.slice(0, 20),
+      lostSamples: ledger.describe('processed', 5),
+      latency: snapshot.latency,
+      alerts: {
+        expected: ledger.expected.size,
+        received: t.alerts,
+        duplicates: t.duplicateAlerts,
+        missed: missed.length,
+        unexpected: t.unexpectedAlerts,
+        missedSamples: missed.slice(0, 5).map((m) => `${m.sensorId} ${m.from}→${m.to} at ${m.readingTime}`),
+      },
+      cpuCoresByProcess: cpu.shares(),
+      motoTimeByCall: Object.fromEntries(Object.entries(motoSeconds).slice(0, 8)),
+      loadAverage1m: loadAverage(),
+      invocations: pollers.reduce((n, p) => n + p.invocations, 0),
+      invocation: {
+        meanRecords: Math.round(invocationSizes.reduce((a, b) => a + b, 0) / Math.max(1, invocationSizes.length)),
+        p50Ms: percentile([...invocationMs].sort((a, b) => a - b), 50),
+        maxMs: invocationMs.length ? Math.max(...invocationMs) : null,
+      },
+      coldStarts: pool.coldStarts,
+      stack: {
+        shards: shardIds.length,
+        batchingWindowSeconds: view.esm.maximumBatchingWindowSeconds,
+        parallelizationFactor: view.esm.parallelizationFactor,
+        rollupWindowSeconds: rollupWindowMs / 1000,
+        cooldownSeconds: Number(env[ENV.alertCooldownSeconds]),
+      },
+    };
+    return { snapshot, summary };
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // keep stopping the rest
+      }
+    }
+  }
+}

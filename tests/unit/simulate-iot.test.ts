@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { RULE_FIELDS, SENSOR_TOPICS } from '../../contract';
+import { applyRule, compileRule, mayConnect, mayPublish, topicMatches } from '../../scripts/simulate/iot-rules';
+import { Ledger, reasonKind } from '../../scripts/simulate/ledger';
+import { stackView } from '../../scripts/simulate/stack-view';
+import { bands, cityLayout, reading, zoneLevel, BAD_KINDS, type TrafficOptions } from '../../scripts/simulate/traffic';
+
+const view = stackView({ EnvironmentSuffix: 'unit' });
+
+describe('the local IoT policy (read from the template)', () => {
+  it('lets a thing connect only with its own name as client id', () => {
+    expect(mayConnect(view.policy, 'sensor-1', 'sensor-1')).toBe(true);
+    expect(mayConnect(view.policy, 'sensor-1', 'sensor-2')).toBe(false);
+    expect(mayConnect(view.policy, 'sensor-1', 'sensor-1x')).toBe(false);
+  });
+
+  it('lets a thing publish only to its own Basic Ingest topic (the default IngestMode)', () => {
+    expect(mayPublish(view.policy, 'sensor-1', SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-1'))).toBe(true);
+    expect(mayPublish(view.policy, 'sensor-1', SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-2'))).toBe(false);
+    expect(mayPublish(view.policy, 'sensor-1', SENSOR_TOPICS.topic('unit', 'sensor-1'))).toBe(false);
+    expect(mayPublish(view.policy, 'sensor-1', SENSOR_TOPICS.basicIngestTopic('other', 'sensor-1'))).toBe(false);
+  });
+
+  it('also allows the plain topic through the broker when IngestMode is BROKER', () => {
+    const broker = stackView({ EnvironmentSuffix: 'unit', IngestMode: 'BROKER' });
+    expect(mayPublish(broker.policy, 'sensor-1', SENSOR_TOPICS.topic('unit', 'sensor-1'))).toBe(true);
+    expect(mayPublish(broker.policy, 'sensor-1', SENSOR_TOPICS.topic('unit', 'sensor-2'))).toBe(false);
+  });
+});
+
+describe('the local topic rule (its SQL and partition key from the template)', () => {
+  const rule = compileRule(view.rule);
+
+  it('matches MQTT filters', () => {
+    expect(topicMatches('a/+/c', 'a/b/c')).toBe(true);
+    expect(topicMatches('a/+/c', 'a/b/c/d')).toBe(false);
+    expect(topicMatches('a/#', 'a/b/c')).toBe(true);
+  });
+
+  it('takes a Basic Ingest message, adds received_at and thing_name, keys it by the thing', () => {
+    const topic = SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-7');
+    const out = applyRule(rule, topic, Buffer.from(JSON.stringify({ sensor_id: 'sensor-7', congestion_index: 5 })), 1234)!;
+    expect(out.partitionKey).toBe('sensor-7');
+    expect(JSON.parse(out.data.toString())).toEqual({ sensor_id: 'sensor-7', congestion_index: 5, [RULE_FIELDS.receivedAt]: 1234, [RULE_FIELDS.thingName]: 'sensor-7' });
+  });
+
+  it('ignores topics outside its filter and forwards a payload that is not JSON as it came', () => {
+    expect(applyRule(rule, 'tapstack/other/sensors/s', Buffer.from('{}'), 1)).toBeUndefined();
+    const raw = Buffer.from('{"sensor_id": "s');
+    expect(applyRule(rule, SENSOR_TOPICS.topic('unit', 's'), raw, 1)!.data).toEqual(raw);
+  });
+
+  it('refuses SQL it cannot evaluate rather than emulating it wrongly', () => {
+    expect(() => compileRule({ ...view.rule, sql: "SELECT * FROM 'a/+' WHERE x > 1" })).toThrow(/cannot read the rule SQL/);
+    expect(() => compileRule({ ...view.rule, sql: "SELECT *, upper(x) AS y FROM 'a/+'" })).toThrow(/cannot evaluate "upper\(x\) AS y"/);
+  });
+});
+
+describe('the traffic and the books', () => {
+  const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
+  const traffic: TrafficOptions = { scenario: 'rush-hour', thresholds, wavePeriodSeconds: 10, daySeconds: 600, silentAfterSeconds: 5 };
+
+  it('keeps each band clear of the hysteresis, so a reading sets its band level whatever came before', () => {
+    expect(bands(thresholds)).toEqual({ NORMAL: [0, 74], WARNING: [81, 85], CRITICAL: [91, 100] });
+  });
+
+  it('sends every kind of bad reading from the broken sensors', () => {
+    const { sensors } = cityLayout(20, 4);
+    const broken = sensors.filter((s) => s.kind === 'bad');
+    expect(broken.length).toBeGreaterThan(0);
+    const kinds = new Set(Array.from({ length: BAD_KINDS.length }, (_, n) => reading(broken[0]!, 4, traffic, 1, Date.now(), n + 1, Math.random).bad));
+    expect(kinds).toEqual(new Set(BAD_KINDS));
+  });
+
+  it('expects one alert per level change, none inside the cooldown, and counts duplicates', () => {
+    const { sensors, zones } = cityLayout(3, 3);
+    const ledger = new Ledger({ sensors, zones, hz: 1, scenario: 'rush-hour', cooldownMs: 60_000, endToEndTargetMs: 10_000, alertTargetMs: 30_000, startedAt: 0 });
+    const levels = ['NORMAL', 'WARNING', 'CRITICAL', 'WARNING', 'NORMAL', 'WARNING'] as const;
+    levels.forEach((level, i) => {
+      // The broker's receipt may come before the fleet's report of the publish: the order must not matter.
+      if (i % 2) ledger.received(0, i + 1, 1_000 * (i + 1));
+      ledger.published({ sensor: 0, n: i + 1, publishedAt: 1_000 * (i + 1), timestampMs: 1_000 * (i + 1), level, congestion: 0, speed: 0 });
+      if (!(i % 2)) ledger.received(0, i + 1, 1_000 * (i + 1));
+    });
+    // NORMAL→WARNING, WARNING→CRITICAL, CRITICAL→WARNING (suppressed: WARNING 2 s before), WARNING→NORMAL, NORMAL→WARNING (suppressed).
+    expect([...ledger.expected.values()].map((a) => `${a.from}>${a.to}`)).toEqual(['NORMAL>WARNING', 'WARNING>CRITICAL', 'WARNING>NORMAL']);
+    const detail = { alert_id: 'a1', sensor_id: sensors[0]!.sensorId, zone_id: sensors[0]!.zoneId, level: 'WARNING' as const, previous_level: 'NORMAL' as const, reading_time: new Date(2_000).toISOString() };
+    ledger.alert(detail, 5_000);
+    ledger.alert(detail, 6_000);
+    expect(ledger.totals).toMatchObject({ alerts: 1, duplicateAlerts: 1, unexpectedAlerts: 0 });
+    expect(ledger.alertLatency).toEqual([3_000]);
+    expect(ledger.missedAlerts().map((a) => a.to)).toEqual(['CRITICAL', 'NORMAL']);
+  });
+
+  it('groups quarantine reasons by kind', () => {
+    expect(reasonKind('congestion_index: expected a number from 0 to 100, got nothing (missing)')).toBe('congestion_index: missing');
+    expect(reasonKind('congestion_index: expected a number from 0 to 100, got 140')).toBe('congestion_index: expected a number from N to N');
+    expect(reasonKind('not JSON: Unexpected end of JSON input')).toBe('not JSON');
+    expect(reasonKind('sensor_id "a" does not match the publishing thing "b"')).toBe('sensor_id … does not match the publishing thing …');
+  });
+
+  it('puts a third of the zones through WARNING and CRITICAL in each rush-hour wave, and back', () => {
+    const levels = Array.from({ length: 10 }, (_, t) => zoneLevel(traffic, 0, 3, t));
+    expect(levels).toEqual(['NORMAL', 'NORMAL', 'WARNING', 'WARNING', 'CRITICAL', 'CRITICAL', 'WARNING', 'NORMAL', 'NORMAL', 'NORMAL']);
+    expect(Array.from({ length: 10 }, (_, t) => zoneLevel(traffic, 1, 3, t)).every((l) => l === 'NORMAL')).toBe(true);
+  });
+});
+
+describe('the alert as an operator reads it', () => {
+  it('renders the alert rule’s input transformer from the event, as the SNS subscriber gets it', async () => {
+    const { renderAlert } = await import('../../scripts/simulate/run');
+    const detail = { level: 'CRITICAL', previous_level: 'WARNING', sensor_id: 's-1', zone_id: 'z-1', congestion_index: 93.5, threshold: 90, reading_time: '2026-12-02T06:00:00.000Z', alert_id: 'abc' };
+    expect(renderAlert(view.alertRule, { detail })).toBe(
+      'Traffic congestion CRITICAL (was WARNING) at sensor s-1 in zone z-1: congestion index 93.5, threshold 90, reading at 2026-12-02T06:00:00.000Z. Alert abc.',
+    );
+  });
+});
