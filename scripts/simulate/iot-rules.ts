@@ -44,7 +44,30 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
-type Projection = { kind: 'all' } | { kind: 'timestamp'; as: string } | { kind: 'topic'; level: number; as: string };
+type Projection =
+  | { kind: 'all' }
+  | { kind: 'timestamp'; as: string }
+  | { kind: 'topic'; level: number; as: string }
+  /** `get(get_user_properties('<key>'), 0) AS x`: the first value of a user property (the thing type's propagated attribute). */
+  | { kind: 'userProperty'; key: string; as: string };
+
+/** The SELECT list split at its top-level commas (a function's arguments keep theirs). */
+function selectItems(list: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let current = '';
+  for (const c of list) {
+    if (c === "'") quoted = !quoted;
+    if (!quoted && c === '(') depth++;
+    if (!quoted && c === ')') depth--;
+    if (!quoted && depth === 0 && c === ',') {
+      items.push(current);
+      current = '';
+    } else current += c;
+  }
+  return [...items, current];
+}
 
 export interface CompiledRule {
   ruleName: string;
@@ -62,13 +85,15 @@ const topicLevel = (topic: string, level: number): string => topic.split('/')[le
 export function compileRule(rule: TopicRuleView): CompiledRule {
   const match = /^SELECT\s+(.+?)\s+FROM\s+'([^']+)'\s*$/i.exec(rule.sql);
   if (!match) throw new RuleSqlError(`the simulator cannot read the rule SQL "${rule.sql}" (expected SELECT … FROM '<filter>', no WHERE)`);
-  const projections = match[1]!.split(',').map((part): Projection => {
+  const projections = selectItems(match[1]!).map((part): Projection => {
     const p = part.trim();
     if (p === '*') return { kind: 'all' };
     const ts = /^timestamp\(\)\s+AS\s+(\w+)$/i.exec(p);
     if (ts) return { kind: 'timestamp', as: ts[1]! };
     const topic = /^topic\((\d+)\)\s+AS\s+(\w+)$/i.exec(p);
     if (topic) return { kind: 'topic', level: Number(topic[1]), as: topic[2]! };
+    const property = /^get\(\s*get_user_properties\(\s*'([^']+)'\s*\)\s*,\s*0\s*\)\s+AS\s+(\w+)$/i.exec(p);
+    if (property) return { kind: 'userProperty', key: property[1]!, as: property[2]! };
     throw new RuleSqlError(`the simulator cannot evaluate "${p}" of the rule SQL`);
   });
   const keyParts = rule.partitionKey.split(/(\$\{topic\(\d+\)\})/).filter((s) => s !== '');
@@ -94,7 +119,14 @@ export function ruleTopic(rule: CompiledRule, topic: string): string {
  * (https://docs.aws.amazon.com/iot/latest/developerguide/binary-payloads.html) — an approximation
  * of what IoT Core does with it; the processor quarantines it either way.
  */
-export function applyRule(rule: CompiledRule, topic: string, payload: Buffer, nowMs: number): { data: Buffer; partitionKey: string } | undefined {
+export function applyRule(
+  rule: CompiledRule,
+  topic: string,
+  payload: Buffer,
+  nowMs: number,
+  /** The message's user properties: those the publishing thing's type propagates from its attributes. */
+  userProperties: Record<string, string> = {},
+): { data: Buffer; partitionKey: string } | undefined {
   const seen = ruleTopic(rule, topic);
   if (!topicMatches(rule.from, seen)) return undefined;
   let message: Record<string, unknown> | undefined;
@@ -109,7 +141,9 @@ export function applyRule(rule: CompiledRule, topic: string, payload: Buffer, no
   for (const p of rule.projections) {
     if (p.kind === 'all') Object.assign(out, message);
     else if (p.kind === 'timestamp') out[p.as] = nowMs;
-    else out[p.as] = topicLevel(seen, p.level);
+    else if (p.kind === 'topic') out[p.as] = topicLevel(seen, p.level);
+    // A missing property is Undefined in IoT SQL: the field is left out.
+    else if (userProperties[p.key] !== undefined) out[p.as] = userProperties[p.key];
   }
   return { data: Buffer.from(JSON.stringify(out)), partitionKey: rule.partitionKey(seen) };
 }

@@ -15,7 +15,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCo
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ENV, READINGS_TABLE } from '../../contract';
+import { ENV, READINGS_TABLE, REGISTRY_ZONE } from '../../contract';
 import { DEFAULTS } from '../../src/config';
 import { LogicalId } from '../../src/names';
 import { bundleProcessor } from '../bundle';
@@ -285,7 +285,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         if (sensor === undefined) return;
         const n = ++counts[sensor]!;
         ledger.received(sensor, n, at);
-        const record = applyRule(rule, topic, payload, at);
+        // The sensor thing type propagates the thing's registry zone to every message it publishes.
+        const record = applyRule(rule, topic, payload, at, { [REGISTRY_ZONE.userPropertyKey]: layout.sensors[sensor]!.zoneId });
         if (record) writer.put(record.data, record.partitionKey, { sensor, n });
       },
       onRefused: (what, thing, detail) => refusals.push({ what, thing, detail }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RULE_FIELDS, SENSOR_TOPICS } from '../../contract';
+import { REGISTRY_ZONE, RULE_FIELDS, SENSOR_TOPICS } from '../../contract';
 import { applyRule, compileRule, mayConnect, mayPublish, topicMatches } from '../../scripts/simulate/iot-rules';
 import { Ledger, reasonKind } from '../../scripts/simulate/ledger';
 import { stackView } from '../../scripts/simulate/stack-view';
@@ -42,6 +42,17 @@ describe('the local topic rule (its SQL and partition key from the template)', (
     const out = applyRule(rule, topic, Buffer.from(JSON.stringify({ sensor_id: 'sensor-7', congestion_index: 5 })), 1234)!;
     expect(out.partitionKey).toBe('sensor-7');
     expect(JSON.parse(out.data.toString())).toEqual({ sensor_id: 'sensor-7', congestion_index: 5, [RULE_FIELDS.receivedAt]: 1234, [RULE_FIELDS.thingName]: 'sensor-7' });
+  });
+
+  it("adds the registry zone the thing type propagates as a user property, and leaves it out when the thing has none", () => {
+    const topic = SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-7');
+    const payload = Buffer.from(JSON.stringify({ sensor_id: 'sensor-7', zone_id: 'zone-01' }));
+    const withZone = JSON.parse(applyRule(rule, topic, payload, 1, { [REGISTRY_ZONE.userPropertyKey]: 'zone-01' })!.data.toString());
+    expect(withZone[RULE_FIELDS.registryZone]).toBe('zone-01');
+    const without = JSON.parse(applyRule(rule, topic, payload, 1)!.data.toString());
+    expect(without).not.toHaveProperty(RULE_FIELDS.registryZone);
+    // The template's SQL holds the function call (with its comma) the simulator evaluates.
+    expect(view.rule.sql).toContain(`get(get_user_properties('${REGISTRY_ZONE.userPropertyKey}'), 0) AS ${RULE_FIELDS.registryZone}`);
   });
 
   it('ignores topics outside its filter and forwards a payload that is not JSON as it came', () => {
