@@ -12,11 +12,13 @@ import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } fro
 import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteArchiveCommand, EventBridgeClient, ListArchivesCommand, ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type ShardIteratorType } from '@aws-sdk/client-kinesis';
+import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ENV, READINGS_TABLE, REGISTRY_ZONE } from '../../contract';
 import { DEFAULTS } from '../../src/config';
+import { buildTemplate } from '../../src/index';
 import { LogicalId } from '../../src/names';
 import { bundleProcessor } from '../bundle';
 import { motoClientConfig, startMoto, type Moto } from '../lib/moto';
@@ -212,6 +214,25 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     };
     const rollupWindowMs = Number(env[ENV.rollupWindowSeconds]) * 1000;
 
+    // The raw-data lake: moto's CreateStack skips the Firehose delivery stream (so the function's
+    // DELIVERY_STREAM_NAME, a Ref to it, comes back empty): it is created here with the template's
+    // name, Direct PUT into the stack's bucket under raw/, and the processor given its name. moto
+    // writes each PutRecordBatch as one S3 object (no Parquet conversion).
+    const streamNamePattern = (buildTemplate().Resources[LogicalId.DeliveryStream]!.Properties as { DeliveryStreamName: { 'Fn::Sub': string } })
+      .DeliveryStreamName['Fn::Sub'];
+    env[ENV.deliveryStreamName] = streamNamePattern.replace('${EnvironmentSuffix}', environment);
+    await new FirehoseClient(aws).send(
+      new CreateDeliveryStreamCommand({
+        DeliveryStreamName: env[ENV.deliveryStreamName],
+        DeliveryStreamType: 'DirectPut',
+        ExtendedS3DestinationConfiguration: {
+          BucketARN: `arn:aws:s3:::${physicalIds[LogicalId.RawDataBucket]}`,
+          RoleARN: 'arn:aws:iam::123456789012:role/firehose',
+          Prefix: 'raw/',
+        },
+      }),
+    );
+
     // Alerts: moto cannot deliver to SNS (PutEvents on a bus whose rule targets SNS fails), so the
     // stack's own rule gets a local SQS queue as its target instead of the alerts topic.
     const sqs = new SQSClient({ ...aws, useQueueUrlAsEndpoint: false });
@@ -331,7 +352,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
               onDone: (records) => toVerify.push(...ledger.processed(records.map((r) => r.sequenceNumber))),
               onFailure: async (records, failure) => {
                 ledger.deadLettered(records.map((r) => r.sequenceNumber));
-                print(`ESM: ${failure.batchSize} records of ${failure.shardId} to the on-failure destination (${failure.condition})`);
+                print(`ESM: ${failure.batchSize} records of ${failure.shardId} to the on-failure destination (${failure.condition}${failure.functionError ? `: ${failure.functionError.split('\n')[0]!.slice(0, 300)}` : ''})`);
                 await sqs
                   .send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify({ requestContext: { condition: failure.condition, approximateInvokeCount: failure.approximateInvokeCount }, responseContext: { functionError: failure.functionError }, KinesisBatchInfo: { shardId: failure.shardId, startSequenceNumber: failure.startSequenceNumber, endSequenceNumber: failure.endSequenceNumber, batchSize: failure.batchSize, streamArn } }) }))
                   .catch(() => undefined);

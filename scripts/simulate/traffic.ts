@@ -139,6 +139,8 @@ export const BAD_KINDS = [
   'oversize',
   'wrong-sensor-id',
   'bad-zone-id',
+  // A well-formed zone that is not the one the registry has for the sensor (the rule adds registry_zone).
+  'not-registry-zone',
 ] as const;
 export type BadKind = (typeof BAD_KINDS)[number];
 
@@ -213,5 +215,7 @@ function badPayload(kind: BadKind, r: Reading, nowMs: number): string {
       return json({ ...r, sensor_id: 'sensor-99999' });
     case 'bad-zone-id':
       return json({ ...r, zone_id: 'zone#7' });
+    case 'not-registry-zone':
+      return json({ ...r, zone_id: `${r.zone_id}-elsewhere` });
   }
 }

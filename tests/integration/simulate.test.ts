@@ -98,7 +98,7 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
     expect(Object.keys(sent).sort()).toEqual([...BAD_KINDS].sort());
     expect(quarantined).toEqual(sent);
     expect(Object.keys(result.summary.quarantinedByReason)).toEqual(
-      expect.arrayContaining(['not JSON', 'congestion_index: missing', 'oversize: N bytes', 'timestamp: N s in the future', 'sensor_id … does not match the publishing thing …']),
+      expect.arrayContaining(['not JSON', 'congestion_index: missing', 'oversize: N bytes', 'timestamp: N s in the future', 'sensor_id … does not match the publishing thing …', 'zone_id … is not the registry zone … of sensor …']),
     );
   });
 
