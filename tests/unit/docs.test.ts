@@ -47,6 +47,6 @@ describe('README.md', () => {
   });
   it('has a two-command quick start', () => {
     const quickStart = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split('\n');
-    expect(quickStart.map((l) => l.split('#')[0]!.trim())).toEqual(['npm ci && npm run build', 'npm test']);
+    expect(quickStart.map((l) => l.split('#')[0]!.trim())).toEqual(['npm ci && npm start', 'npm test']);
   });
 });
