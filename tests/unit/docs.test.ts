@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   architectureMermaid,
@@ -44,6 +44,10 @@ describe('README.md', () => {
   it('documents every npm script', () => {
     const scripts = Object.keys(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).scripts);
     for (const script of scripts) expect(readme, script).toMatch(new RegExp(`npm (run )?${script.replace(':', ':')}\\b`));
+  });
+  it('points only inside the repository (a clone has nothing beside it)', () => {
+    expect(readme).not.toMatch(/\]\(\.\.\/|`\.\.\/shared/);
+    for (const [, target] of readme.matchAll(/\]\(((?!https?:|#)[^)#]+)/g)) expect(existsSync(new URL(`../../${target}`, import.meta.url)), target).toBe(true);
   });
   it('has a two-command quick start', () => {
     const quickStart = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split('\n');
