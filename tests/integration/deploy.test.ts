@@ -7,7 +7,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config';
-import { ALERT_EVENT, ENV, READINGS_TABLE } from '../../contract';
+import { ALERT_EVENT, ENV, READINGS_TABLE, SENSOR_HEALTH_EVENT } from '../../contract';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto, type DeployedStack } from '../helpers/stack';
 
@@ -92,10 +92,15 @@ describe('CreateStack of templates/TapStack.yml in moto', () => {
     expect(bus.Name).toBe('tapstack-ci-traffic');
     // moto also lists the managed rule that feeds the archive.
     const { Rules } = await events.send(new ListRulesCommand({ EventBusName: deployed.outputs.EventBusName, NamePrefix: 'tapstack-ci-' }));
-    expect(Rules?.map((r) => r.Name)).toEqual(['tapstack-ci-congestion-alerts']);
-    expect(JSON.parse(Rules![0]!.EventPattern!)).toEqual({ source: [ALERT_EVENT.source], 'detail-type': [ALERT_EVENT.detailType] });
-    const { Targets } = await events.send(new ListTargetsByRuleCommand({ Rule: Rules![0]!.Name!, EventBusName: deployed.outputs.EventBusName }));
-    expect(Targets?.[0]?.Arn).toBe(deployed.outputs.AlertsTopicArn);
+    expect(Rules?.map((r) => r.Name).sort()).toEqual(['tapstack-ci-congestion-alerts', 'tapstack-ci-sensor-health']);
+    const rule = (name: string) => Rules!.find((r) => r.Name === name)!;
+    expect(JSON.parse(rule('tapstack-ci-congestion-alerts').EventPattern!)).toEqual({ source: [ALERT_EVENT.source], 'detail-type': [ALERT_EVENT.detailType] });
+    expect(JSON.parse(rule('tapstack-ci-sensor-health').EventPattern!)).toEqual({ source: [SENSOR_HEALTH_EVENT.source] });
+    const targetOf = async (name: string) =>
+      (await events.send(new ListTargetsByRuleCommand({ Rule: name, EventBusName: deployed.outputs.EventBusName }))).Targets?.[0]?.Arn;
+    expect(await targetOf('tapstack-ci-congestion-alerts')).toBe(deployed.outputs.AlertsTopicArn);
+    // Sensor Silent / Recovered go to the operators, not to the traffic controllers.
+    expect(await targetOf('tapstack-ci-sensor-health')).toBe(deployed.outputs.OpsTopicArn);
   });
 
   // moto ignores Architectures (reports x86_64): arm64 is asserted on the template in builders.test.ts.
