@@ -39,6 +39,9 @@ export interface ExpectedAlert {
   received: number;
 }
 
+/** Rates (readings/s in, stored, quarantined) are measured over this span. */
+const RATE_WINDOW_MS = 10_000;
+
 export interface LedgerOptions {
   sensors: SensorSpec[];
   zones: ZoneSpec[];
@@ -107,6 +110,7 @@ export class Ledger {
   private history: SimSnapshot['history'] = [];
   private lastHistory = { t: 0, published: 0, stored: 0, quarantined: 0, ingested: 0 };
   private rates = { published: 0, ingested: 0, stored: 0, quarantined: 0 };
+  private readonly marks: { t: number; published: number; stored: number; quarantined: number; ingested: number }[] = [];
 
   constructor(private readonly options: LedgerOptions) {
     this.books = options.sensors.map(() => ({
@@ -313,16 +317,23 @@ export class Ledger {
     return t.published - t.stored - t.quarantined - t.ruleErrors - t.deadLettered;
   }
 
-  /** Once a second: rates and a history point. */
+  /**
+   * Once a second: rates and a history point. Rates are over the last 10 s: readings are found
+   * stored a batch at a time (one batching window apart), so a 1 s rate would mostly read 0.
+   */
   tick(nowMs: number): void {
     const dt = (nowMs - this.lastHistory.t) / 1000;
     if (dt <= 0) return;
     const t = this.totals;
+    this.marks.push({ t: nowMs, published: t.published, stored: t.stored, quarantined: t.quarantined, ingested: t.ingested });
+    while (this.marks.length > 1 && nowMs - this.marks[0]!.t > RATE_WINDOW_MS) this.marks.shift();
+    const from = this.marks.length > 1 ? this.marks[0]! : this.lastHistory;
+    const span = Math.max(1, (nowMs - from.t) / 1000);
     this.rates = {
-      published: (t.published - this.lastHistory.published) / dt,
-      ingested: (t.ingested - this.lastHistory.ingested) / dt,
-      stored: (t.stored - this.lastHistory.stored) / dt,
-      quarantined: (t.quarantined - this.lastHistory.quarantined) / dt,
+      published: (t.published - from.published) / span,
+      ingested: (t.ingested - from.ingested) / span,
+      stored: (t.stored - from.stored) / span,
+      quarantined: (t.quarantined - from.quarantined) / span,
     };
     const recent = this.endToEnd.slice(-Math.max(100, Math.round(this.rates.stored * 10)));
     this.history.push({

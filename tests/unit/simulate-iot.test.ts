@@ -103,6 +103,26 @@ describe('the traffic and the books', () => {
     expect(ledger.missedAlerts().map((a) => a.to)).toEqual(['CRITICAL', 'NORMAL']);
   });
 
+  it('measures rates over the last 10 s, so readings found stored a batch at a time read as a steady rate', () => {
+    const { sensors, zones } = cityLayout(3, 3);
+    const ledger = new Ledger({ sensors, zones, hz: 1, scenario: 'steady', cooldownMs: 60_000, endToEndTargetMs: 10_000, alertTargetMs: 30_000, startedAt: 0 });
+    ledger.tick(0);
+    // 50 readings found stored every 5 s (one batching window), none in between.
+    for (let second = 1, n = 0; second <= 20; second++) {
+      if (second % 5 === 0) {
+        for (let i = 0; i < 50; i++, n++) {
+          ledger.published({ sensor: 0, n: n + 1, publishedAt: second * 1000, timestampMs: second * 1000, congestion: 0, speed: 0 });
+          ledger.received(0, n + 1, second * 1000);
+          ledger.ingested(0, n + 1, `seq-${n}`);
+          for (const e of ledger.processed([`seq-${n}`])) ledger.stored(e, second * 1000);
+        }
+      }
+      ledger.tick(second * 1000);
+      // After the first window fills, the rate is the true 10 readings/s, never 0 between batches.
+      if (second >= 11) expect(ledger.snapshot(second * 1000).rates.stored, `second ${second}`).toBeGreaterThanOrEqual(8);
+    }
+  });
+
   it('groups quarantine reasons by kind', () => {
     expect(reasonKind('congestion_index: expected a number from 0 to 100, got nothing (missing)')).toBe('congestion_index: missing');
     expect(reasonKind('congestion_index: expected a number from 0 to 100, got 140')).toBe('congestion_index: expected a number from N to N');
