@@ -61,6 +61,99 @@ try:
 except ImportError:  # a moto without its events extra: nothing to speed up
     pass
 
+# --- DynamoDB -------------------------------------------------------------------------------
+# Two of moto 5.2's DynamoDB hot spots, measured with scripts/simulate/bench-moto.ts and cProfile
+# (docs/simulate.md has the figures). Each replacement computes the same thing; nothing else changes.
+import moto.core.serialize as serialize
+import moto.dynamodb.models.dynamo_type as dynamo_type
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.utilities import bytesize
+
+# 1. Item.__init__ stores each attribute through LimitedSizeDict.__setitem__, which re-sums the size
+#    of every attribute already stored (sets element by element) before adding one: O(attributes²)
+#    per item, two thirds of moto's time in a PutItem of the readings sink's 30-attribute window item
+#    with its reading_offsets_ms set. Building a new item, the attributes stored so far are exactly
+#    the ones added before (the keys of a dict are distinct, nothing mutates them meanwhile), so a
+#    running total is the same sum: the same ItemSizeTooLarge at the same attribute, the same
+#    attrs. LimitedSizeDict itself (used by updates of a stored item) is unchanged.
+_LIMIT = 405000  # moto's LimitedSizeDict limit (dynamo_type.py), kept equal
+
+
+def item_init(self, hash_key, range_key, attrs):
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = dynamo_type.LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = dynamo_type.DynamoType(value)
+        added = bytesize(key) + typed.size()
+        if total + added > _LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+        total += added
+
+
+dynamo_type.Item.__init__ = item_init
+
+# 3. DynamoType.size of a set builds a DynamoType per element to size it (a window item's offsets
+#    set: 60 objects per size, and BatchGetItem sizes each item twice). An element of an NS sizes
+#    as a number, len(str(v)); of an SS or BS as bytesize(v) (1 for a bool, as moto's fallback
+#    has it). The same figures without the objects; every other kind keeps moto's size().
+_size = dynamo_type.DynamoType.size
+
+
+def _element_size(v):
+    return 1 if isinstance(v, bool) else bytesize(v)
+
+
+def dynamo_size(self):
+    if self.type == "NS":
+        return sum([len(str(v)) for v in self.value])
+    if self.type in ("SS", "BS"):
+        return sum([_element_size(v) for v in self.value])
+    return _size(self)
+
+
+dynamo_type.DynamoType.size = dynamo_size
+
+# 2. moto 5.2 serializes every response through botocore's shapes; for an AttributeValue it asks the
+#    value picker for each of the shape's 10 members under several aliases: 0.7 s for a BatchGetItem
+#    of 100 window items. An AttributeValue moto answers is a dict {type: value}; when it is one of
+#    the plain kinds (S, N: a string; SS, NS: a list of strings; BOOL, NULL: a bool) the generic path
+#    copies that value as is (JSON has no conversion for strings and booleans, and the DynamoDB
+#    handler has no response transformers), so the same dict is written directly. Anything else
+#    (B, BS: base64; M, L: nested values that may be DynamoType objects; any other shape) takes
+#    moto's own path.
+_STRINGS = frozenset(("S", "N"))
+_STRING_LISTS = frozenset(("SS", "NS"))
+_BOOLS = frozenset(("BOOL", "NULL"))
+_serialize_structure = serialize.BaseJSONSerializer._serialize_type_structure
+
+
+def _plain_attribute_value(value):
+    if type(value) is not dict or len(value) != 1:
+        return None
+    ((kind, inner),) = value.items()
+    if kind in _STRINGS and type(inner) is str:
+        return {kind: inner}
+    if kind in _STRING_LISTS and type(inner) is list and all(type(v) is str for v in inner):
+        return {kind: list(inner)}
+    if kind in _BOOLS and type(inner) is bool:
+        return {kind: inner}
+    return None
+
+
+def serialize_structure(self, serialized, value, shape, key):
+    if key and shape.name == "AttributeValue" and not getattr(self._value_picker, "response_transformers", None):
+        plain = _plain_attribute_value(value)
+        if plain is not None:
+            serialized[self.get_serialized_name(shape, key)] = plain
+            return
+    _serialize_structure(self, serialized, value, shape, key)
+
+
+serialize.BaseJSONSerializer._serialize_type_structure = serialize_structure
+
 STATS_FILE = os.environ.get("SIM_MOTO_STATS")
 if STATS_FILE:
     import moto.moto_server.werkzeug_app as werkzeug_app
