@@ -154,6 +154,41 @@ def serialize_structure(self, serialized, value, shape, key):
 
 serialize.BaseJSONSerializer._serialize_type_structure = serialize_structure
 
+# --- Every request --------------------------------------------------------------------------
+# 4. The dispatcher asks backends.list_of_moto_modules() on every request, which lists moto's
+#    package directory and stats each entry (~0.5 ms a request). The installed package does not
+#    change while the server runs: the listing is made once and the same names are answered.
+import moto.backends as backends
+import moto.core.responses as core_responses
+
+_moto_modules = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: iter(_moto_modules)
+
+# 5. BaseResponse.call_action finds the action's method with inspect.getmembers of the response
+#    class on every request (~0.25 ms). moto does not add methods to its response classes while
+#    it runs (nor does this launcher), so the names are the same each time: kept per class, a new
+#    list each call as before.
+_method_names = core_responses.method_names_from_class
+_method_names_by_class = {}
+
+
+def method_names_from_class(clazz):
+    names = _method_names_by_class.get(clazz)
+    if names is None:
+        names = _method_names_by_class[clazz] = tuple(_method_names(clazz))
+    return list(names)
+
+
+core_responses.method_names_from_class = method_names_from_class
+
+# 6. werkzeug logs a line per request at INFO on stderr (~0.2 ms a request, and the simulator
+#    keeps only the tail of moto's stderr for its error messages). Its logger is set to WARNING:
+#    the request lines (and the INFO banner) go, errors and tracebacks are still logged. The
+#    answers are not touched.
+import logging
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
 STATS_FILE = os.environ.get("SIM_MOTO_STATS")
 if STATS_FILE:
     import moto.moto_server.werkzeug_app as werkzeug_app
