@@ -1,14 +1,24 @@
-"""moto_server for the simulator, with two of moto's hot spots made cheap.
+"""moto_server for the simulator, with moto 5.2's hot spots on the simulator's path made cheap.
 
-moto 5.2 stores a shard's records in an OrderedDict keyed by consecutive sequence numbers, but
-finds the last one with list(keys)[-1] on every put (O(records in the shard)) and scans the shard
-from its first record on every GetRecords: a stream of 1,000 records/s slows down quadratically.
-These three functions give the same answers from the dict directly.
+Only the simulator starts moto this way (tests use plain moto_server). Each patch below says what it
+replaces and why the answers are the same; measured with scripts/simulate/bench-moto.ts (DynamoDB,
+the processor's requests) and cProfile, figures in docs/simulate.md.
 
-moto 5.2 delivers each event to each rule target through jsonpath_ng.ext.parse of eight paths,
-and jsonpath_ng builds its parser tables (PLY) on every call: a PutEvents of 10 entries took 2-4 s
-here, beyond the processor's 3 s call timeout. Parsed paths are cached (they are not mutated).
-Nothing else is changed.
+- Kinesis: moto 5.2 stores a shard's records in an OrderedDict keyed by consecutive sequence
+  numbers, but finds the last one with list(keys)[-1] on every put (O(records in the shard)) and
+  scans the shard from its first record on every GetRecords: a stream of 1,000 records/s slows down
+  quadratically. These three functions give the same answers from the dict directly. moto's own
+  delivery of each record to the stack's event source mapping (a docker Lambda per record, failing
+  here) is skipped: the simulator runs the mapping itself (see below).
+- EventBridge: moto 5.2 delivers each event to each rule target through jsonpath_ng.ext.parse of
+  eight paths, and jsonpath_ng builds its parser tables (PLY) on every call: a PutEvents of 10
+  entries took 2-4 s here, beyond the processor's 3 s call timeout. Parsed paths are cached (they
+  are not mutated).
+- DynamoDB: items built in linear time instead of quadratic, set sizes without an object per
+  element, plain AttributeValues (and Kinesis PutRecords entries) written to the response directly
+  instead of through botocore's shapes member by member.
+- Every request: moto's module listing and each response class's method names computed once
+  instead of per request; werkzeug's per-request log lines off.
 
 With SIM_MOTO_STATS=<file>, the time spent per API call is counted and written to the file as JSON
 when the server is stopped (SIGTERM): where moto's time goes when it is the bottleneck.
@@ -54,6 +64,24 @@ def get_records(self, last_sequence_id, limit):
 kinesis.Shard.get_max_sequence_number = get_max_sequence_number
 kinesis.Shard.get_min_sequence_number = get_min_sequence_number
 kinesis.Shard.get_records = get_records
+
+# moto hands every record put on a stream to each Lambda event source mapping registered on it
+# (the stack's ProcessorEventSourceMapping, made by CreateStack): a Lambda run in docker per record.
+# With no docker that is a failed connection, an ERROR line on stderr and a new CloudWatch log stream
+# in /aws/lambda/<function> per record: 2.5-5 ms of moto per record, most of a PutRecords's time
+# (a PutRecords of 100: 13 ms without the mapping, 240-480 ms with it). The simulator runs the event
+# source mapping itself (esm.ts) and invokes the built bundle, so moto's delivery is not part of what
+# it emulates (with docker it would process every reading a second time): here a put stores the
+# record and answers as moto does, without that delivery. The mapping itself stays (Get/List
+# EventSourceMapping answer as before). SIM_MOTO_LAMBDA_ESM=1 keeps moto's delivery.
+if os.environ.get("SIM_MOTO_LAMBDA_ESM") != "1":
+
+    def stream_put_record(self, partition_key, explicit_hash_key, data):
+        shard = self.get_shard_for_key(partition_key, explicit_hash_key)
+        sequence_number = shard.put_record(partition_key, data, explicit_hash_key)
+        return sequence_number, shard.shard_id
+
+    kinesis.Stream.put_record = stream_put_record
 try:
     import jsonpath_ng.ext
 
