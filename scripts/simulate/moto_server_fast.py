@@ -1,14 +1,24 @@
-"""moto_server for the simulator, with two of moto's hot spots made cheap.
+"""moto_server for the simulator, with moto 5.2's hot spots on the simulator's path made cheap.
 
-moto 5.2 stores a shard's records in an OrderedDict keyed by consecutive sequence numbers, but
-finds the last one with list(keys)[-1] on every put (O(records in the shard)) and scans the shard
-from its first record on every GetRecords: a stream of 1,000 records/s slows down quadratically.
-These three functions give the same answers from the dict directly.
+Only the simulator starts moto this way (tests use plain moto_server). Each patch below says what it
+replaces and why the answers are the same; measured with scripts/simulate/bench-moto.ts (DynamoDB,
+the processor's requests) and cProfile, figures in docs/simulate.md.
 
-moto 5.2 delivers each event to each rule target through jsonpath_ng.ext.parse of eight paths,
-and jsonpath_ng builds its parser tables (PLY) on every call: a PutEvents of 10 entries took 2-4 s
-here, beyond the processor's 3 s call timeout. Parsed paths are cached (they are not mutated).
-Nothing else is changed.
+- Kinesis: moto 5.2 stores a shard's records in an OrderedDict keyed by consecutive sequence
+  numbers, but finds the last one with list(keys)[-1] on every put (O(records in the shard)) and
+  scans the shard from its first record on every GetRecords: a stream of 1,000 records/s slows down
+  quadratically. These three functions give the same answers from the dict directly. moto's own
+  delivery of each record to the stack's event source mapping (a docker Lambda per record, failing
+  here) is skipped: the simulator runs the mapping itself (see below).
+- EventBridge: moto 5.2 delivers each event to each rule target through jsonpath_ng.ext.parse of
+  eight paths, and jsonpath_ng builds its parser tables (PLY) on every call: a PutEvents of 10
+  entries took 2-4 s here, beyond the processor's 3 s call timeout. Parsed paths are cached (they
+  are not mutated).
+- DynamoDB: items built in linear time instead of quadratic, set sizes without an object per
+  element, plain AttributeValues (and Kinesis PutRecords entries) written to the response directly
+  instead of through botocore's shapes member by member.
+- Every request: moto's module listing and each response class's method names computed once
+  instead of per request; werkzeug's per-request log lines off.
 
 With SIM_MOTO_STATS=<file>, the time spent per API call is counted and written to the file as JSON
 when the server is stopped (SIGTERM): where moto's time goes when it is the bottleneck.
@@ -54,12 +64,177 @@ def get_records(self, last_sequence_id, limit):
 kinesis.Shard.get_max_sequence_number = get_max_sequence_number
 kinesis.Shard.get_min_sequence_number = get_min_sequence_number
 kinesis.Shard.get_records = get_records
+
+# moto hands every record put on a stream to each Lambda event source mapping registered on it
+# (the stack's ProcessorEventSourceMapping, made by CreateStack): a Lambda run in docker per record.
+# With no docker that is a failed connection, an ERROR line on stderr and a new CloudWatch log stream
+# in /aws/lambda/<function> per record: 2.5-5 ms of moto per record, most of a PutRecords's time
+# (a PutRecords of 100: 13 ms without the mapping, 240-480 ms with it). The simulator runs the event
+# source mapping itself (esm.ts) and invokes the built bundle, so moto's delivery is not part of what
+# it emulates (with docker it would process every reading a second time): here a put stores the
+# record and answers as moto does, without that delivery. The mapping itself stays (Get/List
+# EventSourceMapping answer as before). SIM_MOTO_LAMBDA_ESM=1 keeps moto's delivery.
+if os.environ.get("SIM_MOTO_LAMBDA_ESM") != "1":
+
+    def stream_put_record(self, partition_key, explicit_hash_key, data):
+        shard = self.get_shard_for_key(partition_key, explicit_hash_key)
+        sequence_number = shard.put_record(partition_key, data, explicit_hash_key)
+        return sequence_number, shard.shard_id
+
+    kinesis.Stream.put_record = stream_put_record
 try:
     import jsonpath_ng.ext
 
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
 except ImportError:  # a moto without its events extra: nothing to speed up
     pass
+
+# --- DynamoDB -------------------------------------------------------------------------------
+# Two of moto 5.2's DynamoDB hot spots, measured with scripts/simulate/bench-moto.ts and cProfile
+# (docs/simulate.md has the figures). Each replacement computes the same thing; nothing else changes.
+import moto.core.serialize as serialize
+import moto.dynamodb.models.dynamo_type as dynamo_type
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.utilities import bytesize
+
+# 1. Item.__init__ stores each attribute through LimitedSizeDict.__setitem__, which re-sums the size
+#    of every attribute already stored (sets element by element) before adding one: O(attributes²)
+#    per item, two thirds of moto's time in a PutItem of the readings sink's 30-attribute window item
+#    with its reading_offsets_ms set. Building a new item, the attributes stored so far are exactly
+#    the ones added before (the keys of a dict are distinct, nothing mutates them meanwhile), so a
+#    running total is the same sum: the same ItemSizeTooLarge at the same attribute, the same
+#    attrs. LimitedSizeDict itself (used by updates of a stored item) is unchanged.
+_LIMIT = 405000  # moto's LimitedSizeDict limit (dynamo_type.py), kept equal
+
+
+def item_init(self, hash_key, range_key, attrs):
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = dynamo_type.LimitedSizeDict()
+    total = 0
+    for key, value in attrs.items():
+        typed = dynamo_type.DynamoType(value)
+        added = bytesize(key) + typed.size()
+        if total + added > _LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+        total += added
+
+
+dynamo_type.Item.__init__ = item_init
+
+# 3. DynamoType.size of a set builds a DynamoType per element to size it (a window item's offsets
+#    set: 60 objects per size, and BatchGetItem sizes each item twice). An element of an NS sizes
+#    as a number, len(str(v)); of an SS or BS as bytesize(v) (1 for a bool, as moto's fallback
+#    has it). The same figures without the objects; every other kind keeps moto's size().
+_size = dynamo_type.DynamoType.size
+
+
+def _element_size(v):
+    return 1 if isinstance(v, bool) else bytesize(v)
+
+
+def dynamo_size(self):
+    if self.type == "NS":
+        return sum([len(str(v)) for v in self.value])
+    if self.type in ("SS", "BS"):
+        return sum([_element_size(v) for v in self.value])
+    return _size(self)
+
+
+dynamo_type.DynamoType.size = dynamo_size
+
+# 2. moto 5.2 serializes every response through botocore's shapes; for an AttributeValue it asks the
+#    value picker for each of the shape's 10 members under several aliases: 0.7 s for a BatchGetItem
+#    of 100 window items. An AttributeValue moto answers is a dict {type: value}; when it is one of
+#    the plain kinds (S, N: a string; SS, NS: a list of strings; BOOL, NULL: a bool) the generic path
+#    copies that value as is (JSON has no conversion for strings and booleans, and the DynamoDB
+#    handler has no response transformers), so the same dict is written directly. Anything else
+#    (B, BS: base64; M, L: nested values that may be DynamoType objects; any other shape) takes
+#    moto's own path.
+_STRINGS = frozenset(("S", "N"))
+_STRING_LISTS = frozenset(("SS", "NS"))
+_BOOLS = frozenset(("BOOL", "NULL"))
+_serialize_structure = serialize.BaseJSONSerializer._serialize_type_structure
+
+
+def _plain_attribute_value(value):
+    if type(value) is not dict or len(value) != 1:
+        return None
+    ((kind, inner),) = value.items()
+    if kind in _STRINGS and type(inner) is str:
+        return {kind: inner}
+    if kind in _STRING_LISTS and type(inner) is list and all(type(v) is str for v in inner):
+        return {kind: list(inner)}
+    if kind in _BOOLS and type(inner) is bool:
+        return {kind: inner}
+    return None
+
+
+# The same holds for Kinesis's PutRecordsResultEntry (one per record of a PutRecords, 7 of the
+# 10 ms moto spent on a PutRecords of 100): moto answers each as a dict of strings keyed by the
+# shape's own member names (SequenceNumber, ShardId), which the generic path copies in member order;
+# a plain dict has no alias that could stand for an absent member here (the entry's other members
+# are ErrorCode and ErrorMessage). Any other value takes moto's own path.
+_PUT_RECORDS_ENTRY = frozenset(("SequenceNumber", "ShardId", "ErrorCode", "ErrorMessage"))
+
+
+def _plain_put_records_entry(value, shape):
+    if type(value) is not dict or not value.keys() <= _PUT_RECORDS_ENTRY or not all(type(v) is str for v in value.values()):
+        return None
+    return {k: value[k] for k in shape.members if k in value}
+
+
+def serialize_structure(self, serialized, value, shape, key):
+    if key and not getattr(self._value_picker, "response_transformers", None):
+        if shape.name == "AttributeValue":
+            plain = _plain_attribute_value(value)
+        elif shape.name == "PutRecordsResultEntry":
+            plain = _plain_put_records_entry(value, shape)
+        else:
+            plain = None
+        if plain is not None:
+            serialized[self.get_serialized_name(shape, key)] = plain
+            return
+    _serialize_structure(self, serialized, value, shape, key)
+
+
+serialize.BaseJSONSerializer._serialize_type_structure = serialize_structure
+
+# --- Every request --------------------------------------------------------------------------
+# 4. The dispatcher asks backends.list_of_moto_modules() on every request, which lists moto's
+#    package directory and stats each entry (~0.5 ms a request). The installed package does not
+#    change while the server runs: the listing is made once and the same names are answered.
+import moto.backends as backends
+import moto.core.responses as core_responses
+
+_moto_modules = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: iter(_moto_modules)
+
+# 5. BaseResponse.call_action finds the action's method with inspect.getmembers of the response
+#    class on every request (~0.25 ms). moto does not add methods to its response classes while
+#    it runs (nor does this launcher), so the names are the same each time: kept per class, a new
+#    list each call as before.
+_method_names = core_responses.method_names_from_class
+_method_names_by_class = {}
+
+
+def method_names_from_class(clazz):
+    names = _method_names_by_class.get(clazz)
+    if names is None:
+        names = _method_names_by_class[clazz] = tuple(_method_names(clazz))
+    return list(names)
+
+
+core_responses.method_names_from_class = method_names_from_class
+
+# 6. werkzeug logs a line per request at INFO on stderr (~0.2 ms a request, and the simulator
+#    keeps only the tail of moto's stderr for its error messages). Its logger is set to WARNING:
+#    the request lines (and the INFO banner) go, errors and tracebacks are still logged. The
+#    answers are not touched.
+import logging
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 STATS_FILE = os.environ.get("SIM_MOTO_STATS")
 if STATS_FILE:

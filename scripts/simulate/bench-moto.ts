@@ -1,0 +1,280 @@
+/**
+ * How fast moto answers the processor's DynamoDB calls: a benchmark of the simulator's launcher
+ * (`moto_server_fast.py`) against plain `moto_server`, with the processor's own requests.
+ *
+ *   npx tsx scripts/simulate/bench-moto.ts [--launcher fast|plain] [--seconds S] [--concurrency C] [--sensors N] [--json FILE]
+ *
+ * Tables as the template makes them (the readings table with its KEYS_ONLY zone-shard index, the
+ * alert state table with its KEYS_ONLY elevated index). Then, each for `--seconds`:
+ * - PutItem: the readings sink's conditional window write (sinks/readings.ts): the item windowItem
+ *   makes for a sensor's 60 s window, one more reading each put (up to 60, then the next window), conditioned on
+ *   `attribute_not_exists(#pk)` for the first and `#count = :count` after, ReturnValuesOnConditionCheckFailure ALL_OLD;
+ * - BatchGetItem: 100 window keys, ConsistentRead, as the sink and the simulator's books read them;
+ * - Query: the alert store's elevated-index query (`#b = :b` on a KEYS_ONLY index).
+ * C requests in flight from one SDK client (the processor's way). Prints requests/s, p50/p99 and
+ * moto's CPU seconds per request (from /proc/<pid>/stat: the figure least moved by other load).
+ * Every answer is checked (a put's condition never fails here; a stale put must fail with the old
+ * item; a BatchGetItem returns every key), so a faster moto that answers differently fails the run.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
+import type { EnrichedReading } from '../../handlers/processor/core/types';
+import { mergeIntoWindow, readingCount, type WindowAggregate } from '../../handlers/processor/core/window';
+import { windowItem } from '../../handlers/processor/sinks/readings';
+import { motoClientConfig, startMoto } from '../lib/moto';
+
+const FLAGS: Record<string, string> = { launcher: 'fast', seconds: '15', concurrency: '32', sensors: '100', json: '' };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 2) {
+  const name = argv[i]!.replace(/^--/, '');
+  if (!(name in FLAGS) || argv[i + 1] === undefined) throw new Error(`bench-moto takes ${Object.keys(FLAGS).map((f) => `--${f}`).join(', ')}, got '${argv[i]}'`);
+  FLAGS[name] = argv[i + 1]!;
+}
+if (!['fast', 'plain'].includes(FLAGS.launcher!)) throw new Error(`--launcher takes fast or plain, got '${FLAGS.launcher}'`);
+const intFlag = (name: string, min: number, max: number) => {
+  const v = Number(FLAGS[name]);
+  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} takes an integer ${min}-${max}, got '${FLAGS[name]}'`);
+  return v;
+};
+const SECONDS = intFlag('seconds', 1, 600);
+const CONCURRENCY = intFlag('concurrency', 1, 512);
+const SENSORS = intFlag('sensors', 1, 100_000);
+
+const READINGS = 'bench-readings';
+const ALERTS = 'bench-alert-state';
+const OPTIONS = { zoneIndexShards: 10, readingTtlDays: 7, rollupWindowSeconds: 60 };
+const THRESHOLDS = { warning: 80, critical: 90, hysteresis: 5 };
+const WINDOW_START = Date.parse('2026-12-01T12:00:00Z');
+
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+};
+
+const reading = (sensorId: string, second: number): EnrichedReading => {
+  const congestion = 20 + ((second * 7) % 75);
+  const speed = 15 + ((second * 3) % 50);
+  return {
+    sensor_id: sensorId,
+    zone_id: `zone-${sensorId.slice(-2)}`,
+    timestamp: new Date(WINDOW_START + second * 1000).toISOString(),
+    timestampMs: WINDOW_START + second * 1000,
+    vehicle_count: 5 + (second % 30),
+    avg_speed: speed,
+    congestion_index: congestion,
+    received_at: WINDOW_START + second * 1000 + 120,
+    traffic_flow_score: trafficFlowScore(speed, congestion),
+    congestion_level: congestionLevel(congestion, THRESHOLDS),
+    replayed: false,
+    recordIndex: -1,
+  };
+};
+
+interface Phase {
+  name: string;
+  requests: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  motoCpuMsPerRequest: number;
+}
+
+async function phase(name: string, pid: number, one: () => Promise<void>): Promise<Phase> {
+  const latencies: number[] = [];
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const end = t0 + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        const started = performance.now();
+        await one();
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(pid) - cpu0;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
+  const result = {
+    name,
+    requests: latencies.length,
+    seconds: Math.round(seconds * 10) / 10,
+    perSecond: Math.round((latencies.length / seconds) * 10) / 10,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    motoCpuMsPerRequest: Math.round((cpu / latencies.length) * 1000 * 100) / 100,
+  };
+  console.log(
+    `${name.padEnd(13)} ${String(result.requests).padStart(6)} requests in ${result.seconds} s: ${result.perSecond}/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, moto ${result.motoCpuMsPerRequest} ms CPU per request`,
+  );
+  return result;
+}
+
+async function main() {
+  const launcher =
+    FLAGS.launcher === 'fast' ? { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')] } : { command: 'moto_server', args: [] };
+  const moto = await startMoto(30_000, launcher);
+  const client = new DynamoDBClient({ ...motoClientConfig(moto.endpoint), maxAttempts: 1 });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: READINGS,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'sensor_id', AttributeType: 'S' },
+          { AttributeName: 'timestamp', AttributeType: 'S' },
+          { AttributeName: 'zone_shard', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'sensor_id', KeyType: 'HASH' },
+          { AttributeName: 'timestamp', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'zone-shard-index',
+            KeySchema: [
+              { AttributeName: 'zone_shard', KeyType: 'HASH' },
+              { AttributeName: 'timestamp', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
+      }),
+    );
+    await client.send(
+      new CreateTableCommand({
+        TableName: ALERTS,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'sensor_id', AttributeType: 'S' },
+          { AttributeName: 'elevated_bucket', AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: 'sensor_id', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'elevated-index',
+            KeySchema: [
+              { AttributeName: 'elevated_bucket', KeyType: 'HASH' },
+              { AttributeName: 'sensor_id', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
+      }),
+    );
+    for (let i = 0; i < SENSORS; i++) {
+      if (i % 4 === 0) {
+        await client.send(
+          new PutItemCommand({
+            TableName: ALERTS,
+            Item: { sensor_id: { S: `sensor-${String(i).padStart(5, '0')}` }, elevated_bucket: { S: `b${i % 8}` }, level: { S: 'WARNING' } },
+          }),
+        );
+      }
+    }
+
+    // PutItem: each sensor's window grows by one reading per put, as the sink writes it, up to the
+    // 60 readings of a 60 s window at 1 Hz; then the sensor's next window starts.
+    const windows = new Map<string, WindowAggregate | undefined>();
+    const windowIndex = new Map<string, number>();
+    const busy = new Set<string>();
+    let next = 0;
+    const put = async () => {
+      let sensorId: string;
+      do sensorId = `sensor-${String(next++ % SENSORS).padStart(5, '0')}`;
+      while (busy.has(sensorId));
+      busy.add(sensorId);
+      let known = windows.get(sensorId);
+      if (known && readingCount(known) >= 60) {
+        windowIndex.set(sensorId, (windowIndex.get(sensorId) ?? 0) + 1);
+        known = undefined;
+      }
+      const window = windowIndex.get(sensorId) ?? 0;
+      const second = window * 60 + (known ? readingCount(known) : 0);
+      const { aggregate } = mergeIntoWindow(sensorId, WINDOW_START + window * 60_000, known, [reading(sensorId, second)]);
+      await client.send(
+        new PutItemCommand({
+          TableName: READINGS,
+          Item: windowItem(aggregate, OPTIONS),
+          ConditionExpression: known ? '#count = :count' : 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: known ? { '#count': 'reading_count' } : { '#pk': 'sensor_id' },
+          ...(known ? { ExpressionAttributeValues: { ':count': { N: String(readingCount(known)) } } } : {}),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      windows.set(sensorId, aggregate);
+      busy.delete(sensorId);
+    };
+    const phases: Phase[] = [];
+    phases.push(await phase('PutItem', moto.pid, put));
+
+    // A stale put must fail and return the stored item (what the sink merges again from).
+    const stale = [...windows.entries()].find(([, a]) => a && readingCount(a) > 1)!;
+    try {
+      await client.send(
+        new PutItemCommand({
+          TableName: READINGS,
+          Item: windowItem(stale[1]!, OPTIONS),
+          ConditionExpression: '#count = :count',
+          ExpressionAttributeNames: { '#count': 'reading_count' },
+          ExpressionAttributeValues: { ':count': { N: String(readingCount(stale[1]!) - 1) } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      throw new Error('a stale conditional PutItem succeeded');
+    } catch (error) {
+      const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+      if (!(error instanceof ConditionalCheckFailedException) || item?.reading_count?.N !== String(readingCount(stale[1]!))) throw error;
+    }
+
+    const keys = [...windows.values()].map((a) => ({ sensor_id: { S: a!.sensorId }, timestamp: { S: new Date(a!.windowStartMs).toISOString() } }));
+    let k = 0;
+    phases.push(
+      await phase('BatchGetItem', moto.pid, async () => {
+        const part = Array.from({ length: Math.min(100, keys.length) }, () => keys[k++ % keys.length]!);
+        const unique = [...new Map(part.map((key) => [key.sensor_id.S, key])).values()];
+        const out = await client.send(new BatchGetItemCommand({ RequestItems: { [READINGS]: { Keys: unique, ConsistentRead: true } } }));
+        if ((out.Responses?.[READINGS]?.length ?? 0) + (out.UnprocessedKeys?.[READINGS]?.Keys?.length ?? 0) !== unique.length) {
+          throw new Error('BatchGetItem did not answer every key');
+        }
+      }),
+    );
+    let b = 0;
+    phases.push(
+      await phase('Query', moto.pid, async () => {
+        const bucket = `b${b++ % 8}`;
+        const out = await client.send(
+          new QueryCommand({
+            TableName: ALERTS,
+            IndexName: 'elevated-index',
+            KeyConditionExpression: '#b = :b',
+            ExpressionAttributeNames: { '#b': 'elevated_bucket' },
+            ExpressionAttributeValues: { ':b': { S: bucket } },
+          }),
+        );
+        const expected = Array.from({ length: SENSORS }, (_, i) => i).filter((i) => i % 4 === 0 && `b${i % 8}` === bucket).length;
+        if (out.Items?.length !== expected) throw new Error(`Query of ${bucket} returned ${out.Items?.length} items, expected ${expected}`);
+      }),
+    );
+    const summary = { launcher: FLAGS.launcher, seconds: SECONDS, concurrency: CONCURRENCY, sensors: SENSORS, phases };
+    if (FLAGS.json) writeFileSync(FLAGS.json, JSON.stringify(summary, null, 2));
+  } finally {
+    client.destroy();
+    await moto.stop();
+  }
+}
+
+await main();
