@@ -96,6 +96,7 @@ export const LogicalId = ids(
   'DeliveryFreshnessAlarm',
   'DeliveryFailureAlarm',
   'EndToEndLatencyAlarm',
+  'RawDeliveryFailuresAlarm',
   'AlertLatencyAlarm',
   'Dashboard',
   // provisioning

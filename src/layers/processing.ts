@@ -195,6 +195,22 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       datapointsToAlarm: 2,
     },
     {
+      id: LogicalId.RawDeliveryFailuresAlarm,
+      name: 'raw-data-delivery-failures',
+      description:
+        'Firehose would not take raw readings after retries: their records are retried by the event source mapping, holding back their shard (and the dashboard) until Firehose takes them',
+      runbook:
+        'The processor logs name the Firehose error. Throttling: the Direct PUT throughput quota (npm run plan: about 18 MiB/s needed at 50,000 readings/s) needs raising. ' +
+        'Access or key errors: the delivery stream, its role and the key policy. Readings are not lost: the stream keeps them for StreamRetentionHours, then the DLQ (npm run redrive -- --dlq).',
+      namespace: ns,
+      metric: METRIC.rawDeliveryFailures,
+      dimensions: serviceDims,
+      statistic: 'Sum',
+      threshold: 0,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+    },
+    {
       id: LogicalId.AlertLatencyAlarm,
       name: 'slo-alert-latency',
       description: `SLO: p99 time from IoT receipt to published alert is above ${config.alertLatencyTargetMs} ms`,

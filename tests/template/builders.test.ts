@@ -158,6 +158,11 @@ describe('buildMonitoring', () => {
     expect(alarm.Threshold).toBeLessThan(60_000);
     expect(JSON.stringify(alarm.Metrics)).toContain('1000 * ${BatchingWindowSeconds}');
   });
+  it('alarms when Firehose refuses raw readings after retries (their records hold back the shard)', () => {
+    const alarm = stack().resources.RawDeliveryFailuresAlarm!.Properties;
+    expect(alarm).toMatchObject({ MetricName: 'RawDeliveryFailures', Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarm.Dimensions).toEqual([{ Name: 'Service', Value: 'processor' }]);
+  });
   it('alarms on the two latency SLOs at p99', () => {
     const { resources } = stack();
     expect(resources.EndToEndLatencyAlarm!.Properties).toMatchObject({ ExtendedStatistic: 'p99', Threshold: 10_000 });
