@@ -29,7 +29,7 @@ export function planInputFromArgv(argv: string[]): { input: PlanInput; json: boo
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await runMain(async () => {
+  await runMain('plan', async () => {
     const { input, json } = planInputFromArgv(process.argv.slice(2));
     const result = plan(input);
     console.log(json ? JSON.stringify(result, null, 2) : planMarkdown(result));

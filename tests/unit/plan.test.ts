@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -190,6 +191,11 @@ describe('plan', () => {
 });
 
 describe('plan flags', () => {
+  it('prefixes a model error with the command, as every CLI does, and fails', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'plan.ts'), '--sensors', '0', '--hz', '1'], { encoding: 'utf8' });
+    expect(run.stderr.trim()).toBe('plan: --sensors: got 0, expected a whole number ≥ 1');
+    expect(run.status).not.toBe(0);
+  });
   it('reads every flag', () => {
     expect(planInputFromArgv(['--sensors', '1000', '--hz', '2', '--zones', '12', '--hot-zone-share', '0.1', '--window', '10', '--region', 'eu-west-1', '--json'])).toEqual({
       input: { sensors: 1000, hz: 2, zones: 12, hotZoneShare: 0.1, windowSeconds: 10, region: 'eu-west-1' },
