@@ -6,7 +6,7 @@
  * seeded: the same options give the same city, and the generator knows the level it meant each
  * valid reading to have, so the alerts the pipeline should raise follow from what it sent.
  */
-import { LIMITS } from '../../contract';
+import { LIMITS, RULE_FIELDS, type RawReading } from '../../contract';
 
 export const SCENARIOS = ['rush-hour', 'incident', 'steady'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -144,16 +144,9 @@ export const BAD_KINDS = [
 ] as const;
 export type BadKind = (typeof BAD_KINDS)[number];
 
-export interface Reading {
-  sensor_id: string;
-  zone_id: string;
-  timestamp: string;
-  vehicle_count: number;
-  avg_speed: number;
-  congestion_index: number;
-  temperature: number;
-  weather_condition: string;
-}
+/** What a sensor sends: the contract's reading without the fields the topic rule adds; the optional ones always sent. */
+export type Reading = Omit<RawReading, (typeof RULE_FIELDS)[keyof typeof RULE_FIELDS]> &
+  Required<Pick<RawReading, 'temperature' | 'weather_condition'>>;
 
 export interface Published {
   /** The MQTT payload. */

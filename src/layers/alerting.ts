@@ -112,42 +112,43 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
     Condition: { ArnEquals: { 'aws:SourceArn': [arnOf(LogicalId.CongestionAlertRule), arnOf(LogicalId.SensorHealthRule)] } },
   });
 
-  const rule = new Events.Rule({
-    Name: physicalName(ALERT_RULE_BASE_NAME),
-    Description: 'Congestion level transitions from the processor, to the alerts topic',
-    // Fn::GetAtt Name, not Ref (an ARN for a custom bus): what both CloudFormation and moto accept.
-    EventBusName: getAtt(LogicalId.AlertBus, 'Name'),
-    EventPattern: ALERT_EVENT_PATTERN,
-    State: 'ENABLED',
-    Targets: [
-      {
-        Id: 'alerts-topic',
-        Arn: ref(LogicalId.AlertsTopic),
-        InputTransformer: { InputPathsMap: ALERT_INPUT_PATHS, InputTemplate: ALERT_INPUT_TEMPLATE },
-        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 3600 },
-        DeadLetterConfig: { Arn: arnOf(LogicalId.AlertDeliveryDeadLetterQueue) },
-      },
-    ],
-    Tags: tags(config),
+  /** A rule on the bus that turns its events into sentences on a topic, retried for an hour, then dead-lettered. */
+  const toTopic = (
+    base: string,
+    description: string,
+    pattern: Record<string, string[]>,
+    target: { id: string; topic: string; paths: Record<string, string>; template: string },
+  ) =>
+    new Events.Rule({
+      Name: physicalName(base),
+      Description: description,
+      // Fn::GetAtt Name, not Ref (an ARN for a custom bus): what both CloudFormation and moto accept.
+      EventBusName: getAtt(LogicalId.AlertBus, 'Name'),
+      EventPattern: pattern,
+      State: 'ENABLED',
+      Targets: [
+        {
+          Id: target.id,
+          Arn: ref(target.topic),
+          InputTransformer: { InputPathsMap: target.paths, InputTemplate: target.template },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: arnOf(LogicalId.AlertDeliveryDeadLetterQueue) },
+        },
+      ],
+      Tags: tags(config),
+    });
+  const rule = toTopic(ALERT_RULE_BASE_NAME, 'Congestion level transitions from the processor, to the alerts topic', ALERT_EVENT_PATTERN, {
+    id: 'alerts-topic',
+    topic: LogicalId.AlertsTopic,
+    paths: ALERT_INPUT_PATHS,
+    template: ALERT_INPUT_TEMPLATE,
   });
-
-  const healthRule = new Events.Rule({
-    Name: physicalName('sensor-health'),
-    Description: 'Sensor Silent and Sensor Recovered events from the detector, to the ops topic (field maintenance)',
-    EventBusName: getAtt(LogicalId.AlertBus, 'Name'),
-    EventPattern: SENSOR_HEALTH_EVENT_PATTERN,
-    State: 'ENABLED',
-    Targets: [
-      {
-        Id: 'ops-topic',
-        Arn: ref(LogicalId.OpsTopic),
-        InputTransformer: { InputPathsMap: HEALTH_INPUT_PATHS, InputTemplate: HEALTH_INPUT_TEMPLATE },
-        RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 3600 },
-        DeadLetterConfig: { Arn: arnOf(LogicalId.AlertDeliveryDeadLetterQueue) },
-      },
-    ],
-    Tags: tags(config),
-  });
+  const healthRule = toTopic(
+    'sensor-health',
+    'Sensor Silent and Sensor Recovered events from the detector, to the ops topic (field maintenance)',
+    SENSOR_HEALTH_EVENT_PATTERN,
+    { id: 'ops-topic', topic: LogicalId.OpsTopic, paths: HEALTH_INPUT_PATHS, template: HEALTH_INPUT_TEMPLATE },
+  );
 
   const emailSubscription = (topicId: string, email: ParamName) =>
     new SNS.Subscription({ TopicArn: ref(topicId), Protocol: 'email', Endpoint: param(email) });

@@ -20,6 +20,22 @@ import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto } from '../helpers/stack';
 
 describe('the processor bundle', () => {
+  /** Runs a script against the unzipped bundle in a fresh Node process with only the given environment (and moto's endpoint); answers its `RESULT` line. */
+  const runBundle = (script: string, env: Record<string, string>) => {
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        ...env,
+      },
+    });
+    expect(run.stderr).toBe('');
+    return { run, result: JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7)) };
+  };
   let moto: Moto;
   let bundle: Bundle;
   let outputs: Record<string, string>;
@@ -64,19 +80,10 @@ describe('the processor bundle', () => {
       `const event = JSON.parse(require('node:fs').readFileSync(${JSON.stringify(join(dir, 'event.json'))}, 'utf8'));` +
       `const result = await handler(event, { getRemainingTimeInMillis: () => 30000 });` +
       `console.log('RESULT ' + JSON.stringify(result));`;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL: moto.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        ...processorEnv(physicalIds, { metricsNamespace: 'TapStack/bundle' }),
-      },
-    });
-    expect(run.stderr).toBe('');
-    const result = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
+    const { run, result } = runBundle(
+      `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`,
+      processorEnv(physicalIds, { metricsNamespace: 'TapStack/bundle' }),
+    );
     expect(result).toEqual({ batchItemFailures: [] });
     const items = await new DynamoDBClient(motoClientConfig(moto.endpoint)).send(new ScanCommand({ TableName: outputs.ReadingsTableName }));
     expect(items.Items?.map((i) => i.sensor_id!.S).sort()).toEqual(['sensor-00001', 'sensor-00002']);
@@ -96,19 +103,7 @@ describe('the processor bundle', () => {
       `const { detector } = await import(${JSON.stringify(join(dir, 'index.mjs'))});` +
       `const result = await detector({}, { getRemainingTimeInMillis: () => 30000 });` +
       `console.log('RESULT ' + JSON.stringify(result));`;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH,
-        AWS_ENDPOINT_URL: moto.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        ...detectorEnv(physicalIds, { metricsNamespace: 'TapStack/bundle' }),
-      },
-    });
-    expect(run.stderr).toBe('');
-    const result = JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('RESULT '))!.slice(7));
+    const { run, result } = runBundle(script, detectorEnv(physicalIds, { metricsNamespace: 'TapStack/bundle' }));
     // The readings the processor stored in the test above: both sensors are expected from now on.
     expect(result).toMatchObject({ inserted: 2, silenced: 0, eventsPublished: 0 });
     expect(run.stdout).toContain('"SensorsReporting":1');

@@ -21,7 +21,7 @@ import { elevatedBucket } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
 import { UnprocessedKeysError } from '../errors';
 import { errorDetail } from '../log';
-import { chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
 
 /** DynamoDB BatchGetItem limit. */
 export const MAX_BATCH_GET_KEYS = 100;
@@ -87,25 +87,20 @@ export class AlertStore {
     const { client, tableName, io, counter } = this.deps;
     const found = new Set<string>();
     await mapPool(buckets, io.concurrency, async (bucket) => {
-      let startKey: Record<string, AttributeValue> | undefined;
-      do {
-        counter.add('Query');
-        const out = await retrying(io, 'Query', (abortSignal) =>
-          client.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: ALERT_STATE_TABLE.elevatedIndexName,
-              KeyConditionExpression: '#b = :b',
-              ExpressionAttributeNames: { '#b': BUCKET },
-              ExpressionAttributeValues: { ':b': { S: bucket } },
-              ExclusiveStartKey: startKey,
-            }),
-            { abortSignal },
-          ),
-        );
-        for (const item of out.Items ?? []) if (item[PK]?.S) found.add(item[PK].S);
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
+      const items = await allItems(io, counter, 'Query', (startKey, abortSignal) =>
+        client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: ALERT_STATE_TABLE.elevatedIndexName,
+            KeyConditionExpression: '#b = :b',
+            ExpressionAttributeNames: { '#b': BUCKET },
+            ExpressionAttributeValues: { ':b': { S: bucket } },
+            ExclusiveStartKey: startKey,
+          }),
+          { abortSignal },
+        ),
+      );
+      for (const item of items) if (item[PK]?.S) found.add(item[PK].S);
     });
     return found;
   }
@@ -118,24 +113,19 @@ export class AlertStore {
       Array.from({ length: SCAN_SEGMENTS }, (_, i) => i),
       io.concurrency,
       async (segment) => {
-        let startKey: Record<string, AttributeValue> | undefined;
-        do {
-          counter.add('Scan');
-          const out = await retrying(io, 'Scan', (abortSignal) =>
-            client.send(
-              new ScanCommand({
-                TableName: tableName,
-                IndexName: ALERT_STATE_TABLE.elevatedIndexName,
-                Segment: segment,
-                TotalSegments: SCAN_SEGMENTS,
-                ExclusiveStartKey: startKey,
-              }),
-              { abortSignal },
-            ),
-          );
-          for (const item of out.Items ?? []) if (item[PK]?.S) found.add(item[PK].S);
-          startKey = out.LastEvaluatedKey;
-        } while (startKey);
+        const items = await allItems(io, counter, 'Scan', (startKey, abortSignal) =>
+          client.send(
+            new ScanCommand({
+              TableName: tableName,
+              IndexName: ALERT_STATE_TABLE.elevatedIndexName,
+              Segment: segment,
+              TotalSegments: SCAN_SEGMENTS,
+              ExclusiveStartKey: startKey,
+            }),
+            { abortSignal },
+          ),
+        );
+        for (const item of items) if (item[PK]?.S) found.add(item[PK].S);
       },
     );
     return found;

@@ -3,6 +3,7 @@
  * timeout, retryable failures retried with full-jitter backoff, several calls in flight. Every
  * failure is logged before it is retried or given up.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { CallTimeoutError, UnprocessedKeysError } from '../errors';
 import { errorDetail, type Logger } from '../log';
 
@@ -133,6 +134,29 @@ export async function retrying<T>(io: IoContext, operation: string, fn: (abortSi
       if (!(await waitForRetry(io, attempt))) throw error;
     }
   }
+}
+
+type Item = Record<string, AttributeValue>;
+
+/**
+ * Every item of a paginated DynamoDB Query or Scan: pages read one after another from each page's
+ * LastEvaluatedKey, each page retried like any call and counted.
+ */
+export async function allItems(
+  io: IoContext,
+  counter: CallCounter,
+  operation: 'Query' | 'Scan',
+  page: (startKey: Item | undefined, abortSignal: AbortSignal) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>,
+): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    counter.add(operation);
+    const out = await retrying(io, operation, (abortSignal) => page(startKey, abortSignal));
+    items.push(...(out.Items ?? []));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }
 
 /**

@@ -9,7 +9,7 @@ import { ListThingGroupsCommand, type IoTClient } from '@aws-sdk/client-iot';
 import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT, type HealthState } from '../../../contract';
 import { detailTypeOf, type HealthEvent, type HealthItem } from '../core/health';
 import { MAX_PUT_EVENTS_ENTRIES } from './alert-publisher';
-import { mapPool, retrying, sendInChunks, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, mapPool, retrying, sendInChunks, type CallCounter, type IoContext } from './aws-calls';
 
 type Item = Record<string, AttributeValue>;
 const H = HEALTH_TABLE;
@@ -40,20 +40,10 @@ function toHealthItem(item: Item): HealthItem {
 export async function scanHealth(client: DynamoDBClient, tableName: string, io: IoContext, counter: CallCounter): Promise<HealthItem[]> {
   const segments = Array.from({ length: HEALTH_SCAN_SEGMENTS }, (_, i) => i);
   const pages = await mapPool(segments, HEALTH_SCAN_SEGMENTS, async (segment) => {
-    const items: HealthItem[] = [];
-    let start: Item | undefined;
-    do {
-      counter.add('Scan');
-      const out = await retrying(io, 'Scan', (abortSignal) =>
-        client.send(
-          new ScanCommand({ TableName: tableName, Segment: segment, TotalSegments: HEALTH_SCAN_SEGMENTS, ExclusiveStartKey: start }),
-          { abortSignal },
-        ),
-      );
-      for (const item of out.Items ?? []) items.push(toHealthItem(item));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
+    const items = await allItems(io, counter, 'Scan', (start, abortSignal) =>
+      client.send(new ScanCommand({ TableName: tableName, Segment: segment, TotalSegments: HEALTH_SCAN_SEGMENTS, ExclusiveStartKey: start }), { abortSignal }),
+    );
+    return items.map(toHealthItem);
   });
   // Segments are disjoint in DynamoDB; an emulator that ignores them must not double a sensor.
   return [...new Map(pages.flat().map((item) => [item.sensorId, item])).values()];
@@ -75,30 +65,21 @@ export async function recentWindowKeys(
   const partitions = zones.flatMap((zoneId) => Array.from({ length: zoneIndexShards }, (_, shard) => ({ zoneId, key: `${zoneId}#${shard}` })));
   const since = new Date(sinceMs).toISOString();
   const results = await mapPool(partitions, io.concurrency, async ({ zoneId, key }) => {
-    const keys: { sensorId: string; zoneId: string; windowStartMs: number }[] = [];
-    let start: Item | undefined;
-    do {
-      counter.add('Query');
-      const out = await retrying(io, 'Query', (abortSignal) =>
-        client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: READINGS_TABLE.zoneIndexName,
-            KeyConditionExpression: '#zs = :zs AND #ts >= :since',
-            ExpressionAttributeNames: { '#zs': READINGS_TABLE.zoneIndexPartitionKey, '#ts': READINGS_TABLE.sortKey, '#id': READINGS_TABLE.partitionKey },
-            ExpressionAttributeValues: { ':zs': s(key), ':since': s(since) },
-            ProjectionExpression: '#id, #ts',
-            ExclusiveStartKey: start,
-          }),
-          { abortSignal },
-        ),
-      );
-      for (const item of out.Items ?? []) {
-        keys.push({ sensorId: item[READINGS_TABLE.partitionKey]!.S!, zoneId, windowStartMs: Date.parse(item[READINGS_TABLE.sortKey]!.S!) });
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return keys;
+    const items = await allItems(io, counter, 'Query', (start, abortSignal) =>
+      client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: READINGS_TABLE.zoneIndexName,
+          KeyConditionExpression: '#zs = :zs AND #ts >= :since',
+          ExpressionAttributeNames: { '#zs': READINGS_TABLE.zoneIndexPartitionKey, '#ts': READINGS_TABLE.sortKey, '#id': READINGS_TABLE.partitionKey },
+          ExpressionAttributeValues: { ':zs': s(key), ':since': s(since) },
+          ProjectionExpression: '#id, #ts',
+          ExclusiveStartKey: start,
+        }),
+        { abortSignal },
+      ),
+    );
+    return items.map((item) => ({ sensorId: item[READINGS_TABLE.partitionKey]!.S!, zoneId, windowStartMs: Date.parse(item[READINGS_TABLE.sortKey]!.S!) }));
   });
   return results.flat();
 }
