@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
-import { prng, reading, type BadKind, type Level, type SensorSpec, type TrafficOptions } from './traffic';
+import { prng } from '../lib/prng';
+import { reading, type BadKind, type Level, type SensorSpec, type TrafficOptions } from './traffic';
 
 export interface FleetSensor extends SensorSpec {
   keyPem: string;

@@ -7,6 +7,7 @@
  * valid reading to have, so the alerts the pipeline should raise follow from what it sent.
  */
 import { LIMITS, RULE_FIELDS, type RawReading } from '../../contract';
+import { prng } from '../lib/prng';
 
 export const SCENARIOS = ['rush-hour', 'incident', 'steady'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -79,17 +80,6 @@ export function cityLayout(sensors: number, zones: number): { zones: ZoneSpec[];
   return { zones: zoneSpecs, sensors: sensorSpecs };
 }
 
-/** A small seeded generator (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Congestion of a normal moment in the daily profile (0-1): peaks at 08:00 and 17:30. */
 export function dailyProfile(hour: number): number {

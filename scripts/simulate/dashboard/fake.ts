@@ -9,6 +9,7 @@
  * Nothing here pretends to be the pipeline: it only exercises every part of the page.
  */
 import type { AlertLevel, AlertView, SimSnapshot, ZoneView } from '../state.js';
+import { prng } from '../../lib/prng';
 
 export interface FakeSimulationOptions {
   /** Zones on a square-ish grid. Default 16 (4 × 4). */
@@ -51,17 +52,6 @@ const QUARANTINE_REASONS: [reason: string, weight: number][] = [
 const ORIGIN = { lat: 52.37, lon: 4.89 };
 const ZONE_SPACING_DEG = 0.01;
 
-/** mulberry32: small, seedable, good enough for demo noise. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function levelOf(congestion: number): AlertLevel {
   if (congestion > CRITICAL_ABOVE) return 'CRITICAL';
