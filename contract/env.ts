@@ -52,8 +52,10 @@ export const PROCESSOR_RESOURCES = {
     resource: 'ReadingsTable',
     value: 'Ref',
     grants: [
-      // Window items: read what a window holds, then a conditional put of the merged item.
-      { sid: 'ReadAndWriteReadings', actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'] },
+      // Window items: read what a window holds, then a conditional put (a new window) or update (adding
+      // readings), 100 per TransactWriteItems, which needs the underlying actions:
+      // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
+      { sid: 'ReadAndWriteReadings', actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
       // The newest stored reading of a sensor whose readings arrive late (the stale-alert guard).
       { sid: 'FindLatestReading', actions: ['dynamodb:Query'] },
     ],
@@ -63,7 +65,8 @@ export const PROCESSOR_RESOURCES = {
     resource: 'AlertStateTable',
     value: 'Ref',
     grants: [
-      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'] },
+      // Conditional updates of the state, in TransactWriteItems (UpdateItem is the underlying action).
+      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
       { sid: 'FindElevatedSensors', actions: ['dynamodb:Query', 'dynamodb:Scan'], index: ALERT_STATE_TABLE.elevatedIndexName },
     ],
   },

@@ -176,12 +176,96 @@ export function describeFailure(value: unknown): string | undefined {
 }
 
 /**
- * The hot path: the codecs' type guards, which check the same rules as `decode` without
- * allocating a result per field; `describeFailure` decodes only the readings that fail.
+ * The codecs' type guards: the same rules as `decode` without allocating a result per field. The
+ * authority on what is valid (the hot path below only ever accepts what these accept);
+ * `describeFailure` decodes only the readings that fail.
  */
 export function isValidReading(value: unknown): value is RawReading {
   return RequiredFields.is(value) && OptionalFields.is(value);
 }
+
+/** Characters of ID_PATTERN and ZONE_PATTERN (A-Z a-z 0-9 _ . : -), by char code. */
+const ID_CHARS = (() => {
+  const table = new Uint8Array(128);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-') table[c.charCodeAt(0)] = 1;
+  return table;
+})();
+const isId = (v: unknown, maxLength: number): boolean => {
+  if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 127 || ID_CHARS[c] === 0) return false;
+  }
+  return true;
+};
+const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+/** `YYYY-MM-DDTHH:MM:SS.sssZ` (what toISOString() gives): a string ISO_8601 accepts. */
+export const isCanonicalTimestamp = (v: unknown): v is string => {
+  if (typeof v !== 'string' || v.length !== 24) return false;
+  for (const i of DIGIT_AT) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return v[4] === '-' && v[7] === '-' && v[10] === 'T' && v[13] === ':' && v[16] === ':' && v[19] === '.' && v[23] === 'Z';
+};
+const inRange = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && v >= min && v <= max;
+/** Printable ASCII, 1-64 characters: a weather condition the codec accepts (any other text is left to it). */
+const isPrintableAscii = (v: unknown, maxLength: number): boolean => {
+  if (typeof v !== 'string' || v.length === 0 || v.length > maxLength) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 32 || c > 126) return false;
+  }
+  return true;
+};
+
+/**
+ * The fields the IoT topic rule adds, checked on the hot path (isValidReadingFast). Kept apart from
+ * the sensor's own fields: what the rule stamps (and how identity is checked) changes on its own.
+ */
+const ruleFieldsValid = (r: Record<string, unknown>): boolean =>
+  (r.received_at === undefined || (Number.isInteger(r.received_at) && inRange(r.received_at, 0, Number.MAX_SAFE_INTEGER))) &&
+  (r.thing_name === undefined || typeof r.thing_name === 'string') &&
+  (r.registry_zone === undefined || typeof r.registry_zone === 'string');
+
+/**
+ * The hot path of a valid reading: hand-written checks of every field of READING_FIELDS, about
+ * four times cheaper than the codecs' guards (npm run bench prints both). Never accepts what
+ * isValidReading refuses (a property test holds it to that): a reading it does not accept (a
+ * timestamp with an offset, a weather condition outside printable ASCII, or anything invalid) is
+ * decided by isValidReading and described by describeFailure.
+ */
+export function isValidReadingFast(value: unknown): value is RawReading {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const r = value as Record<string, unknown>;
+  return (
+    isId(r.sensor_id, 128) &&
+    isId(r.zone_id, 64) &&
+    isCanonicalTimestamp(r.timestamp) &&
+    Number.isInteger(r.vehicle_count) &&
+    inRange(r.vehicle_count, 0, LIMITS.maxVehicleCount) &&
+    inRange(r.avg_speed, 0, LIMITS.maxSpeedKmh) &&
+    inRange(r.congestion_index, 0, 100) &&
+    (r.temperature === undefined || inRange(r.temperature, LIMITS.minTemperatureC, LIMITS.maxTemperatureC)) &&
+    (r.weather_condition === undefined || isPrintableAscii(r.weather_condition, 64)) &&
+    ruleFieldsValid(r)
+  );
+}
+
+/** The fields isValidReadingFast checks: a test compares them with READING_FIELDS, so a new field cannot be missed. */
+export const FAST_CHECKED_FIELDS: readonly FieldName[] = [
+  'sensor_id',
+  'zone_id',
+  'timestamp',
+  'vehicle_count',
+  'avg_speed',
+  'congestion_index',
+  'temperature',
+  'weather_condition',
+  'received_at',
+  'thing_name',
+  'registry_zone',
+];
 
 /** A raw-data column: its name, its Glue type and the JSON key it is read from when that differs. */
 export interface RawColumn {

@@ -258,7 +258,7 @@ async function lakeBench(shape: Shape) {
   const event = makeEvent(4, shape);
   const batch = analyseBatch(toInputRecords(event), { config, nowMs: Date.now() });
   const positions = validPositions(batch);
-  const readings = batch.rollups.flatMap((r) => r.readings).sort((a, b) => a.recordIndex - b.recordIndex);
+  const readings = batch.sensors.flatMap((r) => r.readings).sort((a, b) => a.recordIndex - b.recordIndex);
   const columns = RAW_COLUMNS.map((c) => c.jsonKey ?? c.Name);
   const reserialise = () => {
     const lines = readings.map((r) => JSON.stringify(r, columns));
@@ -280,7 +280,7 @@ async function lakeBench(shape: Shape) {
     recordBytes: sizes,
     bytesPerReading: Math.round(sizes.reduce((a, b) => a + b, 0) / valid),
     billedUnits5KiB: sizes.reduce((n, b) => n + Math.ceil(b / 5_120), 0),
-    packNsPerReading: time(() => packRecords(batch.records, positions)),
+    packNsPerReading: time(() => packRecords(batch.payloads, positions)),
     reserialiseNsPerReading: time(reserialise),
   };
 }

@@ -4,7 +4,7 @@
  * ends in exactly one place: stored, quarantined, or reported back for retry (batchItemFailures).
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { CallCounter, DEFAULT_IO, type IoContext } from './adapters/aws-calls';
+import { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from './adapters/aws-calls';
 import type { ProcessorConfig } from './config';
 import { analyseBatch } from './core/batch';
 import { emfDocuments, type BatchCounts } from './core/metrics';
@@ -28,8 +28,12 @@ export interface HandlerDeps {
   io?: Partial<Pick<IoContext, 'callTimeoutMs' | 'concurrency' | 'backoffBaseMs' | 'backoffCapMs'>>;
 }
 
-/** Time kept back from the Lambda timeout so the handler can always answer. */
-export const SAFETY_MARGIN_MS = 2_000;
+/**
+ * Time kept back from the Lambda timeout so the handler can always answer: a tenth of the time
+ * left, at least 250 ms and at most 2 s (abandoning the calls still in flight and writing the
+ * metrics take milliseconds), so that a short timeout keeps most of its time for the work.
+ */
+export const safetyMarginMs = (remainingMs: number): number => Math.min(2_000, Math.max(250, remainingMs / 10));
 
 export interface BatchOutcome extends BatchCounts {
   response: KinesisStreamBatchResponse;
@@ -63,10 +67,12 @@ export async function processBatch(
   const sinks = deps.sinks ?? processorSinks(config, deps.clients ?? missingClients());
   const startedAt = now();
   const log = jsonLogger(write, now);
+  const remainingMs = context.getRemainingTimeInMillis();
   const io: IoContext = {
     ...DEFAULT_IO,
     ...deps.io,
-    deadlineMs: startedAt + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+    deadlineMs: startedAt + remainingMs - safetyMarginMs(remainingMs),
+    latency: new CallLatency(),
     now,
     sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
     random: deps.random ?? Math.random,

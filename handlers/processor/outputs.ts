@@ -24,9 +24,9 @@ export interface Clients {
 }
 
 /**
- * Clients for Lambda, built once per container. Sockets for the calls each sink keeps in flight:
- * DynamoDB serves both the readings (WINDOW_WRITES_IN_FLIGHT) and the alert state (DEFAULT_IO.concurrency). The SDK retries
- * once; the sinks retry on top, within the invocation's deadline. Clients honour
+ * Clients for Lambda, built once per container. Sockets for the calls each sink keeps in flight
+ * (DEFAULT_IO.concurrency each): DynamoDB serves both the readings and the alert state. The SDK
+ * retries once; the sinks retry on top, within the invocation's deadline. Clients honour
  * AWS_ENDPOINT_URL, so the same bundle runs against moto.
  */
 export function createClients(): Clients {
@@ -35,8 +35,8 @@ export function createClients(): Clients {
     requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ keepAlive: true, maxSockets }) }),
   });
   return {
-    // Window writes (WINDOW_WRITES_IN_FLIGHT) and the alert store's calls.
-    dynamodb: new DynamoDBClient(clientConfig(160)),
+    // Window writes and the alert store's calls.
+    dynamodb: new DynamoDBClient(clientConfig(64)),
     eventbridge: new EventBridgeClient(clientConfig(40)),
     // Send to the client's endpoint (AWS_ENDPOINT_URL against an emulator), not the queue URL's host.
     sqs: new SQSClient({ ...clientConfig(40), useQueueUrlAsEndpoint: false }),

@@ -379,6 +379,8 @@ export class FakeAws {
         table.items.set(table.key(input.Key), updated);
         return input.ReturnValues === 'ALL_NEW' ? { Attributes: this.copy(updated) } : {};
       }
+      case 'TransactWriteItems':
+        return this.transactWrite(input, fault);
       case 'BatchWriteItem': {
         const unprocessed: Record<string, unknown[]> = {};
         for (const [name, requests] of Object.entries(input.RequestItems as Record<string, any[]>)) {
@@ -503,6 +505,67 @@ export class FakeAws {
       default:
         throw awsError('UnknownOperationException', `the fake does not implement ${operation}`);
     }
+  }
+
+  /**
+   * TransactWriteItems as DynamoDB runs it: up to 100 actions on distinct items, every condition
+   * checked before anything is written, all written or none; a cancelled transaction answers a
+   * reason per action, in order (None for those cancelled only because of the others), with the item
+   * a condition failed on when ReturnValuesOnConditionCheckFailure is ALL_OLD
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+   * `partial` cancels it as a conflict with another transaction would (TransactionConflict on some).
+   */
+  private transactWrite(input: any, fault: Fault): any {
+    const actions = (input.TransactItems ?? []) as Record<string, any>[];
+    if (actions.length === 0 || actions.length > 100) throw awsError('ValidationException', `${actions.length} actions: 1 to 100 per transaction`);
+    const targets = actions.map((action) => {
+      const [kind, op] = Object.entries(action)[0]!;
+      const table = this.table(op.TableName);
+      const key = kind === 'Put' ? this.keyOf(table, op.Item) : op.Key;
+      return { kind, op, table, id: `${op.TableName} ${table.key(key)}`, key };
+    });
+    if (new Set(targets.map((t) => t.id)).size !== targets.length) {
+      throw awsError('ValidationException', 'Transaction request cannot include multiple operations on one item');
+    }
+    const cancel = (reasons: object[]) => {
+      throw awsError('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons`, 400, {
+        CancellationReasons: reasons,
+      });
+    };
+    if (fault === 'partial') {
+      const reasons = targets.map(() => (this.random() < 0.3 ? { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' } : { Code: 'None' }));
+      if (!reasons.some((r) => r.Code !== 'None')) reasons[0] = { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' };
+      cancel(reasons);
+    }
+    const reasons = targets.map(({ op, table, key }) => {
+      if (table.spec.store === false || !op.ConditionExpression) return { Code: 'None' };
+      const old = table.get(key);
+      const ok = new Expression(op.ConditionExpression, op.ExpressionAttributeNames, op.ExpressionAttributeValues).condition(old ?? {});
+      if (ok) return { Code: 'None' };
+      return {
+        Code: 'ConditionalCheckFailed',
+        Message: 'The conditional request failed',
+        ...(op.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old ? { Item: this.copy(old) } : {}),
+      };
+    });
+    if (reasons.some((r) => r.Code !== 'None')) cancel(reasons);
+    for (const { kind, op, table, key } of targets) {
+      if (table.spec.store === false) continue;
+      if (kind === 'Put') table.items.set(table.key(key), this.copy(op.Item));
+      else if (kind === 'Delete') table.items.delete(table.key(key));
+      else if (kind === 'Update') {
+        const old = table.get(key);
+        const updated = new Expression(op.UpdateExpression, op.ExpressionAttributeNames, op.ExpressionAttributeValues).update(old ?? this.copy(key));
+        table.items.set(table.key(key), updated);
+      }
+    }
+    return {};
+  }
+
+  /** The key attributes of an item. */
+  private keyOf(table: Table, item: Item): Item {
+    const { hash, range } = table.spec;
+    return range ? { [hash]: item[hash]!, [range]: item[range]! } : { [hash]: item[hash]! };
   }
 
   /** Throws ConditionalCheckFailedException (with the item, if asked) when the condition fails. */

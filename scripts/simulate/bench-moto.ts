@@ -6,9 +6,10 @@
  *
  * Tables as the template makes them (the readings table with its KEYS_ONLY zone-shard index, the
  * alert state table with its KEYS_ONLY elevated index). Then, each for `--seconds`:
- * - PutItem: the readings sink's conditional window write (sinks/readings.ts): the item windowItem
- *   makes for a sensor's 60 s window, one more reading each put (up to 60, then the next window), conditioned on
- *   `attribute_not_exists(#pk)` for the first and `#count = :count` after, ReturnValuesOnConditionCheckFailure ALL_OLD;
+ * - TransactWriteItems: the readings sink's conditional window writes (sinks/readings.ts), 100 per
+ *   call as the sink sends them: each of 100 sensors' 60 s window grows by one reading (up to 60,
+ *   then the next window), a Put conditioned on `attribute_not_exists(#pk)` for the first and an
+ *   Update conditioned on `#count = :known` (adding the offset) after, ReturnValuesOnConditionCheckFailure ALL_OLD;
  * - BatchGetItem: 100 window keys, ConsistentRead, as the sink and the simulator's books read them;
  * - Query: the alert store's elevated-index query (`#b = :b` on a KEYS_ONLY index).
  * C requests in flight from one SDK client (the processor's way). Prints requests/s, p50/p99 and
@@ -20,17 +21,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   BatchGetItemCommand,
-  ConditionalCheckFailedException,
   CreateTableCommand,
   DynamoDBClient,
   PutItemCommand,
   QueryCommand,
-  type AttributeValue,
+  TransactWriteItemsCommand,
+  type CancellationReason,
 } from '@aws-sdk/client-dynamodb';
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
-import { mergeIntoWindow, readingCount, type WindowAggregate } from '../../handlers/processor/core/window';
-import { windowItem } from '../../handlers/processor/sinks/readings';
+import { addWindow, readingCount, windowOf, type WindowAggregate } from '../../handlers/processor/core/window';
+import { windowPut, windowUpdate } from '../../handlers/processor/sinks/readings';
 import { motoClientConfig, startMoto } from '../lib/moto';
 
 const FLAGS: Record<string, string> = { launcher: 'fast', seconds: '15', concurrency: '32', sensors: '100', json: '' };
@@ -186,17 +187,13 @@ async function main() {
       }
     }
 
-    // PutItem: each sensor's window grows by one reading per put, as the sink writes it, up to the
-    // 60 readings of a 60 s window at 1 Hz; then the sensor's next window starts.
+    // TransactWriteItems: 100 sensors' windows per call, each grown by one reading, as the sink
+    // writes them, up to the 60 readings of a 60 s window at 1 Hz; then the sensor's next window starts.
     const windows = new Map<string, WindowAggregate | undefined>();
     const windowIndex = new Map<string, number>();
     const busy = new Set<string>();
     let next = 0;
-    const put = async () => {
-      let sensorId: string;
-      do sensorId = `sensor-${String(next++ % SENSORS).padStart(5, '0')}`;
-      while (busy.has(sensorId));
-      busy.add(sensorId);
+    const grow = (sensorId: string) => {
       let known = windows.get(sensorId);
       if (known && readingCount(known) >= 60) {
         windowIndex.set(sensorId, (windowIndex.get(sensorId) ?? 0) + 1);
@@ -204,40 +201,38 @@ async function main() {
       }
       const window = windowIndex.get(sensorId) ?? 0;
       const second = window * 60 + (known ? readingCount(known) : 0);
-      const { aggregate } = mergeIntoWindow(sensorId, WINDOW_START + window * 60_000, known, [reading(sensorId, second)]);
-      await client.send(
-        new PutItemCommand({
-          TableName: READINGS,
-          Item: windowItem(aggregate, OPTIONS),
-          ConditionExpression: known ? '#count = :count' : 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: known ? { '#count': 'reading_count' } : { '#pk': 'sensor_id' },
-          ...(known ? { ExpressionAttributeValues: { ':count': { N: String(readingCount(known)) } } } : {}),
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      windows.set(sensorId, aggregate);
-      busy.delete(sensorId);
+      const fresh = windowOf(sensorId, WINDOW_START + window * 60_000, [reading(sensorId, second)]);
+      return { known, fresh, write: known ? windowUpdate(READINGS, known, fresh, OPTIONS) : windowPut(READINGS, fresh, OPTIONS) };
+    };
+    const transact = async () => {
+      const sensors: string[] = [];
+      for (let tries = 0; sensors.length < Math.min(100, SENSORS) && tries < SENSORS; tries++) {
+        const sensorId = `sensor-${String(next++ % SENSORS).padStart(5, '0')}`;
+        if (busy.has(sensorId) || sensors.includes(sensorId)) continue;
+        sensors.push(sensorId);
+      }
+      if (sensors.length === 0) return;
+      for (const id of sensors) busy.add(id);
+      const writes = sensors.map(grow);
+      await client.send(new TransactWriteItemsCommand({ TransactItems: writes.map((w) => w.write) }));
+      sensors.forEach((id, i) => windows.set(id, writes[i]!.known ? addWindow(writes[i]!.known!, writes[i]!.fresh) : writes[i]!.fresh));
+      for (const id of sensors) busy.delete(id);
     };
     const phases: Phase[] = [];
-    phases.push(await phase('PutItem', moto.pid, put));
+    phases.push(await phase('Transact(100)', moto.pid, transact));
 
-    // A stale put must fail and return the stored item (what the sink merges again from).
+    // A stale write must be cancelled with the stored item as its reason (what the sink merges again from).
     const stale = [...windows.entries()].find(([, a]) => a && readingCount(a) > 1)!;
+    const known = stale[1]!;
+    const older = windowOf(known.sensorId, known.windowStartMs, [reading(known.sensorId, Math.floor(known.windowStartMs - WINDOW_START) / 1000 + 59)]);
     try {
       await client.send(
-        new PutItemCommand({
-          TableName: READINGS,
-          Item: windowItem(stale[1]!, OPTIONS),
-          ConditionExpression: '#count = :count',
-          ExpressionAttributeNames: { '#count': 'reading_count' },
-          ExpressionAttributeValues: { ':count': { N: String(readingCount(stale[1]!) - 1) } },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+        new TransactWriteItemsCommand({ TransactItems: [windowUpdate(READINGS, { ...known, offsets: known.offsets.slice(0, -1) }, older, OPTIONS)] }),
       );
-      throw new Error('a stale conditional PutItem succeeded');
+      throw new Error('a stale conditional write succeeded');
     } catch (error) {
-      const item = (error as { Item?: Record<string, AttributeValue> }).Item;
-      if (!(error instanceof ConditionalCheckFailedException) || item?.reading_count?.N !== String(readingCount(stale[1]!))) throw error;
+      const reasons = (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons;
+      if (reasons?.[0]?.Code !== 'ConditionalCheckFailed' || reasons[0].Item?.reading_count?.N !== String(readingCount(known))) throw error;
     }
 
     const keys = [...windows.values()].map((a) => ({ sensor_id: { S: a!.sensorId }, timestamp: { S: new Date(a!.windowStartMs).toISOString() } }));

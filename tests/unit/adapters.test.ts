@@ -3,7 +3,9 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { publishAlerts } from '../../handlers/processor/adapters/alert-publisher';
-import { backoffMs, CallCounter, isRetryable, sendInChunks } from '../../handlers/processor/adapters/aws-calls';
+import { backoffMs, call, CallCounter, CallLatency, isRetryable, sendInChunks, shareOfTimeLeft, waitForRetry } from '../../handlers/processor/adapters/aws-calls';
+import { writeConditionally } from '../../handlers/processor/adapters/conditional-writes';
+import { DynamoDBClient, TransactWriteItemsCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { quarantine } from '../../handlers/processor/adapters/quarantine';
 import type { AlertDetail } from '../../handlers/processor/core/alerts';
 import { fakeIo } from '../helpers/fake-io';
@@ -88,6 +90,90 @@ describe('sendInChunks (the batch APIs\' shared retry loop)', () => {
     expect(result).toEqual({ failed: [0, 1], retries: 0 });
     expect(calls).toHaveLength(1);
     expect(logged).toEqual(['Op failed, not retryable']);
+  });
+});
+
+describe('time budgets (from the time left, not a fixed call timeout)', () => {
+  it('times a call out at the deadline when less than the call timeout is left', async () => {
+    const { io } = fakeIo(40, { callTimeoutMs: 3_000 });
+    const started = Date.now();
+    await expect(call(io, () => new Promise(() => undefined))).rejects.toMatchObject({ name: 'CallTimeoutError', message: 'AWS call exceeded 40 ms' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('retries while a call can still answer before the deadline, however short the time left, as long as this invocation\'s calls took', async () => {
+    // 300 ms left: the old rule (a whole 3 s call timeout must fit) refused every retry.
+    const { io, advance } = fakeIo(300, { callTimeoutMs: 3_000, random: () => 0, latency: new CallLatency() });
+    expect(await waitForRetry(io, 0)).toBe(true);
+    io.latency!.observe(250);
+    advance(100);
+    // 200 ms left, calls have taken 250 ms: no retry.
+    expect(await waitForRetry(io, 0)).toBe(false);
+  });
+
+  it('gives a step its share of the time left', () => {
+    const { io } = fakeIo(8_000);
+    expect(shareOfTimeLeft(io, 1 / 4).deadlineMs - io.now()).toBe(2_000);
+    expect(shareOfTimeLeft(shareOfTimeLeft(io, 1 / 2), 2).deadlineMs - io.now()).toBe(4_000);
+  });
+});
+
+describe('writeConditionally (TransactWriteItems, one outcome per write)', () => {
+  const ddb = mockClient(DynamoDBClient);
+  const client = new DynamoDBClient({});
+  const write = (i: number): TransactWriteItem => ({ Put: { TableName: 't', Item: { pk: { S: `k${i}` } }, ConditionExpression: 'attribute_not_exists(pk)' } });
+  const sent = () => ddb.commandCalls(TransactWriteItemsCommand).map((c) => c.args[0].input.TransactItems!.map((w) => w.Put!.Item!.pk!.S));
+  const cancelled = (codes: (string | { Code: string; Item?: object })[]) =>
+    Object.assign(new Error('Transaction cancelled'), {
+      name: 'TransactionCanceledException',
+      $metadata: { httpStatusCode: 400 },
+      CancellationReasons: codes.map((c) => (typeof c === 'string' ? { Code: c } : c)),
+    });
+  beforeEach(() => ddb.reset());
+
+  it('sends 100 writes per call and answers each written', async () => {
+    ddb.on(TransactWriteItemsCommand).resolves({});
+    const counter = new CallCounter();
+    const outcomes = await writeConditionally(client, Array.from({ length: 250 }, (_, i) => write(i)), fakeIo().io, counter);
+    expect(outcomes.every((o) => o.kind === 'written')).toBe(true);
+    expect(sent().map((c) => c.length)).toEqual([100, 100, 50]);
+    expect(counter.counts).toEqual({ TransactWriteItems: 3 });
+  });
+
+  it('answers a failed condition as a conflict with the stored item, and sends the writes cancelled only for it again at once', async () => {
+    ddb.on(TransactWriteItemsCommand).rejectsOnce(cancelled(['None', { Code: 'ConditionalCheckFailed', Item: { pk: { S: 'k1' }, v: { N: '7' } } }, 'None'])).resolves({});
+    const { io, sleeps } = fakeIo();
+    const outcomes = await writeConditionally(client, [write(0), write(1), write(2)], io, new CallCounter());
+    expect(outcomes).toEqual([{ kind: 'written' }, { kind: 'conflict', item: { pk: { S: 'k1' }, v: { N: '7' } } }, { kind: 'written' }]);
+    expect(sent()).toEqual([['k0', 'k1', 'k2'], ['k0', 'k2']]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('keeps a write throttled in every transaction from holding back the others', async () => {
+    ddb.on(TransactWriteItemsCommand).callsFake((input: { TransactItems: TransactWriteItem[] }) => {
+      const codes = input.TransactItems.map((w) => (w.Put!.Item!.pk!.S === 'k1' ? 'ThrottlingError' : 'None'));
+      if (codes.includes('ThrottlingError')) throw cancelled(codes);
+      return {};
+    });
+    const outcomes = await writeConditionally(client, [write(0), write(1), write(2)], fakeIo(1_000).io, new CallCounter());
+    expect(outcomes.map((o) => o.kind)).toEqual(['written', 'failed', 'written']);
+  });
+
+  it('retries a call throttled or timed out as a whole, with backoff, until the deadline', async () => {
+    ddb.on(TransactWriteItemsCommand).rejectsOnce(throttled()).resolves({});
+    const { io, sleeps } = fakeIo();
+    expect((await writeConditionally(client, [write(0)], io, new CallCounter())).map((o) => o.kind)).toEqual(['written']);
+    expect(sleeps).toHaveLength(1);
+    ddb.reset();
+    ddb.on(TransactWriteItemsCommand).rejects(throttled());
+    expect((await writeConditionally(client, [write(0)], fakeIo(500).io, new CallCounter())).map((o) => o.kind)).toEqual(['failed']);
+  });
+
+  it('does not retry a write refused for good (a validation error)', async () => {
+    ddb.on(TransactWriteItemsCommand).rejects(cancelled(['ValidationError', 'None']));
+    ddb.on(TransactWriteItemsCommand, { TransactItems: [write(1)] }).resolves({});
+    const outcomes = await writeConditionally(client, [write(0), write(1)], fakeIo().io, new CallCounter());
+    expect(outcomes.map((o) => o.kind)).toEqual(['failed', 'written']);
   });
 });
 

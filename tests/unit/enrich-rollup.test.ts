@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
 import { enrich } from '../helpers/readings';
 import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
-import { mergeIntoWindow } from '../../handlers/processor/core/window';
+import { windowOf as aggregateOf } from '../../handlers/processor/core/window';
 import { windowFromItem, windowItem } from '../../handlers/processor/sinks/readings';
 import { ASSUMPTIONS } from '../../src/capacity';
 import { dynamoItemBytes } from '../helpers/dynamo-size';
@@ -64,7 +64,7 @@ describe('windowItem', () => {
       { vehicle_count: 10, avg_speed: 50, congestion_index: 40 },
       { vehicle_count: 20, congestion_index: 60, temperature: 3 },
     ][i]!);
-    const { aggregate } = mergeIntoWindow('s1', T, undefined, readings);
+    const aggregate = aggregateOf('s1', T, readings);
     const item = windowItem(aggregate, options);
     expect(item).toMatchObject({
       sensor_id: { S: 's1' },
@@ -91,7 +91,7 @@ describe('windowItem', () => {
   });
 
   it('stores a single reading as that reading (count 1)', () => {
-    const { aggregate } = mergeIntoWindow('s1', T, undefined, windowOf([0], () => ({ temperature: 21 })));
+    const aggregate = aggregateOf('s1', T, windowOf([0], () => ({ temperature: 21 })));
     expect(windowItem(aggregate, options)).toMatchObject({
       reading_count: { N: '1' },
       vehicle_count_sum: { N: '10' },
@@ -103,13 +103,16 @@ describe('windowItem', () => {
   });
 
   it('reads back what it writes (the conflict path merges into the stored item)', () => {
-    const { aggregate } = mergeIntoWindow('s1', T, undefined, windowOf([5, 7, 9], (i) => ({ temperature: -3.25 + i, weather_condition: 'léger brouillard ☁' })));
-    expect(windowFromItem(windowItem(aggregate, options))).toEqual(aggregate);
+    const aggregate = aggregateOf('s1', T, windowOf([5, 7, 9], (i) => ({ temperature: -3.25 + i, weather_condition: 'léger brouillard ☁' })));
+    const item = windowItem(aggregate, options);
+    const read = windowFromItem(item);
+    expect(windowItem(read, options)).toEqual(item);
+    expect({ ...read, last: undefined }).toEqual({ ...aggregate, last: undefined });
   });
 
   it('keeps a full 60 s window at 1 Hz within one write unit (1 KB), as the capacity plan assumes', () => {
     const readings = windowOf(Array.from({ length: 60 }, (_, i) => i), (i) => ({ temperature: 12.5, weather_condition: 'clear', avg_speed: 37.5 + i / 7, congestion_index: 55.5 + i / 3 }));
-    const { aggregate } = mergeIntoWindow('sensor-00001', T, undefined, readings.map((x) => ({ ...x, sensor_id: 'sensor-00001' })));
+    const aggregate = aggregateOf('sensor-00001', T, readings.map((x) => ({ ...x, sensor_id: 'sensor-00001' })));
     const bytes = dynamoItemBytes(windowItem(aggregate, options));
     expect(bytes).toBeLessThanOrEqual(1024);
     expect(bytes).toBeLessThanOrEqual(ASSUMPTIONS.itemBytes);

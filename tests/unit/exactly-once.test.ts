@@ -77,7 +77,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   }),
 );
 
-const CALLS_BUT_EVENTS = ['PutItem', 'GetItem', 'BatchGetItem', 'Query', 'UpdateItem', 'SendMessageBatch'];
+const CALLS_BUT_EVENTS = ['PutItem', 'GetItem', 'BatchGetItem', 'Query', 'UpdateItem', 'TransactWriteItems', 'SendMessageBatch'];
 
 async function run(s: Scenario, steps: Step[], seed: number, faultyInvocations: number, lostResponseOps: string[]) {
   const random = prng(seed);

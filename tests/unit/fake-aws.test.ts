@@ -41,6 +41,44 @@ describe('FakeAws (the in-memory AWS of the benchmark and the property tests)', 
     expect([...(item.seen as { NS: string[] }).NS].sort()).toEqual(['5', '7', '9']);
   });
 
+  it('runs a TransactWriteItems all or nothing, answering a cancellation reason per write (with the item a condition failed on)', async () => {
+    const fake = aws();
+    const put = (sk: string, condition?: string) => ({
+      Put: { TableName: 't', Item: { pk: { S: 'a' }, sk: { S: sk }, v: { N: '1' } }, ConditionExpression: condition, ExpressionAttributeNames: condition ? { '#pk': 'pk' } : undefined, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
+    });
+    const update = (sk: string, known: number) => ({
+      Update: {
+        TableName: 't',
+        Key: { pk: { S: 'a' }, sk: { S: sk } },
+        UpdateExpression: 'SET v = v + :one ADD offsets :o',
+        ConditionExpression: 'v = :known',
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':known': { N: String(known) }, ':o': { NS: ['5'] } },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    });
+    await send(fake, 'TransactWriteItems', { TransactItems: [put('1', 'attribute_not_exists(#pk)'), put('2')] });
+    expect(fake.table('t').items.size).toBe(2);
+    // One failed condition: nothing written, the reasons in order, the stored item with the failure.
+    await expect(send(fake, 'TransactWriteItems', { TransactItems: [update('1', 1), put('2', 'attribute_not_exists(#pk)'), put('3')] })).rejects.toMatchObject({
+      name: 'TransactionCanceledException',
+      CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed', Item: { sk: { S: '2' }, v: { N: '1' } } }, { Code: 'None' }],
+    });
+    expect(fake.table('t').get({ pk: { S: 'a' }, sk: { S: '1' } })).toMatchObject({ v: { N: '1' } });
+    expect(fake.table('t').items.size).toBe(2);
+    await send(fake, 'TransactWriteItems', { TransactItems: [update('1', 1), put('3')] });
+    expect(fake.table('t').get({ pk: { S: 'a' }, sk: { S: '1' } })).toMatchObject({ v: { N: '2' }, offsets: { NS: ['5'] } });
+    // Two actions on one item, or more than 100, are refused.
+    await expect(send(fake, 'TransactWriteItems', { TransactItems: [put('4'), put('4')] })).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(send(fake, 'TransactWriteItems', { TransactItems: Array.from({ length: 101 }, (_, i) => put(`x${i}`)) })).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('cancels a transaction as a conflict with another would, for the partial fault', async () => {
+    const fake = new FakeAws({ tables: { t: { hash: 'pk' } }, fault: () => 'partial', random: () => 0.9 });
+    const error = await send(fake, 'TransactWriteItems', { TransactItems: [{ Put: { TableName: 't', Item: { pk: { S: 'a' } } } }, { Put: { TableName: 't', Item: { pk: { S: 'b' } } } }] }).catch((e) => e);
+    expect(error).toMatchObject({ name: 'TransactionCanceledException', CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }] });
+    expect(fake.table('t').items.size).toBe(0);
+  });
+
   it('queries a sparse index by its key', async () => {
     const fake = aws();
     for (const [pk, zone] of [['a', 'z1'], ['b', 'z1'], ['c', undefined]] as const) {

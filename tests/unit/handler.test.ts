@@ -1,11 +1,10 @@
 import {
   BatchGetItemCommand,
   DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   ScanCommand,
-  UpdateItemCommand,
+  TransactWriteItemsCommand,
+  type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
@@ -13,6 +12,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { processBatch } from '../../handlers/processor/handler';
+import { processorSinks } from '../../handlers/processor/outputs';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 
@@ -22,6 +22,18 @@ const events = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
 const firehose = mockClient(FirehoseClient);
 const throttled = () => Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+/** A transaction cancelled because the write at `failed` failed its condition on `item`; the others were not written. */
+const cancelled = (count: number, failed: number, item?: Record<string, unknown>) =>
+  Object.assign(new Error('Transaction cancelled'), {
+    name: 'TransactionCanceledException',
+    $metadata: { httpStatusCode: 400 },
+    CancellationReasons: Array.from({ length: count }, (_, i) => (i === failed ? { Code: 'ConditionalCheckFailed', ...(item ? { Item: item } : {}) } : { Code: 'None' })),
+  });
+/** Every write sent in a TransactWriteItems, in order. */
+const transactWrites = (): TransactWriteItem[] => ddb.commandCalls(TransactWriteItemsCommand).flatMap((c) => c.args[0].input.TransactItems!);
+/** The alert-state writes among them (conditional updates of the alert-state table). */
+const stateWrites = () => transactWrites().flatMap((w) => (w.Update?.TableName === 'alert-state' ? [w.Update] : []));
+const isAlertState = (items: TransactWriteItem[]) => items.some((w) => w.Update?.TableName === 'alert-state');
 
 function run(event: ReturnType<typeof kinesisEvent>, remainingMs = 60_000) {
   let now = Date.now();
@@ -43,11 +55,10 @@ beforeEach(() => {
   events.reset();
   sqs.reset();
   firehose.reset();
-  ddb.on(PutItemCommand).resolves({});
+  ddb.on(TransactWriteItemsCommand).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
   ddb.on(ScanCommand).resolves({ Items: [] });
   ddb.on(BatchGetItemCommand).resolves({ Responses: {} });
-  ddb.on(UpdateItemCommand).resolves({});
   events.on(PutEventsCommand).callsFake((input) => ({ FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'e' })) }));
   sqs.on(SendMessageBatchCommand).resolves({ Failed: [] });
   firehose.on(PutRecordBatchCommand).callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({ RecordId: 'r' })) }));
@@ -64,7 +75,7 @@ describe('processBatch', () => {
   });
 
   it('reports the sequence numbers of the records whose rollups could not be written in time', async () => {
-    ddb.on(PutItemCommand).rejects(throttled());
+    ddb.on(TransactWriteItemsCommand).rejects(throttled());
     const event = kinesisEvent([reading(1, T), reading(1, T + 1000), { raw: 'garbage' }, reading(2, T)]);
     const { promise } = run(event, 3_000);
     const outcome = await promise;
@@ -73,14 +84,47 @@ describe('processBatch', () => {
     expect(outcome).toMatchObject({ stored: 0, quarantined: 1, retried: 3 });
   });
 
-  it('reports only the rollup that failed when others were written', async () => {
-    ddb.on(PutItemCommand).callsFake((input) => {
-      if (input.Item.sensor_id.S === 'sensor-00002') throw throttled();
-      return {};
+  it('reports only the rollup that failed when others were written: a cancelled transaction answers per write', async () => {
+    // Sensor 2's window is throttled in every transaction; the writes cancelled only for it go out again at once.
+    ddb.on(TransactWriteItemsCommand).callsFake((input: { TransactItems: TransactWriteItem[] }) => {
+      const items = input.TransactItems;
+      const at = items.findIndex((w) => w.Put?.Item?.sensor_id?.S === 'sensor-00002');
+      if (at < 0) return {};
+      throw Object.assign(cancelled(items.length, -1), {
+        CancellationReasons: items.map((_, i) => ({ Code: i === at ? 'ThrottlingError' : 'None' })),
+      });
     });
     const event = kinesisEvent([reading(1, T), reading(2, T), reading(3, T)]);
     const outcome = await run(event, 3_000).promise;
     expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1]!.kinesis.sequenceNumber }]);
+    expect(outcome.itemsWritten).toBe(2);
+  });
+
+  it('writes the windows of a batch in transactions of at most 100 conditional writes', async () => {
+    const event = kinesisEvent(Array.from({ length: 250 }, (_, i) => reading(1000 + i, T)));
+    const outcome = await run(event).promise;
+    const sizes = ddb.commandCalls(TransactWriteItemsCommand).map((c) => c.args[0].input.TransactItems!.length);
+    expect(sizes).toEqual([100, 100, 50]);
+    expect(outcome.itemsWritten).toBe(250);
+    for (const w of transactWrites()) expect(w.Put).toMatchObject({ ConditionExpression: 'attribute_not_exists(#pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
+  });
+
+  it('adds a later batch of a known window by an update: the new offsets, conditioned on the count it wrote', async () => {
+    const clients = { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}), firehose: new FirehoseClient({}) };
+    const sinks = processorSinks(TEST_CONFIG, clients);
+    const W = Math.floor(T / 60_000) * 60_000;
+    const deps = { config: TEST_CONFIG, sinks, write: () => undefined };
+    await processBatch(kinesisEvent([reading(1, W + 1000), reading(1, W + 2000)]), { getRemainingTimeInMillis: () => 60_000 }, deps);
+    ddb.resetHistory();
+    await processBatch(kinesisEvent([reading(1, W + 3000)]), { getRemainingTimeInMillis: () => 60_000 }, deps);
+    const [write] = transactWrites();
+    expect(write!.Update).toMatchObject({
+      ConditionExpression: '#count = :known',
+      ExpressionAttributeNames: { '#count': 'reading_count', '#offsets': 'reading_offsets_ms' },
+    });
+    expect(write!.Update!.UpdateExpression).toContain('ADD #offsets :offsets');
+    expect(write!.Update!.ExpressionAttributeValues).toMatchObject({ ':known': { N: '2' }, ':offsets': { NS: ['3000'] } });
+    expect(ddb.commandCalls(BatchGetItemCommand).flatMap((c) => c.args[0].input.RequestItems![TEST_CONFIG.tableName]?.Keys ?? [])).toEqual([]);
   });
 
   it('reports a quarantined record for retry when the quarantine queue cannot take it', async () => {
@@ -114,7 +158,7 @@ describe('processBatch', () => {
     const event = kinesisEvent([reading(1, T, { congestion_index: 85 })]);
     const outcome = await run(event).promise;
     expect(outcome.alertsPublished).toBe(1);
-    const [commit, clear] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    const [commit, clear] = stateWrites();
     expect(commit!.ConditionExpression).toBe('attribute_not_exists(#pk)');
     expect(commit!.ExpressionAttributeValues![':level']).toEqual({ S: 'WARNING' });
     // The outbox is cleared by a write conditioned on the version the commit wrote.
@@ -124,29 +168,32 @@ describe('processBatch', () => {
   });
 
   it('publishes nothing when another invocation already took the reading (its write wins the condition)', async () => {
-    ddb.on(UpdateItemCommand).rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
-    // What the other invocation wrote: the transition, with this very reading as its last.
-    ddb.on(GetItemCommand).resolves({
-      Item: { sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '2' }, last_reading_ms: { N: String(T) }, pending: { S: '[]' } },
+    // What the other invocation wrote: the transition, with this very reading as its last (the item the condition failed on).
+    const written = { sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '2' }, last_reading_ms: { N: String(T) }, pending: { S: '[]' } };
+    ddb.on(TransactWriteItemsCommand).callsFake((input: { TransactItems: TransactWriteItem[] }) => {
+      if (isAlertState(input.TransactItems)) throw cancelled(input.TransactItems.length, 0, written);
+      return {};
     });
     const outcome = await run(kinesisEvent([reading(1, T, { congestion_index: 85 })])).promise;
     expect(outcome).toMatchObject({ alertsPublished: 0, alertsStale: 1 });
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+    expect(stateWrites()).toHaveLength(1);
     expect(outcome.response.batchItemFailures).toEqual([]);
   });
 
   it('decides again on what another invocation wrote, keeping its work and adding its own', async () => {
-    ddb.on(UpdateItemCommand).rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
     // The other invocation took an earlier reading to WARNING; this batch's later reading goes on to CRITICAL.
-    ddb.on(GetItemCommand).resolves({
-      Item: { sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '2' }, last_reading_ms: { N: String(T - 1000) }, pending: { S: '[]' } },
+    const written = { sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '2' }, last_reading_ms: { N: String(T - 1000) }, pending: { S: '[]' } };
+    let conflicts = 0;
+    ddb.on(TransactWriteItemsCommand).callsFake((input: { TransactItems: TransactWriteItem[] }) => {
+      if (isAlertState(input.TransactItems) && conflicts++ === 0) throw cancelled(input.TransactItems.length, 0, written);
+      return {};
     });
     const outcome = await run(kinesisEvent([reading(1, T, { congestion_index: 95 })])).promise;
     expect(outcome.alertsPublished).toBe(1);
     const detail = JSON.parse(events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!);
     expect(detail).toMatchObject({ previous_level: 'WARNING', level: 'CRITICAL' });
-    const [, commit] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    const [, commit] = stateWrites();
     expect(commit!.ExpressionAttributeValues![':current']).toEqual({ N: '2' });
   });
 
@@ -156,7 +203,7 @@ describe('processBatch', () => {
     const outcome = await run(event, 3_000).promise;
     expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
     // Committed, then released: the alert stays in the outbox, free for the retry to publish at once.
-    const [, release] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    const [, release] = stateWrites();
     const pending = JSON.parse(release!.ExpressionAttributeValues![':pending']!.S!);
     expect(pending).toEqual([expect.objectContaining({ until: 0, alert: expect.objectContaining({ level: 'WARNING' }) })]);
   });
@@ -183,7 +230,7 @@ describe('processBatch', () => {
     const outcome = await run(kinesisEvent([reading(1, T + 1000, { congestion_index: 84 })])).promise;
     expect(outcome.alertsPublished).toBe(0);
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(stateWrites()).toHaveLength(0);
   });
 
   it("quarantines a reading whose zone disagrees with its sensor's registry zone, and counts readings without one", async () => {

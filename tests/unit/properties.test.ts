@@ -1,4 +1,4 @@
-import { BatchGetItemCommand, DynamoDBClient, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, QueryCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
-import { byWindow, mergeIntoWindow, readingCount } from '../../handlers/processor/core/window';
+import { addWindow, copyWindow, readingCount, windowOf } from '../../handlers/processor/core/window';
+import { freshReadings, windowItem, windowUpdate } from '../../handlers/processor/sinks/readings';
 import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 
@@ -40,6 +41,7 @@ const validReading = fc.record({
   avg_speed: fc.double({ min: 0, max: 300, noNaN: true }),
   congestion_index: fc.double({ min: 0, max: 100, noNaN: true }),
   received_at: fc.integer({ min: NOW - 10_000, max: NOW }),
+  temperature: fc.option(fc.double({ min: -80, max: 80, noNaN: true }), { nil: undefined }),
 });
 
 describe('the core, over arbitrary input', () => {
@@ -48,7 +50,10 @@ describe('the core, over arbitrary input', () => {
       fc.property(fc.array(payload, { maxLength: 40 }), (payloads) => {
         const records = toInputRecords(kinesisEvent(payloads));
         const batch = analyseBatch(records, options);
-        const seen = [...batch.quarantined.map((q) => q.index), ...batch.rollups.flatMap((r) => r.recordIndices)].sort((a, b) => a - b);
+        const seen = [...batch.quarantined.map((q) => q.index), ...batch.sensors.flatMap((r) => r.recordIndices)].sort((a, b) => a - b);
+        // The windows hold the same records, each in one window.
+        const inWindows = batch.windows.flatMap((w) => w.readings.map((r) => r.recordIndex)).sort((a, b) => a - b);
+        expect(inWindows).toEqual(batch.sensors.flatMap((r) => r.recordIndices).sort((a, b) => a - b));
         expect(seen).toEqual(records.map((_, i) => i));
         for (const q of batch.quarantined) expect(q.reason.length).toBeGreaterThan(0);
       }),
@@ -61,13 +66,43 @@ describe('the core, over arbitrary input', () => {
       fc.property(fc.array(validReading, { minLength: 1, maxLength: 60 }), (readings) => {
         const batch = analyseBatch(toInputRecords(kinesisEvent(readings)), options);
         expect(batch.quarantined).toEqual([]);
-        const windows = batch.rollups.flatMap((r) => byWindow(r.readings, 60).map((w) => mergeIntoWindow(r.sensorId, w.windowStartMs, undefined, w.readings).aggregate));
+        const windows = batch.windows.map((w) => w.aggregate);
         const distinctWindows = new Set(readings.map((r) => `${r.sensor_id} ${Math.floor(Date.parse(r.timestamp) / 60_000)}`));
         expect(windows).toHaveLength(distinctWindows.size);
         const distinctReadings = new Set(readings.map((r) => `${r.sensor_id} ${Date.parse(r.timestamp)}`));
         expect(windows.reduce((n, w) => n + readingCount(w), 0)).toBe(distinctReadings.size);
+        // The aggregate folded as the readings came is the aggregate of the window's distinct readings.
+        for (const w of batch.windows) {
+          expect(windowItem(w.aggregate, TEST_CONFIG)).toEqual(windowItem(windowOf(w.sensorId, w.windowStartMs, w.readings), TEST_CONFIG));
+        }
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('adds later readings to a stored window as writing all of them at once would (the update is the put of the whole)', () => {
+    fc.assert(
+      fc.property(fc.array(validReading, { minLength: 2, maxLength: 40 }), fc.nat(), (readings, cut) => {
+        const oneSensor = readings.map((r) => ({ ...r, sensor_id: 's1', timestamp: new Date(Math.floor(NOW / 60_000) * 60_000 - 60_000 + (Date.parse(r.timestamp) % 60_000)).toISOString() }));
+        const at = 1 + (cut % (oneSensor.length - 1));
+        const [first, second] = [oneSensor.slice(0, at), oneSensor.slice(at)];
+        const whole = analyseBatch(toInputRecords(kinesisEvent(oneSensor)), options).windows[0]!;
+        const stored = analyseBatch(toInputRecords(kinesisEvent(first)), options).windows[0]!.aggregate;
+        const delta = analyseBatch(toInputRecords(kinesisEvent(second)), options).windows[0]!;
+        const fresh = freshReadings(stored, delta);
+        const merged = addWindow(copyWindow(stored), fresh);
+        expect(windowItem(merged, TEST_CONFIG)).toEqual(windowItem(whole.aggregate, TEST_CONFIG));
+        // The update sets what the put of the whole would hold (its offsets added to the stored ones).
+        if (readingCount(fresh) === 0) return;
+        const update = windowUpdate('t', stored, fresh, TEST_CONFIG).Update!;
+        const values = update.ExpressionAttributeValues!;
+        const set = update.UpdateExpression!.split(' ADD ')[0]!.replace(/^SET /, '').split(', ').map((a) => a.split(' = '));
+        const item = windowItem(whole.aggregate, TEST_CONFIG);
+        for (const [name, value] of set) expect(values[value!], name).toEqual(item[name!]);
+        for (const name of (update.UpdateExpression!.split(' REMOVE ')[1] ?? '').split(', ').filter(Boolean)) expect(item[name], name).toBeUndefined();
+        expect([...stored.offsets, ...values[':offsets']!.NS!.map(Number)].sort((a, b) => a - b)).toEqual(whole.aggregate.offsets);
+      }),
+      { numRuns: 300 },
     );
   });
 });
@@ -91,10 +126,9 @@ describe('the handler, with AWS failing at random', () => {
         events.reset();
         sqs.reset();
         firehose.reset();
-        ddb.on(PutItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
+        ddb.on(TransactWriteItemsCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
         ddb.on(QueryCommand).callsFake(() => { if (flaky()) throw fail(); return { Items: [] }; });
         ddb.on(BatchGetItemCommand).callsFake(() => { if (flaky()) throw fail(); return { Responses: {} }; });
-        ddb.on(UpdateItemCommand).callsFake(() => { if (flaky()) throw fail(); return {}; });
         events.on(PutEventsCommand).callsFake((input) => { if (flaky()) throw fail(); return { FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: 'e' })) }; });
         sqs.on(SendMessageBatchCommand).callsFake(() => { if (flaky()) throw fail(); return { Failed: [] }; });
         firehose.on(PutRecordBatchCommand).callsFake((input) => { if (flaky()) throw fail(); return { FailedPutCount: 0, RequestResponses: input.Records.map(() => ({ RecordId: 'r' })) }; });

@@ -13,7 +13,7 @@ import {
   type RawRecord,
 } from '../../handlers/processor/adapters/raw-data';
 import { analyseBatch } from '../../handlers/processor/core/batch';
-import { validateRecord } from '../../handlers/processor/core/validate';
+import { decodePayload, validateRecord } from '../../handlers/processor/core/validate';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
 import { processorSinks, type Clients } from '../../handlers/processor/outputs';
 import { rawDataSink } from '../../handlers/processor/sinks/raw-data';
@@ -26,6 +26,8 @@ import { TEST_CONFIG } from '../helpers/processor-config';
 const T = Date.now() - 10_000;
 const lines = (r: RawRecord) => r.data.toString('utf8').split('\n');
 const inputs = (payloads: Parameters<typeof kinesisEvent>[0]) => toInputRecords(kinesisEvent(payloads));
+/** The payloads as validation decodes them (once, for both the rollups and the lake). */
+const decoded = (payloads: Parameters<typeof kinesisEvent>[0]) => inputs(payloads).map((r) => decodePayload(r) as Buffer);
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
 /** The size of the largest reading validation accepts: 4 KiB by its base64 estimate. */
 const NEAR_LIMIT = LIMITS.maxReadingBytes - 2;
@@ -40,14 +42,14 @@ function readingOfSize(sensor: number, bytes: number): Record<string, unknown> {
 describe('packRecords', () => {
   it('writes each payload as it was received, one per line, in batch order', () => {
     const payloads = [reading(1, T), reading(2, T, { weather_condition: 'pluie légère' }), reading(3, T + 1000)];
-    const [record, ...rest] = packRecords(inputs(payloads), all(3));
+    const [record, ...rest] = packRecords(decoded(payloads), all(3));
     expect(rest).toEqual([]);
     expect(record!.readings).toEqual([0, 1, 2]);
     expect(lines(record!)).toEqual([...payloads.map((p) => JSON.stringify(p)), '']);
   });
 
   it('leaves out the positions not asked for (the quarantined records)', () => {
-    const [record] = packRecords(inputs([reading(1, T), { raw: 'garbage' }, reading(2, T)]), [0, 2]);
+    const [record] = packRecords(decoded([reading(1, T), { raw: 'garbage' }, reading(2, T)]), [0, 2]);
     expect(record!.readings).toEqual([0, 2]);
     expect(lines(record!).filter(Boolean).map((l) => JSON.parse(l).sensor_id)).toEqual(['sensor-00001', 'sensor-00002']);
   });
@@ -55,7 +57,7 @@ describe('packRecords', () => {
   it('turns line breaks between JSON tokens into spaces: still one reading per line, the same document', () => {
     const pretty = JSON.stringify(reading(7, T), null, 2);
     expect(pretty).toContain('\n');
-    const [record] = packRecords(inputs([{ raw: pretty }, reading(8, T)]), all(2));
+    const [record] = packRecords(decoded([{ raw: pretty }, reading(8, T)]), all(2));
     const [first, second, end] = lines(record!);
     expect(end).toBe('');
     expect(JSON.parse(first!)).toEqual(reading(7, T));
@@ -65,7 +67,7 @@ describe('packRecords', () => {
   it('decodes unpadded base64 as validation does (leniently), to the exact bytes', () => {
     const json = JSON.stringify(reading(9, T));
     const unpadded = Buffer.from(json).toString('base64').replace(/=+$/, '');
-    const [record] = packRecords(inputs([{ base64: unpadded }]), [0]);
+    const [record] = packRecords(decoded([{ base64: unpadded }]), [0]);
     expect(record!.data.toString('utf8')).toBe(`${json}\n`);
   });
 
@@ -75,7 +77,7 @@ describe('packRecords', () => {
     // The largest reading validation lets through (its base64 estimate is at most 4 KiB).
     expect(typeof validateRecord(records[0]!, TEST_CONFIG, Date.now())).toBe('object');
     expect(typeof validateRecord(inputs([readingOfSize(0, NEAR_LIMIT + 3)])[0]!, TEST_CONFIG, Date.now())).toBe('string');
-    const packed = packRecords(records, all(2_000));
+    const packed = packRecords(records.map((r) => decodePayload(r) as Buffer), all(2_000));
     expect(packed.length).toBe(Math.ceil((2_000 * (NEAR_LIMIT + 1)) / MAX_RECORD_BYTES));
     for (const r of packed) expect(r.data.length).toBeLessThanOrEqual(MAX_RECORD_BYTES);
     for (const r of packed.slice(0, -1)) expect(r.data.length).toBeGreaterThan(MAX_RECORD_BYTES - NEAR_LIMIT - 8);
@@ -86,7 +88,7 @@ describe('packRecords', () => {
 
   it('puts a reading at the size limit in a record of its own when only one fits', () => {
     const big = readingOfSize(1, NEAR_LIMIT);
-    const packed = packRecords(inputs([big, big, big]), all(3), NEAR_LIMIT + 2);
+    const packed = packRecords(decoded([big, big, big]), all(3), NEAR_LIMIT + 2);
     expect(packed.map((r) => r.readings)).toEqual([[0], [1], [2]]);
     for (const r of packed) expect(r.data.length).toBe(NEAR_LIMIT + 1);
   });
@@ -111,7 +113,7 @@ describe('putRawRecords (aws-sdk-client-mock)', () => {
   const firehose = mockClient(FirehoseClient);
   const client = new FirehoseClient({});
   // Records of 10 readings each.
-  const records = (n: number) => packRecords(inputs(all(n).map((i) => readingOfSize(i, 4_000))), all(n), 10 * 4_003);
+  const records = (n: number) => packRecords(decoded(all(n).map((i) => readingOfSize(i, 4_000))), all(n), 10 * 4_003);
   const sentRecords = () => firehose.commandCalls(PutRecordBatchCommand).map((c) => c.args[0].input.Records!.map((r) => Buffer.from(r.Data!).toString()));
   const ok = (input: { Records?: unknown[] }) => ({ FailedPutCount: 0, RequestResponses: input.Records!.map((_, i) => ({ RecordId: `r${i}` })) });
 
@@ -235,6 +237,20 @@ describe('processBatch with the raw-data lake (AWS in memory)', () => {
       'sensor-00003',
     ]);
     expect(service).toMatchObject({ RawRecordsDelivered: 1, RawDeliveryFailures: 0 });
+  });
+
+  it('does not put again, when Lambda retries the batch, the readings this container already delivered', async () => {
+    let windowsThrottled = true;
+    const { aws, sinks } = container((operation) => (operation === 'TransactWriteItems' && windowsThrottled ? 'throttle' : 'ok'));
+    const event = kinesisEvent(payloads);
+    const first = await run(sinks, event);
+    expect(first.outcome).toMatchObject({ retried: 3, rawRecordsDelivered: 1 });
+    windowsThrottled = false;
+    const retry = await run(sinks, event);
+    expect(retry.outcome).toMatchObject({ retried: 0, stored: 3, rawRecordsDelivered: 0 });
+    expect(retry.outcome.calls.PutRecordBatch).toBeUndefined();
+    const lake = aws.firehose.get(TEST_CONFIG.deliveryStreamName)!.flatMap((r) => Buffer.from(r).toString().split('\n').filter(Boolean));
+    expect(lake.map((l) => JSON.parse(l).sensor_id)).toEqual(['sensor-00001', 'sensor-00002', 'sensor-00003']);
   });
 
   it('retries the valid readings when Firehose will not take them, and every record still ends in one place', async () => {

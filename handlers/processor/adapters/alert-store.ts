@@ -3,25 +3,17 @@
  * is pure, in core/alerts.ts). It owns the table's layout: the item's attributes, the sparse
  * elevated index and its bucket scheme. Reads only the sensors that may transition; every change
  * is a conditional write on the item's version, so retries, replays and concurrent invocations
- * can never apply (and publish) the same transition twice.
+ * can never apply (and publish) the same transition twice. A batch's changes go out together, 100
+ * per call (adapters/conditional-writes.ts).
  */
-import {
-  BatchGetItemCommand,
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ALERT_STATE_TABLE } from '../../../contract';
 import { initialState, type AlertDetail, type AlertState, type PendingAlert } from '../core/alerts';
 import { elevatedBucket } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
 import { UnprocessedKeysError } from '../errors';
-import { errorDetail } from '../log';
 import { allItems, chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { writeConditionally } from './conditional-writes';
 
 /** DynamoDB BatchGetItem limit. */
 export const MAX_BATCH_GET_KEYS = 100;
@@ -37,7 +29,6 @@ export const SCAN_SEGMENTS = 4;
 const PK = ALERT_STATE_TABLE.partitionKey;
 const BUCKET = ALERT_STATE_TABLE.elevatedBucketAttribute;
 
-export type CommitOutcome = 'committed' | 'conflict' | 'failed';
 
 /** An alert-state item as the state machine's AlertState (absent attributes take their initial values). */
 export function stateFromItem(item: Record<string, AttributeValue>): AlertState {
@@ -154,71 +145,98 @@ export class AlertStore {
     return states;
   }
 
-  /** One UpdateItem guarded by its condition: a failed condition is a conflict, any other failure is logged. */
-  private async conditionalUpdate(input: ConstructorParameters<typeof UpdateItemCommand>[0], what: string): Promise<CommitOutcome> {
-    const { client, io, counter } = this.deps;
-    try {
-      counter.add('UpdateItem');
-      await retrying(io, 'UpdateItem', (abortSignal) => client.send(new UpdateItemCommand(input), { abortSignal }));
-      return 'committed';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
-        return 'conflict';
-      }
-      io.log('ERROR', `Alert state: ${what} failed`, { sensor_id: input.Key?.[PK]?.S, ...errorDetail(error) });
-      return 'failed';
-    }
-  }
-
   /**
-   * Writes `next` if the stored version is still `previous.version` (every change goes through here:
-   * transitions, claims, and the outbox after publishing). The item stays in the elevated index
-   * while the sensor is above NORMAL or has alerts pending.
+   * Writes each change if the stored version is still the one it was decided on (every change goes
+   * through here: transitions, claims, and the outbox after publishing). A change whose condition
+   * fails is decided again by its `redo` on what was written instead (the item the condition failed
+   * on), up to `maxConflicts` times. Answers, per sensor, the state that stands (written, or left as
+   * it was when `redo` had nothing to change), or undefined when it could not be written.
    */
-  commit(previous: AlertState, next: AlertState, zoneId: string, updatedAt: string): Promise<CommitOutcome> {
-    const elevated = next.level !== 'NORMAL' || next.pending.length > 0;
-    const lastAlertAt: Record<string, AttributeValue> = Object.fromEntries(
-      Object.entries(next.lastAlertAt).map(([level, ms]) => [level, { N: String(ms) }]),
-    );
-    const values: Record<string, AttributeValue> = {
-      ':level': { S: next.level },
-      ':next': { N: String(next.version) },
-      ':zone': { S: zoneId },
-      ':laa': { M: lastAlertAt },
-      ':pending': { S: JSON.stringify(next.pending) },
-      ':lastReading': { N: String(next.lastReadingMs) },
-      ':now': { S: updatedAt },
-    };
-    if (previous.version > 0) values[':current'] = { N: String(previous.version) };
-    if (elevated) values[':bucket'] = { S: elevatedBucket(next.sensorId) };
-    return this.conditionalUpdate(
-      {
-        TableName: this.deps.tableName,
-        Key: { [PK]: { S: next.sensorId } },
-        UpdateExpression:
-          'SET #level = :level, #version = :next, zone_id = :zone, last_alert_at = :laa, pending = :pending, ' +
-          'last_reading_ms = :lastReading, updated_at = :now' +
-          (elevated ? ', #bucket = :bucket' : ' REMOVE #bucket'),
-        ConditionExpression: previous.version > 0 ? '#version = :current' : `attribute_not_exists(#pk)`,
-        ExpressionAttributeNames: {
-          '#level': 'level',
-          '#version': 'version',
-          '#bucket': BUCKET,
-          ...(previous.version > 0 ? {} : { '#pk': PK }),
-        },
-        ExpressionAttributeValues: values,
-      },
-      'commit',
-    );
-  }
-
-  /** The sensor's state, read consistently (after a conflict, to decide again on what won). */
-  async get(sensorId: string): Promise<AlertState> {
+  async writeAll(changes: readonly StateChange[], maxConflicts: number): Promise<Map<string, AlertState | undefined>> {
     const { client, tableName, io, counter } = this.deps;
-    counter.add('GetItem');
-    const out = await retrying(io, 'GetItem', (abortSignal) =>
-      client.send(new GetItemCommand({ TableName: tableName, Key: { [PK]: { S: sensorId } }, ConsistentRead: true }), { abortSignal }),
-    );
-    return out.Item ? stateFromItem(out.Item) : initialState(sensorId);
+    const result = new Map<string, AlertState | undefined>();
+    let pending = changes.map((change) => ({ change, current: change.state }));
+    for (let round = 0; pending.length > 0; round++) {
+      const writes: { entry: (typeof pending)[number]; next: AlertState }[] = [];
+      for (const entry of pending) {
+        const next = entry.change.redo(entry.current);
+        if (!next) result.set(entry.change.sensorId, entry.current);
+        else if (round > maxConflicts) {
+          io.log('ERROR', 'Alert state: too many concurrent writers', { sensor_id: entry.change.sensorId });
+          result.set(entry.change.sensorId, undefined);
+        } else writes.push({ entry, next });
+      }
+      const outcomes = await writeConditionally(
+        client,
+        writes.map(({ entry, next }) => stateWrite(tableName, entry.current, next, entry.change.zoneId, entry.change.updatedAt)),
+        io,
+        counter,
+      );
+      pending = [];
+      writes.forEach(({ entry, next }, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.kind === 'written') result.set(entry.change.sensorId, next);
+        else if (outcome.kind === 'failed') result.set(entry.change.sensorId, undefined);
+        else {
+          io.log('WARN', 'Alert state changed concurrently: deciding again on what was written', { sensor_id: entry.change.sensorId });
+          entry.current = outcome.item ? stateFromItem(outcome.item) : initialState(entry.change.sensorId);
+          pending.push(entry);
+        }
+      });
+    }
+    return result;
   }
+}
+
+/** A change of one sensor's state: decided on `state`, decided again by `redo` on what another writer wrote. */
+export interface StateChange {
+  sensorId: string;
+  zoneId: string;
+  /** ISO-8601, the time the change was decided. */
+  updatedAt: string;
+  state: AlertState;
+  /** The state to write over `stored`, or undefined when there is nothing to change. */
+  redo: (stored: AlertState) => AlertState | undefined;
+}
+
+/**
+ * The write of `next` over `previous`: conditioned on the stored version still being
+ * `previous.version` (or on no item, at version 0). The item stays in the elevated index while the
+ * sensor is above NORMAL or has alerts pending.
+ */
+export function stateWrite(tableName: string, previous: AlertState, next: AlertState, zoneId: string, updatedAt: string): TransactWriteItem {
+  const elevated = next.level !== 'NORMAL' || next.pending.length > 0;
+  const lastAlertAt: Record<string, AttributeValue> = Object.fromEntries(
+    Object.entries(next.lastAlertAt).map(([level, ms]) => [level, { N: String(ms) }]),
+  );
+  const values: Record<string, AttributeValue> = {
+    ':level': { S: next.level },
+    ':next': { N: String(next.version) },
+    ':zone': { S: zoneId },
+    ':laa': { M: lastAlertAt },
+    ':pending': { S: JSON.stringify(next.pending) },
+    ':lastReading': { N: String(next.lastReadingMs) },
+    ':now': { S: updatedAt },
+  };
+  if (previous.version > 0) values[':current'] = { N: String(previous.version) };
+  if (elevated) values[':bucket'] = { S: elevatedBucket(next.sensorId) };
+  return {
+    Update: {
+      TableName: tableName,
+      Key: { [PK]: { S: next.sensorId } },
+      UpdateExpression:
+        'SET #level = :level, #version = :next, zone_id = :zone, last_alert_at = :laa, pending = :pending, ' +
+        'last_reading_ms = :lastReading, updated_at = :now' +
+        (elevated ? ', #bucket = :bucket' : ' REMOVE #bucket'),
+      ConditionExpression: previous.version > 0 ? '#version = :current' : `attribute_not_exists(#pk)`,
+      ExpressionAttributeNames: {
+        '#level': 'level',
+        '#version': 'version',
+        '#bucket': BUCKET,
+        ...(previous.version > 0 ? {} : { '#pk': PK }),
+      },
+      ExpressionAttributeValues: values,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
 }

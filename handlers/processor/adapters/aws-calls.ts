@@ -22,11 +22,13 @@ export interface IoContext {
   backoffBaseMs: number;
   backoffCapMs: number;
   log: Logger;
+  /** What this invocation's calls took: a retry starts only if one can still answer before the deadline. */
+  latency?: CallLatency;
 }
 
 export const DEFAULT_IO = {
   callTimeoutMs: 3_000,
-  /** 200 BatchWriteItem calls of a 10,000-record batch go out in 7 rounds. */
+  /** The 50 TransactWriteItems of a 10,000-record batch of 5,000 sensors go out in 2 rounds. */
   concurrency: 32,
   backoffBaseMs: 25,
   backoffCapMs: 1_000,
@@ -65,30 +67,70 @@ export const backoffMs = (io: IoContext, attempt: number): number =>
   io.random() * Math.min(io.backoffCapMs, io.backoffBaseMs * 2 ** attempt);
 
 /**
- * Sleeps before the next attempt if the deadline allows both the wait and one more call;
- * answers false (no time left) otherwise.
+ * How long this invocation's calls took to answer (the longest of the last 32): what the next call
+ * is expected to take. Time budgets come from the time left and this, not from a fixed timeout.
+ */
+export class CallLatency {
+  private readonly recent: number[] = [];
+  private next = 0;
+  observe(ms: number): void {
+    if (this.recent.length < LATENCY_SAMPLES) this.recent.push(ms);
+    else this.recent[this.next] = ms;
+    this.next = (this.next + 1) % LATENCY_SAMPLES;
+  }
+  /** 0 before any call answered. */
+  expectedMs(): number {
+    let max = 0;
+    for (const ms of this.recent) if (ms > max) max = ms;
+    return max;
+  }
+}
+const LATENCY_SAMPLES = 32;
+
+/**
+ * Sleeps before the next attempt if, after the wait, a call can still answer before the deadline
+ * (as long as this invocation's calls took); answers false (no time left) otherwise.
  */
 export async function waitForRetry(io: IoContext, attempt: number): Promise<boolean> {
   const delay = backoffMs(io, attempt);
-  if (io.now() + delay + io.callTimeoutMs > io.deadlineMs) return false;
+  if (io.now() + delay + (io.latency?.expectedMs() ?? 0) >= io.deadlineMs) return false;
   await io.sleep(delay);
   return true;
 }
 
-/** One AWS call, abandoned after the call timeout (the SDK request is aborted too). */
+/** The same calls with an earlier deadline: a phase that must leave time for the phases after it. */
+export const withDeadline = (io: IoContext, deadlineMs: number): IoContext => ({ ...io, deadlineMs: Math.min(io.deadlineMs, deadlineMs) });
+
+/** A phase's share of the time left: its deadline when `share` of what remains is its to use. */
+export const shareOfTimeLeft = (io: IoContext, share: number): IoContext => withDeadline(io, io.now() + Math.max(0, io.deadlineMs - io.now()) * share);
+
+/**
+ * One AWS call, abandoned after min(call timeout, time left before the deadline) (the SDK request
+ * is aborted too). How long it took to answer is recorded (io.latency).
+ */
 export async function call<T>(io: IoContext, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  const timeoutMs = Math.max(1, Math.min(io.callTimeoutMs, io.deadlineMs - io.now()));
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      // Settled before the abort, so that the call fails as timed out (retryable) whatever the abort makes the request throw.
+      reject(new CallTimeoutError(`AWS call exceeded ${timeoutMs} ms`));
       controller.abort();
-      reject(new CallTimeoutError(`AWS call exceeded ${io.callTimeoutMs} ms`));
-    }, Math.max(1, Math.min(io.callTimeoutMs, io.deadlineMs - io.now())));
+    }, timeoutMs);
   });
+  const started = io.now();
+  let answered = false;
   try {
-    return await Promise.race([send(controller.signal), timeout]);
+    const result = await Promise.race([send(controller.signal), timeout]);
+    answered = true;
+    return result;
+  } catch (error) {
+    answered = !(error instanceof CallTimeoutError);
+    throw error;
   } finally {
     clearTimeout(timer);
+    if (answered) io.latency?.observe(io.now() - started);
   }
 }
 

@@ -7,9 +7,9 @@
  * Conversion to Parquet reads several JSON documents in one record, but not a JSON array
  * (https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html: "{"a":1}{"a":2}"
  * is correct input, "[{"a":1},{"a":2}]" is not); the newline is whitespace to the deserializer and
- * lets anyone split the records again. Each payload is base64-decoded straight into its record
- * (no intermediate string or object): the bytes the sensor sent, with the rule's fields, as the
- * lake stored them when Firehose read the stream itself.
+ * lets anyone split the records again. Each payload is copied into its record as validation
+ * decoded it (base64 is decoded once per reading): the bytes the sensor sent, with the rule's
+ * fields, as the lake stored them when Firehose read the stream itself.
  *
  * Failed records (the call throttled or failing, or FailedPutCount > 0 with a per-record
  * ErrorCode) are sent again with backoff and jitter until the deadline, as Firehose asks of Direct PUT
@@ -19,7 +19,6 @@
  * delivered again, stores its readings again (dedupe by sensor and reading time in queries).
  */
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
-import type { InputRecord } from '../core/types';
 import { sendInGroups, type CallCounter, type IoContext } from './aws-calls';
 
 /**
@@ -42,22 +41,20 @@ export interface RawRecord {
   readings: number[];
 }
 
-/** Upper bound of the bytes a base64 string decodes to (Node decodes leniently; the exact count comes from the write). */
-const decodedBound = (base64: string): number => Math.ceil((base64.length * 3) / 4);
-
 /**
- * Packs the payloads of `records` at `positions` (in order) into records of at most `maxRecordBytes`,
- * each payload followed by a newline. A newline inside a payload can only be whitespace between JSON
- * tokens (a JSON string cannot hold a raw line break), so it becomes a space: one reading, one line.
+ * Packs the payloads at `positions` (in order; decoded once, by validation) into records of at most
+ * `maxRecordBytes`, each payload followed by a newline. A newline inside a payload can only be
+ * whitespace between JSON tokens (a JSON string cannot hold a raw line break), so it becomes a
+ * space: one reading, one line.
  */
-export function packRecords(records: readonly InputRecord[], positions: readonly number[], maxRecordBytes = MAX_RECORD_BYTES): RawRecord[] {
+export function packRecords(payloads: readonly (Buffer | undefined)[], positions: readonly number[], maxRecordBytes = MAX_RECORD_BYTES): RawRecord[] {
   const packed: RawRecord[] = [];
   for (let from = 0; from < positions.length; ) {
-    // The readings that fit, by their upper bound (a payload is at most 4 KiB, so at least one fits).
+    // The readings that fit (a payload is at most 4 KiB, so at least one fits).
     let bytes = 0;
     let to = from;
     while (to < positions.length) {
-      const size = decodedBound(records[positions[to]!]!.data) + 1;
+      const size = payloads[positions[to]!]!.length + 1;
       if (bytes + size > maxRecordBytes && to > from) break;
       bytes += size;
       to++;
@@ -67,12 +64,12 @@ export function packRecords(records: readonly InputRecord[], positions: readonly
     let offset = 0;
     for (const position of readings) {
       const start = offset;
-      offset += data.write(records[position]!.data, offset, 'base64');
+      offset += payloads[position]!.copy(data, offset);
       // Searching back from the payload's end stops at the previous separator: one short native scan.
       for (let nl = data.lastIndexOf(NEWLINE, offset - 1); nl >= start; nl = data.lastIndexOf(NEWLINE, nl - 1)) data[nl] = SPACE;
       data[offset++] = NEWLINE;
     }
-    packed.push({ data: data.subarray(0, offset), readings });
+    packed.push({ data, readings });
     from = to;
   }
   return packed;

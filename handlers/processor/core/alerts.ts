@@ -16,7 +16,7 @@
  * the same alert, and an alert whose publisher died is claimed again once its claim has lapsed.
  */
 import { ALERT_EVENT } from '../../../contract';
-import type { Rollup } from './rollup';
+import type { SensorReadings } from './batch';
 import { deterministicId } from './hash';
 import { levelRank, type EnrichedReading, type Level, type Thresholds } from './types';
 
@@ -218,4 +218,4 @@ export const REPLAYED_AFTER_MS = 60_000;
  * state does not record unless they caused a transition. (Deliveries of the stream's own records,
  * retries and resumes included, keep each sensor's order, so they need no such check.)
  */
-export const replayedSensors = (rollups: readonly Rollup[]): Rollup[] => rollups.filter((r) => r.readings.some((x) => x.replayed));
+export const replayedSensors = (sensors: readonly SensorReadings[]): SensorReadings[] => sensors.filter((s) => s.readings.some((x) => x.replayed));

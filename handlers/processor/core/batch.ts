@@ -1,21 +1,54 @@
 /**
- * One batch through the pure core: validate, enrich, roll up. Every record ends in exactly one
- * list: valid (and so in exactly one rollup) or quarantined.
+ * One batch through the pure core, in one pass over its records: each payload is decoded once
+ * (its bytes kept for the raw-data lake), validated, enriched, and folded at once into its sensor's
+ * readings (for the alert state machine) and into the aggregate of its sensor's window (for the
+ * readings sink). Every record ends in exactly one list: valid (and so in exactly one window) or
+ * quarantined.
  */
+import type { ProcessorConfig } from '../config';
 import type { ZoneStats } from './metrics';
-import { addToRollup, startRollup, statIndex, type Rollup } from './rollup';
-import type { InputRecord, QuarantinedRecord } from './types';
-import { validateRecord, type ValidationConfig } from './validate';
+import type { EnrichedReading, InputRecord, QuarantinedRecord } from './types';
+import { decodePayload, validateRecord, type ValidationConfig } from './validate';
+import { addReading, emptyWindow, newestOffset, windowOf, windowStart, type WindowAggregate } from './window';
 
 /** What the core needs of the configuration, and the time the batch is analysed at. */
 export interface CoreOptions {
-  config: ValidationConfig;
+  config: ValidationConfig & Pick<ProcessorConfig, 'rollupWindowSeconds'>;
   nowMs: number;
+}
+
+/** One sensor's valid readings of a batch. */
+export interface SensorReadings {
+  sensorId: string;
+  /** The zone of the latest reading (a sensor that moved zones is filed under the latest). */
+  zoneId: string;
+  /** Readings in time order (ties keep arrival order). */
+  readings: EnrichedReading[];
+  /** Positions of the input records that carry them, to report them if an output fails. */
+  recordIndices: number[];
+  /** Sensor time of the newest reading. */
+  lastMs: number;
+  congestionSum: number;
+  vehicleSum: number;
+}
+
+/** One sensor's readings of a batch that fall in one window, and their aggregate. */
+export interface WindowDelta {
+  sensorId: string;
+  windowStartMs: number;
+  /** `sensor_id|windowStartMs`: the window's identity in a container's memory. */
+  key: string;
+  readings: EnrichedReading[];
+  /** The aggregate of these readings, each once. */
+  aggregate: WindowAggregate;
 }
 
 export interface AnalysedBatch {
   records: InputRecord[];
-  rollups: Rollup[];
+  /** The decoded payload of each valid record, by position (undefined for the quarantined): the raw-data lake's input. */
+  payloads: (Buffer | undefined)[];
+  sensors: SensorReadings[];
+  windows: WindowDelta[];
   /** Invalid records, with their reason and their position in `records`. */
   quarantined: (QuarantinedRecord & { index: number })[];
   zones: ZoneStats[];
@@ -27,44 +60,105 @@ export interface AnalysedBatch {
   zoneUnverified: number;
 }
 
-const CONGESTION_SUM = statIndex('congestion_index', 'mean');
-const VEHICLE_SUM = statIndex('vehicle_count', 'sum');
+export const windowKey = (sensorId: string, windowStartMs: number): string => `${sensorId}|${windowStartMs}`;
 
-/** Validates and enriches every record, rolls valid readings up per sensor, and sums them per zone. */
+interface SensorState extends SensorReadings {
+  ordered: boolean;
+  window: WindowState | undefined;
+}
+interface WindowState extends WindowDelta {
+  /** Every reading after the one before it: the aggregate was folded as they came. */
+  ordered: boolean;
+}
+
+/** Validates and enriches every record, and folds each valid reading into its sensor and its window. */
 export function analyseBatch(records: InputRecord[], options: CoreOptions): AnalysedBatch {
-  const bySensor = new Map<string, Rollup>();
+  const windowSeconds = options.config.rollupWindowSeconds;
+  const bySensor = new Map<string, SensorState>();
+  const sensors: SensorState[] = [];
+  const windows: WindowState[] = [];
+  const otherWindows = new Map<string, WindowState>();
+  const payloads = new Array<Buffer | undefined>(records.length);
   const quarantined: AnalysedBatch['quarantined'] = [];
   const receivedAtMs: number[] = [];
   let replayed = 0;
   let zoneUnverified = 0;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
-    const reading = validateRecord(record, options.config, options.nowMs, index);
+    const payload = decodePayload(record);
+    const reading = validateRecord(record, options.config, options.nowMs, index, payload);
     if (typeof reading === 'string') {
       quarantined.push({ record, reason: reading, index });
       continue;
     }
-    const rollup = bySensor.get(reading.sensor_id);
-    if (rollup) addToRollup(rollup, reading, index);
-    else bySensor.set(reading.sensor_id, startRollup(reading, index));
+    payloads[index] = payload as Buffer;
     if (reading.registry_zone === undefined) zoneUnverified++;
     if (reading.replayed) replayed++;
     else receivedAtMs.push(reading.received_at);
-  }
-  const rollups = [...bySensor.values()];
-  // Zone statistics from the rollups (one step per sensor rather than per reading).
-  const zones = new Map<string, ZoneStats>();
-  for (const r of rollups) {
-    const congestionSum = r.stats[CONGESTION_SUM]!;
-    const vehicleSum = r.stats[VEHICLE_SUM]!;
-    const zone = zones.get(r.zoneId);
-    if (zone) {
-      zone.congestionSum += congestionSum;
-      zone.vehicleSum += vehicleSum;
-      zone.readings += r.readings.length;
+
+    let sensor = bySensor.get(reading.sensor_id);
+    if (sensor === undefined) {
+      sensor = {
+        sensorId: reading.sensor_id,
+        zoneId: reading.zone_id,
+        readings: [],
+        recordIndices: [],
+        lastMs: reading.timestampMs,
+        congestionSum: 0,
+        vehicleSum: 0,
+        ordered: true,
+        window: undefined,
+      };
+      bySensor.set(reading.sensor_id, sensor);
+      sensors.push(sensor);
+    }
+    sensor.readings.push(reading);
+    sensor.recordIndices.push(index);
+    sensor.congestionSum += reading.congestion_index;
+    sensor.vehicleSum += reading.vehicle_count;
+    if (reading.timestampMs >= sensor.lastMs) {
+      sensor.lastMs = reading.timestampMs;
+      sensor.zoneId = reading.zone_id;
     } else {
-      zones.set(r.zoneId, { zoneId: r.zoneId, congestionSum, vehicleSum, readings: r.readings.length });
+      sensor.ordered = false;
+    }
+
+    // The window: most often the one this sensor's previous reading went to.
+    const start = windowStart(reading.timestampMs, windowSeconds);
+    let window = sensor.window;
+    if (window === undefined || window.windowStartMs !== start) {
+      const key = windowKey(reading.sensor_id, start);
+      window = window === undefined ? undefined : otherWindows.get(key);
+      if (window === undefined) {
+        window = { sensorId: reading.sensor_id, windowStartMs: start, key, readings: [], aggregate: emptyWindow(reading.sensor_id, start), ordered: true };
+        windows.push(window);
+        if (sensor.window !== undefined) {
+          otherWindows.set(sensor.window.key, sensor.window);
+          otherWindows.set(key, window);
+        }
+      }
+      sensor.window = window;
+    }
+    window.readings.push(reading);
+    if (!window.ordered) continue;
+    if (reading.timestampMs - start > newestOffset(window.aggregate)) addReading(window.aggregate, reading);
+    // Out of order or twice in the batch (rare: Kinesis keeps a partition key's order): aggregated below.
+    else window.ordered = false;
+  }
+
+  for (const s of sensors) if (!s.ordered) s.readings.sort((a, b) => a.timestampMs - b.timestampMs);
+  for (const w of windows) if (!w.ordered) w.aggregate = windowOf(w.sensorId, w.windowStartMs, w.readings);
+  // Zone statistics from the sensors (one step per sensor rather than per reading).
+  const zones = new Map<string, ZoneStats>();
+  for (const s of sensors) {
+    const zone = zones.get(s.zoneId);
+    if (zone) {
+      zone.congestionSum += s.congestionSum;
+      zone.vehicleSum += s.vehicleSum;
+      zone.readings += s.readings.length;
+    } else {
+      zones.set(s.zoneId, { zoneId: s.zoneId, congestionSum: s.congestionSum, vehicleSum: s.vehicleSum, readings: s.readings.length });
     }
   }
-  return { records, rollups, quarantined, zones: [...zones.values()], receivedAtMs, replayed, zoneUnverified };
+  return { records, payloads, sensors, windows, quarantined, zones: [...zones.values()], receivedAtMs, replayed, zoneUnverified };
 }

@@ -1,16 +1,21 @@
 /**
  * Rollups aligned to fixed windows of reading time: every reading of a sensor belongs to exactly
  * one window (its timestamp rounded down to a multiple of the window), and a window's aggregate
- * is a function of the set of its readings alone. Merging readings into an aggregate skips those
- * already in it (a reading is identified by its sensor and its time, kept as offsets into the
- * window), so any delivery schedule (replays, resumes, bisections, overlapping attempts) ends in
- * the aggregate of one clean delivery. Measurements are kept in thousandths (integers), so sums
- * are exact whatever the order the readings are added in. Pure.
+ * is a function of the set of its readings alone. A reading is identified by its sensor and its
+ * time, kept as its offset into the window, so adding readings to an aggregate skips those it
+ * already holds, and any delivery schedule (replays, resumes, bisections, overlapping attempts)
+ * ends in the aggregate of one clean delivery. Measurements are kept in thousandths (integers), so
+ * sums are exact whatever the order the readings are added in. Pure.
+ *
+ * A batch's readings of a window are folded into an aggregate of their own as they are validated
+ * (one pass per reading, core/batch.ts); the readings sink adds that aggregate to the one the
+ * container knows the window holds once the write has succeeded (`addWindow`). Neither step copies
+ * what the window already holds, so a window's cost grows with its new readings, not with all of them.
  */
 import { ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
 import { levelRank, type EnrichedReading, type Level } from './types';
 
-/** The value of the newest reading of the window, for each field a rollup keeps the last of. */
+/** The value of the newest reading of the window, for each field a rollup keeps the last of (a reading is one). */
 export type LastValues = Partial<Record<RolledUpField, number | string>> & {
   timestamp: string;
   zone_id: string;
@@ -32,7 +37,7 @@ export const WINDOW_STATS: readonly WindowStat[] = ROLLUP_FIELDS.filter((f) => f
   max: f.aggregates.includes('max'),
 }));
 const STAT_COUNT = WINDOW_STATS.length;
-const LAST_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.includes('last')).map((f) => f.name);
+const STAT_FIELDS = WINDOW_STATS.map((s) => s.field);
 
 /** What a window's item holds. Sums, minima and maxima in thousandths (exact integers). */
 export interface WindowAggregate {
@@ -63,36 +68,8 @@ export const windowStart = (timeMs: number, windowSeconds: number): number => {
   return Math.floor(timeMs / size) * size;
 };
 
-/** A sensor's readings of a batch, split by window (windows in time order, readings in time order). */
-export function byWindow(readings: readonly EnrichedReading[], windowSeconds: number): { windowStartMs: number; readings: EnrichedReading[] }[] {
-  const first = windowStart(readings[0]!.timestampMs, windowSeconds);
-  // Most batches hold one window of a sensor: no map needed.
-  if (windowStart(readings[readings.length - 1]!.timestampMs, windowSeconds) === first && readings.every((r) => windowStart(r.timestampMs, windowSeconds) === first)) {
-    return [{ windowStartMs: first, readings: readings as EnrichedReading[] }];
-  }
-  const windows = new Map<number, EnrichedReading[]>();
-  for (const r of readings) {
-    const start = windowStart(r.timestampMs, windowSeconds);
-    const list = windows.get(start);
-    if (list) list.push(r);
-    else windows.set(start, [r]);
-  }
-  return [...windows].sort((a, b) => a[0] - b[0]).map(([windowStartMs, list]) => ({ windowStartMs, readings: list }));
-}
-
-const lastValues = (r: EnrichedReading): LastValues => {
-  const values: LastValues = {
-    timestamp: r.timestamp,
-    zone_id: r.zone_id,
-    traffic_flow_score: r.traffic_flow_score,
-    congestion_level: r.congestion_level,
-  };
-  for (const f of LAST_FIELDS) if (r[f] !== undefined) values[f] = r[f];
-  return values;
-};
-
 /** Whether a sorted array holds a value (binary search: offsets are ascending). */
-function holds(sorted: readonly number[], value: number): boolean {
+export function holds(sorted: readonly number[], value: number): boolean {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {
@@ -105,15 +82,17 @@ function holds(sorted: readonly number[], value: number): boolean {
   return false;
 }
 
+const NO_LAST: LastValues = { timestamp: '', zone_id: '', traffic_flow_score: 0, congestion_level: 'NORMAL' };
+
 /** An empty window. */
-export const emptyWindow = (sensorId: string, windowStartMs: number, first: EnrichedReading | undefined): WindowAggregate => ({
+export const emptyWindow = (sensorId: string, windowStartMs: number): WindowAggregate => ({
   sensorId,
   windowStartMs,
   offsets: [],
   firstMs: Number.POSITIVE_INFINITY,
   firstTimestamp: '',
   lastMs: Number.NEGATIVE_INFINITY,
-  last: first ? lastValues(first) : { timestamp: '', zone_id: '', traffic_flow_score: 0, congestion_level: 'NORMAL' },
+  last: NO_LAST,
   sums: new Array<number>(STAT_COUNT).fill(0),
   mins: new Array<number>(STAT_COUNT).fill(0),
   maxs: new Array<number>(STAT_COUNT).fill(0),
@@ -123,73 +102,117 @@ export const emptyWindow = (sensorId: string, windowStartMs: number, first: Enri
   receivedAtMax: 0,
 });
 
+/** The newest offset a window holds (-1: none). */
+export const newestOffset = (a: WindowAggregate): number => (a.offsets.length > 0 ? a.offsets[a.offsets.length - 1]! : -1);
+
 /**
- * Adds to `known` (undefined: an empty window) the readings it does not hold yet. Answers the new
- * aggregate (a copy: `known` is not changed) and the readings that were added; none added means
- * the window already held them all (a replay).
+ * Folds one reading into an aggregate. The caller knows the reading is not held yet; readings
+ * after everything held keep the offsets ascending (the usual case), others are sorted in.
  */
-export function mergeIntoWindow(
-  sensorId: string,
-  windowStartMs: number,
-  known: WindowAggregate | undefined,
-  readings: readonly EnrichedReading[],
-): { aggregate: WindowAggregate; added: EnrichedReading[] } {
-  const held = known?.offsets ?? [];
-  const newest = held.length > 0 ? held[held.length - 1]! : -1;
-  const added: EnrichedReading[] = [];
-  let inOrder = true;
-  let previous = newest;
-  for (const r of readings) {
-    const offset = r.timestampMs - windowStartMs;
-    // Readings after everything held are new (the usual case); others are looked up.
-    if (offset <= newest && holds(held, offset)) continue;
-    if (offset <= previous) {
-      // Out of order, or twice in this batch.
-      if (added.some((x) => x.timestampMs === r.timestampMs)) continue;
-      inOrder = false;
-    }
-    previous = Math.max(previous, offset);
-    added.push(r);
+export function addReading(a: WindowAggregate, r: EnrichedReading): void {
+  const offset = r.timestampMs - a.windowStartMs;
+  if (offset > newestOffset(a)) a.offsets.push(offset);
+  else a.offsets.splice(lowerBound(a.offsets, offset), 0, offset);
+  if (r.timestampMs < a.firstMs) {
+    a.firstMs = r.timestampMs;
+    a.firstTimestamp = r.timestamp;
   }
-  if (known && added.length === 0) return { aggregate: known, added };
-  const base = known ?? emptyWindow(sensorId, windowStartMs, added[0]!);
-  const a: WindowAggregate = {
-    ...base,
-    sums: base.sums.slice(),
-    mins: base.mins.slice(),
-    maxs: base.maxs.slice(),
-    counts: base.counts.slice(),
-  };
-  const offsets = held.slice();
-  for (const r of added) {
-    offsets.push(r.timestampMs - windowStartMs);
-    if (r.timestampMs < a.firstMs) {
-      a.firstMs = r.timestampMs;
-      a.firstTimestamp = r.timestamp;
-    }
-    if (r.timestampMs > a.lastMs) {
-      a.lastMs = r.timestampMs;
-      a.last = lastValues(r);
-    }
-    for (let i = 0; i < STAT_COUNT; i++) {
-      const stat = WINDOW_STATS[i]!;
-      const value = r[stat.field];
-      if (typeof value !== 'number') continue;
-      const v = milli(value);
-      const n = a.counts[i]!;
-      if (stat.sum) a.sums[i] = a.sums[i]! + v;
-      if (stat.min) a.mins[i] = n === 0 || v < a.mins[i]! ? v : a.mins[i]!;
-      if (stat.max) a.maxs[i] = n === 0 || v > a.maxs[i]! ? v : a.maxs[i]!;
-      a.counts[i] = n + 1;
-    }
-    a.flowSum += milli(r.traffic_flow_score);
-    if (levelRank(r.congestion_level) > levelRank(a.maxLevel)) a.maxLevel = r.congestion_level;
-    if (r.received_at > a.receivedAtMax) a.receivedAtMax = r.received_at;
+  if (r.timestampMs > a.lastMs) {
+    a.lastMs = r.timestampMs;
+    a.last = r;
   }
-  if (!inOrder || (held.length > 0 && offsets[held.length]! < newest)) offsets.sort((x, y) => x - y);
-  a.offsets = offsets;
-  return { aggregate: a, added };
+  for (let i = 0; i < STAT_COUNT; i++) {
+    const value = r[STAT_FIELDS[i]!];
+    if (typeof value !== 'number') continue;
+    const v = milli(value);
+    const stat = WINDOW_STATS[i]!;
+    const n = a.counts[i]!;
+    if (stat.sum) a.sums[i] = a.sums[i]! + v;
+    if (stat.min && (n === 0 || v < a.mins[i]!)) a.mins[i] = v;
+    if (stat.max && (n === 0 || v > a.maxs[i]!)) a.maxs[i] = v;
+    a.counts[i] = n + 1;
+  }
+  a.flowSum += milli(r.traffic_flow_score);
+  if (levelRank(r.congestion_level) > levelRank(a.maxLevel)) a.maxLevel = r.congestion_level;
+  if (r.received_at > a.receivedAtMax) a.receivedAtMax = r.received_at;
 }
+
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The aggregate of the readings (of one sensor and window) that `held` (ascending offsets) does not
+ * hold, each reading once (the first of two with the same time): the general path, for readings out
+ * of order, twice in a batch, or already partly held (a replay, an overlapping delivery).
+ */
+export function windowOf(sensorId: string, windowStartMs: number, readings: readonly EnrichedReading[], held: readonly number[] = []): WindowAggregate {
+  const a = emptyWindow(sensorId, windowStartMs);
+  const seen = new Set<number>();
+  for (const r of [...readings].sort((x, y) => x.timestampMs - y.timestampMs)) {
+    const offset = r.timestampMs - windowStartMs;
+    if (seen.has(offset) || holds(held, offset)) continue;
+    seen.add(offset);
+    addReading(a, r);
+  }
+  return a;
+}
+
+/** Adds `more` (readings `into` does not hold) to `into`, in place: what a successful write makes the window. */
+export function addWindow(into: WindowAggregate, more: WindowAggregate): WindowAggregate {
+  if (more.offsets.length === 0) return into;
+  if (more.offsets[0]! > newestOffset(into)) into.offsets.push(...more.offsets);
+  else into.offsets = mergeSorted(into.offsets, more.offsets);
+  if (more.firstMs < into.firstMs) {
+    into.firstMs = more.firstMs;
+    into.firstTimestamp = more.firstTimestamp;
+  }
+  if (more.lastMs > into.lastMs) {
+    into.lastMs = more.lastMs;
+    into.last = more.last;
+  }
+  for (let i = 0; i < STAT_COUNT; i++) {
+    const n = more.counts[i]!;
+    if (n === 0) continue;
+    const had = into.counts[i]!;
+    into.sums[i] = into.sums[i]! + more.sums[i]!;
+    into.mins[i] = had === 0 ? more.mins[i]! : Math.min(into.mins[i]!, more.mins[i]!);
+    into.maxs[i] = had === 0 ? more.maxs[i]! : Math.max(into.maxs[i]!, more.maxs[i]!);
+    into.counts[i] = had + n;
+  }
+  into.flowSum += more.flowSum;
+  if (levelRank(more.maxLevel) > levelRank(into.maxLevel)) into.maxLevel = more.maxLevel;
+  if (more.receivedAtMax > into.receivedAtMax) into.receivedAtMax = more.receivedAtMax;
+  return into;
+}
+
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! <= b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+/** A copy of an aggregate (offsets and statistics its own). */
+export const copyWindow = (a: WindowAggregate): WindowAggregate => ({
+  ...a,
+  offsets: a.offsets.slice(),
+  sums: a.sums.slice(),
+  mins: a.mins.slice(),
+  maxs: a.maxs.slice(),
+  counts: a.counts.slice(),
+});
 
 /** How many readings the window holds. */
 export const readingCount = (a: WindowAggregate): number => a.offsets.length;

@@ -1,28 +1,26 @@
 /**
- * The readings sink: each sensor's readings are merged into the item of their window of reading
- * time (core/window.ts), exactly once whatever the delivery. The item layout is decided here:
- * keys, zone index shard, aggregates as `<field>_<aggregate>`, the readings' offsets, TTL.
+ * The readings sink: each batch's readings of a sensor's window are added to the item of that
+ * window of reading time (core/window.ts), exactly once whatever the delivery. The item layout is
+ * decided here: keys, zone index shard, aggregates as `<field>_<aggregate>`, the readings'
+ * offsets, TTL.
  *
- * A write is a PutItem conditioned on what the writer read (the item's reading count, which only
- * grows, or its absence), so two attempts on the same window (a retry while a timed-out attempt
- * still runs) can never overwrite each other: the loser re-reads the item the condition failed on
- * and merges again. What the sink last wrote is kept per container, so in the steady state a
- * window costs one write per batch and no read.
+ * A new window is a Put conditioned on the item's absence; a window the container knows is an
+ * Update conditioned on its reading count (which only grows), that sets the aggregates and adds the
+ * batch's offsets to the stored set: the request carries what the batch adds, not the whole window.
+ * Writes go out 100 per call (adapters/conditional-writes.ts). Two attempts on the same window (a
+ * retry while a timed-out attempt still runs) can never overwrite each other: the loser gets the
+ * item its condition failed on and adds to that what it does not hold. What the sink last wrote is
+ * kept per container, so in the steady state a window costs its share of one call and no read.
  */
-import {
-  BatchGetItemCommand,
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  PutItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { READINGS_TABLE, READING_FIELDS, ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
 import { chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from '../adapters/aws-calls';
+import { writeConditionally } from '../adapters/conditional-writes';
+import { windowKey, type WindowDelta } from '../core/batch';
 import type { ProcessorConfig } from '../config';
 import { zoneShard } from '../core/hash';
-import { LEVELS, type EnrichedReading, type Level } from '../core/types';
-import { byWindow, emptyWindow, mergeIntoWindow, readingCount, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
+import { LEVELS, type Level } from '../core/types';
+import { addWindow, emptyWindow, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
 import { UnprocessedKeysError } from '../errors';
 import { errorDetail } from '../log';
 import type { Sink } from './sink';
@@ -36,12 +34,6 @@ export type ItemOptions = Pick<ProcessorConfig, 'zoneIndexShards' | 'readingTtlD
 export const MAX_BATCH_GET_KEYS = 100;
 /** Conflicting writes to one window (concurrent attempts) before its records are left for a retry. */
 export const MAX_CONFLICTS = 5;
-/**
- * Window writes in flight: one conditional PutItem per sensor and window (DynamoDB has no batched
- * conditional write at one write unit a item), so a 10,000-record batch of 5,000 sensors is 5,000
- * writes: at 10 ms each, 128 at once take about 0.4 s.
- */
-export const WINDOW_WRITES_IN_FLIGHT = 128;
 /** Windows remembered per container (about 2 KB each). */
 export const CACHE_LIMIT = 50_000;
 
@@ -92,20 +84,26 @@ const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
 const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
   READING_FIELDS[f].column === 'string' ? s(String(value)) : READING_FIELDS[f].column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
 
-/** The DynamoDB item of a window's aggregate. */
-export function windowItem(a: WindowAggregate, options: ItemOptions): Item {
-  const count = readingCount(a);
+/**
+ * The attributes a window's aggregate sets (all but the keys, the offsets and the TTL), for a
+ * window holding `count` readings; `changed` leaves out those a merge did not change (the zone,
+ * last and first values when the newest and oldest readings were already held).
+ */
+function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOptions, item: Item, changed = { last: true, first: true }): Item {
   const last = a.last;
-  const item: Item = {
-    [PK]: s(a.sensorId),
-    [SK]: s(new Date(a.windowStartMs).toISOString()),
-    [READINGS_TABLE.zoneIndexPartitionKey]: s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)),
-    zone_id: s(last.zone_id),
-    first_reading_at: s(a.firstTimestamp),
-    [READINGS_TABLE.lastReadingAttribute]: s(last.timestamp),
-    [COUNT]: n(count),
-    [OFFSETS]: { NS: a.offsets.map(String) },
-  };
+  item[COUNT] = n(count);
+  if (changed.last) {
+    item[READINGS_TABLE.zoneIndexPartitionKey] = s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards));
+    item.zone_id = s(last.zone_id);
+    item[READINGS_TABLE.lastReadingAttribute] = s(last.timestamp);
+    for (let i = 0; i < LAST_FIELDS.length; i++) {
+      const value = last[LAST_FIELDS[i]!];
+      if (value !== undefined) item[LAST_ATTRIBUTES[i]!] = lastValue(LAST_FIELDS[i]!, value);
+    }
+    item.traffic_flow_score_last = milliNumber(Math.round(last.traffic_flow_score * 1000));
+    item.congestion_level = LEVEL_ATTRIBUTE[last.congestion_level];
+  }
+  if (changed.first) item.first_reading_at = s(a.firstTimestamp);
   for (let i = 0; i < STAT_ATTRIBUTES.length; i++) {
     const had = a.counts[i]!;
     if (had === 0) continue;
@@ -116,20 +114,36 @@ export function windowItem(a: WindowAggregate, options: ItemOptions): Item {
     if (at.min) item[at.min] = milliNumber(a.mins[i]!);
     if (at.max) item[at.max] = milliNumber(a.maxs[i]!);
   }
-  for (let i = 0; i < LAST_FIELDS.length; i++) {
-    const value = last[LAST_FIELDS[i]!];
-    if (value !== undefined) item[LAST_ATTRIBUTES[i]!] = lastValue(LAST_FIELDS[i]!, value);
-  }
   item.traffic_flow_score_sum = milliNumber(a.flowSum);
   // The flow score is kept with one decimal, as each reading's.
   item.traffic_flow_score_mean = milliNumber(Math.round(a.flowSum / count / 100) * 100);
-  item.traffic_flow_score_last = milliNumber(Math.round(last.traffic_flow_score * 1000));
-  item.congestion_level = LEVEL_ATTRIBUTE[last.congestion_level];
   item.congestion_level_max = LEVEL_ATTRIBUTE[a.maxLevel];
   item.received_at_last = n(a.receivedAtMax);
+  return item;
+}
+
+/** The DynamoDB item of a window's aggregate. */
+export function windowItem(a: WindowAggregate, options: ItemOptions): Item {
+  const item: Item = { [PK]: s(a.sensorId), [SK]: s(windowTimestamp(a.windowStartMs)) };
+  aggregateAttributes(a, readingCount(a), options, item);
+  item[OFFSETS] = { NS: a.offsets.map(String) };
   item[READINGS_TABLE.ttlAttribute] = n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400);
   return item;
 }
+
+/** The window's sort key: its start as ISO-8601 (windows of one container repeat: kept). */
+const windowTimestamp = (() => {
+  const cache = new Map<number, string>();
+  return (windowStartMs: number): string => {
+    let text = cache.get(windowStartMs);
+    if (text === undefined) {
+      if (cache.size > 10_000) cache.clear();
+      text = new Date(windowStartMs).toISOString();
+      cache.set(windowStartMs, text);
+    }
+    return text;
+  };
+})();
 
 /** A window's aggregate from its item (the inverse of windowItem). */
 export function windowFromItem(item: Item): WindowAggregate {
@@ -150,7 +164,7 @@ export function windowFromItem(item: Item): WindowAggregate {
     else if (v?.N !== undefined) last[f] = Number(v.N);
   }
   const a: WindowAggregate = {
-    ...emptyWindow(item[PK]!.S!, windowStartMs, undefined),
+    ...emptyWindow(item[PK]!.S!, windowStartMs),
     offsets,
     firstTimestamp: item.first_reading_at!.S!,
     firstMs: Date.parse(item.first_reading_at!.S!),
@@ -172,8 +186,67 @@ export function windowFromItem(item: Item): WindowAggregate {
   return a;
 }
 
-const keyOf = (sensorId: string, windowStartMs: number) => `${sensorId}|${windowStartMs}`;
-const itemKey = (sensorId: string, windowStartMs: number) => ({ [PK]: s(sensorId), [SK]: s(new Date(windowStartMs).toISOString()) });
+const itemKey = (sensorId: string, windowStartMs: number) => ({ [PK]: s(sensorId), [SK]: s(windowTimestamp(windowStartMs)) });
+
+/** A new window: put if the item is still absent. */
+export function windowPut(tableName: string, fresh: WindowAggregate, options: ItemOptions): TransactWriteItem {
+  return {
+    Put: {
+      TableName: tableName,
+      Item: windowItem(fresh, options),
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': PK },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** Update expressions by the attributes they set (few shapes: which of the optional attributes a merge sets). */
+const UPDATE_EXPRESSIONS = new Map<string, string>();
+
+/**
+ * A window the container knows (`stored`, as read or as last written) with readings it does not
+ * hold (`fresh`): an update conditioned on the stored reading count, setting the merged aggregates
+ * and adding the fresh offsets to the stored set. The last reading's optional fields it does not
+ * have are removed, so that the item is what one write of all its readings would be.
+ */
+export function windowUpdate(tableName: string, stored: WindowAggregate, fresh: WindowAggregate, options: ItemOptions): TransactWriteItem {
+  const merged = addWindow(mergeable(stored), fresh);
+  const changed = { last: fresh.lastMs > stored.lastMs, first: fresh.firstMs < stored.firstMs };
+  const attributes = aggregateAttributes(merged, readingCount(stored) + readingCount(fresh), options, {}, changed);
+  const names = Object.keys(attributes);
+  const removed = changed.last ? LAST_ATTRIBUTES.filter((a) => attributes[a] === undefined) : [];
+  const shape = `${names.join(',')}|${removed.join(',')}`;
+  let expression = UPDATE_EXPRESSIONS.get(shape);
+  if (expression === undefined) {
+    expression =
+      `SET ${names.map((name, i) => `${name} = :v${i}`).join(', ')} ADD #offsets :offsets` + (removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : '');
+    UPDATE_EXPRESSIONS.set(shape, expression);
+  }
+  const values: Item = { ':known': n(readingCount(stored)), ':offsets': { NS: fresh.offsets.map(String) } };
+  for (let i = 0; i < names.length; i++) values[`:v${i}`] = attributes[names[i]!]!;
+  return {
+    Update: {
+      TableName: tableName,
+      Key: itemKey(stored.sensorId, stored.windowStartMs),
+      UpdateExpression: expression,
+      ConditionExpression: '#count = :known',
+      ExpressionAttributeNames: { '#count': COUNT, '#offsets': OFFSETS },
+      ExpressionAttributeValues: values,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** The stored aggregate's statistics, to merge into without touching the stored window (its offsets are not needed). */
+const mergeable = (a: WindowAggregate): WindowAggregate => ({
+  ...a,
+  offsets: [],
+  sums: a.sums.slice(),
+  mins: a.mins.slice(),
+  maxs: a.maxs.slice(),
+  counts: a.counts.slice(),
+});
 
 /** Consistent reads of the windows the container does not remember; absent windows are absent from the answer. */
 async function readWindows(
@@ -193,7 +266,7 @@ async function readWindows(
       );
       for (const item of out.Responses?.[tableName] ?? []) {
         const a = windowFromItem(item);
-        found.set(keyOf(a.sensorId, a.windowStartMs), a);
+        found.set(windowKey(a.sensorId, a.windowStartMs), a);
       }
       pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
       if (pending.length > 0 && !(await waitForRetry(io, attempt))) {
@@ -204,76 +277,31 @@ async function readWindows(
   return found;
 }
 
-/** Writes `next` if the stored window is still `known` (by its reading count), or still absent. */
-async function putWindow(
-  client: DynamoDBClient,
-  tableName: string,
-  next: WindowAggregate,
-  known: WindowAggregate | undefined,
-  options: ItemOptions,
-  io: IoContext,
-  counter: CallCounter,
-): Promise<void> {
-  counter.add('PutItem');
-  await retrying(io, 'PutItem', (abortSignal) =>
-    client.send(
-      new PutItemCommand({
-        TableName: tableName,
-        Item: windowItem(next, options),
-        ConditionExpression: known ? '#count = :count' : 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: known ? { '#count': COUNT } : { '#pk': PK },
-        ...(known ? { ExpressionAttributeValues: { ':count': n(readingCount(known)) } } : {}),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-      { abortSignal },
-    ),
-  );
+/**
+ * The readings of `delta` that `stored` does not hold, as an aggregate: the batch's own aggregate
+ * when its readings all come after what is stored (the usual case), else rebuilt from its readings.
+ */
+export function freshReadings(stored: WindowAggregate | undefined, delta: WindowDelta): WindowAggregate {
+  if (stored === undefined || readingCount(stored) === 0) return delta.aggregate;
+  const first = delta.aggregate.offsets[0];
+  if (first !== undefined && first > newestOffset(stored)) return delta.aggregate;
+  return windowOf(delta.sensorId, delta.windowStartMs, delta.readings, stored.offsets);
 }
 
-const isConflict = (error: unknown) =>
-  error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
-
-/** The stored window after a failed condition: the item the failure returned, or a consistent read. */
-async function storedWindow(
-  error: unknown,
-  client: DynamoDBClient,
-  tableName: string,
-  sensorId: string,
-  windowStartMs: number,
-  io: IoContext,
-  counter: CallCounter,
-): Promise<WindowAggregate | undefined> {
-  const returned = (error as { Item?: Item }).Item;
-  if (returned) return windowFromItem(returned);
-  counter.add('GetItem');
-  const out = await retrying(io, 'GetItem', (abortSignal) =>
-    client.send(new GetItemCommand({ TableName: tableName, Key: itemKey(sensorId, windowStartMs), ConsistentRead: true }), { abortSignal }),
-  );
-  return out.Item ? windowFromItem(out.Item) : undefined;
+interface Pending {
+  delta: WindowDelta;
+  /** What the window holds, as far as this invocation knows (undefined: absent). */
+  stored: WindowAggregate | undefined;
 }
 
-interface Segment {
-  sensorId: string;
-  windowStartMs: number;
-  key: string;
-  readings: EnrichedReading[];
-}
-
-/** Merges every sensor's readings into their windows' items; end-to-end latency is measured when done. */
+/** Adds every window's new readings to its item; end-to-end latency is measured when done. */
 export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): Sink {
   const known = new Map<string, WindowAggregate>();
   return async (batch, { io, counter, now }) => {
-    const segments: Segment[] = batch.rollups.flatMap((r) =>
-      byWindow(r.readings, config.rollupWindowSeconds).map((w) => ({
-        sensorId: r.sensorId,
-        windowStartMs: w.windowStartMs,
-        key: keyOf(r.sensorId, w.windowStartMs),
-        readings: w.readings,
-      })),
-    );
     if (known.size > CACHE_LIMIT) {
       // Keep only windows at least as new as this batch's oldest: older ones are not written again.
-      const oldest = Math.min(...segments.map((s) => s.windowStartMs));
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const w of batch.windows) if (w.windowStartMs < oldest) oldest = w.windowStartMs;
       for (const [key, a] of known) if (a.windowStartMs < oldest) known.delete(key);
       if (known.size > CACHE_LIMIT) known.clear();
     }
@@ -281,41 +309,49 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
     let written = 0;
     let loaded: Map<string, WindowAggregate>;
     try {
-      loaded = await readWindows(client, config.tableName, segments.filter((s) => !known.has(s.key)), io, counter);
+      loaded = await readWindows(client, config.tableName, batch.windows.filter((w) => !known.has(w.key)), io, counter);
     } catch (error) {
       io.log('ERROR', 'Readings: window items unreadable, retrying the batch', errorDetail(error));
-      return { failedRecords: segments.flatMap((s) => s.readings.map((r) => r.recordIndex)), counts: { itemsWritten: 0 } };
+      return { failedRecords: batch.windows.flatMap((w) => w.readings.map((r) => r.recordIndex)), counts: { itemsWritten: 0 } };
     }
-    await mapPool(segments, WINDOW_WRITES_IN_FLIGHT, async (segment) => {
-      let stored = known.get(segment.key) ?? loaded.get(segment.key);
-      for (let conflicts = 0; conflicts <= MAX_CONFLICTS; conflicts++) {
-        const { aggregate, added } = mergeIntoWindow(segment.sensorId, segment.windowStartMs, stored, segment.readings);
-        if (added.length === 0) {
-          known.set(segment.key, aggregate);
-          return;
+    let pending: Pending[] = batch.windows.map((delta) => ({ delta, stored: known.get(delta.key) ?? loaded.get(delta.key) }));
+    for (let round = 0; pending.length > 0; round++) {
+      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem }[] = [];
+      for (const p of pending) {
+        const fresh = freshReadings(p.stored, p.delta);
+        if (readingCount(fresh) === 0) {
+          // Already held (a replay): nothing to write.
+          if (p.stored) known.set(p.delta.key, p.stored);
+          continue;
         }
-        try {
-          await putWindow(client, config.tableName, aggregate, stored, config, io, counter);
-          known.set(segment.key, aggregate);
+        if (round > MAX_CONFLICTS) {
+          io.log('ERROR', 'Readings: too many concurrent writers of a window', { sensor_id: p.delta.sensorId, window: p.delta.windowStartMs });
+          failed.push(...p.delta.readings.map((r) => r.recordIndex));
+          continue;
+        }
+        const write = p.stored ? windowUpdate(config.tableName, p.stored, fresh, config) : windowPut(config.tableName, fresh, config);
+        writes.push({ p, fresh, write });
+      }
+      const outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
+      pending = [];
+      for (let i = 0; i < writes.length; i++) {
+        const { p, fresh } = writes[i]!;
+        const outcome = outcomes[i]!;
+        if (outcome.kind === 'written') {
+          known.set(p.delta.key, p.stored ? addWindow(p.stored, fresh) : fresh);
           written++;
-          return;
-        } catch (error) {
-          known.delete(segment.key);
-          if (!isConflict(error)) {
-            io.log('ERROR', 'Readings: window item not written', { sensor_id: segment.sensorId, window: segment.windowStartMs, ...errorDetail(error) });
-            break;
-          }
-          // Another attempt wrote this window since it was read: merge into what it wrote.
-          try {
-            stored = await storedWindow(error, client, config.tableName, segment.sensorId, segment.windowStartMs, io, counter);
-          } catch (readError) {
-            io.log('ERROR', 'Readings: window item unreadable after a conflict', { sensor_id: segment.sensorId, ...errorDetail(readError) });
-            break;
-          }
+        } else if (outcome.kind === 'conflict') {
+          // Another attempt wrote this window since it was read: add to what it wrote.
+          known.delete(p.delta.key);
+          p.stored = outcome.item ? windowFromItem(outcome.item) : undefined;
+          pending.push(p);
+        } else {
+          // Not written, or written without an answer: what the window holds is unknown until read again.
+          known.delete(p.delta.key);
+          failed.push(...p.delta.readings.map((r) => r.recordIndex));
         }
       }
-      failed.push(...segment.readings.map((r) => r.recordIndex));
-    });
+    }
     const storedAt = now();
     return {
       failedRecords: failed,
