@@ -1,10 +1,14 @@
 /**
  * npm run bench: the processor's speed targets, measured (never asserted in tests).
  *  1. Compute: a 10,000-record batch (5,000 sensors, 2% invalid) through the handler with every AWS
- *     call answered at once, against bare base64-decode + JSON.parse of the same records.
- *  2. I/O: the same batch with every AWS call taking 10 ms: wall time and calls of each kind.
- *  3. Cold start: the bundle's zip size and the time to import it in a fresh node process.
- *  4. Raw-data lake: PutRecordBatch calls and record sizes per batch (Firehose bills per record,
+ *     call answered at once by AWS in memory, against bare base64-decode + JSON.parse of the same
+ *     records (the decode floor); and a valid reading's schema check, hand-written against io-ts.
+ *  2. The real AWS SDK against a local HTTP stub (scripts/bench-sdk.ts): CPU per record, ratio to
+ *     the decode floor and calls by API, for a steady stream and a transition storm, and the storm
+ *     through a Powertools-style processor in the same process.
+ *  3. I/O: the same batch with every AWS call taking 10 ms: wall time and calls of each kind.
+ *  4. Cold start: the bundle's zip size and the time to import it in a fresh node process.
+ *  5. Raw-data lake: PutRecordBatch calls and record sizes per batch (Firehose bills per record,
  *     rounded up to 5 KB), and the cost of packing the readings into records.
  * Writes reports/bench.json as well as printing a table.
  */
@@ -12,14 +16,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { unzipSync } from 'fflate';
-import { hash } from 'node:crypto';
+import type { KinesisStreamEvent } from 'aws-lambda';
 import { processBatch, toInputRecords } from '../handlers/processor/handler';
 import { analyseBatch } from '../handlers/processor/core/batch';
 import { packRecords } from '../handlers/processor/adapters/raw-data';
 import { validPositions } from '../handlers/processor/sinks/raw-data';
-import { RAW_COLUMNS } from '../contract';
+import { isValidReading, isValidReadingFast, RAW_COLUMNS } from '../contract';
 import { processorSinks, type Clients } from '../handlers/processor/outputs';
 import type { Sink } from '../handlers/processor/sinks/sink';
 import { readConfig } from '../handlers/processor/config';
@@ -28,105 +31,12 @@ import { ROOT } from './lib/paths';
 import { FakeAws } from './lib/fake-aws';
 import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
 import { EXAMPLE_PHYSICAL_IDS, processorEnv } from './lib/processor-env';
+import { BENCH_SHAPE, decodeFloorNs, INVALID_SHARE, makeEvent, PRODUCTION_SHAPE, RECORDS, SENSORS, type Shape } from './lib/bench-batches';
+import { printSdkBench, sdkBench } from './bench-sdk';
 
-const RECORDS = 10_000;
-const SENSORS = 5_000;
-const INVALID_SHARE = 0.02;
 const IO_LATENCY_MS = 10;
 
 const config = readConfig(processorEnv(EXAMPLE_PHYSICAL_IDS, { metricsNamespace: 'TapStack/bench' }));
-
-/** A deterministic pseudo-random source, so every run measures the same batch. */
-function lcg(seed: number) {
-  let state = seed;
-  return () => ((state = (state * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-}
-
-/**
- * Sensors of one shard: Kinesis routes by MD5 of the partition key, so one batch holds sensors of
- * a contiguous MD5 range. Here: 4 of 256 first-byte buckets, as a shard of a 64-shard stream.
- */
-function shardSensors(): string[] {
-  const sensors: string[] = [];
-  for (let i = 0; sensors.length < SENSORS; i++) {
-    const id = `sensor-${i}`;
-    const bucket = parseInt(hash('md5', id).slice(0, 2), 16);
-    if (bucket >= 0x40 && bucket < 0x44) sensors.push(id);
-  }
-  return sensors;
-}
-
-interface Shape {
-  sensors: number;
-  readingsPerSensor: number;
-}
-/** The benchmark's batch: 10,000 records of 5,000 sensors (2 readings each): the most windows per record. */
-const BENCH_SHAPE: Shape = { sensors: SENSORS, readingsPerSensor: RECORDS / SENSORS };
-/**
- * A batch as the defaults make it at 50,000 sensors: a 5 s window of one of 120 lanes (60 shards
- * × parallelization 2) holds 417 sensors' 5 readings each.
- */
-const PRODUCTION_SHAPE: Shape = { sensors: 417, readingsPerSensor: 5 };
-
-const START_MS = Date.now() - 3_600_000;
-const SHARD_SENSORS = shardSensors();
-/** Each sensor's place: 5% of them congested (above the 80 warning threshold), the rest below 70. */
-const BASE_CONGESTION = (() => {
-  const random = lcg(42);
-  return SHARD_SENSORS.map(() => (random() < 0.05 ? 84 + random() * 14 : random() * 67));
-})();
-
-/**
- * The `batch`-th batch of the shard: 2 readings of each of its 5,000 sensors, 1 s apart, each
- * batch 2 s after the one before (a running stream: every batch brings new readings).
- */
-function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE): KinesisStreamEvent {
-  const random = lcg(43 + batch);
-  const sensors = SHARD_SENSORS;
-  const baseCongestion = BASE_CONGESTION;
-  const records = shape.sensors * shape.readingsPerSensor;
-  const Records = Array.from({ length: records }, (_, i) => {
-    const sensor = sensors[i % shape.sensors]!;
-    const at = START_MS + batch * shape.readingsPerSensor * 1_000 + Math.floor(i / shape.sensors) * 1_000;
-    let payload: string;
-    if (random() < INVALID_SHARE) {
-      payload = random() < 0.5 ? '{"sensor_id":"broken' : JSON.stringify({ sensor_id: sensor, zone_id: 'z1', timestamp: new Date(at).toISOString(), vehicle_count: -4, avg_speed: 30, congestion_index: 50 });
-    } else {
-      // Congestion is a property of the place: each sensor keeps its level, with some noise.
-      const congestion = Math.min(100, Math.max(0, baseCongestion[i % shape.sensors]! + (random() - 0.5) * 6));
-      payload = JSON.stringify({
-        sensor_id: sensor,
-        zone_id: `zone-${i % 200}`,
-        timestamp: new Date(at).toISOString(),
-        vehicle_count: Math.floor(random() * 40),
-        avg_speed: Math.round(random() * 900) / 10,
-        congestion_index: Math.round(congestion * 10) / 10,
-        temperature: 12.5,
-        weather_condition: 'clear',
-        received_at: at + 120,
-        thing_name: sensor,
-      });
-    }
-    const sequenceNumber = String(49_600_000_000_000_000_000_000_000_000_000_000_000_000n + BigInt(batch * records + i));
-    return {
-      kinesis: {
-        kinesisSchemaVersion: '1.0',
-        partitionKey: sensor,
-        sequenceNumber,
-        data: Buffer.from(payload).toString('base64'),
-        approximateArrivalTimestamp: at / 1000,
-      },
-      eventSource: 'aws:kinesis',
-      eventVersion: '1.0',
-      eventID: `shardId-000000000007:${sequenceNumber}`,
-      eventName: 'aws:kinesis:record',
-      invokeIdentityArn: 'arn:aws:iam::123456789012:role/processor',
-      awsRegion: 'us-east-1',
-      eventSourceARN: 'arn:aws:kinesis:us-east-1:123456789012:stream/tapstack-bench-readings',
-    };
-  });
-  return { Records };
-}
 
 /**
  * A Lambda container: AWS answered in memory (scripts/lib/fake-aws.ts) after `latencyMs` (0: on
@@ -157,18 +67,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const context = { getRemainingTimeInMillis: () => 60_000 };
 const quiet = { write: () => undefined };
 
-function baseline(event: KinesisStreamEvent): number {
-  const started = process.hrtime.bigint();
-  for (const r of event.Records) {
-    try {
-      JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
-    } catch {
-      // the invalid share is in the baseline too
-    }
-  }
-  return Number(process.hrtime.bigint() - started);
-}
-
 async function timed(sinks: Sink[], event: KinesisStreamEvent) {
   const started = process.hrtime.bigint();
   const outcome = await processBatch(event, context, { config, sinks, ...quiet });
@@ -190,7 +88,7 @@ async function computeBench(shape: Shape = BENCH_SHAPE) {
   let firstAlerts = 0;
   for (let i = 5; i < 45; i++) {
     const event = makeEvent(i, shape);
-    baseNs.push(baseline(event));
+    baseNs.push(decodeFloorNs(event));
     const s = await timed(steady, event);
     steadyNs.push(s.ns);
     steadyAlerts = s.outcome.alertsPublished;
@@ -227,12 +125,6 @@ async function ioBench() {
   return {
     firstBatch: { wallMs: Math.round(median(first)), calls: o.calls, alerts: o.alertsPublished },
     steadyState: { wallMs: Math.round(median(steady)), calls: steadyRun!.outcome.calls, alerts: steadyRun!.outcome.alertsPublished },
-    minimumCalls: {
-      // One conditional write per window (DynamoDB has no batched conditional write at one write unit).
-      PutItem: steadyRun!.outcome.itemsWritten,
-      SendMessageBatch: Math.ceil(o.quarantined / 10),
-      PutEvents: Math.ceil(o.alertsPublished / 10),
-    },
     validRecords: RECORDS - o.quarantined,
     items: steadyRun!.outcome.itemsWritten,
     quarantined: o.quarantined,
@@ -304,31 +196,80 @@ function coldStartBench(zipPath: string, bytes: number) {
   return { zipKiB: Math.round((bytes / 1024) * 10) / 10, importMs: Math.round(median(times) * 10) / 10, node: process.version };
 }
 
-const compute = await computeBench();
-const production = await computeBench(PRODUCTION_SHAPE);
-const io = await ioBench();
-const lake = { bench: await lakeBench(BENCH_SHAPE), production: await lakeBench(PRODUCTION_SHAPE) };
-const bundle = await bundleProcessor();
-const cold = coldStartBench(bundle.zipPath, bundle.bytes);
-const report = { recordedAt: new Date().toISOString(), records: RECORDS, sensors: SENSORS, invalidShare: INVALID_SHARE, compute, production, io, lake, coldStart: { bundle: bundle.key, ...cold } };
+/**
+ * A valid reading's schema check: the hand-written hot path (contract/reading.ts isValidReadingFast)
+ * against the io-ts codecs' guards it stands in front of, on the batch's parsed valid readings.
+ */
+function schemaCheckBench() {
+  const parsed = makeEvent(0).Records.flatMap((r) => {
+    try {
+      const value: unknown = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
+      return isValidReading(value) ? [value] : [];
+    } catch {
+      return [];
+    }
+  });
+  const time = (check: (v: unknown) => boolean) => {
+    const ns: number[] = [];
+    for (let run = 0; run < 40; run++) {
+      const started = process.hrtime.bigint();
+      let valid = 0;
+      for (const v of parsed) if (check(v)) valid++;
+      ns.push(Number(process.hrtime.bigint() - started));
+      if (valid !== parsed.length) throw new Error('a check refused a valid reading');
+    }
+    return Math.round((Math.min(...ns) / parsed.length) * 10) / 10;
+  };
+  return { readings: parsed.length, handWrittenNsPerReading: time(isValidReadingFast), ioTsNsPerReading: time(isValidReading) };
+}
+
+const only = new Set((process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]! : 'compute,sdk,io,cold,lake').split(','));
+const compute = only.has('compute') ? await computeBench() : undefined;
+const production = only.has('compute') ? await computeBench(PRODUCTION_SHAPE) : undefined;
+const schema = only.has('compute') ? schemaCheckBench() : undefined;
+const sdk = only.has('sdk') ? await sdkBench() : undefined;
+const io = only.has('io') ? await ioBench() : undefined;
+const lake = only.has('lake') ? { bench: await lakeBench(BENCH_SHAPE), production: await lakeBench(PRODUCTION_SHAPE) } : undefined;
+const bundle = only.has('cold') ? await bundleProcessor() : undefined;
+const cold = bundle ? coldStartBench(bundle.zipPath, bundle.bytes) : undefined;
+const report = {
+  recordedAt: new Date().toISOString(),
+  records: RECORDS,
+  sensors: SENSORS,
+  invalidShare: INVALID_SHARE,
+  compute,
+  production,
+  schema,
+  sdk,
+  io,
+  lake,
+  coldStart: bundle && { bundle: bundle.key, ...cold },
+};
 mkdirSync(join(ROOT, 'reports'), { recursive: true });
 writeFileSync(join(ROOT, 'reports', 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
 
 console.log(`Processor benchmark (${RECORDS} records, ${SENSORS} sensors, ${INVALID_SHARE * 100}% invalid), ${process.version}`);
-console.log(`1. compute (AWS answering at once), bare base64+JSON.parse = ${compute.baselineNsPerRecord} ns/record:`);
-console.log(`   steady state: ${compute.steadyState.nsPerRecord} ns/record, ratio ${compute.steadyState.ratio} (target <= 2.0), ${compute.steadyState.alerts} alerts`);
-console.log(`   first batch (empty alert state): ${compute.firstBatch.nsPerRecord} ns/record, ratio ${compute.firstBatch.ratio}, ${compute.firstBatch.alerts} alerts`);
-console.log(`   production shape (417 sensors x 5 readings, one lane of 120 at 50,000 sensors): steady state ${production.steadyState.nsPerRecord} ns/record, ratio ${production.steadyState.ratio}`);
-console.log(`2. I/O at ${IO_LATENCY_MS} ms per call (target <= 500 ms): first batch ${io.firstBatch.wallMs} ms, steady state ${io.steadyState.wallMs} ms`);
-console.log(`   calls, first batch: ${JSON.stringify(io.firstBatch.calls)}`);
-console.log(`   calls, steady state: ${JSON.stringify(io.steadyState.calls)}`);
-console.log(`   minimum the limits allow: ${JSON.stringify(io.minimumCalls)} (${io.items} items for ${io.validRecords} valid records, ${io.quarantined} quarantined, ${io.firstBatch.alerts} alerts)`);
-console.log(`3. cold start: ${cold.zipKiB} KiB zip (${bundle.key}), import ${cold.importMs} ms (median of 7 fresh processes)`);
-for (const [label, l] of [['bench batch (10,000 records)', lake.bench], ['production shape (417 sensors x 5 readings)', lake.production]] as const) {
-  console.log(
-    `4. raw-data lake, ${label}: ${l.putRecordBatchCalls} PutRecordBatch, ${l.records} record(s) of ${l.recordBytes.join(', ')} bytes ` +
-      `for ${l.validReadings} readings (${l.bytesPerReading} bytes each), ${l.billedUnits5KiB} units of 5 KiB; ` +
-      `packing ${l.packNsPerReading} ns/reading (re-serialising the columns instead: ${l.reserialiseNsPerReading} ns/reading)`,
-  );
+if (compute && production && schema) {
+  console.log(`1. compute (AWS in memory, answering at once), bare base64+JSON.parse = ${compute.baselineNsPerRecord} ns/record:`);
+  console.log(`   steady state: ${compute.steadyState.nsPerRecord} ns/record, ratio ${compute.steadyState.ratio} (target <= 2.5), ${compute.steadyState.alerts} alerts`);
+  console.log(`   first batch (empty alert state): ${compute.firstBatch.nsPerRecord} ns/record, ratio ${compute.firstBatch.ratio}, ${compute.firstBatch.alerts} alerts`);
+  console.log(`   production shape (417 sensors x 5 readings, one lane of 120 at 50,000 sensors): steady state ${production.steadyState.nsPerRecord} ns/record, ratio ${production.steadyState.ratio}`);
+  console.log(`   a valid reading's schema check: hand-written ${schema.handWrittenNsPerReading} ns, io-ts guards ${schema.ioTsNsPerReading} ns (${schema.readings} readings)`);
+}
+if (sdk) printSdkBench(sdk);
+if (io) {
+  console.log(`3. I/O at ${IO_LATENCY_MS} ms per call (target <= 500 ms): first batch ${io.firstBatch.wallMs} ms, steady state ${io.steadyState.wallMs} ms`);
+  console.log(`   calls, first batch: ${JSON.stringify(io.firstBatch.calls)}`);
+  console.log(`   calls, steady state: ${JSON.stringify(io.steadyState.calls)}`);
+}
+if (cold && bundle) console.log(`4. cold start: ${cold.zipKiB} KiB zip (${bundle.key}), import ${cold.importMs} ms (median of 7 fresh processes)`);
+if (lake) {
+  for (const [label, l] of [['bench batch (10,000 records)', lake.bench], ['production shape (417 sensors x 5 readings)', lake.production]] as const) {
+    console.log(
+      `5. raw-data lake, ${label}: ${l.putRecordBatchCalls} PutRecordBatch, ${l.records} record(s) of ${l.recordBytes.join(', ')} bytes ` +
+        `for ${l.validReadings} readings (${l.bytesPerReading} bytes each), ${l.billedUnits5KiB} units of 5 KiB; ` +
+        `packing ${l.packNsPerReading} ns/reading (re-serialising the columns instead: ${l.reserialiseNsPerReading} ns/reading)`,
+    );
+  }
 }
 console.log('Written to reports/bench.json');

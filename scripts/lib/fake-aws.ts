@@ -6,6 +6,7 @@
  * Not a mock of the processor's own placeholders: it evaluates whatever expressions it is sent.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
 
 type Item = Record<string, AttributeValue>;
 
@@ -466,12 +467,13 @@ export class FakeAws {
           const dedupId = e.MessageDeduplicationId as string | undefined;
           const sentAt = dedupId ? seen.get(dedupId) : undefined;
           if (dedupId && sentAt !== undefined && this.now() - sentAt < 5 * 60_000) {
-            Successful.push({ Id: e.Id, MessageId: 'deduplicated' });
+            Successful.push({ Id: e.Id, MessageId: 'deduplicated', MD5OfMessageBody: createHash('md5').update(e.MessageBody).digest('hex') });
             continue;
           }
           if (dedupId) seen.set(dedupId, this.now());
           queue.push({ id: String(++this.messageIds), body: e.MessageBody, groupId: e.MessageGroupId, dedupId });
-          Successful.push({ Id: e.Id, MessageId: String(this.messageIds) });
+          // As SQS answers: the SDK checks the body's MD5 against it.
+          Successful.push({ Id: e.Id, MessageId: String(this.messageIds), MD5OfMessageBody: createHash('md5').update(e.MessageBody).digest('hex') });
         }
         return { Successful, Failed };
       }
@@ -518,6 +520,8 @@ export class FakeAws {
   private transactWrite(input: any, fault: Fault): any {
     const actions = (input.TransactItems ?? []) as Record<string, any>[];
     if (actions.length === 0 || actions.length > 100) throw awsError('ValidationException', `${actions.length} actions: 1 to 100 per transaction`);
+    // Writes to write-only tables (a benchmark's) are counted and dropped, as PutItem's are.
+    if (fault === 'ok' && actions.every((a) => this.table((Object.values(a)[0] as { TableName: string }).TableName).spec.store === false)) return {};
     const targets = actions.map((action) => {
       const [kind, op] = Object.entries(action)[0]!;
       const table = this.table(op.TableName);

@@ -94,10 +94,11 @@ export function streamRecords(scenario: Scenario): KinesisStreamRecord[] {
   });
 }
 
-/** AWS in memory with the stack's tables, failing as `faults()` says at each call (so an outage can end). */
-export function modelAws(config: ProcessorConfig, faultsNow: () => Faults, random: () => number): FakeAws {
+/** AWS in memory with the stack's tables, failing as `faults()` says at each call (so an outage can end), each call answered after `latencyMs`. */
+export function modelAws(config: ProcessorConfig, faultsNow: () => Faults, random: () => number, latencyMs = 0): FakeAws {
   return new FakeAws({
     random,
+    latencyMs,
     tables: {
       [config.tableName]: {
         hash: READINGS_TABLE.partitionKey,

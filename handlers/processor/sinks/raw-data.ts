@@ -23,33 +23,32 @@ export function validPositions(batch: AnalysedBatch): number[] {
   return positions;
 }
 
-/** A record's identity in the stream. */
-const recordId = (batch: AnalysedBatch, position: number): string => {
-  const r = batch.records[position]!;
-  return `${r.shardId}:${r.sequenceNumber}`;
-};
+/** Kinesis sequence numbers (decimal strings of up to 128 digits) in their order. */
+const compareSequence = (a: string, b: string): number => (a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Delivered records, remembered in arrival order and forgotten oldest first: a Set (lookups) with
- * a queue of its entries (eviction).
+ * Records delivered, by shard and sequence number, remembered batch by batch (the newest few) and
+ * forgotten oldest batch first once more than `limit` are held. A batch that starts after every
+ * record remembered of its shard (a first attempt) is looked up no further; only a retry, which
+ * starts at or before them, looks its records up one by one.
  */
 class DeliveredRecords {
-  private readonly ids = new Set<string>();
-  private readonly order: string[] = [];
-  private head = 0;
+  private readonly batches: { shardId: string; newest: string; sequenceNumbers: string[]; lookup?: Set<string> }[] = [];
+  private held = 0;
   constructor(private readonly limit: number) {}
-  has(id: string): boolean {
-    return this.ids.has(id);
+  /** A test of whether a record of this shard, from `first` on, was delivered; undefined when none can have been. */
+  lookup(shardId: string, first: string): ((sequenceNumber: string) => boolean) | undefined {
+    const overlapping = this.batches.filter((b) => b.shardId === shardId && compareSequence(b.newest, first) >= 0);
+    if (overlapping.length === 0) return undefined;
+    const sets = overlapping.map((b) => (b.lookup ??= new Set(b.sequenceNumbers)));
+    return (sequenceNumber) => sets.some((set) => set.has(sequenceNumber));
   }
-  add(id: string): void {
-    if (this.ids.has(id)) return;
-    this.ids.add(id);
-    this.order.push(id);
-    while (this.ids.size > this.limit) this.ids.delete(this.order[this.head++]!);
-    if (this.head > this.limit) {
-      this.order.splice(0, this.head);
-      this.head = 0;
-    }
+  add(shardId: string, sequenceNumbers: string[]): void {
+    let newest = sequenceNumbers[0]!;
+    for (const n of sequenceNumbers) if (compareSequence(n, newest) > 0) newest = n;
+    this.batches.push({ shardId, newest, sequenceNumbers });
+    this.held += sequenceNumbers.length;
+    while (this.held > this.limit && this.batches.length > 1) this.held -= this.batches.shift()!.sequenceNumbers.length;
   }
 }
 
@@ -57,13 +56,19 @@ class DeliveredRecords {
 export function rawDataSink(client: FirehoseClient, deliveryStreamName: string, memory = DELIVERED_MEMORY): Sink {
   const delivered = new DeliveredRecords(memory);
   return async (batch, { io, counter }) => {
-    const positions = validPositions(batch).filter((p) => !delivered.has(recordId(batch, p)));
+    const { records: input } = batch;
+    let positions = validPositions(batch);
+    const first = positions.length > 0 ? input[positions[0]!]! : undefined;
+    const wasDelivered = first && delivered.lookup(first.shardId, input.reduce((min, r) => (compareSequence(r.sequenceNumber, min) < 0 ? r.sequenceNumber : min), first.sequenceNumber));
+    if (wasDelivered) positions = positions.filter((p) => !wasDelivered(input[p]!.sequenceNumber));
     const records = packRecords(batch.payloads, positions);
     if (records.length === 0) return { failedRecords: [] };
     const { failed } = await putRawRecords(client, deliveryStreamName, records, io, counter);
     const failedRecords = failed.flatMap((r) => r.readings);
     const notTaken = new Set(failedRecords);
-    for (const p of positions) if (!notTaken.has(p)) delivered.add(recordId(batch, p));
+    const taken = positions.filter((p) => !notTaken.has(p));
+    // A batch is one shard's records.
+    if (taken.length > 0) delivered.add(input[taken[0]!]!.shardId, taken.map((p) => input[p]!.sequenceNumber));
     return {
       failedRecords,
       counts: { rawRecordsDelivered: records.length - failed.length, rawDeliveryFailures: failed.length },

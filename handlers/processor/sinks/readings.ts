@@ -84,48 +84,52 @@ const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
 const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
   READING_FIELDS[f].column === 'string' ? s(String(value)) : READING_FIELDS[f].column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
 
+/** Receives an item's attributes one by one (an item for a Put, the SET list of an Update). */
+type AttributeSink = (name: string, value: AttributeValue) => void;
+
 /**
  * The attributes a window's aggregate sets (all but the keys, the offsets and the TTL), for a
  * window holding `count` readings; `changed` leaves out those a merge did not change (the zone,
  * last and first values when the newest and oldest readings were already held).
  */
-function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOptions, item: Item, changed = { last: true, first: true }): Item {
+function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOptions, put: AttributeSink, changed = { last: true, first: true }): void {
   const last = a.last;
-  item[COUNT] = n(count);
+  put(COUNT, n(count));
   if (changed.last) {
-    item[READINGS_TABLE.zoneIndexPartitionKey] = s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards));
-    item.zone_id = s(last.zone_id);
-    item[READINGS_TABLE.lastReadingAttribute] = s(last.timestamp);
+    put(READINGS_TABLE.zoneIndexPartitionKey, s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)));
+    put('zone_id', s(last.zone_id));
+    put(READINGS_TABLE.lastReadingAttribute, s(last.timestamp));
     for (let i = 0; i < LAST_FIELDS.length; i++) {
       const value = last[LAST_FIELDS[i]!];
-      if (value !== undefined) item[LAST_ATTRIBUTES[i]!] = lastValue(LAST_FIELDS[i]!, value);
+      if (value !== undefined) put(LAST_ATTRIBUTES[i]!, lastValue(LAST_FIELDS[i]!, value));
     }
-    item.traffic_flow_score_last = milliNumber(Math.round(last.traffic_flow_score * 1000));
-    item.congestion_level = LEVEL_ATTRIBUTE[last.congestion_level];
+    put('traffic_flow_score_last', milliNumber(Math.round(last.traffic_flow_score * 1000)));
+    put('congestion_level', LEVEL_ATTRIBUTE[last.congestion_level]);
   }
-  if (changed.first) item.first_reading_at = s(a.firstTimestamp);
+  if (changed.first) put('first_reading_at', s(a.firstTimestamp));
   for (let i = 0; i < STAT_ATTRIBUTES.length; i++) {
     const had = a.counts[i]!;
     if (had === 0) continue;
     const at = STAT_ATTRIBUTES[i]!;
-    if (at.count) item[at.count] = n(had);
-    if (at.sum) item[at.sum] = milliNumber(a.sums[i]!);
-    if (at.mean) item[at.mean] = milliNumber(Math.round(a.sums[i]! / had));
-    if (at.min) item[at.min] = milliNumber(a.mins[i]!);
-    if (at.max) item[at.max] = milliNumber(a.maxs[i]!);
+    if (at.count) put(at.count, n(had));
+    if (at.sum) put(at.sum, milliNumber(a.sums[i]!));
+    if (at.mean) put(at.mean, milliNumber(Math.round(a.sums[i]! / had)));
+    if (at.min) put(at.min, milliNumber(a.mins[i]!));
+    if (at.max) put(at.max, milliNumber(a.maxs[i]!));
   }
-  item.traffic_flow_score_sum = milliNumber(a.flowSum);
+  put('traffic_flow_score_sum', milliNumber(a.flowSum));
   // The flow score is kept with one decimal, as each reading's.
-  item.traffic_flow_score_mean = milliNumber(Math.round(a.flowSum / count / 100) * 100);
-  item.congestion_level_max = LEVEL_ATTRIBUTE[a.maxLevel];
-  item.received_at_last = n(a.receivedAtMax);
-  return item;
+  put('traffic_flow_score_mean', milliNumber(Math.round(a.flowSum / count / 100) * 100));
+  put('congestion_level_max', LEVEL_ATTRIBUTE[a.maxLevel]);
+  put('received_at_last', n(a.receivedAtMax));
 }
 
 /** The DynamoDB item of a window's aggregate. */
 export function windowItem(a: WindowAggregate, options: ItemOptions): Item {
   const item: Item = { [PK]: s(a.sensorId), [SK]: s(windowTimestamp(a.windowStartMs)) };
-  aggregateAttributes(a, readingCount(a), options, item);
+  aggregateAttributes(a, readingCount(a), options, (name, value) => {
+    item[name] = value;
+  });
   item[OFFSETS] = { NS: a.offsets.map(String) };
   item[READINGS_TABLE.ttlAttribute] = n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400);
   return item;
@@ -202,7 +206,38 @@ export function windowPut(tableName: string, fresh: WindowAggregate, options: It
 }
 
 /** Update expressions by the attributes they set (few shapes: which of the optional attributes a merge sets). */
-const UPDATE_EXPRESSIONS = new Map<string, string>();
+const UPDATE_EXPRESSIONS = new Map<number, string>();
+const VALUE_NAMES = Array.from({ length: 64 }, (_, i) => `:v${i}`);
+
+/**
+ * `stored` and `fresh` merged, for the attributes of an update, into one aggregate reused from call
+ * to call (the update is built at once; the stored window itself changes only once written).
+ */
+const merged = (() => {
+  const m = emptyWindow('', 0);
+  return (stored: WindowAggregate, fresh: WindowAggregate): WindowAggregate => {
+    m.sensorId = stored.sensorId;
+    m.windowStartMs = stored.windowStartMs;
+    const newer = fresh.lastMs > stored.lastMs ? fresh : stored;
+    m.lastMs = newer.lastMs;
+    m.last = newer.last;
+    const older = fresh.firstMs < stored.firstMs ? fresh : stored;
+    m.firstMs = older.firstMs;
+    m.firstTimestamp = older.firstTimestamp;
+    for (let i = 0; i < m.counts.length; i++) {
+      const a = stored.counts[i]!;
+      const b = fresh.counts[i]!;
+      m.counts[i] = a + b;
+      m.sums[i] = stored.sums[i]! + fresh.sums[i]!;
+      m.mins[i] = a === 0 ? fresh.mins[i]! : b === 0 ? stored.mins[i]! : Math.min(stored.mins[i]!, fresh.mins[i]!);
+      m.maxs[i] = a === 0 ? fresh.maxs[i]! : b === 0 ? stored.maxs[i]! : Math.max(stored.maxs[i]!, fresh.maxs[i]!);
+    }
+    m.flowSum = stored.flowSum + fresh.flowSum;
+    m.maxLevel = LEVELS.indexOf(fresh.maxLevel) > LEVELS.indexOf(stored.maxLevel) ? fresh.maxLevel : stored.maxLevel;
+    m.receivedAtMax = Math.max(stored.receivedAtMax, fresh.receivedAtMax);
+    return m;
+  };
+})();
 
 /**
  * A window the container knows (`stored`, as read or as last written) with readings it does not
@@ -211,42 +246,38 @@ const UPDATE_EXPRESSIONS = new Map<string, string>();
  * have are removed, so that the item is what one write of all its readings would be.
  */
 export function windowUpdate(tableName: string, stored: WindowAggregate, fresh: WindowAggregate, options: ItemOptions): TransactWriteItem {
-  const merged = addWindow(mergeable(stored), fresh);
+  const m = merged(stored, fresh);
   const changed = { last: fresh.lastMs > stored.lastMs, first: fresh.firstMs < stored.firstMs };
-  const attributes = aggregateAttributes(merged, readingCount(stored) + readingCount(fresh), options, {}, changed);
-  const names = Object.keys(attributes);
-  const removed = changed.last ? LAST_ATTRIBUTES.filter((a) => attributes[a] === undefined) : [];
-  const shape = `${names.join(',')}|${removed.join(',')}`;
+  const values: Item = { ':known': n(readingCount(stored)), ':offsets': { NS: fresh.offsets.map(String) } };
+  const names: string[] = [];
+  aggregateAttributes(m, readingCount(stored) + readingCount(fresh), options, (name, value) => {
+    values[VALUE_NAMES[names.length]!] = value;
+    names.push(name);
+  }, changed);
+  // The expression's shape: which of the optional attributes are set (the rest is fixed).
+  let shape = (changed.last ? 1 : 0) | (changed.first ? 2 : 0);
+  for (let i = 0; i < LAST_FIELDS.length; i++) if (changed.last && m.last[LAST_FIELDS[i]!] !== undefined) shape |= 4 << i;
+  for (let i = 0; i < m.counts.length; i++) if (m.counts[i]! > 0) shape |= (4 << LAST_FIELDS.length) << i;
   let expression = UPDATE_EXPRESSIONS.get(shape);
   if (expression === undefined) {
+    const removed = changed.last ? LAST_FIELDS.flatMap((f, i) => (m.last[f] === undefined ? [LAST_ATTRIBUTES[i]!] : [])) : [];
     expression =
-      `SET ${names.map((name, i) => `${name} = :v${i}`).join(', ')} ADD #offsets :offsets` + (removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : '');
+      `SET ${names.map((name, i) => `${name} = ${VALUE_NAMES[i]}`).join(', ')} ADD #offsets :offsets` + (removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : '');
     UPDATE_EXPRESSIONS.set(shape, expression);
   }
-  const values: Item = { ':known': n(readingCount(stored)), ':offsets': { NS: fresh.offsets.map(String) } };
-  for (let i = 0; i < names.length; i++) values[`:v${i}`] = attributes[names[i]!]!;
   return {
     Update: {
       TableName: tableName,
       Key: itemKey(stored.sensorId, stored.windowStartMs),
       UpdateExpression: expression,
       ConditionExpression: '#count = :known',
-      ExpressionAttributeNames: { '#count': COUNT, '#offsets': OFFSETS },
+      ExpressionAttributeNames: UPDATE_NAMES,
       ExpressionAttributeValues: values,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
 }
-
-/** The stored aggregate's statistics, to merge into without touching the stored window (its offsets are not needed). */
-const mergeable = (a: WindowAggregate): WindowAggregate => ({
-  ...a,
-  offsets: [],
-  sums: a.sums.slice(),
-  mins: a.mins.slice(),
-  maxs: a.maxs.slice(),
-  counts: a.counts.slice(),
-});
+const UPDATE_NAMES = { '#count': COUNT, '#offsets': OFFSETS };
 
 /** Consistent reads of the windows the container does not remember; absent windows are absent from the answer. */
 async function readWindows(
