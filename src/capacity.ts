@@ -82,6 +82,14 @@ export const AWS = {
     tableWcuQuota: 40_000,
     /** Write units: one per 1 KB of the larger of the old and new item. */
     writeUnitBytes: 1_024,
+    /**
+     * A transactional write costs twice a standard one: "Transactional write requests require two
+     * WCUs to perform one write per second for items up to 1 KB"
+     * (https://aws.amazon.com/dynamodb/pricing/provisioned/). The processor's conditional writes go
+     * out as TransactWriteItems, 100 a call (handlers/processor/adapters/conditional-writes.ts);
+     * PartiQL's BatchExecuteStatement would pay one (see `options`).
+     */
+    transactionalWriteFactor: 2,
     // https://aws.amazon.com/dynamodb/pricing/
     onDemandWriteUnitsPerMillionUsd: 0.625,
     onDemandReadUnitsPerMillionUsd: 0.125,
@@ -298,9 +306,11 @@ export interface DesignCost {
 export interface Load {
   recordsPerSecond: number;
   bytesPerSecond: number;
-  /** Window merges per second (one conditional put each) and the write units each costs. */
+  /** Window merges per second (one conditional write each) and the write units each costs (transactional: twice the item's). */
   tableWritesPerSecond: number;
   writeUnitsPerWrite: number;
+  /** The item's own write units (a standard write of it). */
+  itemWriteUnits: number;
   /** New window items per second on average: the only writes the keys-only zone index takes. */
   indexWritesPerSecond: number;
   /** New window items per second in the batching window after each window boundary. */
@@ -446,7 +456,8 @@ function loadOf(input: PlanInput): { load: Load; sizing: Sizing } {
   const mergesPerSensor = Math.min(hz, (1 / batchSeconds) * (1 + Math.min(1, batchSeconds / rollupSeconds)));
   const readingsPerWindow = Math.max(1, hz * rollupSeconds);
   const itemBytes = A.itemBytes + Math.max(0, readingsPerWindow - 60) * A.offsetBytesPerReading;
-  const writeUnitsPerWrite = Math.ceil(itemBytes / AWS.dynamodb.writeUnitBytes);
+  const itemWriteUnits = Math.ceil(itemBytes / AWS.dynamodb.writeUnitBytes);
+  const writeUnitsPerWrite = itemWriteUnits * AWS.dynamodb.transactionalWriteFactor;
   const newItemsPerSensor = Math.min(hz, 1 / rollupSeconds);
   const indexWritesPerSecond = sensors * newItemsPerSensor;
   // Every sensor opens its next window within one batching window of the boundary.
@@ -464,6 +475,7 @@ function loadOf(input: PlanInput): { load: Load; sizing: Sizing } {
       bytesPerSecond,
       tableWritesPerSecond: Math.round(sensors * mergesPerSensor),
       writeUnitsPerWrite,
+      itemWriteUnits,
       indexWritesPerSecond: Math.round(indexWritesPerSecond),
       indexBurstWritesPerSecond: Math.round(indexBurstWritesPerSecond),
       hotZoneSensors,
@@ -481,9 +493,12 @@ function loadOf(input: PlanInput): { load: Load; sizing: Sizing } {
 const settledCapacity = (unitsPerSecond: number) =>
   roundUp(unitsPerSecond / (DEFAULTS.autoScalingTargetUtilizationPercent / 100), 100);
 
-/** DynamoDB for the defaults' window items: on demand against provisioned, per month. */
-function dynamoWindows(input: PlanInput, load: Load) {
-  const tableUnits = load.tableWritesPerSecond * load.writeUnitsPerWrite;
+/**
+ * DynamoDB for the defaults' window items: on demand against provisioned, per month. Conditional
+ * writes cost `writeFactor` times the item's write units (transactional by default).
+ */
+function dynamoWindows(input: PlanInput, load: Load, writeFactor: number = AWS.dynamodb.transactionalWriteFactor) {
+  const tableUnits = load.tableWritesPerSecond * load.itemWriteUnits * writeFactor;
   const tableCapacity = settledCapacity(tableUnits);
   // The index must take the boundary burst; the table's writes wait for it otherwise.
   const indexCapacity = roundUp(load.indexBurstWritesPerSecond * ASSUMPTIONS.headroom, 100);
@@ -491,7 +506,8 @@ function dynamoWindows(input: PlanInput, load: Load) {
   const hours = S / 3_600;
   const liveItems = input.sensors * Math.min(input.hz * P.rollupWindowSeconds, 1) * ((P.readingRetentionDays * 86_400) / P.rollupWindowSeconds);
   const storage = gb(liveItems * (ASSUMPTIONS.itemBytes + ASSUMPTIONS.indexEntryBytes)) * AWS.dynamodb.storageGbMonthUsd;
-  const alertState = perMillion(load.alertsPerSecond * 3 * S, AWS.dynamodb.onDemandWriteUnitsPerMillionUsd);
+  // A commit and an outbox clear per alert, and the suppressed transitions: about three writes, each `writeFactor` units.
+  const alertState = perMillion(load.alertsPerSecond * 3 * writeFactor * S, AWS.dynamodb.onDemandWriteUnitsPerMillionUsd);
   const provisioned =
     (tableCapacity + indexCapacity) * hours * AWS.dynamodb.provisionedWcuHourUsd +
     readCapacity * hours * AWS.dynamodb.provisionedRcuHourUsd;
@@ -564,7 +580,7 @@ function designCost(input: PlanInput, design: Design, load: Load, size: Sizing):
       service: `DynamoDB (${design.billing === 'PROVISIONED' ? 'provisioned' : 'on demand'})`,
       monthlyUsd: chosen + d.storage + d.alertState + healthReads,
       detail:
-        `${fmt(load.tableWritesPerSecond)} window merges/s × ${load.writeUnitsPerWrite} unit, zone index ${fmt(load.indexWritesPerSecond)} new items/s (bursts of ${fmt(load.indexBurstWritesPerSecond)}/s); ` +
+        `${fmt(load.tableWritesPerSecond)} window merges/s × ${load.writeUnitsPerWrite} units (transactional), zone index ${fmt(load.indexWritesPerSecond)} new items/s (bursts of ${fmt(load.indexBurstWritesPerSecond)}/s); ` +
         (design.billing === 'PROVISIONED'
           ? `${fmt(d.tableCapacity)} + ${fmt(d.indexCapacity)} WCU; on demand would be $${fmt(Math.round(d.onDemand))}`
           : `provisioned (${fmt(d.tableCapacity)} + ${fmt(d.indexCapacity)} WCU) would be $${fmt(Math.round(d.provisioned))}`) +
@@ -841,6 +857,18 @@ export function plan(raw: PlanInput): Plan {
       monthlyUsd: instead('DynamoDB', (billing === 'PROVISIONED' ? d.onDemand : d.provisioned) + d.storage + d.alertState),
       why: billing === 'PROVISIONED' ? 'pays per write; the load is steady, so provisioned capacity at 80% utilisation is cheaper' : 'capacity paid around the clock is dearer for this load',
     },
+    (() => {
+      // The same conditional writes at one write unit per KB: PartiQL BatchExecuteStatement, 25 a call.
+      const partiql = dynamoWindows(input, load, 1);
+      return {
+        what: 'PartiQL BatchExecuteStatement for the conditional writes',
+        monthlyUsd: instead('DynamoDB', (billing === 'PROVISIONED' ? partiql.provisioned : partiql.onDemand) + partiql.storage + partiql.alertState),
+        why:
+          'each statement conditioned and failing on its own at one write unit per KB instead of two, 25 a call instead of 100 (about four times the calls); ' +
+          'not the default because moto 5.2 cannot run it (measured: a failed WHERE condition is answered as a success, an INSERT of an existing item overwrites it, ' +
+          'an INSERT with parameters answers HTTP 500), so the delivery contract could not be tested against moto nor the pipeline run in the simulator',
+      };
+    })(),
     {
       what: 'Sensors batching 5 readings per message',
       monthlyUsd: Math.round(defaults.monthlyTotalUsd - rules * 0.8),
@@ -897,7 +925,7 @@ export function planMarkdown(p: Plan): string {
     '| what | value |',
     '| --- | --- |',
     `| readings | ${fmt(load.recordsPerSecond)}/s, ${fmt(Math.round(load.bytesPerSecond / 1024))} KiB/s |`,
-    `| rollup window merges (each batch merges each of its sensors into its ${P.rollupWindowSeconds} s window item) | ${fmt(load.tableWritesPerSecond)}/s × ${load.writeUnitsPerWrite} write unit |`,
+    `| rollup window merges (each batch merges each of its sensors into its ${P.rollupWindowSeconds} s window item) | ${fmt(load.tableWritesPerSecond)}/s × ${load.writeUnitsPerWrite} write units (transactional: twice the item's ${load.itemWriteUnits}) |`,
     `| zone index (keys only: written when a window item is created) | ${fmt(load.indexWritesPerSecond)}/s on average, ${fmt(load.indexBurstWritesPerSecond)}/s in the batching window after each boundary |`,
     `| busiest zone | ${fmt(load.hotZoneSensors)} sensors → ${fmt(load.hottestZoneKeyWcuPerSecond)} WCU/s on its hottest zone_shard key (${fmt(recommended.ZoneIndexShards)} shards) |`,
     `| processor | ${fmt(load.invocationsPerSecond)} invocations/s of ~${fmt(load.recordsPerInvocation)} records |`,

@@ -167,16 +167,17 @@ export const PARAMETERS = {
   },
   /**
    * Every batch merges each of its sensors into the sensor's window item: 50,000 sensors ÷ a 5 s
-   * batching window × (1 + 5/60 for batches straddling two windows) ≈ 10,833 writes/s of one unit,
-   * at the auto scaling target of 80% ≈ 13,600 (npm run plan).
+   * batching window × (1 + 5/60 for batches straddling two windows) ≈ 10,833 writes/s of a 1 KB
+   * item, each a transactional write of two units (TransactWriteItems), at the auto scaling target
+   * of 80% ≈ 27,100 (npm run plan).
    */
   dynamoDbWriteCapacity: {
     name: 'DynamoDBWriteCapacity',
     group: 'Storage (DynamoDB)',
     type: 'Number',
     description:
-      'Minimum write capacity units of the readings table when PROVISIONED (auto scaling raises it). 50,000 sensors at 1 Hz write ≈ 10,833 window merges/s.',
-    default: 13_600,
+      'Minimum write capacity units of the readings table when PROVISIONED (auto scaling raises it). 50,000 sensors at 1 Hz write ≈ 10,833 window merges/s, two units each (transactional).',
+    default: 27_100,
     range: { min: 5, max: 40_000 }, // 40,000: default per-table quota
   },
   /**
@@ -203,7 +204,7 @@ export const PARAMETERS = {
     type: 'Number',
     description:
       'PAY_PER_REQUEST only: write units/s the table and its zone index serve from the start (warm throughput; raising it above 4,000 is a one-time charge).',
-    default: 14_000,
+    default: 27_000,
     range: { min: 4_000, max: 40_000 },
   },
   warningThreshold: {

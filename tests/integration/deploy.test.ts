@@ -64,7 +64,7 @@ describe('CreateStack of templates/TapStack.yml in moto', () => {
     ]);
     expect(t?.GlobalSecondaryIndexes?.[0]?.IndexName).toBe(READINGS_TABLE.zoneIndexName);
     expect(t?.BillingModeSummary?.BillingMode).toBe('PROVISIONED');
-    expect(t?.ProvisionedThroughput?.WriteCapacityUnits).toBe(13_600);
+    expect(t?.ProvisionedThroughput?.WriteCapacityUnits).toBe(27_100);
     expect(t?.GlobalSecondaryIndexes?.[0]?.ProvisionedThroughput?.WriteCapacityUnits).toBe(12_000);
     const { Table: state } = await ddb.send(new DescribeTableCommand({ TableName: deployed.outputs.AlertStateTableName }));
     expect(state?.KeySchema).toEqual([{ AttributeName: 'sensor_id', KeyType: 'HASH' }]);

@@ -33,11 +33,11 @@ describe('buildStorage', () => {
     const { resources } = stack();
     const table = resources.ReadingsTable!.Properties;
     expect(table.BillingMode).toBe('PROVISIONED');
-    expect(table.ProvisionedThroughput).toEqual({ ReadCapacityUnits: '100', WriteCapacityUnits: '13600' });
+    expect(table.ProvisionedThroughput).toEqual({ ReadCapacityUnits: '100', WriteCapacityUnits: '27100' });
     expect(table.GlobalSecondaryIndexes[0].ProvisionedThroughput).toEqual({ ReadCapacityUnits: '100', WriteCapacityUnits: '12000' });
     expect(table).not.toHaveProperty('WarmThroughput');
     expect(autoScalingIds(resources)).toHaveLength(8);
-    expect(resources.ReadingsTableWriteScalableTarget!.Properties).toMatchObject({ MinCapacity: '13600', MaxCapacity: DEFAULTS.autoScalingMaxCapacity });
+    expect(resources.ReadingsTableWriteScalableTarget!.Properties).toMatchObject({ MinCapacity: '27100', MaxCapacity: DEFAULTS.autoScalingMaxCapacity });
     expect(resources.ZoneIndexWriteScalableTarget!.Properties).toMatchObject({
       ScalableDimension: 'dynamodb:index:WriteCapacityUnits',
       MinCapacity: '12000',

@@ -22,7 +22,9 @@ describe('plan', () => {
       recordsPerSecond: 50_000,
       // 50,000 sensors merged once per 5 s batch, plus the 1 in 12 batches that straddle a 60 s window
       tableWritesPerSecond: 10_833,
-      writeUnitsPerWrite: 1,
+      // Transactional writes: two units for the 1 KB item.
+      writeUnitsPerWrite: 2,
+      itemWriteUnits: 1,
       indexWritesPerSecond: 833,
       indexBurstWritesPerSecond: 10_000,
       hotZoneSensors: 2_000,
@@ -35,8 +37,8 @@ describe('plan', () => {
       KinesisShardCount: 60,
       ProcessorReservedConcurrency: 150,
       DynamoDBBillingMode: 'PROVISIONED',
-      // 10,833 units at the 80% auto scaling target; the index holds the boundary burst with 20% headroom
-      DynamoDBWriteCapacity: 13_600,
+      // 10,833 writes of 2 units at the 80% auto scaling target; the index holds the boundary burst with 20% headroom
+      DynamoDBWriteCapacity: 27_100,
       ZoneIndexWriteCapacity: 12_000,
       ZoneIndexShards: 10,
     });
@@ -89,7 +91,7 @@ describe('plan', () => {
   it('recommends the cheaper DynamoDB mode and shows the other', () => {
     const p = plan(city());
     const hours = seconds / 3600;
-    const provisioned = (13_600 + 12_000) * hours * AWS.dynamodb.provisionedWcuHourUsd + 200 * hours * AWS.dynamodb.provisionedRcuHourUsd;
+    const provisioned = (27_100 + 12_000) * hours * AWS.dynamodb.provisionedWcuHourUsd + 200 * hours * AWS.dynamodb.provisionedRcuHourUsd;
     expect(cost(p, 'defaults', 'DynamoDB')).toBeGreaterThanOrEqual(Math.round(provisioned));
     const onDemand = p.options.find((o) => o.what === 'DynamoDB PAY_PER_REQUEST')!;
     expect(onDemand.monthlyUsd).toBeGreaterThan(p.monthlyTotalUsd);

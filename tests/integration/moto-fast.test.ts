@@ -1,0 +1,99 @@
+/**
+ * The simulator's moto launcher (scripts/simulate/moto_server_fast.py) answers as plain moto_server
+ * does: the same sequence of the processor's TransactWriteItems, some cancelled by a failed
+ * condition, some refused, against both, leaves the same items and the same answers.
+ */
+import { CreateTableCommand, DynamoDBClient, ScanCommand, TransactWriteItemsCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
+import { ROOT } from '../../scripts/lib/paths';
+
+const put = (pk: string, v: number, condition?: string): TransactWriteItem => ({
+  Put: {
+    TableName: 't',
+    Item: { pk: { S: pk }, sk: { S: 'w' }, v: { N: String(v) } },
+    ...(condition ? { ConditionExpression: condition, ExpressionAttributeNames: { '#pk': 'pk' } } : {}),
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  },
+});
+const update = (pk: string, known: number): TransactWriteItem => ({
+  Update: {
+    TableName: 't',
+    Key: { pk: { S: pk }, sk: { S: 'w' } },
+    UpdateExpression: 'SET v = :next ADD offsets :o',
+    ConditionExpression: 'v = :known',
+    ExpressionAttributeValues: { ':next': { N: String(known + 1) }, ':known': { N: String(known) }, ':o': { NS: [String(known)] } },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  },
+});
+
+/** Transactions in order: written, cancelled by a condition (after writes it must undo), refused (two actions on one item). */
+const SEQUENCE: TransactWriteItem[][] = [
+  [put('a', 1, 'attribute_not_exists(#pk)'), put('b', 1, 'attribute_not_exists(#pk)')],
+  [update('a', 1), put('c', 1), put('b', 5, 'attribute_not_exists(#pk)')],
+  [update('a', 1), update('b', 1)],
+  [put('d', 1), update('a', 9)],
+  [put('e', 1), put('e', 2)],
+  [update('a', 2), update('b', 2)],
+];
+
+async function play(moto: Moto) {
+  const client = new DynamoDBClient({ ...motoClientConfig(moto.endpoint), maxAttempts: 1 });
+  await client.send(
+    new CreateTableCommand({
+      TableName: 't',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+    }),
+  );
+  const answers: unknown[] = [];
+  for (const items of SEQUENCE) {
+    try {
+      await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      answers.push('written');
+    } catch (error) {
+      const e = error as { name: string; CancellationReasons?: { Code?: string; Item?: unknown }[] };
+      answers.push({ name: e.name, reasons: e.CancellationReasons?.map((r) => ({ code: r.Code, item: r.Item })) });
+    }
+  }
+  const items = ((await client.send(new ScanCommand({ TableName: 't' }))).Items ?? []).sort((x, y) => x.pk!.S!.localeCompare(y.pk!.S!));
+  client.destroy();
+  return { answers, items };
+}
+
+describe('the simulator\'s moto launcher, against plain moto_server', () => {
+  let plain: Moto;
+  let fast: Moto;
+  beforeAll(async () => {
+    [plain, fast] = await Promise.all([startMoto(), startMoto(30_000, { command: 'python3', args: [join(ROOT, 'scripts/simulate/moto_server_fast.py')] })]);
+  });
+  afterAll(async () => {
+    await Promise.all([plain?.stop(), fast?.stop()]);
+  });
+
+  it('leaves the same items and gives the same answers to TransactWriteItems, cancelled ones included', async () => {
+    const [a, b] = [await play(plain), await play(fast)];
+    expect(b).toEqual(a);
+    // The sequence does what it says: cancelled transactions undone, the others written.
+    expect(a.answers.map((x) => (typeof x === 'string' ? x : (x as { name: string }).name))).toEqual([
+      'written',
+      'TransactionCanceledException',
+      'written',
+      'TransactionCanceledException',
+      'ValidationException',
+      'written',
+    ]);
+    expect(a.items.map((i) => [i.pk!.S, i.v!.N])).toEqual([
+      ['a', '3'],
+      ['b', '3'],
+    ]);
+  }, 120_000);
+});
