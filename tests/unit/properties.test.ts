@@ -50,10 +50,10 @@ describe('the core, over arbitrary input', () => {
       fc.property(fc.array(payload, { maxLength: 40 }), (payloads) => {
         const records = toInputRecords(kinesisEvent(payloads));
         const batch = analyseBatch(records, options);
-        const seen = [...batch.quarantined.map((q) => q.index), ...batch.sensors.flatMap((r) => r.recordIndices)].sort((a, b) => a - b);
+        const seen = [...batch.quarantined.map((q) => q.index), ...batch.sensors.flatMap((r) => r.readings.map((x) => x.recordIndex))].sort((a, b) => a - b);
         // The windows hold the same records, each in one window.
         const inWindows = batch.windows.flatMap((w) => w.readings.map((r) => r.recordIndex)).sort((a, b) => a - b);
-        expect(inWindows).toEqual(batch.sensors.flatMap((r) => r.recordIndices).sort((a, b) => a - b));
+        expect(inWindows).toEqual(batch.sensors.flatMap((r) => r.readings.map((x) => x.recordIndex)).sort((a, b) => a - b));
         expect(seen).toEqual(records.map((_, i) => i));
         for (const q of batch.quarantined) expect(q.reason.length).toBeGreaterThan(0);
       }),
@@ -92,15 +92,17 @@ describe('the core, over arbitrary input', () => {
         const fresh = freshReadings(stored, delta);
         const merged = addWindow(copyWindow(stored), fresh);
         expect(windowItem(merged, TEST_CONFIG)).toEqual(windowItem(whole.aggregate, TEST_CONFIG));
-        // The update sets what the put of the whole would hold (its offsets added to the stored ones).
+        // The update, applied to the stored item, makes the item one put of all the readings makes.
         if (readingCount(fresh) === 0) return;
         const update = windowUpdate('t', stored, fresh, TEST_CONFIG).Update!;
         const values = update.ExpressionAttributeValues!;
-        const set = update.UpdateExpression!.split(' ADD ')[0]!.replace(/^SET /, '').split(', ').map((a) => a.split(' = '));
-        const item = windowItem(whole.aggregate, TEST_CONFIG);
-        for (const [name, value] of set) expect(values[value!], name).toEqual(item[name!]);
-        for (const name of (update.UpdateExpression!.split(' REMOVE ')[1] ?? '').split(', ').filter(Boolean)) expect(item[name], name).toBeUndefined();
-        expect([...stored.offsets, ...values[':offsets']!.NS!.map(Number)].sort((a, b) => a - b)).toEqual(whole.aggregate.offsets);
+        const [setPart, rest = ''] = update.UpdateExpression!.replace(/^SET /, '').split(' ADD ');
+        const item = { ...windowItem(stored, TEST_CONFIG) };
+        for (const [name, value] of setPart!.split(', ').map((x) => x.split(' = '))) item[name!] = values[value!]!;
+        for (const name of (rest.split(' REMOVE ')[1] ?? '').split(', ').filter(Boolean)) delete item[name];
+        item.reading_offsets_ms = { NS: [...item.reading_offsets_ms!.NS!, ...values[':offsets']!.NS!].sort((x, y) => Number(x) - Number(y)) };
+        expect(item).toEqual(windowItem(whole.aggregate, TEST_CONFIG));
+        expect(values[':known']).toEqual({ N: String(readingCount(stored)) });
       }),
       { numRuns: 300 },
     );

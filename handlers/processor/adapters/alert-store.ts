@@ -63,13 +63,14 @@ export class AlertStore {
 
   /**
    * The states of the sensors that may transition: those listed in the elevated index under the
-   * given sensors' buckets, and those `mayEscalate` picks. A sensor with no item is NORMAL at
+   * given sensors' buckets, and those `mayEscalate` picks (by position). A sensor with no item is NORMAL at
    * version 0. Throws when the state cannot be read in time (the caller retries the batch).
    */
-  async load(sensorIds: readonly string[], mayEscalate: (sensorId: string) => boolean): Promise<Map<string, AlertState>> {
-    const buckets = [...new Set(sensorIds.map(elevatedBucket))];
-    const elevated = await this.findElevated(buckets);
-    return this.read(sensorIds.filter((id) => elevated.has(id) || mayEscalate(id)));
+  async load(sensorIds: readonly string[], mayEscalate: (index: number) => boolean): Promise<Map<string, AlertState>> {
+    const buckets = new Set<string>();
+    for (const id of sensorIds) buckets.add(elevatedBucket(id));
+    const elevated = await this.findElevated([...buckets]);
+    return this.read(sensorIds.filter((id, i) => mayEscalate(i) || elevated.has(id)));
   }
 
   /** Sensors listed in the sparse elevated index under the given buckets. */

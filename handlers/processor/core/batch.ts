@@ -22,10 +22,8 @@ export interface SensorReadings {
   sensorId: string;
   /** The zone of the latest reading (a sensor that moved zones is filed under the latest). */
   zoneId: string;
-  /** Readings in time order (ties keep arrival order). */
+  /** Readings in time order (ties keep arrival order); each knows the position of its record (recordIndex). */
   readings: EnrichedReading[];
-  /** Positions of the input records that carry them, to report them if an output fails. */
-  recordIndices: number[];
   /** Sensor time of the newest reading. */
   lastMs: number;
   congestionSum: number;
@@ -36,8 +34,6 @@ export interface SensorReadings {
 export interface WindowDelta {
   sensorId: string;
   windowStartMs: number;
-  /** `sensor_id|windowStartMs`: the window's identity in a container's memory. */
-  key: string;
   readings: EnrichedReading[];
   /** The aggregate of these readings, each once. */
   aggregate: WindowAggregate;
@@ -60,11 +56,11 @@ export interface AnalysedBatch {
   zoneUnverified: number;
 }
 
-export const windowKey = (sensorId: string, windowStartMs: number): string => `${sensorId}|${windowStartMs}`;
-
 interface SensorState extends SensorReadings {
   ordered: boolean;
+  /** The window its latest reading went to, and (rarely) its others. */
   window: WindowState | undefined;
+  otherWindows: WindowState[] | undefined;
 }
 interface WindowState extends WindowDelta {
   /** Every reading after the one before it: the aggregate was folded as they came. */
@@ -77,7 +73,6 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   const bySensor = new Map<string, SensorState>();
   const sensors: SensorState[] = [];
   const windows: WindowState[] = [];
-  const otherWindows = new Map<string, WindowState>();
   const payloads = new Array<Buffer | undefined>(records.length);
   const quarantined: AnalysedBatch['quarantined'] = [];
   const receivedAtMs: number[] = [];
@@ -102,18 +97,17 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
         sensorId: reading.sensor_id,
         zoneId: reading.zone_id,
         readings: [],
-        recordIndices: [],
         lastMs: reading.timestampMs,
         congestionSum: 0,
         vehicleSum: 0,
         ordered: true,
         window: undefined,
+        otherWindows: undefined,
       };
       bySensor.set(reading.sensor_id, sensor);
       sensors.push(sensor);
     }
     sensor.readings.push(reading);
-    sensor.recordIndices.push(index);
     sensor.congestionSum += reading.congestion_index;
     sensor.vehicleSum += reading.vehicle_count;
     if (reading.timestampMs >= sensor.lastMs) {
@@ -127,15 +121,13 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
     const start = windowStart(reading.timestampMs, windowSeconds);
     let window = sensor.window;
     if (window === undefined || window.windowStartMs !== start) {
-      const key = windowKey(reading.sensor_id, start);
-      window = window === undefined ? undefined : otherWindows.get(key);
+      // A sensor's readings in two windows (a batch across a window boundary): look among its others.
+      if (window !== undefined) (sensor.otherWindows ??= [window]);
+      window = sensor.otherWindows?.find((w) => w.windowStartMs === start);
       if (window === undefined) {
-        window = { sensorId: reading.sensor_id, windowStartMs: start, key, readings: [], aggregate: emptyWindow(reading.sensor_id, start), ordered: true };
+        window = { sensorId: reading.sensor_id, windowStartMs: start, readings: [], aggregate: emptyWindow(reading.sensor_id, start), ordered: true };
         windows.push(window);
-        if (sensor.window !== undefined) {
-          otherWindows.set(sensor.window.key, sensor.window);
-          otherWindows.set(key, window);
-        }
+        sensor.otherWindows?.push(window);
       }
       sensor.window = window;
     }

@@ -84,6 +84,9 @@ export function holds(sorted: readonly number[], value: number): boolean {
 
 const NO_LAST: LastValues = { timestamp: '', zone_id: '', traffic_flow_score: 0, congestion_level: 'NORMAL' };
 
+/** STAT_COUNT zeros, copied for each new window (a packed array, cheaper to copy than to build). */
+const ZEROS: readonly number[] = WINDOW_STATS.map(() => 0);
+
 /** An empty window. */
 export const emptyWindow = (sensorId: string, windowStartMs: number): WindowAggregate => ({
   sensorId,
@@ -93,10 +96,10 @@ export const emptyWindow = (sensorId: string, windowStartMs: number): WindowAggr
   firstTimestamp: '',
   lastMs: Number.NEGATIVE_INFINITY,
   last: NO_LAST,
-  sums: new Array<number>(STAT_COUNT).fill(0),
-  mins: new Array<number>(STAT_COUNT).fill(0),
-  maxs: new Array<number>(STAT_COUNT).fill(0),
-  counts: new Array<number>(STAT_COUNT).fill(0),
+  sums: ZEROS.slice(),
+  mins: ZEROS.slice(),
+  maxs: ZEROS.slice(),
+  counts: ZEROS.slice(),
   flowSum: 0,
   maxLevel: 'NORMAL',
   receivedAtMax: 0,

@@ -28,6 +28,7 @@ import {
   mayEscalate,
   ownedAlerts,
   replayedSensors,
+  type AlertDetail,
   type AlertPolicy,
   type AlertState,
   type Claimant,
@@ -79,21 +80,27 @@ export function alertSink(options: AlertSinkOptions): Sink {
   return async (batch, context) => {
     const { io, counter, now } = context;
     const storeAt = (stepIo: IoContext) => new AlertStore({ client: options.dynamodb, tableName: options.alertStateTableName, io: stepIo, counter });
-    const bySensor = new Map(batch.sensors.map((s) => [s.sensorId, s]));
+    const { sensors } = batch;
     const failedSensors = new Set<string>();
-    const recordsOf = (sensors: Iterable<string>) => [...sensors].flatMap((id) => bySensor.get(id)!.recordIndices);
+    const recordsOf = (of: Iterable<SensorReadings>) => [...of].flatMap((s) => s.readings.map((r) => r.recordIndex));
 
     let states: Map<string, AlertState>;
     let newer: Map<string, number>;
+    /** The sensors whose state was read (those that may transition): the only ones looked up by id. */
+    let bySensor: Map<string, SensorReadings>;
     try {
       const readIo = shareOfTimeLeft(io, STEP_SHARES.read);
-      states = await storeAt(readIo).load([...bySensor.keys()], (id) => mayEscalate(bySensor.get(id)!.readings, policy.thresholds));
-      newer = await seenUntil(options, replayedSensors(batch.sensors.filter((s) => states.has(s.sensorId))), readIo, context);
+      states = await storeAt(readIo).load(
+        sensors.map((s) => s.sensorId),
+        (i) => mayEscalate(sensors[i]!.readings, policy.thresholds),
+      );
+      bySensor = new Map(states.size > 0 ? sensors.filter((s) => states.has(s.sensorId)).map((s) => [s.sensorId, s]) : []);
+      newer = await seenUntil(options, replayedSensors([...bySensor.values()]), readIo, context);
     } catch (error) {
       // Without the state no transition can be decided, and any sensor may be elevated: retry them all
       // (their items are written; merging them again on the retry changes nothing).
       io.log('ERROR', 'Alert state unavailable: retrying every sensor of the batch', errorDetail(error));
-      return { failedRecords: recordsOf(bySensor.keys()) };
+      return { failedRecords: recordsOf(sensors) };
     }
 
     const claimant: Claimant = { id: randomUUID(), deadlineMs: io.deadlineMs, nowMs: now() };
@@ -135,11 +142,11 @@ export function alertSink(options: AlertSinkOptions): Sink {
     const result = await publishAlerts(options.eventbridge, options.eventBusName, toPublish, publishIo, counter);
     for (const alert of result.failed) failedSensors.add(alert.sensor_id);
     // Alert latency, except for alerts raised by replayed readings (a redrive is not an SLO breach).
-    const replayed = new Set(batch.sensors.flatMap((s) => s.readings.filter((x) => x.replayed).map((x) => `${s.sensorId} ${x.timestamp}`)));
+    const replayed = (a: AlertDetail) => bySensor.get(a.sensor_id)?.readings.some((x) => x.replayed && x.timestamp === a.reading_time) ?? false;
     const alertMs: number[] = [];
     for (const a of toPublish) {
       const at = result.published.get(a.alert_id);
-      if (at !== undefined && !replayed.has(`${a.sensor_id} ${a.reading_time}`)) alertMs.push(at - a.received_at);
+      if (at !== undefined && !replayed(a)) alertMs.push(at - a.received_at);
     }
 
     // The outbox: what went out leaves it, what did not is released for the retry.
@@ -157,7 +164,7 @@ export function alertSink(options: AlertSinkOptions): Sink {
     }
     const all = [...decisions.values()];
     return {
-      failedRecords: recordsOf(failedSensors),
+      failedRecords: recordsOf([...failedSensors].map((id) => bySensor.get(id)!)),
       counts: {
         alertsPublished: result.published.size,
         alertsSuppressed: all.reduce((n, d) => n + d.suppressed, 0),

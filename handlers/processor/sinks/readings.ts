@@ -16,11 +16,11 @@ import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient, type Tra
 import { READINGS_TABLE, READING_FIELDS, ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
 import { chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from '../adapters/aws-calls';
 import { writeConditionally } from '../adapters/conditional-writes';
-import { windowKey, type WindowDelta } from '../core/batch';
+import type { WindowDelta } from '../core/batch';
 import type { ProcessorConfig } from '../config';
 import { zoneShard } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
-import { addWindow, emptyWindow, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
+import { addWindow, emptyWindow, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
 import { UnprocessedKeysError } from '../errors';
 import { errorDetail } from '../log';
 import type { Sink } from './sink';
@@ -83,52 +83,66 @@ const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
 
 const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
   READING_FIELDS[f].column === 'string' ? s(String(value)) : READING_FIELDS[f].column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
+/** Whether two last values are stored as the same attribute (doubles are kept in thousandths). */
+const sameLast = (f: RolledUpField, a: number | string | undefined, b: number | string | undefined): boolean =>
+  a === b || (READING_FIELDS[f].column === 'double' && typeof a === 'number' && typeof b === 'number' && Math.round(a * 1000) === Math.round(b * 1000));
 
-/** Receives an item's attributes one by one (an item for a Put, the SET list of an Update). */
-type AttributeSink = (name: string, value: AttributeValue) => void;
+/** Receives an item's attributes one by one (an item for a Put, the SET and REMOVE lists of an Update). */
+interface AttributeSink {
+  put(name: string, value: AttributeValue): void;
+  remove(name: string): void;
+}
 
 /**
  * The attributes a window's aggregate sets (all but the keys, the offsets and the TTL), for a
- * window holding `count` readings; `changed` leaves out those a merge did not change (the zone,
- * last and first values when the newest and oldest readings were already held).
+ * window holding `count` readings. With `before` (what the stored item holds), only those that
+ * differ from it, and the last reading's optional fields the new last does not have are removed:
+ * an update that leaves the item as one write of all its readings would.
  */
-function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOptions, put: AttributeSink, changed = { last: true, first: true }): void {
+function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOptions, out: AttributeSink, before?: WindowAggregate): void {
   const last = a.last;
-  put(COUNT, n(count));
-  if (changed.last) {
-    put(READINGS_TABLE.zoneIndexPartitionKey, s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)));
-    put('zone_id', s(last.zone_id));
-    put(READINGS_TABLE.lastReadingAttribute, s(last.timestamp));
-    for (let i = 0; i < LAST_FIELDS.length; i++) {
-      const value = last[LAST_FIELDS[i]!];
-      if (value !== undefined) put(LAST_ATTRIBUTES[i]!, lastValue(LAST_FIELDS[i]!, value));
+  out.put(COUNT, n(count));
+  if (!before || a.lastMs !== before.lastMs) {
+    if (!before || last.zone_id !== before.last.zone_id) {
+      out.put(READINGS_TABLE.zoneIndexPartitionKey, s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)));
+      out.put('zone_id', s(last.zone_id));
     }
-    put('traffic_flow_score_last', milliNumber(Math.round(last.traffic_flow_score * 1000)));
-    put('congestion_level', LEVEL_ATTRIBUTE[last.congestion_level]);
+    out.put(READINGS_TABLE.lastReadingAttribute, s(last.timestamp));
+    for (let i = 0; i < LAST_FIELDS.length; i++) {
+      const f = LAST_FIELDS[i]!;
+      const value = last[f];
+      if (value === undefined) {
+        if (before && before.last[f] !== undefined) out.remove(LAST_ATTRIBUTES[i]!);
+      } else if (!before || !sameLast(f, value, before.last[f])) out.put(LAST_ATTRIBUTES[i]!, lastValue(f, value));
+    }
+    if (!before || milli(last.traffic_flow_score) !== milli(before.last.traffic_flow_score)) out.put('traffic_flow_score_last', milliNumber(milli(last.traffic_flow_score)));
+    if (!before || last.congestion_level !== before.last.congestion_level) out.put('congestion_level', LEVEL_ATTRIBUTE[last.congestion_level]);
   }
-  if (changed.first) put('first_reading_at', s(a.firstTimestamp));
+  if (!before || a.firstMs !== before.firstMs) out.put('first_reading_at', s(a.firstTimestamp));
   for (let i = 0; i < STAT_ATTRIBUTES.length; i++) {
     const had = a.counts[i]!;
     if (had === 0) continue;
     const at = STAT_ATTRIBUTES[i]!;
-    if (at.count) put(at.count, n(had));
-    if (at.sum) put(at.sum, milliNumber(a.sums[i]!));
-    if (at.mean) put(at.mean, milliNumber(Math.round(a.sums[i]! / had)));
-    if (at.min) put(at.min, milliNumber(a.mins[i]!));
-    if (at.max) put(at.max, milliNumber(a.maxs[i]!));
+    const grown = !before || had !== before.counts[i];
+    if (at.count && grown) out.put(at.count, n(had));
+    if (at.sum && grown) out.put(at.sum, milliNumber(a.sums[i]!));
+    if (at.mean && grown) out.put(at.mean, milliNumber(Math.round(a.sums[i]! / had)));
+    if (at.min && (!before || before.counts[i] === 0 || a.mins[i] !== before.mins[i])) out.put(at.min, milliNumber(a.mins[i]!));
+    if (at.max && (!before || before.counts[i] === 0 || a.maxs[i] !== before.maxs[i])) out.put(at.max, milliNumber(a.maxs[i]!));
   }
-  put('traffic_flow_score_sum', milliNumber(a.flowSum));
+  out.put('traffic_flow_score_sum', milliNumber(a.flowSum));
   // The flow score is kept with one decimal, as each reading's.
-  put('traffic_flow_score_mean', milliNumber(Math.round(a.flowSum / count / 100) * 100));
-  put('congestion_level_max', LEVEL_ATTRIBUTE[a.maxLevel]);
-  put('received_at_last', n(a.receivedAtMax));
+  out.put('traffic_flow_score_mean', milliNumber(Math.round(a.flowSum / count / 100) * 100));
+  if (!before || a.maxLevel !== before.maxLevel) out.put('congestion_level_max', LEVEL_ATTRIBUTE[a.maxLevel]);
+  if (!before || a.receivedAtMax !== before.receivedAtMax) out.put('received_at_last', n(a.receivedAtMax));
 }
 
 /** The DynamoDB item of a window's aggregate. */
 export function windowItem(a: WindowAggregate, options: ItemOptions): Item {
   const item: Item = { [PK]: s(a.sensorId), [SK]: s(windowTimestamp(a.windowStartMs)) };
-  aggregateAttributes(a, readingCount(a), options, (name, value) => {
-    item[name] = value;
+  aggregateAttributes(a, readingCount(a), options, {
+    put: (name, value) => void (item[name] = value),
+    remove: () => undefined,
   });
   item[OFFSETS] = { NS: a.offsets.map(String) };
   item[READINGS_TABLE.ttlAttribute] = n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400);
@@ -205,8 +219,8 @@ export function windowPut(tableName: string, fresh: WindowAggregate, options: It
   };
 }
 
-/** Update expressions by the attributes they set (few shapes: which of the optional attributes a merge sets). */
-const UPDATE_EXPRESSIONS = new Map<number, string>();
+/** Update expressions by the attributes they set and remove (few shapes: which of the optional attributes a merge changes). */
+const UPDATE_EXPRESSIONS = new Map<string, string>();
 const VALUE_NAMES = Array.from({ length: 64 }, (_, i) => `:v${i}`);
 
 /**
@@ -239,30 +253,33 @@ const merged = (() => {
   };
 })();
 
+/** The attributes of the update being built (reused: an update is built at once). */
+const update = { names: [] as string[], removed: [] as string[], values: {} as Item };
+const collect: AttributeSink = {
+  put: (name, value) => {
+    update.values[VALUE_NAMES[update.names.length]!] = value;
+    update.names.push(name);
+  },
+  remove: (name) => void update.removed.push(name),
+};
+
 /**
  * A window the container knows (`stored`, as read or as last written) with readings it does not
- * hold (`fresh`): an update conditioned on the stored reading count, setting the merged aggregates
- * and adding the fresh offsets to the stored set. The last reading's optional fields it does not
- * have are removed, so that the item is what one write of all its readings would be.
+ * hold (`fresh`): an update conditioned on the stored reading count, setting the aggregates the
+ * merge changes and adding the fresh offsets to the stored set, so that the item is what one write
+ * of all its readings would be. The request carries what the batch changes, not the whole window.
  */
 export function windowUpdate(tableName: string, stored: WindowAggregate, fresh: WindowAggregate, options: ItemOptions): TransactWriteItem {
-  const m = merged(stored, fresh);
-  const changed = { last: fresh.lastMs > stored.lastMs, first: fresh.firstMs < stored.firstMs };
-  const values: Item = { ':known': n(readingCount(stored)), ':offsets': { NS: fresh.offsets.map(String) } };
-  const names: string[] = [];
-  aggregateAttributes(m, readingCount(stored) + readingCount(fresh), options, (name, value) => {
-    values[VALUE_NAMES[names.length]!] = value;
-    names.push(name);
-  }, changed);
-  // The expression's shape: which of the optional attributes are set (the rest is fixed).
-  let shape = (changed.last ? 1 : 0) | (changed.first ? 2 : 0);
-  for (let i = 0; i < LAST_FIELDS.length; i++) if (changed.last && m.last[LAST_FIELDS[i]!] !== undefined) shape |= 4 << i;
-  for (let i = 0; i < m.counts.length; i++) if (m.counts[i]! > 0) shape |= (4 << LAST_FIELDS.length) << i;
+  update.names.length = 0;
+  update.removed.length = 0;
+  const values: Item = (update.values = { ':known': n(readingCount(stored)), ':offsets': { NS: fresh.offsets.map(String) } });
+  aggregateAttributes(merged(stored, fresh), readingCount(stored) + readingCount(fresh), options, collect, stored);
+  const shape = update.removed.length > 0 ? `${update.names.join()}|${update.removed.join()}` : update.names.join();
   let expression = UPDATE_EXPRESSIONS.get(shape);
   if (expression === undefined) {
-    const removed = changed.last ? LAST_FIELDS.flatMap((f, i) => (m.last[f] === undefined ? [LAST_ATTRIBUTES[i]!] : [])) : [];
     expression =
-      `SET ${names.map((name, i) => `${name} = ${VALUE_NAMES[i]}`).join(', ')} ADD #offsets :offsets` + (removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : '');
+      `SET ${update.names.map((name, i) => `${name} = ${VALUE_NAMES[i]}`).join(', ')} ADD #offsets :offsets` +
+      (update.removed.length > 0 ? ` REMOVE ${update.removed.join(', ')}` : '');
     UPDATE_EXPRESSIONS.set(shape, expression);
   }
   return {
@@ -279,6 +296,53 @@ export function windowUpdate(tableName: string, stored: WindowAggregate, fresh: 
 }
 const UPDATE_NAMES = { '#count': COUNT, '#offsets': OFFSETS };
 
+/** Windows by sensor (a sensor has one or two at a time): a container's memory of what it wrote, or what a batch read. */
+export class Windows {
+  private readonly bySensor = new Map<string, WindowAggregate[]>();
+  size = 0;
+  get(sensorId: string, windowStartMs: number): WindowAggregate | undefined {
+    const list = this.bySensor.get(sensorId);
+    if (list === undefined) return undefined;
+    for (const w of list) if (w.windowStartMs === windowStartMs) return w;
+    return undefined;
+  }
+  set(a: WindowAggregate): void {
+    const list = this.bySensor.get(a.sensorId);
+    if (list === undefined) {
+      this.bySensor.set(a.sensorId, [a]);
+      this.size++;
+      return;
+    }
+    const at = list.findIndex((w) => w.windowStartMs === a.windowStartMs);
+    if (at >= 0) list[at] = a;
+    else {
+      list.push(a);
+      this.size++;
+    }
+  }
+  delete(sensorId: string, windowStartMs: number): void {
+    const list = this.bySensor.get(sensorId);
+    const at = list ? list.findIndex((w) => w.windowStartMs === windowStartMs) : -1;
+    if (at < 0) return;
+    list!.splice(at, 1);
+    this.size--;
+    if (list!.length === 0) this.bySensor.delete(sensorId);
+  }
+  /** Forgets the windows that start before `startMs` (they are not written again). */
+  forgetBefore(startMs: number): void {
+    for (const [sensorId, list] of this.bySensor) {
+      const kept = list.filter((w) => w.windowStartMs >= startMs);
+      this.size -= list.length - kept.length;
+      if (kept.length === 0) this.bySensor.delete(sensorId);
+      else if (kept.length < list.length) this.bySensor.set(sensorId, kept);
+    }
+  }
+  clear(): void {
+    this.bySensor.clear();
+    this.size = 0;
+  }
+}
+
 /** Consistent reads of the windows the container does not remember; absent windows are absent from the answer. */
 async function readWindows(
   client: DynamoDBClient,
@@ -286,8 +350,8 @@ async function readWindows(
   keys: { sensorId: string; windowStartMs: number }[],
   io: IoContext,
   counter: CallCounter,
-): Promise<Map<string, WindowAggregate>> {
-  const found = new Map<string, WindowAggregate>();
+): Promise<Windows> {
+  const found = new Windows();
   await mapPool(chunk(keys, MAX_BATCH_GET_KEYS), io.concurrency, async (part) => {
     let pending: Record<string, AttributeValue>[] = part.map((k) => itemKey(k.sensorId, k.windowStartMs));
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -296,8 +360,7 @@ async function readWindows(
         client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }), { abortSignal }),
       );
       for (const item of out.Responses?.[tableName] ?? []) {
-        const a = windowFromItem(item);
-        found.set(windowKey(a.sensorId, a.windowStartMs), a);
+        found.set(windowFromItem(item));
       }
       pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
       if (pending.length > 0 && !(await waitForRetry(io, attempt))) {
@@ -327,32 +390,39 @@ interface Pending {
 
 /** Adds every window's new readings to its item; end-to-end latency is measured when done. */
 export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): Sink {
-  const known = new Map<string, WindowAggregate>();
+  const known = new Windows();
   return async (batch, { io, counter, now }) => {
     if (known.size > CACHE_LIMIT) {
       // Keep only windows at least as new as this batch's oldest: older ones are not written again.
       let oldest = Number.POSITIVE_INFINITY;
       for (const w of batch.windows) if (w.windowStartMs < oldest) oldest = w.windowStartMs;
-      for (const [key, a] of known) if (a.windowStartMs < oldest) known.delete(key);
+      known.forgetBefore(oldest);
       if (known.size > CACHE_LIMIT) known.clear();
     }
     const failed: number[] = [];
     let written = 0;
-    let loaded: Map<string, WindowAggregate>;
+    let loaded: Windows;
+    const pending: Pending[] = [];
+    const unknown: WindowDelta[] = [];
+    for (const delta of batch.windows) {
+      const stored = known.get(delta.sensorId, delta.windowStartMs);
+      if (stored) pending.push({ delta, stored });
+      else unknown.push(delta);
+    }
     try {
-      loaded = await readWindows(client, config.tableName, batch.windows.filter((w) => !known.has(w.key)), io, counter);
+      loaded = await readWindows(client, config.tableName, unknown, io, counter);
     } catch (error) {
       io.log('ERROR', 'Readings: window items unreadable, retrying the batch', errorDetail(error));
       return { failedRecords: batch.windows.flatMap((w) => w.readings.map((r) => r.recordIndex)), counts: { itemsWritten: 0 } };
     }
-    let pending: Pending[] = batch.windows.map((delta) => ({ delta, stored: known.get(delta.key) ?? loaded.get(delta.key) }));
-    for (let round = 0; pending.length > 0; round++) {
+    for (const delta of unknown) pending.push({ delta, stored: loaded.get(delta.sensorId, delta.windowStartMs) });
+    for (let round = 0, todo = pending; todo.length > 0; round++) {
       const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem }[] = [];
-      for (const p of pending) {
+      for (const p of todo) {
         const fresh = freshReadings(p.stored, p.delta);
         if (readingCount(fresh) === 0) {
           // Already held (a replay): nothing to write.
-          if (p.stored) known.set(p.delta.key, p.stored);
+          if (p.stored) known.set(p.stored);
           continue;
         }
         if (round > MAX_CONFLICTS) {
@@ -364,21 +434,21 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
         writes.push({ p, fresh, write });
       }
       const outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
-      pending = [];
+      todo = [];
       for (let i = 0; i < writes.length; i++) {
         const { p, fresh } = writes[i]!;
         const outcome = outcomes[i]!;
         if (outcome.kind === 'written') {
-          known.set(p.delta.key, p.stored ? addWindow(p.stored, fresh) : fresh);
+          known.set(p.stored ? addWindow(p.stored, fresh) : fresh);
           written++;
         } else if (outcome.kind === 'conflict') {
           // Another attempt wrote this window since it was read: add to what it wrote.
-          known.delete(p.delta.key);
+          known.delete(p.delta.sensorId, p.delta.windowStartMs);
           p.stored = outcome.item ? windowFromItem(outcome.item) : undefined;
-          pending.push(p);
+          todo.push(p);
         } else {
           // Not written, or written without an answer: what the window holds is unknown until read again.
-          known.delete(p.delta.key);
+          known.delete(p.delta.sensorId, p.delta.windowStartMs);
           failed.push(...p.delta.readings.map((r) => r.recordIndex));
         }
       }
