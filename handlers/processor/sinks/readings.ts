@@ -220,8 +220,28 @@ export function windowPut(tableName: string, fresh: WindowAggregate, options: It
 }
 
 /** Update expressions by the attributes they set and remove (few shapes: which of the optional attributes a merge changes). */
-const UPDATE_EXPRESSIONS = new Map<string, string>();
+const UPDATE_EXPRESSIONS = new Map<number, string>();
 const VALUE_NAMES = Array.from({ length: 64 }, (_, i) => `:v${i}`);
+/** A bit for each attribute an update may set or remove: an update's shape is the sum of its bits. */
+const ATTRIBUTE_BITS = (() => {
+  const names = [
+    COUNT,
+    READINGS_TABLE.zoneIndexPartitionKey,
+    'zone_id',
+    READINGS_TABLE.lastReadingAttribute,
+    ...LAST_ATTRIBUTES,
+    'traffic_flow_score_last',
+    'congestion_level',
+    'first_reading_at',
+    ...STAT_ATTRIBUTES.flatMap((a) => [a.count, a.sum, a.mean, a.min, a.max].filter((x): x is string => x !== undefined)),
+    'traffic_flow_score_sum',
+    'traffic_flow_score_mean',
+    'congestion_level_max',
+    'received_at_last',
+  ];
+  // Set bits, then remove bits (each a power of two, exact in a double for up to 52 of them).
+  return { set: new Map(names.map((name, i) => [name, 2 ** i])), remove: new Map(LAST_ATTRIBUTES.map((name, i) => [name, 2 ** (names.length + i)])) };
+})();
 
 /**
  * `stored` and `fresh` merged, for the attributes of an update, into one aggregate reused from call
@@ -254,13 +274,17 @@ const merged = (() => {
 })();
 
 /** The attributes of the update being built (reused: an update is built at once). */
-const update = { names: [] as string[], removed: [] as string[], values: {} as Item };
+const update = { names: [] as string[], removed: [] as string[], values: {} as Item, shape: 0 };
 const collect: AttributeSink = {
   put: (name, value) => {
     update.values[VALUE_NAMES[update.names.length]!] = value;
     update.names.push(name);
+    update.shape += ATTRIBUTE_BITS.set.get(name)!;
   },
-  remove: (name) => void update.removed.push(name),
+  remove: (name) => {
+    update.removed.push(name);
+    update.shape += ATTRIBUTE_BITS.remove.get(name)!;
+  },
 };
 
 /**
@@ -272,9 +296,10 @@ const collect: AttributeSink = {
 export function windowUpdate(tableName: string, stored: WindowAggregate, fresh: WindowAggregate, options: ItemOptions): TransactWriteItem {
   update.names.length = 0;
   update.removed.length = 0;
+  update.shape = 0;
   const values: Item = (update.values = { ':known': n(readingCount(stored)), ':offsets': { NS: fresh.offsets.map(String) } });
   aggregateAttributes(merged(stored, fresh), readingCount(stored) + readingCount(fresh), options, collect, stored);
-  const shape = update.removed.length > 0 ? `${update.names.join()}|${update.removed.join()}` : update.names.join();
+  const { shape } = update;
   let expression = UPDATE_EXPRESSIONS.get(shape);
   if (expression === undefined) {
     expression =
