@@ -149,10 +149,10 @@ export const AWS = {
 export const ASSUMPTIONS = {
   /** A reading in the brief's format, as the IoT rule writes it (with received_at, thing_name). */
   readingBytes: 300,
-  /** A full 60 s window item at 1 Hz (tests/unit/enrich-rollup.test.ts measures 866 bytes). */
+  /** A full 60 s window item at 1 Hz (757 bytes with its offsets packed; tests/unit/enrich-rollup.test.ts holds it under this). */
   itemBytes: 900,
-  /** Each further reading in a window adds its offset to reading_offsets_ms (a number of 1-5 digits). */
-  offsetBytesPerReading: 4,
+  /** Each further reading in a window adds its offset to reading_offsets_ms, packed (a varint of the distance from the one before: 2 bytes at 1 Hz). */
+  offsetBytesPerReading: 2,
   /** Headroom on shards, concurrency and on-demand warm throughput. */
   headroom: 1.2,
   concurrencyHeadroom: 1.25,

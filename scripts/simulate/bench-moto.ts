@@ -8,8 +8,8 @@
  * alert state table with its KEYS_ONLY elevated index). Then, each for `--seconds`:
  * - TransactWriteItems: the readings sink's conditional window writes (sinks/readings.ts), 100 per
  *   call as the sink sends them: each of 100 sensors' 60 s window grows by one reading (up to 60,
- *   then the next window), a Put conditioned on `attribute_not_exists(#pk)` for the first and an
- *   Update conditioned on `#count = :known` (adding the offset) after, ReturnValuesOnConditionCheckFailure ALL_OLD;
+ *   then the next window), a Put of the window item conditioned on `attribute_not_exists(#pk)` for
+ *   the first and on `#count = :known` after, ReturnValuesOnConditionCheckFailure ALL_OLD;
  * - BatchGetItem: 100 window keys, ConsistentRead, as the sink and the simulator's books read them;
  * - Query: the alert store's elevated-index query (`#b = :b` on a KEYS_ONLY index).
  * C requests in flight from one SDK client (the processor's way). Prints requests/s, p50/p99 and
@@ -31,7 +31,7 @@ import {
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
 import { addWindow, readingCount, windowOf, type WindowAggregate } from '../../handlers/processor/core/window';
-import { windowPut, windowUpdate } from '../../handlers/processor/sinks/readings';
+import { windowWrite } from '../../handlers/processor/sinks/readings';
 import { motoClientConfig, startMoto } from '../lib/moto';
 
 const FLAGS: Record<string, string> = { launcher: 'fast', seconds: '15', concurrency: '32', sensors: '100', json: '' };
@@ -202,7 +202,7 @@ async function main() {
       const window = windowIndex.get(sensorId) ?? 0;
       const second = window * 60 + (known ? readingCount(known) : 0);
       const fresh = windowOf(sensorId, WINDOW_START + window * 60_000, [reading(sensorId, second)]);
-      return { known, fresh, write: known ? windowUpdate(READINGS, known, fresh, OPTIONS) : windowPut(READINGS, fresh, OPTIONS) };
+      return { known, fresh, write: windowWrite(READINGS, known, fresh, OPTIONS).write };
     };
     const transact = async () => {
       const sensors: string[] = [];
@@ -227,7 +227,7 @@ async function main() {
     const older = windowOf(known.sensorId, known.windowStartMs, [reading(known.sensorId, Math.floor(known.windowStartMs - WINDOW_START) / 1000 + 59)]);
     try {
       await client.send(
-        new TransactWriteItemsCommand({ TransactItems: [windowUpdate(READINGS, { ...known, offsets: known.offsets.slice(0, -1) }, older, OPTIONS)] }),
+        new TransactWriteItemsCommand({ TransactItems: [windowWrite(READINGS, { ...known, offsets: known.offsets.slice(0, -1) }, older, OPTIONS).write] }),
       );
       throw new Error('a stale conditional write succeeded');
     } catch (error) {

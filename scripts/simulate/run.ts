@@ -20,6 +20,7 @@ import { ENV, READINGS_TABLE, REGISTRY_ZONE } from '../../contract';
 import { DEFAULTS } from '../../src/config';
 import { buildTemplate } from '../../src/index';
 import { LogicalId } from '../../src/names';
+import { storedOffsets } from '../../handlers/processor/sinks/readings';
 import { bundleProcessor } from '../bundle';
 import { motoClientConfig, startMoto, type Moto } from '../lib/moto';
 import { deployToMoto } from '../lib/moto-stack';
@@ -397,7 +398,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
             }),
           );
           for (const item of out.Responses?.[table] ?? []) {
-            found.set(`${item[READINGS_TABLE.partitionKey]!.S}|${item[READINGS_TABLE.sortKey]!.S}`, new Set((item[READINGS_TABLE.offsetsAttribute]?.NS ?? []).map(Number)));
+            found.set(`${item[READINGS_TABLE.partitionKey]!.S}|${item[READINGS_TABLE.sortKey]!.S}`, new Set(storedOffsets(item)));
           }
           request = out.UnprocessedKeys?.[table]?.Keys as Record<string, AttributeValue>[] | undefined;
         }

@@ -3,7 +3,7 @@ import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core
 import { enrich } from '../helpers/readings';
 import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
 import { windowOf as aggregateOf } from '../../handlers/processor/core/window';
-import { windowFromItem, windowItem } from '../../handlers/processor/sinks/readings';
+import { unpackOffsets, windowFromItem, windowItem } from '../../handlers/processor/sinks/readings';
 import { ASSUMPTIONS } from '../../src/capacity';
 import { dynamoItemBytes } from '../helpers/dynamo-size';
 import type { Reading } from '../../handlers/processor/core/types';
@@ -72,7 +72,6 @@ describe('windowItem', () => {
       first_reading_at: { S: '2026-11-22T12:00:00.000Z' },
       last_reading_at: { S: '2026-11-22T12:00:02.000Z' },
       reading_count: { N: '3' },
-      reading_offsets_ms: { NS: ['0', '1000', '2000'] },
       vehicle_count_sum: { N: '60' },
       vehicle_count_max: { N: '30' },
       vehicle_count_last: { N: '30' },
@@ -86,6 +85,7 @@ describe('windowItem', () => {
       expires_at: { N: String(T / 1000 + 60 + 7 * 86_400) },
     });
     expect(item.zone_shard).toEqual({ S: zoneShard('downtown', 's1', 10) });
+    expect(unpackOffsets(item.reading_offsets_ms!.B!)).toEqual([0, 1000, 2000]);
     // The last reading (by time, not arrival) has no temperature.
     expect(item).not.toHaveProperty('temperature_last');
   });
@@ -108,6 +108,8 @@ describe('windowItem', () => {
     const read = windowFromItem(item);
     expect(windowItem(read, options)).toEqual(item);
     expect({ ...read, last: undefined }).toEqual({ ...aggregate, last: undefined });
+    // An item written before the offsets were packed (a number set) reads the same.
+    expect(windowFromItem({ ...item, reading_offsets_ms: { NS: ['9000', '5000', '7000'] } }).offsets).toEqual([5000, 7000, 9000]);
   });
 
   it('keeps a full 60 s window at 1 Hz within one write unit (1 KB), as the capacity plan assumes', () => {

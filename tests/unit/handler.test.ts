@@ -13,6 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { processBatch } from '../../handlers/processor/handler';
 import { processorSinks } from '../../handlers/processor/outputs';
+import { unpackOffsets } from '../../handlers/processor/sinks/readings';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 
@@ -109,7 +110,7 @@ describe('processBatch', () => {
     for (const w of transactWrites()) expect(w.Put).toMatchObject({ ConditionExpression: 'attribute_not_exists(#pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
   });
 
-  it('adds a later batch of a known window by an update: the new offsets, conditioned on the count it wrote', async () => {
+  it('writes a later batch of a known window as its whole item, conditioned on the count it wrote, with no read', async () => {
     const clients = { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}), firehose: new FirehoseClient({}) };
     const sinks = processorSinks(TEST_CONFIG, clients);
     const W = Math.floor(T / 60_000) * 60_000;
@@ -118,12 +119,13 @@ describe('processBatch', () => {
     ddb.resetHistory();
     await processBatch(kinesisEvent([reading(1, W + 3000)]), { getRemainingTimeInMillis: () => 60_000 }, deps);
     const [write] = transactWrites();
-    expect(write!.Update).toMatchObject({
+    expect(write!.Put).toMatchObject({
       ConditionExpression: '#count = :known',
-      ExpressionAttributeNames: { '#count': 'reading_count', '#offsets': 'reading_offsets_ms' },
+      ExpressionAttributeNames: { '#count': 'reading_count' },
+      ExpressionAttributeValues: { ':known': { N: '2' } },
+      Item: { reading_count: { N: '3' } },
     });
-    expect(write!.Update!.UpdateExpression).toContain('ADD #offsets :offsets');
-    expect(write!.Update!.ExpressionAttributeValues).toMatchObject({ ':known': { N: '2' }, ':offsets': { NS: ['3000'] } });
+    expect(unpackOffsets(write!.Put!.Item!.reading_offsets_ms!.B!)).toEqual([1000, 2000, 3000]);
     expect(ddb.commandCalls(BatchGetItemCommand).flatMap((c) => c.args[0].input.RequestItems![TEST_CONFIG.tableName]?.Keys ?? [])).toEqual([]);
   });
 

@@ -2,15 +2,20 @@
  * The readings sink: each batch's readings of a sensor's window are added to the item of that
  * window of reading time (core/window.ts), exactly once whatever the delivery. The item layout is
  * decided here: keys, zone index shard, aggregates as `<field>_<aggregate>`, the readings'
- * offsets, TTL.
+ * offsets (compact: varint deltas, `packOffsets`), TTL.
  *
- * A new window is a Put conditioned on the item's absence; a window the container knows is an
- * Update conditioned on its reading count (which only grows), that sets the aggregates and adds the
- * batch's offsets to the stored set: the request carries what the batch adds, not the whole window.
+ * A window's write is a Put of its whole item, conditioned on what the writer knows the stored
+ * item holds: its reading count (which only grows), or its absence. What the sink last wrote is
+ * kept per container (the aggregate, and its offsets packed as stored), so in the steady state a
+ * window costs its share of one call and no read, and building its item costs the same whatever
+ * the window holds: the batch's offsets are appended to the packed bytes, not all encoded again.
  * Writes go out 100 per call (adapters/conditional-writes.ts). Two attempts on the same window (a
  * retry while a timed-out attempt still runs) can never overwrite each other: the loser gets the
- * item its condition failed on and adds to that what it does not hold. What the sink last wrote is
- * kept per container, so in the steady state a window costs its share of one call and no read.
+ * item its condition failed on and adds to that what it does not hold.
+ *
+ * A Put rather than an Update that sets only what changed: the same write units (an item's size),
+ * and moto, where the tests and the simulator run, takes 0.3 ms for a transactional Put of a window
+ * and 13 ms for an Update of it (its update-expression validator is quadratic in the clauses).
  */
 import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { READINGS_TABLE, READING_FIELDS, ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
@@ -87,64 +92,96 @@ const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
 const sameLast = (f: RolledUpField, a: number | string | undefined, b: number | string | undefined): boolean =>
   a === b || (READING_FIELDS[f].column === 'double' && typeof a === 'number' && typeof b === 'number' && Math.round(a * 1000) === Math.round(b * 1000));
 
-/** Receives an item's attributes one by one (an item for a Put, the SET and REMOVE lists of an Update). */
-interface AttributeSink {
-  put(name: string, value: AttributeValue): void;
-  remove(name: string): void;
-}
+/** Receives an item's attributes one by one. */
+type AttributeSink = (name: string, value: AttributeValue) => void;
 
-/**
- * The attributes a window's aggregate sets (all but the keys, the offsets and the TTL), for a
- * window holding `count` readings. With `before` (what the stored item holds), only those that
- * differ from it, and the last reading's optional fields the new last does not have are removed:
- * an update that leaves the item as one write of all its readings would.
- */
-function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOptions, out: AttributeSink, before?: WindowAggregate): void {
+/** The attributes of a window's aggregate but the keys, the offsets and the TTL, for a window holding `count` readings. */
+function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOptions, put: AttributeSink): void {
   const last = a.last;
-  out.put(COUNT, n(count));
-  if (!before || a.lastMs !== before.lastMs) {
-    if (!before || last.zone_id !== before.last.zone_id) {
-      out.put(READINGS_TABLE.zoneIndexPartitionKey, s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)));
-      out.put('zone_id', s(last.zone_id));
-    }
-    out.put(READINGS_TABLE.lastReadingAttribute, s(last.timestamp));
-    for (let i = 0; i < LAST_FIELDS.length; i++) {
-      const f = LAST_FIELDS[i]!;
-      const value = last[f];
-      if (value === undefined) {
-        if (before && before.last[f] !== undefined) out.remove(LAST_ATTRIBUTES[i]!);
-      } else if (!before || !sameLast(f, value, before.last[f])) out.put(LAST_ATTRIBUTES[i]!, lastValue(f, value));
-    }
-    if (!before || milli(last.traffic_flow_score) !== milli(before.last.traffic_flow_score)) out.put('traffic_flow_score_last', milliNumber(milli(last.traffic_flow_score)));
-    if (!before || last.congestion_level !== before.last.congestion_level) out.put('congestion_level', LEVEL_ATTRIBUTE[last.congestion_level]);
-  }
-  if (!before || a.firstMs !== before.firstMs) out.put('first_reading_at', s(a.firstTimestamp));
+  put(COUNT, n(count));
+  put(READINGS_TABLE.zoneIndexPartitionKey, s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)));
+  put('zone_id', s(last.zone_id));
+  put('first_reading_at', s(a.firstTimestamp));
+  put(READINGS_TABLE.lastReadingAttribute, s(last.timestamp));
   for (let i = 0; i < STAT_ATTRIBUTES.length; i++) {
     const had = a.counts[i]!;
     if (had === 0) continue;
     const at = STAT_ATTRIBUTES[i]!;
-    const grown = !before || had !== before.counts[i];
-    if (at.count && grown) out.put(at.count, n(had));
-    if (at.sum && grown) out.put(at.sum, milliNumber(a.sums[i]!));
-    if (at.mean && grown) out.put(at.mean, milliNumber(Math.round(a.sums[i]! / had)));
-    if (at.min && (!before || before.counts[i] === 0 || a.mins[i] !== before.mins[i])) out.put(at.min, milliNumber(a.mins[i]!));
-    if (at.max && (!before || before.counts[i] === 0 || a.maxs[i] !== before.maxs[i])) out.put(at.max, milliNumber(a.maxs[i]!));
+    if (at.count) put(at.count, n(had));
+    if (at.sum) put(at.sum, milliNumber(a.sums[i]!));
+    if (at.mean) put(at.mean, milliNumber(Math.round(a.sums[i]! / had)));
+    if (at.min) put(at.min, milliNumber(a.mins[i]!));
+    if (at.max) put(at.max, milliNumber(a.maxs[i]!));
   }
-  out.put('traffic_flow_score_sum', milliNumber(a.flowSum));
+  for (let i = 0; i < LAST_FIELDS.length; i++) {
+    const value = last[LAST_FIELDS[i]!];
+    if (value !== undefined) put(LAST_ATTRIBUTES[i]!, lastValue(LAST_FIELDS[i]!, value));
+  }
+  put('traffic_flow_score_sum', milliNumber(a.flowSum));
   // The flow score is kept with one decimal, as each reading's.
-  out.put('traffic_flow_score_mean', milliNumber(Math.round(a.flowSum / count / 100) * 100));
-  if (!before || a.maxLevel !== before.maxLevel) out.put('congestion_level_max', LEVEL_ATTRIBUTE[a.maxLevel]);
-  if (!before || a.receivedAtMax !== before.receivedAtMax) out.put('received_at_last', n(a.receivedAtMax));
+  put('traffic_flow_score_mean', milliNumber(Math.round(a.flowSum / count / 100) * 100));
+  put('traffic_flow_score_last', milliNumber(milli(last.traffic_flow_score)));
+  put('congestion_level', LEVEL_ATTRIBUTE[last.congestion_level]);
+  put('congestion_level_max', LEVEL_ATTRIBUTE[a.maxLevel]);
+  put('received_at_last', n(a.receivedAtMax));
 }
 
-/** The DynamoDB item of a window's aggregate. */
-export function windowItem(a: WindowAggregate, options: ItemOptions): Item {
+/**
+ * Offsets (ascending ms) as the item stores them: unsigned LEB128 varints of each offset's distance
+ * from the one before (the first from 0), about two bytes a reading at 1 Hz where a number set
+ * takes five or six. `after` and `packed` continue an encoding: the offsets after `after`, appended.
+ */
+export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0): Buffer {
+  const out = Buffer.allocUnsafe(packed.length + offsets.length * 5);
+  out.set(packed, 0);
+  let at = packed.length;
+  let previous = packed.length === 0 ? 0 : after;
+  for (const offset of offsets) {
+    let delta = offset - previous;
+    previous = offset;
+    while (delta >= 0x80) {
+      out[at++] = (delta & 0x7f) | 0x80;
+      delta = Math.floor(delta / 0x80);
+    }
+    out[at++] = delta;
+  }
+  return out.subarray(0, at);
+}
+const EMPTY = new Uint8Array(0);
+
+/** The offsets a packed encoding holds (packOffsets' inverse). */
+export function unpackOffsets(packed: Uint8Array): number[] {
+  const offsets: number[] = [];
+  let value = 0;
+  let scale = 1;
+  let previous = 0;
+  for (const byte of packed) {
+    value += (byte & 0x7f) * scale;
+    if (byte & 0x80) scale *= 0x80;
+    else {
+      previous += value;
+      offsets.push(previous);
+      value = 0;
+      scale = 1;
+    }
+  }
+  return offsets;
+}
+
+/** The offsets a stored item holds: packed, or a number set (items written before the offsets were packed). */
+export function storedOffsets(item: Item): number[] {
+  const v = item[OFFSETS];
+  if (v?.B !== undefined) return unpackOffsets(v.B);
+  return (v?.NS ?? []).map(Number).sort((x, y) => x - y);
+}
+
+/** The DynamoDB item of a window's aggregate (its offsets packed, or given already packed). */
+export function windowItem(a: WindowAggregate, options: ItemOptions, packed: Uint8Array = packOffsets(a.offsets), count = readingCount(a)): Item {
   const item: Item = { [PK]: s(a.sensorId), [SK]: s(windowTimestamp(a.windowStartMs)) };
-  aggregateAttributes(a, readingCount(a), options, {
-    put: (name, value) => void (item[name] = value),
-    remove: () => undefined,
+  aggregateAttributes(a, count, options, (name, value) => {
+    item[name] = value;
   });
-  item[OFFSETS] = { NS: a.offsets.map(String) };
+  item[OFFSETS] = { B: packed };
   item[READINGS_TABLE.ttlAttribute] = n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400);
   return item;
 }
@@ -166,7 +203,7 @@ const windowTimestamp = (() => {
 /** A window's aggregate from its item (the inverse of windowItem). */
 export function windowFromItem(item: Item): WindowAggregate {
   const count = Number(item[COUNT]?.N ?? 0);
-  const offsets = (item[OFFSETS]?.NS ?? []).map(Number).sort((x, y) => x - y);
+  const offsets = storedOffsets(item);
   const windowStartMs = Date.parse(item[SK]!.S!);
   const lastTimestamp = item[READINGS_TABLE.lastReadingAttribute]!.S!;
   const level = item.congestion_level?.S;
@@ -206,46 +243,12 @@ export function windowFromItem(item: Item): WindowAggregate {
 
 const itemKey = (sensorId: string, windowStartMs: number) => ({ [PK]: s(sensorId), [SK]: s(windowTimestamp(windowStartMs)) });
 
-/** A new window: put if the item is still absent. */
-export function windowPut(tableName: string, fresh: WindowAggregate, options: ItemOptions): TransactWriteItem {
-  return {
-    Put: {
-      TableName: tableName,
-      Item: windowItem(fresh, options),
-      ConditionExpression: 'attribute_not_exists(#pk)',
-      ExpressionAttributeNames: { '#pk': PK },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
-  };
-}
-
-/** Update expressions by the attributes they set and remove (few shapes: which of the optional attributes a merge changes). */
-const UPDATE_EXPRESSIONS = new Map<number, string>();
-const VALUE_NAMES = Array.from({ length: 64 }, (_, i) => `:v${i}`);
-/** A bit for each attribute an update may set or remove: an update's shape is the sum of its bits. */
-const ATTRIBUTE_BITS = (() => {
-  const names = [
-    COUNT,
-    READINGS_TABLE.zoneIndexPartitionKey,
-    'zone_id',
-    READINGS_TABLE.lastReadingAttribute,
-    ...LAST_ATTRIBUTES,
-    'traffic_flow_score_last',
-    'congestion_level',
-    'first_reading_at',
-    ...STAT_ATTRIBUTES.flatMap((a) => [a.count, a.sum, a.mean, a.min, a.max].filter((x): x is string => x !== undefined)),
-    'traffic_flow_score_sum',
-    'traffic_flow_score_mean',
-    'congestion_level_max',
-    'received_at_last',
-  ];
-  // Set bits, then remove bits (each a power of two, exact in a double for up to 52 of them).
-  return { set: new Map(names.map((name, i) => [name, 2 ** i])), remove: new Map(LAST_ATTRIBUTES.map((name, i) => [name, 2 ** (names.length + i)])) };
-})();
+/** Each known window's offsets as its item stores them (packed), kept with the aggregate so that a write appends to them. */
+const PACKED = new WeakMap<WindowAggregate, Buffer>();
 
 /**
- * `stored` and `fresh` merged, for the attributes of an update, into one aggregate reused from call
- * to call (the update is built at once; the stored window itself changes only once written).
+ * `stored` and `fresh` merged, for the attributes of the write, into one aggregate reused from call
+ * to call (the item is built at once; the stored window itself changes only once written).
  */
 const merged = (() => {
   const m = emptyWindow('', 0);
@@ -273,53 +276,40 @@ const merged = (() => {
   };
 })();
 
-/** The attributes of the update being built (reused: an update is built at once). */
-const update = { names: [] as string[], removed: [] as string[], values: {} as Item, shape: 0 };
-const collect: AttributeSink = {
-  put: (name, value) => {
-    update.values[VALUE_NAMES[update.names.length]!] = value;
-    update.names.push(name);
-    update.shape += ATTRIBUTE_BITS.set.get(name)!;
-  },
-  remove: (name) => {
-    update.removed.push(name);
-    update.shape += ATTRIBUTE_BITS.remove.get(name)!;
-  },
-};
-
 /**
- * A window the container knows (`stored`, as read or as last written) with readings it does not
- * hold (`fresh`): an update conditioned on the stored reading count, setting the aggregates the
- * merge changes and adding the fresh offsets to the stored set, so that the item is what one write
- * of all its readings would be. The request carries what the batch changes, not the whole window.
+ * The write of a window: the whole item of `stored` with `fresh` (readings it does not hold) added,
+ * put if the stored item still holds what `stored` does (its reading count), or, for a new window
+ * (`stored` undefined), if there is still none. Answers the offsets packed as written, to keep.
  */
-export function windowUpdate(tableName: string, stored: WindowAggregate, fresh: WindowAggregate, options: ItemOptions): TransactWriteItem {
-  update.names.length = 0;
-  update.removed.length = 0;
-  update.shape = 0;
-  const values: Item = (update.values = { ':known': n(readingCount(stored)), ':offsets': { NS: fresh.offsets.map(String) } });
-  aggregateAttributes(merged(stored, fresh), readingCount(stored) + readingCount(fresh), options, collect, stored);
-  const { shape } = update;
-  let expression = UPDATE_EXPRESSIONS.get(shape);
-  if (expression === undefined) {
-    expression =
-      `SET ${update.names.map((name, i) => `${name} = ${VALUE_NAMES[i]}`).join(', ')} ADD #offsets :offsets` +
-      (update.removed.length > 0 ? ` REMOVE ${update.removed.join(', ')}` : '');
-    UPDATE_EXPRESSIONS.set(shape, expression);
+export function windowWrite(tableName: string, stored: WindowAggregate | undefined, fresh: WindowAggregate, options: ItemOptions): { write: TransactWriteItem; packed: Buffer } {
+  let packed: Buffer;
+  let item: Item;
+  if (stored === undefined) {
+    packed = packOffsets(fresh.offsets);
+    item = windowItem(fresh, options, packed);
+  } else {
+    const storedPacked = PACKED.get(stored) ?? packOffsets(stored.offsets);
+    // Readings after everything stored (the usual case) are appended; others mean encoding them all again.
+    packed =
+      fresh.offsets[0]! > newestOffset(stored)
+        ? packOffsets(fresh.offsets, storedPacked, newestOffset(stored))
+        : packOffsets([...stored.offsets, ...fresh.offsets].sort((x, y) => x - y));
+    item = windowItem(merged(stored, fresh), options, packed, readingCount(stored) + readingCount(fresh));
   }
-  return {
-    Update: {
+  const write: TransactWriteItem = {
+    Put: {
       TableName: tableName,
-      Key: itemKey(stored.sensorId, stored.windowStartMs),
-      UpdateExpression: expression,
-      ConditionExpression: '#count = :known',
-      ExpressionAttributeNames: UPDATE_NAMES,
-      ExpressionAttributeValues: values,
+      Item: item,
+      ConditionExpression: stored ? '#count = :known' : 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: stored ? COUNT_NAMES : PK_NAMES,
+      ...(stored ? { ExpressionAttributeValues: { ':known': n(readingCount(stored)) } } : {}),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
+  return { write, packed };
 }
-const UPDATE_NAMES = { '#count': COUNT, '#offsets': OFFSETS };
+const COUNT_NAMES = { '#count': COUNT };
+const PK_NAMES = { '#pk': PK };
 
 /** Windows by sensor (a sensor has one or two at a time): a container's memory of what it wrote, or what a batch read. */
 export class Windows {
@@ -384,9 +374,7 @@ async function readWindows(
       const out = await retrying(io, 'BatchGetItem', (abortSignal) =>
         client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }), { abortSignal }),
       );
-      for (const item of out.Responses?.[tableName] ?? []) {
-        found.set(windowFromItem(item));
-      }
+      for (const item of out.Responses?.[tableName] ?? []) found.set(windowFromItem(item));
       pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
       if (pending.length > 0 && !(await waitForRetry(io, attempt))) {
         throw new UnprocessedKeysError(`BatchGetItem left ${pending.length} window items unread`);
@@ -442,7 +430,7 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
     }
     for (const delta of unknown) pending.push({ delta, stored: loaded.get(delta.sensorId, delta.windowStartMs) });
     for (let round = 0, todo = pending; todo.length > 0; round++) {
-      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem }[] = [];
+      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem; packed: Buffer }[] = [];
       for (const p of todo) {
         const fresh = freshReadings(p.stored, p.delta);
         if (readingCount(fresh) === 0) {
@@ -455,16 +443,17 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
           failed.push(...p.delta.readings.map((r) => r.recordIndex));
           continue;
         }
-        const write = p.stored ? windowUpdate(config.tableName, p.stored, fresh, config) : windowPut(config.tableName, fresh, config);
-        writes.push({ p, fresh, write });
+        writes.push({ p, fresh, ...windowWrite(config.tableName, p.stored, fresh, config) });
       }
       const outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
       todo = [];
       for (let i = 0; i < writes.length; i++) {
-        const { p, fresh } = writes[i]!;
+        const { p, fresh, packed } = writes[i]!;
         const outcome = outcomes[i]!;
         if (outcome.kind === 'written') {
-          known.set(p.stored ? addWindow(p.stored, fresh) : fresh);
+          const holds = p.stored ? addWindow(p.stored, fresh) : fresh;
+          known.set(holds);
+          PACKED.set(holds, packed);
           written++;
         } else if (outcome.kind === 'conflict') {
           // Another attempt wrote this window since it was read: add to what it wrote.
