@@ -52,10 +52,10 @@ export const PROCESSOR_RESOURCES = {
     resource: 'ReadingsTable',
     value: 'Ref',
     grants: [
-      // Window items: read what a window holds, then a conditional put (a new window) or update (adding
-      // readings), 100 per TransactWriteItems, which needs the underlying actions:
-      // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
-      { sid: 'ReadAndWriteReadings', actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      // Window items: conditional puts, 100 per TransactWriteItems, which needs the underlying action
+      // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html);
+      // a failed condition answers the stored item, so nothing is read first.
+      { sid: 'WriteReadings', actions: ['dynamodb:PutItem'] },
       // The newest stored reading of a sensor whose readings arrive late (the stale-alert guard).
       { sid: 'FindLatestReading', actions: ['dynamodb:Query'] },
     ],
@@ -65,8 +65,8 @@ export const PROCESSOR_RESOURCES = {
     resource: 'AlertStateTable',
     value: 'Ref',
     grants: [
-      // Conditional updates of the state, in TransactWriteItems (UpdateItem is the underlying action).
-      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
+      // Conditional puts of the state, in TransactWriteItems (PutItem is the underlying action).
+      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'] },
       { sid: 'FindElevatedSensors', actions: ['dynamodb:Query', 'dynamodb:Scan'], index: ALERT_STATE_TABLE.elevatedIndexName },
     ],
   },

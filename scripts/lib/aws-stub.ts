@@ -10,6 +10,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { FakeAws, type TableSpec } from './fake-aws';
+import { stopChild } from './processes';
 
 export interface AwsStub {
   endpoint: string;
@@ -79,13 +80,7 @@ export async function startAwsStub(options: AwsStubOptions): Promise<AwsStub> {
     endpoint,
     pid: child.pid!,
     calls: async () => (await fetch(`${endpoint}/__calls`, { method: 'POST' })).json() as Promise<Record<string, number>>,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        process.kill(child.pid!, 'SIGTERM');
-        setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 3_000).unref();
-      }),
+    stop: () => stopChild(child, 3_000),
   };
 }
 

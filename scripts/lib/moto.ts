@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { stopChild } from './processes';
 
 export const MOTO_INSTALL_HINT =
   "moto_server was not found: install it with `python3 -m pip install 'moto[server]'` (bash .ci/run does this)";
@@ -78,12 +79,6 @@ export async function startMoto(timeoutMs = 30_000, launcher: MotoLauncher = { c
   return {
     endpoint,
     pid: child.pid!,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        process.kill(child.pid!, 'SIGTERM');
-        setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 5_000).unref();
-      }),
+    stop: () => stopChild(child, 5_000),
   };
 }

@@ -13,7 +13,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { ALERT_EVENT } from '../../contract';
+import { ALERT_EVENT, type RawReading } from '../../contract';
 
 export interface PeerOptions {
   tableName: string;
@@ -22,14 +22,7 @@ export interface PeerOptions {
   criticalThreshold: number;
 }
 
-interface Reading {
-  sensor_id: string;
-  zone_id: string;
-  timestamp: string;
-  vehicle_count: number;
-  avg_speed: number;
-  congestion_index: number;
-}
+type Reading = Pick<RawReading, 'sensor_id' | 'zone_id' | 'timestamp' | 'vehicle_count' | 'avg_speed' | 'congestion_index'>;
 
 /** The peer's handler: clients and memory built once per container, as Powertools' examples do. */
 export function powertoolsPeer(options: PeerOptions): (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse> {

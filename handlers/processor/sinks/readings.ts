@@ -9,6 +9,8 @@
  * kept per container (the aggregate, and its offsets packed as stored), so in the steady state a
  * window costs its share of one call and no read, and building its item costs the same whatever
  * the window holds: the batch's offsets are appended to the packed bytes, not all encoded again.
+ * A window the container does not know is written as new, and read only if it exists: its write's
+ * failed condition answers the stored item.
  * Writes go out 100 per call (adapters/conditional-writes.ts). Two attempts on the same window (a
  * retry while a timed-out attempt still runs) can never overwrite each other: the loser gets the
  * item its condition failed on and adds to that what it does not hold.
@@ -17,16 +19,14 @@
  * and moto, where the tests and the simulator run, takes 0.3 ms for a transactional Put of a window
  * and 13 ms for an Update of it (its update-expression validator is quadratic in the clauses).
  */
-import { BatchGetItemCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { READINGS_TABLE, READING_FIELDS, ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
-import { chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from '../adapters/aws-calls';
 import { writeConditionally } from '../adapters/conditional-writes';
 import type { WindowDelta } from '../core/batch';
 import type { ProcessorConfig } from '../config';
 import { zoneShard } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
 import { addWindow, emptyWindow, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
-import { UnprocessedKeysError } from '../errors';
 import { errorDetail } from '../log';
 import type { Sink } from './sink';
 
@@ -35,8 +35,6 @@ export type Item = Record<string, AttributeValue>;
 /** The settings an item depends on. */
 export type ItemOptions = Pick<ProcessorConfig, 'zoneIndexShards' | 'readingTtlDays' | 'rollupWindowSeconds'>;
 
-/** DynamoDB BatchGetItem limit. */
-export const MAX_BATCH_GET_KEYS = 100;
 /** Conflicting writes to one window (concurrent attempts) before its records are left for a retry. */
 export const MAX_CONFLICTS = 5;
 /** Windows remembered per container (about 2 KB each). */
@@ -358,32 +356,6 @@ export class Windows {
   }
 }
 
-/** Consistent reads of the windows the container does not remember; absent windows are absent from the answer. */
-async function readWindows(
-  client: DynamoDBClient,
-  tableName: string,
-  keys: { sensorId: string; windowStartMs: number }[],
-  io: IoContext,
-  counter: CallCounter,
-): Promise<Windows> {
-  const found = new Windows();
-  await mapPool(chunk(keys, MAX_BATCH_GET_KEYS), io.concurrency, async (part) => {
-    let pending: Record<string, AttributeValue>[] = part.map((k) => itemKey(k.sensorId, k.windowStartMs));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      counter.add('BatchGetItem');
-      const out = await retrying(io, 'BatchGetItem', (abortSignal) =>
-        client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }), { abortSignal }),
-      );
-      for (const item of out.Responses?.[tableName] ?? []) found.set(windowFromItem(item));
-      pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
-      if (pending.length > 0 && !(await waitForRetry(io, attempt))) {
-        throw new UnprocessedKeysError(`BatchGetItem left ${pending.length} window items unread`);
-      }
-    }
-  });
-  return found;
-}
-
 /**
  * The readings of `delta` that `stored` does not hold, as an aggregate: the batch's own aggregate
  * when its readings all come after what is stored (the usual case), else rebuilt from its readings.
@@ -414,21 +386,10 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
     }
     const failed: number[] = [];
     let written = 0;
-    let loaded: Windows;
-    const pending: Pending[] = [];
-    const unknown: WindowDelta[] = [];
-    for (const delta of batch.windows) {
-      const stored = known.get(delta.sensorId, delta.windowStartMs);
-      if (stored) pending.push({ delta, stored });
-      else unknown.push(delta);
-    }
-    try {
-      loaded = await readWindows(client, config.tableName, unknown, io, counter);
-    } catch (error) {
-      io.log('ERROR', 'Readings: window items unreadable, retrying the batch', errorDetail(error));
-      return { failedRecords: batch.windows.flatMap((w) => w.readings.map((r) => r.recordIndex)), counts: { itemsWritten: 0 } };
-    }
-    for (const delta of unknown) pending.push({ delta, stored: loaded.get(delta.sensorId, delta.windowStartMs) });
+    // A window the container does not know is written as new: if it exists (written by another
+    // container, or before this one started), the condition fails and answers the item, which the
+    // next round adds to. No read first: in the steady state an unknown window is a new one.
+    const pending: Pending[] = batch.windows.map((delta) => ({ delta, stored: known.get(delta.sensorId, delta.windowStartMs) }));
     for (let round = 0, todo = pending; todo.length > 0; round++) {
       const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem; packed: Buffer }[] = [];
       for (const p of todo) {
