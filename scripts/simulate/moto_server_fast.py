@@ -211,7 +211,7 @@ serialize.BaseJSONSerializer._serialize_type_structure = serialize_structure
 #    Here the backup is of the items the actions touch, and what a cancelled transaction wrote is put
 #    back item by item: the same tables afterwards (each touched item as it was, the others never
 #    changed), the same answers and errors (moto's own transaction code runs, with its table copies
-#    made no-ops). Unlike the table copies, it does not undo writes other requests made meanwhile.
+#    made no-ops). No other write runs meanwhile (9. below).
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models.table import Table as DynamoDBTable
 
@@ -274,6 +274,26 @@ def transact_write_items(self, transact_items):
 
 
 dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
+
+# 9. DynamoDB applies each write (a conditional one, a whole transaction) atomically; moto's server
+#    answers requests on threads, and two writes of one item can interleave their condition check
+#    and their write (two attempts of a window both succeeding), and a cancelled transaction can put
+#    back an item another request wrote meanwhile. The writes take one lock here, so that each is
+#    whole before the next begins, as in DynamoDB. Reads are not held up.
+_write_lock = threading.RLock()
+
+
+def _atomic(method):
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with _write_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+for _name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"):
+    setattr(dynamodb_models.DynamoDBBackend, _name, _atomic(getattr(dynamodb_models.DynamoDBBackend, _name)))
 
 # 8. SQS: every message sent computes the queue's attributes (for ContentBasedDeduplication), among
 #    them the approximate message counts, which ask each message in the queue whether it is visible
