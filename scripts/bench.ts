@@ -223,7 +223,14 @@ function schemaCheckBench() {
   return { readings: parsed.length, handWrittenNsPerReading: time(isValidReadingFast), ioTsNsPerReading: time(isValidReading) };
 }
 
-const only = new Set((process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]! : 'compute,sdk,io,cold,lake').split(','));
+const SECTIONS = ['compute', 'sdk', 'io', 'cold', 'lake'];
+const onlyAt = process.argv.indexOf('--only');
+const only = new Set(onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : SECTIONS);
+const unknownSections = [...only].filter((x) => !SECTIONS.includes(x));
+if (unknownSections.length > 0 || only.size === 0) {
+  console.error(`bench: --only takes a comma-separated list of ${SECTIONS.join(', ')}, got '${process.argv[onlyAt + 1] ?? ''}'`);
+  process.exit(2);
+}
 const compute = only.has('compute') ? await computeBench() : undefined;
 const production = only.has('compute') ? await computeBench(PRODUCTION_SHAPE) : undefined;
 const schema = only.has('compute') ? schemaCheckBench() : undefined;

@@ -239,8 +239,6 @@ export function windowFromItem(item: Item): WindowAggregate {
   return a;
 }
 
-const itemKey = (sensorId: string, windowStartMs: number) => ({ [PK]: s(sensorId), [SK]: s(windowTimestamp(windowStartMs)) });
-
 /** Each known window's offsets as its item stores them (packed), kept with the aggregate so that a write appends to them. */
 const PACKED = new WeakMap<WindowAggregate, Buffer>();
 
@@ -309,7 +307,7 @@ export function windowWrite(tableName: string, stored: WindowAggregate | undefin
 const COUNT_NAMES = { '#count': COUNT };
 const PK_NAMES = { '#pk': PK };
 
-/** Windows by sensor (a sensor has one or two at a time): a container's memory of what it wrote, or what a batch read. */
+/** Windows by sensor (a sensor has one or two at a time): a container's memory of the windows it wrote. */
 export class Windows {
   private readonly bySensor = new Map<string, WindowAggregate[]>();
   size = 0;
