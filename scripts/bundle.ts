@@ -4,6 +4,7 @@
  * code runs on exactly the versions it was tested with. The zip is deterministic (fixed dates),
  * so its hash names its content.
  */
+import { scriptFlags } from './cli';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +60,7 @@ export async function bundleProcessor(): Promise<Bundle> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  scriptFlags('build:lambda', {}, 'Bundles the processor (esbuild) into dist/processor-<sha256-12>.zip and prints its size.');
   const bundle = await bundleProcessor();
   console.log(`dist/${bundle.key}: ${(bundle.bytes / 1024).toFixed(1)} KiB (sha256 ${bundle.sha256})`);
 }

@@ -6,6 +6,7 @@
  *  - docs/operations.md       the alarm table, from the alarms the layers declare
  * tests/unit/docs.test.ts fails when any of them is stale.
  */
+import { scriptFlags } from './cli';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PLAN_DEFAULTS, plan, planMarkdown } from '../src/capacity';
@@ -163,6 +164,7 @@ export function operationsWithAlarms(operations: string): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  scriptFlags('docs', {}, 'Regenerates docs/parameters.md, docs/capacity.md, the alarm table of docs/operations.md and the architecture diagram of README.md.');
   const template = buildTemplate();
   writeFileSync(PARAMETERS_PATH, parametersMarkdown(template));
   writeFileSync(CAPACITY_PATH, capacityMarkdown());

@@ -38,7 +38,7 @@ import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildTemplate } from '../src/index';
 import { LogicalId } from '../src/names';
 import { DeployError } from './aws';
-import { parseFlags, runMain } from './cli';
+import { parseFlags, runMain, unreadableAnswer } from './cli';
 import { terminalConfirm, type Confirm } from './lib/confirm';
 import { opsContext, STACK_FLAGS, templateName, type OpsContext, type OpsDeps } from './lib/ops';
 
@@ -207,7 +207,16 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
 
   const cfn = new CloudFormationClient(ctx.config);
   if (!(await confirm(`Delete stack ${plan.stackName}?`))) return done;
-  await cfn.send(new DeleteStackCommand({ StackName: plan.stackName }));
+  try {
+    await cfn.send(new DeleteStackCommand({ StackName: plan.stackName }));
+  } catch (error) {
+    // moto 5.2 deletes the stack's resources, then fails on the thing type its CreateStack never
+    // made and answers with a JSON error page (the SDK: "XML parse error"): what counts is whether
+    // the stack is gone, which the wait below reads.
+    const answer = unreadableAnswer(error);
+    if (!answer) throw error;
+    ctx.print(`warning: DeleteStack: ${answer}; reading the stack's status to see whether it was deleted`);
+  }
   const status = await waitForDeletion(cfn, plan.stackName);
   if (status !== 'DELETE_COMPLETE') {
     const detached = done.some((d) => d.startsWith('detached '));
