@@ -52,6 +52,11 @@ export function usage(command: string, specs: Record<string, FlagSpec>, about?: 
   ].join('\n');
 }
 
+/** `3 certificates`, `1 certificate`: a count with its noun (en-US digit grouping); `plural` when adding an s is wrong. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? singular : plural}`;
+}
+
 /** A negative number as a token: `-5`, `-0.5`, `-1e3`. */
 const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
 

@@ -26,7 +26,7 @@ import { buildTemplate } from '../src/index';
 import { assertBucketName, clientConfig, DeployError, maskedKeyId, resolveCredentials, resolveTarget, type AwsTarget } from './aws';
 import { ROOT, TEMPLATE_PATH } from './lib/paths';
 import { outputsDir, outputsOf, writeOutputsFiles } from './lib/outputs';
-import { parseFlags, runMain, UsageError } from './cli';
+import { count, parseFlags, runMain, UsageError } from './cli';
 import { packageProcessor, s3Client } from './package';
 
 export const PARAMS_DIR = join(ROOT, 'params');
@@ -205,7 +205,7 @@ export async function writeOutputs(
   const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
   const outputs = outputsOf(stack);
   const [perStack, last] = writeOutputsFiles(dir, stackName, outputs).map((p) => (relative(ROOT, p).startsWith('..') ? p : relative(ROOT, p)));
-  print(`Stack ${stackName}: ${stack?.StackStatus}; ${Object.keys(outputs).length} outputs written to ${perStack} (and ${last}, the last deploy's copy)`);
+  print(`Stack ${stackName}: ${stack?.StackStatus}; ${count(Object.keys(outputs).length, 'output')} written to ${perStack} (and ${last}, the last deploy's copy)`);
   return outputs;
 }
 

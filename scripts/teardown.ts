@@ -38,7 +38,7 @@ import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildTemplate } from '../src/index';
 import { LogicalId } from '../src/names';
 import { DeployError } from './aws';
-import { parseFlags, runMain, unreadableAnswer } from './cli';
+import { count, parseFlags, runMain, unreadableAnswer } from './cli';
 import { terminalConfirm, type Confirm } from './lib/confirm';
 import { opsContext, STACK_FLAGS, templateName, type OpsContext, type OpsDeps } from './lib/ops';
 
@@ -165,11 +165,11 @@ export function planLines(plan: TeardownPlan): string[] {
   const lines = [`After aws cloudformation delete-stack --stack-name ${plan.stackName} (ThrowawayEnvironment=${plan.throwaway}), these stay:`];
   for (const r of plan.retained) lines.push(`  - ${r.type} ${r.physicalId}: ${r.why}`);
   for (const b of plan.buckets.filter((x) => x.objects > 0 && !x.retained)) {
-    lines.push(`  - AWS::S3::Bucket ${b.name}: ${b.objects.toLocaleString('en-US')} object versions; CloudFormation cannot delete a non-empty bucket (the stack ends DELETE_FAILED)`);
+    lines.push(`  - AWS::S3::Bucket ${b.name}: ${count(b.objects, 'object version')}; CloudFormation cannot delete a non-empty bucket (the stack ends DELETE_FAILED)`);
   }
   if (plan.policy && plan.policy.certificates.length > 0) {
     lines.push(
-      `  - AWS::IoT::Policy ${plan.policy.name}: attached to ${plan.policy.certificates.length} certificates, so IoT refuses to delete it (the stack ends DELETE_FAILED); the certificates and things are not part of the stack and stay too`,
+      `  - AWS::IoT::Policy ${plan.policy.name}: attached to ${count(plan.policy.certificates.length, 'certificate')}, so IoT refuses to delete it (the stack ends DELETE_FAILED); the certificates and things are not part of the stack and stay too`,
     );
   }
   if (lines.length === 1) lines.push('  nothing: every resource goes with the stack.');
@@ -183,16 +183,16 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
   const iot = new IoTClient(ctx.config);
 
   for (const b of plan.buckets.filter((x) => x.objects > 0)) {
-    if (await confirm(`Empty bucket ${b.name} (${b.objects.toLocaleString('en-US')} object versions, raw readings and Athena results)?`)) {
-      done.push(`emptied ${b.name} (${(await emptyBucket(s3, b.name)).toLocaleString('en-US')} object versions)`);
+    if (await confirm(`Empty bucket ${b.name} (${count(b.objects, 'object version')}, raw readings and Athena results)?`)) {
+      done.push(`emptied ${b.name} (${count(await emptyBucket(s3, b.name), 'object version')})`);
     }
   }
   if (plan.policy && plan.policy.certificates.length > 0) {
     const { name, certificates } = plan.policy;
-    if (await confirm(`Detach IoT policy ${name} from its ${certificates.length} certificates (those sensors can no longer connect)?`)) {
+    if (await confirm(`Detach IoT policy ${name} from its ${count(certificates.length, 'certificate')} (those sensors can no longer connect)?`)) {
       for (const target of certificates) await iot.send(new DetachPolicyCommand({ policyName: name, target }));
-      done.push(`detached ${name} from ${certificates.length} certificates`);
-      if (await confirm(`Also deactivate and delete those ${certificates.length} certificates (their things stay)?`)) {
+      done.push(`detached ${name} from ${count(certificates.length, 'certificate')}`);
+      if (await confirm(`Also deactivate and delete ${certificates.length === 1 ? 'that certificate' : `those ${count(certificates.length, 'certificate')}`} (their things stay)?`)) {
         for (const arn of certificates) {
           const things = (await iot.send(new ListPrincipalThingsCommand({ principal: arn }))).things ?? [];
           for (const thingName of things) await iot.send(new DetachThingPrincipalCommand({ thingName, principal: arn }));
@@ -200,7 +200,7 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
           await iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'INACTIVE' }));
           await iot.send(new DeleteCertificateCommand({ certificateId }));
         }
-        done.push(`deleted ${certificates.length} certificates`);
+        done.push(`deleted ${count(certificates.length, 'certificate')}`);
       }
     }
   }

@@ -35,6 +35,7 @@ import type { SensorRow } from '../../scripts/provision/csv';
 import { registrationLine } from '../../scripts/provision/registration';
 import { bulkTemplateBody, THING_LAYOUT, type BulkCertificateSource } from '../../src/layers/provisioning';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
+import { deployToMoto } from '../helpers/stack';
 import { makeCa, type TestCa } from '../helpers/pki';
 
 const POLICY = 'tapstack-ci-sensor';
@@ -128,6 +129,18 @@ describe('npm run provision against moto', () => {
       iot.send(new StartThingRegistrationTaskCommand({ templateBody: '{}', inputFileBucket: 'b', inputFileKey: 'k', roleArn: 'arn:aws:iam::123456789012:role/r' })),
     ).rejects.toThrow();
   });
+
+  it('against a stack in moto: names the sensor policy (not moto\'s object repr), then says moto lacks StartThingRegistrationTask', async () => {
+    await deployToMoto(moto.endpoint, 'tapstack-prov', { EnvironmentSuffix: 'prov', ThrowawayEnvironment: 'true', KinesisShardCount: '1', ProcessorReservedConcurrency: '2' });
+    writeFileSync(join(work, 'one.csv'), 'sensor_id,zone_id,lat,lon\ns-9,downtown,52.37,4.89\n');
+    printed.length = 0;
+    await provision(['--env', 'prov', '--csv', join(work, 'one.csv'), '--dry-run', '--out', join(work, 'dry')], io);
+    expect(printed.find((l) => l.startsWith('template: '))).toMatch(/; policy tapstack-prov-sensor; role arn:aws:iam::\d+:role\//);
+    const run = provision(['--env', 'prov', '--csv', join(work, 'one.csv'), '--out', join(work, 'real')], io);
+    await expect(run).rejects.toThrow(
+      new RegExp(`^StartThingRegistrationTask: ${moto.endpoint.replace(/[.]/g, '\\.')} \\(AWS_ENDPOINT_URL\\) answered HTTP 5\\d\\d with a body that is not an AWS answer .*moto 5\\.2 lacks StartThingRegistrationTask.*--dry-run`),
+    );
+  }, 120_000);
 
   const sensor: SensorRow = { row: 2, sensorId: 'sensor-00001', zoneId: 'downtown', lat: 52.37, lon: 4.89, location: '52.37,4.89', installedAt: '2024-05-01' };
 
