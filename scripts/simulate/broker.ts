@@ -10,18 +10,30 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { mayConnect, mayPublish, ruleTopic, topicMatches, type CompiledRule } from './iot-rules';
 import type { KeyAndCertificate } from './pki';
 import type { PolicyView } from './stack-view';
+
+const aedesVersion = (JSON.parse(readFileSync(join(dirname(createRequire(import.meta.url).resolve('aedes')), 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface BrokerOptions {
   caPem: string;
   server: KeyAndCertificate;
   policy: PolicyView;
   rule: CompiledRule;
-  /** A message the rule takes: the thing that sent it, the topic, the payload, when it arrived. */
-  onRuleMessage(thing: string, topic: string, payload: Buffer, receivedAtMs: number): void;
+  /** A message the rule takes: the thing that sent it, the topic, the payload, when it arrived, and whether a fleet connection sent it. */
+  onRuleMessage(thing: string, topic: string, payload: Buffer, receivedAtMs: number, fromFleet: boolean): void;
   onRefused?(what: 'connect' | 'publish', thing: string, detail: string): void;
+  /**
+   * A client connected with the client id of a client still connected, which the broker then
+   * disconnects (IoT Core does the same: one connection per client id): who took over whom.
+   */
+  onTakeover?(clientId: string, by: 'fleet' | 'outside the fleet', from: 'fleet' | 'outside the fleet'): void;
+  /** The MQTT credentials that mark the simulator's own fleet connections (devices send none). */
+  fleetCredentials?: { username: string; password: string };
   host?: string;
   port?: number;
 }
@@ -29,11 +41,16 @@ export interface BrokerOptions {
 export interface LocalBroker {
   host: string;
   port: number;
+  /** The MQTT versions it speaks ('3.1.1', '5'). */
+  mqttVersions: string[];
   connections(): number;
   close(): Promise<void>;
 }
 
-/** CONNACK return code 5: not authorized (MQTT 3.1.1, 3.2.2.3). */
+/** What aedes speaks: MQTT 3.1.1, and MQTT 5 from aedes 2 (package.json says which). */
+const MQTT_VERSIONS = Number(aedesVersion.split('.')[0]) >= 2 ? ['3.1.1', '5'] : ['3.1.1'];
+
+/** CONNACK return code 5: not authorized (MQTT 3.1.1, 3.2.2.3; aedes sends 0x87 Not authorized to an MQTT 5 client). */
 const NOT_AUTHORIZED = 5;
 
 const thingOf = (client: { conn: unknown }): string | undefined => {
@@ -47,12 +64,18 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, concurrency: 1000, drainTimeout: 30_000 });
   const things = new WeakMap<object, string>();
 
-  aedes.authenticate = (client, _username, _password, done) => {
+  const fleet = new WeakSet<object>();
+  const whose = (client: object) => (fleet.has(client) ? 'fleet' : 'outside the fleet') as 'fleet' | 'outside the fleet';
+  aedes.authenticate = (client, username, password, done) => {
     const thing = thingOf(client);
     if (!thing || !mayConnect(options.policy, thing, client.id)) {
       options.onRefused?.('connect', thing ?? '(no certificate)', `client id "${client.id}" is not allowed for thing "${thing}"`);
       return done(Object.assign(new Error(`client id ${client.id} is not the thing ${thing}`), { returnCode: NOT_AUTHORIZED }) as never, false);
     }
+    const credentials = options.fleetCredentials;
+    if (credentials && username === credentials.username && password?.toString() === credentials.password) fleet.add(client);
+    const connected = (aedes as unknown as { clients: Record<string, object | undefined> }).clients[client.id];
+    if (connected && connected !== client) options.onTakeover?.(client.id, whose(client), whose(connected));
     things.set(client, thing);
     done(null, true);
   };
@@ -70,7 +93,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     if (!client) return;
     const thing = things.get(client);
     if (!thing || !topicMatches(options.rule.from, ruleTopic(options.rule, packet.topic))) return;
-    options.onRuleMessage(thing, packet.topic, packet.payload as Buffer, Date.now());
+    options.onRuleMessage(thing, packet.topic, packet.payload as Buffer, Date.now(), fleet.has(client));
   });
 
   const server: Server = createServer(
@@ -88,6 +111,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   return {
     host,
     port,
+    mqttVersions: MQTT_VERSIONS,
     connections: () => aedes.connectedClients,
     close: () =>
       new Promise<void>((resolve) => {
