@@ -16,7 +16,7 @@ import { owned } from './owned';
 
 /** The runtime shim each container runs: imports the handler once, then serves invocations over IPC. */
 const RUNTIME = `
-const { handler } = await import(process.env.SIM_HANDLER_URL);
+const handler = (await import(process.env.SIM_HANDLER_URL))[process.env.SIM_HANDLER_EXPORT || 'handler'];
 process.on('message', async (m) => {
   const deadline = Date.now() + m.timeoutMs;
   const context = { awsRequestId: m.requestId, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, getRemainingTimeInMillis: () => deadline - Date.now() };
@@ -38,6 +38,8 @@ export interface LambdaPoolOptions {
   timeoutSeconds: number;
   /** Each line the function writes to stdout (its logs and EMF metrics). */
   onLog?: (lane: number, line: string) => void;
+  /** The bundle's export to call (the function's Handler after the dot): `handler` (the processor) by default, `detector` for the health detector. */
+  handlerExport?: string;
 }
 
 interface Container {
@@ -88,6 +90,7 @@ export class LambdaPool implements Invoker {
         NODE_OPTIONS: '--enable-source-maps',
         ...this.options.env,
         SIM_HANDLER_URL: new URL(`file://${join(this.dir, 'index.mjs')}`).href,
+        SIM_HANDLER_EXPORT: this.options.handlerExport ?? 'handler',
       },
     });
     owned.process(child.pid);
@@ -123,7 +126,7 @@ export class LambdaPool implements Invoker {
     return c;
   }
 
-  async invoke(lane: number, event: KinesisStreamEvent): Promise<InvokeOutcome> {
+  async invoke(lane: number, event: KinesisStreamEvent | Record<string, unknown>): Promise<InvokeOutcome> {
     const c = this.container(lane);
     try {
       await c.ready;

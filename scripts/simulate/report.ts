@@ -52,6 +52,7 @@ export function summaryLines(s: Summary): string[] {
     `  alerts: expected ${s.alerts.expected}, received ${s.alerts.received}, duplicates ${s.alerts.duplicates}, missed ${s.alerts.missed}, unexpected ${s.alerts.unexpected}`,
     ...s.alerts.missedSamples.map((m) => `    missed: ${m}`),
     `  processor: ${count(s.invocations, 'invocation')} of ${count(s.invocation.meanRecords, 'record')} on average, p50 ${ms(s.invocation.p50Ms)} max ${ms(s.invocation.maxMs)}; ${count(s.coldStarts, 'cold start')}`,
+    `  sensor health: the detector ran ${count(s.health.detectorRuns, 'time')} (every ${s.health.scheduleSeconds} s), ${s.health.healthItems ?? '?'} sensors in its health table; ${s.health.events.length ? s.health.events.join('; ') : 'no Sensor Silent or Sensor Recovered event'}`,
     `  CPU (cores) by process: ${cpu}; load average ${s.loadAverage1m ?? '?'} on this machine`,
     `  stopped by PID: ${Object.entries(s.stoppedPids).map(([role, pids]) => `${role} ${pids.join(' ')}`).join(', ') || 'none'}`,
     `  moto's time by call: ${Object.entries(s.motoTimeByCall).map(([call, v]) => `${call} ${v.calls}× ${v.seconds} s`).join(', ') || 'unknown'}`,

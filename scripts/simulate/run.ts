@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteArchiveCommand, EventBridgeClient, ListArchivesCommand, ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
@@ -31,6 +31,8 @@ import { ShardPoller, type ShardSource, type StreamRecord } from './esm';
 import type { FleetMessage, FleetSensor, FleetSettings } from './fleet';
 import { validateRecord } from '../../handlers/processor/core/validate';
 import { readConfig } from '../../handlers/processor/config';
+import { IoTClient } from '@aws-sdk/client-iot';
+import { ensureZoneGroups } from '../provision/iot';
 import { applyRule, compileRule } from './iot-rules';
 import { KinesisWriter } from './kinesis-writer';
 import { LambdaPool } from './lambda-pool';
@@ -68,6 +70,8 @@ export interface SimulationOptions {
   signal?: AbortSignal;
   /** Where the connection file goes (default: a new temporary directory); removed at the end. */
   out?: string;
+  /** How often the health detector runs (default: the template's schedule; tests run it faster). */
+  detectorIntervalSeconds?: number;
   /** The device whose certificate the connection file holds: a fleet sensor's id, or a thing outside the fleet (default sensor-local). */
   device?: string;
 }
@@ -121,6 +125,8 @@ export interface Summary {
   notReceivedSamples: string[];
   /** Messages in the quarantine queue at the end (the simulator reads none of them: they are there for npm run quarantine). */
   quarantineQueueDepth: number | undefined;
+  /** The silent-sensor detector, run on the template's schedule: how often it ran, the events it published (Sensor Silent, Sensor Recovered). */
+  health: { detectorRuns: number; events: string[]; scheduleSeconds: number; healthItems: number | undefined };
   /** The processes the run started, by role: every one is stopped by PID before the summary is printed. */
   stoppedPids: Record<string, number[]>;
   quarantinedByReason: Record<string, number>;
@@ -172,6 +178,13 @@ function shardSource(kinesis: KinesisClient, streamName: string, shardId: string
       );
     },
   };
+}
+
+/** An EventBridge Scheduler rate expression (`rate(1 minute)`, `rate(5 minutes)`, `rate(30 seconds)`) in milliseconds. */
+export function scheduleRateMs(expression: string): number {
+  const m = /^rate\((\d+) (second|minute|hour|day)s?\)$/.exec(expression);
+  if (!m) throw new Error(`the simulator runs rate(...) schedules only, got '${expression}'`);
+  return Number(m[1]) * { second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 }[m[2] as 'second' | 'minute' | 'hour' | 'day'];
 }
 
 /** A JSON log line of the processor (handlers/processor/log.ts), or undefined. */
@@ -288,6 +301,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       if (archive.EventSourceArn?.endsWith(`event-bus/${busName}`)) await events.send(new DeleteArchiveCommand({ ArchiveName: archive.ArchiveName! }));
     }
 
+    // Sensor health: the stack's health rule delivers to the ops topic, which moto cannot do either:
+    // a local queue stands in for it too, and the simulator prints each event.
+    const healthRule = view.healthRuleName;
+    const { QueueUrl: opsQueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `tapstack-${environment}-sim-ops` }));
+    const opsQueueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: opsQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const { Targets: healthTargets } = await events.send(new ListTargetsByRuleCommand({ Rule: healthRule, EventBusName: busName }));
+    if (healthTargets?.length) await events.send(new RemoveTargetsCommand({ Rule: healthRule, EventBusName: busName, Ids: healthTargets.map((t) => t.Id!) }));
+    await events.send(new PutTargetsCommand({ Rule: healthRule, EventBusName: busName, Targets: [{ Id: 'local-ops-subscriber', Arn: opsQueueArn }] }));
+
     // The city and its PKI.
     const layout = cityLayout(options.sensors, options.zones);
     const pki = await createLocalPki();
@@ -297,6 +319,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       identities.push({ ...s, keyPem: id.keyPem, certificatePem: id.certificatePem });
     }
     print(`Local CA and ${identities.length} sensor certificates (CN = thing name).`);
+    // The registry's zones, as npm run provision makes them (a thing group per zone): the health
+    // detector reads which zones to expect sensors in from them.
+    await ensureZoneGroups(new IoTClient(aws), layout.zones.map((z) => ({ zoneId: z.zoneId, description: 'simulated zone' })), () => undefined);
 
     const startedAt = Date.now();
     const ledger = new Ledger({
@@ -407,6 +432,31 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     });
     let functionWarnings = 0;
     cleanups.push(() => pool.close());
+
+    // The silent-sensor detector on the template's schedule (EventBridge Scheduler, which moto does
+    // not run): the bundle's `detector` export in a container of its own, invoked at that rate.
+    const detectorFn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physicalIds[LogicalId.HealthDetectorFunction] }));
+    const detectorEnv = Object.fromEntries(Object.entries(detectorFn.Environment?.Variables ?? {}).map(([k, v]) => [k, String(v)]));
+    const detectorPool = new LambdaPool({
+      zipPath: bundle.zipPath,
+      env: { ...detectorEnv, AWS_ENDPOINT_URL: moto.endpoint, AWS_LAMBDA_FUNCTION_NAME: detectorFn.FunctionName ?? 'detector' },
+      timeoutSeconds: detectorFn.Timeout ?? 60,
+      handlerExport: detectorFn.Handler?.split('.').pop() ?? 'detector',
+      onLog: (_lane, line) => {
+        if (/"level":"(WARN|ERROR)"/.test(line) && functionWarnings++ < 20) print(`detector: ${line.slice(0, 400)}`);
+      },
+    });
+    cleanups.push(() => detectorPool.close());
+    const scheduleMs = options.detectorIntervalSeconds !== undefined ? options.detectorIntervalSeconds * 1000 : scheduleRateMs(view.detectorSchedule);
+    let detectorRuns = 0;
+    const runDetector = async () => {
+      const outcome = await detectorPool.invoke(0, { source: 'aws.scheduler', 'detail-type': 'Scheduled Event', time: new Date().toISOString(), detail: {} });
+      detectorRuns++;
+      if (!outcome.ok) print(`detector run failed: ${outcome.error.split('\n')[0]}`);
+    };
+    const detectorTimer = setInterval(() => void runDetector(), scheduleMs);
+    cleanups.push(() => clearInterval(detectorTimer));
+    print(`Health detector: ${detectorFn.FunctionName} every ${scheduleMs / 1000} s (${view.detectorSchedule}, the template's schedule).`);
     const ddb = new DynamoDBClient(aws);
     const toVerify: Entry[] = [];
     const dlqUrl = physicalIds[view.esm.onFailureResource]!;
@@ -498,6 +548,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     };
 
     const quarantineUrl = env[ENV.quarantineQueueUrl]!;
+    const healthEvents: string[] = [];
+    const pollHealth = () =>
+      drainQueue(sqs, opsQueueUrl!, (body) => {
+        const event = JSON.parse(body) as { 'detail-type'?: string; detail?: { sensor_id?: string; zone_id?: string } };
+        const line = `${event['detail-type']}: ${event.detail?.sensor_id ?? ''} in ${event.detail?.zone_id ?? '?'}`;
+        healthEvents.push(line);
+        print(`HEALTH ${new Date().toISOString().slice(11, 19)} ${line}`);
+      });
     const pollAlerts = () =>
       drainQueue(sqs, alertQueueUrl!, (body) => {
         const event = JSON.parse(body) as Record<string, unknown> & { detail: Parameters<Ledger['alert']>[0] };
@@ -516,6 +574,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       fleet: fleet?.pid ? [fleet.pid] : [],
       moto: [moto.pid],
       processor: [...pool.pids().values()],
+      detector: [...detectorPool.pids().values()],
     });
     const loops = [
       (async () => {
@@ -527,6 +586,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       (async () => {
         while (running) {
           await pollAlerts().catch((e: Error) => print(`alerts: ${e.message}`));
+          await pollHealth().catch((e: Error) => print(`health events: ${e.message}`));
           await sleep(500);
         }
       })(),
@@ -642,17 +702,25 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     await Promise.all(loops);
     await verifyRound().catch(() => undefined);
     await pollAlerts().catch(() => undefined);
+    await pollHealth().catch(() => undefined);
     ledger.tick(Date.now());
     cpu.sample(roles());
 
     writer.stop();
     await Promise.all(pollers.map((p) => p.stop(0)));
     notePids();
+    clearInterval(detectorTimer);
     await pool.close();
+    await detectorPool.close();
     // The quarantine keeps its messages (npm run quarantine reads them): its depth, for the summary.
     const depth = await sqs
       .send(new GetQueueAttributesCommand({ QueueUrl: quarantineUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
       .then((q) => Number(q.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(q.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0))
+      .catch(() => undefined);
+    // The sensors the detector keeps health items for (its table, written by its runs).
+    const healthItems = await ddb
+      .send(new ScanCommand({ TableName: physicalIds[LogicalId.SensorHealthTable], Select: 'COUNT' }))
+      .then((r) => r.Count ?? 0)
       .catch(() => undefined);
     // moto writes where its time went when it stops.
     await moto.stop();
@@ -677,6 +745,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       takeovers: takeovers.slice(0, 20),
       notReceivedSamples: unreceived.slice(0, 5).map((e) => `${e.thing} #${e.n} published at ${new Date(e.publishedAt!).toISOString()}`),
       quarantineQueueDepth: depth,
+      health: { detectorRuns, events: healthEvents.slice(0, 20), scheduleSeconds: scheduleMs / 1000, healthItems },
       stoppedPids: Object.fromEntries(Object.entries(seenPids).map(([role, pids]) => [role, [...pids]])),
       quarantinedByReason: { ...ledger.quarantinedByReason },
       badReadings: { sent: { ...ledger.badSent }, quarantined: { ...ledger.badQuarantined } },

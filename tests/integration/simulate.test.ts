@@ -76,6 +76,8 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
       // One wave in 10 s; batches every second.
       wavePeriodSeconds: 10,
       stackParameters: { BatchingWindowSeconds: '1' },
+      // The health detector every 3 s instead of the template's minute.
+      detectorIntervalSeconds: 3,
       // Processor containers start on their first invocation: collect PIDs as the run goes.
       onTick: (_snapshot, sim) => started(sim).forEach((p) => pids.add(p)),
       // The connection file holds a fleet sensor's own certificate: publishing with it takes that sensor's client id over.
@@ -189,6 +191,11 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
   it('refuses a client id that is not the certificate’s thing, and a publish to another sensor’s topic', () => {
     expect(misbehaviour.refusedConnect).toMatch(/Not authorized/i);
     expect(misbehaviour.publishClosed).toBe(true);
+  });
+
+  it('runs the silent-sensor detector on a schedule: it keeps a health item for every sensor it has seen', () => {
+    expect(result.summary.health.detectorRuns).toBeGreaterThanOrEqual(2);
+    expect(result.summary.health.healthItems).toBeGreaterThanOrEqual(12);
   });
 
   it('stops every process it started', () => {
