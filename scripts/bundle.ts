@@ -4,13 +4,13 @@
  * code runs on exactly the versions it was tested with. The zip is deterministic (fixed dates),
  * so its hash names its content.
  */
-import { scriptFlags } from './cli';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 import { DIST, ROOT } from './lib/paths';
+import { scriptFlags } from './cli';
 
 const ZIP_DATE = new Date('2000-01-01T00:00:00Z');
 

@@ -6,7 +6,6 @@
  *  - docs/operations.md       the alarm table, from the alarms the layers declare
  * tests/unit/docs.test.ts fails when any of them is stale.
  */
-import { scriptFlags } from './cli';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PLAN_DEFAULTS, plan, planMarkdown } from '../src/capacity';
@@ -14,6 +13,7 @@ import { DEFAULTS } from '../src/config';
 import { buildLayers, buildTemplate, LAYERS, type TemplateDocument } from '../src/index';
 import { inRegistryOrder } from '../src/layers/monitoring';
 import { ROOT } from './lib/paths';
+import { scriptFlags } from './cli';
 
 export const README_PATH = join(ROOT, 'README.md');
 export const PARAMETERS_PATH = join(ROOT, 'docs', 'parameters.md');

@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -14,10 +14,13 @@ import { BatchGetItemCommand, DynamoDBClient, ScanCommand, type AttributeValue }
 import { DeleteArchiveCommand, EventBridgeClient, ListArchivesCommand, ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
+import { IoTClient } from '@aws-sdk/client-iot';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ENV, READINGS_TABLE, REGISTRY_ZONE } from '../../contract';
+import { readConfig } from '../../handlers/processor/config';
+import { validateRecord } from '../../handlers/processor/core/validate';
 import { DEFAULTS } from '../../src/config';
 import { buildTemplate } from '../../src/index';
 import { LogicalId } from '../../src/names';
@@ -25,14 +28,11 @@ import { bundleProcessor } from '../bundle';
 import { motoClientConfig, startMoto, type Moto } from '../lib/moto';
 import { deployToMoto } from '../lib/moto-stack';
 import { DIST } from '../lib/paths';
+import { ensureZoneGroups } from '../provision/iot';
 import { startBroker, type LocalBroker } from './broker';
 import { CpuMeter, loadAverage } from './cpu';
 import { ShardPoller, type ShardSource, type StreamRecord } from './esm';
 import type { FleetMessage, FleetSensor, FleetSettings } from './fleet';
-import { validateRecord } from '../../handlers/processor/core/validate';
-import { readConfig } from '../../handlers/processor/config';
-import { IoTClient } from '@aws-sdk/client-iot';
-import { ensureZoneGroups } from '../provision/iot';
 import { applyRule, compileRule } from './iot-rules';
 import { KinesisWriter } from './kinesis-writer';
 import { LambdaPool } from './lambda-pool';
