@@ -28,6 +28,7 @@ import { ROOT } from './lib/paths';
 import { FakeAws } from './lib/fake-aws';
 import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
 import { EXAMPLE_PHYSICAL_IDS, processorEnv } from './lib/processor-env';
+import { readingRecord, ruleRecordOf } from './lib/rule-record';
 
 const RECORDS = 10_000;
 const SENSORS = 5_000;
@@ -88,13 +89,16 @@ function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE): KinesisStreamEvent {
   const Records = Array.from({ length: records }, (_, i) => {
     const sensor = sensors[i % shape.sensors]!;
     const at = START_MS + batch * shape.readingsPerSensor * 1_000 + Math.floor(i / shape.sensors) * 1_000;
-    let payload: string;
+    let made: { data: Buffer; partitionKey: string };
     if (random() < INVALID_SHARE) {
-      payload = random() < 0.5 ? '{"sensor_id":"broken' : JSON.stringify({ sensor_id: sensor, zone_id: 'z1', timestamp: new Date(at).toISOString(), vehicle_count: -4, avg_speed: 30, congestion_index: 50 });
+      made =
+        random() < 0.5
+          ? ruleRecordOf({ sent: '{"sensor_id":"broken', thing: sensor, receivedAt: at + 120, registryZones: ['z1'] })
+          : readingRecord({ sensor_id: sensor, zone_id: 'z1', timestamp: new Date(at).toISOString(), vehicle_count: -4, avg_speed: 30, congestion_index: 50, received_at: at + 120 });
     } else {
       // Congestion is a property of the place: each sensor keeps its level, with some noise.
       const congestion = Math.min(100, Math.max(0, baseCongestion[i % shape.sensors]! + (random() - 0.5) * 6));
-      payload = JSON.stringify({
+      made = readingRecord({
         sensor_id: sensor,
         zone_id: `zone-${i % 200}`,
         timestamp: new Date(at).toISOString(),
@@ -111,9 +115,9 @@ function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE): KinesisStreamEvent {
     return {
       kinesis: {
         kinesisSchemaVersion: '1.0',
-        partitionKey: sensor,
+        partitionKey: made.partitionKey,
         sequenceNumber,
-        data: Buffer.from(payload).toString('base64'),
+        data: made.data.toString('base64'),
         approximateArrivalTimestamp: at / 1000,
       },
       eventSource: 'aws:kinesis',

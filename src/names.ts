@@ -43,6 +43,7 @@ export const LogicalId = ids(
   'ZoneIndexWriteScalingPolicy',
   // alerting
   'AlertBus',
+  'AlertBusPolicy',
   'AlertArchive',
   'CongestionAlertRule',
   'SensorHealthRule',
@@ -57,6 +58,8 @@ export const LogicalId = ids(
   // analytics
   'RawDataBucket',
   'RawDataBucketPolicy',
+  'AccessLogBucket',
+  'AccessLogBucketPolicy',
   'AnalyticsDatabase',
   'RawReadingsTable',
   'DeliveryStream',
@@ -101,10 +104,12 @@ export const LogicalId = ids(
   'Dashboard',
   // provisioning
   'SensorThingType',
+  'SensorThingGroup',
   'DeviceCaCertificate',
   'SensorProvisioningTemplate',
   'SensorProvisioningRole',
   'BulkRegistrationRole',
+  'BulkRegistrationPassRolePolicy',
 );
 export type LogicalIdName = keyof typeof LogicalId;
 
