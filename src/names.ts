@@ -21,6 +21,7 @@ export const LogicalId = ids(
   'TopicRuleFailureMetricFilter',
   // stream
   'ReadingsStream',
+  'ReadingsStreamPolicy',
   // processing
   'ProcessorFunction',
   'ProcessorRole',

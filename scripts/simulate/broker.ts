@@ -35,6 +35,8 @@ export interface LocalBroker {
   host: string;
   port: number;
   connections(): number;
+  /** Whether a client of this id is connected now. */
+  connected(clientId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     host,
     port,
     connections: () => aedes.connectedClients,
+    connected: (clientId) => (aedes as unknown as { clients: Record<string, { connected?: boolean } | undefined> }).clients[clientId]?.connected === true,
     close: () =>
       new Promise<void>((resolve) => {
         aedes.close(() => server.close(() => resolve()));

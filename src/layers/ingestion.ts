@@ -164,7 +164,7 @@ export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNam
       TopicRuleFailureMetricFilter: failureMetric,
     },
     outputs: {
-      SensorPolicyName: exported('IoT policy to attach to each sensor certificate', ref(LogicalId.SensorPolicy), 'SensorPolicyName'),
+      SensorPolicyName: exported('IoT policy of the sensors: npm run deploy attaches it to the sensor thing group (SensorThingGroupName), never to a certificate', ref(LogicalId.SensorPolicy), 'SensorPolicyName'),
       SensorTopic: exported(
         'Topic filter of the topic rule: each sensor publishes to it with its thing name for +',
         sub(SENSOR_TOPICS.filter(ENVIRONMENT)),

@@ -98,6 +98,7 @@ describe('template integrity', () => {
       'AWS::Lambda::EventInvokeConfig',
       'AWS::Scheduler::Schedule',
       'AWS::Events::EventBusPolicy',
+      'AWS::Kinesis::ResourcePolicy',
       'AWS::IAM::ManagedPolicy',
       // moto 5.2 fails CreateStack on KMS key tags; stack-level tags (npm run deploy) cover it.
       'AWS::KMS::Key',

@@ -251,6 +251,31 @@ describe('TLS-only resource policies', () => {
     });
   });
 
+  it('denies putting records on the readings stream to every principal but the topic rule (and the operator role, for redrives)', () => {
+    const policy = template.Resources.ReadingsStreamPolicy!.Properties;
+    expect(policy.ResourceArn).toEqual({ 'Fn::GetAtt': ['ReadingsStream', 'Arn'] });
+    expect(policy.ResourcePolicy.Statement).toEqual([
+      {
+        Sid: 'OnlyTheTopicRulePutsRecords',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: ['kinesis:PutRecord', 'kinesis:PutRecords'],
+        Resource: { 'Fn::GetAtt': ['ReadingsStream', 'Arn'] },
+        Condition: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': {
+              'Fn::If': [
+                'HasOperatorRole',
+                [{ 'Fn::GetAtt': ['TopicRuleRole', 'Arn'] }, { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${OperatorRoleName}' }],
+                [{ 'Fn::GetAtt': ['TopicRuleRole', 'Arn'] }],
+              ],
+            },
+          },
+        },
+      },
+    ]);
+  });
+
   it('denies putting events on the alert bus to every principal but the processor and the detector', () => {
     const policy = template.Resources.AlertBusPolicy!.Properties;
     expect(policy.EventBusName).toEqual({ 'Fn::GetAtt': ['AlertBus', 'Name'] });
