@@ -197,9 +197,8 @@ export async function provision(argv: string[], io: ProvisionIo = consoleIo): Pr
   });
 }
 
-interface RotateOptions {
-  sensorId: string;
-  csrFile?: string;
+/** What every certificate-making mode takes: the stack, where files go, an optional local CA. */
+interface CertificateOptions {
   caCert?: string;
   caKey?: string;
   env: string;
@@ -208,6 +207,11 @@ interface RotateOptions {
   validityDays: number;
   target: AwsTarget;
   io: ProvisionIo;
+}
+
+interface RotateOptions extends CertificateOptions {
+  sensorId: string;
+  csrFile?: string;
 }
 
 /**
@@ -255,21 +259,13 @@ async function rotate(o: RotateOptions): Promise<{ exitCode: number }> {
   return { exitCode: 0 };
 }
 
-interface BulkOptions {
+interface BulkOptions extends CertificateOptions {
   csvFile: string;
   zones?: Zone[];
   zonesFile?: string;
-  caCert?: string;
-  caKey?: string;
   csrDir?: string;
   dryRun: boolean;
-  env: string;
-  stackName: string;
   bucket?: string;
-  outDir: string;
-  validityDays: number;
-  target: AwsTarget;
-  io: ProvisionIo;
 }
 
 async function bulkRegister(o: BulkOptions): Promise<{ exitCode: number }> {

@@ -42,6 +42,18 @@ const accessLogBucketName = 'tapstack-${EnvironmentSuffix}-access-logs-${AWS::Ac
 /** How long the raw-data bucket's access logs are kept. */
 const ACCESS_LOG_RETENTION_DAYS = 365;
 
+/** What both buckets are: no public access, no ACLs (the owner owns every object), versioned. */
+const PRIVATE_VERSIONED_BUCKET = {
+  PublicAccessBlockConfiguration: {
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  },
+  OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' as const }] },
+  VersioningConfiguration: { Status: 'Enabled' as const },
+};
+
 /** The raw-data bucket (encrypted, private, TLS-only, versioned, tiered by age) and its policy. */
 function rawDataBucket(config: AnalyticsConfig) {
   const bucket = new S3.Bucket({
@@ -51,14 +63,7 @@ function rawDataBucket(config: AnalyticsConfig) {
         { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn() }, BucketKeyEnabled: true },
       ],
     },
-    PublicAccessBlockConfiguration: {
-      BlockPublicAcls: true,
-      BlockPublicPolicy: true,
-      IgnorePublicAcls: true,
-      RestrictPublicBuckets: true,
-    },
-    OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-    VersioningConfiguration: { Status: 'Enabled' },
+    ...PRIVATE_VERSIONED_BUCKET,
     // Who read or wrote what, for an audit of the lake (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerAccessLogs.html).
     LoggingConfiguration: { DestinationBucketName: ref(LogicalId.AccessLogBucket), LogFilePrefix: RAW_BUCKET_LOG_PREFIX },
     LifecycleConfiguration: {
@@ -112,14 +117,7 @@ function accessLogBucket(config: AnalyticsConfig) {
   const logBucket = new S3.Bucket({
     BucketName: sub(accessLogBucketName),
     BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-    PublicAccessBlockConfiguration: {
-      BlockPublicAcls: true,
-      BlockPublicPolicy: true,
-      IgnorePublicAcls: true,
-      RestrictPublicBuckets: true,
-    },
-    OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-    VersioningConfiguration: { Status: 'Enabled' },
+    ...PRIVATE_VERSIONED_BUCKET,
     LifecycleConfiguration: {
       Rules: [
         {

@@ -6,11 +6,11 @@
  * batch (the real sensor's among them) are stored as usual.
  */
 import { describe, expect, it } from 'vitest';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../../contract';
+import { READINGS_TABLE } from '../../contract';
 import { processBatch } from '../../handlers/processor/handler';
 import { processorSinks, type Clients } from '../../handlers/processor/outputs';
-import { FakeAws } from '../../scripts/lib/fake-aws';
 import type { SensorMessage } from '../../scripts/lib/rule-record';
+import { modelAws, NO_FAULTS } from '../helpers/delivery';
 import { kinesisEvent, reading, type RecordInput } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 
@@ -29,19 +29,7 @@ const from = (thing: number, payload: object, registryZones: string[] = [`zone-$
 });
 
 async function run(records: RecordInput[]) {
-  const aws = new FakeAws({
-    tables: {
-      [TEST_CONFIG.tableName]: {
-        hash: READINGS_TABLE.partitionKey,
-        range: READINGS_TABLE.sortKey,
-        indexes: { [READINGS_TABLE.zoneIndexName]: { hash: READINGS_TABLE.zoneIndexPartitionKey, range: READINGS_TABLE.sortKey } },
-      },
-      [TEST_CONFIG.alertStateTableName]: {
-        hash: ALERT_STATE_TABLE.partitionKey,
-        indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
-      },
-    },
-  });
+  const aws = modelAws(TEST_CONFIG, () => NO_FAULTS, Math.random);
   const client = aws.client();
   const sinks = processorSinks(TEST_CONFIG, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients);
   const outcome = await processBatch(kinesisEvent(records), { getRemainingTimeInMillis: () => 30_000 }, { config: TEST_CONFIG, sinks, write: () => undefined });
