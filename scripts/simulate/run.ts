@@ -18,9 +18,10 @@ import { IoTClient } from '@aws-sdk/client-iot';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ENV, READINGS_TABLE, REGISTRY_ZONE } from '../../contract';
+import { ENV, READINGS_TABLE } from '../../contract';
 import { readConfig } from '../../handlers/processor/config';
 import { validateRecord } from '../../handlers/processor/core/validate';
+import { THING_LAYOUT } from '../../src/layers/provisioning';
 import { DEFAULTS } from '../../src/config';
 import { buildTemplate } from '../../src/index';
 import { LogicalId } from '../../src/names';
@@ -40,6 +41,7 @@ import { Ledger, payloadHash, percentile, type Entry, type ExternalReading } fro
 import { owned } from './owned';
 import { writeConnection, type Connection } from './connection';
 import { createLocalPki, sensorIdentity } from './pki';
+import { LocalRegistry } from './registry';
 import { stackView, type StackView } from './stack-view';
 import type { SimSnapshot } from './state';
 import { cityLayout, type Scenario, type Thresholds } from './traffic';
@@ -86,11 +88,15 @@ export interface Simulation {
   broker: LocalBroker;
   moto: Moto;
   pki: { caPem: string };
+  /** The IoT registry the broker consults: the fleet's things and certificates (tests add their own). */
+  registry: LocalRegistry;
   /** Identities of the fleet's sensors (for tests that misbehave on purpose). */
   identities: FleetSensor[];
   publishTopic: string;
   cpu: CpuMeter;
   refusals: { what: 'connect' | 'publish'; thing: string; detail: string }[];
+  /** Records the rule made for things outside the fleet, by sequence number: the thing, and the quarantine reason once quarantined. */
+  outsiders: ReadonlyMap<string, { thing: string; reason?: string }>;
   snapshot(): SimSnapshot;
   /** A new certificate from the local CA (a device outside the fleet). */
   issueIdentity(sensorId: string, zoneId: string): Promise<{ keyPem: string; certificatePem: string }>;
@@ -314,13 +320,25 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const layout = cityLayout(options.sensors, options.zones);
     const pki = await createLocalPki();
     const identities: FleetSensor[] = [];
+    // The registry as provisioning leaves it (src/layers/provisioning.ts THING_LAYOUT) and npm run
+    // deploy completes it (the sensor policy attached to the environment's sensor group).
+    const registry = new LocalRegistry();
+    registry.thingTypes.set(view.policy.thingTypeName, view.policy.propagatingAttributes);
+    registry.policyGroups.add(view.policy.sensorGroup);
+    registry.thingGroups.add(view.policy.sensorGroup);
     for (const s of layout.sensors) {
       const id = await sensorIdentity(pki, s.sensorId, s.zoneId, `${s.lat},${s.lon}`);
       identities.push({ ...s, keyPem: id.keyPem, certificatePem: id.certificatePem });
+      registry.createThing(s.sensorId, {
+        thingTypeName: view.policy.thingTypeName,
+        attributes: { [THING_LAYOUT.attributes.zone]: s.zoneId, [THING_LAYOUT.attributes.location]: `${s.lat},${s.lon}` },
+        groups: [s.zoneId, view.policy.sensorGroup],
+      });
+      registry.attach(s.sensorId, registry.registerCertificate(id.certificatePem, 'ACTIVE'));
     }
-    print(`Local CA and ${identities.length} sensor certificates (CN = thing name).`);
-    // The registry's zones, as npm run provision makes them (a thing group per zone): the health
-    // detector reads which zones to expect sensors in from them.
+    print(`Local CA and ${identities.length} sensor things, each of type ${view.policy.thingTypeName} in ${view.policy.sensorGroup} with its certificate (CN = thing name).`);
+    // The registry's zones in moto, as npm run provision makes them (a thing group per zone): the
+    // health detector reads which zones to expect sensors in from them.
     await ensureZoneGroups(new IoTClient(aws), layout.zones.map((z) => ({ zoneId: z.zoneId, description: 'simulated zone' })), () => undefined);
 
     const startedAt = Date.now();
@@ -335,8 +353,6 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       startedAt,
       thresholds,
     });
-    // The registry: each thing's zone (the fleet's, and devices exported for clients outside it).
-    const registry = new Map(layout.sensors.map((s) => [s.sensorId, s.zoneId]));
     // What the processor's own validation makes of a message from outside the fleet (for the books).
     const validation = readConfig(env);
 
@@ -348,10 +364,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const errorStream = 'local-simulator';
     await logs.send(new CreateLogStreamCommand({ logGroupName: errorLogGroup, logStreamName: errorStream })).catch(() => undefined);
     let ruleErrors = 0;
+    // Records of things outside the fleet (a device of the connection file, tests that act as an
+    // attacker), by sequence number, with the processor's quarantine reason when it gives one.
+    const outsiders = new Map<string, { thing: string; reason?: string }>();
     const writer = new KinesisWriter<Entry>({
       client: kinesis,
       streamName,
-      onPut: (e, _shard, seq) => ledger.ingested(e, seq),
+      onPut: (e, _shard, seq) => {
+        ledger.ingested(e, seq);
+        if (e.sensor < 0) outsiders.set(seq, { thing: e.thing });
+      },
       onError: (e, reason) => {
         ledger.ruleError(e);
         if (ruleErrors++ < 3) print(`rule: Kinesis action failed, error action taken: ${reason}`);
@@ -369,12 +391,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       caPem: pki.caPem,
       server: pki.server,
       policy: view.policy,
+      registry,
       rule,
       fleetCredentials,
-      onRuleMessage: (thing, topic, payload, at, fromFleet) => {
-        // The sensor thing type propagates the thing's registry zone to every message it publishes.
-        const zone = registry.get(thing);
-        const record = applyRule(rule, topic, payload, at, zone === undefined ? {} : { [REGISTRY_ZONE.userPropertyKey]: zone });
+      onRuleMessage: (thing, topic, payload, at, userProperties, fromFleet) => {
+        // The user properties hold the registry zone the sensor thing type propagates.
+        const record = applyRule(rule, topic, payload, at, userProperties);
         if (!record) return;
         let reading: ExternalReading | undefined;
         if (!fromFleet) {
@@ -402,7 +424,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const fleetDevice = identities.find((i) => i.sensorId === deviceId);
     const deviceZone = fleetDevice?.zoneId ?? layout.zones[0]!.zoneId;
     const deviceIdentity = fleetDevice ?? (await sensorIdentity(pki, deviceId, deviceZone, '0,0'));
-    registry.set(deviceId, deviceZone);
+    if (!fleetDevice) {
+      // Registered as provisioning registers a sensor: of the sensor type, in its zone's group and the sensor group.
+      registry.createThing(deviceId, {
+        thingTypeName: view.policy.thingTypeName,
+        attributes: { [THING_LAYOUT.attributes.zone]: deviceZone, [THING_LAYOUT.attributes.location]: '0,0' },
+        groups: [deviceZone, view.policy.sensorGroup],
+      });
+      registry.attach(deviceId, registry.registerCertificate(deviceIdentity.certificatePem, 'ACTIVE'));
+    }
     const connection = writeConnection({
       out: options.out,
       environment,
@@ -423,7 +453,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         // the quarantine queue keeps its messages for npm run quarantine.
         if (line.includes('"Reading quarantined"')) {
           const logged = parseLogLine(line);
-          if (logged?.sequence_number && logged.reason) ledger.quarantined(logged.sequence_number, logged.reason);
+          if (logged?.sequence_number && logged.reason) {
+            ledger.quarantined(logged.sequence_number, logged.reason);
+            const outsider = outsiders.get(logged.sequence_number);
+            if (outsider) outsider.reason = logged.reason;
+          }
           return;
         }
         // The function's warnings and errors (its EMF metric lines and INFO logs are left out).
@@ -598,10 +632,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       broker,
       moto,
       pki,
+      registry,
       identities,
       publishTopic: outputs.SensorPublishTopic!,
       cpu,
       refusals,
+      outsiders,
       snapshot: () => ledger.snapshot(Date.now()),
       issueIdentity: (sensorId, zoneId) => sensorIdentity(pki, sensorId, zoneId, '0,0'),
       pids: roles,

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeCertificateCommand, IoTClient, ListAttachedPoliciesCommand, ListThingPrincipalsCommand, DescribeThingCommand } from '@aws-sdk/client-iot';
+import { DescribeCertificateCommand, IoTClient, ListAttachedPoliciesCommand, ListThingPrincipalsCommand, DescribeThingCommand, ListThingGroupsForThingCommand } from '@aws-sdk/client-iot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/paths';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
@@ -105,10 +105,17 @@ describe('deploy, operate, tear down: the runbooks run as written against moto',
     expect(existsSync(join(work, 'certs', 'sensor-00001.cert.pem'))).toBe(true);
     const iot = new IoTClient(motoClientConfig(moto.endpoint));
     const [principal] = (await iot.send(new ListThingPrincipalsCommand({ thingName: 'sensor-00001' }))).principals ?? [];
-    expect((await iot.send(new DescribeThingCommand({ thingName: 'sensor-00001' }))).attributes).toEqual({ zone: 'downtown' });
+    const outputs = JSON.parse(readFileSync(join(work, 'cfn-outputs', 'tapstack-dev.json'), 'utf8')) as Record<string, string>;
+    const thing = await iot.send(new DescribeThingCommand({ thingName: 'sensor-00001' }));
+    expect(thing.attributes).toEqual({ zone: 'downtown' });
+    expect(thing.thingTypeName).toBe(outputs.SensorThingTypeName);
+    const groups = (await iot.send(new ListThingGroupsForThingCommand({ thingName: 'sensor-00001' }))).thingGroups ?? [];
+    expect(groups.map((g) => g.groupName)).toEqual([outputs.SensorThingGroupName]);
     expect(principal).toMatch(/:cert\//);
+    // The policy reaches the sensor through its group (npm run deploy attaches it there), never
+    // through its certificate.
     const policies = (await iot.send(new ListAttachedPoliciesCommand({ target: principal }))).policies ?? [];
-    expect(policies.map((p) => p.policyName)).toEqual(['tapstack-dev-sensor']);
+    expect(policies).toEqual([]);
     const cert = await iot.send(new DescribeCertificateCommand({ certificateId: principal!.slice(principal!.lastIndexOf('/') + 1) }));
     expect(cert.certificateDescription?.status).toBe('ACTIVE');
     // Operate: every ops command found the stack's resources; the replay went to the archive's ARN.
@@ -124,7 +131,7 @@ describe('deploy, operate, tear down: the runbooks run as written against moto',
     expect(teardown).toContain('npm run teardown -- --env dev --yes');
     const result = await run(teardown);
     expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain('attached to 1 certificate,');
+    expect(result.stdout).toContain('attached to thing group(s) tapstack-dev-sensors,');
     expect(result.stdout).toMatch(/^Done: .*deleted stack tapstack-dev/m);
     const gone = await run('aws cloudformation describe-stacks --stack-name tapstack-dev 2>&1 || true');
     expect(gone.stdout).toContain('does not exist');
