@@ -47,18 +47,29 @@ export function templateName(logicalId: string, property: string, parameters: Re
 
 /**
  * The outputs DescribeStacks reports for a stack, as key → value. An emulator's unusable value is
- * replaced by what the template names: moto renders `Ref` of an IoT policy (SensorPolicyName) as
- * the Python object (`<moto.iot.models.FakePolicy object at 0x…>`), never a policy name.
+ * replaced by what the template names: moto renders `Ref` of an IoT policy or thing type as the
+ * Python object (`<moto.iot.models.FakePolicy object at 0x…>`), never its name.
  */
 export function outputsOf(stack: Stack | undefined): Record<string, string> {
   const outputs = Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
-  if (outputs.SensorPolicyName !== undefined && !IOT_POLICY_NAME.test(outputs.SensorPolicyName)) {
-    const parameters = Object.fromEntries((stack?.Parameters ?? []).map((p) => [p.ParameterKey!, p.ParameterValue!]));
-    const name = templateName(LogicalId.SensorPolicy, 'PolicyName', parameters);
-    if (name) outputs.SensorPolicyName = name;
+  const parameters = Object.fromEntries((stack?.Parameters ?? []).map((p) => [p.ParameterKey!, p.ParameterValue!]));
+  for (const [output, logicalId, property, pattern] of REFERENCED_NAMES) {
+    if (outputs[output] === undefined || pattern.test(outputs[output])) continue;
+    const name = templateName(logicalId, property, parameters);
+    if (name) outputs[output] = name;
   }
   return outputs;
 }
+
+/**
+ * Outputs that are the `Ref` of an IoT resource, which moto renders as its Python object: the
+ * output, the resource, the property naming it, and what a real name looks like (IoT thing type
+ * names: [a-zA-Z0-9:_-]+, https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThingType.html).
+ */
+const REFERENCED_NAMES: [string, string, string, RegExp][] = [
+  ['SensorPolicyName', LogicalId.SensorPolicy, 'PolicyName', IOT_POLICY_NAME],
+  ['SensorThingTypeName', LogicalId.SensorThingType, 'ThingTypeName', /^[a-zA-Z0-9:_-]{1,128}$/],
+];
 
 /**
  * A stack's outputs: from CloudFormation (DescribeStacks), else from <dir>/<stack>.json when the

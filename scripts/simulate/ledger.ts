@@ -113,6 +113,8 @@ interface SensorBook {
   /** Messages of the sensor in the order the broker received them, not yet decided. */
   order: Entry[];
   level: Level;
+  /** The newest reading time decided: a reading not newer moves no alert (the processor counts it in AlertsStale). */
+  newestMs: number;
   lastAlertAt: Partial<Record<Level, number>>;
   lastHeardAt: number;
   publishedLevel: AlertLevel;
@@ -170,6 +172,7 @@ export class Ledger {
     this.books = options.sensors.map(() => ({
       order: [],
       level: 'NORMAL',
+      newestMs: 0,
       lastAlertAt: {},
       lastHeardAt: options.startedAt,
       publishedLevel: 'NORMAL',
@@ -281,6 +284,12 @@ export class Ledger {
       if (e.awaitingReport || e.receivedAt === undefined) return;
       book.order.shift();
       if (FINAL.has(e.state)) this.forget(e);
+      // Stale: not newer than what the sensor's alert state has seen (an external reading stamped
+      // before a fleet reading the broker took first). The processor decides nothing on it.
+      if ((e.timestampMs ?? 0) > 0) {
+        if (e.timestampMs! <= book.newestMs) continue;
+        book.newestMs = e.timestampMs!;
+      }
       let level: Level | undefined;
       if (e.external) level = e.congestion !== undefined && this.options.thresholds ? nextLevel(book.level, e.congestion, this.options.thresholds) : undefined;
       else level = e.bad ? undefined : e.level;

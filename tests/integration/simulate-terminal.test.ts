@@ -9,7 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleProcessor } from '../../scripts/bundle';
 import { ROOT } from '../../scripts/lib/paths';
 
 /** Running (a zombie, killed and not yet reaped by PID 1, is not). */
@@ -80,6 +81,9 @@ function expectCleanBooks(output: string): void {
 }
 
 describe('npm run simulate in a terminal', () => {
+  // npm run simulate runs the bundle in dist/: the one of this checkout's code.
+  beforeAll(() => bundleProcessor(), 120_000);
+
   it('one Ctrl-C: drains, prints the books (lost 0, rule errors 0), stops every process by PID, removes the connection file and keys', async () => {
     const run = start(FLEET, { terminal: true });
     await run.waitFor(/stored [1-9]\d* quarantined/, 180_000);

@@ -217,6 +217,13 @@ describe('the traffic and the books', () => {
       expect([...ledger.expected.values()].map((a) => `${a.from}>${a.to}`)).toEqual(['NORMAL>CRITICAL', 'CRITICAL>NORMAL']);
     });
 
+    it('expects nothing of an external reading stamped before the sensor\'s newest (the processor calls it stale)', () => {
+      const { ledger, thing, fleet } = setup();
+      fleet(1, 2_000);
+      ledger.received({ thing, hash: 'late', receivedAt: 2_100, fromFleet: false, reading: { valid: true, timestampMs: 1_900, congestion: 95 } });
+      expect([...ledger.expected.values()]).toEqual([]);
+    });
+
     it('counts a quarantine only once the processor took the record, whatever order its log and its response come in', () => {
       const { ledger, thing } = setup();
       ledger.published({ sensor: 0, n: 1, hash: 'b', publishedAt: 1_000, timestampMs: 0, bad: 'not-json', congestion: 0, speed: 0 });
