@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bundleProcessor } from '../../scripts/bundle';
 import { ROOT } from '../../scripts/lib/paths';
 
@@ -57,6 +57,8 @@ function start(command: string[], options: { terminal: boolean }): Run {
   child.stdout!.on('data', feed);
   child.stderr!.on('data', feed);
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  running.add(child);
+  void exited.then(() => running.delete(child));
   return {
     child,
     output: () => output,
@@ -72,6 +74,18 @@ function start(command: string[], options: { terminal: boolean }): Run {
 }
 
 const FLEET = ['--sensors', '4', '--zones', '2', '--port', '0'];
+
+/** Runs still going when a test fails: stopped as a user would, twice SIGINT (the quick exit removes the keys too). */
+const running = new Set<ChildProcess>();
+afterEach(async () => {
+  for (const child of running) {
+    for (const delayMs of [0, 1_000]) {
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (child.stdin?.writable) child.stdin.write('\x03'); // the terminal's Ctrl-C
+      else process.kill(-child.pid!, 'SIGINT'); // npm leads its own process group
+    }
+  }
+});
 
 /** The books of a graceful stop: everything accounted for, nothing killed under a reading. */
 function expectCleanBooks(output: string): void {
