@@ -91,8 +91,6 @@ export const METRIC = {
   rawRecordsDelivered: 'RawRecordsDelivered',
   /** Firehose records given up on (retries exhausted): their readings are reported for retry. */
   rawDeliveryFailures: 'RawDeliveryFailures',
-  /** Readings stored with the zone their sensor sent, because the registry has none for it. */
-  recordsZoneUnverified: 'RecordsZoneUnverified',
   endToEndLatencyMs: 'EndToEndLatencyMs',
   alertLatencyMs: 'AlertLatencyMs',
   zoneCongestionIndex: 'ZoneCongestionIndex',

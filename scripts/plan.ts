@@ -3,6 +3,7 @@
  * Capacity, quotas and monthly cost for a city (the model is src/capacity.ts).
  */
 import { PLAN_DEFAULTS, plan, planMarkdown, type PlanInput } from '../src/capacity';
+import { assertKnownRegion } from './aws';
 import { numberFlag, parseFlags, runMain } from './cli';
 
 export function planInputFromArgv(argv: string[]): { input: PlanInput; json: boolean } {
@@ -15,6 +16,7 @@ export function planInputFromArgv(argv: string[]): { input: PlanInput; json: boo
     region: { type: 'string', help: `AWS region, default ${PLAN_DEFAULTS.region}` },
     json: { type: 'boolean', help: 'print JSON' },
   });
+  if (flags.region !== undefined) assertKnownRegion(flags.region, '--region');
   return {
     input: {
       sensors: numberFlag('plan', 'sensors', flags.sensors, 0),

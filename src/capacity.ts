@@ -3,8 +3,9 @@
  * numbers and the stack's design constants. Every AWS figure carries its source; prices are
  * us-east-1 list prices (USD) as published on the pricing pages cited, and change over time.
  *
- * Three designs are priced side by side so the effect of each choice is visible: the seed's
- * (the original brief), the one this repository had before the cost work, and today's defaults.
+ * Three designs are priced side by side so the effect of each choice is visible: the naive one
+ * (10 shards, an item and an alert per reading), per-batch items with a Firehose record per
+ * reading, and the defaults.
  */
 import { METRIC } from '../contract';
 import { DEFAULTS } from './config';
@@ -147,8 +148,13 @@ export const AWS = {
 
 /** Design assumptions of the model, each with why. */
 export const ASSUMPTIONS = {
-  /** A reading in the brief's format, as the IoT rule writes it (with received_at, thing_name). */
+  /** A reading in the brief's format, as a sensor publishes it and as the lake stores it (with received_at). */
   readingBytes: 300,
+  /**
+   * The topic rule's Kinesis record of a reading (contract RULE_RECORD): the reading base64-encoded
+   * (4/3 of it) beside the receive time and the registry zone, ~80 bytes of JSON.
+   */
+  streamRecordBytes: 480,
   /** A full 60 s window item at 1 Hz (757 bytes with its offsets packed; tests/unit/enrich-rollup.test.ts holds it under this). */
   itemBytes: 900,
   /** Each further reading in a window adds its offset to reading_offsets_ms, packed (a varint of the distance from the one before: 2 bytes at 1 Hz). */
@@ -235,7 +241,7 @@ export interface Design {
 export const DESIGNS: readonly Design[] = [
   {
     key: 'seed',
-    title: "seed's design",
+    title: 'naive (10 shards, an item per reading)',
     ingest: 'BROKER',
     shards: 10,
     lake: 'none',
@@ -246,7 +252,7 @@ export const DESIGNS: readonly Design[] = [
   },
   {
     key: 'before',
-    title: 'before the cost work',
+    title: 'a Firehose record per reading',
     ingest: 'BROKER',
     shards: 'sized',
     lake: 'per-reading',
@@ -306,6 +312,8 @@ export interface DesignCost {
 export interface Load {
   recordsPerSecond: number;
   bytesPerSecond: number;
+  /** What the stream carries: the rule's records. */
+  streamBytesPerSecond: number;
   /** Window merges per second (one conditional write each) and the write units each costs (transactional: twice the item's). */
   tableWritesPerSecond: number;
   writeUnitsPerWrite: number;
@@ -442,8 +450,9 @@ function loadOf(input: PlanInput): { load: Load; sizing: Sizing } {
   const { sensors, hz } = input;
   const recordsPerSecond = sensors * hz;
   const bytesPerSecond = recordsPerSecond * A.readingBytes;
+  const streamBytesPerSecond = recordsPerSecond * A.streamRecordBytes;
   const hotZoneSensors = Math.ceil(sensors * Math.max(input.hotZoneShare, 1 / input.zones));
-  const size = sizing(input, recordsPerSecond, bytesPerSecond, hotZoneSensors);
+  const size = sizing(input, recordsPerSecond, streamBytesPerSecond, hotZoneSensors);
 
   // Each lane is invoked once per batching window while data flows (at least once a second).
   const batchSeconds = Math.max(1, input.windowSeconds);
@@ -473,6 +482,7 @@ function loadOf(input: PlanInput): { load: Load; sizing: Sizing } {
     load: {
       recordsPerSecond,
       bytesPerSecond,
+      streamBytesPerSecond,
       tableWritesPerSecond: Math.round(sensors * mergesPerSensor),
       writeUnitsPerWrite,
       itemWriteUnits,
@@ -831,8 +841,8 @@ export function plan(raw: PlanInput): Plan {
   const defaults = designs.find((x) => x.key === 'defaults')!;
 
   // Options compared and not taken.
-  const monthlyBytes = load.bytesPerSecond * S;
-  const onDemandIn = gb(load.recordsPerSecond * S * Math.max(A.readingBytes, AWS.kinesis.onDemandRecordRoundingBytes));
+  const monthlyBytes = load.streamBytesPerSecond * S;
+  const onDemandIn = gb(load.recordsPerSecond * S * Math.max(A.streamRecordBytes, AWS.kinesis.onDemandRecordRoundingBytes));
   const onDemandStandard =
     (S / 3_600) * AWS.kinesis.onDemandStreamHourUsd + onDemandIn * AWS.kinesis.onDemandIngestPerGbUsd + gb(monthlyBytes) * AWS.kinesis.onDemandRetrievalPerGbUsd;
   const advantage =
@@ -973,7 +983,7 @@ export function planMarkdown(p: Plan): string {
     '',
   );
   const seed = designFor('seed');
-  if (seed.cannotCarry.length > 0) lines.push(`The seed's design cannot carry this load at any price: ${seed.cannotCarry.join('; ')}.`, '');
+  if (seed.cannotCarry.length > 0) lines.push(`The naive design (10 shards, an item and an alert per reading) cannot carry this load at any price: ${seed.cannotCarry.join('; ')}.`, '');
   lines.push(
     '## Options compared',
     '',

@@ -411,14 +411,20 @@ export const PARAMETERS = {
     pattern: '^$|^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:(user|group)/.+$',
     constraint: 'must be empty or a QuickSight user or group ARN',
   },
-  /** The city's or the vendor's CA: set, sensors are provisioned on their first connect (JITP). */
+  /**
+   * A CA of the city's own, for this account only: set, sensors are provisioned on their first
+   * connect (JITP). JITP trusts every certificate the CA signs (its CN becomes a new sensor, its OU the
+   * sensor's zone), so a CA shared with anyone else (a vendor's, signing other customers' devices)
+   * lets them put sensors into this city's data.
+   */
   deviceCaCertificatePem: {
     name: 'DeviceCaCertificatePem',
     group: 'Device provisioning',
     type: 'String',
     description:
-      "PEM of the CA that signs the sensors' certificates (the city's or the vendor's). Set: the CA is registered with " +
-      'auto-registration and a sensor is provisioned on its first connect (JITP). Empty: no JITP.',
+      "PEM of a CA dedicated to this city and this AWS account, which signs only its sensors' certificates (never a vendor CA " +
+      'shared with other customers: JITP trusts everything the CA signs). Set: the CA is registered with auto-registration and ' +
+      'a new sensor is provisioned on its first connect (JITP). Empty: no JITP.',
     default: '',
     pattern: PEM_CERTIFICATE_PATTERN,
     constraint: PEM_CONSTRAINT,
@@ -433,6 +439,37 @@ export const PARAMETERS = {
     default: '',
     pattern: PEM_CERTIFICATE_PATTERN,
     constraint: PEM_CONSTRAINT,
+  },
+  /**
+   * The one role outside the stack that may act on its protected paths: publish to the alerts topic
+   * (npm run redrive -- --alerts; everyone else is denied) and, with bulk registration, pass the bulk
+   * role to AWS IoT.
+   */
+  operatorRoleName: {
+    name: 'OperatorRoleName',
+    group: 'Operations and analytics',
+    type: 'String',
+    description:
+      "Name of the IAM role the city's operators use for npm run redrive -- --alerts and npm run provision. The alerts topic " +
+      'denies publishing to every other principal but the stack\'s alert rule. Empty: nobody but the rule publishes alerts, and bulk registration is off.',
+    default: '',
+    pattern: '^$|^[\\w+=,.@-]{1,64}$',
+    constraint: 'must be empty or an IAM role name (1-64 of letters, digits and + = , . @ _ -)',
+  },
+  /**
+   * Bulk registration runs a template body of the caller's choosing with the bulk role's powers, so
+   * the role exists only when asked for, and only the operator role may pass it to AWS IoT.
+   */
+  enableBulkRegistration: {
+    name: 'EnableBulkRegistration',
+    group: 'Device provisioning',
+    type: 'String',
+    description:
+      "'true' creates BulkRegistrationRole for npm run provision (bulk registration) and lets only OperatorRoleName pass it to " +
+      "AWS IoT (OperatorRoleName is then required); 'false' (the default): no bulk registration role.",
+    default: 'false',
+    allowed: ['true', 'false'],
+    constraint: "must be 'true' or 'false'",
   },
 } as const satisfies Record<string, ParameterSpec>;
 
@@ -460,6 +497,8 @@ export const Cond = ids(
   'HasOpsNotificationEmail',
   'HasQuickSight',
   'HasDeviceCa',
+  'HasOperatorRole',
+  'IsBulkRegistrationEnabled',
   // Only for cfn-lint (W1030): the verification certificate is required whenever the CA is set.
   'HasDeviceCaVerification',
 );
@@ -527,6 +566,8 @@ export function buildConditions(): Record<ConditionName, unknown> {
     HasQuickSight: Fn.Not(Fn.Equals(param(Param.QuickSightPrincipalArn), '')),
     HasDeviceCa: Fn.Not(Fn.Equals(param(Param.DeviceCaCertificatePem), '')),
     HasDeviceCaVerification: Fn.Not(Fn.Equals(param(Param.DeviceCaVerificationCertificatePem), '')),
+    HasOperatorRole: Fn.Not(Fn.Equals(param(Param.OperatorRoleName), '')),
+    IsBulkRegistrationEnabled: Fn.Equals(param(Param.EnableBulkRegistration), 'true'),
   };
 }
 
@@ -560,6 +601,15 @@ export function buildRules(): Record<string, unknown> {
         {
           Assert: { 'Fn::Not': [{ 'Fn::Equals': [param(Param.DeviceCaVerificationCertificatePem), ''] }] },
           AssertDescription: 'DeviceCaVerificationCertificatePem is required when DeviceCaCertificatePem is set',
+        },
+      ],
+    },
+    BulkRegistrationNeedsOperator: {
+      RuleCondition: { 'Fn::Equals': [param(Param.EnableBulkRegistration), 'true'] },
+      Assertions: [
+        {
+          Assert: { 'Fn::Not': [{ 'Fn::Equals': [param(Param.OperatorRoleName), ''] }] },
+          AssertDescription: 'OperatorRoleName is required when EnableBulkRegistration is true: only that role may pass the bulk role to AWS IoT',
         },
       ],
     },

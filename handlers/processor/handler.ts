@@ -106,7 +106,6 @@ export async function processBatch(
     replayed: batch.replayed,
     rawRecordsDelivered: sum('rawRecordsDelivered'),
     rawDeliveryFailures: sum('rawDeliveryFailures'),
-    zoneUnverified: batch.zoneUnverified,
     calls: counter.counts,
   };
   const latencies = {

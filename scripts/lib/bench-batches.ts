@@ -12,6 +12,7 @@
  */
 import { hash } from 'node:crypto';
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { readingRecord, ruleRecordOf } from './rule-record';
 
 export const RECORDS = 10_000;
 export const SENSORS = 5_000;
@@ -71,14 +72,17 @@ export function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE, storm = false):
     const s = i % shape.sensors;
     const sensor = SHARD_SENSORS[s]!;
     const at = START_MS + batch * shape.readingsPerSensor * 1_000 + Math.floor(i / shape.sensors) * 1_000;
-    let payload: string;
+    let made: { data: Buffer; partitionKey: string };
     if (random() < INVALID_SHARE) {
-      payload = random() < 0.5 ? '{"sensor_id":"broken' : JSON.stringify({ sensor_id: sensor, zone_id: 'z1', timestamp: new Date(at).toISOString(), vehicle_count: -4, avg_speed: 30, congestion_index: 50 });
+      made =
+        random() < 0.5
+          ? ruleRecordOf({ sent: '{"sensor_id":"broken', thing: sensor, receivedAt: at + 120, registryZones: ['z1'] })
+          : readingRecord({ sensor_id: sensor, zone_id: 'z1', timestamp: new Date(at).toISOString(), vehicle_count: -4, avg_speed: 30, congestion_index: 50, received_at: at + 120 });
     } else {
       // Congestion is a property of the place: each sensor keeps its level, with some noise.
       const base = storm && s < STORM_SENSORS ? (batch % 2 === 0 ? 95 : 30) : BASE_CONGESTION[s]!;
       const congestion = Math.min(100, Math.max(0, base + (random() - 0.5) * 6));
-      payload = JSON.stringify({
+      made = readingRecord({
         sensor_id: sensor,
         zone_id: `zone-${i % 200}`,
         timestamp: new Date(at).toISOString(),
@@ -95,9 +99,9 @@ export function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE, storm = false):
     return {
       kinesis: {
         kinesisSchemaVersion: '1.0',
-        partitionKey: sensor,
+        partitionKey: made.partitionKey,
         sequenceNumber,
-        data: Buffer.from(payload).toString('base64'),
+        data: made.data.toString('base64'),
         approximateArrivalTimestamp: at / 1000,
       },
       eventSource: 'aws:kinesis',
@@ -112,12 +116,17 @@ export function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE, storm = false):
   return { Records };
 }
 
-/** The decode floor: bare base64-decode + JSON.parse of the batch's records, ns. */
+/**
+ * The decode floor: the least any processor does to read a reading, ns for the batch: the rule's
+ * record (base64, JSON), then the sensor's payload inside it (base64, JSON) (contract/reading.ts
+ * RULE_RECORD).
+ */
 export function decodeFloorNs(event: KinesisStreamEvent): number {
   const started = process.hrtime.bigint();
   for (const r of event.Records) {
     try {
-      JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
+      const record = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8')) as { payload: string };
+      JSON.parse(Buffer.from(record.payload, 'base64').toString('utf8'));
     } catch {
       // the invalid share is in the floor too
     }

@@ -3,7 +3,8 @@
  * documented BatchProcessor usage for Kinesis (`new BatchProcessor(EventType.KinesisDataStreams)`
  * and `processPartialResponse(event, recordHandler, processor, { context })`, records processed
  * in parallel; https://docs.aws.amazon.com/powertools/typescript/latest/features/batch/), with a
- * record handler that decodes and checks the reading, writes it with one PutItem, and, when the
+ * record handler that decodes the rule's record and the reading in it, checks the reading (and that
+ * its sensor is the publishing thing), writes it with one PutItem, and, when the
  * sensor's congestion level changed since its last reading (kept in the container's memory), puts
  * one alert event with one PutEvents. Written by us from that documentation; not part of the
  * processor. It does what the processor does per reading, without its rollups, batching or
@@ -33,7 +34,11 @@ export function powertoolsPeer(options: PeerOptions): (event: KinesisStreamEvent
   const levelOf = (index: number) => (index > options.criticalThreshold ? 'CRITICAL' : index > options.warningThreshold ? 'WARNING' : 'NORMAL');
 
   const recordHandler = async (record: KinesisStreamRecord): Promise<void> => {
-    const reading = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8')) as Reading;
+    // The rule's record, then the sensor's payload inside it (contract/reading.ts RULE_RECORD).
+    const ruleRecord = JSON.parse(Buffer.from(record.kinesis.data, 'base64').toString('utf8')) as { payload?: unknown };
+    if (typeof ruleRecord.payload !== 'string') throw new Error('not a record of the topic rule');
+    const reading = JSON.parse(Buffer.from(ruleRecord.payload, 'base64').toString('utf8')) as Reading;
+    if (reading.sensor_id !== record.kinesis.partitionKey) throw new Error('sensor_id is not the publishing thing');
     if (typeof reading.sensor_id !== 'string' || typeof reading.congestion_index !== 'number' || typeof reading.vehicle_count !== 'number') {
       throw new Error('invalid reading');
     }

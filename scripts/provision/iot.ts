@@ -4,7 +4,11 @@
  */
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
+  AttachThingPrincipalCommand,
+  CreateCertificateFromCsrCommand,
   CreateThingGroupCommand,
+  DescribeThingCommand,
+  RegisterCertificateCommand,
   DescribeThingGroupCommand,
   DescribeThingRegistrationTaskCommand,
   DetachPolicyCommand,
@@ -21,6 +25,7 @@ import {
 } from '@aws-sdk/client-iot';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { THING_LAYOUT } from '../../src/layers/provisioning';
+import { outputsOf } from '../lib/outputs';
 import type { Zone } from './csv';
 
 export class ProvisionError extends Error {
@@ -32,8 +37,7 @@ const errorName = (error: unknown) => (error as { name?: string }).name ?? '';
 /** The stack's outputs, or one clear line when the stack is not there. */
 export async function stackOutputs(cfn: CloudFormationClient, stackName: string, region: string): Promise<Record<string, string>> {
   try {
-    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
-    return Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
+    return outputsOf((await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]);
   } catch (error) {
     if (/does not exist/.test((error as Error).message)) {
       throw new ProvisionError(`stack ${stackName} not found in ${region}: deploy it first (npm run deploy -- --env <env>) or pass --stack-name`);
@@ -149,8 +153,9 @@ export async function startRegistrationTask(iot: IoTClient, task: RegistrationTa
     return started.taskId!;
   } catch (error) {
     throw new ProvisionError(
-      `StartThingRegistrationTask failed (${errorName(error)}): ${(error as Error).message}` +
+      `StartThingRegistrationTask failed (${errorName(error)}): ${(error as Error).message.split('\n')[0]}` +
         (errorName(error) === 'LimitExceededException' ? ' (only one bulk registration task may run per account: aws iot list-thing-registration-tasks --status InProgress)' : ''),
+      { cause: error },
     );
   }
 }
@@ -247,4 +252,57 @@ export async function revokeSensor(iot: IoTClient, thingName: string, status: Re
     done.push(`certificate ${certificateId}: detached from thing ${thingName}`);
   }
   return done;
+}
+
+/** Where a rotated-in certificate comes from: AWS IoT signs the device's CSR, or the operator's registered CA did. */
+export type NewCertificate = { csrPem: string } | { certificatePem: string; caCertificatePem: string };
+
+/**
+ * The documented rotation path for an existing sensor (a provisioning template never touches one:
+ * EXISTING_THING): register the device's new certificate, active, and attach it to the thing next
+ * to the old one, so the device can switch without a gap; then the operator deactivates the old one
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/x509-client-certs.html: devices should
+ * "support rotation and replacement of certificates"). The thing must be a sensor of this
+ * environment (its thing type): the sensor policy admits no other.
+ * @returns the new certificate's ARN and the ARNs of the certificates attached before.
+ */
+export async function rotateCertificate(
+  iot: IoTClient,
+  thingName: string,
+  thingTypeName: string,
+  certificate: NewCertificate,
+): Promise<{ certificateArn: string; certificatePem?: string; previous: string[] }> {
+  let type: string | undefined;
+  try {
+    type = (await iot.send(new DescribeThingCommand({ thingName }))).thingTypeName;
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') {
+      throw new ProvisionError(`--rotate: thing ${thingName} not found in the registry: provision it (bulk or JITP) instead`);
+    }
+    throw error;
+  }
+  if (type !== thingTypeName) {
+    throw new ProvisionError(`--rotate: thing ${thingName} is of type '${type ?? '(none)'}', not ${thingTypeName}: it is not a sensor of this environment`);
+  }
+  const previous: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await iot.send(new ListThingPrincipalsCommand({ thingName, nextToken }));
+    previous.push(...(page.principals ?? []).filter((p) => p.includes(':cert/')));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  let certificateArn: string;
+  let certificatePem: string | undefined;
+  if ('csrPem' in certificate) {
+    const made = await iot.send(new CreateCertificateFromCsrCommand({ certificateSigningRequest: certificate.csrPem, setAsActive: true }));
+    certificateArn = made.certificateArn!;
+    certificatePem = made.certificatePem;
+  } else {
+    const made = await iot.send(
+      new RegisterCertificateCommand({ certificatePem: certificate.certificatePem, caCertificatePem: certificate.caCertificatePem, status: 'ACTIVE' }),
+    );
+    certificateArn = made.certificateArn!;
+  }
+  await iot.send(new AttachThingPrincipalCommand({ thingName, principal: certificateArn }));
+  return { certificateArn, certificatePem, previous };
 }

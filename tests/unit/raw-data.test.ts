@@ -13,7 +13,7 @@ import {
   type RawRecord,
 } from '../../handlers/processor/adapters/raw-data';
 import { analyseBatch } from '../../handlers/processor/core/batch';
-import { decodePayload, validateRecord } from '../../handlers/processor/core/validate';
+import { decodeRecord, validateRecord } from '../../handlers/processor/core/validate';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
 import { processorSinks, type Clients } from '../../handlers/processor/outputs';
 import { rawDataSink } from '../../handlers/processor/sinks/raw-data';
@@ -25,62 +25,88 @@ import { TEST_CONFIG } from '../helpers/processor-config';
 
 const T = Date.now() - 10_000;
 const lines = (r: RawRecord) => r.data.toString('utf8').split('\n');
-const inputs = (payloads: Parameters<typeof kinesisEvent>[0]) => toInputRecords(kinesisEvent(payloads));
-/** The payloads as validation decodes them (once, for both the rollups and the lake). */
-const decoded = (payloads: Parameters<typeof kinesisEvent>[0]) => inputs(payloads).map((r) => decodePayload(r) as Buffer);
+/**
+ * The batch's records as the handler has them before any sink: each decoded once (the payloads the
+ * lake packs) and validated (which sets each valid record's receive time).
+ */
+const inputs = (payloads: Parameters<typeof kinesisEvent>[0]) => {
+  const records = toInputRecords(kinesisEvent(payloads));
+  const bytes = records.map((r) => {
+    const decoded = decodeRecord(r);
+    validateRecord(r, TEST_CONFIG, Date.now(), -1, decoded);
+    return typeof decoded === 'string' ? undefined : decoded.bytes;
+  });
+  return { records, bytes };
+};
+/** packRecords over those records. */
+const pack = (payloads: Parameters<typeof kinesisEvent>[0], positions: number[], maxRecordBytes?: number) => {
+  const { records, bytes } = inputs(payloads);
+  return packRecords(records, bytes, positions, maxRecordBytes);
+};
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
-/** The size of the largest reading validation accepts: 4 KiB by its base64 estimate. */
-const NEAR_LIMIT = LIMITS.maxReadingBytes - 2;
+/** The largest reading validation accepts: 4 KiB. */
+const NEAR_LIMIT = LIMITS.maxReadingBytes;
+/** The sensor's part of a reading(): what it published (the rule's facts are not in its payload). */
+const published = (r: object) => {
+  const { received_at: _r, thing_name: _t, registry_zone: _z, ...sent } = r as Record<string, unknown>;
+  return sent;
+};
+/** The line the lake gets for a reading(): what the sensor published, with the receive time the rule stamped. */
+const lineOf = (r: object) => JSON.stringify({ ...published(r), received_at: (r as { received_at?: number }).received_at });
+/** What a line adds to the published bytes: `,"received_at":<13 digits>` in place of nothing (the brace stays). */
+const RECEIVED_AT_BYTES = `,"received_at":${T + 150}`.length;
 
-/** A valid reading of exactly `bytes` bytes of JSON (padded with a field the lake ignores). */
+/** A valid reading whose published JSON is exactly `bytes` bytes (padded with a field the lake ignores). */
 function readingOfSize(sensor: number, bytes: number): Record<string, unknown> {
   const base = reading(sensor, T);
-  const padding = bytes - JSON.stringify({ ...base, note: '' }).length;
+  const padding = bytes - JSON.stringify({ ...published(base), note: '' }).length;
   return { ...base, note: 'x'.repeat(padding) };
 }
 
 describe('packRecords', () => {
   it('writes each payload as it was received, one per line, in batch order', () => {
     const payloads = [reading(1, T), reading(2, T, { weather_condition: 'pluie légère' }), reading(3, T + 1000)];
-    const [record, ...rest] = packRecords(decoded(payloads), all(3));
+    const [record, ...rest] = pack(payloads, all(3));
     expect(rest).toEqual([]);
     expect(record!.readings).toEqual([0, 1, 2]);
-    expect(lines(record!)).toEqual([...payloads.map((p) => JSON.stringify(p)), '']);
+    expect(lines(record!)).toEqual([...payloads.map(lineOf), '']);
   });
 
   it('leaves out the positions not asked for (the quarantined records)', () => {
-    const [record] = packRecords(decoded([reading(1, T), { raw: 'garbage' }, reading(2, T)]), [0, 2]);
+    const [record] = pack([reading(1, T), { raw: 'garbage' }, reading(2, T)], [0, 2]);
     expect(record!.readings).toEqual([0, 2]);
     expect(lines(record!).filter(Boolean).map((l) => JSON.parse(l).sensor_id)).toEqual(['sensor-00001', 'sensor-00002']);
   });
 
   it('turns line breaks between JSON tokens into spaces: still one reading per line, the same document', () => {
-    const pretty = JSON.stringify(reading(7, T), null, 2);
+    const pretty = JSON.stringify(published(reading(7, T)), null, 2);
     expect(pretty).toContain('\n');
-    const [record] = packRecords(decoded([{ raw: pretty }, reading(8, T)]), all(2));
+    const [record] = pack([{ sent: pretty, thing: 'sensor-00007', receivedAt: T + 150, registryZones: ['zone-7'] }, reading(8, T)], all(2));
     const [first, second, end] = lines(record!);
     expect(end).toBe('');
-    expect(JSON.parse(first!)).toEqual(reading(7, T));
-    expect(JSON.parse(second!)).toEqual(reading(8, T));
+    expect(JSON.parse(first!)).toEqual(JSON.parse(lineOf(reading(7, T))));
+    expect(JSON.parse(second!)).toEqual(JSON.parse(lineOf(reading(8, T))));
   });
 
-  it('decodes unpadded base64 as validation does (leniently), to the exact bytes', () => {
-    const json = JSON.stringify(reading(9, T));
+  it('decodes an unpadded base64 payload as validation does (leniently), to the exact bytes', () => {
+    const json = JSON.stringify(published(reading(9, T)));
     const unpadded = Buffer.from(json).toString('base64').replace(/=+$/, '');
-    const [record] = packRecords(decoded([{ base64: unpadded }]), [0]);
-    expect(record!.data.toString('utf8')).toBe(`${json}\n`);
+    const record = JSON.stringify({ payload: unpadded, received_at: T + 150, registry_zones: ['zone-9'] });
+    const [packed] = pack([{ base64: Buffer.from(record).toString('base64'), partitionKey: 'sensor-00009' }], [0]);
+    expect(packed!.data.toString('utf8')).toBe(`${json.slice(0, -1)},"received_at":${T + 150}}\n`);
   });
 
   it('keeps every record within 1,000 KiB, fills each close to it, and loses no reading (2,000 readings of 4 KiB)', () => {
     const payloads = all(2_000).map((i) => readingOfSize(i, NEAR_LIMIT));
-    const records = inputs(payloads);
-    // The largest reading validation lets through (its base64 estimate is at most 4 KiB).
+    const { records, bytes } = inputs(payloads);
+    // The largest reading validation lets through: 4 KiB as published.
     expect(typeof validateRecord(records[0]!, TEST_CONFIG, Date.now())).toBe('object');
-    expect(typeof validateRecord(inputs([readingOfSize(0, NEAR_LIMIT + 3)])[0]!, TEST_CONFIG, Date.now())).toBe('string');
-    const packed = packRecords(records.map((r) => decodePayload(r) as Buffer), all(2_000));
-    expect(packed.length).toBe(Math.ceil((2_000 * (NEAR_LIMIT + 1)) / MAX_RECORD_BYTES));
+    expect(typeof validateRecord(inputs([readingOfSize(0, NEAR_LIMIT + 1)]).records[0]!, TEST_CONFIG, Date.now())).toBe('string');
+    const packed = packRecords(records, bytes, all(2_000));
+    const lineBytes = NEAR_LIMIT + RECEIVED_AT_BYTES + 1;
+    expect(packed.length).toBeLessThanOrEqual(Math.ceil(2_000 / Math.floor(MAX_RECORD_BYTES / (lineBytes + 8))));
     for (const r of packed) expect(r.data.length).toBeLessThanOrEqual(MAX_RECORD_BYTES);
-    for (const r of packed.slice(0, -1)) expect(r.data.length).toBeGreaterThan(MAX_RECORD_BYTES - NEAR_LIMIT - 8);
+    for (const r of packed.slice(0, -1)) expect(r.data.length).toBeGreaterThan(MAX_RECORD_BYTES - 2 * lineBytes);
     expect(packed.flatMap((r) => r.readings)).toEqual(all(2_000));
     const sensors = packed.flatMap((r) => lines(r).filter(Boolean).map((l) => JSON.parse(l).sensor_id));
     expect(sensors).toEqual(payloads.map((p) => p.sensor_id));
@@ -88,9 +114,10 @@ describe('packRecords', () => {
 
   it('puts a reading at the size limit in a record of its own when only one fits', () => {
     const big = readingOfSize(1, NEAR_LIMIT);
-    const packed = packRecords(decoded([big, big, big]), all(3), NEAR_LIMIT + 2);
+    const lineBytes = NEAR_LIMIT + RECEIVED_AT_BYTES + 1;
+    const packed = pack([big, big, big], all(3), lineBytes + 20);
     expect(packed.map((r) => r.readings)).toEqual([[0], [1], [2]]);
-    for (const r of packed) expect(r.data.length).toBe(NEAR_LIMIT + 1);
+    for (const r of packed) expect(r.data.length).toBe(lineBytes);
   });
 });
 
@@ -113,7 +140,7 @@ describe('putRawRecords (aws-sdk-client-mock)', () => {
   const firehose = mockClient(FirehoseClient);
   const client = new FirehoseClient({});
   // Records of 10 readings each.
-  const records = (n: number) => packRecords(decoded(all(n).map((i) => readingOfSize(i, 4_000))), all(n), 10 * 4_003);
+  const records = (n: number) => pack(all(n).map((i) => readingOfSize(i, 4_000)), all(n), 10 * (4_000 + RECEIVED_AT_BYTES + 8));
   const sentRecords = () => firehose.commandCalls(PutRecordBatchCommand).map((c) => c.args[0].input.Records!.map((r) => Buffer.from(r.Data!).toString()));
   const ok = (input: { Records?: unknown[] }) => ({ FailedPutCount: 0, RequestResponses: input.Records!.map((_, i) => ({ RecordId: `r${i}` })) });
 

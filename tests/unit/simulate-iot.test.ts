@@ -1,30 +1,47 @@
 import { describe, expect, it } from 'vitest';
-import { REGISTRY_ZONE, RULE_FIELDS, SENSOR_TOPICS } from '../../contract';
-import { applyRule, compileRule, mayConnect, mayPublish, topicMatches } from '../../scripts/simulate/iot-rules';
+import { REGISTRY_ZONE, RULE_RECORD, SENSOR_TOPICS } from '../../contract';
+import { applyRule, compileRule, mayConnect, mayPublish, topicMatches, type ConnectionContext } from '../../scripts/simulate/iot-rules';
 import { Ledger, reasonKind } from '../../scripts/simulate/ledger';
 import { stackView } from '../../scripts/simulate/stack-view';
 import { bands, cityLayout, reading, zoneLevel, BAD_KINDS, type TrafficOptions } from '../../scripts/simulate/traffic';
 
 const view = stackView({ EnvironmentSuffix: 'unit' });
 
+/** A connection as IoT Core sees it: the thing the client id names, attached to the certificate, of this environment's sensor type. */
+const sensor = (thing: string, overrides: Partial<ConnectionContext> = {}): ConnectionContext => ({
+  thing,
+  isAttached: true,
+  thingTypeName: view.policy.thingTypeName,
+  ...overrides,
+});
+
 describe('the local IoT policy (read from the template)', () => {
   it('lets a thing connect only with its own name as client id', () => {
-    expect(mayConnect(view.policy, 'sensor-1', 'sensor-1')).toBe(true);
-    expect(mayConnect(view.policy, 'sensor-1', 'sensor-2')).toBe(false);
-    expect(mayConnect(view.policy, 'sensor-1', 'sensor-1x')).toBe(false);
+    expect(mayConnect(view.policy, sensor('sensor-1'), 'sensor-1')).toBe(true);
+    expect(mayConnect(view.policy, sensor('sensor-1'), 'sensor-2')).toBe(false);
+    expect(mayConnect(view.policy, sensor('sensor-1'), 'sensor-1x')).toBe(false);
+  });
+
+  it("refuses a certificate not attached to the thing, a thing without the sensor type, and another environment's sensor", () => {
+    expect(view.policy.thingTypeName).toBe('tapstack-unit-sensor');
+    expect(mayConnect(view.policy, sensor('sensor-1', { isAttached: false }), 'sensor-1')).toBe(false);
+    expect(mayConnect(view.policy, sensor('sensor-1', { thingTypeName: undefined }), 'sensor-1')).toBe(false);
+    expect(mayConnect(view.policy, sensor('sensor-1', { thingTypeName: 'tapstack-prod-sensor' }), 'sensor-1')).toBe(false);
+    // Publishing is held to the same conditions, not only connecting.
+    expect(mayPublish(view.policy, sensor('sensor-1', { thingTypeName: 'tapstack-prod-sensor' }), SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-1'))).toBe(false);
   });
 
   it('lets a thing publish only to its own Basic Ingest topic (the default IngestMode)', () => {
-    expect(mayPublish(view.policy, 'sensor-1', SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-1'))).toBe(true);
-    expect(mayPublish(view.policy, 'sensor-1', SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-2'))).toBe(false);
-    expect(mayPublish(view.policy, 'sensor-1', SENSOR_TOPICS.topic('unit', 'sensor-1'))).toBe(false);
-    expect(mayPublish(view.policy, 'sensor-1', SENSOR_TOPICS.basicIngestTopic('other', 'sensor-1'))).toBe(false);
+    expect(mayPublish(view.policy, sensor('sensor-1'), SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-1'))).toBe(true);
+    expect(mayPublish(view.policy, sensor('sensor-1'), SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-2'))).toBe(false);
+    expect(mayPublish(view.policy, sensor('sensor-1'), SENSOR_TOPICS.topic('unit', 'sensor-1'))).toBe(false);
+    expect(mayPublish(view.policy, sensor('sensor-1'), SENSOR_TOPICS.basicIngestTopic('other', 'sensor-1'))).toBe(false);
   });
 
   it('also allows the plain topic through the broker when IngestMode is BROKER', () => {
     const broker = stackView({ EnvironmentSuffix: 'unit', IngestMode: 'BROKER' });
-    expect(mayPublish(broker.policy, 'sensor-1', SENSOR_TOPICS.topic('unit', 'sensor-1'))).toBe(true);
-    expect(mayPublish(broker.policy, 'sensor-1', SENSOR_TOPICS.topic('unit', 'sensor-2'))).toBe(false);
+    expect(mayPublish(broker.policy, sensor('sensor-1'), SENSOR_TOPICS.topic('unit', 'sensor-1'))).toBe(true);
+    expect(mayPublish(broker.policy, sensor('sensor-1'), SENSOR_TOPICS.topic('unit', 'sensor-2'))).toBe(false);
   });
 });
 
@@ -37,28 +54,38 @@ describe('the local topic rule (its SQL and partition key from the template)', (
     expect(topicMatches('a/#', 'a/b/c')).toBe(true);
   });
 
-  it('takes a Basic Ingest message, adds received_at and thing_name, keys it by the thing', () => {
+  it('takes a Basic Ingest message as published (base64), stamps the receive time, keys it by the thing', () => {
     const topic = SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-7');
-    const out = applyRule(rule, topic, Buffer.from(JSON.stringify({ sensor_id: 'sensor-7', congestion_index: 5 })), 1234)!;
+    const payload = Buffer.from(JSON.stringify({ sensor_id: 'sensor-7', congestion_index: 5 }));
+    const out = applyRule(rule, topic, payload, 1234)!;
     expect(out.partitionKey).toBe('sensor-7');
-    expect(JSON.parse(out.data.toString())).toEqual({ sensor_id: 'sensor-7', congestion_index: 5, [RULE_FIELDS.receivedAt]: 1234, [RULE_FIELDS.thingName]: 'sensor-7' });
+    expect(JSON.parse(out.data.toString())).toEqual({ [RULE_RECORD.payload]: payload.toString('base64'), [RULE_RECORD.receivedAt]: 1234 });
   });
 
-  it("adds the registry zone the thing type propagates as a user property, and leaves it out when the thing has none", () => {
+  it('keeps what the sensor sent apart from what IoT Core adds: a forged received_at stays inside the payload', () => {
+    const payload = Buffer.from(JSON.stringify({ sensor_id: 'sensor-7', received_at: 1, registry_zones: ['zone-99'] }));
+    const out = JSON.parse(applyRule(rule, SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-7'), payload, 1234, { [REGISTRY_ZONE.userPropertyKey]: ['zone-01'] })!.data.toString());
+    expect(out).toEqual({ payload: payload.toString('base64'), received_at: 1234, registry_zones: ['zone-01'] });
+  });
+
+  it('adds every value of the user property the thing type propagates, and leaves the key out when there is none', () => {
     const topic = SENSOR_TOPICS.basicIngestTopic('unit', 'sensor-7');
     const payload = Buffer.from(JSON.stringify({ sensor_id: 'sensor-7', zone_id: 'zone-01' }));
-    const withZone = JSON.parse(applyRule(rule, topic, payload, 1, { [REGISTRY_ZONE.userPropertyKey]: 'zone-01' })!.data.toString());
-    expect(withZone[RULE_FIELDS.registryZone]).toBe('zone-01');
+    const withZone = JSON.parse(applyRule(rule, topic, payload, 1, { [REGISTRY_ZONE.userPropertyKey]: ['zone-01'] })!.data.toString());
+    expect(withZone[RULE_RECORD.registryZones]).toEqual(['zone-01']);
+    const two = JSON.parse(applyRule(rule, topic, payload, 1, { [REGISTRY_ZONE.userPropertyKey]: ['zone-01', 'zone-02'] })!.data.toString());
+    expect(two[RULE_RECORD.registryZones]).toEqual(['zone-01', 'zone-02']);
     const without = JSON.parse(applyRule(rule, topic, payload, 1)!.data.toString());
-    expect(without).not.toHaveProperty(RULE_FIELDS.registryZone);
-    // The template's SQL holds the function call (with its comma) the simulator evaluates.
-    expect(view.rule.sql).toContain(`get(get_user_properties('${REGISTRY_ZONE.userPropertyKey}'), 0) AS ${RULE_FIELDS.registryZone}`);
+    expect(without).not.toHaveProperty(RULE_RECORD.registryZones);
+    // The template's SQL holds the function calls (with their commas) the simulator evaluates, and no `*` beside them.
+    expect(view.rule.sql).toContain(`get_user_properties('${REGISTRY_ZONE.userPropertyKey}') AS ${RULE_RECORD.registryZones}`);
+    expect(view.rule.sql).toMatch(/^SELECT encode\(\*, 'base64'\) AS payload, /);
   });
 
-  it('ignores topics outside its filter and forwards a payload that is not JSON as it came', () => {
+  it('ignores topics outside its filter and takes a payload that is not JSON as its bytes', () => {
     expect(applyRule(rule, 'tapstack/other/sensors/s', Buffer.from('{}'), 1)).toBeUndefined();
     const raw = Buffer.from('{"sensor_id": "s');
-    expect(applyRule(rule, SENSOR_TOPICS.topic('unit', 's'), raw, 1)!.data).toEqual(raw);
+    expect(JSON.parse(applyRule(rule, SENSOR_TOPICS.topic('unit', 's'), raw, 1)!.data.toString()).payload).toBe(raw.toString('base64'));
   });
 
   it('refuses SQL it cannot evaluate rather than emulating it wrongly', () => {
@@ -89,9 +116,10 @@ describe('the traffic and the books', () => {
     const levels = ['NORMAL', 'WARNING', 'CRITICAL', 'WARNING', 'NORMAL', 'WARNING'] as const;
     levels.forEach((level, i) => {
       // The broker's receipt may come before the fleet's report of the publish: the order must not matter.
-      if (i % 2) ledger.received(0, i + 1, 1_000 * (i + 1));
-      ledger.published({ sensor: 0, n: i + 1, publishedAt: 1_000 * (i + 1), timestampMs: 1_000 * (i + 1), level, congestion: 0, speed: 0 });
-      if (!(i % 2)) ledger.received(0, i + 1, 1_000 * (i + 1));
+      const thing = sensors[0]!.sensorId;
+      if (i % 2) ledger.received({ thing, hash: `h${i}`, receivedAt: 1_000 * (i + 1), fromFleet: true });
+      ledger.published({ sensor: 0, n: i + 1, hash: `h${i}`, publishedAt: 1_000 * (i + 1), timestampMs: 1_000 * (i + 1), level, congestion: 0, speed: 0 });
+      if (!(i % 2)) ledger.received({ thing, hash: `h${i}`, receivedAt: 1_000 * (i + 1), fromFleet: true });
     });
     // NORMAL→WARNING, WARNING→CRITICAL, CRITICAL→WARNING (suppressed: WARNING 2 s before), WARNING→NORMAL, NORMAL→WARNING (suppressed).
     expect([...ledger.expected.values()].map((a) => `${a.from}>${a.to}`)).toEqual(['NORMAL>WARNING', 'WARNING>CRITICAL', 'WARNING>NORMAL']);
@@ -111,9 +139,9 @@ describe('the traffic and the books', () => {
     for (let second = 1, n = 0; second <= 20; second++) {
       if (second % 5 === 0) {
         for (let i = 0; i < 50; i++, n++) {
-          ledger.published({ sensor: 0, n: n + 1, publishedAt: second * 1000, timestampMs: second * 1000, congestion: 0, speed: 0 });
-          ledger.received(0, n + 1, second * 1000);
-          ledger.ingested(0, n + 1, `seq-${n}`);
+          ledger.published({ sensor: 0, n: n + 1, hash: `h${n}`, publishedAt: second * 1000, timestampMs: second * 1000, congestion: 0, speed: 0 });
+          const e = ledger.received({ thing: sensors[0]!.sensorId, hash: `h${n}`, receivedAt: second * 1000, fromFleet: true });
+          ledger.ingested(e, `seq-${n}`);
           for (const e of ledger.processed([`seq-${n}`])) ledger.stored(e, second * 1000);
         }
       }
@@ -121,6 +149,92 @@ describe('the traffic and the books', () => {
       // After the first window fills, the rate is the true 10 readings/s, never 0 between batches.
       if (second >= 11) expect(ledger.snapshot(second * 1000).rates.stored, `second ${second}`).toBeGreaterThanOrEqual(8);
     }
+  });
+
+  describe('the books and the world outside the fleet', () => {
+    const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
+    const setup = () => {
+      const { sensors, zones } = cityLayout(3, 3);
+      const ledger = new Ledger({ sensors, zones, hz: 1, scenario: 'steady', cooldownMs: 300_000, endToEndTargetMs: 10_000, alertTargetMs: 30_000, startedAt: 0, thresholds });
+      const thing = sensors[0]!.sensorId;
+      const fleet = (n: number, at: number) => {
+        ledger.published({ sensor: 0, n, hash: `fleet-${n}`, publishedAt: at, timestampMs: at, level: 'NORMAL', congestion: 30, speed: 50 });
+        return ledger.received({ thing, hash: `fleet-${n}`, receivedAt: at, fromFleet: true });
+      };
+      const land = (e: ReturnType<typeof fleet>, seq: string, quarantine?: string) => {
+        ledger.ingested(e, seq);
+        if (quarantine) ledger.quarantined(seq, quarantine);
+        for (const v of ledger.processed([seq])) ledger.stored(v, 10_000);
+      };
+      return { ledger, sensors, thing, fleet, land };
+    };
+
+    it('counts a reading from outside the fleet, with a fleet sensor\'s identity, as external: not lost, not misplaced, later fleet readings unaffected', () => {
+      const { ledger, thing, fleet, land } = setup();
+      land(fleet(1, 1_000), 's1');
+      // mosquitto_pub with sensor-00000's certificate: one valid reading, one invalid.
+      const valid = ledger.received({ thing, hash: 'ext-1', receivedAt: 1_500, fromFleet: false, reading: { valid: true, timestampMs: 1_400, congestion: 42 } });
+      const invalid = ledger.received({ thing, hash: 'ext-2', receivedAt: 1_600, fromFleet: false, reading: { valid: false } });
+      land(valid, 's2');
+      land(invalid, 's3', 'timestamp: "2026-02-30T10:00:00.000Z" is not a date');
+      for (let n = 2; n <= 5; n++) land(fleet(n, n * 1_000), `s${n + 2}`);
+      expect(ledger.totals).toMatchObject({ published: 5, external: 2, stored: 6, quarantined: 1 });
+      expect(ledger.externalOutcome).toEqual({ stored: 1, quarantined: 1 });
+      expect(ledger.externalByKind).toEqual({ 'outside the fleet': 2 });
+      expect(ledger.inFlight()).toBe(0);
+      expect(ledger.countByState().processed ?? 0).toBe(0);
+      expect(ledger.misplaced).toEqual([]);
+      expect(ledger.notReceived()).toEqual([]);
+    });
+
+    it('ties a message to its fleet reading by payload whatever arrives first, and calls a second copy a repeat once no report claims it', () => {
+      const { ledger, thing } = setup();
+      const early = ledger.received({ thing, hash: 'p1', receivedAt: 1_000, fromFleet: true });
+      expect(ledger.inFlight()).toBe(0); // not counted until the fleet's report says what it is
+      ledger.published({ sensor: 0, n: 1, hash: 'p1', publishedAt: 990, timestampMs: 990, level: 'NORMAL', congestion: 30, speed: 50 });
+      expect(early.n).toBe(1);
+      // QoS 1 resends the same payload after a reconnect: no report will claim it.
+      const again = ledger.received({ thing, hash: 'p1', receivedAt: 1_200, fromFleet: true });
+      ledger.settle(5_000, 10_000);
+      expect(again.external).toBeUndefined();
+      ledger.settle(11_300, 10_000);
+      expect(again.external).toBe('repeat of a fleet reading');
+      expect(ledger.totals).toMatchObject({ published: 1, external: 1 });
+    });
+
+    it('a fleet reading whose connection was taken over before the broker took it is not received, not in flight, not lost', () => {
+      const { ledger } = setup();
+      ledger.published({ sensor: 0, n: 1, hash: 'gone', publishedAt: 1_000, timestampMs: 1_000, level: 'NORMAL', congestion: 30, speed: 50 });
+      expect(ledger.notReceived().map((e) => e.n)).toEqual([1]);
+      expect(ledger.countByState().processed ?? 0).toBe(0);
+    });
+
+    it('expects the alerts a valid external reading causes (the processor\'s nextLevel), so they are not unexpected', () => {
+      const { ledger, thing, fleet } = setup();
+      fleet(1, 1_000);
+      ledger.received({ thing, hash: 'jam', receivedAt: 2_000, fromFleet: false, reading: { valid: true, timestampMs: 2_000, congestion: 95 } });
+      fleet(2, 3_000);
+      expect([...ledger.expected.values()].map((a) => `${a.from}>${a.to}`)).toEqual(['NORMAL>CRITICAL', 'CRITICAL>NORMAL']);
+    });
+
+    it('expects nothing of an external reading stamped before the sensor\'s newest (the processor calls it stale)', () => {
+      const { ledger, thing, fleet } = setup();
+      fleet(1, 2_000);
+      ledger.received({ thing, hash: 'late', receivedAt: 2_100, fromFleet: false, reading: { valid: true, timestampMs: 1_900, congestion: 95 } });
+      expect([...ledger.expected.values()]).toEqual([]);
+    });
+
+    it('counts a quarantine only once the processor took the record, whatever order its log and its response come in', () => {
+      const { ledger, thing } = setup();
+      ledger.published({ sensor: 0, n: 1, hash: 'b', publishedAt: 1_000, timestampMs: 0, bad: 'not-json', congestion: 0, speed: 0 });
+      const e = ledger.received({ thing, hash: 'b', receivedAt: 1_000, fromFleet: true });
+      ledger.ingested(e, 'q1');
+      ledger.quarantined('q1', 'not JSON');
+      expect(ledger.totals.quarantined).toBe(0);
+      ledger.processed(['q1']);
+      expect(ledger.totals.quarantined).toBe(1);
+      expect(ledger.badQuarantined).toEqual({ 'not-json': 1 });
+    });
   });
 
   it('groups quarantine reasons by kind', () => {

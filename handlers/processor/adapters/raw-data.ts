@@ -8,8 +8,8 @@
  * (https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html: "{"a":1}{"a":2}"
  * is correct input, "[{"a":1},{"a":2}]" is not); the newline is whitespace to the deserializer and
  * lets anyone split the records again. Each payload is copied into its record as validation
- * decoded it (base64 is decoded once per reading): the bytes the sensor sent, with the rule's
- * fields, as the lake stored them when Firehose read the stream itself.
+ * decoded it (base64 is decoded once per reading): the bytes the sensor sent, its closing brace
+ * replaced by the receive time IoT Core stamped (`,"received_at":N}`).
  *
  * Failed records (the call throttled or failing, or FailedPutCount > 0 with a per-record
  * ErrorCode) are sent again with backoff and jitter until the deadline, as Firehose asks of Direct PUT
@@ -19,6 +19,7 @@
  * delivered again, stores its readings again (dedupe by sensor and reading time in queries).
  */
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
+import type { InputRecord } from '../core/types';
 import { sendInGroups, type CallCounter, type IoContext } from './aws-calls';
 
 /**
@@ -41,20 +42,44 @@ export interface RawRecord {
   readings: number[];
 }
 
+const CLOSE_BRACE = 0x7d;
+/** `,"received_at":` and up to 16 digits and `}`: what a line adds to the sensor's bytes. */
+const RECEIVED_AT_PREFIX = ',"received_at":';
+export const RECEIVED_AT_BYTES = RECEIVED_AT_PREFIX.length + 17;
+const PREFIX = Buffer.from(RECEIVED_AT_PREFIX, 'latin1');
+
+/** Writes a non-negative safe integer's decimal digits at `at`; answers where they end. */
+function writeDigits(out: Buffer, at: number, value: number): number {
+  let digits = 1;
+  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  let v = value;
+  for (let i = at + digits - 1; i >= at; i--) {
+    out[i] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return at + digits;
+}
+
 /**
  * Packs the payloads at `positions` (in order; decoded once, by validation) into records of at most
- * `maxRecordBytes`, each payload followed by a newline. A newline inside a payload can only be
- * whitespace between JSON tokens (a JSON string cannot hold a raw line break), so it becomes a
- * space: one reading, one line.
+ * `maxRecordBytes`, each payload with its receive time (the record's `receivedAtMs`, set by
+ * validation), followed by a newline. The payloads are valid readings, so each is one JSON object.
+ * A newline inside a payload can only be whitespace between JSON tokens (a JSON string cannot hold
+ * a raw line break), so it becomes a space: one reading, one line.
  */
-export function packRecords(payloads: readonly (Buffer | undefined)[], positions: readonly number[], maxRecordBytes = MAX_RECORD_BYTES): RawRecord[] {
+export function packRecords(
+  records: readonly InputRecord[],
+  payloads: readonly (Buffer | undefined)[],
+  positions: readonly number[],
+  maxRecordBytes = MAX_RECORD_BYTES,
+): RawRecord[] {
   const packed: RawRecord[] = [];
   for (let from = 0; from < positions.length; ) {
     // The readings that fit (a payload is at most 4 KiB, so at least one fits).
     let bytes = 0;
     let to = from;
     while (to < positions.length) {
-      const size = payloads[positions[to]!]!.length + 1;
+      const size = payloads[positions[to]!]!.length + RECEIVED_AT_BYTES + 1;
       if (bytes + size > maxRecordBytes && to > from) break;
       bytes += size;
       to++;
@@ -67,9 +92,14 @@ export function packRecords(payloads: readonly (Buffer | undefined)[], positions
       offset += payloads[position]!.copy(data, offset);
       // Searching back from the payload's end stops at the previous separator: one short native scan.
       for (let nl = data.lastIndexOf(NEWLINE, offset - 1); nl >= start; nl = data.lastIndexOf(NEWLINE, nl - 1)) data[nl] = SPACE;
+      // The object's closing brace (only whitespace may follow it) becomes the receive time and a brace.
+      offset = data.lastIndexOf(CLOSE_BRACE, offset - 1);
+      offset += PREFIX.copy(data, offset);
+      offset = writeDigits(data, offset, records[position]!.receivedAtMs!);
+      data[offset++] = CLOSE_BRACE;
       data[offset++] = NEWLINE;
     }
-    packed.push({ data, readings });
+    packed.push({ data: data.subarray(0, offset), readings });
     from = to;
   }
   return packed;

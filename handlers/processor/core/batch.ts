@@ -1,6 +1,6 @@
 /**
- * One batch through the pure core, in one pass over its records: each payload is decoded once
- * (its bytes kept for the raw-data lake), validated, enriched, and folded at once into its sensor's
+ * One batch through the pure core, in one pass over its records: each record and the sensor's
+ * payload in it are decoded once (the payload's bytes kept for the raw-data lake), validated, enriched, and folded at once into its sensor's
  * readings (for the alert state machine) and into the aggregate of its sensor's window (for the
  * readings sink). Every record ends in exactly one list: valid (and so in exactly one window) or
  * quarantined.
@@ -8,7 +8,7 @@
 import type { ProcessorConfig } from '../config';
 import type { ZoneStats } from './metrics';
 import type { EnrichedReading, InputRecord, QuarantinedRecord } from './types';
-import { decodePayload, validateRecord, type ValidationConfig } from './validate';
+import { decodeRecord, validateRecord, type DecodedRecord, type ValidationConfig } from './validate';
 import { addReading, emptyWindow, newestOffset, windowOf, windowStart, type WindowAggregate } from './window';
 
 /** What the core needs of the configuration, and the time the batch is analysed at. */
@@ -52,8 +52,6 @@ export interface AnalysedBatch {
   receivedAtMs: number[];
   /** Valid readings put back on the stream long after IoT Core received them (a redrive). */
   replayed: number;
-  /** Valid readings without a registry zone (their thing has no zone or no thing type): stored with the zone they sent. */
-  zoneUnverified: number;
 }
 
 interface SensorState extends SensorReadings {
@@ -77,17 +75,15 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   const quarantined: AnalysedBatch['quarantined'] = [];
   const receivedAtMs: number[] = [];
   let replayed = 0;
-  let zoneUnverified = 0;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
-    const payload = decodePayload(record);
-    const reading = validateRecord(record, options.config, options.nowMs, index, payload);
+    const decoded = decodeRecord(record);
+    const reading = validateRecord(record, options.config, options.nowMs, index, decoded);
     if (typeof reading === 'string') {
       quarantined.push({ record, reason: reading, index });
       continue;
     }
-    payloads[index] = payload as Buffer;
-    if (reading.registry_zone === undefined) zoneUnverified++;
+    payloads[index] = (decoded as DecodedRecord).bytes;
     if (reading.replayed) replayed++;
     else receivedAtMs.push(reading.received_at);
 
@@ -152,5 +148,5 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
       zones.set(s.zoneId, { zoneId: s.zoneId, congestionSum: s.congestionSum, vehicleSum: s.vehicleSum, readings: s.readings.length });
     }
   }
-  return { records, payloads, sensors, windows, quarantined, zones: [...zones.values()], receivedAtMs, replayed, zoneUnverified };
+  return { records, payloads, sensors, windows, quarantined, zones: [...zones.values()], receivedAtMs, replayed };
 }

@@ -33,6 +33,8 @@ export interface InputRecord {
   /** Kinesis arrival time, epoch ms: the fallback receive time. */
   approximateArrivalMs: number;
   shardId: string;
+  /** Set by validation for a valid reading: the receive time IoT Core stamped (the lake's `received_at`). */
+  receivedAtMs?: number;
 }
 
 /** A record that failed validation: quarantined with its reason, never retried. */

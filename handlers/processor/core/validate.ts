@@ -1,5 +1,5 @@
 /** Kinesis record → validated, enriched reading, or the reason it is quarantined. Pure. */
-import { describeFailure, isCanonicalTimestamp, isValidReading, isValidReadingFast, LIMITS, type RawReading } from '../../../contract';
+import { describeFailure, isCanonicalTimestamp, isValidReading, isValidReadingFast, LIMITS, SERVER_SET_KEYS, type RawReading, type RuleRecord } from '../../../contract';
 import { REPLAYED_AFTER_MS } from './alerts';
 import { congestionLevel, trafficFlowScore } from './enrich';
 import type { ProcessorConfig } from '../config';
@@ -44,27 +44,68 @@ export const zoneMismatch = (sensorId: string, zoneId: string, registryZone: str
   `zone_id "${zoneId}" is not the registry zone "${registryZone}" of sensor "${sensorId}"`;
 
 /**
- * The record's payload, decoded from base64 once: the same bytes are parsed here and written to the
- * raw-data lake. A string is the reason it is quarantined (oversize, by the base64 length alone).
+/**
+ * A rule record's overhead beside its base64 payload (receive time, a zone, the keys): generous, so
+ * that a record is refused unread only when its payload is far over the limit.
  */
-export function decodePayload(record: InputRecord): Buffer | string {
-  const approxBytes = Math.floor((record.data.length * 3) / 4);
-  if (approxBytes > LIMITS.maxReadingBytes) return `oversize: ${approxBytes} bytes, limit ${LIMITS.maxReadingBytes}`;
-  return Buffer.from(record.data, 'base64');
+const RECORD_OVERHEAD_BYTES = 1_024;
+const MAX_RECORD_BYTES = Math.ceil((LIMITS.maxReadingBytes * 4) / 3) + RECORD_OVERHEAD_BYTES;
+
+/** The topic rule's record, its payload decoded (`bytes`: what the sensor sent). */
+export type DecodedRecord = RuleRecord & { bytes: Buffer };
+
+/**
+ * The rule's record and the sensor's payload in it, each decoded from base64 once: the same bytes
+ * are parsed here and written to the raw-data lake. A string is the reason it is quarantined.
+ */
+export function decodeRecord(record: InputRecord): DecodedRecord | string {
+  const { data } = record;
+  const approxBytes = Math.floor((data.length * 3) / 4);
+  if (approxBytes > MAX_RECORD_BYTES) {
+    // The payload is base64 inside the record: about 3/4 of the record's bytes.
+    return `oversize: ${Math.floor((approxBytes * 3) / 4)} bytes, limit ${LIMITS.maxReadingBytes}`;
+  }
+  let envelope: DecodedRecord;
+  try {
+    envelope = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as DecodedRecord;
+  } catch (error) {
+    // Node decodes base64 leniently; tell the two failures apart only once parsing has failed.
+    if (data.length % 4 !== 0 || !BASE64.test(data)) return 'not base64';
+    return `not a record of the topic rule: ${(error as Error).message.slice(0, 120)}`;
+  }
+  if (typeof envelope !== 'object' || envelope === null || typeof envelope.payload !== 'string') {
+    return 'not a record of the topic rule: no payload';
+  }
+  const bytes = Buffer.from(envelope.payload, 'base64');
+  if (bytes.length > LIMITS.maxReadingBytes) return `oversize: ${bytes.length} bytes, limit ${LIMITS.maxReadingBytes}`;
+  envelope.bytes = bytes;
+  return envelope;
 }
 
 /** The reading's fields, or why it is not a reading: JSON first, then the schema (hand-written checks, io-ts for the rest). */
-function parseReading(record: InputRecord, payload: Buffer): RawReading | string {
+function parseReading(payload: Buffer): RawReading | string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(payload.toString('utf8'));
   } catch (error) {
-    // Node decodes base64 leniently; tell the two failures apart only once parsing has failed.
-    if (record.data.length % 4 !== 0 || !BASE64.test(record.data)) return 'not base64';
     return `not JSON: ${(error as Error).message.slice(0, 120)}`;
   }
   if (isValidReadingFast(parsed) || isValidReading(parsed)) return parsed;
   return describeFailure(parsed) ?? 'invalid reading';
+}
+
+/** A key only IoT Core may set, sent by the sensor (trying to pass for the server). */
+function serverSetKeyProblem(raw: RawReading): string | undefined {
+  for (const key of SERVER_SET_KEYS) {
+    if (key in raw) return `${key}: set by IoT Core, not by the sensor; the sensor sent ${JSON.stringify((raw as Record<string, unknown>)[key])?.slice(0, 80)}`;
+  }
+  return undefined;
+}
+
+/** Who sent the reading is who IoT established: the record's partition key (the publishing thing). */
+function identityProblem(raw: RawReading, record: InputRecord): string | undefined {
+  if (raw.sensor_id !== record.partitionKey) return `sensor_id "${raw.sensor_id}" does not match the publishing thing "${record.partitionKey}"`;
+  return undefined;
 }
 
 /** The reading's time in epoch ms, or why it cannot be taken: not a date, too far ahead, older than the stream keeps. */
@@ -80,48 +121,52 @@ function readingTime(raw: RawReading, config: ValidationConfig, nowMs: number): 
   return timestampMs;
 }
 
-/** Who sent the reading is who IoT established: the sensor it claims must be the publishing thing. */
-function identityProblem(raw: RawReading): string | undefined {
-  if (raw.thing_name !== undefined && raw.thing_name !== raw.sensor_id) {
-    return `sensor_id "${raw.sensor_id}" does not match the publishing thing "${raw.thing_name}"`;
-  }
-  return undefined;
-}
-
 /**
- * The registry's zone wins over the device's word. A reading without one (a thing with no zone
- * attribute or no thing type, e.g. provisioned by hand) keeps the zone it sent and is counted as
- * unverified (RecordsZoneUnverified); README "Zones come from the registry".
+ * The reason a record's registry zones do not vouch for `zoneId`, or undefined when they do: the
+ * rule copies every `tapstack:zone` user property, and only a list of exactly one value, equal to
+ * the reading's zone, proves the zone (none: the thing has no zone attribute or is not of the
+ * sensor thing type; more than one: the device added its own).
  */
-function zoneProblem(raw: RawReading): string | undefined {
-  if (raw.registry_zone !== undefined && raw.registry_zone !== raw.zone_id) return zoneMismatch(raw.sensor_id, raw.zone_id, raw.registry_zone);
-  return undefined;
+function registryZoneProblem(zones: unknown, sensorId: string, zoneId: string): string | undefined {
+  if (Array.isArray(zones) && zones.length === 1 && zones[0] === zoneId) return undefined; // the usual case
+  if (zones === undefined) return `no registry zone for sensor "${sensorId}": its thing has no zone attribute or is not of the sensor thing type`;
+  if (!Array.isArray(zones) || !zones.every((z) => typeof z === 'string')) return 'registry_zones: not a list of zones (the record was not made by the topic rule)';
+  if (zones.length !== 1) return `registry zone ambiguous for sensor "${sensorId}": ${zones.length} tapstack:zone values (${zones.map((z) => JSON.stringify(z)).join(', ')})`;
+  return zoneMismatch(sensorId, zoneId, zones[0] as string);
 }
 
 /**
- * Validates a record and builds its enriched reading in one object (this is the hot path). Each
- * check is its own step, in this order: payload, schema, time, identity, zone.
+ * Validates a record and builds its enriched reading in one object (this is the hot path). Who sent
+ * it and when it arrived come from what IoT Core established, never from the sensor's JSON: the
+ * sensor is the record's partition key (the rule sets it from the topic level the policy pins to
+ * the connecting thing), the receive time the rule's `timestamp()` (or, for a record the rule did not
+ * stamp, its Kinesis arrival time), the zone the registry's (RULE_RECORD). Each check is its own
+ * step, in this order: record and payload, schema, server-set keys, identity, time, zone.
  */
 export function validateRecord(
   record: InputRecord,
   config: ValidationConfig,
   nowMs: number,
   recordIndex = -1,
-  payload: Buffer | string = decodePayload(record),
+  decoded: DecodedRecord | string = decodeRecord(record),
 ): Validated {
-  if (typeof payload === 'string') return payload;
-  const raw = parseReading(record, payload);
+  if (typeof decoded === 'string') return decoded;
+  const raw = parseReading(decoded.bytes);
   if (typeof raw === 'string') return raw;
+  const problem = serverSetKeyProblem(raw) ?? identityProblem(raw, record);
+  if (problem !== undefined) return problem;
   const timestampMs = readingTime(raw, config, nowMs);
   if (typeof timestampMs === 'string') return timestampMs;
-  const problem = identityProblem(raw) ?? zoneProblem(raw);
-  if (problem !== undefined) return problem;
+  const zoneProblem = registryZoneProblem(decoded.registry_zones, raw.sensor_id, raw.zone_id);
+  if (zoneProblem !== undefined) return zoneProblem;
   // The parsed object becomes the reading (no field-by-field copy that could drop a field).
   const reading = raw as unknown as EnrichedReading;
   if (!isCanonicalTimestamp(raw.timestamp)) reading.timestamp = new Date(timestampMs).toISOString();
   reading.timestampMs = timestampMs;
-  reading.received_at = raw.received_at ?? record.approximateArrivalMs;
+  const receivedAt = decoded.received_at;
+  reading.received_at = Number.isSafeInteger(receivedAt) && receivedAt! > 0 ? receivedAt! : record.approximateArrivalMs;
   reading.replayed = record.approximateArrivalMs - reading.received_at > REPLAYED_AFTER_MS;
+  record.receivedAtMs = reading.received_at;
   reading.recordIndex = recordIndex;
   reading.traffic_flow_score = trafficFlowScore(raw.avg_speed, raw.congestion_index);
   reading.congestion_level = congestionLevel(raw.congestion_index, config.thresholds);

@@ -61,7 +61,7 @@ export function rawDataSink(client: FirehoseClient, deliveryStreamName: string, 
     const first = positions.length > 0 ? input[positions[0]!]! : undefined;
     const wasDelivered = first && delivered.lookup(first.shardId, input.reduce((min, r) => (compareSequence(r.sequenceNumber, min) < 0 ? r.sequenceNumber : min), first.sequenceNumber));
     if (wasDelivered) positions = positions.filter((p) => !wasDelivered(input[p]!.sequenceNumber));
-    const records = packRecords(batch.payloads, positions);
+    const records = packRecords(input, batch.payloads, positions);
     if (records.length === 0) return { failedRecords: [] };
     const { failed } = await putRawRecords(client, deliveryStreamName, records, io, counter);
     const failedRecords = failed.flatMap((r) => r.readings);
