@@ -93,6 +93,8 @@ export const METRIC = {
   rawDeliveryFailures: 'RawDeliveryFailures',
   /** Readings stored with the zone their sensor sent, because the registry has none for it. */
   recordsZoneUnverified: 'RecordsZoneUnverified',
+  /** Writes of the console's sensor-status items given up on (the next batch writes those sensors again). */
+  sensorStatusWriteFailures: 'SensorStatusWriteFailures',
   endToEndLatencyMs: 'EndToEndLatencyMs',
   alertLatencyMs: 'AlertLatencyMs',
   zoneCongestionIndex: 'ZoneCongestionIndex',

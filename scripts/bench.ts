@@ -26,7 +26,7 @@ import { readConfig } from '../handlers/processor/config';
 import { bundleProcessor } from './bundle';
 import { ROOT } from './lib/paths';
 import { FakeAws } from './lib/fake-aws';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
+import { ALERT_STATE_TABLE, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../contract';
 import { EXAMPLE_PHYSICAL_IDS, processorEnv } from './lib/processor-env';
 
 const RECORDS = 10_000;
@@ -146,6 +146,7 @@ function container(latencyMs: number, lake?: (aws: FakeAws) => void): Sink[] {
         hash: ALERT_STATE_TABLE.partitionKey,
         indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
       },
+      [config.sensorStatusTableName]: { hash: SENSOR_STATUS_TABLE.partitionKey },
     },
   });
   lake?.(aws);

@@ -81,3 +81,23 @@ declare module 'cloudform-types/types/iot/thingType' {
     Mqtt5Configuration?: { PropagatingAttributes?: List<PropagatingAttribute> };
   }
 }
+
+declare module 'cloudform-types/types/cognito/userPool' {
+  interface UserPoolProperties {
+    /**
+     * AWS::Cognito::UserPool UserPoolTier (Nov 2024): the feature plan, LITE | ESSENTIALS | PLUS
+     * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cognito-userpool.html).
+     */
+    UserPoolTier?: Value<'LITE' | 'ESSENTIALS' | 'PLUS'>;
+  }
+}
+
+declare module 'cloudform-types/types/cognito/userPoolDomain' {
+  interface UserPoolDomainProperties {
+    /**
+     * AWS::Cognito::UserPoolDomain ManagedLoginVersion (Nov 2024): 1 is the classic hosted UI, 2 the
+     * managed login pages (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cognito-userpooldomain.html).
+     */
+    ManagedLoginVersion?: Value<number>;
+  }
+}

@@ -101,6 +101,7 @@ export async function processBatch(
     rawRecordsDelivered: sum('rawRecordsDelivered'),
     rawDeliveryFailures: sum('rawDeliveryFailures'),
     zoneUnverified: batch.zoneUnverified,
+    statusWriteFailures: sum('statusWriteFailures'),
     calls: counter.counts,
   };
   const latencies = {

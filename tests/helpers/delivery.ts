@@ -5,7 +5,7 @@
  * quarantine hold afterwards is compared with what the readings alone imply.
  */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../../contract';
+import { ALERT_STATE_TABLE, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../../contract';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { decide, initialState, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
@@ -108,6 +108,7 @@ export function modelAws(config: ProcessorConfig, faultsNow: () => Faults, rando
         hash: ALERT_STATE_TABLE.partitionKey,
         indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
       },
+      [config.sensorStatusTableName]: { hash: SENSOR_STATUS_TABLE.partitionKey },
     },
     fault: (operation): Fault => {
       const faults = faultsNow();

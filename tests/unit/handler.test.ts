@@ -21,6 +21,9 @@ const ddb = mockClient(DynamoDBClient);
 const events = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
 const firehose = mockClient(FirehoseClient);
+/** The alert store's writes (the console's status sink writes its own table too). */
+const ALERT_TABLE = { TableName: 'alert-state' };
+const alertUpdates = () => ddb.commandCalls(UpdateItemCommand).filter((c) => c.args[0].input.TableName === ALERT_TABLE.TableName);
 const throttled = () => Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
 
 function run(event: ReturnType<typeof kinesisEvent>, remainingMs = 60_000) {
@@ -114,7 +117,7 @@ describe('processBatch', () => {
     const event = kinesisEvent([reading(1, T, { congestion_index: 85 })]);
     const outcome = await run(event).promise;
     expect(outcome.alertsPublished).toBe(1);
-    const [commit, clear] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    const [commit, clear] = alertUpdates().map((c) => c.args[0].input);
     expect(commit!.ConditionExpression).toBe('attribute_not_exists(#pk)');
     expect(commit!.ExpressionAttributeValues![':level']).toEqual({ S: 'WARNING' });
     // The outbox is cleared by a write conditioned on the version the commit wrote.
@@ -124,7 +127,7 @@ describe('processBatch', () => {
   });
 
   it('publishes nothing when another invocation already took the reading (its write wins the condition)', async () => {
-    ddb.on(UpdateItemCommand).rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
+    ddb.on(UpdateItemCommand, ALERT_TABLE).rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
     // What the other invocation wrote: the transition, with this very reading as its last.
     ddb.on(GetItemCommand).resolves({
       Item: { sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '2' }, last_reading_ms: { N: String(T) }, pending: { S: '[]' } },
@@ -132,12 +135,12 @@ describe('processBatch', () => {
     const outcome = await run(kinesisEvent([reading(1, T, { congestion_index: 85 })])).promise;
     expect(outcome).toMatchObject({ alertsPublished: 0, alertsStale: 1 });
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+    expect(alertUpdates()).toHaveLength(1);
     expect(outcome.response.batchItemFailures).toEqual([]);
   });
 
   it('decides again on what another invocation wrote, keeping its work and adding its own', async () => {
-    ddb.on(UpdateItemCommand).rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
+    ddb.on(UpdateItemCommand, ALERT_TABLE).rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConditionalCheckFailedException' }));
     // The other invocation took an earlier reading to WARNING; this batch's later reading goes on to CRITICAL.
     ddb.on(GetItemCommand).resolves({
       Item: { sensor_id: { S: 'sensor-00001' }, level: { S: 'WARNING' }, version: { N: '2' }, last_reading_ms: { N: String(T - 1000) }, pending: { S: '[]' } },
@@ -146,7 +149,7 @@ describe('processBatch', () => {
     expect(outcome.alertsPublished).toBe(1);
     const detail = JSON.parse(events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!.Detail!);
     expect(detail).toMatchObject({ previous_level: 'WARNING', level: 'CRITICAL' });
-    const [, commit] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    const [, commit] = alertUpdates().map((c) => c.args[0].input);
     expect(commit!.ExpressionAttributeValues![':current']).toEqual({ N: '2' });
   });
 
@@ -156,7 +159,7 @@ describe('processBatch', () => {
     const outcome = await run(event, 3_000).promise;
     expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
     // Committed, then released: the alert stays in the outbox, free for the retry to publish at once.
-    const [, release] = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    const [, release] = alertUpdates().map((c) => c.args[0].input);
     const pending = JSON.parse(release!.ExpressionAttributeValues![':pending']!.S!);
     expect(pending).toEqual([expect.objectContaining({ until: 0, alert: expect.objectContaining({ level: 'WARNING' }) })]);
   });
@@ -183,7 +186,7 @@ describe('processBatch', () => {
     const outcome = await run(kinesisEvent([reading(1, T + 1000, { congestion_index: 84 })])).promise;
     expect(outcome.alertsPublished).toBe(0);
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(alertUpdates()).toHaveLength(0);
   });
 
   it("quarantines a reading whose zone disagrees with its sensor's registry zone, and counts readings without one", async () => {

@@ -61,12 +61,14 @@ describe('teardown', () => {
 
   it('retains the data stores unless the environment is throwaway, as the template says', () => {
     expect(retainedLogicalIds(true)).toEqual([]);
-    // readings, alert state, sensor health; quarantine, processor DLQ, alert DLQ, detector DLQ
+    // readings, alert state, sensor health, sensor status; quarantine, processor DLQ, alert DLQ,
+    // detector DLQ; raw data, the console app and its access logs; the console's users
     expect(retainedLogicalIds(false).map((r) => r.type).sort()).toEqual([
-      ...Array(3).fill('AWS::DynamoDB::Table'),
+      'AWS::Cognito::UserPool',
+      ...Array(4).fill('AWS::DynamoDB::Table'),
       'AWS::KMS::Key',
       'AWS::Kinesis::Stream',
-      'AWS::S3::Bucket',
+      ...Array(3).fill('AWS::S3::Bucket'),
       ...Array(4).fill('AWS::SQS::Queue'),
     ]);
   });

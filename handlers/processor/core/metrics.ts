@@ -25,6 +25,8 @@ export interface BatchCounts {
   rawDeliveryFailures: number;
   /** Stored readings whose sensor has no zone in the registry (its own zone_id was kept). */
   zoneUnverified: number;
+  /** Sensor-status items (the console's latest readings) that could not be written in time. */
+  statusWriteFailures: number;
 }
 
 /** The metric each count is published as. */
@@ -41,6 +43,7 @@ export const COUNT_METRICS: Record<keyof BatchCounts, string> = {
   rawRecordsDelivered: METRIC.rawRecordsDelivered,
   rawDeliveryFailures: METRIC.rawDeliveryFailures,
   zoneUnverified: METRIC.recordsZoneUnverified,
+  statusWriteFailures: METRIC.sensorStatusWriteFailures,
 };
 
 export interface ZoneStats {
