@@ -349,7 +349,10 @@ function cognito(config: ConsoleConfig) {
       UserPoolName: physicalName('console-users'),
       // The Lite plan has what the console uses (hosted sign-in, TOTP MFA, groups, resource-server scopes).
       UserPoolTier: 'LITE',
-      UsernameAttributes: ['email'],
+      // Controllers sign in with a user name (what an acknowledgement records) and get their
+      // invitation and password resets at their email address.
+      UsernameConfiguration: { CaseSensitive: false },
+      Schema: [{ Name: 'email', AttributeDataType: 'String', Required: true, Mutable: true }],
       AutoVerifiedAttributes: ['email'],
       AdminCreateUserConfig: {
         AllowAdminCreateUserOnly: true,
