@@ -95,8 +95,10 @@ async function main(): Promise<void> {
     signal: abort.signal,
     print,
     onReady: async (simulation) => {
-      dashboard = await startDashboard({ port: args.port, snapshot: () => latest ?? simulation.snapshot() });
-      print(`Dashboard: ${dashboard.url}`);
+      dashboard = await startDashboard({ port: args.port, snapshot: () => latest ?? simulation.snapshot(), console: simulation.console.plugin });
+      simulation.console.issuer.bindOrigin(dashboard.consoleUrl!);
+      print(`Traffic controllers' console: ${dashboard.consoleUrl} (sign in as the local controller or supervisor)`);
+      print(`Simulator panel (books, latencies, CPU): ${dashboard.url}`);
     },
     onTick: (snapshot) => {
       latest = snapshot;

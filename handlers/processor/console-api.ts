@@ -281,8 +281,8 @@ export function createConsoleApi(deps: ConsoleApiDeps): ConsoleApi {
     },
     async sensors(event) {
       query(event, []);
-      const p = await positionsOrNone();
-      return json(200, { sensors: [...p].map(([sensorId, { lat, lon }]) => ({ sensorId, lat, lon })), generatedAtMs: now() });
+      const [p, s] = await Promise.all([positionsOrNone(), statuses.get(now())]);
+      return json(200, { sensors: [...p].map(([sensorId, { lat, lon }]) => ({ sensorId, zoneId: s.get(sensorId)?.zoneId ?? null, lat, lon })), generatedAtMs: now() });
     },
     async sensorRollups(event) {
       const sensorId = pathParameter(event, 'sensorId', ID_PATTERN, 'a sensor id (1-128 of A-Z a-z 0-9 _ . : -)');

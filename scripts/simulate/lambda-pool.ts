@@ -15,7 +15,7 @@ import type { InvokeOutcome, Invoker } from './esm';
 
 /** The runtime shim each container runs: imports the handler once, then serves invocations over IPC. */
 const RUNTIME = `
-const { handler } = await import(process.env.SIM_HANDLER_URL);
+const handler = (await import(process.env.SIM_HANDLER_URL))[process.env.SIM_HANDLER_NAME || 'handler'];
 process.on('message', async (m) => {
   const deadline = Date.now() + m.timeoutMs;
   const context = { awsRequestId: m.requestId, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, getRemainingTimeInMillis: () => deadline - Date.now() };
@@ -35,6 +35,8 @@ export interface LambdaPoolOptions {
   timeoutSeconds: number;
   /** Each line the function writes to stdout (its logs and EMF metrics). */
   onLog?: (lane: number, line: string) => void;
+  /** The bundle's export to run (`index.<name>`): `handler` (the processor) unless given. */
+  handlerName?: string;
 }
 
 interface Container {
@@ -82,6 +84,7 @@ export class LambdaPool implements Invoker {
         NODE_OPTIONS: '--enable-source-maps',
         ...this.options.env,
         SIM_HANDLER_URL: new URL(`file://${join(this.dir, 'index.mjs')}`).href,
+        SIM_HANDLER_NAME: this.options.handlerName ?? 'handler',
       },
     });
     const c: Container = { child, ready: Promise.resolve(), pending: new Map(), stderr: '' };
@@ -115,7 +118,7 @@ export class LambdaPool implements Invoker {
     return c;
   }
 
-  async invoke(lane: number, event: KinesisStreamEvent): Promise<InvokeOutcome> {
+  async invoke(lane: number, event: KinesisStreamEvent | object): Promise<InvokeOutcome> {
     const c = this.container(lane);
     try {
       await c.ready;

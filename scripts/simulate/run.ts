@@ -27,6 +27,7 @@ import { DIST } from '../lib/paths';
 import { startBroker, type LocalBroker } from './broker';
 import { CpuMeter, loadAverage } from './cpu';
 import { ShardPoller, type ShardSource, type StreamRecord } from './esm';
+import { startLocalConsole, type LocalConsole } from './local-console';
 import type { FleetMessage, FleetSensor, FleetSettings } from './fleet';
 import { applyRule, compileRule } from './iot-rules';
 import { KinesisWriter } from './kinesis-writer';
@@ -61,6 +62,8 @@ export interface SimulationOptions {
   onReady?: (simulation: Simulation) => Promise<void>;
   /** Aborts the run early (Ctrl-C). */
   signal?: AbortSignal;
+  /** The weather text of every reading (free text from the sensor; the console shows it as text). */
+  weatherCondition?: string;
 }
 
 export interface Simulation {
@@ -80,6 +83,8 @@ export interface Simulation {
   issueIdentity(sensorId: string, zoneId: string): Promise<{ keyPem: string; certificatePem: string }>;
   /** The PIDs of every process the simulation started, by role. */
   pids(): Record<string, number[]>;
+  /** The traffic controllers' console: its API handler, token issuer and routes (scripts/simulate/local-console.ts). */
+  console: LocalConsole;
 }
 
 export interface SimulationResult {
@@ -184,6 +189,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       ThrowawayEnvironment: 'true',
       KinesisShardCount: String(shards),
       ProcessorReservedConcurrency: String(Math.max(2, shards * factor)),
+      // About 25 sensors to a status item: each batch writes a few items (moto answers every write).
+      SensorStatusItems: String(Math.min(256, 2 ** Math.ceil(Math.log2(Math.max(1, options.sensors / 25))))),
       ...options.stackParameters,
     };
     const view = stackView(parameters);
@@ -258,6 +265,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       identities.push({ ...s, keyPem: id.keyPem, certificatePem: id.certificatePem });
     }
     print(`Local CA and ${identities.length} sensor certificates (CN = thing name).`);
+    const localConsole = await startLocalConsole({
+      motoEndpoint: moto.endpoint,
+      physicalIds,
+      zipPath: bundle.zipPath,
+      environment,
+      sensors: layout.sensors.map((s) => ({ sensorId: s.sensorId, zoneId: s.zoneId, lat: s.lat, lon: s.lon })),
+      print,
+    });
+    cleanups.push(() => localConsole.close());
 
     const startedAt = Date.now();
     const ledger = new Ledger({
@@ -320,6 +336,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     // The function's clients reach moto through AWS_ENDPOINT_URL (the SDK's service endpoint override).
     const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, AWS_ENDPOINT_URL: moto.endpoint }, timeoutSeconds: fn.Timeout ?? 60,
       onLog: (lane, line) => {
+        localConsole.onProcessorLog(line);
         // The function's warnings and errors (its EMF metric lines and INFO logs are left out).
         if (/"level":"(WARN|ERROR)"/.test(line) && !line.includes("Reading quarantined") && functionWarnings++ < 20) print(`processor (lane ${lane}): ${line.slice(0, 400)}`);
       },
@@ -470,6 +487,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       snapshot: () => ledger.snapshot(Date.now()),
       issueIdentity: (sensorId, zoneId) => sensorIdentity(pki, sensorId, zoneId, '0,0'),
       pids: roles,
+      console: localConsole,
     };
     const ticker = setInterval(() => {
       ledger.tick(Date.now());
@@ -494,6 +512,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         wavePeriodSeconds: options.wavePeriodSeconds ?? 120,
         daySeconds: options.daySeconds ?? 600,
         silentAfterSeconds: options.silentAfterSeconds ?? Math.min(30, (options.durationSeconds ?? 60) / 3),
+        ...(options.weatherCondition !== undefined ? { weatherCondition: options.weatherCondition } : {}),
       },
       startAt: startedAt,
     };

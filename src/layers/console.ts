@@ -73,6 +73,7 @@ import { accountId, arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
 import { Cond, Param, param } from '../parameters';
+import { SENSOR_THING_TYPE_BASE } from './provisioning';
 
 type ConsoleConfig = Pick<StackConfig, 'project' | 'metricsNamespacePrefix'>;
 
@@ -148,7 +149,9 @@ export function consoleApiEnvironment(config: Pick<StackConfig, 'metricsNamespac
   for (const binding of Object.values(CONSOLE_RESOURCES) as ResourceBinding[]) variables[binding.env] = ref(binding.resource);
   const settings: Record<keyof typeof CONSOLE_SETTINGS, unknown> = {
     metricsNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
-    sensorThingType: ref(LogicalId.SensorThingType),
+    // The type's name rather than its Ref: moto's CreateStack hands a Lambda a Ref to an
+    // AWS::IoT::ThingType as an object it cannot serialize (GetFunctionConfiguration fails).
+    sensorThingType: physicalName(SENSOR_THING_TYPE_BASE),
     warningThreshold: param(Param.AlertThresholdCongestionIndex),
     criticalThreshold: param(Param.CriticalThresholdCongestionIndex),
     rollupWindowSeconds: param(Param.RollupWindowSeconds),

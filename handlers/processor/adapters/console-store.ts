@@ -39,10 +39,40 @@ import { itemReadUnits, pageReadUnits } from './item-size';
 
 type Item = Record<string, AttributeValue>;
 
-/** Parallel segments of the status Scan: 256 items of ~10 KB (50,000 sensors) are 3 pages of 1 MB. */
-export const STATUS_SCAN_SEGMENTS = 4;
-/** Segments of the elevated index's Scan (keys only, a few per elevated sensor). */
-export const ELEVATED_SCAN_SEGMENTS = 4;
+/**
+ * At most this many parallel segments per Scan (256 status items of ~10 KB, 50,000 sensors, are 3
+ * pages of 1 MB). A scan that fit in one page last time is read in one segment: a small city makes
+ * one call, not four.
+ */
+export const MAX_SCAN_SEGMENTS = 4;
+const lastPages = new Map<string, number>();
+
+/** Every item of a table or index, in as many parallel segments as its last read took pages (at most MAX_SCAN_SEGMENTS). */
+async function scanAll(client: DynamoDBClient, tableName: string, indexName: string | undefined, io: IoContext, counter: CallCounter, meter: ReadMeter): Promise<Item[]> {
+  const key = `${tableName}/${indexName ?? ''}`;
+  const segments = Math.min(MAX_SCAN_SEGMENTS, lastPages.get(key) ?? 1);
+  let pagesRead = 0;
+  const results = await mapPool(
+    Array.from({ length: segments }, (_, i) => i),
+    segments,
+    (segment) =>
+      pages(io, counter, meter, 'Scan', false, (start, abortSignal) => {
+        pagesRead++;
+        return client.send(
+          new ScanCommand({
+            TableName: tableName,
+            ...(indexName ? { IndexName: indexName } : {}),
+            ...(segments > 1 ? { Segment: segment, TotalSegments: segments } : {}),
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+          { abortSignal },
+        );
+      }),
+  );
+  lastPages.set(key, pagesRead);
+  return results.flat();
+}
 /** BatchGetItem takes at most 100 keys. */
 const MAX_BATCH_GET_KEYS = 100;
 /** A zone's recent alert changes: this many at most per zone (newest first). */
@@ -79,17 +109,7 @@ async function pages(
 
 /** Every sensor's status in the table (a sensor in two items is given twice; the core keeps the newest). */
 export async function scanSensorStatus(client: DynamoDBClient, tableName: string, io: IoContext, counter: CallCounter, meter: ReadMeter): Promise<SensorStatus[]> {
-  const segments = Array.from({ length: STATUS_SCAN_SEGMENTS }, (_, i) => i);
-  const items = (
-    await mapPool(segments, STATUS_SCAN_SEGMENTS, (segment) =>
-      pages(io, counter, meter, 'Scan', false, (start, abortSignal) =>
-        client.send(
-          new ScanCommand({ TableName: tableName, Segment: segment, TotalSegments: STATUS_SCAN_SEGMENTS, ExclusiveStartKey: start, ReturnConsumedCapacity: 'TOTAL' }),
-          { abortSignal },
-        ),
-      ),
-    )
-  ).flat();
+  const items = await scanAll(client, tableName, undefined, io, counter, meter);
   // Segments are disjoint in DynamoDB; an emulator that ignores them must not double an item.
   const byBucket = new Map(items.map((item) => [item[SENSOR_STATUS_TABLE.partitionKey]?.S, item]));
   const statuses: SensorStatus[] = [];
@@ -140,24 +160,7 @@ const ALERT_PROJECTION = {
 
 /** The sensors above NORMAL (or with an alert to publish): keys from the sparse elevated index, then their items. */
 export async function activeAlertStates(client: DynamoDBClient, tableName: string, io: IoContext, counter: CallCounter, meter: ReadMeter): Promise<AlertState[]> {
-  const segments = Array.from({ length: ELEVATED_SCAN_SEGMENTS }, (_, i) => i);
-  const keys = (
-    await mapPool(segments, ELEVATED_SCAN_SEGMENTS, (segment) =>
-      pages(io, counter, meter, 'Scan', false, (start, abortSignal) =>
-        client.send(
-          new ScanCommand({
-            TableName: tableName,
-            IndexName: ALERT_STATE_TABLE.elevatedIndexName,
-            Segment: segment,
-            TotalSegments: ELEVATED_SCAN_SEGMENTS,
-            ExclusiveStartKey: start,
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-          { abortSignal },
-        ),
-      ),
-    )
-  ).flat();
+  const keys = await scanAll(client, tableName, ALERT_STATE_TABLE.elevatedIndexName, io, counter, meter);
   const ids = [...new Set(keys.map((k) => k[A.sensorId]?.S).filter((id): id is string => id !== undefined))];
   const states: AlertState[] = [];
   await mapPool(chunk(ids, MAX_BATCH_GET_KEYS), io.concurrency, async (batch) => {
