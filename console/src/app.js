@@ -21,6 +21,8 @@ const POLL_MS = 2_000;
 const POSITIONS_MS = 300_000;
 /** The freshness target: the data age turns red past it. */
 const STALE_AFTER_MS = 10_000;
+/** Active alerts listed before "Show all". */
+const ALERTS_SHOWN = 12;
 
 const state = {
   config: null,
@@ -33,6 +35,7 @@ const state = {
   zoneOfSensor: new Map(),
   openZone: null,
   openSensor: null,
+  showAllAlerts: false,
   seenCritical: null,
   soundOn: false,
   audio: null,
@@ -63,6 +66,10 @@ async function main() {
   $('sound').addEventListener('click', toggleSound);
   $('zone-close').addEventListener('click', closeZone);
   $('banner-close').addEventListener('click', () => ($('critical-banner').hidden = true));
+  $('alerts-more').addEventListener('click', () => {
+    state.showAllAlerts = !state.showAllAlerts;
+    if (state.alerts) renderAlerts();
+  });
   $('sensor-close').addEventListener('click', closeSensor);
   const user = await state.auth.start();
   if (!user || user.error) return showSignIn(user?.error);
@@ -85,11 +92,11 @@ function startConsole(user) {
   loop(pollCity, POLL_MS);
   loop(pollAlerts, POLL_MS);
   loop(pollZone, POLL_MS);
-  loop(pollPositions, POSITIONS_MS);
+  loop(pollPositions, () => (positionsComplete() ? POSITIONS_MS : POLL_MS * 5));
   setInterval(renderAge, 250);
 }
 
-/** Runs `task` now and then `everyMs` after each answer, while signed in. */
+/** Runs `task` now and then `everyMs` (a number, or a function of the moment) after each answer, while signed in. */
 function loop(task, everyMs) {
   const tick = async () => {
     if (!state.running) return;
@@ -98,7 +105,7 @@ function loop(task, everyMs) {
     } catch (error) {
       if (error.status !== 401) setConnection('down', `The console API is not answering (${error.message}); retrying`);
     }
-    if (state.running) setTimeout(tick, everyMs);
+    if (state.running) setTimeout(tick, typeof everyMs === 'function' ? everyMs() : everyMs);
   };
   tick();
 }
@@ -121,6 +128,9 @@ async function pollCity() {
   state.renders += 1;
   document.body.dataset.renders = String(state.renders);
 }
+
+/** Positions are asked for again soon while the console cannot place them yet (a sensor with no zone, or none at all). */
+const positionsComplete = () => state.positions.size > 0 && state.zoneOfSensor.size >= state.positions.size;
 
 async function pollPositions() {
   const { sensors } = await state.api('/sensors');
@@ -239,7 +249,11 @@ async function pollAlerts() {
 
 function renderAlerts() {
   const { active, recent } = state.alerts;
-  $('active-alerts').replaceChildren(...active.map((a) => alertItem(a, true)));
+  // CRITICAL first; a long list is cut (the count says how many, one click shows them all).
+  const shown = state.showAllAlerts ? active : active.slice(0, ALERTS_SHOWN);
+  $('active-alerts').replaceChildren(...shown.map((a) => alertItem(a, true)));
+  $('alerts-more').hidden = active.length <= ALERTS_SHOWN;
+  setText('alerts-more', state.showAllAlerts ? 'Show fewer' : `Show all ${active.length} alerts`);
   $('active-empty').hidden = active.length > 0;
   setText('active-count', `(${active.length})`);
   $('recent-alerts').replaceChildren(...recent.slice(0, 50).map((a) => alertItem(a, false)));
@@ -394,8 +408,8 @@ async function pollZone() {
         h('td', { className: 'mono' }, s.sensorId),
         h('td', {}, badge(s.alertLevel ?? s.level), s.state === 'LIVE' ? null : h('span', { className: 'state' }, ` ${s.state.toLowerCase()}`)),
         h('td', { className: 'num' }, decimal(s.congestionIndex)),
-        h('td', { className: 'num' }, decimal(s.avgSpeedKmh)),
-        h('td', { className: 'num' }, count(s.vehicleCount)),
+        h('td', { className: 'num wide-only' }, decimal(s.avgSpeedKmh)),
+        h('td', { className: 'num wide-only' }, count(s.vehicleCount)),
         h('td', { className: 'num', dataset: { readingAt: String(s.readingAtMs) } }, age(s.ageMs)),
         h('td', {}, h('button', { type: 'button', className: 'link', onclick: () => openSensor(s.sensorId), 'aria-label': `Last hour of sensor ${s.sensorId}` }, 'Last hour')),
       ),

@@ -104,7 +104,8 @@ export function consolePlugin(options: ConsoleServerOptions): FastifyPluginAsync
   const requiredScopes = [CONSOLE_SCOPE.full];
 
   return async (app) => {
-    // Bodies reach the handler as API Gateway passes them: the raw text.
+    // Bodies reach the handler as API Gateway passes them: the raw text, whatever its type.
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     app.addHook('onSend', async (request, reply, payload) => {
       if (!request.url.startsWith('/simulator')) securityHeaders(reply, tileOrigin);

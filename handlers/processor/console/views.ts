@@ -291,7 +291,7 @@ export function alertList(
     active: active
       .filter((a) => a.level !== 'NORMAL')
       .map((a) => alertSentence(a, statuses.get(a.sensorId), settings))
-      .sort((a, b) => rank[a.level] - rank[b.level] || (b.sinceMs ?? 0) - (a.sinceMs ?? 0)),
+      .sort((a, b) => rank[a.level] - rank[b.level] || Number(a.acknowledged !== null) - Number(b.acknowledged !== null) || (b.sinceMs ?? 0) - (a.sinceMs ?? 0)),
     recent: recent
       .filter((a) => a.level === 'NORMAL' && !activeIds.has(a.sensorId) && (a.lastAlertAt.WARNING !== undefined || a.lastAlertAt.CRITICAL !== undefined))
       .map((a) => alertSentence(a, statuses.get(a.sensorId), settings))
