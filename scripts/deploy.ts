@@ -17,7 +17,11 @@ import { assertBucketName, clientConfig, DeployError, maskedKeyId, resolveCreden
 import { ROOT } from './lib/paths';
 import { outputsDir, writeOutputsFiles } from './lib/outputs';
 import { parseFlags, runMain, UsageError } from './cli';
-import { packageProcessor } from './package';
+import { packageProcessor, s3Client } from './package';
+import { buildConsole } from './build-console';
+import { deployedPageConfig } from './lib/console-config';
+import { publishConsole } from './lib/console-publish';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 
 export const PARAMS_DIR = join(ROOT, 'params');
 export const CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'];
@@ -199,7 +203,26 @@ export async function deploy(argv: string[], print: (line: string) => void = con
   const run = spawnSync('aws', args, { stdio: ['ignore', 'inherit', 'inherit'], env: childEnv });
   if (run.error) throw new DeployError('The AWS CLI (aws) was not found: install it (python3 -m pip install awscli, or AWS CLI v2)', { cause: run.error });
   if (run.status !== 0) throw new DeployError(`aws cloudformation deploy failed (exit ${run.status}): see its output above`);
-  return writeOutputs(stackName, target, print, dir, credentials);
+  const outputs = await writeOutputs(stackName, target, print, dir, credentials);
+  // The traffic controllers' console: its build into the stack's bucket, its config from the outputs.
+  if (!outputs.ConsoleBucketName) {
+    print('Console: not uploaded (the stack reports no ConsoleBucketName output); run npm run deploy again once it does');
+  } else {
+    const build = await buildConsole();
+    await publishConsole(
+      build,
+      deployedPageConfig(env, target.region, outputs),
+      {
+        bucket: outputs.ConsoleBucketName,
+        distributionId: outputs.ConsoleDistributionId,
+        s3: s3Client(target, credentials),
+        cloudfront: new CloudFrontClient(clientConfig(target, credentials)),
+      },
+      print,
+    );
+    print(`Console: ${outputs.ConsoleUrl ?? '(see the ConsoleUrl output)'} (add users with npm run users -- add --env ${env} ...)`);
+  }
+  return outputs;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
