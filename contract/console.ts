@@ -45,13 +45,25 @@ export function encodeSensorStatus(s: Omit<SensorStatus, 'sensorId'>): string {
   return [s.zoneId, s.congestionIndex, s.vehicleCount, s.avgSpeedKmh, s.receivedAtMs, s.readingAtMs].join(SEPARATOR);
 }
 
-/** The status a value holds, or undefined for anything that is not one (so a bad item never breaks a snapshot). */
+/**
+ * The status a value holds, or undefined for anything that is not one (so a bad item never breaks
+ * a snapshot). Read field by field (50,000 of these a second in a busy console API).
+ */
 export function decodeSensorStatus(sensorId: string, value: string): SensorStatus | undefined {
-  const parts = value.split(SEPARATOR);
-  if (parts.length !== 6 || parts[0] === '') return undefined;
-  const [congestionIndex, vehicleCount, avgSpeedKmh, receivedAtMs, readingAtMs] = parts.slice(1).map(Number) as number[];
-  if (![congestionIndex, vehicleCount, avgSpeedKmh, receivedAtMs, readingAtMs].every(Number.isFinite)) return undefined;
-  return { sensorId, zoneId: parts[0]!, congestionIndex: congestionIndex!, vehicleCount: vehicleCount!, avgSpeedKmh: avgSpeedKmh!, receivedAtMs: receivedAtMs!, readingAtMs: readingAtMs! };
+  const fields: number[] = [];
+  let start = value.indexOf(SEPARATOR);
+  if (start <= 0) return undefined;
+  const zoneId = value.slice(0, start);
+  for (let i = 0; i < 5; i++) {
+    const end = value.indexOf(SEPARATOR, start + 1);
+    if ((end === -1) !== (i === 4)) return undefined;
+    const text = value.slice(start + 1, end === -1 ? undefined : end);
+    const n = text === '' ? Number.NaN : Number(text);
+    if (!Number.isFinite(n)) return undefined;
+    fields.push(n);
+    start = end;
+  }
+  return { sensorId, zoneId, congestionIndex: fields[0]!, vehicleCount: fields[1]!, avgSpeedKmh: fields[2]!, receivedAtMs: fields[3]!, readingAtMs: fields[4]! };
 }
 
 /**

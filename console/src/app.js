@@ -139,6 +139,12 @@ async function pollPositions() {
   if (state.city) renderMap();
 }
 
+/**
+ * Time passed since the API computed what the page shows: on the server (from the snapshot to the
+ * answer, one clock) plus on this machine (since the answer arrived, another clock).
+ */
+const lag = () => (state.city.servedAtMs ?? state.city.generatedAtMs) - state.city.generatedAtMs + (Date.now() - state.cityAt);
+
 /** How old the newest data of the slowest zone is, counting the time since the page got it. */
 function renderAge() {
   const el = $('data-age');
@@ -147,7 +153,7 @@ function renderAge() {
     setText(el, 'Data age: no data yet');
     return;
   }
-  const ageMs = state.city.city.dataAgeMs + (Date.now() - state.cityAt);
+  const ageMs = state.city.city.dataAgeMs + lag();
   const stale = ageMs > STALE_AFTER_MS;
   if (el.dataset.state !== (stale ? 'stale' : 'ok')) {
     el.dataset.state = stale ? 'stale' : 'ok';
@@ -215,7 +221,7 @@ function renderZoneGrid(zones) {
           h(
             'span',
             { className: 'zone-detail' },
-            `${decimal(zone.meanSpeedKmh)} km/h · ${zone.sensorsReporting}/${zone.sensorsExpected} · ${zone.dataAgeMs === null ? '–' : age(zone.dataAgeMs)}` + (alerts ? ` · ${alerts} alert${alerts > 1 ? 's' : ''}` : ''),
+            `${decimal(zone.meanSpeedKmh)} km/h · ${zone.sensorsReporting}/${zone.sensorsExpected} · ${zone.dataAgeMs === null ? '–' : age(zone.dataAgeMs + lag())}` + (alerts ? ` · ${alerts} alert${alerts > 1 ? 's' : ''}` : ''),
           ),
         ),
       );
@@ -248,17 +254,17 @@ async function pollAlerts() {
 }
 
 function renderAlerts() {
-  const { active, recent } = state.alerts;
+  const { active, recent, activeTotal = active.length, recentTotal = recent.length } = state.alerts;
   // CRITICAL first; a long list is cut (the count says how many, one click shows them all).
   const shown = state.showAllAlerts ? active : active.slice(0, ALERTS_SHOWN);
   $('active-alerts').replaceChildren(...shown.map((a) => alertItem(a, true)));
   $('alerts-more').hidden = active.length <= ALERTS_SHOWN;
-  setText('alerts-more', state.showAllAlerts ? 'Show fewer' : `Show all ${active.length} alerts`);
+  setText('alerts-more', state.showAllAlerts ? 'Show fewer' : `Show ${activeTotal > active.length ? `the first ${active.length} of ${activeTotal}` : `all ${active.length}`} alerts`);
   $('active-empty').hidden = active.length > 0;
-  setText('active-count', `(${active.length})`);
+  setText('active-count', `(${activeTotal})`);
   $('recent-alerts').replaceChildren(...recent.slice(0, 50).map((a) => alertItem(a, false)));
   $('recent-empty').hidden = recent.length > 0;
-  setText('recent-count', `(${recent.length})`);
+  setText('recent-count', `(${recentTotal})`);
   const critical = active.filter((a) => a.level === 'CRITICAL');
   document.title = `${critical.length ? `(${critical.length} CRITICAL) ` : ''}TapStack · traffic console`;
   // A CRITICAL alert that was not there before (not the backlog of the first load): banner, sound, announcement.

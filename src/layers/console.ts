@@ -122,8 +122,12 @@ export const consoleUrl = () =>
 
 /** Burst the stage accepts above the steady rate: every controller's page reloading at once (50 × 6 requests). */
 export const API_BURST_LIMIT = 500;
-/** The API function: its snapshot of 50,000 sensors parses in tens of ms at this size. */
-export const CONSOLE_API_MEMORY_MB = 1024;
+/**
+ * The API function: one vCPU (Lambda allocates CPU in proportion to memory, a full vCPU at 1,769 MB:
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), so that a refresh of a
+ * 50,000-sensor city (tens of ms of decoding) holds up few requests.
+ */
+export const CONSOLE_API_MEMORY_MB = 1769;
 export const CONSOLE_API_TIMEOUT_SECONDS = 10;
 /** Sign-in sessions: an access token lasts an hour; the refresh token a shift. */
 export const TOKEN_VALIDITY = { accessMinutes: 60, idMinutes: 60, refreshHours: 12 } as const;

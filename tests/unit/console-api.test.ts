@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ACK_ATTRIBUTES, ALERT_STATE_TABLE, ALERT_ZONE_INDEX, CONSOLE_RESOURCES, CONSOLE_ROUTES, CONSOLE_SETTINGS, encodeSensorStatus, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../../contract';
 import { AlertStore } from '../../handlers/processor/adapters/alert-store';
 import { CallCounter } from '../../handlers/processor/adapters/aws-calls';
-import { createConsoleApi, groupsOf, readConsoleConfig, type ConsoleApiConfig } from '../../handlers/processor/console-api';
-import { alertList, alertSentence, citySnapshot, latestStatuses, LATE_AFTER_MS, zoneView, type AlertState, type ConsoleSettings } from '../../handlers/processor/console/views';
+import { Cached, createConsoleApi, groupsOf, readConsoleConfig, type ConsoleApiConfig } from '../../handlers/processor/console-api';
+import { alertList, alertSentence, citySnapshot, latestStatuses, LATE_AFTER_MS, sensorsByZone, zoneView, type AlertState, type ConsoleSettings } from '../../handlers/processor/console/views';
 import { FakeAws } from '../../scripts/lib/fake-aws';
 import { fakeIo } from '../helpers/fake-io';
 
@@ -46,7 +46,7 @@ describe('citySnapshot and zoneView', () => {
   });
 
   it("lists a zone's sensors, most congested first, with their state; an unknown zone is undefined", () => {
-    const view = zoneView('B', statuses, [{ sensorId: 'b1', zoneId: 'B', level: 'WARNING', lastAlertAt: { WARNING: NOW - 9_000 }, updatedAtMs: NOW }], new Map([['b1', { lat: 52.5, lon: 13.4 }]]), NOW, SETTINGS)!;
+    const view = zoneView('B', sensorsByZone(statuses, NOW, SETTINGS), [{ sensorId: 'b1', zoneId: 'B', level: 'WARNING', lastAlertAt: { WARNING: NOW - 9_000 }, updatedAtMs: NOW }], new Map([['b1', { lat: 52.5, lon: 13.4 }]]), NOW, SETTINGS)!;
     expect(view.sensors.map((s) => [s.sensorId, s.state, s.alertLevel])).toEqual([
       ['b3', 'LATE', null],
       ['b1', 'LIVE', 'WARNING'],
@@ -54,7 +54,7 @@ describe('citySnapshot and zoneView', () => {
     ]);
     expect(view.summary.alerts).toEqual({ WARNING: 1, CRITICAL: 0 });
     expect(view.summary.centre).toEqual({ lat: 52.5, lon: 13.4 });
-    expect(zoneView('nope', statuses, [], new Map(), NOW, SETTINGS)).toBeUndefined();
+    expect(zoneView('nope', sensorsByZone(statuses, NOW, SETTINGS), [], new Map(), NOW, SETTINGS)).toBeUndefined();
   });
 });
 
@@ -80,6 +80,32 @@ describe('alert sentences', () => {
     const list = alertList([warning, ackedCritical, critical], [cleared, critical], new Map(), SETTINGS);
     expect(list.active.map((a) => a.sensorId)).toEqual(['s-42', 's-43', 's-9']);
     expect(list.recent.map((a) => a.sensorId)).toEqual(['s-7']);
+  });
+});
+
+describe('Cached', () => {
+  it('shares one read among concurrent callers, serves a busy container the last value while it reads again, and makes a lone caller wait for fresh data', async () => {
+    let reads = 0;
+    let release: (() => void) | undefined;
+    const cached = new Cached(1_000, async () => {
+      reads++;
+      await new Promise<void>((r) => (release = r));
+      return reads;
+    });
+    const first = [cached.get(0), cached.get(0)];
+    release!();
+    await expect(Promise.all(first)).resolves.toEqual([1, 1]);
+    expect(reads).toBe(1);
+    // 1.2 × ttl later (a busy container): the value it has, at once, while the next read runs.
+    await expect(cached.get(1_200)).resolves.toBe(1);
+    expect(reads).toBe(2);
+    release!();
+    await new Promise((r) => setTimeout(r, 0));
+    // 3 × ttl after that (a lone caller): it waits for a fresh read.
+    const lone = cached.get(4_500);
+    expect(reads).toBe(3);
+    release!();
+    await expect(lone).resolves.toBe(3);
   });
 });
 

@@ -81,8 +81,12 @@ export const RECENT_PER_ZONE = 25;
 /** Read units and calls of one request, for the logs and the benchmark. */
 export class ReadMeter {
   readUnits = 0;
+  /** Of readUnits, those DynamoDB reported (ConsumedCapacity); the rest are estimates from item sizes. */
+  reportedUnits = 0;
   add(consumed: ConsumedCapacity | undefined, estimate: number): void {
-    this.readUnits += consumed?.CapacityUnits ?? estimate;
+    const reported = consumed?.CapacityUnits;
+    this.readUnits += reported ?? estimate;
+    if (reported !== undefined) this.reportedUnits += reported;
   }
 }
 
@@ -108,19 +112,51 @@ async function pages(
 }
 
 /** Every sensor's status in the table (a sensor in two items is given twice; the core keeps the newest). */
-export async function scanSensorStatus(client: DynamoDBClient, tableName: string, io: IoContext, counter: CallCounter, meter: ReadMeter): Promise<SensorStatus[]> {
-  const items = await scanAll(client, tableName, undefined, io, counter, meter);
-  // Segments are disjoint in DynamoDB; an emulator that ignores them must not double an item.
-  const byBucket = new Map(items.map((item) => [item[SENSOR_STATUS_TABLE.partitionKey]?.S, item]));
-  const statuses: SensorStatus[] = [];
-  for (const item of byBucket.values()) {
-    for (const [name, value] of Object.entries(item)) {
-      if (name === SENSOR_STATUS_TABLE.partitionKey || name === SENSOR_STATUS_TABLE.updatedAt || value.S === undefined) continue;
-      const status = decodeSensorStatus(name, value.S);
-      if (status) statuses.push(status);
+/**
+ * Decodes status items, remembering each item's sensors by the item's `_updated_at`: an item no
+ * batch wrote since the last read is not decoded again. It yields to the event loop between items,
+ * so a container answering from its cache is never held up for the whole city.
+ */
+export class StatusDecoder {
+  private known = new Map<string, { updatedAt: string; statuses: SensorStatus[] }>();
+
+  async decode(items: readonly Item[]): Promise<SensorStatus[]> {
+    const next = new Map<string, { updatedAt: string; statuses: SensorStatus[] }>();
+    let decoded = 0;
+    for (const item of items) {
+      const bucket = item[SENSOR_STATUS_TABLE.partitionKey]?.S;
+      if (bucket === undefined || next.has(bucket)) continue;
+      const updatedAt = item[SENSOR_STATUS_TABLE.updatedAt]?.N ?? '';
+      const previous = this.known.get(bucket);
+      if (previous && previous.updatedAt === updatedAt && updatedAt !== '') {
+        next.set(bucket, previous);
+        continue;
+      }
+      const statuses: SensorStatus[] = [];
+      for (const name in item) {
+        if (name === SENSOR_STATUS_TABLE.partitionKey || name === SENSOR_STATUS_TABLE.updatedAt) continue;
+        const value = item[name]!.S;
+        const status = value === undefined ? undefined : decodeSensorStatus(name, value);
+        if (status) statuses.push(status);
+      }
+      next.set(bucket, { updatedAt, statuses });
+      if (++decoded % 16 === 0) await new Promise<void>((r) => setImmediate(r));
     }
+    this.known = next;
+    return [...next.values()].flatMap((v) => v.statuses);
   }
-  return statuses;
+}
+
+/** Every sensor's status in the table (a sensor in two items is given twice; the core keeps the newest). */
+export async function scanSensorStatus(
+  client: DynamoDBClient,
+  tableName: string,
+  io: IoContext,
+  counter: CallCounter,
+  meter: ReadMeter,
+  decoder: StatusDecoder = new StatusDecoder(),
+): Promise<SensorStatus[]> {
+  return decoder.decode(await scanAll(client, tableName, undefined, io, counter, meter));
 }
 
 const A = ALERT_STATE_ATTRIBUTES;

@@ -95,12 +95,24 @@ export function latestStatuses(statuses: Iterable<SensorStatus>): Map<string, Se
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-function summarise(zoneId: string, sensors: SensorStatus[], alerts: AlertState[], positions: Positions, nowMs: number, settings: ConsoleSettings): ZoneSummary {
+/** Alerts in force per zone, by level. */
+function countAlerts(active: readonly AlertState[]): Map<string, { WARNING: number; CRITICAL: number }> {
+  const counts = new Map<string, { WARNING: number; CRITICAL: number }>();
+  for (const a of active) {
+    if (a.level === 'NORMAL') continue;
+    const c = counts.get(a.zoneId) ?? { WARNING: 0, CRITICAL: 0 };
+    c[a.level]++;
+    counts.set(a.zoneId, c);
+  }
+  return counts;
+}
+
+function summarise(zoneId: string, sensors: SensorStatus[], alerts: { WARNING: number; CRITICAL: number } | undefined, positions: Positions, nowMs: number, settings: ConsoleSettings): ZoneSummary {
   const live = sensors.filter((s) => nowMs - s.receivedAtMs <= LATE_AFTER_MS);
   const reporting = sensors.filter((s) => nowMs - s.receivedAtMs <= silentAfterMs(settings));
   const mean = (f: (s: SensorStatus) => number) => (live.length ? round(live.reduce((n, s) => n + f(s), 0) / live.length) : null);
   const meanCongestion = mean((s) => s.congestionIndex);
-  const newest = sensors.length ? Math.max(...sensors.map((s) => s.receivedAtMs)) : null;
+  const newest = sensors.reduce<number | null>((n, s) => (n === null || s.receivedAtMs > n ? s.receivedAtMs : n), null);
   const placed = sensors.map((s) => positions.get(s.sensorId)).filter((p): p is { lat: number; lon: number } => p !== undefined);
   return {
     zoneId,
@@ -111,10 +123,7 @@ function summarise(zoneId: string, sensors: SensorStatus[], alerts: AlertState[]
     sensorsLive: live.length,
     sensorsReporting: reporting.length,
     sensorsExpected: sensors.length,
-    alerts: {
-      WARNING: alerts.filter((a) => a.zoneId === zoneId && a.level === 'WARNING').length,
-      CRITICAL: alerts.filter((a) => a.zoneId === zoneId && a.level === 'CRITICAL').length,
-    },
+    alerts: alerts ?? { WARNING: 0, CRITICAL: 0 },
     newestAtMs: newest,
     dataAgeMs: newest === null ? null : Math.max(0, nowMs - newest),
     centre: placed.length
@@ -142,9 +151,11 @@ export function citySnapshot(
   positions: Positions,
   nowMs: number,
   settings: ConsoleSettings,
+  byZone: ReadonlyMap<string, SensorStatus[]> = sensorsByZone(statuses, nowMs, settings),
 ): CitySnapshot {
   const active = alerts.filter((a) => a.level !== 'NORMAL');
-  const zones = [...sensorsByZone(statuses, nowMs, settings)].map(([zoneId, sensors]) => summarise(zoneId, sensors, active, positions, nowMs, settings));
+  const alertsByZone = countAlerts(active);
+  const zones = [...byZone].map(([zoneId, sensors]) => summarise(zoneId, sensors, alertsByZone.get(zoneId), positions, nowMs, settings));
   const silentAfter = silentAfterMs(settings);
   const silent = [...statuses.values()]
     .filter((s) => nowMs - s.receivedAtMs > silentAfter && nowMs - s.receivedAtMs <= forgetAfterMs(settings))
@@ -183,22 +194,22 @@ export interface SensorView {
   position: { lat: number; lon: number } | null;
 }
 
-/** One zone: its summary and every sensor of it, most congested first. */
+/** One zone (of `byZone`, sensorsByZone's answer): its summary and every sensor of it, most congested first. */
 export function zoneView(
   zoneId: string,
-  statuses: ReadonlyMap<string, SensorStatus>,
+  byZone: ReadonlyMap<string, SensorStatus[]>,
   alerts: readonly AlertState[],
   positions: Positions,
   nowMs: number,
   settings: ConsoleSettings,
 ): { summary: ZoneSummary; sensors: SensorView[] } | undefined {
-  const sensors = sensorsByZone(statuses, nowMs, settings).get(zoneId);
+  const sensors = byZone.get(zoneId);
   if (!sensors) return undefined;
-  const active = alerts.filter((a) => a.level !== 'NORMAL');
+  const active = alerts.filter((a) => a.level !== 'NORMAL' && a.zoneId === zoneId);
   const alertOf = new Map(active.map((a) => [a.sensorId, a.level]));
   const silentAfter = silentAfterMs(settings);
   return {
-    summary: summarise(zoneId, sensors, active, positions, nowMs, settings),
+    summary: summarise(zoneId, sensors, countAlerts(active).get(zoneId), positions, nowMs, settings),
     sensors: sensors
       .map((s): SensorView => {
         const age = Math.max(0, nowMs - s.receivedAtMs);
