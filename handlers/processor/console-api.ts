@@ -200,8 +200,10 @@ function body(event: Event): Record<string, unknown> {
 /**
  * A value read at most every `ttlMs`; callers during a read share it; a failed read is not kept.
  * Under steady load (the value is less than 1.5 × ttlMs old) a caller gets the value it has while
- * the next read runs, so no request of a busy container waits for DynamoDB; a lone caller (a quiet
- * night, one controller) waits for a fresh read rather than see data a poll old.
+ * the next read runs, and while a read is under way every caller gets the last value unless it is
+ * more than 3 × ttlMs old: no request of a busy container waits for DynamoDB, however long a read
+ * takes. A lone caller (a quiet night, one controller) waits for a fresh read rather than see data a
+ * poll old. A value's age counts from the start of the read that made it.
  */
 export class Cached<T> {
   private value?: { at: number; data: T };
@@ -224,6 +226,7 @@ export class Cached<T> {
   get(nowMs: number): Promise<T> {
     const age = this.value ? nowMs - this.value.at : Number.POSITIVE_INFINITY;
     if (age < this.ttlMs) return Promise.resolve(this.value!.data);
+    if (this.inFlight && age < this.ttlMs * 3) return Promise.resolve(this.value!.data);
     if (age < this.ttlMs * 1.5) {
       // A failed background read is retried by the next caller; the error is the read's own.
       this.refresh(nowMs).catch(() => undefined);

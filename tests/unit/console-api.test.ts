@@ -84,7 +84,7 @@ describe('alert sentences', () => {
 });
 
 describe('Cached', () => {
-  it('shares one read among concurrent callers, serves a busy container the last value while it reads again, and makes a lone caller wait for fresh data', async () => {
+  it('shares one read among concurrent callers, serves a busy container the last value while it reads again (even a slow read), and makes a lone caller wait for fresh data', async () => {
     let reads = 0;
     let release: (() => void) | undefined;
     const cached = new Cached(1_000, async () => {
@@ -98,6 +98,9 @@ describe('Cached', () => {
     expect(reads).toBe(1);
     // 1.2 × ttl later (a busy container): the value it has, at once, while the next read runs.
     await expect(cached.get(1_200)).resolves.toBe(1);
+    expect(reads).toBe(2);
+    // A slow read: callers keep getting that value, up to 3 × ttl old, without a second read.
+    await expect(cached.get(2_900)).resolves.toBe(1);
     expect(reads).toBe(2);
     release!();
     await new Promise((r) => setTimeout(r, 0));
