@@ -91,8 +91,6 @@ export const METRIC = {
   rawRecordsDelivered: 'RawRecordsDelivered',
   /** Firehose records given up on (retries exhausted): their readings are reported for retry. */
   rawDeliveryFailures: 'RawDeliveryFailures',
-  /** Readings stored with the zone their sensor sent, because the registry has none for it. */
-  recordsZoneUnverified: 'RecordsZoneUnverified',
   /** Writes of the console's sensor-status items given up on (the next batch writes those sensors again). */
   sensorStatusWriteFailures: 'SensorStatusWriteFailures',
   endToEndLatencyMs: 'EndToEndLatencyMs',

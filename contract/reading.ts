@@ -103,27 +103,25 @@ export const READING_FIELDS = {
     column: 'string',
     rollup: ['last'],
   },
-  /** Server receive time in epoch milliseconds (IoT SQL `timestamp()`). */
-  received_at: { codec: numberIn('received_at', 0, Number.MAX_SAFE_INTEGER, true), required: false, column: 'bigint', setBy: 'rule' },
-  /** The authenticated thing name, from the topic the device published to. */
-  thing_name: { codec: t.string, required: false, column: 'string', setBy: 'rule' },
   /**
-   * The sensor's zone in the IoT registry (its thing's `zone` attribute), added by the rule from the
-   * message's propagated attributes (REGISTRY_ZONE below). Absent when the thing has no zone or no
-   * thing type: the reading then keeps the zone the sensor sent, counted as unverified.
+   * Server receive time in epoch milliseconds: the topic rule's `timestamp()`, carried in the rule's
+   * envelope (RULE_RECORD), never in what the sensor sent. A sensor that sends it is quarantined.
    */
-  registry_zone: { codec: t.string, required: false, column: 'string', setBy: 'rule' },
+  received_at: { codec: numberIn('received_at', 0, Number.MAX_SAFE_INTEGER, true), required: false, column: 'bigint', setBy: 'rule' },
 } as const satisfies Record<string, FieldSpec>;
 
 export type FieldName = keyof typeof READING_FIELDS;
 type Fields = typeof READING_FIELDS;
 type RequiredName = { [K in FieldName]: Fields[K]['required'] extends true ? K : never }[FieldName];
-type OptionalName = Exclude<FieldName, RequiredName>;
+type RuleSetName = { [K in FieldName]: Fields[K] extends { setBy: 'rule' } ? K : never }[FieldName];
+type OptionalName = Exclude<FieldName, RequiredName | RuleSetName>;
 
+/** The fields the sensor sends (those the rule sets are not part of its message). */
+const sentBySensor = ([, f]: [string, FieldSpec]) => f.setBy !== 'rule';
 const pick = <K extends FieldName>(required: boolean) =>
   Object.fromEntries(
-    Object.entries(READING_FIELDS)
-      .filter(([, f]) => f.required === required)
+    (Object.entries(READING_FIELDS) as [string, FieldSpec][])
+      .filter((e) => sentBySensor(e) && e[1].required === required)
       .map(([name, f]) => [name, f.codec]),
   ) as { [N in K]: Fields[N]['codec'] };
 
@@ -132,24 +130,62 @@ export const RequiredFields = t.type(pick<RequiredName>(true));
 /** Optional fields: checked only when present. */
 export const OptionalFields = t.partial(pick<OptionalName>(false));
 
-/** The whole reading (for types and for describing failures). */
+/** The whole reading as the sensor sends it (for types and for describing failures). */
 export const RawReading = t.intersection([RequiredFields, OptionalFields]);
 export type RawReading = t.TypeOf<typeof RawReading>;
 
-/** The fields the IoT topic rule adds to every reading before it reaches Kinesis. */
-export const RULE_FIELDS = {
+/**
+ * The Kinesis record the IoT topic rule writes for each message: the sensor's bytes, opaque, next to
+ * what IoT Core established. The rule's SQL (src/layers/ingestion.ts) selects only functions, never
+ * `*` with aliases beside it: AWS documents adding keys to `SELECT *` ("SELECT *, 15 as speed") but
+ * not which value wins when the device's JSON has a key of the same name
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-select.html), so nothing the device
+ * sends can land in a key the processor trusts, whichever way IoT Core resolves such a collision.
+ * `encode(*, 'base64')` takes the payload whatever it is (JSON or not): the documented form for
+ * binary payloads (https://docs.aws.amazon.com/iot/latest/developerguide/binary-payloads.html).
+ * The sensor itself is the record's partition key (the topic level the policy pins to the thing).
+ */
+export const RULE_RECORD = {
+  /** The message payload as published, base64 (`encode(*, 'base64')`). */
+  payload: 'payload',
+  /** Server receive time, epoch ms (`timestamp()`). */
   receivedAt: 'received_at',
-  thingName: 'thing_name',
-  registryZone: 'registry_zone',
-} as const satisfies Record<string, FieldName>;
+  /** Every value of the `tapstack:zone` user property (`get_user_properties`): the registry zone, once, when all is well. */
+  registryZones: 'registry_zones',
+} as const;
+
+/** A record as the rule writes it (and the simulator, the tests and the bench make it). */
+export interface RuleRecord {
+  payload: string;
+  received_at?: number;
+  registry_zones?: string[];
+}
+
+/** The record the rule writes for a message: its payload (bytes as published), receive time and propagated zones. */
+export function ruleRecord(payload: Buffer | string, receivedAtMs: number | undefined, registryZones: readonly string[] | undefined): string {
+  const record: RuleRecord = { payload: Buffer.from(payload).toString('base64') };
+  if (receivedAtMs !== undefined) record.received_at = receivedAtMs;
+  // IoT SQL leaves a key out when its value is Undefined (no such user property).
+  if (registryZones !== undefined && registryZones.length > 0) record.registry_zones = [...registryZones];
+  return JSON.stringify(record);
+}
+
+/**
+ * Keys only IoT Core may set. They never travel in what the sensor sent (RULE_RECORD keeps the
+ * payload apart), so a sensor that sends one is trying to pass for the server: quarantined.
+ * `thing_name` and `registry_zone` are the names earlier versions of the rule added.
+ */
+export const SERVER_SET_KEYS = [RULE_RECORD.receivedAt, RULE_RECORD.registryZones, 'thing_name', 'registry_zone'] as const;
 
 /**
  * How a reading learns its sensor's registry zone: IoT Core message enrichment. The sensors' thing
  * type propagates the thing attribute `zone` to every message its things publish as the MQTT 5 user
  * property `tapstack:zone` (with Basic Ingest and through the broker, whatever MQTT version the
- * device speaks), and the topic rule copies it into the reading with `get_user_properties`, a
- * function that is not billed (only Lambda, get_dynamodb, get_registry_data and get_thing_shadow
- * are billed like an action).
+ * device speaks), and the topic rule copies every value of that property into the record
+ * (RULE_RECORD.registryZones) with `get_user_properties`, a function that is not billed (only
+ * Lambda, get_dynamodb, get_registry_data and get_thing_shadow are billed like an action). An MQTT 5
+ * device can add a `tapstack:zone` property of its own: the processor accepts a reading only when
+ * the list holds exactly one value, equal to its zone_id, so an added value quarantines it instead.
  *  - https://docs.aws.amazon.com/iot/latest/developerguide/thing-types-propagating-attributes.html
  *  - https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html
  *  - https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-iot-thingtype-propagatingattribute.html

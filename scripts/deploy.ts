@@ -3,19 +3,25 @@
  *                   [--outputs-dir DIR] [--no-email]
  * Checks the parameters file against --env, resolves the region and credentials as the SDK and
  * the AWS CLI do (and prints them), packages the processor, deploys templates/TapStack.yml through
- * `aws cloudformation deploy`, then writes the stack's outputs to <outputs dir>/<stack name>.json
- * and, as the last deploy's copy, <outputs dir>/flat-outputs.json.
+ * `aws cloudformation deploy`, then does what CloudFormation cannot: attaches the sensor policy to
+ * the environment's sensor thing group, and turns termination protection on outside throwaway
+ * environments; then writes the stack's outputs to <outputs dir>/<stack name>.json and, as the
+ * last deploy's copy, <outputs dir>/flat-outputs.json; finally uploads the console's build to its
+ * bucket (scripts/lib/console-publish.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStacksCommand, UpdateTerminationProtectionCommand } from '@aws-sdk/client-cloudformation';
+import { AttachPolicyCommand, CreateThingGroupCommand, DescribeThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { ENVIRONMENT_SUFFIX_PATTERN } from '../contract';
 import { buildTemplate } from '../src/index';
 import { assertBucketName, clientConfig, DeployError, maskedKeyId, resolveCredentials, resolveTarget, type AwsTarget } from './aws';
 import { ROOT } from './lib/paths';
+import { templateName } from './lib/ops';
 import { outputsDir, writeOutputsFiles } from './lib/outputs';
+import { LogicalId } from '../src/names';
 import { parseFlags, runMain, UsageError } from './cli';
 import { packageProcessor, s3Client } from './package';
 import { buildConsole } from './build-console';
@@ -132,6 +138,41 @@ export function cliEndpoint(endpoint: string): string {
   return url.toString().replace(/\/$/, '');
 }
 
+/**
+ * Attaches the sensor policy to the environment's sensor thing group, which is how every sensor gets
+ * it (src/layers/provisioning.ts THING_LAYOUT): CloudFormation cannot attach an IoT policy to a thing
+ * group (AWS::IoT::PolicyPrincipalAttachment takes certificates: https://github.com/aws/aws-cdk/issues/26166),
+ * so no provisioning role needs AttachPolicy. AttachPolicy is idempotent; the names are the
+ * template's own (moto reports an IoT policy's physical ID unusably, and drops outputs on change
+ * sets). The group is the stack's; an emulator that does not create AWS::IoT::ThingGroup gets it here.
+ */
+export async function attachSensorPolicy(iot: IoTClient, parameters: Record<string, string>, print: (line: string) => void): Promise<void> {
+  const policyName = templateName(LogicalId.SensorPolicy, 'PolicyName', parameters)!;
+  const groupName = templateName(LogicalId.SensorThingGroup, 'ThingGroupName', parameters)!;
+  let groupArn: string;
+  try {
+    groupArn = (await iot.send(new DescribeThingGroupCommand({ thingGroupName: groupName }))).thingGroupArn!;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    groupArn = (await iot.send(new CreateThingGroupCommand({ thingGroupName: groupName }))).thingGroupArn!;
+    print(`Thing group ${groupName} was not there after the deploy (an emulator without AWS::IoT::ThingGroup): created it`);
+  }
+  await iot.send(new AttachPolicyCommand({ policyName, target: groupArn }));
+  print(`IoT policy ${policyName} attached to thing group ${groupName}: the sensors of this environment (and only they) may connect`);
+}
+
+/**
+ * Turns termination protection on for a stack that keeps data (ThrowawayEnvironment=false): a
+ * mistaken delete-stack then fails instead of starting
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html).
+ * `aws cloudformation deploy` has no flag for it. npm run teardown turns it off after asking.
+ */
+export async function protectStack(cfn: CloudFormationClient, stackName: string, throwaway: boolean, print: (line: string) => void): Promise<void> {
+  if (throwaway) return;
+  await cfn.send(new UpdateTerminationProtectionCommand({ StackName: stackName, EnableTerminationProtection: true }));
+  print(`Termination protection on for ${stackName} (a non-throwaway environment; npm run teardown turns it off after asking)`);
+}
+
 /** Reads the stack's outputs and writes them to the outputs files (key → value). */
 export async function writeOutputs(
   stackName: string,
@@ -203,6 +244,9 @@ export async function deploy(argv: string[], print: (line: string) => void = con
   const run = spawnSync('aws', args, { stdio: ['ignore', 'inherit', 'inherit'], env: childEnv });
   if (run.error) throw new DeployError('The AWS CLI (aws) was not found: install it (python3 -m pip install awscli, or AWS CLI v2)', { cause: run.error });
   if (run.status !== 0) throw new DeployError(`aws cloudformation deploy failed (exit ${run.status}): see its output above`);
+  const parameters = Object.fromEntries(Object.keys(TEMPLATE_PARAMETERS()).map((name) => [name, parameterValue(params, name)]));
+  await attachSensorPolicy(new IoTClient(clientConfig(target, credentials)), parameters, print);
+  await protectStack(new CloudFormationClient(clientConfig(target, credentials)), stackName, parameterValue(params, 'ThrowawayEnvironment') === 'true', print);
   const outputs = await writeOutputs(stackName, target, print, dir, credentials);
   // The traffic controllers' console: its build into the stack's bucket, its config from the outputs.
   if (!outputs.ConsoleBucketName) {

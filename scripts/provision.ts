@@ -3,6 +3,7 @@
  *                      [--dry-run] [--stack-name S] [--bucket B] [--out DIR] [--region R]
  * npm run provision -- --env E --zones zones.csv                 (create the zone thing groups, e.g. before JITP)
  * npm run provision -- --env E --revoke sensor-123 [--status REVOKED|INACTIVE]
+ * npm run provision -- --env E --rotate sensor-123 [--csr new.csr] [--ca-cert ca.pem --ca-key ca.key]
  * npm run provision -- --env E --verification-cert out.pem --ca-cert ca.pem --ca-key ca.key
  *
  * Bulk registration: validates the CSV (nothing is registered when any row is bad), makes or reads
@@ -37,6 +38,7 @@ import {
   reportLines,
   REVOKE_STATUSES,
   revokeSensor,
+  rotateCertificate,
   stackOutputs,
   startRegistrationTask,
   uploadRegistrationFile,
@@ -120,6 +122,8 @@ export async function provision(argv: string[], io: ProvisionIo = consoleIo): Pr
     out: { type: 'string', help: 'output folder for keys, certificates and reports, default provisioning-out/<env>' },
     'validity-days': { type: 'string', help: `days a locally signed certificate is valid, default ${DEFAULT_VALIDITY_DAYS}` },
     revoke: { type: 'string', help: 'sensor id whose certificates to revoke' },
+    rotate: { type: 'string', help: "sensor id to give a new certificate (next to its current one): an existing sensor's only path to a new certificate" },
+    csr: { type: 'string', help: 'for --rotate: the PEM CSR the device made (default: a new key and CSR made here)' },
     status: { type: 'string', help: `status for --revoke: ${REVOKE_STATUSES.join(' | ')} (default REVOKED)` },
     'verification-cert': { type: 'string', help: 'write the CA verification certificate (for DeviceCaVerificationCertificatePem) to this file' },
     region: { type: 'string', help: 'AWS region' },
@@ -129,7 +133,7 @@ export async function provision(argv: string[], io: ProvisionIo = consoleIo): Pr
   const stackName = flags['stack-name'] ?? `tapstack-${env}`;
   const target = awsTarget(flags.region);
   const outDir = resolve(flags.out ?? join(DEFAULT_OUT_DIR, env));
-  const modes = (['csv', 'revoke', 'verification-cert'] as const).filter((m) => flags[m] !== undefined);
+  const modes = (['csv', 'revoke', 'rotate', 'verification-cert'] as const).filter((m) => flags[m] !== undefined);
   if (modes.length > 1) throw new UsageError(`provision: --${modes.join(' and --')} are separate tasks; give one`);
   if ((flags['ca-cert'] === undefined) !== (flags['ca-key'] === undefined)) {
     throw new UsageError('provision: --ca-cert and --ca-key go together (the CA certificate and its private key)');
@@ -144,6 +148,11 @@ export async function provision(argv: string[], io: ProvisionIo = consoleIo): Pr
     io.print(`${flags.revoke}: the thing keeps its attributes and zone group; attach a new certificate to bring the sensor back`);
     return { exitCode: 0 };
   }
+
+  if (flags.rotate !== undefined) {
+    return rotate({ sensorId: flags.rotate, csrFile: flags.csr, caCert: flags['ca-cert'], caKey: flags['ca-key'], env, stackName, outDir, target, io, validityDays: numberFlag('provision', 'validity-days', flags['validity-days'], DEFAULT_VALIDITY_DAYS) });
+  }
+  if (flags.csr !== undefined) throw new UsageError('provision: --csr goes with --rotate (for many sensors, --csr-dir with --csv)');
 
   if (flags['verification-cert'] !== undefined) {
     if (!flags['ca-cert']) throw new UsageError('provision: --verification-cert needs --ca-cert and --ca-key');
@@ -188,21 +197,75 @@ export async function provision(argv: string[], io: ProvisionIo = consoleIo): Pr
   });
 }
 
-interface BulkOptions {
-  csvFile: string;
-  zones?: Zone[];
-  zonesFile?: string;
+/** What every certificate-making mode takes: the stack, where files go, an optional local CA. */
+interface CertificateOptions {
   caCert?: string;
   caKey?: string;
-  csrDir?: string;
-  dryRun: boolean;
   env: string;
   stackName: string;
-  bucket?: string;
   outDir: string;
   validityDays: number;
   target: AwsTarget;
   io: ProvisionIo;
+}
+
+interface RotateOptions extends CertificateOptions {
+  sensorId: string;
+  csrFile?: string;
+}
+
+/**
+ * A new certificate for an existing sensor, next to its current one (rotateCertificate): the CSR the
+ * device made (--csr) or a new key made here, signed by AWS IoT or by the operator's CA.
+ */
+async function rotate(o: RotateOptions): Promise<{ exitCode: number }> {
+  const { io } = o;
+  const now = io.now();
+  const ca = o.caCert ? await loadCa(read(o.caCert, '--ca-cert'), read(o.caKey!, '--ca-key'), now) : undefined;
+  let csr;
+  if (o.csrFile) {
+    csr = await readCsr(read(o.csrFile, '--csr'), o.csrFile);
+    const cn = commonName(csr.subject);
+    if (cn !== o.sensorId) throw new UsageError(`provision: --csr ${o.csrFile} has CN '${cn ?? ''}'; allowed: CN = the sensor id ${o.sensorId}`);
+  }
+  await assertCredentials();
+  const aws = clients(o.target);
+  const outputs = await stackOutputs(aws.cfn, o.stackName, o.target.region);
+  const thingTypeName = outputs.SensorThingTypeName;
+  if (!thingTypeName) throw new ProvisionError(`stack ${o.stackName} lacks output SensorThingTypeName: update it with this version of the template (npm run deploy)`);
+  const keyPath = join(o.outDir, 'keys', `${o.sensorId}.${stamp(now)}.key.pem`);
+  if (!csr) {
+    // The zone and location in the subject are informative only: the registry's attributes are the truth.
+    const made = await createDeviceCredentials({ sensorId: o.sensorId, zoneId: 'rotated', location: '0,0' });
+    writePrivate(keyPath, made.privateKeyPem);
+    csr = made.csr;
+  }
+  const certificate = ca
+    ? { certificatePem: (await signCsr(csr, ca, { now, validityDays: o.validityDays })).toString('pem'), caCertificatePem: ca.certificatePem }
+    : { csrPem: csr.toString('pem') };
+  const rotated = await rotateCertificate(aws.iot, o.sensorId, thingTypeName, certificate);
+  const pem = 'certificatePem' in certificate ? certificate.certificatePem : rotated.certificatePem;
+  const certPath = join(o.outDir, 'certs', `${o.sensorId}.${stamp(now)}.cert.pem`);
+  if (pem) {
+    mkdirSync(join(o.outDir, 'certs'), { recursive: true });
+    writeFileSync(certPath, pem);
+  }
+  const id = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+  io.print(`${o.sensorId}: new certificate ${id(rotated.certificateArn)} active and attached${pem ? ` (${certPath})` : ''}${o.csrFile ? '' : `; key ${keyPath}`}`);
+  io.print(`${o.sensorId}: ${rotated.previous.length} earlier certificate(s) still attached; once the device connects with the new one, deactivate each:`);
+  for (const old of rotated.previous) {
+    io.print(`  aws iot update-certificate --certificate-id ${id(old)} --new-status INACTIVE && aws iot detach-thing-principal --thing-name ${o.sensorId} --principal ${old}`);
+  }
+  return { exitCode: 0 };
+}
+
+interface BulkOptions extends CertificateOptions {
+  csvFile: string;
+  zones?: Zone[];
+  zonesFile?: string;
+  csrDir?: string;
+  dryRun: boolean;
+  bucket?: string;
 }
 
 async function bulkRegister(o: BulkOptions): Promise<{ exitCode: number }> {
@@ -245,15 +308,25 @@ async function bulkRegister(o: BulkOptions): Promise<{ exitCode: number }> {
     io.print(`stack ${o.stackName}: not read (${(error as Error).message})`);
   }
   const roleArn = outputs.BulkRegistrationRoleArn;
-  const policyName = outputs.SensorPolicyName;
+  const thingTypeName = outputs.SensorThingTypeName;
+  const sensorGroup = outputs.SensorThingGroupName;
   const bucket = o.bucket ?? outputs.RawDataBucketName;
-  if (!o.dryRun && (!roleArn || !policyName || !bucket)) {
+  if (!o.dryRun && !roleArn && thingTypeName) {
     throw new ProvisionError(
-      `stack ${o.stackName} lacks output(s) ${[!roleArn && 'BulkRegistrationRoleArn', !policyName && 'SensorPolicyName', !bucket && 'RawDataBucketName'].filter(Boolean).join(', ')}: ` +
+      `stack ${o.stackName} has no bulk registration role: deploy it with EnableBulkRegistration=true and OperatorRoleName set to the IAM role you run ` +
+        'npm run provision as (only that role may pass the bulk role to AWS IoT), or provision sensors by JITP (docs/provisioning.md)',
+    );
+  }
+  if (!o.dryRun && (!thingTypeName || !sensorGroup || !bucket)) {
+    throw new ProvisionError(
+      `stack ${o.stackName} lacks output(s) ${[!thingTypeName && 'SensorThingTypeName', !sensorGroup && 'SensorThingGroupName', !bucket && 'RawDataBucketName'].filter(Boolean).join(', ')}: ` +
         'update it with this version of the template (npm run deploy)',
     );
   }
-  const templateBody = bulkTemplateBody(policyName ?? 'tapstack-<env>-sensor', source, outputs.SensorThingTypeName);
+  const templateBody = bulkTemplateBody(source, {
+    thingTypeName: thingTypeName ?? `tapstack-${o.env}-sensor`,
+    sensorGroup: sensorGroup ?? `tapstack-${o.env}-sensors`,
+  });
   if (templateBody.length > MAX_TEMPLATE_BODY_CHARS) {
     throw new ProvisionError(`the registration template is ${templateBody.length} characters, above the ${MAX_TEMPLATE_BODY_CHARS} AWS IoT takes: use a CA certificate with a shorter PEM`);
   }
@@ -264,12 +337,15 @@ async function bulkRegister(o: BulkOptions): Promise<{ exitCode: number }> {
     if (o.zones) io.print(`zone thing groups: would create those of ${o.zones.length} zone(s) in ${o.zonesFile} missing under ${THING_LAYOUT.zoneParentGroup}`);
     io.print(`certificates: ${keysFrom}, ${signer}`);
     io.print(`registration file: ${sensors.length.toLocaleString('en-US')} JSON lines with keys ${bulkParameterNames(source).join(', ')} -> s3://${bucket ?? '<stack bucket>'}/${key}`);
-    io.print(`template: ${templateBody.length} of ${MAX_TEMPLATE_BODY_CHARS} characters; policy ${policyName ?? '(stack not read)'}; role ${roleArn ?? '(stack not read)'}`);
+    io.print(
+      `template: ${templateBody.length} of ${MAX_TEMPLATE_BODY_CHARS} characters; thing type ${thingTypeName ?? '(stack not read)'}, ` +
+        `sensor group ${sensorGroup ?? '(stack not read)'}; role ${roleArn ?? '(stack not read or no bulk role)'}`,
+    );
     io.print('would run StartThingRegistrationTask, poll DescribeThingRegistrationTask, then report every row from ListThingRegistrationTaskReports');
     return { exitCode: 0 };
   }
   if (o.bucket) {
-    io.print(`note: BulkRegistrationRole reads only s3://${outputs.RawDataBucketName}/${REGISTRATION_PREFIX}*; s3://${o.bucket} must grant it s3:GetObject`);
+    io.print(`note: BulkRegistrationRole reads only s3://${outputs.RawDataBucketName}/${REGISTRATION_PREFIX}${o.env}/*; s3://${o.bucket} must grant it s3:GetObject`);
   }
 
   // 2. Zone groups (the templates add each thing to its zone's group; IoT does not create groups).

@@ -3,15 +3,18 @@
  *
  * Says what `delete-stack` would leave behind, then removes what the operator confirms:
  * - data stores the template retains unless ThrowawayEnvironment is 'true' (the key, the stream,
- *   the queues, the tables with their deletion protection, the raw-data bucket): read from the
+ *   the queues, the tables with their deletion protection, the buckets, the log groups): read from the
  *   template's DeletionPolicy, evaluated with the stack's own parameter;
  * - a non-empty bucket: CloudFormation cannot delete it, the stack ends DELETE_FAILED ("you cannot
  *   delete a resource, such as a non-empty S3 bucket",
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DeleteStack.html);
- * - the sensor IoT policy while certificates are attached to it: IoT refuses to delete an attached
- *   policy (DeleteConflictException, and for up to five minutes after it was detached:
+ * - the sensor IoT policy while it is attached (to the sensor thing group, by npm run deploy; to
+ *   certificates, by stacks of earlier versions): IoT refuses to delete an attached policy
+ *   (DeleteConflictException, and for up to five minutes after it was detached:
  *   https://docs.aws.amazon.com/iot/latest/apireference/API_DeletePolicy.html),
- *   and the certificates and things themselves (created by npm run provision, not by the stack).
+ *   and the certificates and things themselves (created by npm run provision, not by the stack);
+ * - termination protection, which npm run deploy turns on outside throwaway environments: DeleteStack
+ *   fails while it is on (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html).
  * Every step asks first, on a terminal; with no terminal it refuses unless --yes (yes to every step).
  * --dry-run prints the report and changes nothing.
  */
@@ -20,8 +23,10 @@ import {
   DeleteStackCommand,
   DescribeStacksCommand,
   ListStackResourcesCommand,
+  UpdateTerminationProtectionCommand,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CognitoIdentityProviderClient, DeleteUserPoolCommand, UpdateUserPoolCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DeleteTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import {
@@ -83,7 +88,9 @@ export interface TeardownPlan {
   throwaway: boolean;
   retained: Leftover[];
   buckets: { name: string; objects: number; retained: boolean }[];
-  policy?: { name: string; certificates: string[] };
+  /** The sensor policy and what it is attached to: thing groups (npm run deploy) and certificates (earlier versions). */
+  policy?: { name: string; groups: string[]; certificates: string[] };
+  terminationProtection: boolean;
 }
 
 async function countObjectVersions(s3: S3Client, bucket: string): Promise<number> {
@@ -161,8 +168,11 @@ export async function teardownPlan(ctx: OpsContext): Promise<TeardownPlan> {
   const reported = physical.get(LogicalId.SensorPolicy);
   // IoT policy names: [\w+=,.@-]+ (https://docs.aws.amazon.com/iot/latest/apireference/API_CreatePolicy.html).
   const policyName = reported && /^[\w+=,.@-]+$/.test(reported) ? reported : templateName(LogicalId.SensorPolicy, 'PolicyName', parameters);
-  const policy = policyName ? { name: policyName, certificates: await listTargets(new IoTClient(ctx.config), policyName) } : undefined;
-  return { stackName: ctx.stackName, throwaway, retained, buckets, ...(policy ? { policy } : {}) };
+  const targets = policyName ? await listTargets(new IoTClient(ctx.config), policyName) : [];
+  const policy = policyName
+    ? { name: policyName, groups: targets.filter((t) => t.includes(':thinggroup/')), certificates: targets.filter((t) => !t.includes(':thinggroup/')) }
+    : undefined;
+  return { stackName: ctx.stackName, throwaway, retained, buckets, ...(policy ? { policy } : {}), terminationProtection: stack.EnableTerminationProtection === true };
 }
 
 export function planLines(plan: TeardownPlan): string[] {
@@ -171,12 +181,15 @@ export function planLines(plan: TeardownPlan): string[] {
   for (const b of plan.buckets.filter((x) => x.objects > 0 && !x.retained)) {
     lines.push(`  - AWS::S3::Bucket ${b.name}: ${b.objects.toLocaleString('en-US')} object versions; CloudFormation cannot delete a non-empty bucket (the stack ends DELETE_FAILED)`);
   }
-  if (plan.policy && plan.policy.certificates.length > 0) {
+  if (plan.policy && plan.policy.groups.length + plan.policy.certificates.length > 0) {
+    const { name, groups, certificates } = plan.policy;
     lines.push(
-      `  - AWS::IoT::Policy ${plan.policy.name}: attached to ${plan.policy.certificates.length} certificates, so IoT refuses to delete it (the stack ends DELETE_FAILED); the certificates and things are not part of the stack and stay too`,
+      `  - AWS::IoT::Policy ${name}: attached to ${[groups.length ? `thing group(s) ${groups.map((g) => g.slice(g.lastIndexOf('/') + 1)).join(', ')}` : '', certificates.length ? `${certificates.length} certificates` : ''].filter(Boolean).join(' and ')}, ` +
+        'so IoT refuses to delete it (the stack ends DELETE_FAILED); the certificates and things are not part of the stack and stay too',
     );
   }
   if (lines.length === 1) lines.push('  nothing: every resource goes with the stack.');
+  if (plan.terminationProtection) lines.push(`Termination protection is on for ${plan.stackName} (npm run deploy sets it outside throwaway environments): delete-stack fails until it is turned off.`);
   return lines;
 }
 
@@ -191,12 +204,13 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
       done.push(`emptied ${b.name} (${(await emptyBucket(s3, b.name)).toLocaleString('en-US')} object versions)`);
     }
   }
-  if (plan.policy && plan.policy.certificates.length > 0) {
-    const { name, certificates } = plan.policy;
-    if (await confirm(`Detach IoT policy ${name} from its ${certificates.length} certificates (those sensors can no longer connect)?`)) {
-      for (const target of certificates) await iot.send(new DetachPolicyCommand({ policyName: name, target }));
-      done.push(`detached ${name} from ${certificates.length} certificates`);
-      if (await confirm(`Also deactivate and delete those ${certificates.length} certificates (their things stay)?`)) {
+  if (plan.policy && plan.policy.groups.length + plan.policy.certificates.length > 0) {
+    const { name, groups, certificates } = plan.policy;
+    const what = [groups.length ? `thing group(s) ${groups.map((g) => g.slice(g.lastIndexOf('/') + 1)).join(', ')}` : '', certificates.length ? `${certificates.length} certificates` : ''].filter(Boolean).join(' and ');
+    if (await confirm(`Detach IoT policy ${name} from ${what} (those sensors can no longer connect)?`)) {
+      for (const target of [...groups, ...certificates]) await iot.send(new DetachPolicyCommand({ policyName: name, target }));
+      done.push(`detached ${name} from ${what}`);
+      if (certificates.length > 0 && (await confirm(`Also deactivate and delete those ${certificates.length} certificates (their things stay)?`))) {
         for (const arn of certificates) {
           const things = (await iot.send(new ListPrincipalThingsCommand({ principal: arn }))).things ?? [];
           for (const thingName of things) await iot.send(new DetachThingPrincipalCommand({ thingName, principal: arn }));
@@ -211,6 +225,11 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
 
   const cfn = new CloudFormationClient(ctx.config);
   if (!(await confirm(`Delete stack ${plan.stackName}?`))) return done;
+  if (plan.terminationProtection) {
+    if (!(await confirm(`Turn off termination protection of ${plan.stackName} (a production stack: this is what stands between it and a mistaken delete)?`))) return done;
+    await cfn.send(new UpdateTerminationProtectionCommand({ StackName: plan.stackName, EnableTerminationProtection: false }));
+    done.push(`turned off termination protection of ${plan.stackName}`);
+  }
   await cfn.send(new DeleteStackCommand({ StackName: plan.stackName }));
   const status = await waitForDeletion(cfn, plan.stackName);
   if (status !== 'DELETE_COMPLETE') {
@@ -265,6 +284,9 @@ async function deleteRetained(ctx: OpsContext, r: Leftover, s3: S3Client): Promi
     case 'AWS::S3::Bucket':
       await emptyBucket(s3, r.physicalId);
       await s3.send(new DeleteBucketCommand({ Bucket: r.physicalId }));
+      return;
+    case 'AWS::Logs::LogGroup':
+      await new CloudWatchLogsClient(ctx.config).send(new DeleteLogGroupCommand({ logGroupName: r.physicalId }));
       return;
     default:
       throw new DeployError(`teardown: no way to delete ${r.type} ${r.physicalId} here: delete it in the console`);

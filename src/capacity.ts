@@ -140,8 +140,13 @@ export const AWS = {
 
 /** Design assumptions of the model, each with why. */
 export const ASSUMPTIONS = {
-  /** A reading in the brief's format, as the IoT rule writes it (with received_at, thing_name). */
+  /** A reading in the brief's format, as a sensor publishes it and as the lake stores it (with received_at). */
   readingBytes: 300,
+  /**
+   * The topic rule's Kinesis record of a reading (contract RULE_RECORD): the reading base64-encoded
+   * (4/3 of it) beside the receive time and the registry zone, ~80 bytes of JSON.
+   */
+  streamRecordBytes: 480,
   /** A full 60 s window item at 1 Hz (tests/unit/enrich-rollup.test.ts measures 866 bytes). */
   itemBytes: 900,
   /** Each further reading in a window adds its offset to reading_offsets_ms (a number of 1-5 digits). */
@@ -302,6 +307,8 @@ export interface DesignCost {
 export interface Load {
   recordsPerSecond: number;
   bytesPerSecond: number;
+  /** What the stream carries: the rule's records. */
+  streamBytesPerSecond: number;
   /** Window merges per second (one conditional put each) and the write units each costs. */
   tableWritesPerSecond: number;
   writeUnitsPerWrite: number;
@@ -441,8 +448,9 @@ function loadOf(input: PlanInput): { load: Load; sizing: Sizing } {
   const { sensors, hz } = input;
   const recordsPerSecond = sensors * hz;
   const bytesPerSecond = recordsPerSecond * A.readingBytes;
+  const streamBytesPerSecond = recordsPerSecond * A.streamRecordBytes;
   const hotZoneSensors = Math.ceil(sensors * Math.max(input.hotZoneShare, 1 / input.zones));
-  const size = sizing(input, recordsPerSecond, bytesPerSecond, hotZoneSensors);
+  const size = sizing(input, recordsPerSecond, streamBytesPerSecond, hotZoneSensors);
 
   // Each lane is invoked once per batching window while data flows (at least once a second).
   const batchSeconds = Math.max(1, input.windowSeconds);
@@ -471,6 +479,7 @@ function loadOf(input: PlanInput): { load: Load; sizing: Sizing } {
     load: {
       recordsPerSecond,
       bytesPerSecond,
+      streamBytesPerSecond,
       tableWritesPerSecond: Math.round(sensors * mergesPerSensor),
       writeUnitsPerWrite,
       indexWritesPerSecond: Math.round(indexWritesPerSecond),
@@ -846,8 +855,8 @@ export function plan(raw: PlanInput): Plan {
   defaults.monthlyTotalUsd += consoleCost.totalUsd;
 
   // Options compared and not taken.
-  const monthlyBytes = load.bytesPerSecond * S;
-  const onDemandIn = gb(load.recordsPerSecond * S * Math.max(A.readingBytes, AWS.kinesis.onDemandRecordRoundingBytes));
+  const monthlyBytes = load.streamBytesPerSecond * S;
+  const onDemandIn = gb(load.recordsPerSecond * S * Math.max(A.streamRecordBytes, AWS.kinesis.onDemandRecordRoundingBytes));
   const onDemandStandard =
     (S / 3_600) * AWS.kinesis.onDemandStreamHourUsd + onDemandIn * AWS.kinesis.onDemandIngestPerGbUsd + gb(monthlyBytes) * AWS.kinesis.onDemandRetrievalPerGbUsd;
   const advantage =

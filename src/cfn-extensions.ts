@@ -3,7 +3,7 @@
  * module augmentation so that builders stay checked. Each one is documented in the AWS
  * CloudFormation resource reference.
  */
-import type { IntrinsicFunction, List, ResourceTag, Value } from 'cloudform-types';
+import { ResourceBase, type IntrinsicFunction, type List, type ResourceTag, type Value } from 'cloudform-types';
 
 export interface LoggingConfig {
   LogFormat?: Value<'JSON' | 'Text'>;
@@ -99,5 +99,20 @@ declare module 'cloudform-types/types/cognito/userPoolDomain' {
      * managed login pages (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cognito-userpooldomain.html).
      */
     ManagedLoginVersion?: Value<number>;
+  }
+}
+
+/**
+ * AWS::Kinesis::ResourcePolicy (2024), a resource type cloudform-types does not have: the
+ * resource-based policy of a data stream
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kinesis-resourcepolicy.html).
+ */
+export interface KinesisResourcePolicyProperties {
+  ResourceArn: Value<string>;
+  ResourcePolicy: { [key: string]: unknown };
+}
+export class KinesisResourcePolicy extends ResourceBase<KinesisResourcePolicyProperties> {
+  constructor(properties: KinesisResourcePolicyProperties) {
+    super('AWS::Kinesis::ResourcePolicy', properties);
   }
 }

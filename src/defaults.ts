@@ -83,14 +83,19 @@ export function encryptedQueue(
   return { queue, policy };
 }
 
-/** A log group encrypted with the stack key, kept LogRetentionDays. `name` is an Fn::Sub pattern. */
+/**
+ * A log group encrypted with the stack key, kept LogRetentionDays, and kept with the stack's other
+ * data when the stack is deleted or the group replaced (unless the environment is a throwaway
+ * one): a deleted stack's logs are often what explains why it was deleted. `name` is an Fn::Sub pattern.
+ */
 export function logGroup(config: TagConfig, name: string): Logs.LogGroup {
-  return new Logs.LogGroup({
+  const group = new Logs.LogGroup({
     LogGroupName: sub(name),
     RetentionInDays: param(Param.LogRetentionDays),
     KmsKeyId: stackKeyArn(),
     Tags: tags(config),
   });
+  return retainUnlessThrowaway(group);
 }
 
 /** An SNS topic encrypted with the stack key. */

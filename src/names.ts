@@ -21,6 +21,7 @@ export const LogicalId = ids(
   'TopicRuleFailureMetricFilter',
   // stream
   'ReadingsStream',
+  'ReadingsStreamPolicy',
   // processing
   'ProcessorFunction',
   'ProcessorRole',
@@ -43,6 +44,7 @@ export const LogicalId = ids(
   'ZoneIndexWriteScalingPolicy',
   // alerting
   'AlertBus',
+  'AlertBusPolicy',
   'AlertArchive',
   'CongestionAlertRule',
   'SensorHealthRule',
@@ -57,6 +59,8 @@ export const LogicalId = ids(
   // analytics
   'RawDataBucket',
   'RawDataBucketPolicy',
+  'AccessLogBucket',
+  'AccessLogBucketPolicy',
   'AnalyticsDatabase',
   'RawReadingsTable',
   'DeliveryStream',
@@ -101,10 +105,12 @@ export const LogicalId = ids(
   'Dashboard',
   // provisioning
   'SensorThingType',
+  'SensorThingGroup',
   'DeviceCaCertificate',
   'SensorProvisioningTemplate',
   'SensorProvisioningRole',
   'BulkRegistrationRole',
+  'BulkRegistrationPassRolePolicy',
   // console (the traffic controllers' console)
   'SensorStatusTable',
   'ConsoleBucket',

@@ -412,14 +412,20 @@ export const PARAMETERS = {
     pattern: '^$|^arn:aws[a-z-]*:quicksight:[a-z0-9-]+:[0-9]{12}:(user|group)/.+$',
     constraint: 'must be empty or a QuickSight user or group ARN',
   },
-  /** The city's or the vendor's CA: set, sensors are provisioned on their first connect (JITP). */
+  /**
+   * A CA of the city's own, for this account only: set, sensors are provisioned on their first
+   * connect (JITP). JITP trusts every certificate the CA signs (its CN becomes a new sensor, its OU the
+   * sensor's zone), so a CA shared with anyone else (a vendor's, signing other customers' devices)
+   * lets them put sensors into this city's data.
+   */
   deviceCaCertificatePem: {
     name: 'DeviceCaCertificatePem',
     group: 'Device provisioning',
     type: 'String',
     description:
-      "PEM of the CA that signs the sensors' certificates (the city's or the vendor's). Set: the CA is registered with " +
-      'auto-registration and a sensor is provisioned on its first connect (JITP). Empty: no JITP.',
+      "PEM of a CA dedicated to this city and this AWS account, which signs only its sensors' certificates (never a vendor CA " +
+      'shared with other customers: JITP trusts everything the CA signs). Set: the CA is registered with auto-registration and ' +
+      'a new sensor is provisioned on its first connect (JITP). Empty: no JITP.',
     default: '',
     pattern: PEM_CERTIFICATE_PATTERN,
     constraint: PEM_CONSTRAINT,
@@ -480,6 +486,17 @@ export const PARAMETERS = {
     pattern: '^$|^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$',
     constraint: 'must be empty or an ACM certificate ARN in us-east-1',
   },
+  /** A CloudFront web ACL must be created in us-east-1 (scope CLOUDFRONT), so a stack elsewhere takes one made apart. */
+  consoleWebAclArn: {
+    name: 'ConsoleWebAclArn',
+    group: "Traffic controllers' console",
+    type: 'String',
+    description:
+      'AWS WAF web ACL (scope CLOUDFRONT, made in us-east-1) in front of the console, e.g. IP allow-lists of the city\'s networks and rate limits; empty: none.',
+    default: '',
+    pattern: '^$|^arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/[A-Za-z0-9_-]{1,128}/[0-9a-f-]{36}$',
+    constraint: 'must be empty or the ARN of a WAFv2 web ACL of scope CLOUDFRONT (in us-east-1)',
+  },
   /** None by default: the page works with no internet and draws a schematic map. */
   consoleMapTileUrl: {
     name: 'ConsoleMapTileUrl',
@@ -508,6 +525,37 @@ export const PARAMETERS = {
     description: 'Steady-state request rate the console API accepts (stage throttling; more is answered 429).',
     default: 100,
     range: { min: 1, max: 10_000 },
+    },
+  /**
+   * The one role outside the stack that may act on its protected paths: publish to the alerts topic
+   * (npm run redrive -- --alerts; everyone else is denied) and, with bulk registration, pass the bulk
+   * role to AWS IoT.
+   */
+  operatorRoleName: {
+    name: 'OperatorRoleName',
+    group: 'Operations and analytics',
+    type: 'String',
+    description:
+      "Name of the IAM role the city's operators use for npm run redrive -- --alerts and npm run provision. The alerts topic " +
+      'denies publishing to every other principal but the stack\'s alert rule. Empty: nobody but the rule publishes alerts, and bulk registration is off.',
+    default: '',
+    pattern: '^$|^[\\w+=,.@-]{1,64}$',
+    constraint: 'must be empty or an IAM role name (1-64 of letters, digits and + = , . @ _ -)',
+  },
+  /**
+   * Bulk registration runs a template body of the caller's choosing with the bulk role's powers, so
+   * the role exists only when asked for, and only the operator role may pass it to AWS IoT.
+   */
+  enableBulkRegistration: {
+    name: 'EnableBulkRegistration',
+    group: 'Device provisioning',
+    type: 'String',
+    description:
+      "'true' creates BulkRegistrationRole for npm run provision (bulk registration) and lets only OperatorRoleName pass it to " +
+      "AWS IoT (OperatorRoleName is then required); 'false' (the default): no bulk registration role.",
+    default: 'false',
+    allowed: ['true', 'false'],
+    constraint: "must be 'true' or 'false'",
   },
 } as const satisfies Record<string, ParameterSpec>;
 
@@ -535,12 +583,15 @@ export const Cond = ids(
   'HasOpsNotificationEmail',
   'HasQuickSight',
   'HasDeviceCa',
+  'HasOperatorRole',
+  'IsBulkRegistrationEnabled',
   // Only for cfn-lint (W1030): the verification certificate is required whenever the CA is set.
   'HasDeviceCaVerification',
   'HasConsoleDomain',
   // The certificate goes with the domain (rule ConsoleDomainNeedsCertificate); cfn-lint (W1030) needs its own condition.
   'HasConsoleCertificate',
   'HasConsoleMapTiles',
+  'HasConsoleWebAcl',
   'IsConsoleMfaOff',
 );
 export type ConditionName = keyof typeof Cond;
@@ -607,9 +658,12 @@ export function buildConditions(): Record<ConditionName, unknown> {
     HasQuickSight: Fn.Not(Fn.Equals(param(Param.QuickSightPrincipalArn), '')),
     HasDeviceCa: Fn.Not(Fn.Equals(param(Param.DeviceCaCertificatePem), '')),
     HasDeviceCaVerification: Fn.Not(Fn.Equals(param(Param.DeviceCaVerificationCertificatePem), '')),
+    HasOperatorRole: Fn.Not(Fn.Equals(param(Param.OperatorRoleName), '')),
+    IsBulkRegistrationEnabled: Fn.Equals(param(Param.EnableBulkRegistration), 'true'),
     HasConsoleDomain: Fn.Not(Fn.Equals(param(Param.ConsoleDomainName), '')),
     HasConsoleCertificate: Fn.Not(Fn.Equals(param(Param.ConsoleCertificateArn), '')),
     HasConsoleMapTiles: Fn.Not(Fn.Equals(param(Param.ConsoleMapTileUrl), '')),
+    HasConsoleWebAcl: Fn.Not(Fn.Equals(param(Param.ConsoleWebAclArn), '')),
     IsConsoleMfaOff: Fn.Equals(param(Param.ConsoleMfa), 'OFF'),
   };
 }
@@ -662,6 +716,15 @@ export function buildRules(): Record<string, unknown> {
             ],
           },
           AssertDescription: 'ConsoleDomainName and ConsoleCertificateArn are set together (a custom domain needs its certificate) or both left empty',
+          },
+        ],
+      },
+    BulkRegistrationNeedsOperator: {
+      RuleCondition: { 'Fn::Equals': [param(Param.EnableBulkRegistration), 'true'] },
+      Assertions: [
+        {
+          Assert: { 'Fn::Not': [{ 'Fn::Equals': [param(Param.OperatorRoleName), ''] }] },
+          AssertDescription: 'OperatorRoleName is required when EnableBulkRegistration is true: only that role may pass the bulk role to AWS IoT',
         },
       ],
     },

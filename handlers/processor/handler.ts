@@ -100,7 +100,6 @@ export async function processBatch(
     replayed: batch.replayed,
     rawRecordsDelivered: sum('rawRecordsDelivered'),
     rawDeliveryFailures: sum('rawDeliveryFailures'),
-    zoneUnverified: batch.zoneUnverified,
     statusWriteFailures: sum('statusWriteFailures'),
     calls: counter.counts,
   };

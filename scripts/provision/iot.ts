@@ -4,7 +4,11 @@
  */
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
+  AttachThingPrincipalCommand,
+  CreateCertificateFromCsrCommand,
   CreateThingGroupCommand,
+  DescribeThingCommand,
+  RegisterCertificateCommand,
   DescribeThingGroupCommand,
   DescribeThingRegistrationTaskCommand,
   DetachPolicyCommand,
@@ -247,4 +251,57 @@ export async function revokeSensor(iot: IoTClient, thingName: string, status: Re
     done.push(`certificate ${certificateId}: detached from thing ${thingName}`);
   }
   return done;
+}
+
+/** Where a rotated-in certificate comes from: AWS IoT signs the device's CSR, or the operator's registered CA did. */
+export type NewCertificate = { csrPem: string } | { certificatePem: string; caCertificatePem: string };
+
+/**
+ * The documented rotation path for an existing sensor (a provisioning template never touches one:
+ * EXISTING_THING): register the device's new certificate, active, and attach it to the thing next
+ * to the old one, so the device can switch without a gap; then the operator deactivates the old one
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/x509-client-certs.html: devices should
+ * "support rotation and replacement of certificates"). The thing must be a sensor of this
+ * environment (its thing type): the sensor policy admits no other.
+ * @returns the new certificate's ARN and the ARNs of the certificates attached before.
+ */
+export async function rotateCertificate(
+  iot: IoTClient,
+  thingName: string,
+  thingTypeName: string,
+  certificate: NewCertificate,
+): Promise<{ certificateArn: string; certificatePem?: string; previous: string[] }> {
+  let type: string | undefined;
+  try {
+    type = (await iot.send(new DescribeThingCommand({ thingName }))).thingTypeName;
+  } catch (error) {
+    if (errorName(error) === 'ResourceNotFoundException') {
+      throw new ProvisionError(`--rotate: thing ${thingName} not found in the registry: provision it (bulk or JITP) instead`);
+    }
+    throw error;
+  }
+  if (type !== thingTypeName) {
+    throw new ProvisionError(`--rotate: thing ${thingName} is of type '${type ?? '(none)'}', not ${thingTypeName}: it is not a sensor of this environment`);
+  }
+  const previous: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await iot.send(new ListThingPrincipalsCommand({ thingName, nextToken }));
+    previous.push(...(page.principals ?? []).filter((p) => p.includes(':cert/')));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  let certificateArn: string;
+  let certificatePem: string | undefined;
+  if ('csrPem' in certificate) {
+    const made = await iot.send(new CreateCertificateFromCsrCommand({ certificateSigningRequest: certificate.csrPem, setAsActive: true }));
+    certificateArn = made.certificateArn!;
+    certificatePem = made.certificatePem;
+  } else {
+    const made = await iot.send(
+      new RegisterCertificateCommand({ certificatePem: certificate.certificatePem, caCertificatePem: certificate.caCertificatePem, status: 'ACTIVE' }),
+    );
+    certificateArn = made.certificateArn!;
+  }
+  await iot.send(new AttachThingPrincipalCommand({ thingName, principal: certificateArn }));
+  return { certificateArn, certificatePem, previous };
 }

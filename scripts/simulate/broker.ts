@@ -1,26 +1,31 @@
 /**
  * IoT Core's device gateway, locally: an aedes MQTT 3.1.1 broker behind mutual TLS (client
- * certificates signed by the local CA only) that enforces the template's sensor policy — a client
- * connects only with its own thing name as client id (thing = certificate CN) and publishes only
- * where the policy lets its thing — and hands every message on a topic of the rule (directly or
- * through the rule's Basic Ingest prefix) to the rule, stamped with the receive time.
+ * certificates signed by the local CA only) that authenticates the certificate against the local
+ * registry (registered and ACTIVE) and enforces the template's sensor policy as IoT Core would
+ * evaluate it for the connecting thing (client id = thing name; the certificate attached to it; its
+ * thing type; the policy attached to its sensor group) — it connects only as its own thing, of this
+ * environment's sensor type, and publishes only where the policy lets it — and hands every message
+ * on a topic of the rule (directly or through the rule's Basic Ingest prefix) to the rule, stamped
+ * with the receive time and the user properties the thing's type propagates.
  * As IoT Core does, a publish the policy denies closes the connection
  * (https://docs.aws.amazon.com/iot/latest/developerguide/iot-policies.html: unauthorized actions
  * are refused; MQTT 3.1.1 has no negative PUBACK, so the client is disconnected).
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
-import { mayConnect, mayPublish, ruleTopic, topicMatches, type CompiledRule } from './iot-rules';
+import { mayConnect, mayPublish, ruleTopic, topicMatches, type CompiledRule, type ConnectionContext } from './iot-rules';
 import type { KeyAndCertificate } from './pki';
+import type { LocalRegistry } from './registry';
 import type { PolicyView } from './stack-view';
 
 export interface BrokerOptions {
   caPem: string;
   server: KeyAndCertificate;
   policy: PolicyView;
+  registry: LocalRegistry;
   rule: CompiledRule;
-  /** A message the rule takes: the thing that sent it, the topic, the payload, when it arrived. */
-  onRuleMessage(thing: string, topic: string, payload: Buffer, receivedAtMs: number): void;
+  /** A message the rule takes: the thing that sent it, the topic, the payload, when it arrived, its user properties. */
+  onRuleMessage(thing: string, topic: string, payload: Buffer, receivedAtMs: number, userProperties: Record<string, string[]>): void;
   onRefused?(what: 'connect' | 'publish', thing: string, detail: string): void;
   host?: string;
   port?: number;
@@ -30,36 +35,45 @@ export interface LocalBroker {
   host: string;
   port: number;
   connections(): number;
+  /** Whether a client of this id is connected now. */
+  connected(clientId: string): boolean;
   close(): Promise<void>;
 }
 
 /** CONNACK return code 5: not authorized (MQTT 3.1.1, 3.2.2.3). */
 const NOT_AUTHORIZED = 5;
 
-const thingOf = (client: { conn: unknown }): string | undefined => {
+/** The SHA-256 fingerprint of the client's certificate: how the registry knows it. */
+const certificateOf = (client: { conn: unknown }): string | undefined => {
   const socket = client.conn as TLSSocket;
-  const cn = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate()?.subject?.CN : undefined;
-  return Array.isArray(cn) ? undefined : cn; // several CNs: not a thing's certificate
+  return typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate()?.fingerprint256 : undefined;
 };
 
 export async function startBroker(options: BrokerOptions): Promise<LocalBroker> {
   // Client ids up to 128 characters, as IoT Core allows (aedes defaults to MQTT 3.1's 23).
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, concurrency: 1000, drainTimeout: 30_000 });
-  const things = new WeakMap<object, string>();
+  const connections = new WeakMap<object, ConnectionContext>();
 
   aedes.authenticate = (client, _username, _password, done) => {
-    const thing = thingOf(client);
-    if (!thing || !mayConnect(options.policy, thing, client.id)) {
-      options.onRefused?.('connect', thing ?? '(no certificate)', `client id "${client.id}" is not allowed for thing "${thing}"`);
-      return done(Object.assign(new Error(`client id ${client.id} is not the thing ${thing}`), { returnCode: NOT_AUTHORIZED }) as never, false);
+    const certificate = certificateOf(client);
+    const context = certificate ? options.registry.connection(certificate, client.id) : 'no certificate';
+    const refusal =
+      typeof context === 'string'
+        ? context
+        : mayConnect(options.policy, context, client.id)
+          ? undefined
+          : `the sensor policy does not let client id "${client.id}" connect (attached: ${context.isAttached}, thing type: ${context.thingTypeName ?? 'none'})`;
+    if (refusal !== undefined) {
+      options.onRefused?.('connect', client.id, refusal);
+      return done(Object.assign(new Error(refusal), { returnCode: NOT_AUTHORIZED }) as never, false);
     }
-    things.set(client, thing);
+    connections.set(client, context as ConnectionContext);
     done(null, true);
   };
   aedes.authorizePublish = (client, packet, done) => {
-    const thing = client ? things.get(client) : undefined;
-    if (!thing || !mayPublish(options.policy, thing, packet.topic)) {
-      options.onRefused?.('publish', thing ?? '(none)', `thing "${thing}" may not publish to "${packet.topic}"`);
+    const context = client ? connections.get(client) : undefined;
+    if (!context || !mayPublish(options.policy, context, packet.topic)) {
+      options.onRefused?.('publish', context?.thing ?? '(none)', `thing "${context?.thing}" may not publish to "${packet.topic}"`);
       return done(new Error(`not authorized to publish to ${packet.topic}`));
     }
     done(null);
@@ -68,9 +82,9 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   aedes.authorizeSubscribe = (_client, _subscription, done) => done(new Error('subscriptions are not part of the sensor policy'), null);
   aedes.on('publish', (packet, client) => {
     if (!client) return;
-    const thing = things.get(client);
+    const thing = connections.get(client)?.thing;
     if (!thing || !topicMatches(options.rule.from, ruleTopic(options.rule, packet.topic))) return;
-    options.onRuleMessage(thing, packet.topic, packet.payload as Buffer, Date.now());
+    options.onRuleMessage(thing, packet.topic, packet.payload as Buffer, Date.now(), options.registry.propagatedProperties(thing));
   });
 
   const server: Server = createServer(
@@ -89,6 +103,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     host,
     port,
     connections: () => aedes.connectedClients,
+    connected: (clientId) => (aedes as unknown as { clients: Record<string, { connected?: boolean } | undefined> }).clients[clientId]?.connected === true,
     close: () =>
       new Promise<void>((resolve) => {
         aedes.close(() => server.close(() => resolve()));

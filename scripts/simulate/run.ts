@@ -16,7 +16,8 @@ import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-fir
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ENV, READINGS_TABLE, REGISTRY_ZONE } from '../../contract';
+import { ENV, READINGS_TABLE } from '../../contract';
+import { THING_LAYOUT } from '../../src/layers/provisioning';
 import { DEFAULTS } from '../../src/config';
 import { buildTemplate } from '../../src/index';
 import { LogicalId } from '../../src/names';
@@ -34,6 +35,7 @@ import { KinesisWriter } from './kinesis-writer';
 import { LambdaPool } from './lambda-pool';
 import { Ledger, percentile, type Entry } from './ledger';
 import { createLocalPki, sensorIdentity } from './pki';
+import { LocalRegistry } from './registry';
 import { stackView, type StackView } from './stack-view';
 import type { SimSnapshot } from './state';
 import { cityLayout, type Scenario, type Thresholds } from './traffic';
@@ -73,11 +75,15 @@ export interface Simulation {
   broker: LocalBroker;
   moto: Moto;
   pki: { caPem: string };
+  /** The IoT registry the broker consults: the fleet's things and certificates (tests add their own). */
+  registry: LocalRegistry;
   /** Identities of the fleet's sensors (for tests that misbehave on purpose). */
   identities: FleetSensor[];
   publishTopic: string;
   cpu: CpuMeter;
   refusals: { what: 'connect' | 'publish'; thing: string; detail: string }[];
+  /** Records the rule made for things outside the fleet, by sequence number: the thing, and the quarantine reason once quarantined. */
+  outsiders: ReadonlyMap<string, { thing: string; reason?: string }>;
   snapshot(): SimSnapshot;
   /** A new certificate from the local CA (a device outside the fleet). */
   issueIdentity(sensorId: string, zoneId: string): Promise<{ keyPem: string; certificatePem: string }>;
@@ -260,11 +266,23 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const layout = cityLayout(options.sensors, options.zones);
     const pki = await createLocalPki();
     const identities: FleetSensor[] = [];
+    // The registry as provisioning leaves it (src/layers/provisioning.ts THING_LAYOUT) and npm run
+    // deploy completes it (the sensor policy attached to the environment's sensor group).
+    const registry = new LocalRegistry();
+    registry.thingTypes.set(view.policy.thingTypeName, view.policy.propagatingAttributes);
+    registry.policyGroups.add(view.policy.sensorGroup);
+    registry.thingGroups.add(view.policy.sensorGroup);
     for (const s of layout.sensors) {
       const id = await sensorIdentity(pki, s.sensorId, s.zoneId, `${s.lat},${s.lon}`);
       identities.push({ ...s, keyPem: id.keyPem, certificatePem: id.certificatePem });
+      registry.createThing(s.sensorId, {
+        thingTypeName: view.policy.thingTypeName,
+        attributes: { [THING_LAYOUT.attributes.zone]: s.zoneId, [THING_LAYOUT.attributes.location]: `${s.lat},${s.lon}` },
+        groups: [s.zoneId, view.policy.sensorGroup],
+      });
+      registry.attach(s.sensorId, registry.registerCertificate(id.certificatePem, 'ACTIVE'));
     }
-    print(`Local CA and ${identities.length} sensor certificates (CN = thing name).`);
+    print(`Local CA and ${identities.length} sensor things, each of type ${view.policy.thingTypeName} in ${view.policy.sensorGroup} with its certificate (CN = thing name).`);
     const localConsole = await startLocalConsole({
       motoEndpoint: moto.endpoint,
       physicalIds,
@@ -296,12 +314,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const errorStream = 'local-simulator';
     await logs.send(new CreateLogStreamCommand({ logGroupName: errorLogGroup, logStreamName: errorStream })).catch(() => undefined);
     let ruleErrors = 0;
-    const writer = new KinesisWriter<{ sensor: number; n: number }>({
+    // Records of things outside the fleet (tests that act as an attacker): not in the books, followed by sequence number.
+    const outsiders = new Map<string, { thing: string; reason?: string }>();
+    const writer = new KinesisWriter<{ sensor: number; n: number; outsider?: string }>({
       client: kinesis,
       streamName,
-      onPut: (m, _shard, seq) => ledger.ingested(m.sensor, m.n, seq),
+      onPut: (m, _shard, seq) => (m.outsider === undefined ? ledger.ingested(m.sensor, m.n, seq) : outsiders.set(seq, { thing: m.outsider })),
       onError: (m, reason) => {
-        ledger.ruleError(m.sensor, m.n);
+        if (m.outsider === undefined) ledger.ruleError(m.sensor, m.n);
         if (ruleErrors++ < 3) print(`rule: Kinesis action failed, error action taken: ${reason}`);
         void logs
           .send(new PutLogEventsCommand({ logGroupName: errorLogGroup, logStreamName: errorStream, logEvents: [{ timestamp: Date.now(), message: JSON.stringify({ ruleName: view.rule.ruleName, failures: [{ failedAction: 'KinesisAction', errorMessage: reason }] }) }] }))
@@ -316,14 +336,18 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       caPem: pki.caPem,
       server: pki.server,
       policy: view.policy,
+      registry,
       rule,
-      onRuleMessage: (thing, topic, payload, at) => {
+      onRuleMessage: (thing, topic, payload, at, userProperties) => {
+        // The user properties hold the registry zone the sensor thing type propagates.
+        const record = applyRule(rule, topic, payload, at, userProperties);
         const sensor = indexOf.get(thing);
-        if (sensor === undefined) return;
+        if (sensor === undefined) {
+          if (record) writer.put(record.data, record.partitionKey, { sensor: -1, n: 0, outsider: thing });
+          return;
+        }
         const n = ++counts[sensor]!;
         ledger.received(sensor, n, at);
-        // The sensor thing type propagates the thing's registry zone to every message it publishes.
-        const record = applyRule(rule, topic, payload, at, { [REGISTRY_ZONE.userPropertyKey]: layout.sensors[sensor]!.zoneId });
         if (record) writer.put(record.data, record.partitionKey, { sensor, n });
       },
       onRefused: (what, thing, detail) => refusals.push({ what, thing, detail }),
@@ -437,7 +461,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const pollQuarantine = () =>
       drainQueue(sqs, quarantineUrl, (body) => {
         const m = JSON.parse(body) as { reason: string; sequence_number: string };
-        ledger.quarantined(m.sequence_number, m.reason);
+        const outsider = outsiders.get(m.sequence_number);
+        if (outsider) outsider.reason = m.reason;
+        else ledger.quarantined(m.sequence_number, m.reason);
       });
     const pollAlerts = () =>
       drainQueue(sqs, alertQueueUrl!, (body) => {
@@ -480,10 +506,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       broker,
       moto,
       pki,
+      registry,
       identities,
       publishTopic: outputs.SensorPublishTopic!,
       cpu,
       refusals,
+      outsiders,
       snapshot: () => ledger.snapshot(Date.now()),
       issueIdentity: (sensorId, zoneId) => sensorIdentity(pki, sensorId, zoneId, '0,0'),
       pids: roles,

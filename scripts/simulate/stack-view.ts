@@ -64,10 +64,21 @@ export interface TopicRuleView {
   errorLogGroupResource: string;
 }
 
-/** The IoT policy: who may connect, where a thing may publish (ARNs with the thing variable). */
+/** One statement of the IoT policy: its actions, its resources (ARNs with the thing variable), its condition with values resolved. */
+export interface PolicyStatementView {
+  actions: string[];
+  resources: string[];
+  condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** The IoT policy (who may connect, where a thing may publish), and the registry objects of the environment's sensors. */
 export interface PolicyView {
-  connectResources: string[];
-  publishResources: string[];
+  statements: PolicyStatementView[];
+  /** The thing group `npm run deploy` attaches the policy to: it applies to that group's things only. */
+  sensorGroup: string;
+  /** The environment's sensor thing type, and the attributes it propagates to messages (user property key → attribute). */
+  thingTypeName: string;
+  propagatingAttributes: Record<string, string>;
 }
 
 export interface AlertRuleView {
@@ -106,9 +117,30 @@ export function stackView(parameters: Record<string, string>): StackView {
   const rule = resource(LogicalId.SensorTopicRule).TopicRulePayload;
   const kinesisAction = (rule.Actions as Record<string, any>[]).find((a) => a.Kinesis)?.Kinesis;
   if (!kinesisAction) throw new StackViewError('the topic rule has no Kinesis action');
-  const policy = resource(LogicalId.SensorPolicy).PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] };
-  const resourcesFor = (action: string) =>
-    policy.Statement.filter((s) => asArray(s.Action).includes(action)).flatMap((s) => asArray(s.Resource).map((r) => subOf(r, values)));
+  const policy = resource(LogicalId.SensorPolicy).PolicyDocument as {
+    Statement: { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }[];
+  };
+  // A Ref to a resource of the template is its physical name (the name property the template gives it).
+  const named = (node: unknown): string => {
+    const refTo = (node as { Ref?: string })?.Ref;
+    if (refTo === LogicalId.SensorThingType) return subOf(resource(LogicalId.SensorThingType).ThingTypeName, values);
+    return subOf(node, values);
+  };
+  if (policy.Statement.some((s) => s.Effect !== 'Allow')) throw new StackViewError('the simulator evaluates Allow statements only');
+  const statements: PolicyStatementView[] = policy.Statement.map((s) => ({
+    actions: asArray(s.Action) as string[],
+    resources: asArray(s.Resource).map((r) => subOf(r, values)),
+    ...(s.Condition
+      ? {
+          condition: Object.fromEntries(
+            Object.entries(s.Condition).map(([op, keys]) => [
+              op,
+              Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, Array.isArray(v) ? v.map(named) : named(v)])),
+            ]),
+          ),
+        }
+      : {}),
+  }));
   const alertRule = resource(LogicalId.CongestionAlertRule);
   const transformer = (alertRule.Targets as Record<string, any>[])[0]?.InputTransformer ?? { InputPathsMap: {}, InputTemplate: '<aws.events.event>' };
 
@@ -131,7 +163,16 @@ export function stackView(parameters: Record<string, string>): StackView {
       partitionKey: String(kinesisAction.PartitionKey),
       errorLogGroupResource: (rule.ErrorAction?.CloudwatchLogs?.LogGroupName as { Ref: string }).Ref,
     },
-    policy: { connectResources: resourcesFor('iot:Connect'), publishResources: resourcesFor('iot:Publish') },
+    policy: {
+      statements,
+      sensorGroup: subOf(resource(LogicalId.SensorThingGroup).ThingGroupName, values),
+      thingTypeName: subOf(resource(LogicalId.SensorThingType).ThingTypeName, values),
+      propagatingAttributes: Object.fromEntries(
+        (resource(LogicalId.SensorThingType).ThingTypeProperties?.Mqtt5Configuration?.PropagatingAttributes ?? []).map(
+          (a: { UserPropertyKey: string; ThingAttribute: string }) => [a.UserPropertyKey, a.ThingAttribute],
+        ),
+      ),
+    },
     alertRule: {
       ruleName: subOf(alertRule.Name, values),
       eventPattern: alertRule.EventPattern,

@@ -6,7 +6,7 @@
  * seeded: the same options give the same city, and the generator knows the level it meant each
  * valid reading to have, so the alerts the pipeline should raise follow from what it sent.
  */
-import { LIMITS, RULE_FIELDS, type RawReading } from '../../contract';
+import { LIMITS, type RawReading } from '../../contract';
 import { prng } from '../lib/prng';
 
 export const SCENARIOS = ['rush-hour', 'incident', 'steady'] as const;
@@ -131,14 +131,13 @@ export const BAD_KINDS = [
   'oversize',
   'wrong-sensor-id',
   'bad-zone-id',
-  // A well-formed zone that is not the one the registry has for the sensor (the rule adds registry_zone).
+  // A well-formed zone that is not the one the registry has for the sensor (the rule adds the registry zones).
   'not-registry-zone',
 ] as const;
 export type BadKind = (typeof BAD_KINDS)[number];
 
-/** What a sensor sends: the contract's reading without the fields the topic rule adds; the optional ones always sent. */
-export type Reading = Omit<RawReading, (typeof RULE_FIELDS)[keyof typeof RULE_FIELDS]> &
-  Required<Pick<RawReading, 'temperature' | 'weather_condition'>>;
+/** What a sensor sends: the contract's reading (the topic rule's facts are not part of it); the optional fields always sent. */
+export type Reading = RawReading & Required<Pick<RawReading, 'temperature' | 'weather_condition'>>;
 
 export interface Published {
   /** The MQTT payload. */

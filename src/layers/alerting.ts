@@ -4,8 +4,8 @@ import { ALERT_EVENT, SENSOR_HEALTH_EVENT } from '../../contract';
 import { queueDepthAlarm } from '../alarms';
 import type { StackConfig } from '../config';
 import { encryptedQueue, encryptedTopic, tags, type TagConfig } from '../defaults';
-import { arn, denyInsecureTransport, policyDocument } from '../iam';
-import { accountId, arnOf, getAtt, ref, sub } from '../intrinsics';
+import { arn, denyInsecureTransport, policyDocument, type PolicyStatement } from '../iam';
+import { accountId, arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, physicalNamePattern } from '../names';
 import { Cond, Param, param, type ParamName } from '../parameters';
@@ -14,6 +14,29 @@ import { Cond, Param, param, type ParamName } from '../parameters';
 export const ALERT_EVENT_PATTERN = { source: [ALERT_EVENT.source], 'detail-type': [ALERT_EVENT.detailType] };
 
 export const ALERT_RULE_BASE_NAME = 'congestion-alerts';
+/** The alert bus's name base (`tapstack-<env>-traffic`): the key policy names its rules by it. */
+export const ALERT_BUS_BASE_NAME = 'traffic';
+
+/**
+ * Nobody but AWS services (the stack's rule and alarms, each allowed by source ARN) and the exempted
+ * roles may publish to a topic: a Deny for every other principal, since within the account an IAM
+ * policy alone would otherwise do (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+ * aws:PrincipalIsAWSService is true for a service principal's own calls
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalisawsservice).
+ */
+function onlyServicesPublish(topicId: string, exempt?: { condition: string; roleArns: unknown }): PolicyStatement {
+  const notAService = { Bool: { 'aws:PrincipalIsAWSService': 'false' } };
+  // Fn::If inside the policy document: CloudFormation resolves it before SNS reads the policy.
+  const condition = exempt ? ifCondition(exempt.condition, { ...notAService, ArnNotLike: { 'aws:PrincipalArn': exempt.roleArns } }, notAService) : notAService;
+  return {
+    Sid: 'OnlyTheStackPublishes',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 'sns:Publish',
+    Resource: ref(topicId),
+    Condition: condition as PolicyStatement['Condition'],
+  };
+}
 
 /** Turns an alert event into a sentence a traffic controller can act on. */
 const ALERT_INPUT_PATHS = {
@@ -51,7 +74,7 @@ export const ALERT_RULE_NAME = physicalNamePattern(ALERT_RULE_BASE_NAME);
  * topic (with a dead-letter queue), the ops topic for alarms, optional email subscriptions.
  */
 export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetentionSeconds' | 'alertArchiveRetentionDays'>): Layer {
-  const bus = new Events.EventBus({ Name: physicalName('traffic'), Tags: tags(config) });
+  const bus = new Events.EventBus({ Name: physicalName(ALERT_BUS_BASE_NAME), Tags: tags(config) });
   const archive = new Events.Archive({
     ArchiveName: physicalName('alerts'),
     Description: 'Every event on the alert bus (congestion alerts and sensor health events), for replay',
@@ -73,6 +96,11 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
         Resource: ref(LogicalId.AlertsTopic),
         Condition: { ArnEquals: { 'aws:SourceArn': arnOf(LogicalId.CongestionAlertRule) } },
       },
+      onlyServicesPublish(LogicalId.AlertsTopic, {
+        // npm run redrive -- --alerts publishes undelivered alerts as the operator.
+        condition: Cond.HasOperatorRole,
+        roleArns: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${OperatorRoleName}'),
+      }),
       denyInsecureTransport('sns:Publish', ref(LogicalId.AlertsTopic)),
     ),
   });
@@ -98,8 +126,26 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
         Resource: ref(LogicalId.OpsTopic),
         Condition: { ArnEquals: { 'aws:SourceArn': arnOf(LogicalId.SensorHealthRule) } },
       },
+      onlyServicesPublish(LogicalId.OpsTopic),
       denyInsecureTransport('sns:Publish', ref(LogicalId.OpsTopic)),
     ),
+  });
+
+  // Only the processor (congestion alerts) and the detector (sensor health) put events on the bus:
+  // a Deny in the bus's resource policy for every other principal (EventBridge honours an explicit
+  // Deny there: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-eventsv2-resourcepolicy.html).
+  // Its own resource, not the bus's Policy property: the roles name the bus, so the bus cannot name the roles.
+  const busPolicy = new Events.EventBusPolicy({
+    EventBusName: getAtt(LogicalId.AlertBus, 'Name'),
+    StatementId: 'OnlyTheStackPutsEvents',
+    Statement: {
+      Sid: 'OnlyTheStackPutsEvents',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Resource: arnOf(LogicalId.AlertBus),
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [arnOf(LogicalId.ProcessorRole), arnOf(LogicalId.HealthDetectorRole)] } },
+    },
   });
 
   const deliveryDlq = encryptedQueue(config, 'alert-delivery-dlq', LogicalId.AlertDeliveryDeadLetterQueue);
@@ -156,6 +202,7 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
   return {
     resources: {
       AlertBus: bus,
+      AlertBusPolicy: busPolicy,
       AlertArchive: archive,
       AlertsTopic: alertsTopic,
       AlertsTopicPolicy: alertsTopicPolicy,

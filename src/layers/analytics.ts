@@ -17,7 +17,11 @@ import { Cond, Param, param } from '../parameters';
 
 const HOURS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
 const RAW_PREFIX = 'raw/';
+/** Where Firehose puts what it could not convert or deliver (ErrorOutputPrefix). */
+const ERRORS_PREFIX = 'errors/';
 const ATHENA_RESULTS_PREFIX = 'athena-results/';
+/** The raw-data bucket's server access logs, in the access-log bucket. */
+const RAW_BUCKET_LOG_PREFIX = 'raw-data-bucket/';
 
 type AnalyticsConfig = TagConfig &
   Pick<
@@ -31,25 +35,37 @@ type AnalyticsConfig = TagConfig &
 
 const keyArn = () => arnOf(LogicalId.EncryptionKey);
 const bucketArn = () => arnOf(LogicalId.RawDataBucket);
-const objectsArn = () => sub('${Bucket}/*', { Bucket: bucketArn() });
+// `${RawDataBucket.Arn}/…` rather than a Sub variable map: cdk-nag's TLS-only rule reads only this form.
+const objectsArn = (prefix = '') => sub(`\${RawDataBucket.Arn}/${prefix}*`);
+const RAW_BUCKET_NAME = 'tapstack-${EnvironmentSuffix}-raw-${AWS::AccountId}-${AWS::Region}';
+const accessLogBucketName = 'tapstack-${EnvironmentSuffix}-access-logs-${AWS::AccountId}-${AWS::Region}';
+/** How long the raw-data bucket's access logs are kept. */
+const ACCESS_LOG_RETENTION_DAYS = 365;
+
+/** What both buckets are: no public access, no ACLs (the owner owns every object), versioned. */
+const PRIVATE_VERSIONED_BUCKET = {
+  PublicAccessBlockConfiguration: {
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  },
+  OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' as const }] },
+  VersioningConfiguration: { Status: 'Enabled' as const },
+};
 
 /** The raw-data bucket (encrypted, private, TLS-only, versioned, tiered by age) and its policy. */
 function rawDataBucket(config: AnalyticsConfig) {
   const bucket = new S3.Bucket({
-    BucketName: sub('tapstack-${EnvironmentSuffix}-raw-${AWS::AccountId}-${AWS::Region}'),
+    BucketName: sub(RAW_BUCKET_NAME),
     BucketEncryption: {
       ServerSideEncryptionConfiguration: [
         { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn() }, BucketKeyEnabled: true },
       ],
     },
-    PublicAccessBlockConfiguration: {
-      BlockPublicAcls: true,
-      BlockPublicPolicy: true,
-      IgnorePublicAcls: true,
-      RestrictPublicBuckets: true,
-    },
-    OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-    VersioningConfiguration: { Status: 'Enabled' },
+    ...PRIVATE_VERSIONED_BUCKET,
+    // Who read or wrote what, for an audit of the lake (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerAccessLogs.html).
+    LoggingConfiguration: { DestinationBucketName: ref(LogicalId.AccessLogBucket), LogFilePrefix: RAW_BUCKET_LOG_PREFIX },
     LifecycleConfiguration: {
       Rules: [
         {
@@ -79,12 +95,62 @@ function rawDataBucket(config: AnalyticsConfig) {
   });
   retainUnlessThrowaway(bucket);
 
+  // The raw-data bucket logs here only once the log bucket lets S3 deliver the logs.
+  bucket.dependsOn(LogicalId.AccessLogBucketPolicy);
+
   const bucketPolicy = new S3.BucketPolicy({
     Bucket: ref(LogicalId.RawDataBucket),
     PolicyDocument: policyDocument(denyInsecureTransport('s3:*', [bucketArn(), objectsArn()])),
   });
 
-  return { bucket, bucketPolicy };
+  return { bucket, bucketPolicy, ...accessLogBucket(config) };
+}
+
+/**
+ * The raw-data bucket's server access logs. SSE-S3, because server access log delivery does not
+ * support a destination encrypted by default with SSE-KMS
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html); S3
+ * writes the logs as the logging service, allowed by the bucket policy for this account's raw-data
+ * bucket only (the policy form, not ACLs, as the page recommends with BucketOwnerEnforced).
+ */
+function accessLogBucket(config: AnalyticsConfig) {
+  const logBucket = new S3.Bucket({
+    BucketName: sub(accessLogBucketName),
+    BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+    ...PRIVATE_VERSIONED_BUCKET,
+    LifecycleConfiguration: {
+      Rules: [
+        {
+          Id: 'access-logs-expiry',
+          Status: 'Enabled',
+          ExpirationInDays: ACCESS_LOG_RETENTION_DAYS,
+          NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+        },
+      ],
+    },
+    Tags: tags(config),
+  });
+  retainUnlessThrowaway(logBucket);
+  const logObjects = sub(`\${AccessLogBucket.Arn}/${RAW_BUCKET_LOG_PREFIX}*`);
+  const logBucketPolicy = new S3.BucketPolicy({
+    Bucket: ref(LogicalId.AccessLogBucket),
+    PolicyDocument: policyDocument(
+      {
+        Sid: 'S3LogsTheRawDataBucket',
+        Effect: 'Allow',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: 's3:PutObject',
+        Resource: logObjects,
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': accountId },
+          // The raw-data bucket by name: its ARN would make this policy wait for the bucket that waits for it.
+          ArnLike: { 'aws:SourceArn': sub(`arn:\${AWS::Partition}:s3:::${RAW_BUCKET_NAME}`) },
+        },
+      },
+      denyInsecureTransport('s3:*', [arnOf(LogicalId.AccessLogBucket), sub('${AccessLogBucket.Arn}/*')]),
+    ),
+  });
+  return { logBucket, logBucketPolicy };
 }
 
 /** The Glue database and the raw readings table (Parquet, partition projection by day and hour). */
@@ -161,17 +227,14 @@ function deliveryStream(config: AnalyticsConfig) {
       {
         PolicyName: 'deliver-raw-readings',
         PolicyDocument: policyDocument(
+          // Its own prefixes only (raw readings and its error output), not the bucket's other contents
+          // (registration files, Athena results); the bucket-level actions of the documented policy
+          // (https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-s3) on the bucket.
+          allow('FindBucket', ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], bucketArn()),
           allow(
-            'WriteObjects',
-            [
-              's3:AbortMultipartUpload',
-              's3:GetBucketLocation',
-              's3:GetObject',
-              's3:ListBucket',
-              's3:ListBucketMultipartUploads',
-              's3:PutObject',
-            ],
-            [bucketArn(), objectsArn()],
+            'WriteOwnPrefixes',
+            ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+            [objectsArn(RAW_PREFIX), objectsArn(ERRORS_PREFIX)],
           ),
           allow('ReadSchema', ['glue:GetTable', 'glue:GetTableVersion', 'glue:GetTableVersions'], glueTableArns),
           allow('UseStackKey', KMS_USE_ACTIONS, keyArn()),
@@ -195,7 +258,7 @@ function deliveryStream(config: AnalyticsConfig) {
       BucketARN: bucketArn(),
       RoleARN: arnOf(LogicalId.DeliveryRole),
       Prefix: `${RAW_PREFIX}dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/`,
-      ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/',
+      ErrorOutputPrefix: `${ERRORS_PREFIX}!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`,
       BufferingHints: { SizeInMBs: config.firehoseBufferSizeMb, IntervalInSeconds: config.firehoseBufferIntervalSeconds },
       CompressionFormat: 'UNCOMPRESSED',
       EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: keyArn() } },
@@ -359,7 +422,7 @@ function deliveryAlarms(config: AnalyticsConfig): AlarmSpec[] {
 
 /** The analytics path: bucket, catalog, delivery, Athena and (optionally) QuickSight. */
 export function buildAnalytics(config: AnalyticsConfig): Layer {
-  const { bucket, bucketPolicy } = rawDataBucket(config);
+  const { bucket, bucketPolicy, logBucket, logBucketPolicy } = rawDataBucket(config);
   const { database, table } = glueCatalog();
   const { deliveryLogGroup, deliveryLogStream, deliveryRole, deliveryStream: stream } = deliveryStream(config);
   const workGroup = athenaWorkGroup(config);
@@ -368,6 +431,8 @@ export function buildAnalytics(config: AnalyticsConfig): Layer {
     resources: {
       RawDataBucket: bucket,
       RawDataBucketPolicy: bucketPolicy,
+      AccessLogBucket: logBucket,
+      AccessLogBucketPolicy: logBucketPolicy,
       AnalyticsDatabase: database,
       RawReadingsTable: table,
       DeliveryLogGroup: deliveryLogGroup,

@@ -12,7 +12,9 @@
  *  - CloudFront: AWS::CloudFront::Distribution (Origins with S3OriginConfig + OriginAccessControlId,
  *    CustomOriginConfig; DefaultCacheBehavior/CacheBehaviors with CachePolicyId,
  *    OriginRequestPolicyId, ResponseHeadersPolicyId, FunctionAssociations; ViewerCertificate;
- *    Logging), AWS::CloudFront::OriginAccessControl, AWS::CloudFront::ResponseHeadersPolicy
+ *    Logging; WebACLId takes a WAFv2 web ACL's ARN, arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>:
+ *    https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/cloudfront/aws.sdk.kotlin.services.cloudfront.model/-distribution-config/-builder/web-acl-id.html),
+ *    AWS::CloudFront::OriginAccessControl, AWS::CloudFront::ResponseHeadersPolicy
  *    (SecurityHeadersConfig), AWS::CloudFront::Function (cloudfront-js-2.0).
  *    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudfront-distribution.html
  *    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-originaccesscontrol-originaccesscontrolconfig.html
@@ -129,6 +131,13 @@ export const API_BURST_LIMIT = 500;
  */
 export const CONSOLE_API_MEMORY_MB = 1769;
 export const CONSOLE_API_TIMEOUT_SECONDS = 10;
+/**
+ * At most this many containers. One answers hundreds of requests a second from its snapshot (a few
+ * ms each), and each container reads the whole status table once a second: the cap bounds both the
+ * read cost and what a flood of requests past the stage's throttle could spend, and keeps the
+ * account's unreserved concurrency for the rest.
+ */
+export const CONSOLE_API_RESERVED_CONCURRENCY = 20;
 /** Sign-in sessions: an access token lasts an hour; the refresh token a shift. */
 export const TOKEN_VALIDITY = { accessMinutes: 60, idMinutes: 60, refreshHours: 12 } as const;
 
@@ -217,12 +226,12 @@ function buckets(config: ConsoleConfig) {
   );
   const logsPolicy = new S3.BucketPolicy({
     Bucket: ref(LogicalId.ConsoleLogsBucket),
-    PolicyDocument: policyDocument(denyInsecureTransport('s3:*', [logsArn, sub('${Bucket}/*', { Bucket: logsArn })]), {
+    PolicyDocument: policyDocument(denyInsecureTransport('s3:*', [logsArn, sub(`\${${LogicalId.ConsoleLogsBucket}.Arn}/*`)]), {
       Sid: 'S3ServerAccessLogs',
       Effect: 'Allow',
       Principal: { Service: 'logging.s3.amazonaws.com' },
       Action: 's3:PutObject',
-      Resource: sub('${Bucket}/s3/*', { Bucket: logsArn }),
+      Resource: sub(`\${${LogicalId.ConsoleLogsBucket}.Arn}/s3/*`),
       Condition: { ArnLike: { 'aws:SourceArn': arnOf(LogicalId.ConsoleBucket) }, StringEquals: { 'aws:SourceAccount': accountId } },
     }),
   });
@@ -247,12 +256,12 @@ function buckets(config: ConsoleConfig) {
   );
   const sitePolicy = new S3.BucketPolicy({
     Bucket: ref(LogicalId.ConsoleBucket),
-    PolicyDocument: policyDocument(denyInsecureTransport('s3:*', [siteArn, sub('${Bucket}/*', { Bucket: siteArn })]), {
+    PolicyDocument: policyDocument(denyInsecureTransport('s3:*', [siteArn, sub(`\${${LogicalId.ConsoleBucket}.Arn}/*`)]), {
       Sid: 'CloudFrontReadsThroughOriginAccessControl',
       Effect: 'Allow',
       Principal: { Service: 'cloudfront.amazonaws.com' },
       Action: 's3:GetObject',
-      Resource: sub('${Bucket}/*', { Bucket: siteArn }),
+      Resource: sub(`\${${LogicalId.ConsoleBucket}.Arn}/*`),
       Condition: {
         StringEquals: { 'AWS:SourceArn': sub(`arn:\${AWS::Partition}:cloudfront::\${AWS::AccountId}:distribution/\${${LogicalId.ConsoleDistribution}}`) },
       },
@@ -272,7 +281,7 @@ export function contentSecurityPolicyValue(): unknown {
   const text = consoleContentSecurityPolicy({ connect: [AUTH], img: [TILE] });
   const [beforeTile, afterTile] = text.split(` ${TILE}`) as [string, string];
   const tileOrigin = ifCondition(Cond.HasConsoleMapTiles, {
-    'Fn::Join': ['', [' https://', { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::Join': ['', [param(Param.ConsoleMapTileUrl), '///']] }] }] }]],
+    'Fn::Join': ['', [' https://', { 'Fn::Select': [2, { 'Fn::Split': ['/', sub(`\${${Param.ConsoleMapTileUrl}}///`)] }] }]],
   }, '');
   const withAuth = (part: string) => part.split(AUTH).flatMap((piece, i) => (i === 0 ? [piece] : [sub(AUTH_ORIGIN), piece]));
   return { 'Fn::Join': ['', [...withAuth(beforeTile), tileOrigin, ...withAuth(afterTile)].filter((p) => p !== '')] };
@@ -306,6 +315,8 @@ function distribution(config: ConsoleConfig) {
         { AcmCertificateArn: param(Param.ConsoleCertificateArn), SslSupportMethod: 'sni-only', MinimumProtocolVersion: 'TLSv1.2_2021' },
         { CloudFrontDefaultCertificate: true },
       ) as never,
+      // The city's AWS WAF web ACL when it has one (a CloudFront web ACL lives in us-east-1, so the stack takes its ARN).
+      WebACLId: ifCondition(Cond.HasConsoleWebAcl, param(Param.ConsoleWebAclArn)),
       DefaultRootObject: 'index.html',
       HttpVersion: 'http2and3',
       IPV6Enabled: true,
@@ -469,7 +480,7 @@ function api(config: ConsoleConfig) {
       }),
     ]),
   );
-  const accessLogs = logGroup(config, '/aws/apigateway/tapstack-${EnvironmentSuffix}-console-api');
+  const accessLogs = logGroup(config, '/tapstack/${EnvironmentSuffix}/console-api-access');
   const stage = new ApiGatewayV2.Stage({
     ApiId: ref(LogicalId.ConsoleApi),
     StageName: '$default',
@@ -516,6 +527,7 @@ function apiFunction(config: ConsoleConfig) {
     Role: arnOf(LogicalId.ConsoleApiRole),
     MemorySize: CONSOLE_API_MEMORY_MB,
     Timeout: CONSOLE_API_TIMEOUT_SECONDS,
+    ReservedConcurrentExecutions: CONSOLE_API_RESERVED_CONCURRENCY,
     LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: ref(LogicalId.ConsoleApiLogGroup) },
     Environment: { Variables: consoleApiEnvironment(config) as Record<string, string> },
     Tags: tags(config),
@@ -618,7 +630,7 @@ export function buildConsole(config: ConsoleConfig): Layer {
         name: 'console-api-5xx',
         description: 'The console API answered 5xx (function errors, timeouts or throttling of the integration)',
         runbook:
-          'The API access log group `/aws/apigateway/tapstack-<env>-console-api` has a line per request with its status and ' +
+          'The API access log group `/tapstack/<env>/console-api-access` has a line per request with its status and ' +
           '`integrationError`; then see `console-api-errors`. 429s are throttling: raise `ConsoleApiRequestsPerSecond`.',
         namespace: 'AWS/ApiGateway',
         metric: '5xx',

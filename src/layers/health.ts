@@ -31,7 +31,7 @@ import {
 import { queueDepthAlarm } from '../alarms';
 import type { StackConfig } from '../config';
 import { encryptedQueue, logGroup, secureTable, tags } from '../defaults';
-import { allow, assumedBy, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
+import { allow, arn, assumedBy, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
 import { accountId, arnOf, getAtt, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
@@ -44,6 +44,8 @@ type HealthConfig = Pick<StackConfig, 'project' | 'metricsNamespacePrefix' | 'qu
 export const DETECTOR_TIMEOUT_SECONDS = 50;
 /** Memory (and so CPU) of the detector: it holds 50,000 items and a few hundred thousand keys. */
 export const DETECTOR_MEMORY_MB = 512;
+/** Runs of the detector at once. */
+export const DETECTOR_RESERVED_CONCURRENCY = 1;
 
 /**
  * Policy of the actions that have no resource type, so IAM accepts only `*` (the AWS IoT actions
@@ -128,6 +130,10 @@ export function buildHealth(config: HealthConfig): Layer {
     Role: arnOf(LogicalId.HealthDetectorRole),
     MemorySize: DETECTOR_MEMORY_MB,
     Timeout: DETECTOR_TIMEOUT_SECONDS,
+    // One run at a time (a run that outlasts its minute must not race the next over the same health
+    // items), and the detector can never take concurrency the processor needs. A throttled scheduled
+    // invocation is retried by Lambda within its event age (60 s), after the run before it ended (≤ 50 s).
+    ReservedConcurrentExecutions: DETECTOR_RESERVED_CONCURRENCY,
     LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: ref(LogicalId.HealthDetectorLogGroup) },
     Environment: { Variables: detectorEnvironment(config) as Record<string, string> },
     Tags: tags(config),
@@ -144,7 +150,12 @@ export function buildHealth(config: HealthConfig): Layer {
 
   const scheduleRole = new IAM.Role({
     Description: 'EventBridge Scheduler: run the silent-sensor detector every minute',
-    AssumeRolePolicyDocument: assumedBy('scheduler.amazonaws.com', { StringEquals: { 'aws:SourceAccount': accountId } }),
+    // Scoped to the schedule group, as Scheduler requires (not to the schedule):
+    // https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html
+    AssumeRolePolicyDocument: assumedBy('scheduler.amazonaws.com', {
+      StringEquals: { 'aws:SourceAccount': accountId },
+      ArnEquals: { 'aws:SourceArn': arn('scheduler', 'schedule-group/default') },
+    }),
     Policies: [
       {
         PolicyName: 'run-health-detector',

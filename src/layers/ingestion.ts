@@ -1,6 +1,6 @@
 /** IoT Core: what a sensor may do, and the topic rule that forwards its readings to Kinesis. */
 import { IAM, IoT, Logs } from 'cloudform-types';
-import { METRIC, metricsNamespace, REGISTRY_ZONE, RULE_FIELDS, SENSOR_TOPICS } from '../../contract';
+import { METRIC, metricsNamespace, REGISTRY_ZONE, RULE_RECORD, SENSOR_TOPICS } from '../../contract';
 import type { StackConfig } from '../config';
 import { logGroup, tags, type TagConfig } from '../defaults';
 import { allow, arn, assumedBy, KINESIS_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument } from '../iam';
@@ -17,10 +17,20 @@ const THING = '${!iot:Connection.Thing.ThingName}';
 export const TOPIC_RULE_NAME = SENSOR_TOPICS.ruleName(ENVIRONMENT);
 
 /**
- * The topic rule's SQL: every reading as published, plus the server receive time (sensor clocks
- * drift, so latency is measured from here), the thing name taken from the topic, and the sensor's
- * zone from the registry (the first value of the user property the thing type propagates; the
- * processor quarantines a reading whose zone_id disagrees with it).
+ * The topic rule's SQL: the message as published (base64, opaque), the server receive time (sensor
+ * clocks drift, so latency is measured from here) and every `tapstack:zone` user property (the
+ * sensor's zone, which its thing type propagates from the registry; the processor quarantines a
+ * reading unless there is exactly one, equal to its zone_id). The sensor is the record's partition
+ * key, from the topic level the policy pins to the connecting thing.
+ *
+ * Only functions, no `*` beside aliases: IoT SQL documents `SELECT *, <expr> AS <key>` but not what
+ * happens when the payload already has <key> (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-select.html
+ * shows no collision), and it leaves out a key whose value is Undefined, so a device could otherwise
+ * fill in what the rule left out or, if the payload wins, overwrite what it put in. Here the
+ * payload is one string value and cannot meet a key the rule sets, whichever way IoT resolves
+ * names (RULE_RECORD). `encode(*, 'base64')` with only functions in the SELECT is the documented
+ * form for payloads of any format (https://docs.aws.amazon.com/iot/latest/developerguide/binary-payloads.html),
+ * so a payload that is not JSON still reaches the processor to be quarantined with its bytes.
  *
  * Why the registry zone travels with the message rather than being looked up (at 50,000 readings/s):
  *  - get_registry_data("DescribeThing", thing, role) in this SQL is billed like a rule action
@@ -35,9 +45,23 @@ export const TOPIC_RULE_NAME = SENSOR_TOPICS.ruleName(ENVIRONMENT);
  *    change in the registry applies from the thing's next message.
  */
 export const TOPIC_RULE_SQL =
-  `SELECT *, timestamp() AS ${RULE_FIELDS.receivedAt}, topic(${SENSOR_TOPICS.thingLevel}) AS ${RULE_FIELDS.thingName}, ` +
-  `get(get_user_properties('${REGISTRY_ZONE.userPropertyKey}'), 0) AS ${RULE_FIELDS.registryZone} ` +
+  `SELECT encode(*, 'base64') AS ${RULE_RECORD.payload}, timestamp() AS ${RULE_RECORD.receivedAt}, ` +
+  `get_user_properties('${REGISTRY_ZONE.userPropertyKey}') AS ${RULE_RECORD.registryZones} ` +
   `FROM '${SENSOR_TOPICS.filter(ENVIRONMENT)}'`;
+
+/**
+ * Who the policy is for: a device whose certificate is attached to the thing it connects as
+ * (client id = thing name), and that thing of this environment's sensor thing type. A thing without
+ * the type (made by hand, or by another environment's provisioning in a shared account) cannot
+ * connect, so every connected sensor's messages carry its registry zone (REGISTRY_ZONE), and no
+ * certificate of one environment acts in another. Thing policy variables in a Condition:
+ * https://docs.aws.amazon.com/iot/latest/developerguide/thing-policy-variables.html and the
+ * ThingTypeName example of https://docs.aws.amazon.com/iot/latest/developerguide/thing-policy-examples.html.
+ */
+export const sensorOfThisEnvironment = () => ({
+  Bool: { 'iot:Connection.Thing.IsAttached': 'true' },
+  StringEquals: { 'iot:Connection.Thing.ThingTypeName': ref(LogicalId.SensorThingType) },
+});
 
 const topicArn = (topic: string) => sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:topic/${topic}`);
 
@@ -54,13 +78,14 @@ export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNam
         'ConnectOnlyAsOwnThing',
         ['iot:Connect'],
         sub(`arn:\${AWS::Partition}:iot:\${AWS::Region}:\${AWS::AccountId}:client/${THING}`),
-        { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } },
+        sensorOfThisEnvironment(),
       ),
       // Its own topic only: through Basic Ingest, and through the broker when IngestMode is BROKER.
       allow(
         'PublishOnlyToOwnTopic',
         ['iot:Publish'],
         ifCondition(Cond.IsBrokerIngest, [basicIngest, topicArn(SENSOR_TOPICS.topic(ENVIRONMENT, THING))], [basicIngest]),
+        sensorOfThisEnvironment(),
       ),
     ),
     Tags: tags(config),
@@ -139,7 +164,7 @@ export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNam
       TopicRuleFailureMetricFilter: failureMetric,
     },
     outputs: {
-      SensorPolicyName: exported('IoT policy to attach to each sensor certificate', ref(LogicalId.SensorPolicy), 'SensorPolicyName'),
+      SensorPolicyName: exported('IoT policy of the sensors: npm run deploy attaches it to the sensor thing group (SensorThingGroupName), never to a certificate', ref(LogicalId.SensorPolicy), 'SensorPolicyName'),
       SensorTopic: exported(
         'Topic filter of the topic rule: each sensor publishes to it with its thing name for +',
         sub(SENSOR_TOPICS.filter(ENVIRONMENT)),

@@ -8,9 +8,14 @@
  *  - Bulk registration (`npm run provision`): StartThingRegistrationTask with a registration file
  *    in S3 and the bulk template built here (bulkTemplateBody), assuming BulkRegistrationRole.
  *
- * Both paths give a sensor the same registry layout (THING_LAYOUT): thing name = sensor id, member
- * of the thing group named after its zone (a child of ZONE_PARENT_GROUP), attributes zone, location
- * ("lat,lon") and installed_at, the stack's SensorPolicy on its certificate.
+ * Both paths give a sensor the same registry layout (THING_LAYOUT): thing name = sensor id, of the
+ * environment's sensor thing type, member of the thing group named after its zone (a child of
+ * ZONE_PARENT_GROUP) and of the environment's sensor group (which carries the stack's SensorPolicy:
+ * no certificate gets a policy of its own, so no provisioning role may attach policies), attributes
+ * zone, location ("lat,lon") and installed_at. Both create sensors and never change one: a template
+ * run for a thing that exists fails (OverrideSettings FAIL), so a certificate a CA signed for an
+ * existing sensor's name is never attached to it; a sensor's new certificate goes through
+ * `npm run provision -- --rotate` (docs/provisioning.md).
  *
  * Sources:
  *  - CloudFormation supports both ways of attaching a JITP template to a CA: AWS::IoT::CACertificate
@@ -32,7 +37,7 @@ import { tags, type TagConfig } from '../defaults';
 import { allow, arn, assumedBy, policyDocument, type PolicyStatement } from '../iam';
 import { exported, type Layer } from '../layer';
 import { accountId, arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
-import { LogicalId, physicalName } from '../names';
+import { LogicalId, physicalName, physicalNamePattern } from '../names';
 import { Cond, Param, param } from '../parameters';
 
 /**
@@ -51,7 +56,21 @@ export const THING_LAYOUT = {
    * city's zones. Thing groups (and things) are per account and Region, not per stack: one name.
    */
   zoneParentGroup: 'tapstack-zones',
+  /**
+   * The environment's sensors: every provisioned thing joins it, and `npm run deploy` attaches the
+   * sensor policy to it (a policy attached to a thing group applies to its things:
+   * https://docs.aws.amazon.com/iot/latest/developerguide/thing-groups.html#group-attach-policy;
+   * CloudFormation cannot attach a policy to a thing group, AWS::IoT::PolicyPrincipalAttachment
+   * takes certificates only: https://github.com/aws/aws-cdk/issues/26166). An Fn::Sub pattern.
+   */
+  sensorGroupPattern: physicalNamePattern('sensors'),
 } as const;
+
+/** The registry objects of an environment a provisioning template names: its thing type and its sensor group. */
+export interface SensorRegistry {
+  thingTypeName: string;
+  sensorGroup: string;
+}
 
 /**
  * Certificate subject fields JITP can read, and what each carries here. JITP can read only C, O,
@@ -79,31 +98,41 @@ const str = { Type: 'String' } as const;
 const refTo = (name: string) => ({ Ref: name });
 
 /**
- * A provisioning-template thing: named, of the sensor thing type (which propagates its zone to every
- * message it publishes: REGISTRY_ZONE), in its zone group, with the layout's attributes.
+ * What a template does when its thing already exists: fail, for every property. FAIL makes the
+ * request fail with a ResourceConflictsException
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/provision-template.html#override-settings),
+ * so nothing of the run happens: the certificate is not activated nor attached to the existing
+ * thing, whose attributes, type and groups stay as they are. MERGE (the earlier choice) let any
+ * certificate the CA signed with an existing sensor's name join that sensor, and its OU rewrite the
+ * sensor's zone.
  */
-function thingResource(name: unknown, zone: unknown, location: unknown, installedAt: unknown, thingTypeName: string | undefined) {
+export const EXISTING_THING = { AttributePayload: 'FAIL', ThingTypeName: 'FAIL', ThingGroups: 'FAIL' } as const;
+
+/**
+ * A provisioning-template thing: named, of the sensor thing type (which propagates its zone to every
+ * message it publishes: REGISTRY_ZONE, and which the sensor policy requires), in its zone group and
+ * the environment's sensor group (which carries the sensor policy), with the layout's attributes.
+ */
+function thingResource(name: unknown, zone: unknown, location: unknown, installedAt: unknown, registry: SensorRegistry) {
   const a = THING_LAYOUT.attributes;
   return {
     Type: 'AWS::IoT::Thing',
     Properties: {
       ThingName: name,
-      ...(thingTypeName ? { ThingTypeName: thingTypeName } : {}),
+      ThingTypeName: registry.thingTypeName,
       AttributePayload: { [a.zone]: zone, [a.location]: location, ...(installedAt ? { [a.installedAt]: installedAt } : {}) },
-      ThingGroups: [zone],
+      ThingGroups: [zone, registry.sensorGroup],
     },
-    // A re-provisioned sensor (new certificate, same thing) keeps its other attributes and groups.
-    OverrideSettings: { AttributePayload: 'MERGE', ThingGroups: 'MERGE' },
+    OverrideSettings: EXISTING_THING,
   };
 }
 
-const policyResource = (policyName: string) => ({ Type: 'AWS::IoT::Policy', Properties: { PolicyName: policyName } });
-
 /**
- * The JITP provisioning template (JSON text). `policyName` is the sensor policy's name; in the
- * CloudFormation template it is `${SensorPolicy}`, resolved by Fn::Sub.
+ * The JITP provisioning template (JSON text). In the CloudFormation template the registry names are
+ * Fn::Sub patterns (`${SensorThingType}`, `tapstack-${EnvironmentSuffix}-sensors`). No policy
+ * resource: the sensor group carries the policy.
  */
-export function jitpTemplateBody(policyName: string, thingTypeName?: string): string {
+export function jitpTemplateBody(registry: SensorRegistry): string {
   const s = JITP_SUBJECT;
   return JSON.stringify({
     Parameters: {
@@ -114,14 +143,13 @@ export function jitpTemplateBody(policyName: string, thingTypeName?: string): st
       [s.certificateId]: str,
     },
     Resources: {
-      thing: thingResource(refTo(s.commonName), refTo(s.organizationalUnit), refTo(s.dnQualifier), undefined, thingTypeName),
+      thing: thingResource(refTo(s.commonName), refTo(s.organizationalUnit), refTo(s.dnQualifier), undefined, registry),
       certificate: {
         Type: 'AWS::IoT::Certificate',
         Properties: { CertificateId: refTo(s.certificateId), Status: 'ACTIVE' },
         // Never re-activate a certificate an operator revoked or deactivated.
         OverrideSettings: { Status: 'DO_NOTHING' },
       },
-      policy: policyResource(policyName),
     },
   });
 }
@@ -150,10 +178,11 @@ export function bulkParameterNames(source: BulkCertificateSource): string[] {
 }
 
 /**
- * The bulk registration template (JSON text) for StartThingRegistrationTask. `thingTypeName` is the
- * stack's SensorThingTypeName output (without it, things get no type and their zone is not propagated).
+ * The bulk registration template (JSON text) for StartThingRegistrationTask, with the stack's
+ * SensorThingTypeName and SensorThingGroupName outputs. Like JITP, it creates sensors and never
+ * changes one (EXISTING_THING).
  */
-export function bulkTemplateBody(policyName: string, source: BulkCertificateSource, thingTypeName?: string): string {
+export function bulkTemplateBody(source: BulkCertificateSource, registry: SensorRegistry): string {
   const p = BULK_PARAMETERS;
   const certificate =
     source.kind === 'csr'
@@ -162,9 +191,8 @@ export function bulkTemplateBody(policyName: string, source: BulkCertificateSour
   return JSON.stringify({
     Parameters: Object.fromEntries(bulkParameterNames(source).map((name) => [name, str])),
     Resources: {
-      thing: thingResource(refTo(p.thingName), refTo(p.zone), refTo(p.location), refTo(p.installedAt), thingTypeName),
+      thing: thingResource(refTo(p.thingName), refTo(p.zone), refTo(p.location), refTo(p.installedAt), registry),
       certificate: { Type: 'AWS::IoT::Certificate', Properties: certificate },
-      policy: policyResource(policyName),
     },
   });
 }
@@ -175,38 +203,25 @@ const iotArn = (resource: string) => arn('iot', resource);
  * What a provisioning template run needs, by resource ARN where IoT supports one (resource types per
  * action: https://docs.aws.amazon.com/iot/latest/developerguide/security_iam_service-with-iam.html).
  * A subset of the AWS managed policy AWSIoTThingsRegistration
- * (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSIoTThingsRegistration.html)
- * without CreatePolicy (the template names the stack's policy), the Detach/Remove actions
- * (OverrideSettings MERGE never removes), billing groups and thing types (not used).
- * Thing, certificate and group names are the sensors' own, so those ARNs end in `*`.
+ * (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSIoTThingsRegistration.html):
+ * create a thing and put it in its groups, activate a new certificate and attach it to the thing.
+ * No policy action at all (the sensor group carries the policy), no UpdateThing (a template never
+ * changes an existing thing: EXISTING_THING), no Detach/Remove/Delete, no billing groups.
+ * Thing, certificate and zone group names are the sensors' own, unknown when the stack is made, so
+ * those ARNs end in `*` (acknowledged for cdk-nag in tests/template/nag-acknowledgements.ts).
  */
 function provisioningStatements(): PolicyStatement[] {
   const things = iotArn('thing/*');
   const certificates = iotArn('cert/*');
   const groups = iotArn('thinggroup/*');
-  const sensorPolicy = sub('arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:policy/${SensorPolicy}');
   return [
+    allow('CreateSensorThings', ['iot:CreateThing', 'iot:DescribeThing', 'iot:ListThingGroupsForThing', 'iot:ListThingPrincipals'], things),
+    allow('AddSensorsToTheirGroups', ['iot:AddThingToThingGroup', 'iot:DescribeThingGroup'], [things, groups]),
     allow(
-      'CreateAndUpdateSensorThings',
-      ['iot:CreateThing', 'iot:DescribeThing', 'iot:UpdateThing', 'iot:ListThingGroupsForThing', 'iot:ListThingPrincipals'],
-      things,
-    ),
-    allow('AddSensorsToZoneGroups', ['iot:AddThingToThingGroup', 'iot:DescribeThingGroup'], [things, groups]),
-    allow(
-      'ActivateAndAttachCertificates',
-      [
-        'iot:DescribeCertificate',
-        'iot:UpdateCertificate',
-        'iot:AttachThingPrincipal',
-        'iot:AttachPolicy',
-        'iot:AttachPrincipalPolicy',
-        'iot:ListAttachedPolicies',
-        'iot:ListPrincipalPolicies',
-        'iot:ListPrincipalThings',
-      ],
+      'ActivateAndAttachNewCertificates',
+      ['iot:DescribeCertificate', 'iot:UpdateCertificate', 'iot:AttachThingPrincipal', 'iot:ListPrincipalThings'],
       certificates,
     ),
-    allow('ReadSensorPolicy', ['iot:GetPolicy', 'iot:ListPolicyPrincipals', 'iot:ListTargetsForPolicy'], sensorPolicy),
   ];
 }
 
@@ -226,6 +241,10 @@ function unscopedPolicy(actions: string[]) {
 /**
  * iot.amazonaws.com may assume the roles only for this account and Region (confused-deputy guard:
  * https://docs.aws.amazon.com/iot/latest/developerguide/cross-service-confused-deputy-prevention.html).
+ * That page gives `arn:aws:iot:<region>:<account>:*` as the form of the source ARN and documents no
+ * narrower one for just-in-time or bulk provisioning; a guessed provisioning-template ARN would stop
+ * provisioning if IoT sent another. What keeps the roles' power small is what they may do (no policy
+ * attachment, create-only templates) and who can hand them to IoT (PassRole to the operator only).
  */
 const iotTrust = () =>
   assumedBy('iot.amazonaws.com', {
@@ -233,9 +252,12 @@ const iotTrust = () =>
     ArnLike: { 'aws:SourceArn': iotArn('*') },
   });
 
+/** The registry names as Fn::Sub patterns, for the JITP template inside the CloudFormation template. */
+const REGISTRY_PATTERNS: SensorRegistry = { thingTypeName: '${SensorThingType}', sensorGroup: THING_LAYOUT.sensorGroupPattern };
+
 export function buildProvisioning(config: TagConfig): Layer {
   const provisioningRole = new IAM.Role({
-    Description: 'AWS IoT just-in-time provisioning: create the sensor thing, attach its certificate and the sensor policy',
+    Description: 'AWS IoT just-in-time provisioning: create a new sensor thing, put it in its groups, activate and attach its certificate',
     AssumeRolePolicyDocument: iotTrust(),
     Policies: [
       { PolicyName: 'provision-sensors', PolicyDocument: policyDocument(...provisioningStatements()) },
@@ -246,11 +268,11 @@ export function buildProvisioning(config: TagConfig): Layer {
 
   const provisioningTemplate = new IoT.ProvisioningTemplate({
     TemplateName: physicalName('sensor-jitp'),
-    Description: 'Sensor thing named from the certificate CN, zone group from OU, location from dnQualifier',
+    Description: 'New sensor thing named from the certificate CN, zone from OU, location from dnQualifier; fails for an existing thing',
     TemplateType: 'JITP',
     Enabled: true,
     ProvisioningRoleArn: arnOf(LogicalId.SensorProvisioningRole),
-    TemplateBody: sub(jitpTemplateBody('${SensorPolicy}', '${SensorThingType}')),
+    TemplateBody: sub(jitpTemplateBody(REGISTRY_PATTERNS)),
     Tags: tags(config),
   }).condition(Cond.HasDeviceCa);
 
@@ -265,7 +287,8 @@ export function buildProvisioning(config: TagConfig): Layer {
     Tags: tags(config),
   }).condition(Cond.HasDeviceCa);
 
-  // Every sensor's thing is of this type: it sends the thing's zone with each message (REGISTRY_ZONE).
+  // Every sensor's thing is of this type: it sends the thing's zone with each message (REGISTRY_ZONE),
+  // and the sensor policy admits no thing of another type.
   const thingType = new IoT.ThingType({
     ThingTypeName: physicalName(SENSOR_THING_TYPE_BASE),
     ThingTypeProperties: {
@@ -277,8 +300,15 @@ export function buildProvisioning(config: TagConfig): Layer {
     Tags: tags(config),
   });
 
+  // The environment's sensors; `npm run deploy` attaches the sensor policy to it (THING_LAYOUT.sensorGroupPattern).
+  const sensorGroup = new IoT.ThingGroup({
+    ThingGroupName: sub(THING_LAYOUT.sensorGroupPattern),
+    ThingGroupProperties: { ThingGroupDescription: 'TapStack sensors of this environment: the sensor policy is attached to this group' },
+    Tags: tags(config),
+  });
+
   const bulkRole = new IAM.Role({
-    Description: 'AWS IoT bulk registration (npm run provision): read the registration file, register sensors',
+    Description: 'AWS IoT bulk registration (npm run provision): read the registration file, register new sensors',
     AssumeRolePolicyDocument: iotTrust(),
     Policies: [
       {
@@ -287,7 +317,7 @@ export function buildProvisioning(config: TagConfig): Layer {
           allow(
             'ReadRegistrationFiles',
             ['s3:GetObject'],
-            sub(`\${BucketArn}/${REGISTRATION_PREFIX}*`, { BucketArn: arnOf(LogicalId.RawDataBucket) }),
+            sub(`\${BucketArn}/${REGISTRATION_PREFIX}\${EnvironmentSuffix}/*`, { BucketArn: arnOf(LogicalId.RawDataBucket) }),
           ),
           allow('DecryptRegistrationFiles', ['kms:Decrypt'], arnOf(LogicalId.EncryptionKey), {
             StringEquals: { 'kms:ViaService': sub('s3.${AWS::Region}.amazonaws.com') },
@@ -298,24 +328,43 @@ export function buildProvisioning(config: TagConfig): Layer {
       unscopedPolicy(['iot:RegisterThing', 'iot:CreateCertificateFromCsr', 'iot:RegisterCertificate']),
     ],
     Tags: tags(config),
-  });
+  }).condition(Cond.IsBulkRegistrationEnabled);
+
+  // Whoever passes the bulk role to IoT writes the template body it runs: only the operator's role may.
+  const operatorPassRole = new IAM.ManagedPolicy({
+    Description: 'Lets the bulk registration operator (and no one else through this stack) pass BulkRegistrationRole to AWS IoT',
+    Roles: [param(Param.OperatorRoleName)],
+    PolicyDocument: policyDocument(
+      // The role's ARN from its name (Ref): moto 5.2's change sets resolve Fn::GetAtt in a resource whose condition is false.
+      allow('PassBulkRegistrationRoleToIot', ['iam:PassRole'], sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${BulkRegistrationRole}'), {
+        StringEquals: { 'iam:PassedToService': 'iot.amazonaws.com' },
+      }),
+    ),
+  }).condition(Cond.IsBulkRegistrationEnabled);
 
   // Not exported: moto 5.2 resolves the Export of an output whose Condition is false, and fails CreateStack.
-  const whenCa = (Description: string, Value: unknown) => ({ Description, Value, Condition: Cond.HasDeviceCa });
+  const when = (condition: string) => (Description: string, Value: unknown) => ({ Description, Value, Condition: condition });
+  const whenCa = when(Cond.HasDeviceCa);
   return {
     resources: {
       SensorThingType: thingType,
+      SensorThingGroup: sensorGroup,
       SensorProvisioningRole: provisioningRole,
       SensorProvisioningTemplate: provisioningTemplate,
       DeviceCaCertificate: caCertificate,
       BulkRegistrationRole: bulkRole,
+      BulkRegistrationPassRolePolicy: operatorPassRole,
     },
     outputs: {
       SensorThingTypeName: exported('Thing type of every sensor (propagates its zone to its readings)', ref(LogicalId.SensorThingType), 'SensorThingTypeName'),
-      BulkRegistrationRoleArn: exported(
-        'Role AWS IoT assumes for StartThingRegistrationTask (npm run provision)',
+      SensorThingGroupName: exported(
+        'Thing group of the sensors of this environment: npm run deploy attaches the sensor policy to it',
+        sub(THING_LAYOUT.sensorGroupPattern),
+        'SensorThingGroupName',
+      ),
+      BulkRegistrationRoleArn: when(Cond.IsBulkRegistrationEnabled)(
+        'Role AWS IoT assumes for StartThingRegistrationTask (npm run provision); only with EnableBulkRegistration',
         arnOf(LogicalId.BulkRegistrationRole),
-        'BulkRegistrationRoleArn',
       ),
       SensorProvisioningRoleArn: whenCa('Role AWS IoT assumes for just-in-time provisioning', arnOf(LogicalId.SensorProvisioningRole)),
       SensorProvisioningTemplateName: whenCa('JITP template attached to the device CA', ref(LogicalId.SensorProvisioningTemplate)),

@@ -1,13 +1,18 @@
 /** One customer-managed KMS key for every data store, queue, topic, stream and log group. */
 import { KMS } from 'cloudform-types';
 import { retainUnlessThrowaway } from '../defaults';
-import { policyDocument, type PolicyStatement } from '../iam';
+import { arn, policyDocument, type PolicyStatement } from '../iam';
 import { exported, type Layer } from '../layer';
 import { accountId, arnOf, ref, sub } from '../intrinsics';
-import { LogicalId } from '../names';
+import { LogicalId, physicalNamePattern } from '../names';
+import { ALERT_BUS_BASE_NAME } from './alerting';
 
 /** Services that use the key on a caller's behalf (kms:ViaService) when the caller's role allows it. */
 const VIA_SERVICES = ['sns', 'sqs', 'dynamodb', 'kinesis', 'firehose', 's3'] as const;
+const viaStackServices = () => ({
+  'kms:CallerAccount': accountId,
+  'kms:ViaService': VIA_SERVICES.map((s) => sub(`${s}.\${AWS::Region}.amazonaws.com`)),
+});
 
 const ACCOUNT_ROOT = { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') };
 
@@ -15,7 +20,6 @@ const ACCOUNT_ROOT = { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:ro
 const ADMIN_ACTIONS = [
   'kms:CancelKeyDeletion',
   'kms:CreateAlias',
-  'kms:CreateGrant',
   'kms:DeleteAlias',
   'kms:DescribeKey',
   'kms:DisableKey',
@@ -42,9 +46,19 @@ const ADMIN_ACTIONS = [
 const DATA_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
 
 /**
+ * The log groups of the stack (src/defaults.ts logGroup): under `/tapstack/<env>/` and its functions'
+ * `/aws/lambda/tapstack-<env>-…`. CloudWatch Logs uses the key only for these.
+ */
+const STACK_LOG_GROUPS = ['/tapstack/${EnvironmentSuffix}/*', '/aws/lambda/tapstack-${EnvironmentSuffix}-*'];
+
+/**
  * The key policy. In a key policy `Resource: "*"` means this key. Account principals may manage
- * the key through IAM, and use it only through the listed services; AWS service principals that
- * act on their own (CloudWatch Logs, EventBridge, CloudWatch alarms) are named with conditions.
+ * the key through IAM, and use it only through the listed services; a grant (which would hand the
+ * key's use to another principal) only for an AWS service acting on a resource
+ * (kms:GrantIsForAWSResource: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
+ * AWS service principals that act on their own (CloudWatch Logs, EventBridge, CloudWatch alarms)
+ * are named with the stack's own resources as their source (aws:SourceArn, or the log group ARN
+ * in the encryption context).
  */
 export function keyPolicyStatements(): PolicyStatement[] {
   return [
@@ -56,17 +70,29 @@ export function keyPolicyStatements(): PolicyStatement[] {
       Resource: '*',
     },
     {
+      Sid: 'AccountGrantsKeyOnlyToAwsServicesForItsResources',
+      Effect: 'Allow',
+      Principal: ACCOUNT_ROOT,
+      Action: ['kms:CreateGrant'],
+      Resource: '*',
+      Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    },
+    {
       Sid: 'AccountUsesKeyOnlyThroughStackServices',
       Effect: 'Allow',
       Principal: ACCOUNT_ROOT,
-      Action: [...DATA_ACTIONS, 'kms:DescribeKey', 'kms:CreateGrant'],
+      Action: [...DATA_ACTIONS, 'kms:DescribeKey'],
       Resource: '*',
-      Condition: {
-        StringEquals: {
-          'kms:CallerAccount': accountId,
-          'kms:ViaService': VIA_SERVICES.map((s) => sub(`${s}.\${AWS::Region}.amazonaws.com`)),
-        },
-      },
+      Condition: { StringEquals: viaStackServices() },
+    },
+    {
+      // Firehose encrypts its buffer with the key through a grant it creates (DeliveryStreamEncryptionConfigurationInput).
+      Sid: 'StackServicesCreateGrantsForTheirResources',
+      Effect: 'Allow',
+      Principal: ACCOUNT_ROOT,
+      Action: ['kms:CreateGrant'],
+      Resource: '*',
+      Condition: { StringEquals: viaStackServices(), Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     },
     {
       Sid: 'CloudWatchLogsEncryptsStackLogGroups',
@@ -75,8 +101,11 @@ export function keyPolicyStatements(): PolicyStatement[] {
       Action: [...DATA_ACTIONS, 'kms:DescribeKey'],
       Resource: '*',
       Condition: {
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html (the encryption context condition)
         ArnLike: {
-          'kms:EncryptionContext:aws:logs:arn': sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*'),
+          'kms:EncryptionContext:aws:logs:arn': STACK_LOG_GROUPS.map((g) =>
+            sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${g}`),
+          ),
         },
       },
     },
@@ -86,7 +115,11 @@ export function keyPolicyStatements(): PolicyStatement[] {
       Principal: { Service: 'events.amazonaws.com' },
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
       Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': accountId },
+        // The stack's rules on its bus (a rule of a custom bus: rule/<bus name>/<rule name>).
+        ArnLike: { 'aws:SourceArn': arn('events', `rule/${physicalNamePattern(ALERT_BUS_BASE_NAME)}/*`) },
+      },
     },
     {
       Sid: 'CloudWatchAlarmsPublishToEncryptedOpsTopic',
@@ -94,7 +127,10 @@ export function keyPolicyStatements(): PolicyStatement[] {
       Principal: { Service: 'cloudwatch.amazonaws.com' },
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
       Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceAccount': accountId } },
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': accountId },
+        ArnLike: { 'aws:SourceArn': arn('cloudwatch', `alarm:${physicalNamePattern('*')}`) },
+      },
     },
     {
       // The console's bucket is SSE-KMS; CloudFront reads it through origin access control

@@ -15,11 +15,12 @@ import type { Sink } from '../../handlers/processor/sinks/sink';
 import { deduplicationId } from '../../handlers/processor/adapters/quarantine';
 import { FakeAws, type Fault } from '../../scripts/lib/fake-aws';
 import { processorEnv } from '../../scripts/lib/processor-env';
+import { readingRecord, ruleRecordOf } from '../../scripts/lib/rule-record';
 import { enrich } from './readings';
 
 export const BASE_MS = Date.parse('2026-11-22T08:00:00.000Z');
 
-/** One reading as a sensor sends it (and the IoT rule stamps it). */
+/** One reading as a sensor sends it, with what IoT Core establishes (receive time, thing): readingRecord lifts those into the rule's record. */
 export interface ModelReading {
   sensor_id: string;
   zone_id: string;
@@ -78,8 +79,9 @@ const SHARD = 'shardId-000000000000';
 export function streamRecords(scenario: Scenario): KinesisStreamRecord[] {
   return scenario.records.map((r, i) => {
     const sequenceNumber = String(49_700_000_000_000_000_000_000_000_000_000n + (scenario.firstSequence ?? 0n) + BigInt(i));
-    const partitionKey = 'reading' in r ? r.reading.sensor_id : `bad-${i}`;
-    const data = Buffer.from('reading' in r ? JSON.stringify(r.reading) : r.invalid).toString('base64');
+    const made = 'reading' in r ? readingRecord({ ...r.reading }) : ruleRecordOf({ sent: r.invalid, thing: `bad-${i}` });
+    const { partitionKey } = made;
+    const data = made.data.toString('base64');
     const arrivalMs = 'reading' in r ? r.reading.received_at + 20 : BASE_MS;
     return {
       kinesis: { kinesisSchemaVersion: '1.0', partitionKey, sequenceNumber, data, approximateArrivalTimestamp: arrivalMs / 1000 },

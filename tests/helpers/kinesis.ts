@@ -1,5 +1,6 @@
-/** Kinesis events for the processor, built the way Lambda delivers them. */
+/** Kinesis events for the processor, built the way Lambda delivers them from records the topic rule wrote. */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { readingRecord, ruleRecordOf, type SensorMessage } from '../../scripts/lib/rule-record';
 
 export interface ReadingInput {
   sensor_id: string;
@@ -10,6 +11,7 @@ export interface ReadingInput {
   congestion_index: number;
   temperature?: number;
   weather_condition?: string;
+  /** IoT Core's facts (not the sensor's): the receive time, the publishing thing, the registry zone. */
   received_at?: number;
   thing_name?: string;
   registry_zone?: string;
@@ -17,19 +19,32 @@ export interface ReadingInput {
 
 let sequence = 49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
 
-/** One record per payload: an object is JSON-encoded, a string is sent as given (raw bytes). */
-export function kinesisEvent(
-  payloads: (ReadingInput | Record<string, unknown> | { raw: string } | { base64: string })[],
-  shardId = 'shardId-000000000000',
-  arrivalMs = Date.now(),
-): KinesisStreamEvent {
+/**
+ * What a record carries:
+ *  - a reading (ReadingInput or any object): the sensor's JSON, with the facts IoT Core establishes
+ *    (`received_at`, `thing_name`, `registry_zone`) lifted into the rule's record (readingRecord);
+ *  - `{ raw }`: a payload the sensor published as these bytes (no receive time, no zone);
+ *  - `{ base64, partitionKey? }`: the Kinesis record's data as given (made by anyone; the partition key 'unknown' unless given);
+ *  - a SensorMessage: exactly what a sensor sent and what IoT established (the attacker's tests).
+ */
+export type RecordInput = ReadingInput | Record<string, unknown> | { raw: string } | { base64: string; partitionKey?: string } | SensorMessage;
+
+function recordOf(p: RecordInput): { data: string; partitionKey: string } {
+  if ('base64' in p && typeof p.base64 === 'string') return { data: p.base64, partitionKey: (p.partitionKey as string | undefined) ?? 'unknown' };
+  const made =
+    'sent' in p && 'thing' in p
+      ? ruleRecordOf(p as SensorMessage)
+      : 'raw' in p && typeof p.raw === 'string'
+        ? ruleRecordOf({ sent: p.raw, thing: 'unknown' })
+        : readingRecord(p as Record<string, unknown>);
+  return { data: made.data.toString('base64'), partitionKey: made.partitionKey };
+}
+
+/** One record per input, as the topic rule writes it (see RecordInput). */
+export function kinesisEvent(payloads: RecordInput[], shardId = 'shardId-000000000000', arrivalMs = Date.now()): KinesisStreamEvent {
   const Records: KinesisStreamRecord[] = payloads.map((p) => {
     sequence += 1n;
-    const data =
-      'base64' in p && typeof p.base64 === 'string'
-        ? p.base64
-        : Buffer.from('raw' in p && typeof p.raw === 'string' ? p.raw : JSON.stringify(p)).toString('base64');
-    const partitionKey = (p as { sensor_id?: string }).sensor_id ?? 'unknown';
+    const { data, partitionKey } = recordOf(p);
     return {
       kinesis: {
         kinesisSchemaVersion: '1.0',

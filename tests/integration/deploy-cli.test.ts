@@ -12,6 +12,7 @@ import { GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/paths';
+import { IoTClient, ListTargetsForPolicyCommand } from '@aws-sdk/client-iot';
 import { startMoto, type Moto } from '../helpers/moto';
 
 const BUCKET = 'tapstack-artifacts';
@@ -84,6 +85,12 @@ describe('npm run package and npm run deploy against moto', () => {
     const key = /^LambdaCodeS3Key=(.+)$/m.exec(result.stdout)![1];
     expect(key).toMatch(/^processor-[0-9a-f]{12}\.zip$/);
     expect(stack.Parameters).toEqual(expect.arrayContaining([{ ParameterKey: 'LambdaCodeS3Key', ParameterValue: key }]));
+    // The sensor policy goes on the environment's sensor thing group (CloudFormation cannot put it there).
+    expect(result.stdout).toContain('IoT policy tapstack-dev-sensor attached to thing group tapstack-dev-sensors');
+    const targets = (await new IoTClient(aws()).send(new ListTargetsForPolicyCommand({ policyName: 'tapstack-dev-sensor' }))).targets;
+    expect(targets).toEqual([expect.stringMatching(/:thinggroup\/tapstack-dev-sensors$/)]);
+    // A throwaway environment stays deletable.
+    expect(result.stdout).not.toContain('Termination protection on');
 
     const again = run('deploy.ts', ['--env', 'dev', '--bucket', BUCKET]);
     expect(again.status, again.stderr).toBe(0);

@@ -312,13 +312,30 @@ describe('operations commands against moto', () => {
       const { plan } = await teardown(['--env', 'ops', '--stack-name', STACK, '--dry-run'], deps());
       expect(plan.throwaway).toBe(false);
       expect(plan.retained.map((r) => r.logicalId).sort()).toEqual(
-        ['AlertDeliveryDeadLetterQueue', 'AlertStateTable', 'EncryptionKey', 'HealthDetectorDeadLetterQueue', 'ProcessorDeadLetterQueue', 'QuarantineQueue', 'RawDataBucket', 'ReadingsStream', 'ReadingsTable', 'SensorHealthTable'].sort(),
+        [
+          'AccessLogBucket',
+          'AlertDeliveryDeadLetterQueue',
+          'AlertStateTable',
+          'DeliveryLogGroup',
+          'EncryptionKey',
+          'HealthDetectorDeadLetterQueue',
+          'HealthDetectorLogGroup',
+          'ProcessorDeadLetterQueue',
+          'ProcessorLogGroup',
+          'QuarantineQueue',
+          'RawDataBucket',
+          'ReadingsStream',
+          'ReadingsTable',
+          'SensorHealthTable',
+          'TopicRuleErrorLogGroup',
+        ].sort(),
       );
-      expect(plan.buckets).toEqual([{ name: deployed.outputs.RawDataBucketName, objects: 1, retained: true }]);
+      expect(plan.buckets.find((b) => b.name === deployed.outputs.RawDataBucketName)).toEqual({ name: deployed.outputs.RawDataBucketName, objects: 1, retained: true });
       expect(plan.policy?.certificates).toHaveLength(1);
       expect(lines[0]).toBe(`After aws cloudformation delete-stack --stack-name ${STACK} (ThrowawayEnvironment=false), these stay:`);
       expect(lines).toContain(`  - AWS::DynamoDB::Table tapstack-ops-readings: retained (ThrowawayEnvironment=false), deletion protection on`);
       expect(lines.some((l) => l.startsWith(`  - AWS::IoT::Policy ${POLICY}: attached to 1 certificates`))).toBe(true);
+      expect(plan.terminationProtection).toBe(false);
     });
 
     it('refuses without a terminal unless --yes', () => {
@@ -344,7 +361,7 @@ describe('operations commands against moto', () => {
       const { done } = await teardown(['--env', 'ops', '--stack-name', STACK], { ...deps(), confirm: async (q) => (asked.push(q), !q.startsWith('Delete stack')) });
       expect(asked).toEqual([
         `Empty bucket ${deployed.outputs.RawDataBucketName} (1 object versions, raw readings and Athena results)?`,
-        `Detach IoT policy ${POLICY} from its 1 certificates (those sensors can no longer connect)?`,
+        `Detach IoT policy ${POLICY} from 1 certificates (those sensors can no longer connect)?`,
         'Also deactivate and delete those 1 certificates (their things stay)?',
         `Delete stack ${STACK}?`,
       ]);
@@ -352,7 +369,7 @@ describe('operations commands against moto', () => {
       const certificateId = certificates[0]!.slice(certificates[0]!.lastIndexOf('/') + 1);
       await expect(new IoTClient(config).send(new DescribeCertificateCommand({ certificateId }))).rejects.toThrow();
       const after = (await teardown(['--env', 'ops', '--stack-name', STACK, '--dry-run'], deps())).plan;
-      expect(after.buckets[0]?.objects).toBe(0);
+      expect(after.buckets.find((b) => b.name === deployed.outputs.RawDataBucketName)?.objects).toBe(0);
       expect(after.policy?.certificates).toEqual([]);
     });
   });

@@ -3,7 +3,7 @@
  * certificates, policies and their attachments, GetRegistrationCode and RegisterCACertificate, but
  * not StartThingRegistrationTask (asserted below), so the bulk request itself is asserted on the mock
  * in tests/unit/provision.test.ts. Here: the zone groups, the registry layout one registration line
- * produces (applied with the per-device calls the task makes), --revoke and --verification-cert.
+ * produces (applied with the per-device calls the task makes), --rotate, --revoke and --verification-cert.
  */
 import 'reflect-metadata';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,13 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AddThingToThingGroupCommand,
-  AttachPolicyCommand,
   AttachThingPrincipalCommand,
   CreateCertificateFromCsrCommand,
-  CreatePolicyCommand,
   CreateThingCommand,
+  CreateThingGroupCommand,
+  CreateThingTypeCommand,
   DescribeCertificateCommand,
   DescribeThingCommand,
+  DetachThingPrincipalCommand,
   IoTClient,
   ListAttachedPoliciesCommand,
   ListThingGroupsCommand,
@@ -28,6 +29,7 @@ import {
   StartThingRegistrationTaskCommand,
 } from '@aws-sdk/client-iot';
 import * as x509 from '@peculiar/x509';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provision, type ProvisionIo } from '../../scripts/provision';
 import { commonName, createDeviceCredentials, loadCa, signCsr } from '../../scripts/provision/certs';
@@ -37,13 +39,15 @@ import { bulkTemplateBody, THING_LAYOUT, type BulkCertificateSource } from '../.
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { makeCa, type TestCa } from '../helpers/pki';
 
-const POLICY = 'tapstack-ci-sensor';
+/** The stack's registry names in the environment `ci` (its SensorThingTypeName and SensorThingGroupName outputs). */
+const REGISTRY = { thingTypeName: 'tapstack-ci-sensor', sensorGroup: 'tapstack-ci-sensors' };
 
 /**
  * What AWS IoT does with one registration line: resolve the template's Refs from the line, then
- * create the thing (attributes, groups), the certificate (from the CSR or the PEM), attach the
- * policy to the certificate and the certificate to the thing. Test-only: it exists to show that the
- * values our file and template produce are accepted by the registry APIs and give the intended layout.
+ * create the thing (type, attributes, groups), the certificate (from the CSR or the PEM) and attach
+ * the certificate to the thing (no policy: the sensor group carries it). Test-only: it exists to show
+ * that the values our file and template produce are accepted by the registry APIs and give the
+ * intended layout.
  */
 async function applyRegistrationLine(iot: IoTClient, templateBody: string, line: string): Promise<string> {
   const values = JSON.parse(line) as Record<string, string>;
@@ -56,9 +60,16 @@ async function applyRegistrationLine(iot: IoTClient, templateBody: string, line:
         : v && typeof v === 'object'
           ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]))
           : v;
-  const { thing, certificate, policy } = resolve(template.Resources);
+  const { thing, certificate, ...rest } = resolve(template.Resources);
+  expect(rest).toEqual({});
   expect(Object.keys(template.Parameters).sort()).toEqual(Object.keys(values).sort());
-  await iot.send(new CreateThingCommand({ thingName: thing.Properties.ThingName, attributePayload: { attributes: thing.Properties.AttributePayload } }));
+  await iot.send(
+    new CreateThingCommand({
+      thingName: thing.Properties.ThingName,
+      thingTypeName: thing.Properties.ThingTypeName,
+      attributePayload: { attributes: thing.Properties.AttributePayload },
+    }),
+  );
   for (const group of thing.Properties.ThingGroups) {
     await iot.send(new AddThingToThingGroupCommand({ thingName: thing.Properties.ThingName, thingGroupName: group }));
   }
@@ -66,7 +77,6 @@ async function applyRegistrationLine(iot: IoTClient, templateBody: string, line:
   const certificateArn = c.CertificateSigningRequest
     ? (await iot.send(new CreateCertificateFromCsrCommand({ certificateSigningRequest: c.CertificateSigningRequest, setAsActive: c.Status === 'ACTIVE' }))).certificateArn!
     : (await iot.send(new RegisterCertificateCommand({ certificatePem: c.CertificatePem, caCertificatePem: c.CACertificatePem, status: c.Status }))).certificateArn!;
-  await iot.send(new AttachPolicyCommand({ policyName: policy.Properties.PolicyName, target: certificateArn }));
   await iot.send(new AttachThingPrincipalCommand({ thingName: thing.Properties.ThingName, principal: certificateArn }));
   return certificateArn;
 }
@@ -97,7 +107,18 @@ describe('npm run provision against moto', () => {
     iot = new IoTClient(config);
     work = mkdtempSync(join(tmpdir(), 'provision-moto-'));
     ca = await makeCa();
-    await iot.send(new CreatePolicyCommand({ policyName: POLICY, policyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'iot:Connect', Resource: '*' }] }) }));
+    await iot.send(new CreateThingTypeCommand({ thingTypeName: REGISTRY.thingTypeName }));
+    await iot.send(new CreateThingGroupCommand({ thingGroupName: REGISTRY.sensorGroup }));
+    // The stack's outputs --rotate reads (moto deploys this stand-in in a second).
+    await new CloudFormationClient(config).send(
+      new CreateStackCommand({
+        StackName: 'tapstack-ci',
+        TemplateBody: JSON.stringify({
+          Resources: { Placeholder: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+          Outputs: { SensorThingTypeName: { Value: REGISTRY.thingTypeName }, SensorThingGroupName: { Value: REGISTRY.sensorGroup } },
+        }),
+      }),
+    );
   });
   afterAll(async () => {
     process.env = saved;
@@ -134,7 +155,7 @@ describe('npm run provision against moto', () => {
   it.each([
     ['a CSR (AWS IoT signs)', { kind: 'csr' } as const],
     ['a certificate signed locally by a registered CA', { kind: 'certificate' } as const],
-  ])('a registration line with %s gives the sensor its thing, zone group, attributes, certificate and policy', async (_name, kind) => {
+  ])('a registration line with %s gives the sensor its thing of the sensor type, its groups, attributes and certificate', async (_name, kind) => {
     const id = `${sensor.sensorId}-${kind.kind}`;
     const made = await createDeviceCredentials({ sensorId: id, zoneId: sensor.zoneId, location: sensor.location });
     let source: BulkCertificateSource = { kind: 'csr' };
@@ -146,20 +167,47 @@ describe('npm run provision against moto', () => {
       source = { kind: 'certificate', caCertificatePem: signing.certificatePem };
     }
     const line = registrationLine({ sensor: { ...sensor, sensorId: id }, csrPem: made.csrPem, certificatePem }, source);
-    const certificateArn = await applyRegistrationLine(iot, bulkTemplateBody(POLICY, source), line);
+    const certificateArn = await applyRegistrationLine(iot, bulkTemplateBody(source, REGISTRY), line);
 
     const thing = await iot.send(new DescribeThingCommand({ thingName: id }));
     expect(thing.attributes).toEqual({ zone: 'downtown', location: '52.37,4.89', installed_at: '2024-05-01' });
+    expect(thing.thingTypeName).toBe(REGISTRY.thingTypeName);
     const groups = await iot.send(new ListThingGroupsForThingCommand({ thingName: id }));
-    expect(groups.thingGroups!.map((g) => g.groupName)).toEqual(['downtown']);
+    expect(groups.thingGroups!.map((g) => g.groupName).sort()).toEqual(['downtown', REGISTRY.sensorGroup]);
     expect((await iot.send(new ListThingPrincipalsCommand({ thingName: id }))).principals).toEqual([certificateArn]);
-    expect((await iot.send(new ListAttachedPoliciesCommand({ target: certificateArn }))).policies!.map((p) => p.policyName)).toEqual([POLICY]);
+    // No policy on the certificate: the sensor group carries it (npm run deploy attaches it).
+    expect((await iot.send(new ListAttachedPoliciesCommand({ target: certificateArn }))).policies).toEqual([]);
     const description = (await iot.send(new DescribeCertificateCommand({ certificateId: certificateArn.split('/')[1]! }))).certificateDescription!;
     expect(description.status).toBe('ACTIVE');
     if (kind.kind === 'certificate') expect(commonName(new x509.X509Certificate(description.certificatePem!).subject)).toBe(id);
   });
 
-  it('--revoke revokes every certificate of the sensor, detaches its policies and the principal, and keeps the thing', async () => {
+  it('--rotate attaches a new active certificate to an existing sensor next to its current one, and says how to retire the old', async () => {
+    const id = `${sensor.sensorId}-csr`;
+    const [old] = (await iot.send(new ListThingPrincipalsCommand({ thingName: id }))).principals!;
+    const made = await createDeviceCredentials({ sensorId: id, zoneId: 'downtown', location: '1,1' });
+    writeFileSync(join(work, 'new.csr'), made.csrPem);
+    printed.length = 0;
+    await provision(['--env', 'ci', '--rotate', id, '--csr', join(work, 'new.csr'), '--out', join(work, 'out')], io);
+    const principals = (await iot.send(new ListThingPrincipalsCommand({ thingName: id }))).principals!;
+    expect(principals).toHaveLength(2);
+    const fresh = principals.find((p) => p !== old)!;
+    expect((await iot.send(new DescribeCertificateCommand({ certificateId: fresh.split('/')[1]! }))).certificateDescription!.status).toBe('ACTIVE');
+    expect(printed[0]).toMatch(new RegExp(`^${id}: new certificate ${fresh.split('/')[1]} active and attached`));
+    expect(printed).toContain(`  aws iot update-certificate --certificate-id ${old!.split('/')[1]} --new-status INACTIVE && aws iot detach-thing-principal --thing-name ${id} --principal ${old}`);
+    // The new certificate is the one --revoke finds too; keep the sensor as it was for the tests below.
+    await iot.send(new DetachThingPrincipalCommand({ thingName: id, principal: fresh }));
+  });
+
+  it('--rotate refuses a thing that is not a sensor of this environment, and a CSR naming another sensor', async () => {
+    await iot.send(new CreateThingCommand({ thingName: 'not-a-sensor' }));
+    await expect(provision(['--env', 'ci', '--rotate', 'not-a-sensor', '--out', join(work, 'out')], io)).rejects.toThrow(
+      "--rotate: thing not-a-sensor is of type '(none)', not tapstack-ci-sensor: it is not a sensor of this environment",
+    );
+    await expect(provision(['--env', 'ci', '--rotate', 'someone-else', '--csr', join(work, 'new.csr')], io)).rejects.toThrow(/has CN 'sensor-00001-csr'; allowed: CN = the sensor id someone-else/);
+  });
+
+  it('--revoke revokes every certificate of the sensor, detaches it from the thing, and keeps the thing', async () => {
     const id = `${sensor.sensorId}-csr`;
     const [certificateArn] = (await iot.send(new ListThingPrincipalsCommand({ thingName: id }))).principals!;
     const certificateId = certificateArn!.split('/')[1]!;
@@ -167,7 +215,6 @@ describe('npm run provision against moto', () => {
     await provision(['--env', 'ci', '--revoke', id], io);
     expect(printed).toEqual([
       `${id}: certificate ${certificateId}: set REVOKED`,
-      `${id}: certificate ${certificateId}: detached policy ${POLICY}`,
       `${id}: certificate ${certificateId}: detached from thing ${id}`,
       `${id}: the thing keeps its attributes and zone group; attach a new certificate to bring the sensor back`,
     ]);

@@ -55,7 +55,12 @@ describe('raw-data lake against moto (Firehose Direct PUT → S3)', () => {
         payloads.push(reading(s, T + k * 1000, { weather_condition: s % 3 === 0 ? 'pluie légère' : 'clear', temperature: 11.5 }));
       }
     }
-    payloads.push({ raw: 'not json' }, reading(9_999, T, { avg_speed: 420 }), { raw: JSON.stringify(reading(10_000, T), null, 2) });
+    const { received_at: receivedAt, thing_name: _thing, ...fields } = reading(10_000, T);
+    payloads.push(
+      { raw: 'not json' },
+      reading(9_999, T, { avg_speed: 420 }),
+      { sent: JSON.stringify(fields, null, 2), thing: fields.sensor_id, receivedAt, registryZones: [fields.zone_id] },
+    );
     const event = kinesisEvent(payloads);
     const outcome = await processBatch(event, context(), {
       config: TEST_CONFIG,

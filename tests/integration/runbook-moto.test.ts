@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeCertificateCommand, IoTClient, ListAttachedPoliciesCommand, ListThingPrincipalsCommand, DescribeThingCommand } from '@aws-sdk/client-iot';
+import { DescribeCertificateCommand, IoTClient, ListAttachedPoliciesCommand, ListThingPrincipalsCommand, DescribeThingCommand, ListThingGroupsForThingCommand } from '@aws-sdk/client-iot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/paths';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
@@ -89,12 +89,15 @@ describe('runbooks run as written against moto', () => {
     expect(replays.stdout.trim()).toMatch(/^arn:aws:events:us-east-1:\d{12}:archive\/tapstack-dev-alerts$/);
   }, 300_000);
 
-  it('docs/deploy.md: a first sensor (thing, certificate under certs/, policy) and the table query', async () => {
+  it('docs/deploy.md: a first sensor (thing of the type, in the sensor group, certificate under certs/) and the table query', async () => {
     const blocks = markedBlocks(readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8'));
     expect(blocks).toHaveLength(2);
-    // moto's CreateStack does not create an AWS::IoT::ThingType (a placeholder): create the type the
-    // output names, as CloudFormation would have.
-    const typed = await run('aws iot create-thing-type --thing-type-name "$(jq -r .SensorThingTypeName "$OUT")"', work);
+    // moto's CreateStack creates neither an AWS::IoT::ThingType nor an AWS::IoT::ThingGroup
+    // (placeholders): create the type and the group the outputs name, as CloudFormation would have.
+    const typed = await run(
+      'aws iot create-thing-type --thing-type-name "$(jq -r .SensorThingTypeName "$OUT")" && aws iot create-thing-group --thing-group-name "$(jq -r .SensorThingGroupName "$OUT")"',
+      work,
+    );
     expect(typed.status, typed.stderr).toBe(0);
     const result = await run(blocks.join('\n'), work);
     expect(result.status, result.stdout + result.stderr).toBe(0);
@@ -102,10 +105,16 @@ describe('runbooks run as written against moto', () => {
     expect(existsSync(join(work, 'certs', 'sensor-00001.private.key'))).toBe(true);
     const iot = new IoTClient(motoClientConfig(moto.endpoint));
     const [principal] = (await iot.send(new ListThingPrincipalsCommand({ thingName: 'sensor-00001' }))).principals ?? [];
-    expect((await iot.send(new DescribeThingCommand({ thingName: 'sensor-00001' }))).attributes).toEqual({ zone: 'downtown' });
+    const thing = await iot.send(new DescribeThingCommand({ thingName: 'sensor-00001' }));
+    expect(thing.attributes).toEqual({ zone: 'downtown' });
+    expect(thing.thingTypeName).toBe(deployed.outputs.SensorThingTypeName);
+    const groups = (await iot.send(new ListThingGroupsForThingCommand({ thingName: 'sensor-00001' }))).thingGroups ?? [];
+    expect(groups.map((g) => g.groupName)).toEqual([deployed.outputs.SensorThingGroupName]);
     expect(principal).toMatch(/:cert\//);
+    // The policy reaches the sensor through its group (npm run deploy attaches it there), never
+    // through its certificate.
     const policies = (await iot.send(new ListAttachedPoliciesCommand({ target: principal }))).policies ?? [];
-    expect(policies.map((p) => p.policyName)).toEqual(['tapstack-dev-sensor']);
+    expect(policies).toEqual([]);
     const cert = await iot.send(new DescribeCertificateCommand({ certificateId: principal!.slice(principal!.lastIndexOf('/') + 1) }));
     expect(cert.certificateDescription?.status).toBe('ACTIVE');
   }, 120_000);

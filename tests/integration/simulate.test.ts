@@ -1,13 +1,17 @@
 /**
  * The simulator end to end, briefly: a small fleet over mutual TLS through the broker, the rule,
  * moto's Kinesis, the emulated event source mapping and the built bundle, for a few seconds of a
- * short rush-hour wave; then a client that misbehaves (another thing's client id, another
- * sensor's topic); then a run that fails on the way. Every process is stopped by PID.
+ * short rush-hour wave; then clients that misbehave (another thing's client id, another sensor's
+ * topic, a thing of another environment or without the sensor type, a second certificate for a
+ * sensor through JITP, a sensor lying in its payload); then a run that fails on the way. Every
+ * process is stopped by PID.
  */
 import { connect, type MqttClient } from 'mqtt';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SENSOR_TOPICS } from '../../contract';
 import { bundleProcessor } from '../../scripts/bundle';
+import { justInTimeProvision, ResourceConflictsException } from '../../scripts/simulate/jitp';
+import { jitpTemplateBody, THING_LAYOUT } from '../../src/layers/provisioning';
 import { simulate, type Simulation, type SimulationResult } from '../../scripts/simulate/run';
 import { BAD_KINDS } from '../../scripts/simulate/traffic';
 
@@ -47,7 +51,15 @@ function device(sim: Simulation, clientId: string, identity: { keyPem: string; c
 describe('npm run simulate (a small fleet, a short wave)', () => {
   let result: SimulationResult;
   const pids = new Set<number>();
-  const misbehaviour: { refusedConnect?: string; publishClosed?: boolean } = {};
+  const misbehaviour: {
+    refusedConnect?: string;
+    publishClosed?: boolean;
+    refusals?: Record<string, string>;
+    jitp?: string;
+    realStillConnected?: boolean;
+    sim?: Simulation;
+    lies?: number;
+  } = {};
 
   beforeAll(async () => {
     await bundleProcessor();
@@ -65,7 +77,16 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
       onTick: (_snapshot, sim) => started(sim).forEach((p) => pids.add(p)),
       onReady: async (sim) => {
         started(sim).forEach((p) => pids.add(p));
-        const stranger = await sim.issueIdentity('sensor-stranger', 'zone-00');
+        // Things the registry knows, with a certificate attached (as provisioning leaves them).
+        const { registry } = sim;
+        const { thingTypeName, sensorGroup } = sim.view.policy;
+        const thingOf = async (name: string, thingType: string | undefined) => {
+          const identity = await sim.issueIdentity(name, 'zone-00');
+          registry.createThing(name, { thingTypeName: thingType, attributes: { [THING_LAYOUT.attributes.zone]: 'zone-00' }, groups: ['zone-00', sensorGroup] });
+          registry.attach(name, registry.registerCertificate(identity.certificatePem, 'ACTIVE'));
+          return identity;
+        };
+        const stranger = await thingOf('sensor-stranger', thingTypeName);
         // A certificate of one thing, the client id of another: CONNACK "not authorized".
         const refused = await device(sim, sim.identities[0]!.sensorId, stranger);
         misbehaviour.refusedConnect = refused instanceof Error ? refused.message : 'connected';
@@ -80,6 +101,48 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
         client.publish(SENSOR_TOPICS.basicIngestTopic('simtest', sim.identities[1]!.sensorId), '{"sensor_id":"x"}', { qos: 1 });
         misbehaviour.publishClosed = await closed;
         client.end(true);
+
+        // Things with a certificate attached that the policy still refuses.
+        const refusal = async (name: string, identity: { keyPem: string; certificatePem: string }) => {
+          const result = await device(sim, name, identity);
+          if (!(result instanceof Error)) result.end(true);
+          return result instanceof Error ? result.message : 'connected';
+        };
+        misbehaviour.refusals = {
+          otherEnvironment: await refusal('sensor-prod-1', await thingOf('sensor-prod-1', 'tapstack-prod-sensor')),
+          noThingType: await refusal('sensor-untyped', await thingOf('sensor-untyped', undefined)),
+        };
+
+        // A second certificate the CA signed for a real sensor: JITP refuses it, so it cannot take the sensor's place.
+        const real = sim.identities[2]!;
+        const second = await sim.issueIdentity(real.sensorId, 'zone-01');
+        try {
+          justInTimeProvision(registry, jitpTemplateBody({ thingTypeName, sensorGroup }), second.certificatePem);
+          misbehaviour.jitp = 'provisioned';
+        } catch (error) {
+          misbehaviour.jitp = error instanceof ResourceConflictsException ? 'conflict' : (error as Error).message;
+        }
+        misbehaviour.refusals.secondCertificate = await refusal(real.sensorId, second);
+        misbehaviour.realStillConnected = sim.broker.connected(real.sensorId);
+
+        // A sensor of this environment that lies in what it publishes.
+        const liar = await thingOf('sensor-liar', thingTypeName);
+        const client2 = await device(sim, 'sensor-liar', liar);
+        if (client2 instanceof Error) throw client2;
+        const at = new Date().toISOString();
+        const honest = { sensor_id: 'sensor-liar', zone_id: 'zone-00', timestamp: at, vehicle_count: 3, avg_speed: 40, congestion_index: 20 };
+        const lies = [
+          { ...honest, sensor_id: 'sensor-ghost' },
+          { ...honest, zone_id: 'zone-01' },
+          { ...honest, received_at: Date.now() - 3_600_000 },
+          { ...honest, thing_name: 'sensor-ghost' },
+          { ...honest, registry_zone: 'zone-01' },
+        ];
+        const topic = SENSOR_TOPICS.basicIngestTopic('simtest', 'sensor-liar');
+        for (const lie of lies) await client2.publishAsync(topic, JSON.stringify(lie), { qos: 1 });
+        client2.end(true);
+        misbehaviour.lies = lies.length;
+        misbehaviour.sim = sim;
       },
     });
   }, 240_000);
@@ -114,6 +177,34 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
   it('refuses a client id that is not the certificate’s thing, and a publish to another sensor’s topic', () => {
     expect(misbehaviour.refusedConnect).toMatch(/Not authorized/i);
     expect(misbehaviour.publishClosed).toBe(true);
+  });
+
+  it("refuses a thing of another environment, a thing without the sensor type, and a sensor's second certificate (JITP refuses it); the real sensor stays connected", () => {
+    expect(misbehaviour.refusals).toEqual({ otherEnvironment: expect.stringMatching(/Not authorized/i), noThingType: expect.stringMatching(/Not authorized/i), secondCertificate: expect.stringMatching(/Not authorized/i) });
+    expect(misbehaviour.jitp).toBe('conflict');
+    expect(misbehaviour.realStillConnected).toBe(true);
+    const refused = misbehaviour.sim!.refusals.filter((r) => r.what === 'connect').map((r) => `${r.thing}: ${r.detail}`);
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        'sensor-prod-1: the sensor policy does not let client id "sensor-prod-1" connect (attached: true, thing type: tapstack-prod-sensor)',
+        'sensor-untyped: the sensor policy does not let client id "sensor-untyped" connect (attached: true, thing type: none)',
+        `${misbehaviour.sim!.identities[2]!.sensorId}: certificate pending activation`,
+      ]),
+    );
+  });
+
+  it('quarantines every lie a sensor of this environment publishes, each with its reason (none is stored)', () => {
+    const reasons = [...misbehaviour.sim!.outsiders.values()].filter((o) => o.thing === 'sensor-liar').map((o) => o.reason);
+    expect(reasons).toHaveLength(misbehaviour.lies!);
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        'sensor_id "sensor-ghost" does not match the publishing thing "sensor-liar"',
+        'zone_id "zone-01" is not the registry zone "zone-00" of sensor "sensor-liar"',
+        expect.stringMatching(/^received_at: set by IoT Core, not by the sensor; the sensor sent \d+$/),
+        'thing_name: set by IoT Core, not by the sensor; the sensor sent "sensor-ghost"',
+        'registry_zone: set by IoT Core, not by the sensor; the sensor sent "zone-01"',
+      ]),
+    );
   });
 
   it('stops every process it started', () => {

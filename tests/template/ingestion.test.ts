@@ -63,14 +63,22 @@ describe('buildIngestion', () => {
     expect(ingestion('dev').allowed('sensor-1')).not.toContain(SENSOR_TOPICS.basicIngestTopic('dev', 'sensor-2'));
   });
 
-  it('routes Basic Ingest to this rule, whose SQL reads the thing name from the topic level it is at', () => {
-    const { ruleName, sql, rule } = ingestion('dev');
+  it('routes Basic Ingest to this rule, which keys each record by the thing from the topic level the policy pins', () => {
+    const { ruleName, rule } = ingestion('dev');
     const topic = SENSOR_TOPICS.basicIngestTopic('dev', 'sensor-7');
     expect(topic.startsWith(`$aws/rules/${ruleName}/`)).toBe(true);
     // The rules engine strips $aws/rules/<rule>/ before the rule sees the topic.
     const seen = topic.slice(`$aws/rules/${ruleName}/`.length);
-    const level = Number(/topic\((\d)\) AS thing_name/.exec(sql)![1]);
+    const level = Number(/^\$\{topic\((\d)\)\}$/.exec(rule.Actions[0].Kinesis.PartitionKey)![1]);
     expect(seen.split('/')[level - 1]).toBe('sensor-7');
-    expect(rule.Actions[0].Kinesis.PartitionKey).toBe(`\${topic(${level})}`);
+    // The policy's own topic for the thing is that level.
+    expect(ingestion('dev').allowed('sensor-7')).toEqual([topic]);
+  });
+
+  it('selects only functions: the payload as one opaque value, nothing the device sends beside the keys the rule sets', () => {
+    const { sql } = ingestion('dev');
+    expect(sql).toBe(
+      "SELECT encode(*, 'base64') AS payload, timestamp() AS received_at, get_user_properties('tapstack:zone') AS registry_zones FROM 'tapstack/dev/sensors/+'",
+    );
   });
 });

@@ -94,7 +94,7 @@ describe('template integrity', () => {
       'AWS::ApplicationAutoScaling::ScalableTarget',
       'AWS::ApplicationAutoScaling::ScalingPolicy',
       'AWS::CloudWatch::Dashboard',
-      // None of these has a Tags property (CloudFormation resource reference).
+      // None has a Tags property (CloudFormation resource reference).
       'AWS::Lambda::EventInvokeConfig',
       'AWS::Lambda::Permission',
       'AWS::CloudFront::OriginAccessControl',
@@ -108,6 +108,9 @@ describe('template integrity', () => {
       'AWS::ApiGatewayV2::Integration',
       'AWS::ApiGatewayV2::Route',
       'AWS::Scheduler::Schedule',
+      'AWS::Events::EventBusPolicy',
+      'AWS::Kinesis::ResourcePolicy',
+      'AWS::IAM::ManagedPolicy',
       // moto 5.2 fails CreateStack on KMS key tags; stack-level tags (npm run deploy) cover it.
       'AWS::KMS::Key',
     ]);

@@ -85,6 +85,51 @@ describe('least privilege', () => {
     expect(template.Resources.EncryptionKey!.Properties.EnableKeyRotation).toBe(true);
   });
 
+  it('key policy allows a grant only for an AWS service acting on a resource (kms:GrantIsForAWSResource)', () => {
+    const statements: PolicyStatement[] = template.Resources.EncryptionKey!.Properties.KeyPolicy.Statement;
+    const granting = statements.filter((s) => asList(s.Action).includes('kms:CreateGrant'));
+    expect(granting.map((s) => s.Sid)).toEqual(['AccountGrantsKeyOnlyToAwsServicesForItsResources', 'StackServicesCreateGrantsForTheirResources']);
+    for (const s of granting) expect(s.Condition?.Bool).toEqual({ 'kms:GrantIsForAWSResource': 'true' });
+  });
+
+  it('key policy names the stack\'s own resources as the source of every service principal: its log groups, its rules, its alarms', () => {
+    const statements: PolicyStatement[] = template.Resources.EncryptionKey!.Properties.KeyPolicy.Statement;
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid)!;
+    expect(bySid('CloudWatchLogsEncryptsStackLogGroups').Condition).toEqual({
+      ArnLike: {
+        'kms:EncryptionContext:aws:logs:arn': [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/tapstack/${EnvironmentSuffix}/*' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/tapstack-${EnvironmentSuffix}-*' },
+        ],
+      },
+    });
+    // Every log group of the stack is under one of those names.
+    for (const [id, group] of resourcesOfType(template, 'AWS::Logs::LogGroup')) {
+      expect(group.Properties.LogGroupName['Fn::Sub'], id).toMatch(/^(\/tapstack\/\$\{EnvironmentSuffix\}\/|\/aws\/lambda\/tapstack-\$\{EnvironmentSuffix\}-)/);
+    }
+    expect(bySid('EventBridgeDeliversToEncryptedTopicAndQueue').Condition?.ArnLike).toEqual({
+      'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/tapstack-${EnvironmentSuffix}-traffic/*' },
+    });
+    expect(bySid('CloudWatchAlarmsPublishToEncryptedOpsTopic').Condition?.ArnLike).toEqual({
+      'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:tapstack-${EnvironmentSuffix}-*' },
+    });
+  });
+
+  it('lets EventBridge Scheduler assume its role only for this account\'s default schedule group', () => {
+    const [trust] = template.Resources.HealthDetectorScheduleRole!.Properties.AssumeRolePolicyDocument.Statement;
+    expect(trust.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnEquals: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule-group/default' } },
+    });
+  });
+
+  it('lets Firehose write only its own prefixes of the raw-data bucket (raw/ and errors/)', () => {
+    const statements: PolicyStatement[] = template.Resources.DeliveryRole!.Properties.Policies[0].PolicyDocument.Statement;
+    const onObjects = statements.filter((s) => asList(s.Action).includes('s3:PutObject'));
+    expect(onObjects.flatMap((s) => asList(s.Resource))).toEqual([{ 'Fn::Sub': '${RawDataBucket.Arn}/raw/*' }, { 'Fn::Sub': '${RawDataBucket.Arn}/errors/*' }]);
+    expect(template.Resources.DeliveryStream!.Properties.ExtendedS3DestinationConfiguration.ErrorOutputPrefix).toMatch(/^errors\//);
+  });
+
   it('lets the processor only put record batches to the delivery stream, and Firehose read no stream', () => {
     const statements: PolicyStatement[] = template.Resources.ProcessorRole!.Properties.Policies.flatMap(
       (p: { PolicyDocument: { Statement: PolicyStatement[] } }) => p.PolicyDocument.Statement,
@@ -102,9 +147,15 @@ describe('least privilege', () => {
     expect(stream.KinesisStreamSourceConfiguration).toBeUndefined();
   });
 
-  it('lets a sensor connect only as its own thing and publish only to its own topic', () => {
+  it('lets a sensor connect only as its own thing, of this environment\'s sensor type, and publish only to its own topic', () => {
     const statements: PolicyStatement[] = template.Resources.SensorPolicy!.Properties.PolicyDocument.Statement;
     expect(statements.map((s) => s.Action)).toEqual([['iot:Connect'], ['iot:Publish']]);
+    for (const s of statements) {
+      expect(s.Condition, s.Sid).toEqual({
+        Bool: { 'iot:Connection.Thing.IsAttached': 'true' },
+        StringEquals: { 'iot:Connection.Thing.ThingTypeName': { Ref: 'SensorThingType' } },
+      });
+    }
     expect(JSON.stringify(statements[0]!.Resource)).toContain('client/${!iot:Connection.Thing.ThingName}');
     expect(JSON.stringify(statements[1]!.Resource)).toContain(
       'topic/$aws/rules/tapstack_${EnvironmentSuffix}_sensor_readings/tapstack/${EnvironmentSuffix}/sensors/${!iot:Connection.Thing.ThingName}',
@@ -126,14 +177,19 @@ describe('encryption with the stack key', () => {
     ['AWS::Athena::WorkGroup', (p) => p.WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration.KmsKey],
   ];
   /**
-   * CloudFront's standard logs and S3 server access logs are written to SSE-S3 buckets only
-   * (src/layers/console.ts cites both): the console's access-log bucket is the one exception.
+   * Server access logs and CloudFront's standard logs can be delivered only to SSE-S3 buckets
+   * (src/layers/analytics.ts accessLogBucket, src/layers/console.ts).
    */
-  const SSE_S3_ONLY = ['ConsoleLogsBucket'];
+  const SSE_S3_ONLY = new Set(['AccessLogBucket', 'ConsoleLogsBucket']);
   it.each(cases)('every %s names the customer-managed key', (type, keyOf) => {
-    const found = resourcesOfType(template, type).filter(([id]) => !SSE_S3_ONLY.includes(id));
+    const found = resourcesOfType(template, type).filter(([id]) => !SSE_S3_ONLY.has(id));
     expect(found.length).toBeGreaterThan(0);
     for (const [id, r] of found) expect(keyOf(r.Properties), id).toEqual(KEY_ARN);
+  });
+
+  it('encrypts the access-log bucket with SSE-S3, the only encryption S3 delivers server access logs to', () => {
+    const sse = template.Resources.AccessLogBucket!.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault;
+    expect(sse).toEqual({ SSEAlgorithm: 'AES256' });
   });
 });
 
@@ -155,17 +211,86 @@ describe('TLS-only resource policies', () => {
     for (const [id] of resourcesOfType(template, type)) expect(covered.has(id), id).toBe(true);
   });
 
-  it('blocks all public access to the bucket and keeps versions', () => {
-    const p = template.Resources.RawDataBucket!.Properties;
+  it.each(['RawDataBucket', 'AccessLogBucket'])('blocks all public access to %s and keeps versions', (id) => {
+    const p = template.Resources[id]!.Properties;
     expect(Object.values(p.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
     expect(p.VersioningConfiguration.Status).toBe('Enabled');
     expect(p.LifecycleConfiguration.Rules.length).toBeGreaterThan(0);
+  });
+
+  it('logs every request to the raw-data bucket, and lets only S3 logging for that bucket write the logs', () => {
+    expect(template.Resources.RawDataBucket!.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: 'AccessLogBucket' }, LogFilePrefix: 'raw-data-bucket/' });
+    const [allowLogs] = template.Resources.AccessLogBucketPolicy!.Properties.PolicyDocument.Statement;
+    expect(allowLogs).toMatchObject({ Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' });
+    expect(allowLogs.Condition.ArnLike['aws:SourceArn']).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:s3:::tapstack-${EnvironmentSuffix}-raw-${AWS::AccountId}-${AWS::Region}',
+    });
+    expect(template.Resources.RawDataBucket!.Properties.BucketName).toEqual({ 'Fn::Sub': 'tapstack-${EnvironmentSuffix}-raw-${AWS::AccountId}-${AWS::Region}' });
+  });
+
+  it('keeps every log group with the stack\'s data unless the environment is a throwaway one (cfn-lint I3011)', () => {
+    const retain = { 'Fn::If': ['IsThrowaway', 'Delete', 'Retain'] };
+    for (const [id, group] of resourcesOfType(template, 'AWS::Logs::LogGroup')) {
+      expect(group.DeletionPolicy, id).toEqual(retain);
+      expect(group.UpdateReplacePolicy, id).toEqual(retain);
+    }
   });
 
   it('lets only the alert rule publish to the alerts topic', () => {
     const [allowStatement] = template.Resources.AlertsTopicPolicy!.Properties.PolicyDocument.Statement;
     expect(allowStatement.Principal).toEqual({ Service: 'events.amazonaws.com' });
     expect(allowStatement.Condition.ArnEquals['aws:SourceArn']).toEqual({ 'Fn::GetAtt': ['CongestionAlertRule', 'Arn'] });
+  });
+
+  it('denies publishing to the topics to every principal of the account but AWS services (and, for alerts, the operator role)', () => {
+    const denyOf = (id: string) =>
+      template.Resources[id]!.Properties.PolicyDocument.Statement.find((s: { Sid: string }) => s.Sid === 'OnlyTheStackPublishes');
+    const notAService = { Bool: { 'aws:PrincipalIsAWSService': 'false' } };
+    expect(denyOf('OpsTopicPolicy')).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Condition: notAService });
+    expect(denyOf('AlertsTopicPolicy')).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish' });
+    expect(denyOf('AlertsTopicPolicy').Condition).toEqual({
+      'Fn::If': [
+        'HasOperatorRole',
+        { ...notAService, ArnNotLike: { 'aws:PrincipalArn': { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${OperatorRoleName}' } } },
+        notAService,
+      ],
+    });
+  });
+
+  it('denies putting records on the readings stream to every principal but the topic rule (and the operator role, for redrives)', () => {
+    const policy = template.Resources.ReadingsStreamPolicy!.Properties;
+    expect(policy.ResourceArn).toEqual({ 'Fn::GetAtt': ['ReadingsStream', 'Arn'] });
+    expect(policy.ResourcePolicy.Statement).toEqual([
+      {
+        Sid: 'OnlyTheTopicRulePutsRecords',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: ['kinesis:PutRecord', 'kinesis:PutRecords'],
+        Resource: { 'Fn::GetAtt': ['ReadingsStream', 'Arn'] },
+        Condition: {
+          ArnNotEquals: {
+            'aws:PrincipalArn': {
+              'Fn::If': [
+                'HasOperatorRole',
+                [{ 'Fn::GetAtt': ['TopicRuleRole', 'Arn'] }, { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${OperatorRoleName}' }],
+                [{ 'Fn::GetAtt': ['TopicRuleRole', 'Arn'] }],
+              ],
+            },
+          },
+        },
+      },
+    ]);
+  });
+
+  it('denies putting events on the alert bus to every principal but the processor and the detector', () => {
+    const policy = template.Resources.AlertBusPolicy!.Properties;
+    expect(policy.EventBusName).toEqual({ 'Fn::GetAtt': ['AlertBus', 'Name'] });
+    expect(policy.Statement).toMatchObject({
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'events:PutEvents',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [{ 'Fn::GetAtt': ['ProcessorRole', 'Arn'] }, { 'Fn::GetAtt': ['HealthDetectorRole', 'Arn'] }] } },
+    });
   });
 
   it('lets only the stack alarms and the sensor-health rule publish to the ops topic, and only the two rules dead-letter', () => {

@@ -11,7 +11,10 @@ import {
   parametersMarkdown,
   README_PATH,
   readmeWithArchitecture,
+  SECURITY_PATH,
+  securityWithAcknowledgements,
 } from '../../scripts/docs';
+import { NAG_ACKNOWLEDGEMENTS } from '../../src/nag-acknowledgements';
 import { buildTemplate } from '../../src/index';
 
 describe('generated documentation (regenerate with npm run docs)', () => {
@@ -30,6 +33,12 @@ describe('generated documentation (regenerate with npm run docs)', () => {
     expect(operationsWithAlarms(operations)).toBe(operations);
     const alarms = Object.values(buildTemplate().Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
     expect(alarmsMarkdown().split('\n').filter((l) => l.startsWith('| `'))).toHaveLength(alarms.length);
+  });
+
+  it('docs/security.md lists every acknowledged cdk-nag finding with its reason', () => {
+    const security = readFileSync(SECURITY_PATH, 'utf8');
+    expect(securityWithAcknowledgements(security)).toBe(security);
+    for (const a of NAG_ACKNOWLEDGEMENTS) expect(security).toContain(`| ${a.resource} | ${a.kind} |`);
   });
 
   it('README.md carries the current architecture diagram', () => {

@@ -189,20 +189,22 @@ describe('processBatch', () => {
     expect(alertUpdates()).toHaveLength(0);
   });
 
-  it("quarantines a reading whose zone disagrees with its sensor's registry zone, and counts readings without one", async () => {
+  it("quarantines a reading whose zone disagrees with its sensor's registry zone, or whose sensor has none", async () => {
     const event = kinesisEvent([
       reading(1, T, { registry_zone: 'zone-1' }),
       reading(2, T, { zone_id: 'zone-7', registry_zone: 'zone-2' }),
-      reading(3, T),
+      { sent: reading(3, T, { received_at: undefined, thing_name: undefined }), thing: 'sensor-00003', receivedAt: T },
     ]);
     const { promise, lines } = run(event);
     const outcome = await promise;
-    expect(outcome).toMatchObject({ stored: 2, quarantined: 1, zoneUnverified: 1, response: { batchItemFailures: [] } });
+    expect(outcome).toMatchObject({ stored: 1, quarantined: 2, response: { batchItemFailures: [] } });
     const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!);
-    expect(sent).toHaveLength(1);
-    expect(JSON.parse(sent[0]!.MessageBody!).reason).toBe('zone_id "zone-7" is not the registry zone "zone-2" of sensor "sensor-00002"');
+    expect(sent.map((e) => JSON.parse(e.MessageBody!).reason)).toEqual([
+      'zone_id "zone-7" is not the registry zone "zone-2" of sensor "sensor-00002"',
+      'no registry zone for sensor "sensor-00003": its thing has no zone attribute or is not of the sensor thing type',
+    ]);
     const batchDoc = lines.map((l) => JSON.parse(l)).find((d) => d._aws && d.Service);
-    expect(batchDoc).toMatchObject({ RecordsQuarantined: 1, RecordsZoneUnverified: 1 });
+    expect(batchDoc).toMatchObject({ RecordsQuarantined: 2 });
   });
 
   it('writes its metrics as EMF lines, one per zone plus one for the batch', async () => {

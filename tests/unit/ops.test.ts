@@ -1,4 +1,5 @@
-import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, ListStackResourcesCommand, UpdateTerminationProtectionCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DeleteTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { IoTClient, ListTargetsForPolicyCommand } from '@aws-sdk/client-iot';
 import { DeleteStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
@@ -57,18 +58,21 @@ describe('teardown', () => {
   const ddb = mockClient(DynamoDBClient);
   const kinesis = mockClient(KinesisClient);
   const sqs = mockClient(SQSClient);
-  afterEach(() => [cfn, s3, iot, ddb, kinesis, sqs].forEach((m) => m.reset()));
+  const logs = mockClient(CloudWatchLogsClient);
+  afterEach(() => [cfn, s3, iot, ddb, kinesis, sqs, logs].forEach((m) => m.reset()));
 
   it('retains the data stores unless the environment is throwaway, as the template says', () => {
     expect(retainedLogicalIds(true)).toEqual([]);
-    // readings, alert state, sensor health, sensor status; quarantine, processor DLQ, alert DLQ,
-    // detector DLQ; raw data, the console app and its access logs; the console's users
+    // readings, alert state, sensor health, sensor status; the key; the stream; the raw-data, access-log,
+    // console and console-log buckets; the IoT rule error, Firehose, processor, detector, console API and
+    // console API access log groups; quarantine, processor DLQ, alert DLQ, detector DLQ; the console's users
     expect(retainedLogicalIds(false).map((r) => r.type).sort()).toEqual([
       'AWS::Cognito::UserPool',
       ...Array(4).fill('AWS::DynamoDB::Table'),
       'AWS::KMS::Key',
       'AWS::Kinesis::Stream',
-      ...Array(3).fill('AWS::S3::Bucket'),
+      ...Array(6).fill('AWS::Logs::LogGroup'),
+      ...Array(4).fill('AWS::S3::Bucket'),
       ...Array(4).fill('AWS::SQS::Queue'),
     ]);
   });
@@ -82,18 +86,21 @@ describe('teardown', () => {
       ProcessorDeadLetterQueue: ['AWS::SQS::Queue', 'https://sqs/dlq'],
       AlertDeliveryDeadLetterQueue: ['AWS::SQS::Queue', 'https://sqs/adlq'],
       RawDataBucket: ['AWS::S3::Bucket', 'tapstack-prod-raw'],
+      ProcessorLogGroup: ['AWS::Logs::LogGroup', '/aws/lambda/tapstack-prod-processor'],
       EncryptionKey: ['AWS::KMS::Key', 'key-1'],
       SensorPolicy: ['AWS::IoT::Policy', 'tapstack-prod-sensor'],
     };
     let deleted = false;
     cfn.on(DescribeStacksCommand).callsFake(() => {
       if (deleted) throw Object.assign(new Error('Stack with id tapstack-prod does not exist'), { name: 'ValidationError' });
-      return { Stacks: [{ StackName: 'tapstack-prod', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: [{ OutputKey: 'StreamName', OutputValue: 'tapstack-prod-readings' }], Parameters: [{ ParameterKey: 'ThrowawayEnvironment', ParameterValue: 'false' }, { ParameterKey: 'EnvironmentSuffix', ParameterValue: 'prod' }] }] };
+      return { Stacks: [{ StackName: 'tapstack-prod', StackStatus: 'UPDATE_COMPLETE', EnableTerminationProtection: true, CreationTime: new Date(), Outputs: [{ OutputKey: 'StreamName', OutputValue: 'tapstack-prod-readings' }], Parameters: [{ ParameterKey: 'ThrowawayEnvironment', ParameterValue: 'false' }, { ParameterKey: 'EnvironmentSuffix', ParameterValue: 'prod' }] }] };
     });
     cfn.on(ListStackResourcesCommand).resolves({
       StackResourceSummaries: Object.entries(physical).map(([LogicalResourceId, [ResourceType, PhysicalResourceId]]) => ({ LogicalResourceId, ResourceType, PhysicalResourceId, ResourceStatus: 'CREATE_COMPLETE', LastUpdatedTimestamp: new Date() })),
     });
     cfn.on(DeleteStackCommand).callsFake(() => ((deleted = true), {}));
+    cfn.on(UpdateTerminationProtectionCommand).resolves({});
+    logs.on(DeleteLogGroupCommand).resolves({});
     s3.on(ListObjectVersionsCommand).resolves({ Versions: [], DeleteMarkers: [], IsTruncated: false });
     iot.on(ListTargetsForPolicyCommand).resolves({ targets: [] });
     const lines: string[] = [];
@@ -105,14 +112,17 @@ describe('teardown', () => {
       confirm: async (q) => !q.includes('alert-state'),
     });
     expect(done).toEqual([
+      'turned off termination protection of tapstack-prod',
       'deleted stack tapstack-prod',
       'deleted AWS::Kinesis::Stream tapstack-prod-readings',
       'deleted AWS::SQS::Queue https://sqs/dlq',
       'deleted AWS::SQS::Queue https://sqs/q.fifo',
+      'deleted AWS::Logs::LogGroup /aws/lambda/tapstack-prod-processor',
       'deleted AWS::DynamoDB::Table tapstack-prod-readings',
       'deleted AWS::SQS::Queue https://sqs/adlq',
       'deleted AWS::S3::Bucket tapstack-prod-raw',
     ]);
+    expect(cfn.commandCalls(UpdateTerminationProtectionCommand).map((c) => c.args[0].input)).toEqual([{ StackName: 'tapstack-prod', EnableTerminationProtection: false }]);
     expect(ddb.commandCalls(UpdateTableCommand).map((c) => c.args[0].input)).toEqual([{ TableName: 'tapstack-prod-readings', DeletionProtectionEnabled: false }]);
     expect(ddb.commandCalls(DeleteTableCommand).map((c) => c.args[0].input.TableName)).toEqual(['tapstack-prod-readings']);
     expect(kinesis.commandCalls(DeleteStreamCommand)).toHaveLength(1);

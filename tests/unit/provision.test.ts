@@ -92,7 +92,8 @@ describe('npm run provision (AWS calls mocked)', () => {
   const s3 = mockClient(S3Client);
   const OUTPUTS = {
     BulkRegistrationRoleArn: 'arn:aws:iam::123456789012:role/tapstack-dev-BulkRegistrationRole-X',
-    SensorPolicyName: 'tapstack-dev-sensor',
+    SensorThingTypeName: 'tapstack-dev-sensor',
+    SensorThingGroupName: 'tapstack-dev-sensors',
     RawDataBucketName: 'tapstack-dev-raw-123',
   };
   let work: string;
@@ -165,7 +166,7 @@ describe('npm run provision (AWS calls mocked)', () => {
     const request = start!.args[0].input;
     const put = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
     expect(request).toEqual({
-      templateBody: bulkTemplateBody('tapstack-dev-sensor', { kind: 'csr' }),
+      templateBody: bulkTemplateBody({ kind: 'csr' }, { thingTypeName: 'tapstack-dev-sensor', sensorGroup: 'tapstack-dev-sensors' }),
       inputFileBucket: 'tapstack-dev-raw-123',
       inputFileKey: 'provisioning/dev/2026-11-22T08-00-00-000Z.jsonl',
       roleArn: OUTPUTS.BulkRegistrationRoleArn,

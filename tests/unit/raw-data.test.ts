@@ -25,15 +25,29 @@ import { TEST_CONFIG } from '../helpers/processor-config';
 
 const T = Date.now() - 10_000;
 const lines = (r: RawRecord) => r.data.toString('utf8').split('\n');
-const inputs = (payloads: Parameters<typeof kinesisEvent>[0]) => toInputRecords(kinesisEvent(payloads));
+/** The batch's records, validated (as the handler does before any sink: validation sets each valid record's payload and receive time). */
+const inputs = (payloads: Parameters<typeof kinesisEvent>[0]) => {
+  const records = toInputRecords(kinesisEvent(payloads));
+  for (const r of records) validateRecord(r, TEST_CONFIG, Date.now());
+  return records;
+};
 const all = (n: number) => Array.from({ length: n }, (_, i) => i);
-/** The size of the largest reading validation accepts: 4 KiB by its base64 estimate. */
-const NEAR_LIMIT = LIMITS.maxReadingBytes - 2;
+/** The largest reading validation accepts: 4 KiB. */
+const NEAR_LIMIT = LIMITS.maxReadingBytes;
+/** The sensor's part of a reading(): what it published (the rule's facts are not in its payload). */
+const published = (r: object) => {
+  const { received_at: _r, thing_name: _t, registry_zone: _z, ...sent } = r as Record<string, unknown>;
+  return sent;
+};
+/** The line the lake gets for a reading(): what the sensor published, with the receive time the rule stamped. */
+const lineOf = (r: object) => JSON.stringify({ ...published(r), received_at: (r as { received_at?: number }).received_at });
+/** What a line adds to the published bytes: `,"received_at":<13 digits>` in place of nothing (the brace stays). */
+const RECEIVED_AT_BYTES = `,"received_at":${T + 150}`.length;
 
-/** A valid reading of exactly `bytes` bytes of JSON (padded with a field the lake ignores). */
+/** A valid reading whose published JSON is exactly `bytes` bytes (padded with a field the lake ignores). */
 function readingOfSize(sensor: number, bytes: number): Record<string, unknown> {
   const base = reading(sensor, T);
-  const padding = bytes - JSON.stringify({ ...base, note: '' }).length;
+  const padding = bytes - JSON.stringify({ ...published(base), note: '' }).length;
   return { ...base, note: 'x'.repeat(padding) };
 }
 
@@ -43,7 +57,7 @@ describe('packRecords', () => {
     const [record, ...rest] = packRecords(inputs(payloads), all(3));
     expect(rest).toEqual([]);
     expect(record!.readings).toEqual([0, 1, 2]);
-    expect(lines(record!)).toEqual([...payloads.map((p) => JSON.stringify(p)), '']);
+    expect(lines(record!)).toEqual([...payloads.map(lineOf), '']);
   });
 
   it('leaves out the positions not asked for (the quarantined records)', () => {
@@ -53,32 +67,34 @@ describe('packRecords', () => {
   });
 
   it('turns line breaks between JSON tokens into spaces: still one reading per line, the same document', () => {
-    const pretty = JSON.stringify(reading(7, T), null, 2);
+    const pretty = JSON.stringify(published(reading(7, T)), null, 2);
     expect(pretty).toContain('\n');
-    const [record] = packRecords(inputs([{ raw: pretty }, reading(8, T)]), all(2));
+    const [record] = packRecords(inputs([{ sent: pretty, thing: 'sensor-00007', receivedAt: T + 150, registryZones: ['zone-7'] }, reading(8, T)]), all(2));
     const [first, second, end] = lines(record!);
     expect(end).toBe('');
-    expect(JSON.parse(first!)).toEqual(reading(7, T));
-    expect(JSON.parse(second!)).toEqual(reading(8, T));
+    expect(JSON.parse(first!)).toEqual(JSON.parse(lineOf(reading(7, T))));
+    expect(JSON.parse(second!)).toEqual(JSON.parse(lineOf(reading(8, T))));
   });
 
-  it('decodes unpadded base64 as validation does (leniently), to the exact bytes', () => {
-    const json = JSON.stringify(reading(9, T));
+  it('decodes an unpadded base64 payload as validation does (leniently), to the exact bytes', () => {
+    const json = JSON.stringify(published(reading(9, T)));
     const unpadded = Buffer.from(json).toString('base64').replace(/=+$/, '');
-    const [record] = packRecords(inputs([{ base64: unpadded }]), [0]);
-    expect(record!.data.toString('utf8')).toBe(`${json}\n`);
+    const record = JSON.stringify({ payload: unpadded, received_at: T + 150, registry_zones: ['zone-9'] });
+    const [packed] = packRecords(inputs([{ base64: Buffer.from(record).toString('base64'), partitionKey: 'sensor-00009' }]), [0]);
+    expect(packed!.data.toString('utf8')).toBe(`${json.slice(0, -1)},"received_at":${T + 150}}\n`);
   });
 
   it('keeps every record within 1,000 KiB, fills each close to it, and loses no reading (2,000 readings of 4 KiB)', () => {
     const payloads = all(2_000).map((i) => readingOfSize(i, NEAR_LIMIT));
     const records = inputs(payloads);
-    // The largest reading validation lets through (its base64 estimate is at most 4 KiB).
+    // The largest reading validation lets through: 4 KiB as published.
     expect(typeof validateRecord(records[0]!, TEST_CONFIG, Date.now())).toBe('object');
-    expect(typeof validateRecord(inputs([readingOfSize(0, NEAR_LIMIT + 3)])[0]!, TEST_CONFIG, Date.now())).toBe('string');
+    expect(typeof validateRecord(inputs([readingOfSize(0, NEAR_LIMIT + 1)])[0]!, TEST_CONFIG, Date.now())).toBe('string');
     const packed = packRecords(records, all(2_000));
-    expect(packed.length).toBe(Math.ceil((2_000 * (NEAR_LIMIT + 1)) / MAX_RECORD_BYTES));
+    const lineBytes = NEAR_LIMIT + RECEIVED_AT_BYTES + 1;
+    expect(packed.length).toBeLessThanOrEqual(Math.ceil(2_000 / Math.floor(MAX_RECORD_BYTES / (lineBytes + 8))));
     for (const r of packed) expect(r.data.length).toBeLessThanOrEqual(MAX_RECORD_BYTES);
-    for (const r of packed.slice(0, -1)) expect(r.data.length).toBeGreaterThan(MAX_RECORD_BYTES - NEAR_LIMIT - 8);
+    for (const r of packed.slice(0, -1)) expect(r.data.length).toBeGreaterThan(MAX_RECORD_BYTES - 2 * lineBytes);
     expect(packed.flatMap((r) => r.readings)).toEqual(all(2_000));
     const sensors = packed.flatMap((r) => lines(r).filter(Boolean).map((l) => JSON.parse(l).sensor_id));
     expect(sensors).toEqual(payloads.map((p) => p.sensor_id));
@@ -86,9 +102,10 @@ describe('packRecords', () => {
 
   it('puts a reading at the size limit in a record of its own when only one fits', () => {
     const big = readingOfSize(1, NEAR_LIMIT);
-    const packed = packRecords(inputs([big, big, big]), all(3), NEAR_LIMIT + 2);
+    const lineBytes = NEAR_LIMIT + RECEIVED_AT_BYTES + 1;
+    const packed = packRecords(inputs([big, big, big]), all(3), lineBytes + 20);
     expect(packed.map((r) => r.readings)).toEqual([[0], [1], [2]]);
-    for (const r of packed) expect(r.data.length).toBe(NEAR_LIMIT + 1);
+    for (const r of packed) expect(r.data.length).toBe(lineBytes);
   });
 });
 
@@ -111,7 +128,7 @@ describe('putRawRecords (aws-sdk-client-mock)', () => {
   const firehose = mockClient(FirehoseClient);
   const client = new FirehoseClient({});
   // Records of 10 readings each.
-  const records = (n: number) => packRecords(inputs(all(n).map((i) => readingOfSize(i, 4_000))), all(n), 10 * 4_003);
+  const records = (n: number) => packRecords(inputs(all(n).map((i) => readingOfSize(i, 4_000))), all(n), 10 * (4_000 + RECEIVED_AT_BYTES + 8));
   const sentRecords = () => firehose.commandCalls(PutRecordBatchCommand).map((c) => c.args[0].input.Records!.map((r) => Buffer.from(r.Data!).toString()));
   const ok = (input: { Records?: unknown[] }) => ({ FailedPutCount: 0, RequestResponses: input.Records!.map((_, i) => ({ RecordId: `r${i}` })) });
 

@@ -18,14 +18,25 @@ const reasonOf = (payload: Parameters<typeof kinesisEvent>[0][number]) => {
 const isValid = (payload: Parameters<typeof kinesisEvent>[0][number]) => typeof check(payload) !== 'string';
 
 describe('validateRecord', () => {
-  it("quarantines a reading whose zone_id is not its sensor's registry zone, and keeps one that matches or has none", () => {
+  it("quarantines a reading whose zone_id is not its sensor's registry zone, and keeps one that matches", () => {
     expect(reasonOf(reading(1, NOW, { zone_id: 'zone-9', registry_zone: 'zone-1' }))).toBe(
       'zone_id "zone-9" is not the registry zone "zone-1" of sensor "sensor-00001"',
     );
     expect(reasonOf(reading(1, NOW, { zone_id: 'zone-1', registry_zone: 'zone-1' }))).toBe('valid');
-    // No registry zone (a thing without a zone attribute or thing type): the sent zone is kept.
-    expect(check(reading(1, NOW, { zone_id: 'zone-1' }))).toMatchObject({ zone_id: 'zone-1' });
-    expect(reasonOf(reading(1, NOW, { registry_zone: 7 as unknown as string }))).toMatch(/^registry_zone: /);
+    expect(reasonOf(reading(1, NOW, { registry_zone: 7 as unknown as string }))).toBe('registry_zones: not a list of zones (the record was not made by the topic rule)');
+  });
+
+  it('takes the sensor from the partition key and the receive time from the rule, keeping the reading as the sensor sent it', () => {
+    const result = check(reading(1, NOW - 1000, { received_at: NOW - 400 }));
+    expect(result).toMatchObject({ sensor_id: 'sensor-00001', received_at: NOW - 400 });
+    expect(result).not.toHaveProperty('thing_name');
+    expect(result).not.toHaveProperty('registry_zone');
+  });
+
+  it('quarantines a record the topic rule did not make (no payload), with its reason', () => {
+    const notARuleRecord = { base64: Buffer.from(JSON.stringify(reading(1, NOW))).toString('base64') };
+    expect(reasonOf(notARuleRecord)).toBe('not a record of the topic rule: no payload');
+    expect(reasonOf({ base64: Buffer.from('{"payload": ').toString('base64') })).toMatch(/^not a record of the topic rule: /);
   });
 
   it('accepts a reading in the brief format and normalises its timestamp', () => {
@@ -46,7 +57,7 @@ describe('validateRecord', () => {
     expect(reasonOf(reading(1, NOW, { weather_condition: 'rain\u0000' }))).toMatch(/^weather_condition: /);
   });
 
-  it('falls back to the Kinesis arrival time when the rule did not stamp received_at', () => {
+  it('falls back to the Kinesis arrival time when the rule did not stamp the receive time', () => {
     const { received_at: _, ...withoutReceivedAt } = reading(1, NOW);
     const event = kinesisEvent([withoutReceivedAt], 'shardId-0', NOW + 42);
     const result = validateRecord(toInputRecords(event)[0]!, config, NOW);

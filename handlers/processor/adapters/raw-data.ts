@@ -8,8 +8,8 @@
  * (https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html: "{"a":1}{"a":2}"
  * is correct input, "[{"a":1},{"a":2}]" is not); the newline is whitespace to the deserializer and
  * lets anyone split the records again. Each payload is base64-decoded straight into its record
- * (no intermediate string or object): the bytes the sensor sent, with the rule's fields, as the
- * lake stored them when Firehose read the stream itself.
+ * (no intermediate string or object): the bytes the sensor sent, its closing brace replaced by the
+ * receive time IoT Core stamped (`,"received_at":N}`).
  *
  * Failed records (the call throttled or failing, or FailedPutCount > 0 with a per-record
  * ErrorCode) are sent again with backoff and jitter until the deadline, as Firehose asks of Direct PUT
@@ -44,11 +44,17 @@ export interface RawRecord {
 
 /** Upper bound of the bytes a base64 string decodes to (Node decodes leniently; the exact count comes from the write). */
 const decodedBound = (base64: string): number => Math.ceil((base64.length * 3) / 4);
+const CLOSE_BRACE = 0x7d;
+/** `,"received_at":` and up to 16 digits and `}`: what a line adds to the sensor's bytes. */
+const RECEIVED_AT_PREFIX = ',"received_at":';
+const RECEIVED_AT_BYTES = RECEIVED_AT_PREFIX.length + 17;
 
 /**
  * Packs the payloads of `records` at `positions` (in order) into records of at most `maxRecordBytes`,
- * each payload followed by a newline. A newline inside a payload can only be whitespace between JSON
- * tokens (a JSON string cannot hold a raw line break), so it becomes a space: one reading, one line.
+ * each payload with its receive time, followed by a newline. The records are valid readings
+ * (validation set their `payload` and `receivedAtMs`), so each payload is one JSON object. A newline
+ * inside a payload can only be whitespace between JSON tokens (a JSON string cannot hold a raw line
+ * break), so it becomes a space: one reading, one line.
  */
 export function packRecords(records: readonly InputRecord[], positions: readonly number[], maxRecordBytes = MAX_RECORD_BYTES): RawRecord[] {
   const packed: RawRecord[] = [];
@@ -57,7 +63,7 @@ export function packRecords(records: readonly InputRecord[], positions: readonly
     let bytes = 0;
     let to = from;
     while (to < positions.length) {
-      const size = decodedBound(records[positions[to]!]!.data) + 1;
+      const size = decodedBound(records[positions[to]!]!.payload!) + RECEIVED_AT_BYTES + 1;
       if (bytes + size > maxRecordBytes && to > from) break;
       bytes += size;
       to++;
@@ -66,10 +72,14 @@ export function packRecords(records: readonly InputRecord[], positions: readonly
     const readings = positions.slice(from, to);
     let offset = 0;
     for (const position of readings) {
+      const record = records[position]!;
       const start = offset;
-      offset += data.write(records[position]!.data, offset, 'base64');
+      offset += data.write(record.payload!, offset, 'base64');
       // Searching back from the payload's end stops at the previous separator: one short native scan.
       for (let nl = data.lastIndexOf(NEWLINE, offset - 1); nl >= start; nl = data.lastIndexOf(NEWLINE, nl - 1)) data[nl] = SPACE;
+      // The object's closing brace (only whitespace may follow it) becomes the receive time and a brace.
+      offset = data.lastIndexOf(CLOSE_BRACE, offset - 1);
+      offset += data.write(`${RECEIVED_AT_PREFIX}${record.receivedAtMs!}}`, offset, 'latin1');
       data[offset++] = NEWLINE;
     }
     packed.push({ data: data.subarray(0, offset), readings });

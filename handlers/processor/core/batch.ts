@@ -23,8 +23,6 @@ export interface AnalysedBatch {
   receivedAtMs: number[];
   /** Valid readings put back on the stream long after IoT Core received them (a redrive). */
   replayed: number;
-  /** Valid readings without a registry zone (their thing has no zone or no thing type): stored with the zone they sent. */
-  zoneUnverified: number;
 }
 
 const CONGESTION_SUM = statIndex('congestion_index', 'mean');
@@ -36,7 +34,6 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   const quarantined: AnalysedBatch['quarantined'] = [];
   const receivedAtMs: number[] = [];
   let replayed = 0;
-  let zoneUnverified = 0;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
     const reading = validateRecord(record, options.config, options.nowMs, index);
@@ -47,7 +44,6 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
     const rollup = bySensor.get(reading.sensor_id);
     if (rollup) addToRollup(rollup, reading, index);
     else bySensor.set(reading.sensor_id, startRollup(reading, index));
-    if (reading.registry_zone === undefined) zoneUnverified++;
     if (reading.replayed) replayed++;
     else receivedAtMs.push(reading.received_at);
   }
@@ -66,5 +62,5 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
       zones.set(r.zoneId, { zoneId: r.zoneId, congestionSum, vehicleSum, readings: r.readings.length });
     }
   }
-  return { records, rollups, quarantined, zones: [...zones.values()], receivedAtMs, replayed, zoneUnverified };
+  return { records, rollups, quarantined, zones: [...zones.values()], receivedAtMs, replayed };
 }

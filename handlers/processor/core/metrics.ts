@@ -23,8 +23,6 @@ export interface BatchCounts {
   /** Firehose records the raw-data lake took, and those given up on (their readings retried). */
   rawRecordsDelivered: number;
   rawDeliveryFailures: number;
-  /** Stored readings whose sensor has no zone in the registry (its own zone_id was kept). */
-  zoneUnverified: number;
   /** Sensor-status items (the console's latest readings) that could not be written in time. */
   statusWriteFailures: number;
 }
@@ -42,7 +40,6 @@ export const COUNT_METRICS: Record<keyof BatchCounts, string> = {
   replayed: METRIC.recordsReplayed,
   rawRecordsDelivered: METRIC.rawRecordsDelivered,
   rawDeliveryFailures: METRIC.rawDeliveryFailures,
-  zoneUnverified: METRIC.recordsZoneUnverified,
   statusWriteFailures: METRIC.sensorStatusWriteFailures,
 };
 

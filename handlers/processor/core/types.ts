@@ -33,6 +33,9 @@ export interface InputRecord {
   /** Kinesis arrival time, epoch ms: the fallback receive time. */
   approximateArrivalMs: number;
   shardId: string;
+  /** Set by validation for a valid reading: the sensor's payload (base64, as the rule wrote it) and the receive time. */
+  payload?: string;
+  receivedAtMs?: number;
 }
 
 /** A record that failed validation: quarantined with its reason, never retried. */

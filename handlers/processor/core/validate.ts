@@ -1,5 +1,5 @@
 /** Kinesis record → validated, enriched reading, or the reason it is quarantined. Pure. */
-import { describeFailure, isValidReading, LIMITS } from '../../../contract';
+import { describeFailure, isValidReading, LIMITS, SERVER_SET_KEYS, type RuleRecord } from '../../../contract';
 import { REPLAYED_AFTER_MS } from './alerts';
 import { congestionLevel, trafficFlowScore } from './enrich';
 import type { ProcessorConfig } from '../config';
@@ -49,23 +49,67 @@ export type ValidationConfig = Pick<ProcessorConfig, 'thresholds' | 'streamReten
 export const zoneMismatch = (sensorId: string, zoneId: string, registryZone: string): string =>
   `zone_id "${zoneId}" is not the registry zone "${registryZone}" of sensor "${sensorId}"`;
 
-/** Validates a record and builds its enriched reading in one object (this is the hot path). */
+/**
+ * A rule record's overhead beside its base64 payload (receive time, a zone, the keys): generous, so
+ * that a record is refused unread only when its payload is far over the limit.
+ */
+const RECORD_OVERHEAD_BYTES = 1_024;
+const MAX_RECORD_BYTES = Math.ceil((LIMITS.maxReadingBytes * 4) / 3) + RECORD_OVERHEAD_BYTES;
+
+/**
+ * The reason a record's registry zones do not vouch for `zoneId`, or undefined when they do: the
+ * rule copies every `tapstack:zone` user property, and only a list of exactly one value, equal to
+ * the reading's zone, proves the zone (none: the thing has no zone attribute or is not of the
+ * sensor thing type; more than one: the device added its own).
+ */
+function registryZoneProblem(zones: unknown, sensorId: string, zoneId: string): string | undefined {
+  if (zones === undefined) return `no registry zone for sensor "${sensorId}": its thing has no zone attribute or is not of the sensor thing type`;
+  if (!Array.isArray(zones) || !zones.every((z) => typeof z === 'string')) return 'registry_zones: not a list of zones (the record was not made by the topic rule)';
+  if (zones.length !== 1) return `registry zone ambiguous for sensor "${sensorId}": ${zones.length} tapstack:zone values (${zones.map((z) => JSON.stringify(z)).join(', ')})`;
+  return zones[0] === zoneId ? undefined : zoneMismatch(sensorId, zoneId, zones[0] as string);
+}
+
+/**
+ * Validates a record and builds its enriched reading in one object (this is the hot path). Who sent
+ * it and when it arrived come from what IoT Core established, never from the sensor's JSON: the
+ * sensor is the record's partition key (the rule sets it from the topic level the policy pins to
+ * the connecting thing), the receive time the rule's `timestamp()` (or, for a record the rule did not
+ * stamp, its Kinesis arrival time), the zone the registry's (RULE_RECORD).
+ */
 export function validateRecord(record: InputRecord, config: ValidationConfig, nowMs: number, recordIndex = -1): Validated {
   const { data } = record;
   const approxBytes = Math.floor((data.length * 3) / 4);
-  if (approxBytes > LIMITS.maxReadingBytes) {
-    return `oversize: ${approxBytes} bytes, limit ${LIMITS.maxReadingBytes}`;
+  if (approxBytes > MAX_RECORD_BYTES) {
+    // The payload is base64 inside the record: about 3/4 of the record's bytes.
+    return `oversize: ${Math.floor((approxBytes * 3) / 4)} bytes, limit ${LIMITS.maxReadingBytes}`;
   }
-  let parsed: unknown;
+  let envelope: RuleRecord;
   try {
-    parsed = JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
+    envelope = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as RuleRecord;
   } catch (error) {
     // Node decodes base64 leniently; tell the two failures apart only once parsing has failed.
     if (data.length % 4 !== 0 || !BASE64.test(data)) return 'not base64';
+    return `not a record of the topic rule: ${(error as Error).message.slice(0, 120)}`;
+  }
+  if (typeof envelope !== 'object' || envelope === null || typeof envelope.payload !== 'string') {
+    return 'not a record of the topic rule: no payload';
+  }
+  const payload = Buffer.from(envelope.payload, 'base64');
+  if (payload.length > LIMITS.maxReadingBytes) return `oversize: ${payload.length} bytes, limit ${LIMITS.maxReadingBytes}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload.toString('utf8'));
+  } catch (error) {
     return `not JSON: ${(error as Error).message.slice(0, 120)}`;
   }
   if (!isValidReading(parsed)) return describeFailure(parsed) ?? 'invalid reading';
   const raw = parsed;
+  for (const key of SERVER_SET_KEYS) {
+    if (key in raw) return `${key}: set by IoT Core, not by the sensor; the sensor sent ${JSON.stringify((raw as Record<string, unknown>)[key])?.slice(0, 80)}`;
+  }
+  if (raw.sensor_id !== record.partitionKey) {
+    return `sensor_id "${raw.sensor_id}" does not match the publishing thing "${record.partitionKey}"`;
+  }
   const canonical = isCanonicalUtc(raw.timestamp);
   const timestampMs = canonical ? canonicalUtcToMs(raw.timestamp) : Date.parse(raw.timestamp);
   if (Number.isNaN(timestampMs)) return `timestamp: not a valid date, got "${raw.timestamp}"`;
@@ -75,19 +119,17 @@ export function validateRecord(record: InputRecord, config: ValidationConfig, no
   if (timestampMs < nowMs - config.streamRetentionHours * 3_600_000) {
     return `timestamp: older than the stream retention (${config.streamRetentionHours} h)`;
   }
-  if (raw.thing_name !== undefined && raw.thing_name !== raw.sensor_id) {
-    return `sensor_id "${raw.sensor_id}" does not match the publishing thing "${raw.thing_name}"`;
-  }
-  // The registry's zone wins over the device's word. A reading without one (a thing with no zone
-  // attribute or no thing type, e.g. provisioned by hand) keeps the zone it sent and is counted as
-  // unverified (RecordsZoneUnverified); README "Zones come from the registry".
-  if (raw.registry_zone !== undefined && raw.registry_zone !== raw.zone_id) return zoneMismatch(raw.sensor_id, raw.zone_id, raw.registry_zone);
+  const zoneProblem = registryZoneProblem(envelope.registry_zones, raw.sensor_id, raw.zone_id);
+  if (zoneProblem) return zoneProblem;
   // The parsed object becomes the reading (no field-by-field copy that could drop a field).
   const reading = raw as unknown as EnrichedReading;
   if (!canonical) reading.timestamp = new Date(timestampMs).toISOString();
   reading.timestampMs = timestampMs;
-  reading.received_at = raw.received_at ?? record.approximateArrivalMs;
+  const receivedAt = envelope.received_at;
+  reading.received_at = Number.isSafeInteger(receivedAt) && receivedAt! > 0 ? receivedAt! : record.approximateArrivalMs;
   reading.replayed = record.approximateArrivalMs - reading.received_at > REPLAYED_AFTER_MS;
+  record.payload = envelope.payload;
+  record.receivedAtMs = reading.received_at;
   reading.recordIndex = recordIndex;
   reading.traffic_flow_score = trafficFlowScore(raw.avg_speed, raw.congestion_index);
   reading.congestion_level = congestionLevel(raw.congestion_index, config.thresholds);
