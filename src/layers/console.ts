@@ -69,7 +69,7 @@ import {
   type ResourceBinding,
 } from '../../contract';
 import type { StackConfig } from '../config';
-import { logGroup, retainUnlessThrowaway, secureTable, tags } from '../defaults';
+import { logGroup, PRIVATE_VERSIONED_BUCKET, retainUnlessThrowaway, secureTable, tags } from '../defaults';
 import { allow, denyInsecureTransport, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
 import { accountId, arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
@@ -213,9 +213,9 @@ function buckets(config: ConsoleConfig) {
     new S3.Bucket({
       BucketName: sub('tapstack-${EnvironmentSuffix}-console-logs-${AWS::AccountId}-${AWS::Region}'),
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      ...PRIVATE_VERSIONED_BUCKET,
+      // CloudFront's standard logs are written with an ACL, so this bucket keeps ACLs on (its owner still prefers ownership).
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] },
-      VersioningConfiguration: { Status: 'Enabled' },
       LifecycleConfiguration: {
         Rules: [
           { Id: 'expire-access-logs', Status: 'Enabled', ExpirationInDays: param(Param.LogRetentionDays), NoncurrentVersionExpiration: { NoncurrentDays: 1 } },
@@ -245,9 +245,7 @@ function buckets(config: ConsoleConfig) {
           { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: arnOf(LogicalId.EncryptionKey) }, BucketKeyEnabled: true },
         ],
       },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      VersioningConfiguration: { Status: 'Enabled' },
+      ...PRIVATE_VERSIONED_BUCKET,
       // Each deploy uploads new content-hashed assets; old versions and assets go after a month.
       LifecycleConfiguration: { Rules: [{ Id: 'expire-old-versions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }] },
       LoggingConfiguration: { DestinationBucketName: ref(LogicalId.ConsoleLogsBucket), LogFilePrefix: 's3/' },

@@ -72,6 +72,15 @@ describe('the console: a private bucket behind CloudFront', () => {
     expect(custom.ViewerCertificate).toMatchObject({ SslSupportMethod: 'sni-only', MinimumProtocolVersion: 'TLSv1.2_2021' });
   });
 
+  it("attaches the city's WAF web ACL only when ConsoleWebAclArn is given", () => {
+    expect(template.Parameters.ConsoleWebAclArn.Default).toBe('');
+    expect(distribution().WebACLId).toBeUndefined();
+    const arn = 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/city-console/a1b2c3d4-5678-90ab-cdef-123456789012';
+    expect(new RegExp(template.Parameters.ConsoleWebAclArn.AllowedPattern).test(arn)).toBe(true);
+    expect(new RegExp(template.Parameters.ConsoleWebAclArn.AllowedPattern).test(arn.replace('us-east-1', 'eu-west-1'))).toBe(false);
+    expect(distribution({ ConsoleWebAclArn: arn }).WebACLId).toBe(arn);
+  });
+
   it('rewrites extension-less paths to index.html and leaves files alone', () => {
     const rewrite = new Function(`${REWRITE_FUNCTION_CODE}; return handler;`)() as (e: { request: { uri: string } }) => { uri: string };
     expect(rewrite({ request: { uri: '/zones/Z03' } }).uri).toBe('/index.html');
@@ -158,7 +167,7 @@ describe('the console: API', () => {
     expect(stage.AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': [LogicalId.ConsoleApiAccessLogGroup, 'Arn'] });
     expect(JSON.parse(stage.AccessLogSettings.Format)).toMatchObject({ status: '$context.status', route: '$context.routeKey', user: '$context.authorizer.claims.username' });
     expect(props(LogicalId.ConsoleApiAccessLogGroup).KmsKeyId).toEqual({ 'Fn::GetAtt': ['EncryptionKey', 'Arn'] });
-    expect(props(LogicalId.ConsoleApiFunction)).toMatchObject({ Handler: 'index.consoleApi', Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+    expect(props(LogicalId.ConsoleApiFunction)).toMatchObject({ Handler: 'index.consoleApi', Runtime: 'nodejs24.x', Architectures: ['arm64'], ReservedConcurrentExecutions: 20 });
   });
 
   it("gives the API role one write: the acknowledgement's attributes of the alert state", () => {
