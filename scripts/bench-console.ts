@@ -26,10 +26,10 @@ import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-l
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import Fastify from 'fastify';
 import { chromium } from 'playwright-core';
-import { ALERT_STATE_TABLE, ALERT_ZONE_INDEX, CONSOLE_RESOURCES, CONSOLE_SETTINGS, encodeSensorStatus, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../contract';
+import { ALERT_STATE_TABLE, encodeSensorStatus, SENSOR_STATUS_TABLE } from '../contract';
 import { createConsoleApi, readConsoleConfig } from '../handlers/processor/console-api';
-import { DEFAULTS } from '../src/config';
-import { FakeAws } from './lib/fake-aws';
+import { CONSOLE_FAKE_TABLES, consoleFakeAws } from './lib/console-fake';
+import { consoleApiEnv } from './lib/processor-env';
 import { statusBucket } from '../handlers/processor/core/status';
 import { elevatedBucket } from '../handlers/processor/core/hash';
 import { LogicalId } from '../src/names';
@@ -145,30 +145,14 @@ async function apiUnderLoad(
   let invoke: (event: Parameters<ReturnType<typeof createConsoleApi>>[0]) => Promise<APIGatewayProxyStructuredResultV2>;
   try {
     if (options.backend === 'memory') {
-      const aws = new FakeAws({
-        latencyMs: FAKE_CALL_MS,
-        copy: false,
-        tables: {
-          status: { hash: SENSOR_STATUS_TABLE.partitionKey },
-          'alert-state': {
-            hash: ALERT_STATE_TABLE.partitionKey,
-            indexes: {
-              [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey },
-              [ALERT_ZONE_INDEX.name]: { hash: ALERT_ZONE_INDEX.partitionKey, range: ALERT_ZONE_INDEX.sortKey },
-            },
-          },
-          readings: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey },
-        },
-      });
-      for (const [name, list] of [['status', city.status], ['alert-state', city.alerts]] as const) {
+      const aws = consoleFakeAws({ latencyMs: FAKE_CALL_MS, copy: false });
+      for (const [name, list] of [[CONSOLE_FAKE_TABLES.status, city.status], [CONSOLE_FAKE_TABLES.alertState, city.alerts]] as const) {
         const table = aws.table(name);
         for (const item of list) table.items.set(table.key(item), item);
       }
       const none = { send: async () => ({}) };
       const api = createConsoleApi({
-        config: readConsoleConfig({
-          ...consoleEnvFor({ sensorStatusTableName: 'status', alertStateTableName: 'alert-state', readingsTableName: 'readings' }),
-        }),
+        config: readConsoleConfig(consoleApiEnv()),
         clients: { dynamodb: aws.client() as never, iot: none as never, cloudwatch: none as never },
         write: (line) => {
           if (/"level":"(ERROR|WARN)"/.test(line) && apiErrors++ < 3) print(`API: ${line.slice(0, 400)}`);
@@ -314,22 +298,6 @@ async function apiUnderLoad(
 
 /** Latency of every AWS call of the in-memory backend: what `npm run bench` assumes for DynamoDB. */
 const FAKE_CALL_MS = 10;
-
-/** The API's environment as the template sets it, with these table names (the settings' defaults). */
-function consoleEnvFor(tables: { sensorStatusTableName: string; alertStateTableName: string; readingsTableName: string }): Record<string, string> {
-  return {
-    [CONSOLE_RESOURCES.sensorStatusTableName.env]: tables.sensorStatusTableName,
-    [CONSOLE_RESOURCES.alertStateTableName.env]: tables.alertStateTableName,
-    [CONSOLE_RESOURCES.readingsTableName.env]: tables.readingsTableName,
-    [CONSOLE_SETTINGS.metricsNamespace.env]: 'TapStack/bench',
-    [CONSOLE_SETTINGS.sensorThingType.env]: 'tapstack-bench-sensor',
-    [CONSOLE_SETTINGS.warningThreshold.env]: String(DEFAULTS.parameters.warningThreshold),
-    [CONSOLE_SETTINGS.criticalThreshold.env]: String(DEFAULTS.parameters.criticalThreshold),
-    [CONSOLE_SETTINGS.rollupWindowSeconds.env]: String(DEFAULTS.parameters.rollupWindowSeconds),
-    [CONSOLE_SETTINGS.silentSensorPeriods.env]: String(DEFAULTS.parameters.silentSensorPeriods),
-    [CONSOLE_SETTINGS.forgetSilentSensorDays.env]: String(DEFAULTS.parameters.forgetSilentSensorDays),
-  };
-}
 
 interface FreshnessFigures {
   sensors: number;

@@ -25,8 +25,6 @@ import {
   ZONE_PATTERN,
   type ConsoleResource,
   type ConsoleRoute,
-  type ConsoleSetting,
-  type NumberSetting,
   type SensorStatus,
 } from '../../contract';
 import {
@@ -44,39 +42,13 @@ import {
 import { CallCounter, DEFAULT_IO, type IoContext } from './adapters/aws-calls';
 import { acknowledgementOf, alertList, citySnapshot, latestStatuses, sensorsByZone, zoneView, type ConsoleSettings, type Positions } from './console/views';
 import type { Level } from './core/types';
-import { ProcessorConfigError } from './errors';
+import { readFunctionEnv, type FunctionConfig } from './function-env';
 import { jsonLogger, type Logger } from './log';
 
-export type ConsoleApiConfig = Record<ConsoleResource, string> & {
-  [K in ConsoleSetting]: (typeof CONSOLE_SETTINGS)[K]['kind'] extends 'number' ? number : string;
-};
+export type ConsoleApiConfig = FunctionConfig<ConsoleResource, typeof CONSOLE_SETTINGS>;
 
 /** Reads and checks the API's variables (contract/console.ts); one error lists every problem. */
-export function readConsoleConfig(env: Record<string, string | undefined>): ConsoleApiConfig {
-  const problems: string[] = [];
-  const values: Record<string, string | number> = {};
-  for (const [key, binding] of Object.entries(CONSOLE_RESOURCES)) {
-    const value = env[binding.env];
-    if (!value) problems.push(`${binding.env} is not set`);
-    values[key] = value ?? '';
-  }
-  for (const [key, setting] of Object.entries(CONSOLE_SETTINGS)) {
-    const raw = env[setting.env];
-    if (setting.kind === 'text') {
-      if (!raw) problems.push(`${setting.env} is not set`);
-      values[key] = raw ?? '';
-      continue;
-    }
-    const { min, max } = setting as NumberSetting;
-    const value = Number(raw);
-    if (raw === undefined || raw === '' || !Number.isFinite(value) || value < min || value > max) {
-      problems.push(`${setting.env}: got ${raw === undefined ? 'nothing' : `"${raw}"`}, expected a number from ${min} to ${max}`);
-    }
-    values[key] = value;
-  }
-  if (problems.length > 0) throw new ProcessorConfigError(`Invalid console API configuration: ${problems.join('; ')}`);
-  return values as ConsoleApiConfig;
-}
+export const readConsoleConfig = (env: Record<string, string | undefined>): ConsoleApiConfig => readFunctionEnv('console API', CONSOLE_RESOURCES, CONSOLE_SETTINGS, env);
 
 /** How long each read is reused within a container (see the caching note above). */
 export const CACHE_MS = { statuses: 1_000, recentAlerts: 5_000, positions: 600_000, trend: 30_000 } as const;

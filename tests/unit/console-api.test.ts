@@ -1,11 +1,12 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ACK_ATTRIBUTES, ALERT_STATE_TABLE, ALERT_ZONE_INDEX, CONSOLE_RESOURCES, CONSOLE_ROUTES, CONSOLE_SETTINGS, encodeSensorStatus, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../../contract';
+import { ACK_ATTRIBUTES, ALERT_STATE_TABLE, CONSOLE_ROUTES, encodeSensorStatus } from '../../contract';
 import { AlertStore } from '../../handlers/processor/adapters/alert-store';
 import { CallCounter } from '../../handlers/processor/adapters/aws-calls';
 import { Cached, createConsoleApi, groupsOf, readConsoleConfig, type ConsoleApiConfig } from '../../handlers/processor/console-api';
 import { alertList, alertSentence, citySnapshot, latestStatuses, LATE_AFTER_MS, sensorsByZone, zoneView, type AlertState, type ConsoleSettings } from '../../handlers/processor/console/views';
-import { FakeAws } from '../../scripts/lib/fake-aws';
+import { consoleFakeAws } from '../../scripts/lib/console-fake';
+import { consoleApiEnv } from '../../scripts/lib/processor-env';
 import { fakeIo } from '../helpers/fake-io';
 
 const NOW = Date.parse('2026-05-01T12:00:00Z');
@@ -130,32 +131,8 @@ describe('readConsoleConfig', () => {
 
 /** The API against AWS in memory: the three tables, a registry of two things, no metrics. */
 function harness() {
-  const aws = new FakeAws({
-    tables: {
-      status: { hash: SENSOR_STATUS_TABLE.partitionKey },
-      'alert-state': {
-        hash: ALERT_STATE_TABLE.partitionKey,
-        indexes: {
-          [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey },
-          [ALERT_ZONE_INDEX.name]: { hash: ALERT_ZONE_INDEX.partitionKey, range: ALERT_ZONE_INDEX.sortKey },
-        },
-      },
-      readings: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey },
-    },
-  });
-  const env: Record<string, string> = {
-    [CONSOLE_RESOURCES.sensorStatusTableName.env]: 'status',
-    [CONSOLE_RESOURCES.alertStateTableName.env]: 'alert-state',
-    [CONSOLE_RESOURCES.readingsTableName.env]: 'readings',
-    [CONSOLE_SETTINGS.metricsNamespace.env]: 'TapStack/test',
-    [CONSOLE_SETTINGS.sensorThingType.env]: 'tapstack-test-sensor',
-    [CONSOLE_SETTINGS.warningThreshold.env]: '80',
-    [CONSOLE_SETTINGS.criticalThreshold.env]: '90',
-    [CONSOLE_SETTINGS.rollupWindowSeconds.env]: '60',
-    [CONSOLE_SETTINGS.silentSensorPeriods.env]: '5',
-    [CONSOLE_SETTINGS.forgetSilentSensorDays.env]: '7',
-  };
-  const config: ConsoleApiConfig = readConsoleConfig(env);
+  const aws = consoleFakeAws();
+  const config: ConsoleApiConfig = readConsoleConfig(consoleApiEnv());
   const table = (name: string) => aws.table(name);
   const put = (name: string, item: Record<string, any>) => table(name).items.set(table(name).key(item), item);
   let now = NOW;

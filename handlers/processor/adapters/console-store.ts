@@ -34,7 +34,7 @@ import {
 import type { AlertState } from '../console/views';
 import { LEVELS, type Level } from '../core/types';
 import { UnprocessedKeysError } from '../errors';
-import { chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, chunk, conditionalWrite, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
 import { itemReadUnits, pageReadUnits } from './item-size';
 
 type Item = Record<string, AttributeValue>;
@@ -91,25 +91,14 @@ export class ReadMeter {
 }
 
 /** Every page of a Query or Scan, counting its read units. */
-async function pages(
+const pages = (
   io: IoContext,
   counter: CallCounter,
   meter: ReadMeter,
   operation: 'Query' | 'Scan',
   consistent: boolean,
   page: (startKey: Item | undefined, abortSignal: AbortSignal) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item; ConsumedCapacity?: ConsumedCapacity }>,
-): Promise<Item[]> {
-  const items: Item[] = [];
-  let startKey: Item | undefined;
-  do {
-    counter.add(operation);
-    const out = await retrying(io, operation, (abortSignal) => page(startKey, abortSignal));
-    meter.add(out.ConsumedCapacity, pageReadUnits(out.Items ?? [], consistent));
-    items.push(...(out.Items ?? []));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-  return items;
-}
+): Promise<Item[]> => allItems(io, counter, operation, page, (out) => meter.add(out.ConsumedCapacity, pageReadUnits(out.Items ?? [], consistent)));
 
 /** Every sensor's status in the table (a sensor in two items is given twice; the core keeps the newest). */
 /**
@@ -293,33 +282,27 @@ export async function acknowledgeAlert(
   io: IoContext,
   counter: CallCounter,
 ): Promise<'acknowledged' | 'already'> {
-  counter.add('UpdateItem');
-  try {
-    await retrying(io, 'UpdateItem', (abortSignal) =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { [A.sensorId]: { S: ack.sensorId } },
-          UpdateExpression: 'SET #by = :by, #at = :at, #level = :level, #since = :since',
-          ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(#since) OR #since <> :since OR #level <> :level)',
-          ExpressionAttributeNames: {
-            '#id': A.sensorId,
-            '#by': ACK_ATTRIBUTES.by,
-            '#at': ACK_ATTRIBUTES.at,
-            '#level': ACK_ATTRIBUTES.level,
-            '#since': ACK_ATTRIBUTES.since,
-          },
-          ExpressionAttributeValues: { ':by': { S: ack.by }, ':at': { S: ack.atIso }, ':level': { S: ack.level }, ':since': { N: String(ack.sinceMs) } },
-          ReturnValues: 'NONE',
-        }),
-        { abortSignal },
-      ),
-    );
-    return 'acknowledged';
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return 'already';
-    throw error;
-  }
+  const written = await conditionalWrite(io, counter, 'UpdateItem', (abortSignal) =>
+    client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { [A.sensorId]: { S: ack.sensorId } },
+        UpdateExpression: 'SET #by = :by, #at = :at, #level = :level, #since = :since',
+        ConditionExpression: 'attribute_exists(#id) AND (attribute_not_exists(#since) OR #since <> :since OR #level <> :level)',
+        ExpressionAttributeNames: {
+          '#id': A.sensorId,
+          '#by': ACK_ATTRIBUTES.by,
+          '#at': ACK_ATTRIBUTES.at,
+          '#level': ACK_ATTRIBUTES.level,
+          '#since': ACK_ATTRIBUTES.since,
+        },
+        ExpressionAttributeValues: { ':by': { S: ack.by }, ':at': { S: ack.atIso }, ':level': { S: ack.level }, ':since': { N: String(ack.sinceMs) } },
+        ReturnValues: 'NONE',
+      }),
+      { abortSignal },
+    ),
+  );
+  return written ? 'acknowledged' : 'already';
 }
 
 /** One rollup window of a sensor, as the console shows it (what the processor wrote, by name). */
