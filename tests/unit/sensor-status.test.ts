@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ALERT_STATE_TABLE, decodeSensorStatus, encodeSensorStatus, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../../contract';
+import { decodeSensorStatus, encodeSensorStatus, SENSOR_STATUS_TABLE } from '../../contract';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { elevatedBucket } from '../../handlers/processor/core/hash';
 import { MAX_SENSORS_PER_STATUS_WRITE, statusBucket, statusWrites } from '../../handlers/processor/core/status';
-import { processBatch, toInputRecords } from '../../handlers/processor/handler';
-import { processorSinks, type Clients } from '../../handlers/processor/outputs';
-import { FakeAws, type Fault } from '../../scripts/lib/fake-aws';
+import { toInputRecords } from '../../handlers/processor/handler';
+import type { FakeAws } from '../../scripts/lib/fake-aws';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
+import { inMemoryContainer, runBatch } from '../helpers/processor-run';
 
 const T = Date.now() - 10_000;
 const analyse = (event: ReturnType<typeof kinesisEvent>) =>
@@ -56,34 +56,8 @@ describe('statusWrites', () => {
 });
 
 describe('the status sink in processBatch (AWS in memory)', () => {
-  function container(fault: (operation: string, input: { TableName?: string }) => Fault = () => 'ok') {
-    const aws = new FakeAws({
-      fault,
-      tables: {
-        [TEST_CONFIG.tableName]: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey },
-        [TEST_CONFIG.alertStateTableName]: {
-          hash: ALERT_STATE_TABLE.partitionKey,
-          indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
-        },
-        [TEST_CONFIG.sensorStatusTableName]: { hash: SENSOR_STATUS_TABLE.partitionKey },
-      },
-    });
-    const client = aws.client();
-    return { aws, sinks: processorSinks(TEST_CONFIG, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients) };
-  }
-  const run = async (sinks: ReturnType<typeof container>['sinks'], event: ReturnType<typeof kinesisEvent>) => {
-    const emf: Record<string, unknown>[] = [];
-    let now = Date.now();
-    const outcome = await processBatch(event, { getRemainingTimeInMillis: () => 5_000 }, {
-      config: TEST_CONFIG,
-      sinks,
-      now: () => now,
-      sleep: async (ms) => void (now += ms),
-      random: () => 0.5,
-      write: (line) => emf.push(JSON.parse(line)),
-    });
-    return { outcome, service: emf.find((d) => d.Service === 'processor')! };
-  };
+  const container = inMemoryContainer;
+  const run = runBatch;
   const statuses = (aws: FakeAws) =>
     Object.fromEntries(
       [...aws.table(TEST_CONFIG.sensorStatusTableName).items.values()].flatMap((item) =>
