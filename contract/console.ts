@@ -23,6 +23,11 @@ export const SENSOR_STATUS_TABLE = {
 
 /** How many items the status table spreads the sensors over: a power of two, up to the 256 values of MD5's first byte. */
 export const SENSOR_STATUS_ITEM_COUNTS = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
+/** Sensors to a status item at most (~9 KB of statuses) before another item is worth its extra writes. */
+export const SENSORS_PER_STATUS_ITEM = 200;
+/** The SensorStatusItems a city of this many sensors needs: the fewest items of at most SENSORS_PER_STATUS_ITEM each. */
+export const sensorStatusItemsFor = (sensors: number): number =>
+  SENSOR_STATUS_ITEM_COUNTS.find((n) => sensors / n <= SENSORS_PER_STATUS_ITEM) ?? SENSOR_STATUS_ITEM_COUNTS[SENSOR_STATUS_ITEM_COUNTS.length - 1]!;
 
 /** One sensor's latest valid reading, as the console shows it. */
 export interface SensorStatus {

@@ -47,9 +47,8 @@ export const CONSOLE_ASSUMPTIONS = {
   /** Refreshes a container makes a second (console-api.ts CACHE_MS.statuses), and recent alerts every 5 s. */
   refreshesPerSecond: 1,
   recentRefreshesPerSecond: 0.2,
-  /** A sensor in a status item: its id and value (~45 bytes); the items' count (SensorStatusItems). */
+  /** A sensor in a status item: its id and value (~45 bytes). */
   statusBytesPerSensor: 45,
-  statusItems: 256,
   /** A request answered from a container's cache, and a refresh of 50,000 sensors (scaled by sensors). */
   requestMs: 5,
   refreshMsPer50kSensors: 150,
@@ -67,6 +66,8 @@ export interface ConsoleCostInput {
   /** Processor invocations a second and shards, for the status writes. */
   invocationsPerSecond: number;
   shards: number;
+  /** SensorStatusItems as recommended for the city. */
+  statusItems: number;
   secondsPerMonth: number;
   prices: { lambdaRequestsPerMillionUsd: number; lambdaGbSecondUsd: number; dynamoReadPerMillionUsd: number; dynamoWritePerMillionUsd: number; logsPerGbUsd: number };
 }
@@ -100,9 +101,9 @@ export function consoleCosts(input: ConsoleCostInput): { lines: ConsoleCostLine[
   const readUnitsPerSecond = A.containers * (A.refreshesPerSecond * (statusReadUnits + alertReadUnits) + A.recentRefreshesPerSecond * recentReadUnits);
 
   // The processor's status writes: each batch writes the items its sensors fall in (a shard covers
-  // about 256 / shards of them), each costing its whole size in 1 KB write units.
-  const itemsPerBatch = Math.min(A.statusItems, A.statusItems / Math.max(1, input.shards) + 1);
-  const itemKb = Math.max(1, Math.ceil((input.sensors / A.statusItems) * (A.statusBytesPerSensor / 1_024)));
+  // about statusItems / shards of them), each costing its whole size in 1 KB write units.
+  const itemsPerBatch = Math.min(input.statusItems, input.statusItems / Math.max(1, input.shards) + 1);
+  const itemKb = Math.max(1, Math.ceil((input.sensors / input.statusItems) * (A.statusBytesPerSensor / 1_024)));
   const writeUnitsPerSecond = input.invocationsPerSecond * itemsPerBatch * itemKb;
 
   const functionSeconds = requestsPerSecond * (A.requestMs / 1000) + A.containers * A.refreshesPerSecond * (A.refreshMsPer50kSensors / 1000) * (input.sensors / 50_000);

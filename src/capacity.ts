@@ -6,7 +6,7 @@
  * Three designs are priced side by side so the effect of each choice is visible: the seed's
  * (the original brief), the one this repository had before the cost work, and today's defaults.
  */
-import { METRIC } from '../contract';
+import { METRIC, sensorStatusItemsFor } from '../contract';
 import { DEFAULTS } from './config';
 import { PlanInputError } from './errors';
 import { buildLayers, buildTemplate } from './index';
@@ -340,6 +340,7 @@ export interface Plan {
     DynamoDBWarmWriteUnitsPerSecond: number;
     ZoneIndexShards: number;
     BatchingWindowSeconds: number;
+    SensorStatusItems: number;
   };
   /** Recommendations the template's MinValue/MaxValue refuse (the recommendation shows the deployable value). */
   exceeded: Exceeded[];
@@ -706,6 +707,7 @@ export function plan(raw: PlanInput): Plan {
     ),
     ZoneIndexShards: size.zoneIndexShardsNeeded,
     BatchingWindowSeconds: input.windowSeconds,
+    SensorStatusItems: sensorStatusItemsFor(sensors),
   };
   // Every recommendation is checked against the template's own bounds; above one, the deployable
   // value is recommended and the gap reported with what to do.
@@ -838,6 +840,7 @@ export function plan(raw: PlanInput): Plan {
     zones: input.zones,
     invocationsPerSecond: load.invocationsPerSecond,
     shards: size.shards,
+    statusItems: sensorStatusItemsFor(sensors),
     secondsPerMonth: S,
     prices: {
       lambdaRequestsPerMillionUsd: AWS.lambda.requestsPerMillionUsd,

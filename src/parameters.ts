@@ -9,6 +9,7 @@ import { Fn, type IntrinsicFunction } from 'cloudform-types';
 import type Parameter from 'cloudform-types/types/parameter';
 import {
   SENSOR_STATUS_ITEM_COUNTS,
+  SENSORS_PER_STATUS_ITEM,
   DETECTOR_SETTINGS,
   ENVIRONMENT_SUFFIX_PATTERN,
   INGEST_MODES,
@@ -451,7 +452,7 @@ export const PARAMETERS = {
     group: "Traffic controllers' console",
     type: 'Number',
     description:
-      "Items the sensor-status table (each sensor's latest reading, for the console) spreads the sensors over: a power of two; about one per 200 sensors.",
+      `Items the sensor-status table (each sensor's latest reading, for the console) spreads the sensors over: a power of two, about one per ${SENSORS_PER_STATUS_ITEM} sensors (npm run plan recommends it).`,
     default: 256,
     allowed: SENSOR_STATUS_ITEM_COUNTS,
     constraint: `must be one of ${SENSOR_STATUS_ITEM_COUNTS.join(', ')}`,

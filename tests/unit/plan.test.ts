@@ -207,6 +207,14 @@ describe("the console's cost", () => {
     expect(fifty.monthlyTotalUsd - none.monthlyTotalUsd).toBe(fifty.console.totalUsd - none.console.totalUsd);
     expect(() => plan(city({ controllers: -1 }))).toThrow(/--controllers: got -1/);
   });
+  it("recommends the console's status items for the city: about 200 sensors each, 256 at 50,000", () => {
+    expect(plan(city()).recommended.SensorStatusItems).toBe(256);
+    expect(plan(city({ sensors: 1_000 })).recommended.SensorStatusItems).toBe(8);
+    expect(plan(city({ sensors: 150 })).recommended.SensorStatusItems).toBe(1);
+    expect(plan(city({ sensors: 200_000 })).recommended.SensorStatusItems).toBe(256);
+    // A small city's batches write a few small items, not 256.
+    expect(plan(city({ sensors: 1_000 })).console.lines.find((l) => l.what.startsWith('DynamoDB writes'))!.monthlyUsd).toBeLessThan(50);
+  });
 });
 
 describe('plan flags', () => {
