@@ -5,8 +5,8 @@
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: ## npm ci (and the Python tools: cfn-lint, moto server)
-	python3 -m pip install cfn-lint 'moto[server]'
+install: ## npm ci (and the Python tools: cfn-lint, moto server, the AWS CLI)
+	python3 -m pip install cfn-lint 'moto[server]' awscli
 	npm ci
 
 build: ## Template and Lambda bundle (npm run build)

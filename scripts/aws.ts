@@ -10,7 +10,10 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 // `default`) in the config file (AWS_CONFIG_FILE, default ~/.aws/config). @smithy/core is what every
 // SDK v3 client resolves its region with.
 import { loadConfig, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
-import { CliError } from './cli';
+// The SDK's partition table (regions and the partition each belongs to), the one every client
+// resolves endpoints from: `partition(region)` gives a known region its description.
+import { partition } from '@aws-sdk/core/client';
+import { CliError, UsageError } from './cli';
 
 /** A deploy (or another AWS step) cannot go on: the message says why and what to do. */
 export class DeployError extends CliError {
@@ -41,6 +44,37 @@ export const PROFILE = () => process.env.AWS_PROFILE || process.env.AWS_DEFAULT_
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html
  */
 export async function resolveRegion(regionFlag?: string, env: NodeJS.ProcessEnv = process.env): Promise<{ region: string; source: string }> {
+  const found = await regionAndSource(regionFlag, env);
+  assertKnownRegion(found.region, found.source === '--region' ? '--region' : `the region '${found.region}' (from ${found.source})`);
+  return found;
+}
+
+/** Region name shapes of the SDK's partitions (aws, aws-cn, aws-us-gov, the ISO and sovereign partitions). */
+const REGION_PREFIXES = ['us', 'eu', 'ap', 'sa', 'ca', 'me', 'af', 'il', 'mx', 'cn', 'us-gov', 'us-iso', 'us-isob', 'us-isof', 'eu-isoe', 'eusc-de'];
+const REGION_DIRECTIONS = ['east', 'west', 'north', 'south', 'central', 'northeast', 'northwest', 'southeast', 'southwest'];
+
+/** True for a region the SDK's partition table lists (only those have a description). */
+export const isKnownRegion = (region: string): boolean => (partition(region) as { description?: string }).description !== undefined;
+
+/** The regions the SDK knows, for error messages: every <prefix>-<direction>-<n> its partition table lists. */
+export function knownRegions(): string[] {
+  const regions: string[] = [];
+  for (const prefix of REGION_PREFIXES)
+    for (const direction of REGION_DIRECTIONS)
+      for (let n = 1; n <= 9; n++) if (isKnownRegion(`${prefix}-${direction}-${n}`)) regions.push(`${prefix}-${direction}-${n}`);
+  return regions;
+}
+
+/**
+ * A region the SDK does not know (a typo such as us-east-9) is refused before any call: the SDK would
+ * build an endpoint for it that does not exist (a DNS error), an emulator would answer with an error page.
+ */
+export function assertKnownRegion(region: string, what: string): void {
+  if (isKnownRegion(region)) return;
+  throw new UsageError(`${what === '--region' ? `--region '${region}'` : what} is not an AWS region the SDK knows; allowed: ${knownRegions().join(', ')}`);
+}
+
+async function regionAndSource(regionFlag: string | undefined, env: NodeJS.ProcessEnv): Promise<{ region: string; source: string }> {
   if (regionFlag) return { region: regionFlag, source: '--region' };
   if (env.AWS_REGION) return { region: env.AWS_REGION, source: 'AWS_REGION' };
   if (env.AWS_DEFAULT_REGION) return { region: env.AWS_DEFAULT_REGION, source: 'AWS_DEFAULT_REGION' };
@@ -70,6 +104,7 @@ export async function resolveTarget(regionFlag?: string): Promise<AwsTarget> {
 /** Synchronous target (flag or environment only, us-east-1 otherwise); prefer resolveTarget. */
 export function awsTarget(regionFlag?: string): AwsTarget {
   const region = regionFlag ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  assertKnownRegion(region, regionFlag ? '--region' : `the region '${region}' (from ${process.env.AWS_REGION ? 'AWS_REGION' : 'AWS_DEFAULT_REGION'})`);
   const endpoint = process.env.AWS_ENDPOINT_URL || undefined;
   return endpoint ? { region, endpoint } : { region };
 }

@@ -188,7 +188,7 @@ async function apiUnderLoad(
         zipPath: bundle.zipPath,
         env: { ...env, AWS_ENDPOINT_URL: moto.endpoint },
         timeoutSeconds: 10,
-        handlerName: 'consoleApi',
+        handlerExport: 'consoleApi',
         onLog: (_lane, line) => {
           if (/"level":"(ERROR|WARN)"/.test(line) && apiErrors++ < 3) print(`API container: ${line.slice(0, 400)}`);
           if (!line.includes('"read_units_total"')) return;

@@ -5,19 +5,21 @@
  * page). Prints the calls, the items and keys read, the read units they cost, the wall time and the
  * heap: what sizes the detector's Lambda (memory, timeout) and its bill.
  */
-import { parseArgs } from 'node:util';
 import { HEALTH_TABLE, READINGS_TABLE } from '../contract';
 import { zoneShard } from '../handlers/processor/core/hash';
 import { HEALTH_SCAN_SEGMENTS } from '../handlers/processor/adapters/health-store';
 import { readDetectorConfig, runDetector } from '../handlers/processor/detector';
 import { detectorEnv } from './lib/processor-env';
+import { numberFlag, scriptFlags } from './cli';
 
-const { values } = parseArgs({
-  options: { sensors: { type: 'string', default: '50000' }, zones: { type: 'string', default: '100' }, 'latency-ms': { type: 'string', default: '10' } },
-});
-const sensors = Number(values.sensors);
-const zoneCount = Number(values.zones);
-const latencyMs = Number(values['latency-ms']);
+const values = scriptFlags('bench-health', {
+  sensors: { type: 'string', help: 'sensors, default 50000' },
+  zones: { type: 'string', help: 'zones, default 100' },
+  'latency-ms': { type: 'string', help: 'latency of every call, ms, default 10' },
+}, 'One silent-sensor detector run at city scale against AWS answered in memory.');
+const sensors = numberFlag('bench-health', 'sensors', values.sensors, 50_000, { min: 1, integer: true });
+const zoneCount = numberFlag('bench-health', 'zones', values.zones, 100, { min: 1, integer: true });
+const latencyMs = numberFlag('bench-health', 'latency-ms', values['latency-ms'], 10);
 const config = readDetectorConfig(detectorEnv());
 const WINDOW_MS = config.rollupWindowSeconds * 1000;
 const NOW = Date.parse('2026-12-01T08:00:30.000Z');

@@ -25,11 +25,14 @@ import { processorSinks, type Clients } from '../handlers/processor/outputs';
 import type { Sink } from '../handlers/processor/sinks/sink';
 import { readConfig } from '../handlers/processor/config';
 import { bundleProcessor } from './bundle';
+import { scriptFlags } from './cli';
 import { ROOT } from './lib/paths';
 import { FakeAws } from './lib/fake-aws';
 import { ALERT_STATE_TABLE, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../contract';
 import { EXAMPLE_PHYSICAL_IDS, processorEnv } from './lib/processor-env';
 import { readingRecord, ruleRecordOf } from './lib/rule-record';
+
+scriptFlags('bench', {}, 'The processor benchmarks: compute, I/O at 10 ms per call, cold start, raw-data packing; writes reports/bench.json. Takes a few minutes.');
 
 const RECORDS = 10_000;
 const SENSORS = 5_000;

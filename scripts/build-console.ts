@@ -1,13 +1,13 @@
 /**
  * npm run build:console → dist/console: the controllers' console, one page and its assets.
- * esbuild bundles console/src/app.js with its styles and libraries (oidc-client-ts, Leaflet,
- * uPlot) into content-hashed files under assets/ (cached for a year wherever they are served);
+ * esbuild bundles console/src/app.js with its styles and libraries (oidc-client-ts, Leaflet) into content-hashed files under assets/ (cached for a year wherever they are served);
  * index.html names them and is never cached. `npm start` serves this folder, `npm run deploy`
  * uploads it to the console bucket.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { build } from 'esbuild';
+import { scriptFlags } from './cli';
 import { DIST, ROOT } from './lib/paths';
 
 export const CONSOLE_SOURCE = join(ROOT, 'console');
@@ -47,6 +47,7 @@ export async function buildConsole(outDir: string = CONSOLE_DIST): Promise<Conso
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  scriptFlags('build:console', {}, "Builds the traffic controllers' console (console/) into dist/console: content-hashed assets and the index.html naming them.");
   const started = performance.now();
   const { files } = await buildConsole();
   const total = files.reduce((n, f) => n + f.bytes, 0);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 import { DIST, ROOT } from './lib/paths';
+import { scriptFlags } from './cli';
 
 const ZIP_DATE = new Date('2000-01-01T00:00:00Z');
 
@@ -59,6 +60,7 @@ export async function bundleProcessor(): Promise<Bundle> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  scriptFlags('build:lambda', {}, 'Bundles the processor (esbuild) into dist/processor-<sha256-12>.zip and prints its size.');
   const bundle = await bundleProcessor();
   console.log(`dist/${bundle.key}: ${(bundle.bytes / 1024).toFixed(1)} KiB (sha256 ${bundle.sha256})`);
 }

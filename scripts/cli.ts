@@ -52,6 +52,11 @@ export function usage(command: string, specs: Record<string, FlagSpec>, about?: 
   ].join('\n');
 }
 
+/** `3 certificates`, `1 certificate`: a count with its noun (en-US digit grouping); `plural` when adding an s is wrong. */
+export function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? singular : plural}`;
+}
+
 /** A negative number as a token: `-5`, `-0.5`, `-1e3`. */
 const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
 
@@ -118,6 +123,20 @@ export function parseFlags<T extends Record<string, FlagSpec>>(
 }
 
 /**
+ * parseFlags over this process's arguments, for a script whose work runs at its top level: --help
+ * prints the usage and exits 0 before any work, a bad flag prints its one line and exits 2.
+ */
+export function scriptFlags<T extends Record<string, FlagSpec>>(command: string, specs: T, about?: string): ReturnType<typeof parseFlags<T>> {
+  try {
+    return parseFlags(command, process.argv.slice(2), specs, about);
+  } catch (error) {
+    if (error instanceof HelpRequested) console.log(error.message);
+    else console.error(errorText(command, error));
+    process.exit(error instanceof CliError ? error.exitCode : 1);
+  }
+}
+
+/**
  * A numeric flag: the value or the default; a clear error naming the flag for anything that is not
  * a number, a negative number (unless `min` allows it) or, with `integer`, a fraction.
  */
@@ -140,18 +159,39 @@ export function numberFlag(
   return value;
 }
 
-/** The one line a script prints for an error: CliError and template/plan input errors as they are, others with their name. */
-export function errorLine(command: string | undefined, error: unknown): string {
-  const e = error instanceof Error ? error : new Error(String(error));
-  const known = e instanceof CliError || e instanceof TemplateError;
-  const text = known ? e.message : `${e.name}: ${e.message}`;
-  const line = text.split('\n')[0]!;
-  return command && !line.startsWith(`${command}:`) ? `${command}: ${line}` : line;
+/**
+ * What an SDK error says when the answer was not an AWS answer (an emulator's HTML page, a JSON
+ * error to an XML protocol): the HTTP status and the start of the body, instead of the parser's
+ * "@aws-sdk XML parse error" or "Unexpected token '<'". Undefined for any other error.
+ */
+export function unreadableAnswer(error: unknown): string | undefined {
+  const e = error as { message?: string; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number; body?: unknown } };
+  const message = e?.message ?? '';
+  if (!/Deserialization error|XML parse error|Unexpected token|is not valid JSON/.test(message)) return undefined;
+  const status = e.$response?.statusCode ?? e.$metadata?.httpStatusCode;
+  const body = typeof e.$response?.body === 'string' ? e.$response.body : '';
+  const excerpt = (body || message.split('\n')[0]!).replace(/\s+/g, ' ').trim().slice(0, 160);
+  return `the service answered HTTP ${status ?? '?'} with a body that is not an AWS answer (${excerpt})`;
 }
 
 /**
- * Runs a script's main: HelpRequested prints the usage (exit 0); any other error is one line on
- * stderr, prefixed by the command name when given, with a non-zero exit (2 for usage errors).
+ * The text a script prints for an error: CliError and template/plan input errors as they are,
+ * others with their name; every line of it (an error listing several problems lists each on its
+ * own line), the first prefixed by the command name.
+ */
+export function errorText(command: string | undefined, error: unknown): string {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const known = e instanceof CliError || e instanceof TemplateError;
+  const unreadable = known ? undefined : unreadableAnswer(e);
+  const text = known ? e.message : unreadable ? `AWS call failed: ${unreadable}` : `${e.name}: ${e.message}`;
+  const [first, ...rest] = text.split('\n').filter((line, i) => i === 0 || line.trim() !== '');
+  const head = command && !first!.startsWith(`${command}:`) ? `${command}: ${first}` : first!;
+  return [head, ...rest.map((line) => (line.startsWith(' ') ? line : `  ${line}`))].join('\n');
+}
+
+/**
+ * Runs a script's main: HelpRequested prints the usage (exit 0); any other error goes to stderr
+ * (errorText: one line, or one line per problem), prefixed by the command name when given, with a non-zero exit (2 for usage errors).
  * `runMain(main)` and `runMain('deploy', main)` both work.
  */
 export async function runMain(commandOrMain: string | (() => Promise<void>), maybeMain?: () => Promise<void>): Promise<void> {
@@ -165,7 +205,7 @@ export async function runMain(commandOrMain: string | (() => Promise<void>), may
       process.exitCode = 0;
       return;
     }
-    console.error(errorLine(command, error));
+    console.error(errorText(command, error));
     process.exitCode = error instanceof CliError ? error.exitCode : 1;
   }
 }

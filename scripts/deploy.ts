@@ -2,27 +2,37 @@
  * npm run deploy -- --env <name> --bucket B [--stack-name S] [--region R] [--params FILE]
  *                   [--outputs-dir DIR] [--no-email]
  * Checks the parameters file against --env, resolves the region and credentials as the SDK and
- * the AWS CLI do (and prints them), packages the processor, deploys templates/TapStack.yml through
- * `aws cloudformation deploy`, then does what CloudFormation cannot: attaches the sensor policy to
- * the environment's sensor thing group, and turns termination protection on outside throwaway
- * environments; then writes the stack's outputs to <outputs dir>/<stack name>.json and, as the
- * last deploy's copy, <outputs dir>/flat-outputs.json; finally uploads the console's build to its
- * bucket (scripts/lib/console-publish.ts).
+ * the AWS CLI do (and prints them), packages the processor, uploads templates/TapStack.yml and
+ * creates or updates the stack from it (createOrUpdateStack), then does what CloudFormation cannot:
+ * attaches the sensor policy to the environment's sensor thing group, and turns termination
+ * protection on outside throwaway environments; then writes the stack's outputs to
+ * <outputs dir>/<stack name>.json and, as the last deploy's copy, <outputs dir>/flat-outputs.json;
+ * finally uploads the console's build to its bucket (scripts/lib/console-publish.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand, UpdateTerminationProtectionCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  UpdateStackCommand,
+  UpdateTerminationProtectionCommand,
+  type Capability,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { partition } from '@aws-sdk/core/client';
 import { AttachPolicyCommand, CreateThingGroupCommand, DescribeThingGroupCommand, IoTClient } from '@aws-sdk/client-iot';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { ENVIRONMENT_SUFFIX_PATTERN } from '../contract';
 import { buildTemplate } from '../src/index';
 import { assertBucketName, clientConfig, DeployError, maskedKeyId, resolveCredentials, resolveTarget, type AwsTarget } from './aws';
-import { ROOT } from './lib/paths';
-import { templateName } from './lib/ops';
-import { outputsDir, writeOutputsFiles } from './lib/outputs';
+import { ROOT, TEMPLATE_PATH } from './lib/paths';
+import { outputsDir, outputsOf, templateName, writeOutputsFiles } from './lib/outputs';
 import { LogicalId } from '../src/names';
-import { parseFlags, runMain, UsageError } from './cli';
+import { count, parseFlags, runMain, UsageError } from './cli';
 import { packageProcessor, s3Client } from './package';
 import { buildConsole } from './build-console';
 import { deployedPageConfig } from './lib/console-config';
@@ -42,20 +52,23 @@ export const environments = () =>
 
 const TEMPLATE_PARAMETERS = () => buildTemplate().Parameters as Record<string, { Default?: unknown }>;
 
-/** Reads params/<env>.json (or `path`) and checks every name against the template's parameters. */
-export function loadParams(env: string, path: string = join(PARAMS_DIR, `${env}.json`)): ParamsFile {
+/** Reads params/<env>.json (or the --params file) and checks every name against the template's parameters; a missing file blames the flag that named it. */
+export function loadParams(env: string, explicitPath?: string): ParamsFile {
+  const explicit = explicitPath !== undefined;
+  const path = explicitPath ?? join(PARAMS_DIR, `${env}.json`);
   const shown = relative(ROOT, path).startsWith('..') ? path : relative(ROOT, path);
   if (!ENVIRONMENT_SUFFIX_PATTERN.test(env)) {
     throw new UsageError(`deploy: --env '${env}' must be 1-12 lowercase letters or digits (it becomes EnvironmentSuffix); environments: ${environments().join(', ') || 'none'}`);
   }
   if (!existsSync(path)) {
+    if (explicit) throw new UsageError(`deploy: --params ${shown} does not exist; give a parameters file (params/ has ${environments().map((e) => `${e}.json`).join(', ') || 'none'})`);
     throw new UsageError(`deploy: --env '${env}' has no ${shown}; environments: ${environments().join(', ') || 'none'}`);
   }
   let file: ParamsFile;
   try {
     file = JSON.parse(readFileSync(path, 'utf8')) as ParamsFile;
   } catch (error) {
-    throw new DeployError(`${shown} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new DeployError(`${explicit ? '--params ' : ''}${shown} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
   const known = Object.keys(TEMPLATE_PARAMETERS());
   const unknown = Object.keys(file.Parameters ?? {}).filter((k) => !known.includes(k));
@@ -92,50 +105,102 @@ export function checkParams(env: string, params: ParamsFile, options: { file: st
   }
 }
 
-/** The `aws cloudformation deploy` command line. */
-export function deployArgs(o: {
-  stackName: string;
-  bucket: string;
-  parameters: Record<string, string>;
-  environment: string;
-  target: AwsTarget;
-}): string[] {
-  return [
-    'cloudformation',
-    'deploy',
-    '--template-file',
-    join(ROOT, 'templates', 'TapStack.yml'),
-    '--stack-name',
-    o.stackName,
-    // The template is larger than the 51,200 bytes CloudFormation takes inline.
-    '--s3-bucket',
-    o.bucket,
-    '--s3-prefix',
-    'templates',
-    '--capabilities',
-    ...CAPABILITIES,
-    '--no-fail-on-empty-changeset',
-    '--region',
-    o.target.region,
-    ...(o.target.endpoint ? ['--endpoint-url', cliEndpoint(o.target.endpoint)] : []),
-    '--parameter-overrides',
-    ...Object.entries(o.parameters).map(([k, v]) => `${k}=${v}`),
-    '--tags',
-    'Project=TapStack',
-    `Environment=${o.environment}`,
-  ];
+/**
+ * Where the template is uploaded: <bucket>/templates/<sha256-12>.template (the template is larger
+ * than the 51,200 bytes CloudFormation takes inline, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+ */
+export function templateKey(body: string): string {
+  return `templates/${createHash('sha256').update(body).digest('hex').slice(0, 12)}.template`;
 }
 
 /**
- * The endpoint handed to the AWS CLI. A loopback IP (127.0.0.1, ::1) becomes `localhost`: the CLI
- * uploads the template and passes CloudFormation a TemplateURL on the endpoint's host, and an
- * emulator (moto 5) reads the bucket from such a URL's path only when its host is `localhost`
- * (otherwise it takes the first label of the host, `127`, as the bucket). Same machine, same port.
+ * The TemplateURL CloudFormation reads the uploaded template from: the bucket's virtual-hosted S3
+ * URL in the region's partition (`https://<bucket>.s3.<region>.<dnsSuffix>/<key>`); with an
+ * emulator endpoint, a path-style URL on it, whose loopback IP (127.0.0.1, ::1) is written
+ * `localhost`: moto 5 reads the bucket from a TemplateURL's path only when its host is
+ * `localhost` (otherwise it takes the first label of the host, `127`, as the bucket).
  */
-export function cliEndpoint(endpoint: string): string {
-  const url = new URL(endpoint);
+export function templateUrl(target: AwsTarget, bucket: string, key: string): string {
+  if (!target.endpoint) return `https://${bucket}.s3.${target.region}.${partition(target.region).dnsSuffix}/${key}`;
+  const url = new URL(target.endpoint);
   if (url.hostname === '127.0.0.1' || url.hostname === '[::1]') url.hostname = 'localhost';
-  return url.toString().replace(/\/$/, '');
+  return `${url.toString().replace(/\/$/, '')}/${bucket}/${key}`;
+}
+
+/** Stack states a deploy cannot start from, with what to do. */
+const BLOCKED: Record<string, string> = {
+  ROLLBACK_COMPLETE: 'its creation failed and was rolled back: delete it (npm run teardown -- --env <env>), then deploy again',
+  ROLLBACK_FAILED: 'its creation failed and so did the rollback: delete it (npm run teardown -- --env <env>), then deploy again',
+  DELETE_FAILED: 'a deletion failed: finish it (npm run teardown -- --env <env>), then deploy again',
+  REVIEW_IN_PROGRESS: 'a change set was created for it and never executed: execute or delete that change set (aws cloudformation list-change-sets), then deploy again',
+  UPDATE_ROLLBACK_FAILED: 'an update rollback failed: continue it (aws cloudformation continue-update-rollback), then deploy again',
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * CreateStack, or UpdateStack when the stack exists, from the uploaded template, then waits for
+ * the outcome. This is what `aws cloudformation deploy` does with a change set it executes at
+ * once; the stack APIs are used directly because an emulator (moto 5.2) loses the Outputs of a
+ * stack made by a change set. An update with no change is not an error (as
+ * `--no-fail-on-empty-changeset`). A failure lists every resource that failed, with its reason.
+ */
+export async function createOrUpdateStack(
+  cfn: CloudFormationClient,
+  o: { stackName: string; templateURL: string; parameters: Record<string, string>; environment: string; print: (line: string) => void; pollMs?: number },
+): Promise<Stack> {
+  let existing: Stack | undefined;
+  try {
+    existing = (await cfn.send(new DescribeStacksCommand({ StackName: o.stackName }))).Stacks?.[0];
+  } catch (error) {
+    if (!/does not exist/.test((error as Error).message)) throw error;
+  }
+  const status = existing?.StackStatus;
+  if (status && BLOCKED[status]) throw new DeployError(`deploy: stack ${o.stackName} is ${status}: ${BLOCKED[status]}`);
+  if (status?.endsWith('_IN_PROGRESS')) throw new DeployError(`deploy: stack ${o.stackName} is ${status}: wait until it is done, then deploy again`);
+  const request = {
+    StackName: o.stackName,
+    TemplateURL: o.templateURL,
+    // CAPABILITY_AUTO_EXPAND: the AWS::LanguageExtensions transform, processed without a change set
+    // to review (CreateStack's Capabilities, https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+    Capabilities: CAPABILITIES as Capability[],
+    Parameters: Object.entries(o.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+    Tags: [
+      { Key: 'Project', Value: 'TapStack' },
+      { Key: 'Environment', Value: o.environment },
+    ],
+  };
+  const since = new Date();
+  if (!existing || status === 'DELETE_COMPLETE') {
+    o.print(`Creating stack ${o.stackName} …`);
+    await cfn.send(new CreateStackCommand(request));
+  } else {
+    o.print(`Updating stack ${o.stackName} (${status}) …`);
+    try {
+      await cfn.send(new UpdateStackCommand(request));
+    } catch (error) {
+      if (/No updates are to be performed/.test((error as Error).message)) {
+        o.print(`Stack ${o.stackName}: no changes to deploy`);
+        return existing;
+      }
+      throw error;
+    }
+  }
+  for (;;) {
+    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: o.stackName }))).Stacks![0]!;
+    if (!stack.StackStatus!.endsWith('_IN_PROGRESS')) {
+      if (stack.StackStatus === 'CREATE_COMPLETE' || stack.StackStatus === 'UPDATE_COMPLETE') return stack;
+      const events = (await cfn.send(new DescribeStackEventsCommand({ StackName: o.stackName }))).StackEvents ?? [];
+      const failed = events.filter((e) => e.ResourceStatus?.endsWith('FAILED') && (!e.Timestamp || e.Timestamp >= since)).reverse();
+      throw new DeployError(
+        [
+          `deploy: stack ${o.stackName} ended ${stack.StackStatus}${stack.StackStatusReason ? ` (${stack.StackStatusReason})` : ''}; what failed:`,
+          ...(failed.length ? failed.map((e) => `  ${e.LogicalResourceId} (${e.ResourceType}) ${e.ResourceStatus}: ${e.ResourceStatusReason ?? ''}`) : ['  (no failed resource reported: aws cloudformation describe-stack-events)']),
+        ].join('\n'),
+      );
+    }
+    await sleep(o.pollMs ?? 2_000);
+  }
 }
 
 /**
@@ -143,8 +208,7 @@ export function cliEndpoint(endpoint: string): string {
  * it (src/layers/provisioning.ts THING_LAYOUT): CloudFormation cannot attach an IoT policy to a thing
  * group (AWS::IoT::PolicyPrincipalAttachment takes certificates: https://github.com/aws/aws-cdk/issues/26166),
  * so no provisioning role needs AttachPolicy. AttachPolicy is idempotent; the names are the
- * template's own (moto reports an IoT policy's physical ID unusably, and drops outputs on change
- * sets). The group is the stack's; an emulator that does not create AWS::IoT::ThingGroup gets it here.
+ * template's own (moto reports an IoT policy's physical ID unusably). The group is the stack's; an emulator that does not create AWS::IoT::ThingGroup gets it here.
  */
 export async function attachSensorPolicy(iot: IoTClient, parameters: Record<string, string>, print: (line: string) => void): Promise<void> {
   const policyName = templateName(LogicalId.SensorPolicy, 'PolicyName', parameters)!;
@@ -165,7 +229,7 @@ export async function attachSensorPolicy(iot: IoTClient, parameters: Record<stri
  * Turns termination protection on for a stack that keeps data (ThrowawayEnvironment=false): a
  * mistaken delete-stack then fails instead of starting
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-protect-stacks.html).
- * `aws cloudformation deploy` has no flag for it. npm run teardown turns it off after asking.
+ * Neither CreateStack's nor `aws cloudformation deploy`'s defaults turn it on. npm run teardown turns it off after asking.
  */
 export async function protectStack(cfn: CloudFormationClient, stackName: string, throwaway: boolean, print: (line: string) => void): Promise<void> {
   if (throwaway) return;
@@ -183,12 +247,9 @@ export async function writeOutputs(
 ): Promise<Record<string, string>> {
   const cfn = new CloudFormationClient(clientConfig(target, credentials));
   const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
-  const outputs = Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
+  const outputs = outputsOf(stack);
   const [perStack, last] = writeOutputsFiles(dir, stackName, outputs).map((p) => (relative(ROOT, p).startsWith('..') ? p : relative(ROOT, p)));
-  print(`Stack ${stackName}: ${stack?.StackStatus}; ${Object.keys(outputs).length} outputs written to ${perStack} (and ${last}, the last deploy's copy)`);
-  if (Object.keys(outputs).length === 0) {
-    print('Warning: the stack reports no outputs (moto drops them on change-set deploys; AWS does not)');
-  }
+  print(`Stack ${stackName}: ${stack?.StackStatus}; ${count(Object.keys(outputs).length, 'output')} written to ${perStack} (and ${last}, the last deploy's copy)`);
   return outputs;
 }
 
@@ -221,29 +282,19 @@ export async function deploy(argv: string[], print: (line: string) => void = con
   const { credentials, source } = await resolveCredentials();
   print(`Credentials from ${source} (access key ${maskedKeyId(credentials.accessKeyId)})`);
   const code = await packageProcessor({ bucket: flags.bucket!, target, credentials }, print);
-  const args = deployArgs({
+  const body = readFileSync(TEMPLATE_PATH, 'utf8');
+  const key = templateKey(body);
+  await s3Client(target, credentials).send(new PutObjectCommand({ Bucket: flags.bucket!, Key: key, Body: body }));
+  const templateURL = templateUrl(target, flags.bucket!, key);
+  print(`Template: ${templateURL} (${Buffer.byteLength(body).toLocaleString('en-US')} bytes)`);
+  await createOrUpdateStack(new CloudFormationClient(clientConfig(target, credentials)), {
     stackName,
-    bucket: flags.bucket!,
+    templateURL,
     parameters: { ...params.Parameters, LambdaCodeS3Bucket: code.LambdaCodeS3Bucket, LambdaCodeS3Key: code.LambdaCodeS3Key },
     environment: env,
-    target,
+    print,
+    pollMs: target.endpoint ? 250 : 5_000,
   });
-  print(`aws ${args.join(' ')}`);
-  // The CLI gets the identity and region resolved here, so both deploy as the same principal.
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_REGION: target.region,
-    AWS_DEFAULT_REGION: target.region,
-    ...(target.endpoint ? { AWS_ENDPOINT_URL: cliEndpoint(target.endpoint) } : {}),
-  };
-  delete childEnv.AWS_SESSION_TOKEN;
-  if (credentials.sessionToken) childEnv.AWS_SESSION_TOKEN = credentials.sessionToken;
-  delete childEnv.AWS_PROFILE;
-  const run = spawnSync('aws', args, { stdio: ['ignore', 'inherit', 'inherit'], env: childEnv });
-  if (run.error) throw new DeployError('The AWS CLI (aws) was not found: install it (python3 -m pip install awscli, or AWS CLI v2)', { cause: run.error });
-  if (run.status !== 0) throw new DeployError(`aws cloudformation deploy failed (exit ${run.status}): see its output above`);
   const parameters = Object.fromEntries(Object.keys(TEMPLATE_PARAMETERS()).map((name) => [name, parameterValue(params, name)]));
   await attachSensorPolicy(new IoTClient(clientConfig(target, credentials)), parameters, print);
   await protectStack(new CloudFormationClient(clientConfig(target, credentials)), stackName, parameterValue(params, 'ThrowawayEnvironment') === 'true', print);

@@ -15,6 +15,7 @@ import { buildLayers, buildTemplate, LAYERS, type TemplateDocument } from '../sr
 import { inRegistryOrder } from '../src/layers/monitoring';
 import { NAG_ACKNOWLEDGEMENTS } from '../src/nag-acknowledgements';
 import { ROOT } from './lib/paths';
+import { scriptFlags } from './cli';
 
 export const README_PATH = join(ROOT, 'README.md');
 export const PARAMETERS_PATH = join(ROOT, 'docs', 'parameters.md');
@@ -183,6 +184,7 @@ export function operationsWithAlarms(operations: string): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  scriptFlags('docs', {}, 'Regenerates docs/parameters.md, docs/capacity.md, the alarm table of docs/operations.md and the architecture diagram of README.md.');
   const template = buildTemplate();
   writeFileSync(PARAMETERS_PATH, parametersMarkdown(template));
   writeFileSync(CAPACITY_PATH, capacityMarkdown());

@@ -3,6 +3,7 @@
  * Capacity, quotas and monthly cost for a city (the model is src/capacity.ts).
  */
 import { PLAN_DEFAULTS, plan, planMarkdown, type PlanInput } from '../src/capacity';
+import { assertKnownRegion } from './aws';
 import { numberFlag, parseFlags, runMain } from './cli';
 
 export function planInputFromArgv(argv: string[]): { input: PlanInput; json: boolean } {
@@ -16,6 +17,7 @@ export function planInputFromArgv(argv: string[]): { input: PlanInput; json: boo
     controllers: { type: 'string', help: `traffic controllers with the console open, default ${PLAN_DEFAULTS.controllers}` },
     json: { type: 'boolean', help: 'print JSON' },
   });
+  if (flags.region !== undefined) assertKnownRegion(flags.region, '--region');
   return {
     input: {
       sensors: numberFlag('plan', 'sensors', flags.sensors, 0),

@@ -18,7 +18,7 @@ import { IoTClient } from '@aws-sdk/client-iot';
 import { bulkParameterNames, bulkTemplateBody, MAX_TEMPLATE_BODY_CHARS, REGISTRATION_PREFIX, THING_LAYOUT, type BulkCertificateSource } from '../src/layers/provisioning';
 import { assertCredentials, awsTarget, type AwsTarget } from './aws';
 import { ROOT } from './lib/paths';
-import { numberFlag, parseFlags, runMain, UsageError } from './cli';
+import { numberFlag, parseFlags, runMain, unreadableAnswer, UsageError } from './cli';
 import { s3Client } from './package';
 import {
   commonName,
@@ -374,7 +374,19 @@ async function bulkRegister(o: BulkOptions): Promise<{ exitCode: number }> {
   writeFileSync(join(o.outDir, `registration-${stamp(now)}.jsonl`), file.body);
   await uploadRegistrationFile(aws.s3, bucket!, key, file.body);
   io.print(`uploaded s3://${bucket}/${key} (${(Buffer.byteLength(file.body) / 1e6).toFixed(1)} MB)`);
-  const taskId = await startRegistrationTask(aws.iot, { templateBody, bucket: bucket!, key, roleArn: roleArn! });
+  let taskId: string;
+  try {
+    taskId = await startRegistrationTask(aws.iot, { templateBody, bucket: bucket!, key, roleArn: roleArn! });
+  } catch (error) {
+    const answer = unreadableAnswer((error as Error).cause ?? error);
+    if (!o.target.endpoint || !answer) throw error;
+    // moto 5.2 has no StartThingRegistrationTask: it answers with an error page.
+    throw new ProvisionError(
+      `StartThingRegistrationTask: ${o.target.endpoint} (AWS_ENDPOINT_URL) ${answer.replace(/^the service /, '')}: ` +
+        'this emulator does not implement bulk registration (moto 5.2 lacks StartThingRegistrationTask); run it against AWS IoT, ' +
+        'or use --dry-run to check the CSV, the certificates and the stack here',
+    );
+  }
   const task = await waitForTask(aws.iot, taskId, {
     intervalMs: io.pollIntervalMs ?? POLL_INTERVAL_MS,
     progress: (t) => io.progress(progressLine(taskId, t, sensors.length)),

@@ -14,7 +14,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { DeployError } from './aws';
-import { parseFlags, runMain, UsageError } from './cli';
+import { count, parseFlags, runMain, UsageError } from './cli';
 import { terminalConfirm } from './lib/confirm';
 import { opsContext, parseDuration, queueName, STACK_FLAGS, type OpsDeps } from './lib/ops';
 import { walkQueue } from './lib/queue';
@@ -101,7 +101,7 @@ export function summarize(records: (QuarantineRecord | undefined)[]): Summary {
 export function summaryLines(queue: string, s: Summary): string[] {
   if (s.total === 0) return [`${queue}: empty`];
   return [
-    `${queue}: ${s.total.toLocaleString('en-US')} quarantined readings${s.oldest ? `, arrived ${s.oldest} to ${s.newest}` : ''}${s.unreadable ? ` (${s.unreadable} not in the quarantine format)` : ''}`,
+    `${queue}: ${count(s.total, 'quarantined reading')}${s.oldest ? `, arrived ${s.oldest} to ${s.newest}` : ''}${s.unreadable ? ` (${s.unreadable} not in the quarantine format)` : ''}`,
     '',
     '| count | reason | sensors | example |',
     '| ---: | --- | ---: | --- |',
@@ -141,7 +141,7 @@ export async function quarantine(argv: string[], deps: OpsDeps = {}): Promise<Qu
       return { purged: 0 };
     }
     const walk = await walkQueue(sqs, url, { fifo }, async (messages) => messages.map((m) => (arrivalMs(m, parseBody(m)) < cutoff ? 'delete' : 'stop-group')));
-    ctx.print(`Deleted ${walk.deleted.toLocaleString('en-US')} readings older than ${flags['purge-older-than']}; ${walk.kept.toLocaleString('en-US')} newer ones read and kept.`);
+    ctx.print(`Deleted ${count(walk.deleted, 'reading')} older than ${flags['purge-older-than']}; ${count(walk.kept, 'newer one')} read and kept.`);
     return { purged: walk.deleted, kept: walk.kept };
   }
 
@@ -173,7 +173,7 @@ export async function quarantine(argv: string[], deps: OpsDeps = {}): Promise<Qu
         { cause: error },
       );
     }
-    ctx.print(`Exported ${lines.length.toLocaleString('en-US')} quarantined readings of ${queueName(url)} to ${flags.export} (every message stays in the queue)`);
+    ctx.print(`Exported ${count(lines.length, 'quarantined reading')} of ${queueName(url)} to ${flags.export} (every message stays in the queue)`);
     return { exported: lines.length };
   }
   const summary = summarize(records);

@@ -23,7 +23,7 @@ import { SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { buildTemplate } from '../src/index';
 import { LogicalId } from '../src/names';
 import { DeployError } from './aws';
-import { parseFlags, runMain, UsageError } from './cli';
+import { count, parseFlags, runMain, UsageError } from './cli';
 import { opsContext, STACK_FLAGS, type OpsContext, type OpsDeps } from './lib/ops';
 import { walkQueue, type Verdict } from './lib/queue';
 
@@ -318,11 +318,11 @@ export async function redrive(argv: string[], deps: OpsDeps = {}): Promise<Redri
   const report =
     mode === 'dlq' ? await redriveDlq(ctx, dryRun) : mode === 'quarantine' ? await redriveQuarantine(ctx, dryRun, flags.reason) : await resendAlerts(ctx, dryRun);
   for (const problem of report.problems) ctx.print(`warning: ${problem}`);
-  const what = mode === 'alerts' ? 'alerts published' : 'records put back on the stream';
+  const what: [string, string] = mode === 'alerts' ? ['alert published', 'alerts published'] : ['record put back on the stream', 'records put back on the stream'];
   ctx.print(
     dryRun
-      ? `dry run: ${report.messages} messages read, ${report.records} ${mode === 'alerts' ? 'alerts' : 'records'} would be redriven; nothing changed`
-      : `${report.messages} messages read: ${report.records} ${what} in ${report.putCalls} PutRecords calls, ${report.messages - report.kept} messages deleted, ${report.kept} left in the queue`.replace(' in 0 PutRecords calls', ''),
+      ? `dry run: ${count(report.messages, 'message')} read, ${count(report.records, mode === 'alerts' ? 'alert' : 'record')} would be redriven; nothing changed`
+      : `${count(report.messages, 'message')} read: ${count(report.records, what[0], what[1])}${report.putCalls ? ` in ${count(report.putCalls, 'PutRecords call')}` : ''}, ${count(report.messages - report.kept, 'message')} deleted, ${report.kept} left in the queue`,
   );
   return report;
 }

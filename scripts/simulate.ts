@@ -1,6 +1,7 @@
 /**
  * npm run simulate -- [--sensors N] [--hz R] [--zones Z] [--duration S]
  *                     [--scenario rush-hour|incident|steady] [--port P] [--json FILE]
+ *                     [--out DIR] [--device ID] [--build]
  * The whole pipeline on this machine (docs/simulate.md): sensors over MQTT/TLS, IoT policy and
  * rule, Kinesis, the event source mapping and the built processor bundle, DynamoDB, alerts; a live
  * line, a dashboard on --port, a summary at the end (Ctrl-C or --duration).
@@ -10,7 +11,9 @@ import { dirname, resolve } from 'node:path';
 import { numberFlag, parseFlags, runMain, UsageError } from './cli';
 import { startDashboard, type Dashboard } from './simulate/dashboard/index';
 import { progressLine, summaryLines } from './simulate/report';
-import { simulate } from './simulate/run';
+import { LOCAL_DEVICE, simulate } from './simulate/run';
+import { stopNow } from './simulate/owned';
+import { buildAll } from './build';
 import type { SimSnapshot } from './simulate/state';
 import { SCENARIOS, type Scenario } from './simulate/traffic';
 
@@ -24,6 +27,9 @@ export const SIMULATE_FLAGS = {
   scenario: { type: 'string', help: `${SCENARIOS.join('|')} (default rush-hour)` },
   port: { type: 'string', help: 'dashboard port, 0-65535 (default 8080; 0 = any free port)' },
   json: { type: 'string', help: 'file to write the summary to (JSON)' },
+  out: { type: 'string', help: 'folder for the connection file, the CA and the device certificate (default: a new temporary folder; removed at the end)' },
+  device: { type: 'string', help: `the device whose certificate and key the connection file holds: a fleet sensor (sensor-00001) or a thing outside the fleet (default ${LOCAL_DEVICE})` },
+  build: { type: 'boolean', help: 'build the template and the processor bundle first (what npm start does)' },
 } as const;
 
 export interface SimulateArgs {
@@ -34,6 +40,9 @@ export interface SimulateArgs {
   scenario: Scenario;
   port: number;
   json?: string;
+  out?: string;
+  device?: string;
+  build: boolean;
 }
 
 const ranged = (name: string, raw: string | undefined, fallback: number, min: number, max: number, integer: boolean): number => {
@@ -46,7 +55,10 @@ const ranged = (name: string, raw: string | undefined, fallback: number, min: nu
 
 /** Reads and checks the flags; one clear error naming the flag and what it takes. */
 export function parseSimulateArgs(argv: string[]): SimulateArgs {
-  const flags = parseFlags(COMMAND, argv, SIMULATE_FLAGS);
+  const flags = parseFlags(COMMAND, argv, SIMULATE_FLAGS, 'The whole pipeline on this machine against moto (docs/simulate.md). Ctrl-C drains what is in flight, prints the books and stops everything; a second Ctrl-C quits at once.');
+  if (flags.device !== undefined && !/^[a-zA-Z0-9:_-]{1,128}$/.test(flags.device)) {
+    throw new UsageError(`${COMMAND}: --device takes a thing name (1-128 of A-Z a-z 0-9 _ : -), got '${flags.device}'`);
+  }
   const scenario = flags.scenario ?? 'rush-hour';
   if (!(SCENARIOS as readonly string[]).includes(scenario)) {
     throw new UsageError(`${COMMAND}: --scenario takes one of ${SCENARIOS.join(', ')}, got '${scenario}'`);
@@ -62,6 +74,9 @@ export function parseSimulateArgs(argv: string[]): SimulateArgs {
     scenario: scenario as Scenario,
     port: ranged('port', flags.port, 8080, 0, 65_535, true),
     json: flags.json,
+    out: flags.out,
+    device: flags.device,
+    build: flags.build === true,
   };
 }
 
@@ -77,13 +92,27 @@ async function main(): Promise<void> {
   let latest: SimSnapshot | undefined;
   let lastPlain = 0;
   const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    print('\nCtrl-C: stopping (Ctrl-C again to quit at once)…');
+  // The children (moto, the fleet, the processor containers) run in process groups of their own:
+  // a Ctrl-C in the terminal (or a signal to npm's process group, or to this process) reaches this
+  // process only, which drains, prints the books and stops them. A second one quits at once, still
+  // killing every child by PID and removing every key and connection file (stopNow).
+  // One signal can arrive more than once: a signal to npm's process group reaches this process
+  // directly and again through tsx, which relays SIGTERM to it. Repeats within half a second are that.
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted && Date.now() - firstSignalAt < 500) return;
+    if (abort.signal.aborted) {
+      process.stderr.write(`\n${signal} again: quitting at once (children killed, keys removed; no books)\n`);
+      stopNow();
+      process.exit(130);
+    }
+    firstSignalAt = Date.now();
+    print(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping; waiting for the readings in flight, then the books (Ctrl-C again to quit at once)…`);
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, onSignal);
+  if (args.build) await buildAll(print);
 
   let dashboard: Dashboard | undefined;
   const { summary } = await simulate({
@@ -94,11 +123,14 @@ async function main(): Promise<void> {
     scenario: args.scenario,
     signal: abort.signal,
     print,
+    out: args.out,
+    device: args.device,
     onReady: async (simulation) => {
       dashboard = await startDashboard({ port: args.port, snapshot: () => latest ?? simulation.snapshot(), console: simulation.console.plugin });
       simulation.console.issuer.bindOrigin(dashboard.consoleUrl!);
       print(`Traffic controllers' console: ${dashboard.consoleUrl} (sign in as the local controller or supervisor)`);
       print(`Simulator panel (books, latencies, CPU): ${dashboard.url}`);
+      for (const line of simulation.connection.lines) print(line);
     },
     onTick: (snapshot) => {
       latest = snapshot;
@@ -123,8 +155,7 @@ async function main(): Promise<void> {
     writeFileSync(path, `${JSON.stringify(summary, null, 2)}\n`);
     console.log(`  summary written to ${path}`);
   }
-  process.off('SIGINT', onSigint);
-  process.off('SIGTERM', onSigint);
+  for (const signal of signals) process.off(signal, onSignal);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await runMain(main);

@@ -44,7 +44,7 @@ import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildTemplate } from '../src/index';
 import { LogicalId } from '../src/names';
 import { DeployError } from './aws';
-import { parseFlags, runMain } from './cli';
+import { count, parseFlags, runMain, unreadableAnswer } from './cli';
 import { terminalConfirm, type Confirm } from './lib/confirm';
 import { opsContext, STACK_FLAGS, templateName, type OpsContext, type OpsDeps } from './lib/ops';
 
@@ -179,12 +179,12 @@ export function planLines(plan: TeardownPlan): string[] {
   const lines = [`After aws cloudformation delete-stack --stack-name ${plan.stackName} (ThrowawayEnvironment=${plan.throwaway}), these stay:`];
   for (const r of plan.retained) lines.push(`  - ${r.type} ${r.physicalId}: ${r.why}`);
   for (const b of plan.buckets.filter((x) => x.objects > 0 && !x.retained)) {
-    lines.push(`  - AWS::S3::Bucket ${b.name}: ${b.objects.toLocaleString('en-US')} object versions; CloudFormation cannot delete a non-empty bucket (the stack ends DELETE_FAILED)`);
+    lines.push(`  - AWS::S3::Bucket ${b.name}: ${count(b.objects, 'object version')}; CloudFormation cannot delete a non-empty bucket (the stack ends DELETE_FAILED)`);
   }
   if (plan.policy && plan.policy.groups.length + plan.policy.certificates.length > 0) {
     const { name, groups, certificates } = plan.policy;
     lines.push(
-      `  - AWS::IoT::Policy ${name}: attached to ${[groups.length ? `thing group(s) ${groups.map((g) => g.slice(g.lastIndexOf('/') + 1)).join(', ')}` : '', certificates.length ? `${certificates.length} certificates` : ''].filter(Boolean).join(' and ')}, ` +
+      `  - AWS::IoT::Policy ${name}: attached to ${[groups.length ? `thing group(s) ${groups.map((g) => g.slice(g.lastIndexOf('/') + 1)).join(', ')}` : '', certificates.length ? count(certificates.length, 'certificate') : ''].filter(Boolean).join(' and ')}, ` +
         'so IoT refuses to delete it (the stack ends DELETE_FAILED); the certificates and things are not part of the stack and stay too',
     );
   }
@@ -200,17 +200,17 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
   const iot = new IoTClient(ctx.config);
 
   for (const b of plan.buckets.filter((x) => x.objects > 0)) {
-    if (await confirm(`Empty bucket ${b.name} (${b.objects.toLocaleString('en-US')} object versions, raw readings and Athena results)?`)) {
-      done.push(`emptied ${b.name} (${(await emptyBucket(s3, b.name)).toLocaleString('en-US')} object versions)`);
+    if (await confirm(`Empty bucket ${b.name} (${count(b.objects, 'object version')}, raw readings and Athena results)?`)) {
+      done.push(`emptied ${b.name} (${count(await emptyBucket(s3, b.name), 'object version')})`);
     }
   }
   if (plan.policy && plan.policy.groups.length + plan.policy.certificates.length > 0) {
     const { name, groups, certificates } = plan.policy;
-    const what = [groups.length ? `thing group(s) ${groups.map((g) => g.slice(g.lastIndexOf('/') + 1)).join(', ')}` : '', certificates.length ? `${certificates.length} certificates` : ''].filter(Boolean).join(' and ');
+    const what = [groups.length ? `thing group(s) ${groups.map((g) => g.slice(g.lastIndexOf('/') + 1)).join(', ')}` : '', certificates.length ? count(certificates.length, 'certificate') : ''].filter(Boolean).join(' and ');
     if (await confirm(`Detach IoT policy ${name} from ${what} (those sensors can no longer connect)?`)) {
       for (const target of [...groups, ...certificates]) await iot.send(new DetachPolicyCommand({ policyName: name, target }));
       done.push(`detached ${name} from ${what}`);
-      if (certificates.length > 0 && (await confirm(`Also deactivate and delete those ${certificates.length} certificates (their things stay)?`))) {
+      if (certificates.length > 0 && (await confirm(`Also deactivate and delete ${certificates.length === 1 ? 'that certificate' : `those ${count(certificates.length, 'certificate')}`} (their things stay)?`))) {
         for (const arn of certificates) {
           const things = (await iot.send(new ListPrincipalThingsCommand({ principal: arn }))).things ?? [];
           for (const thingName of things) await iot.send(new DetachThingPrincipalCommand({ thingName, principal: arn }));
@@ -218,7 +218,7 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
           await iot.send(new UpdateCertificateCommand({ certificateId, newStatus: 'INACTIVE' }));
           await iot.send(new DeleteCertificateCommand({ certificateId }));
         }
-        done.push(`deleted ${certificates.length} certificates`);
+        done.push(`deleted ${count(certificates.length, 'certificate')}`);
       }
     }
   }
@@ -230,7 +230,16 @@ async function execute(ctx: OpsContext, plan: TeardownPlan, confirm: Confirm): P
     await cfn.send(new UpdateTerminationProtectionCommand({ StackName: plan.stackName, EnableTerminationProtection: false }));
     done.push(`turned off termination protection of ${plan.stackName}`);
   }
-  await cfn.send(new DeleteStackCommand({ StackName: plan.stackName }));
+  try {
+    await cfn.send(new DeleteStackCommand({ StackName: plan.stackName }));
+  } catch (error) {
+    // moto 5.2 deletes the stack's resources, then fails on the thing type its CreateStack never
+    // made and answers with a JSON error page (the SDK: "XML parse error"): what counts is whether
+    // the stack is gone, which the wait below reads.
+    const answer = unreadableAnswer(error);
+    if (!answer) throw error;
+    ctx.print(`warning: DeleteStack: ${answer}; reading the stack's status to see whether it was deleted`);
+  }
   const status = await waitForDeletion(cfn, plan.stackName);
   if (status !== 'DELETE_COMPLETE') {
     const detached = done.some((d) => d.startsWith('detached '));

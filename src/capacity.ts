@@ -3,8 +3,9 @@
  * numbers and the stack's design constants. Every AWS figure carries its source; prices are
  * us-east-1 list prices (USD) as published on the pricing pages cited, and change over time.
  *
- * Three designs are priced side by side so the effect of each choice is visible: the seed's
- * (the original brief), the one this repository had before the cost work, and today's defaults.
+ * Three designs are priced side by side so the effect of each choice is visible: the naive one
+ * (10 shards, an item and an alert per reading), per-batch items with a Firehose record per
+ * reading, and the defaults.
  */
 import { METRIC, sensorStatusItemsFor } from '../contract';
 import { DEFAULTS } from './config';
@@ -236,7 +237,7 @@ export interface Design {
 export const DESIGNS: readonly Design[] = [
   {
     key: 'seed',
-    title: "seed's design",
+    title: 'naive (10 shards, an item per reading)',
     ingest: 'BROKER',
     shards: 10,
     lake: 'none',
@@ -247,7 +248,7 @@ export const DESIGNS: readonly Design[] = [
   },
   {
     key: 'before',
-    title: 'before the cost work',
+    title: 'a Firehose record per reading',
     ingest: 'BROKER',
     shards: 'sized',
     lake: 'per-reading',
@@ -989,7 +990,7 @@ export function planMarkdown(p: Plan): string {
     '',
   );
   const seed = designFor('seed');
-  if (seed.cannotCarry.length > 0) lines.push(`The seed's design cannot carry this load at any price: ${seed.cannotCarry.join('; ')}.`, '');
+  if (seed.cannotCarry.length > 0) lines.push(`The naive design (10 shards, an item and an alert per reading) cannot carry this load at any price: ${seed.cannotCarry.join('; ')}.`, '');
   lines.push(
     '## Options compared',
     '',

@@ -46,6 +46,11 @@ export interface MotoLauncher {
   args: string[];
   /** Variables over this process's environment. */
   env?: Record<string, string>;
+  /**
+   * In a process group of its own (a terminal's Ctrl-C reaches the starting process only, which
+   * stops moto by PID when it is done with it); the launcher must then exit when its parent does.
+   */
+  detached?: boolean;
 }
 
 export async function startMoto(timeoutMs = 30_000, launcher: MotoLauncher = { command: 'moto_server', args: [] }): Promise<Moto> {
@@ -54,6 +59,7 @@ export async function startMoto(timeoutMs = 30_000, launcher: MotoLauncher = { c
   const child: ChildProcess = spawn(launcher.command, [...launcher.args, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...launcher.env },
+    detached: launcher.detached === true,
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -5,7 +5,6 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { ENVIRONMENT_SUFFIX_PATTERN, ENVIRONMENT_SUFFIX_RULE } from '../../contract';
-import { buildTemplate } from '../../src/index';
 import { clientConfig, resolveCredentials, resolveTarget, type AwsTarget } from '../aws';
 import { UsageError, type FlagSpec } from '../cli';
 import { outputsDir, stackOutputs } from './outputs';
@@ -66,15 +65,4 @@ export function parseDuration(command: string, flag: string, raw: string): numbe
 /** The queue name at the end of a queue URL. */
 export const queueName = (url: string): string => url.slice(url.lastIndexOf('/') + 1);
 
-/**
- * A physical name as the template spells it (`Fn::Sub` of the stack's parameters), for a resource
- * whose physical ID the stack does not report usably (moto reports none for an IoT policy).
- */
-export function templateName(logicalId: string, property: string, parameters: Record<string, string>): string | undefined {
-  const resource = (buildTemplate().Resources as Record<string, { Properties?: Record<string, unknown> }>)[logicalId];
-  const value = resource?.Properties?.[property];
-  if (typeof value === 'string') return value;
-  const pattern = (value as { 'Fn::Sub'?: unknown } | undefined)?.['Fn::Sub'];
-  if (typeof pattern !== 'string') return undefined;
-  return pattern.replace(/\$\{([^}]+)\}/g, (_, name: string) => parameters[name] ?? `\${${name}}`);
-}
+export { templateName } from './outputs';

@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-iot';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { THING_LAYOUT } from '../../src/layers/provisioning';
+import { outputsOf } from '../lib/outputs';
 import type { Zone } from './csv';
 
 export class ProvisionError extends Error {
@@ -36,8 +37,7 @@ const errorName = (error: unknown) => (error as { name?: string }).name ?? '';
 /** The stack's outputs, or one clear line when the stack is not there. */
 export async function stackOutputs(cfn: CloudFormationClient, stackName: string, region: string): Promise<Record<string, string>> {
   try {
-    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
-    return Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue!]));
+    return outputsOf((await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]);
   } catch (error) {
     if (/does not exist/.test((error as Error).message)) {
       throw new ProvisionError(`stack ${stackName} not found in ${region}: deploy it first (npm run deploy -- --env <env>) or pass --stack-name`);
@@ -153,8 +153,9 @@ export async function startRegistrationTask(iot: IoTClient, task: RegistrationTa
     return started.taskId!;
   } catch (error) {
     throw new ProvisionError(
-      `StartThingRegistrationTask failed (${errorName(error)}): ${(error as Error).message}` +
+      `StartThingRegistrationTask failed (${errorName(error)}): ${(error as Error).message.split('\n')[0]}` +
         (errorName(error) === 'LimitExceededException' ? ' (only one bulk registration task may run per account: aws iot list-thing-registration-tasks --status InProgress)' : ''),
+      { cause: error },
     );
   }
 }

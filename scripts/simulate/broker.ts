@@ -13,10 +13,15 @@
  */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { mayConnect, mayPublish, ruleTopic, topicMatches, type CompiledRule, type ConnectionContext } from './iot-rules';
 import type { KeyAndCertificate } from './pki';
 import type { LocalRegistry } from './registry';
 import type { PolicyView } from './stack-view';
+
+const aedesVersion = (JSON.parse(readFileSync(join(dirname(createRequire(import.meta.url).resolve('aedes')), 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface BrokerOptions {
   caPem: string;
@@ -24,9 +29,19 @@ export interface BrokerOptions {
   policy: PolicyView;
   registry: LocalRegistry;
   rule: CompiledRule;
-  /** A message the rule takes: the thing that sent it, the topic, the payload, when it arrived, its user properties. */
-  onRuleMessage(thing: string, topic: string, payload: Buffer, receivedAtMs: number, userProperties: Record<string, string[]>): void;
+  /**
+   * A message the rule takes: the thing that sent it, the topic, the payload, when it arrived, its
+   * user properties, and whether a fleet connection sent it.
+   */
+  onRuleMessage(thing: string, topic: string, payload: Buffer, receivedAtMs: number, userProperties: Record<string, string[]>, fromFleet: boolean): void;
   onRefused?(what: 'connect' | 'publish', thing: string, detail: string): void;
+  /**
+   * A client connected with the client id of a client still connected, which the broker then
+   * disconnects (IoT Core does the same: one connection per client id): who took over whom.
+   */
+  onTakeover?(clientId: string, by: 'fleet' | 'outside the fleet', from: 'fleet' | 'outside the fleet'): void;
+  /** The MQTT credentials that mark the simulator's own fleet connections (devices send none). */
+  fleetCredentials?: { username: string; password: string };
   host?: string;
   port?: number;
 }
@@ -34,13 +49,18 @@ export interface BrokerOptions {
 export interface LocalBroker {
   host: string;
   port: number;
+  /** The MQTT versions it speaks ('3.1.1', '5'). */
+  mqttVersions: string[];
   connections(): number;
   /** Whether a client of this id is connected now. */
   connected(clientId: string): boolean;
   close(): Promise<void>;
 }
 
-/** CONNACK return code 5: not authorized (MQTT 3.1.1, 3.2.2.3). */
+/** What aedes speaks: MQTT 3.1.1, and MQTT 5 from aedes 2 (package.json says which). */
+const MQTT_VERSIONS = Number(aedesVersion.split('.')[0]) >= 2 ? ['3.1.1', '5'] : ['3.1.1'];
+
+/** CONNACK return code 5: not authorized (MQTT 3.1.1, 3.2.2.3; aedes sends 0x87 Not authorized to an MQTT 5 client). */
 const NOT_AUTHORIZED = 5;
 
 /** The SHA-256 fingerprint of the client's certificate: how the registry knows it. */
@@ -54,7 +74,9 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   const aedes = await Aedes.createBroker({ maxClientsIdLength: 128, concurrency: 1000, drainTimeout: 30_000 });
   const connections = new WeakMap<object, ConnectionContext>();
 
-  aedes.authenticate = (client, _username, _password, done) => {
+  const fleet = new WeakSet<object>();
+  const whose = (client: object) => (fleet.has(client) ? 'fleet' : 'outside the fleet') as 'fleet' | 'outside the fleet';
+  aedes.authenticate = (client, username, password, done) => {
     const certificate = certificateOf(client);
     const context = certificate ? options.registry.connection(certificate, client.id) : 'no certificate';
     const refusal =
@@ -67,6 +89,10 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       options.onRefused?.('connect', client.id, refusal);
       return done(Object.assign(new Error(refusal), { returnCode: NOT_AUTHORIZED }) as never, false);
     }
+    const credentials = options.fleetCredentials;
+    if (credentials && username === credentials.username && password?.toString() === credentials.password) fleet.add(client);
+    const connected = (aedes as unknown as { clients: Record<string, object | undefined> }).clients[client.id];
+    if (connected && connected !== client) options.onTakeover?.(client.id, whose(client), whose(connected));
     connections.set(client, context as ConnectionContext);
     done(null, true);
   };
@@ -84,7 +110,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     if (!client) return;
     const thing = connections.get(client)?.thing;
     if (!thing || !topicMatches(options.rule.from, ruleTopic(options.rule, packet.topic))) return;
-    options.onRuleMessage(thing, packet.topic, packet.payload as Buffer, Date.now(), options.registry.propagatedProperties(thing));
+    options.onRuleMessage(thing, packet.topic, packet.payload as Buffer, Date.now(), options.registry.propagatedProperties(thing), fleet.has(client));
   });
 
   const server: Server = createServer(
@@ -102,6 +128,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   return {
     host,
     port,
+    mqttVersions: MQTT_VERSIONS,
     connections: () => aedes.connectedClients,
     connected: (clientId) => (aedes as unknown as { clients: Record<string, { connected?: boolean } | undefined> }).clients[clientId]?.connected === true,
     close: () =>

@@ -1,12 +1,14 @@
 /**
  * The sensor fleet, in its own process (so its CPU is measured apart from the broker's): one MQTT
  * 3.1.1 client per sensor over mutual TLS with the sensor's own certificate, client id = thing
- * name, publishing its readings (QoS 1) to its own topic at the fleet's rate. Started by fork()
- * with its settings in a JSON file; reports what it published to the parent over IPC.
+ * name, publishing its readings (QoS 1) to its own topic at the fleet's rate. Started by fork();
+ * its settings (the sensors' keys among them) come over IPC, never through a file; it reports what
+ * it published to the parent over IPC, each reading with the hash of its payload (what ties the
+ * message the broker takes to this reading), and stops when the parent goes away.
  */
-import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { prng } from '../lib/prng';
+import { payloadHash } from './ledger';
 import { reading, type BadKind, type Level, type SensorSpec, type TrafficOptions } from './traffic';
 
 export interface FleetSensor extends SensorSpec {
@@ -15,6 +17,8 @@ export interface FleetSensor extends SensorSpec {
 }
 
 export interface FleetSettings {
+  /** Connect with these MQTT credentials: they tell the broker a connection is the fleet's (a real device sends none). */
+  fleetCredentials: { username: string; password: string };
   host: string;
   port: number;
   caPem: string;
@@ -28,8 +32,8 @@ export interface FleetSettings {
   startAt: number;
 }
 
-/** One published reading, as reported to the parent: [sensor index, n, publishedAt, timestampMs|0, level|'', congestion, speed, bad kind|'']. */
-export type PublishedRow = [number, number, number, number, Level | '', number, number, BadKind | ''];
+/** One published reading, as reported to the parent: [sensor index, n, publishedAt, timestampMs|0, level|'', congestion, speed, bad kind|'', payload hash]. */
+export type PublishedRow = [number, number, number, number, Level | '', number, number, BadKind | '', string];
 
 export type FleetMessage =
   | { type: 'connected'; connected: number; refused: number }
@@ -41,8 +45,7 @@ export type FleetMessage =
 /** Connections opened at once while the fleet connects (a burst of thousands of TLS handshakes stalls the broker). */
 const CONNECT_BURST = 50;
 
-async function main(settingsPath: string): Promise<void> {
-  const settings = JSON.parse(readFileSync(settingsPath, 'utf8')) as FleetSettings;
+async function main(settings: FleetSettings): Promise<void> {
   const send = (m: FleetMessage) => process.send?.(m);
   const clients: (MqttClient | undefined)[] = [];
   let connected = 0;
@@ -57,6 +60,8 @@ async function main(settingsPath: string): Promise<void> {
         port: settings.port,
         protocolVersion: 4,
         clientId: s.sensorId,
+        username: settings.fleetCredentials.username,
+        password: settings.fleetCredentials.password,
         ca: settings.caPem,
         key: s.keyPem,
         cert: s.certificatePem,
@@ -102,7 +107,7 @@ async function main(settingsPath: string): Promise<void> {
       const n = ++counts[s.index]!;
       const r = reading(s, settings.zones, settings.traffic, t, now, n, randoms[s.index]!);
       client.publish(topicOf(s.sensorId), r.payload, { qos: 1 });
-      rows.push([s.index, n, now, r.bad ? 0 : now, r.level ?? '', r.congestion ?? 0, r.speed ?? 0, r.bad ?? '']);
+      rows.push([s.index, n, now, r.bad ? 0 : now, r.level ?? '', r.congestion ?? 0, r.speed ?? 0, r.bad ?? '', payloadHash(r.payload)]);
     }
   };
   const timer = setInterval(tick, Math.max(5, Math.min(50, periodMs / 4)));
@@ -137,7 +142,13 @@ async function main(settingsPath: string): Promise<void> {
   process.on('disconnect', stop);
 }
 
-main(process.argv[2]!).catch((error: Error) => {
-  process.send?.({ type: 'error', message: error.stack ?? error.message } satisfies FleetMessage);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // The settings are the parent's first message; without a parent (it died) the fleet stops.
+  process.once('message', (settings: FleetSettings) => {
+    main(settings).catch((error: Error) => {
+      process.send?.({ type: 'error', message: error.stack ?? error.message } satisfies FleetMessage);
+      process.exit(1);
+    });
+  });
+  process.once('disconnect', () => process.exit(0));
+}

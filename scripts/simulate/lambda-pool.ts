@@ -6,16 +6,17 @@
  * invocation that outlives the function's timeout kills its container (Lambda does the same).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { unzipSync } from 'fflate';
 import type { InvokeOutcome, Invoker } from './esm';
+import { owned } from './owned';
 
 /** The runtime shim each container runs: imports the handler once, then serves invocations over IPC. */
 const RUNTIME = `
-const handler = (await import(process.env.SIM_HANDLER_URL))[process.env.SIM_HANDLER_NAME || 'handler'];
+const handler = (await import(process.env.SIM_HANDLER_URL))[process.env.SIM_HANDLER_EXPORT || 'handler'];
 process.on('message', async (m) => {
   const deadline = Date.now() + m.timeoutMs;
   const context = { awsRequestId: m.requestId, functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, getRemainingTimeInMillis: () => deadline - Date.now() };
@@ -26,6 +27,8 @@ process.on('message', async (m) => {
     process.send({ id: m.id, ok: false, error: String(error && error.stack || error) });
   }
 });
+// Lambda's container goes when the service is done with it: here, when the simulator is gone.
+process.on('disconnect', () => process.exit(0));
 process.send({ ready: true });
 `;
 
@@ -35,8 +38,8 @@ export interface LambdaPoolOptions {
   timeoutSeconds: number;
   /** Each line the function writes to stdout (its logs and EMF metrics). */
   onLog?: (lane: number, line: string) => void;
-  /** The bundle's export to run (`index.<name>`): `handler` (the processor) unless given. */
-  handlerName?: string;
+  /** The bundle's export to call (the function's Handler after the dot): `handler` (the processor) by default, `detector` for the health detector. */
+  handlerExport?: string;
 }
 
 interface Container {
@@ -54,6 +57,7 @@ export class LambdaPool implements Invoker {
 
   constructor(private readonly options: LambdaPoolOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'tapstack-sim-lambda-'));
+    owned.path(this.dir);
     for (const [name, content] of Object.entries(unzipSync(new Uint8Array(readFileSync(options.zipPath))))) {
       mkdirSync(dirname(join(this.dir, name)), { recursive: true });
       writeFileSync(join(this.dir, name), content);
@@ -75,6 +79,8 @@ export class LambdaPool implements Invoker {
       // Plain node, as Lambda runs it (not the TypeScript loader the simulator itself runs under).
       execArgv: [],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // A process group of its own: a Ctrl-C in the simulator's terminal does not kill a batch mid-way.
+      detached: true,
       env: {
         PATH: process.env.PATH ?? '',
         AWS_REGION: 'us-east-1',
@@ -84,9 +90,10 @@ export class LambdaPool implements Invoker {
         NODE_OPTIONS: '--enable-source-maps',
         ...this.options.env,
         SIM_HANDLER_URL: new URL(`file://${join(this.dir, 'index.mjs')}`).href,
-        SIM_HANDLER_NAME: this.options.handlerName ?? 'handler',
+        SIM_HANDLER_EXPORT: this.options.handlerExport ?? 'handler',
       },
     });
+    owned.process(child.pid);
     const c: Container = { child, ready: Promise.resolve(), pending: new Map(), stderr: '' };
     c.ready = new Promise((resolve, reject) => {
       child.once('message', () => resolve());
@@ -111,6 +118,7 @@ export class LambdaPool implements Invoker {
     });
     child.on('error', () => undefined);
     child.on('exit', (code, signal) => {
+      owned.released(child.pid);
       for (const done of c.pending.values()) done({ ok: false, error: `container exited (${code ?? signal}): ${c.stderr.slice(-500)}` });
       c.pending.clear();
     });
@@ -153,13 +161,14 @@ export class LambdaPool implements Invoker {
       [...this.containers.values()].map(
         (c) =>
           new Promise<void>((resolve) => {
-            if (c.child.exitCode !== null || c.child.signalCode !== null) return resolve();
-            c.child.once('exit', () => resolve());
+            // 'close': the process has exited and its stdout is read to the end (the last log lines count).
+            if ((c.child.exitCode !== null || c.child.signalCode !== null) && c.child.stdout?.readableEnded !== false) return resolve();
+            c.child.once('close', () => resolve());
             process.kill(c.child.pid!, 'SIGTERM');
             setTimeout(() => c.child.exitCode === null && c.child.signalCode === null && process.kill(c.child.pid!, 'SIGKILL'), 3_000).unref();
           }),
       ),
     );
-    rmSync(this.dir, { recursive: true, force: true });
+    owned.removed(this.dir);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Where every published reading is: the simulator's books. A reading is published by its sensor,
- * received by the broker, put on the stream, taken by the processor, and ends stored (seen in its
+ * received by the broker (which ties the message to the fleet's reading by its payload, and counts
+ * a message the fleet did not send as external: its fate is followed like any other's), put on the stream, taken by the processor, and ends stored (seen in its
  * rollup item in DynamoDB), quarantined (seen in the quarantine queue, with its reason), refused
  * by the rule's action (its error action), or sent to the on-failure destination; until then it
  * is in flight. The books also hold what the alerts should be: the generator knows the level it
@@ -9,14 +10,35 @@
  * suppresses, follow from what was sent. Pure: the caller feeds events and reads the totals.
  */
 import type { AlertLevel, AlertView, LatencyView, SimSnapshot, ZoneView } from './state';
-import type { BadKind, Level, SensorSpec, ZoneSpec } from './traffic';
+import { createHash } from 'node:crypto';
+import { nextLevel } from '../../handlers/processor/core/alerts';
+import type { BadKind, Level, SensorSpec, Thresholds, ZoneSpec } from './traffic';
 
-export type EntryState = 'published' | 'ingested' | 'processed' | 'stored' | 'quarantined' | 'rule-error' | 'dead-lettered';
+/** The hash the books tie a message to its reading by (the fleet and the broker compute it alike). */
+export const payloadHash = (payload: string | Buffer): string => createHash('sha1').update(payload).digest('base64url').slice(0, 16);
+
+export type EntryState = 'published' | 'received' | 'ingested' | 'processed' | 'stored' | 'quarantined' | 'rule-error' | 'dead-lettered';
 const FINAL: ReadonlySet<EntryState> = new Set(['stored', 'quarantined', 'rule-error', 'dead-lettered']);
 
+/**
+ * Where a message the broker took came from, when not from the fleet: a client outside the fleet
+ * (mosquitto_pub with an exported certificate, a test), or a second copy of a fleet reading (MQTT
+ * QoS 1 resends an unacknowledged publish after a reconnect, for example when its client id was
+ * taken over).
+ */
+export type ExternalKind = 'outside the fleet' | 'repeat of a fleet reading';
+
 export interface Entry {
+  /** The fleet's index of the publishing thing; -1 for a thing outside the fleet. */
   sensor: number;
-  n: number;
+  thing: string;
+  /** The fleet's reading number (fleet readings only). */
+  n?: number;
+  /** Hash of the MQTT payload: what ties a message the broker took to the fleet reading it is. */
+  hash?: string;
+  external?: ExternalKind;
+  /** Received on a fleet connection, the fleet's report of it not in yet. */
+  awaitingReport?: boolean;
   publishedAt?: number;
   /** Reading time (ms) of a valid reading; 0 for a bad one. */
   timestampMs?: number;
@@ -27,6 +49,13 @@ export interface Entry {
   receivedAt?: number;
   sequenceNumber?: string;
   state: EntryState;
+}
+
+/** What the processor's own validation makes of a message from outside the fleet (its reading time and congestion when valid). */
+export interface ExternalReading {
+  valid: boolean;
+  timestampMs?: number;
+  congestion?: number;
 }
 
 export interface ExpectedAlert {
@@ -51,6 +80,8 @@ export interface LedgerOptions {
   endToEndTargetMs: number;
   alertTargetMs: number;
   startedAt: number;
+  /** The alert thresholds: the level a reading from outside the fleet gives its sensor. */
+  thresholds?: Thresholds;
 }
 
 /**
@@ -79,9 +110,11 @@ const latencyView = (samples: number[], targetMs: number): LatencyView => {
 };
 
 interface SensorBook {
-  /** Next n whose expected alert is still to be decided. */
-  nextN: number;
+  /** Messages of the sensor in the order the broker received them, not yet decided. */
+  order: Entry[];
   level: Level;
+  /** The newest reading time decided: a reading not newer moves no alert (the processor counts it in AlertsStale). */
+  newestMs: number;
   lastAlertAt: Partial<Record<Level, number>>;
   lastHeardAt: number;
   publishedLevel: AlertLevel;
@@ -92,17 +125,40 @@ interface SensorBook {
 }
 
 export class Ledger {
-  private entries = new Map<string, Entry>();
-  private bySequence = new Map<string, string>();
+  private entries = new Set<Entry>();
+  private bySequence = new Map<string, Entry>();
+  /** Fleet readings published, not yet received by the broker, by sensor and payload hash (oldest first). */
+  private pending = new Map<string, Entry[]>();
+  /** Messages received on fleet connections whose fleet report is not in yet, by sensor and payload hash. */
+  private unmatched = new Map<string, Entry[]>();
+  /** The processor's quarantine verdicts (from its log) for records it has not been seen to take yet. */
+  private verdicts = new Map<string, string>();
   private books: SensorBook[];
+  private readonly indexOf: Map<string, number>;
   readonly expected = new Map<string, ExpectedAlert>();
   private alertIds = new Set<string>();
-  readonly totals = { published: 0, received: 0, ingested: 0, processed: 0, stored: 0, quarantined: 0, ruleErrors: 0, deadLettered: 0, alerts: 0, duplicateAlerts: 0, unexpectedAlerts: 0 };
+  readonly totals = {
+    published: 0,
+    external: 0,
+    received: 0,
+    ingested: 0,
+    processed: 0,
+    stored: 0,
+    quarantined: 0,
+    ruleErrors: 0,
+    deadLettered: 0,
+    alerts: 0,
+    duplicateAlerts: 0,
+    unexpectedAlerts: 0,
+  };
+  /** Readings from outside the fleet by kind, and where they ended. */
+  readonly externalByKind: Partial<Record<ExternalKind, number>> = {};
+  readonly externalOutcome = { stored: 0, quarantined: 0 };
   readonly quarantinedByReason: Record<string, number> = {};
   /** Bad readings by kind sent, and how many of each the quarantine holds. */
   readonly badSent: Partial<Record<BadKind, number>> = {};
   readonly badQuarantined: Partial<Record<BadKind, number>> = {};
-  /** Valid readings found in the quarantine, or bad readings found stored: both are bugs. */
+  /** Valid fleet readings found in the quarantine, or bad fleet readings found stored: both are bugs. */
   readonly misplaced: string[] = [];
   readonly endToEnd: number[] = [];
   readonly alertLatency: number[] = [];
@@ -114,95 +170,166 @@ export class Ledger {
 
   constructor(private readonly options: LedgerOptions) {
     this.books = options.sensors.map(() => ({
-      nextN: 1,
+      order: [],
       level: 'NORMAL',
+      newestMs: 0,
       lastAlertAt: {},
       lastHeardAt: options.startedAt,
       publishedLevel: 'NORMAL',
       levelSince: options.startedAt,
       lastAlertId: '',
     }));
+    this.indexOf = new Map(options.sensors.map((s, i) => [s.sensorId, i]));
     this.lastHistory.t = options.startedAt;
   }
 
-  private key = (sensor: number, n: number) => `${sensor}:${n}`;
+  private static key = (sensor: number, hash: string) => `${sensor}|${hash}`;
 
-  private entry(sensor: number, n: number): Entry {
-    const k = this.key(sensor, n);
-    let e = this.entries.get(k);
-    if (!e) {
-      e = { sensor, n, state: 'published' };
-      this.entries.set(k, e);
+  private static push(map: Map<string, Entry[]>, key: string, e: Entry): void {
+    const queue = map.get(key);
+    if (queue) queue.push(e);
+    else map.set(key, [e]);
+  }
+
+  private static shift(map: Map<string, Entry[]>, key: string): Entry | undefined {
+    const queue = map.get(key);
+    const e = queue?.shift();
+    if (queue && queue.length === 0) map.delete(key);
+    return e;
+  }
+
+  /** The fleet published a reading (its report may come before or after the broker took it). */
+  published(row: { sensor: number; n: number; hash: string; publishedAt: number; timestampMs: number; level?: Level; bad?: BadKind; congestion: number; speed: number }): void {
+    const key = Ledger.key(row.sensor, row.hash);
+    const received = Ledger.shift(this.unmatched, key);
+    const e: Entry = received ?? { sensor: row.sensor, thing: this.options.sensors[row.sensor]!.sensorId, state: 'published' };
+    Object.assign(e, row);
+    e.awaitingReport = false;
+    this.entries.add(e);
+    this.totals.published++;
+    if (row.bad) this.badSent[row.bad] = (this.badSent[row.bad] ?? 0) + 1;
+    if (received) this.decide(row.sensor);
+    else Ledger.push(this.pending, key, e);
+  }
+
+  /**
+   * The broker took a message for the rule: from a fleet connection (it is the fleet reading with
+   * the same payload, whose report may still be on its way), or from outside the fleet (counted as
+   * external, its fate followed like any other). Answers the entry the rule's record belongs to.
+   */
+  received(message: { thing: string; hash: string; receivedAt: number; fromFleet: boolean; reading?: ExternalReading }): Entry {
+    const sensor = this.indexOf.get(message.thing) ?? -1;
+    this.totals.received++;
+    let e: Entry | undefined;
+    if (sensor >= 0 && message.fromFleet) {
+      const key = Ledger.key(sensor, message.hash);
+      e = Ledger.shift(this.pending, key);
+      if (!e) {
+        e = { sensor, thing: message.thing, hash: message.hash, awaitingReport: true, state: 'received' };
+        Object.assign(e, this.externalFields(message.reading));
+        Ledger.push(this.unmatched, key, e);
+        this.entries.add(e);
+      }
+    } else {
+      e = { sensor, thing: message.thing, hash: message.hash, state: 'received', ...this.externalFields(message.reading) };
+      this.entries.add(e);
+      this.countExternal(e, 'outside the fleet');
+    }
+    e.receivedAt = message.receivedAt;
+    if (e.state === 'published') e.state = 'received';
+    if (sensor >= 0) {
+      this.books[sensor]!.lastHeardAt = message.receivedAt;
+      this.books[sensor]!.order.push(e);
+      this.decide(sensor);
     }
     return e;
   }
 
-  /** The fleet published a reading. */
-  published(row: { sensor: number; n: number; publishedAt: number; timestampMs: number; level?: Level; bad?: BadKind; congestion: number; speed: number }): void {
-    const e = this.entry(row.sensor, row.n);
-    Object.assign(e, row);
-    this.totals.published++;
-    if (row.bad) this.badSent[row.bad] = (this.badSent[row.bad] ?? 0) + 1;
-    this.decide(row.sensor);
+  private externalFields(reading: ExternalReading | undefined): Partial<Entry> {
+    return reading?.valid ? { timestampMs: reading.timestampMs, congestion: reading.congestion } : { timestampMs: 0 };
   }
 
-  /** The broker received a sensor's n-th message (the rule stamps this time as received_at). */
-  received(sensor: number, n: number, receivedAt: number): void {
-    const e = this.entry(sensor, n);
-    e.receivedAt = receivedAt;
-    this.totals.received++;
-    this.books[sensor]!.lastHeardAt = receivedAt;
-    this.decide(sensor);
+  private countExternal(e: Entry, kind: ExternalKind): void {
+    e.external = kind;
+    this.totals.external++;
+    this.externalByKind[kind] = (this.externalByKind[kind] ?? 0) + 1;
   }
 
-  /** The alerts a sensor's readings should raise, decided in the order the broker received them. */
+  /**
+   * Messages from fleet connections that no fleet report claimed within `graceMs` are second copies
+   * of fleet readings (QoS 1 resends): external. With `graceMs` 0 (the fleet has stopped and
+   * reported everything), all of them.
+   */
+  settle(nowMs: number, graceMs: number): void {
+    for (const [key, queue] of [...this.unmatched]) {
+      while (queue.length > 0 && queue[0]!.receivedAt! <= nowMs - graceMs) {
+        const e = queue.shift()!;
+        e.awaitingReport = false;
+        this.countExternal(e, 'repeat of a fleet reading');
+        this.decide(e.sensor);
+      }
+      if (queue.length === 0) this.unmatched.delete(key);
+    }
+  }
+
+  /**
+   * The alerts a sensor's readings should raise, decided in the order the broker received them;
+   * a reading from outside the fleet moves the sensor's level as the processor would (nextLevel).
+   */
   private decide(sensor: number): void {
     const book = this.books[sensor]!;
     const spec = this.options.sensors[sensor]!;
-    for (;;) {
-      const e = this.entries.get(this.key(sensor, book.nextN));
-      if (!e || e.receivedAt === undefined || e.publishedAt === undefined) return;
-      book.nextN++;
-      if (FINAL.has(e.state)) {
-        this.entries.delete(this.key(sensor, e.n));
-        if (e.sequenceNumber) this.bySequence.delete(e.sequenceNumber);
+    while (book.order.length > 0) {
+      const e = book.order[0]!;
+      if (e.awaitingReport || e.receivedAt === undefined) return;
+      book.order.shift();
+      if (FINAL.has(e.state)) this.forget(e);
+      // Stale: not newer than what the sensor's alert state has seen (an external reading stamped
+      // before a fleet reading the broker took first). The processor decides nothing on it.
+      if ((e.timestampMs ?? 0) > 0) {
+        if (e.timestampMs! <= book.newestMs) continue;
+        book.newestMs = e.timestampMs!;
       }
-      if (e.bad || !e.level || e.level === book.level) continue;
-      const since = book.lastAlertAt[e.level];
+      let level: Level | undefined;
+      if (e.external) level = e.congestion !== undefined && this.options.thresholds ? nextLevel(book.level, e.congestion, this.options.thresholds) : undefined;
+      else level = e.bad ? undefined : e.level;
+      if (!level || level === book.level) continue;
+      const since = book.lastAlertAt[level];
       if (since === undefined || e.receivedAt - since >= this.options.cooldownMs) {
         const readingTime = new Date(e.timestampMs!).toISOString();
         this.expected.set(`${spec.sensorId}|${readingTime}`, {
           sensorId: spec.sensorId,
           zoneId: spec.zoneId,
           from: book.level,
-          to: e.level,
+          to: level,
           readingTime,
-          publishedAt: e.publishedAt,
+          publishedAt: e.publishedAt ?? e.receivedAt,
           received: 0,
         });
-        book.lastAlertAt[e.level] = e.receivedAt;
+        book.lastAlertAt[level] = e.receivedAt;
       }
-      book.level = e.level;
+      book.level = level;
     }
   }
 
-  ingested(sensor: number, n: number, sequenceNumber: string): void {
-    const e = this.entry(sensor, n);
+  ingested(e: Entry, sequenceNumber: string): void {
     e.sequenceNumber = sequenceNumber;
-    if (e.state === 'published') e.state = 'ingested';
-    this.bySequence.set(sequenceNumber, this.key(sensor, n));
+    if (e.state === 'published' || e.state === 'received') e.state = 'ingested';
+    this.bySequence.set(sequenceNumber, e);
     this.totals.ingested++;
   }
 
-  ruleError(sensor: number, n: number): void {
-    this.finish(this.entry(sensor, n), 'rule-error');
+  ruleError(e: Entry): void {
+    this.finish(e, 'rule-error');
     this.totals.ruleErrors++;
   }
 
   bySequenceNumber(sequenceNumber: string): Entry | undefined {
-    const k = this.bySequence.get(sequenceNumber);
-    return k ? this.entries.get(k) : undefined;
+    return this.bySequence.get(sequenceNumber);
   }
+
+  /** Valid readings have a reading time to look up: bad fleet readings and invalid external ones do not. */
+  private static verifiable = (e: Entry) => !e.bad && (e.timestampMs ?? 0) > 0;
 
   /** The processor took these records: the valid ones should now be in DynamoDB. Answers those to look for. */
   processed(sequenceNumbers: string[]): Entry[] {
@@ -212,7 +339,11 @@ export class Ledger {
       if (!e || FINAL.has(e.state)) continue;
       if (e.state !== 'processed') this.totals.processed++;
       e.state = 'processed';
-      if (!e.bad) toVerify.push(e);
+      const verdict = this.verdicts.get(seq);
+      if (verdict !== undefined) {
+        this.verdicts.delete(seq);
+        this.quarantined(seq, verdict);
+      } else if (Ledger.verifiable(e)) toVerify.push(e);
     }
     return toVerify;
   }
@@ -220,22 +351,35 @@ export class Ledger {
   /** Seen in its rollup item. */
   stored(e: Entry, atMs: number): void {
     if (FINAL.has(e.state)) return;
-    if (e.bad) this.misplaced.push(`${this.options.sensors[e.sensor]!.sensorId} #${e.n} (${e.bad}) was stored`);
+    if (e.bad) this.misplaced.push(`${e.thing} #${e.n} (${e.bad}) was stored`);
     this.finish(e, 'stored');
     this.totals.stored++;
+    if (e.external) {
+      this.externalOutcome.stored++;
+      return;
+    }
     if (e.publishedAt !== undefined) this.endToEnd.push(atMs - e.publishedAt);
     const book = this.books[e.sensor]!;
     book.latestCongestion = e.congestion;
     book.latestSpeed = e.speed;
   }
 
-  /** Seen in the quarantine queue. */
+  /**
+   * The processor quarantined this record (its log says so, with the reason): it counts once the
+   * processor took the record (the invocation succeeded for it), so a record retried after its
+   * quarantine message failed is not counted before its message is sent.
+   */
   quarantined(sequenceNumber: string, reason: string): void {
     const e = this.bySequenceNumber(sequenceNumber);
+    if (e && FINAL.has(e.state)) return;
+    if (!e || e.state !== 'processed') {
+      this.verdicts.set(sequenceNumber, reason);
+      return;
+    }
     const kind = reasonKind(reason);
-    if (!e || FINAL.has(e.state)) return;
     this.quarantinedByReason[kind] = (this.quarantinedByReason[kind] ?? 0) + 1;
-    if (!e.bad) this.misplaced.push(`${this.options.sensors[e.sensor]!.sensorId} #${e.n} (valid) was quarantined: ${reason}`);
+    if (e.external) this.externalOutcome.quarantined++;
+    else if (!e.bad) this.misplaced.push(`${e.thing} #${e.n} (valid) was quarantined: ${reason}`);
     else this.badQuarantined[e.bad] = (this.badQuarantined[e.bad] ?? 0) + 1;
     this.finish(e, 'quarantined');
     this.totals.quarantined++;
@@ -253,10 +397,12 @@ export class Ledger {
   private finish(e: Entry, state: EntryState): void {
     e.state = state;
     // Keep the entry until its expected alert (if any) is decided; then it is only a count.
-    if (this.books[e.sensor]!.nextN > e.n) {
-      this.entries.delete(this.key(e.sensor, e.n));
-      if (e.sequenceNumber) this.bySequence.delete(e.sequenceNumber);
-    }
+    if (e.sensor < 0 || !this.books[e.sensor]!.order.includes(e)) this.forget(e);
+  }
+
+  private forget(e: Entry): void {
+    this.entries.delete(e);
+    if (e.sequenceNumber) this.bySequence.delete(e.sequenceNumber);
   }
 
   /** An alert the local subscriber received. */
@@ -270,7 +416,7 @@ export class Ledger {
     const publishedAt = want?.publishedAt ?? Date.parse(detail.reading_time);
     if (want) want.received++;
     if (!duplicate) this.alertLatency.push(atMs - publishedAt);
-    const sensor = this.options.sensors.findIndex((s) => s.sensorId === detail.sensor_id);
+    const sensor = this.indexOf.get(detail.sensor_id) ?? -1;
     const book = this.books[sensor];
     if (book && !duplicate) {
       book.publishedLevel = detail.level;
@@ -297,24 +443,30 @@ export class Ledger {
   /** Readings the books still hold, by state: `processed` ones were taken by the processor but found nowhere yet. */
   countByState(): Partial<Record<EntryState, number>> {
     const counts: Partial<Record<EntryState, number>> = {};
-    for (const e of this.entries.values()) if (!FINAL.has(e.state)) counts[e.state] = (counts[e.state] ?? 0) + 1;
+    for (const e of this.entries) if (!FINAL.has(e.state) && !e.awaitingReport) counts[e.state] = (counts[e.state] ?? 0) + 1;
     return counts;
+  }
+
+  /** Fleet readings the broker never received (still `published`), by sensor: the fleet's MQTT client lost them. */
+  notReceived(): Entry[] {
+    return [...this.pending.values()].flat();
   }
 
   /** Readings in a state, described (for the summary). */
   describe(state: EntryState, max: number): string[] {
     const out: string[] = [];
-    for (const e of this.entries.values()) {
-      if (e.state !== state) continue;
-      out.push(`${this.options.sensors[e.sensor]!.sensorId} #${e.n} at ${e.timestampMs ? new Date(e.timestampMs).toISOString() : '?'} seq ${e.sequenceNumber ?? '?'}${e.bad ? ` (${e.bad})` : ''}`);
+    for (const e of this.entries) {
+      if (e.state !== state || e.awaitingReport) continue;
+      out.push(`${e.thing} ${e.external ? `(${e.external})` : `#${e.n}`} at ${e.timestampMs ? new Date(e.timestampMs).toISOString() : '?'} seq ${e.sequenceNumber ?? '?'}${e.bad ? ` (${e.bad})` : ''}`);
       if (out.length >= max) break;
     }
     return out;
   }
 
+  /** Readings (the fleet's and those from outside it) not yet stored, quarantined, refused by the rule or dead-lettered. */
   inFlight(): number {
     const t = this.totals;
-    return t.published - t.stored - t.quarantined - t.ruleErrors - t.deadLettered;
+    return t.published + t.external - t.stored - t.quarantined - t.ruleErrors - t.deadLettered;
   }
 
   /**

@@ -99,7 +99,7 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     zipPath: options.zipPath,
     env: { ...env, AWS_ENDPOINT_URL: options.motoEndpoint, AWS_LAMBDA_FUNCTION_NAME: fn.FunctionName ?? 'console-api' },
     timeoutSeconds: fn.Timeout ?? 10,
-    handlerName: 'consoleApi',
+    handlerExport: 'consoleApi',
   });
   const invoke: ConsoleInvoke = async (event) => {
     const outcome = await pool.invoke(0, event);

@@ -266,5 +266,20 @@ if STATS_FILE:
     # moto's main installs its own handler for SIGTERM by this name.
     server.signal_handler = write_stats
 
+# The simulator starts moto in a process group of its own (a Ctrl-C in the terminal must not reach
+# it while the simulator drains): so moto also stops by itself when the simulator is gone (killed
+# with SIGKILL, say), instead of running on as an orphan.
+_parent = os.getppid()
+
+
+def _exit_with_parent():
+    while True:
+        time.sleep(1)
+        if os.getppid() != _parent:
+            os._exit(0)
+
+
+threading.Thread(target=_exit_with_parent, daemon=True).start()
+
 if __name__ == "__main__":
     server.main(sys.argv[1:])

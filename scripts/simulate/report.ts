@@ -1,4 +1,5 @@
 /** What the terminal shows: the live line and the summary at the end. Pure formatting. */
+import { count } from '../cli';
 import type { Summary } from './run';
 import type { LatencyView, SimSnapshot } from './state';
 
@@ -32,10 +33,17 @@ export function summaryLines(s: Summary): string[] {
   return [
     '',
     `Summary: ${s.sensors} sensors at ${s.hz} Hz in ${s.zones} zones, scenario ${s.scenario}, ${s.durationSeconds} s of traffic`,
-    `  stack: ${s.stack.shards} shard(s), batching window ${s.stack.batchingWindowSeconds} s, parallelization ${s.stack.parallelizationFactor}, rollup window ${s.stack.rollupWindowSeconds} s, cooldown ${s.stack.cooldownSeconds} s`,
+    `  stack: ${count(s.stack.shards, 'shard')}, batching window ${s.stack.batchingWindowSeconds} s, parallelization ${s.stack.parallelizationFactor}, rollup window ${s.stack.rollupWindowSeconds} s, cooldown ${s.stack.cooldownSeconds} s`,
     `  readings/s: published ${s.readingsPerSecond.published}, stored ${s.readingsPerSecond.stored}`,
-    `  published ${n(t.published)} = stored ${n(t.stored)} + quarantined ${n(t.quarantined)} + rule errors ${n(t.ruleErrors)} + dead-lettered ${n(t.deadLettered)} + in flight ${n(t.inFlight)}; lost ${t.lost}`,
-    `  quarantined by reason:`,
+    `  published ${n(t.published)}${t.external ? ` + external ${n(t.external)}` : ''} = stored ${n(t.stored)} + quarantined ${n(t.quarantined)} + rule errors ${n(t.ruleErrors)} + dead-lettered ${n(t.deadLettered)}${t.notReceived ? ` + not received ${n(t.notReceived)}` : ''} + in flight ${n(t.inFlight)}; lost ${t.lost}`,
+    ...(t.external
+      ? [
+          `  external (the broker took them, the fleet did not send them): ${Object.entries(s.external.byKind).map(([kind, c]) => `${c} ${kind}`).join(', ')}; ${s.external.stored} stored, ${s.external.quarantined} quarantined`,
+        ]
+      : []),
+    ...s.takeovers.map((line) => `  takeover: ${line}`),
+    ...(t.notReceived ? [`  not received by the broker (their connection was closed under them, e.g. by a takeover, before it took them): ${t.notReceived}`, ...s.notReceivedSamples.map((l) => `    ${l}`)] : []),
+    `  quarantined by reason${s.quarantineQueueDepth === undefined ? '' : ` (the quarantine queue holds ${count(s.quarantineQueueDepth, 'message')}: npm run quarantine reads them)`}:`,
     ...(reasons.length ? reasons : ['    (none)']),
     ...s.lostSamples.map((l) => `    lost: ${l}`),
     ...(s.misplaced.length ? ['  MISPLACED (bugs):', ...s.misplaced.map((m) => `    ${m}`)] : []),
@@ -43,8 +51,10 @@ export function summaryLines(s: Summary): string[] {
     `  alert (publish of the crossing reading → alert received): p50 ${ms(s.latency.alert.p50Ms)} p99 ${ms(s.latency.alert.p99Ms)} over ${s.latency.alert.count}, ${verdict(s.latency.alert)}`,
     `  alerts: expected ${s.alerts.expected}, received ${s.alerts.received}, duplicates ${s.alerts.duplicates}, missed ${s.alerts.missed}, unexpected ${s.alerts.unexpected}`,
     ...s.alerts.missedSamples.map((m) => `    missed: ${m}`),
-    `  processor: ${s.invocations} invocations of ${s.invocation.meanRecords} records on average, p50 ${ms(s.invocation.p50Ms)} max ${ms(s.invocation.maxMs)}; ${s.coldStarts} cold starts`,
+    `  processor: ${count(s.invocations, 'invocation')} of ${count(s.invocation.meanRecords, 'record')} on average, p50 ${ms(s.invocation.p50Ms)} max ${ms(s.invocation.maxMs)}; ${count(s.coldStarts, 'cold start')}`,
+    `  sensor health: the detector ran ${count(s.health.detectorRuns, 'time')} (every ${s.health.scheduleSeconds} s), ${s.health.healthItems ?? '?'} sensors in its health table; ${s.health.events.length ? s.health.events.join('; ') : 'no Sensor Silent or Sensor Recovered event'}`,
     `  CPU (cores) by process: ${cpu}; load average ${s.loadAverage1m ?? '?'} on this machine`,
+    `  stopped by PID: ${Object.entries(s.stoppedPids).map(([role, pids]) => `${role} ${pids.join(' ')}`).join(', ') || 'none'}`,
     `  moto's time by call: ${Object.entries(s.motoTimeByCall).map(([call, v]) => `${call} ${v.calls}× ${v.seconds} s`).join(', ') || 'unknown'}`,
   ];
 }

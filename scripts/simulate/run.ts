@@ -5,18 +5,22 @@
  * everything stopped by PID at the end (also when something fails on the way).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteArchiveCommand, EventBridgeClient, ListArchivesCommand, ListTargetsByRuleCommand, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
+import { IoTClient } from '@aws-sdk/client-iot';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ENV, READINGS_TABLE } from '../../contract';
+import { readConfig } from '../../handlers/processor/config';
+import { validateRecord } from '../../handlers/processor/core/validate';
 import { THING_LAYOUT } from '../../src/layers/provisioning';
 import { DEFAULTS } from '../../src/config';
 import { buildTemplate } from '../../src/index';
@@ -25,6 +29,7 @@ import { bundleProcessor } from '../bundle';
 import { motoClientConfig, startMoto, type Moto } from '../lib/moto';
 import { deployToMoto } from '../lib/moto-stack';
 import { DIST } from '../lib/paths';
+import { ensureZoneGroups } from '../provision/iot';
 import { startBroker, type LocalBroker } from './broker';
 import { CpuMeter, loadAverage } from './cpu';
 import { ShardPoller, type ShardSource, type StreamRecord } from './esm';
@@ -33,7 +38,9 @@ import type { FleetMessage, FleetSensor, FleetSettings } from './fleet';
 import { applyRule, compileRule } from './iot-rules';
 import { KinesisWriter } from './kinesis-writer';
 import { LambdaPool } from './lambda-pool';
-import { Ledger, percentile, type Entry } from './ledger';
+import { Ledger, payloadHash, percentile, type Entry, type ExternalReading } from './ledger';
+import { owned } from './owned';
+import { writeConnection, type Connection } from './connection';
 import { createLocalPki, sensorIdentity } from './pki';
 import { LocalRegistry } from './registry';
 import { stackView, type StackView } from './stack-view';
@@ -66,7 +73,16 @@ export interface SimulationOptions {
   signal?: AbortSignal;
   /** The weather text of every reading (free text from the sensor; the console shows it as text). */
   weatherCondition?: string;
+  /** Where the connection file goes (default: a new temporary directory); removed at the end. */
+  out?: string;
+  /** How often the health detector runs (default: the template's schedule; tests run it faster). */
+  detectorIntervalSeconds?: number;
+  /** The device whose certificate the connection file holds: a fleet sensor's id, or a thing outside the fleet (default sensor-local). */
+  device?: string;
 }
+
+/** The device of the connection file by default: a thing outside the fleet, so your publishes disturb no fleet sensor. */
+export const LOCAL_DEVICE = 'sensor-local';
 
 export interface Simulation {
   ledger: Ledger;
@@ -91,6 +107,8 @@ export interface Simulation {
   pids(): Record<string, number[]>;
   /** The traffic controllers' console: its API handler, token issuer and routes (scripts/simulate/local-console.ts). */
   console: LocalConsole;
+  /** The connection file and the commands that use it. */
+  connection: Connection;
 }
 
 export interface SimulationResult {
@@ -105,7 +123,23 @@ export interface Summary {
   zones: number;
   durationSeconds: number;
   readingsPerSecond: { published: number; stored: number };
-  totals: Ledger['totals'] & { inFlight: number; lost: number };
+  /**
+   * published (the fleet's) + external = stored + quarantined + rule errors + dead-lettered +
+   * not received + in flight; lost (taken by the processor, found nowhere) must be 0.
+   */
+  totals: Ledger['totals'] & { inFlight: number; lost: number; notReceived: number };
+  /** Readings the broker took that the fleet did not send, and where they ended. */
+  external: { byKind: Ledger['externalByKind']; stored: number; quarantined: number };
+  /** Client ids taken over by a second connection (the first is closed, as IoT Core does). */
+  takeovers: string[];
+  /** Fleet readings the broker never received: their MQTT connection closed under them (a takeover) before the broker took them. */
+  notReceivedSamples: string[];
+  /** Messages in the quarantine queue at the end (the simulator reads none of them: they are there for npm run quarantine). */
+  quarantineQueueDepth: number | undefined;
+  /** The silent-sensor detector, run on the template's schedule: how often it ran, the events it published (Sensor Silent, Sensor Recovered). */
+  health: { detectorRuns: number; events: string[]; scheduleSeconds: number; healthItems: number | undefined };
+  /** The processes the run started, by role: every one is stopped by PID before the summary is printed. */
+  stoppedPids: Record<string, number[]>;
   quarantinedByReason: Record<string, number>;
   badReadings: { sent: Record<string, number>; quarantined: Record<string, number> };
   misplaced: string[];
@@ -157,6 +191,22 @@ function shardSource(kinesis: KinesisClient, streamName: string, shardId: string
   };
 }
 
+/** An EventBridge Scheduler rate expression (`rate(1 minute)`, `rate(5 minutes)`, `rate(30 seconds)`) in milliseconds. */
+export function scheduleRateMs(expression: string): number {
+  const m = /^rate\((\d+) (second|minute|hour|day)s?\)$/.exec(expression);
+  if (!m) throw new Error(`the simulator runs rate(...) schedules only, got '${expression}'`);
+  return Number(m[1]) * { second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 }[m[2] as 'second' | 'minute' | 'hour' | 'day'];
+}
+
+/** A JSON log line of the processor (handlers/processor/log.ts), or undefined. */
+function parseLogLine(line: string): { reason?: string; sequence_number?: string } | undefined {
+  try {
+    return JSON.parse(line) as { reason?: string; sequence_number?: string };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Renders an EventBridge input transformer (`<name>` placeholders from `$.a.b` paths), as the SNS target would deliver it. */
 export function renderAlert(view: StackView['alertRule'], event: Record<string, unknown>): string {
   const at = (path: string) => path.replace(/^\$\./, '').split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], event);
@@ -184,7 +234,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const environment = options.environment ?? 'sim';
   const cleanups: (() => Promise<void> | void)[] = [];
   const workDir = mkdtempSync(join(tmpdir(), 'tapstack-sim-'));
-  cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+  owned.path(workDir);
+  cleanups.push(() => owned.removed(workDir));
   try {
     const ratePerSecond = options.sensors * options.hz;
     // One shard per 1,000 records/s (the Kinesis per-shard write limit), as the template's sizing does.
@@ -205,8 +256,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     print(`Processor: ${bundle.key} (the built bundle), one container per lane of the event source mapping.`);
     // moto with its Kinesis shard made O(1) per record (moto_server_fast.py says why).
     const motoStats = join(workDir, 'moto-stats.json');
-    const moto = await startMoto(30_000, { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')], env: { SIM_MOTO_STATS: motoStats } });
-    cleanups.push(() => moto.stop());
+    const moto = await startMoto(30_000, { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')], env: { SIM_MOTO_STATS: motoStats }, detached: true });
+    owned.process(moto.pid);
+    cleanups.push(() => moto.stop().then(() => owned.released(moto.pid)));
     print(`moto_server (pid ${moto.pid}) on ${moto.endpoint}; CreateStack of templates/TapStack.yml as tapstack-${environment}…`);
     const aws = motoClientConfig(moto.endpoint);
     const deployed = await deployToMoto(moto.endpoint, `tapstack-${environment}`, parameters, {
@@ -262,6 +314,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       if (archive.EventSourceArn?.endsWith(`event-bus/${busName}`)) await events.send(new DeleteArchiveCommand({ ArchiveName: archive.ArchiveName! }));
     }
 
+    // Sensor health: the stack's health rule delivers to the ops topic, which moto cannot do either:
+    // a local queue stands in for it too, and the simulator prints each event.
+    const healthRule = view.healthRuleName;
+    const { QueueUrl: opsQueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `tapstack-${environment}-sim-ops` }));
+    const opsQueueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: opsQueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const { Targets: healthTargets } = await events.send(new ListTargetsByRuleCommand({ Rule: healthRule, EventBusName: busName }));
+    if (healthTargets?.length) await events.send(new RemoveTargetsCommand({ Rule: healthRule, EventBusName: busName, Ids: healthTargets.map((t) => t.Id!) }));
+    await events.send(new PutTargetsCommand({ Rule: healthRule, EventBusName: busName, Targets: [{ Id: 'local-ops-subscriber', Arn: opsQueueArn }] }));
+
     // The city and its PKI.
     const layout = cityLayout(options.sensors, options.zones);
     const pki = await createLocalPki();
@@ -283,6 +344,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       registry.attach(s.sensorId, registry.registerCertificate(id.certificatePem, 'ACTIVE'));
     }
     print(`Local CA and ${identities.length} sensor things, each of type ${view.policy.thingTypeName} in ${view.policy.sensorGroup} with its certificate (CN = thing name).`);
+    // The registry's zones in moto, as npm run provision makes them (a thing group per zone): the
+    // health detector reads which zones to expect sensors in from them.
+    await ensureZoneGroups(new IoTClient(aws), layout.zones.map((z) => ({ zoneId: z.zoneId, description: 'simulated zone' })), () => undefined);
     const localConsole = await startLocalConsole({
       motoEndpoint: moto.endpoint,
       physicalIds,
@@ -303,8 +367,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       endToEndTargetMs: DEFAULTS.endToEndLatencyTargetMs,
       alertTargetMs: DEFAULTS.alertLatencyTargetMs,
       startedAt,
+      thresholds,
     });
-    const indexOf = new Map(layout.sensors.map((s) => [s.sensorId, s.index]));
+    // What the processor's own validation makes of a message from outside the fleet (for the books).
+    const validation = readConfig(env);
 
     // The rule's Kinesis action and its error action (the rule's error log group).
     const streamName = physicalIds[LogicalId.ReadingsStream]!;
@@ -314,14 +380,18 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const errorStream = 'local-simulator';
     await logs.send(new CreateLogStreamCommand({ logGroupName: errorLogGroup, logStreamName: errorStream })).catch(() => undefined);
     let ruleErrors = 0;
-    // Records of things outside the fleet (tests that act as an attacker): not in the books, followed by sequence number.
+    // Records of things outside the fleet (a device of the connection file, tests that act as an
+    // attacker), by sequence number, with the processor's quarantine reason when it gives one.
     const outsiders = new Map<string, { thing: string; reason?: string }>();
-    const writer = new KinesisWriter<{ sensor: number; n: number; outsider?: string }>({
+    const writer = new KinesisWriter<Entry>({
       client: kinesis,
       streamName,
-      onPut: (m, _shard, seq) => (m.outsider === undefined ? ledger.ingested(m.sensor, m.n, seq) : outsiders.set(seq, { thing: m.outsider })),
-      onError: (m, reason) => {
-        if (m.outsider === undefined) ledger.ruleError(m.sensor, m.n);
+      onPut: (e, _shard, seq) => {
+        ledger.ingested(e, seq);
+        if (e.sensor < 0) outsiders.set(seq, { thing: e.thing });
+      },
+      onError: (e, reason) => {
+        ledger.ruleError(e);
         if (ruleErrors++ < 3) print(`rule: Kinesis action failed, error action taken: ${reason}`);
         void logs
           .send(new PutLogEventsCommand({ logGroupName: errorLogGroup, logStreamName: errorStream, logEvents: [{ timestamp: Date.now(), message: JSON.stringify({ ruleName: view.rule.ruleName, failures: [{ failedAction: 'KinesisAction', errorMessage: reason }] }) }] }))
@@ -330,43 +400,114 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     });
 
     const rule = compileRule(view.rule);
-    const counts = new Array<number>(layout.sensors.length).fill(0);
     const refusals: Simulation['refusals'] = [];
+    const takeovers: string[] = [];
+    const fleetCredentials = { username: 'tapstack-sim-fleet', password: randomBytes(18).toString('base64url') };
     const broker = await startBroker({
       caPem: pki.caPem,
       server: pki.server,
       policy: view.policy,
       registry,
       rule,
-      onRuleMessage: (thing, topic, payload, at, userProperties) => {
+      fleetCredentials,
+      onRuleMessage: (thing, topic, payload, at, userProperties, fromFleet) => {
         // The user properties hold the registry zone the sensor thing type propagates.
         const record = applyRule(rule, topic, payload, at, userProperties);
-        const sensor = indexOf.get(thing);
-        if (sensor === undefined) {
-          if (record) writer.put(record.data, record.partitionKey, { sensor: -1, n: 0, outsider: thing });
-          return;
+        if (!record) return;
+        let reading: ExternalReading | undefined;
+        if (!fromFleet) {
+          const validated = validateRecord({ sequenceNumber: '', partitionKey: record.partitionKey, data: record.data.toString('base64'), approximateArrivalMs: at, shardId: '' }, validation, at);
+          reading = typeof validated === 'string' ? { valid: false } : { valid: true, timestampMs: validated.timestampMs, congestion: validated.congestion_index };
+          print(`external: ${thing} published a reading from outside the fleet (${typeof validated === 'string' ? `invalid: ${validated}` : 'valid'})`);
         }
-        const n = ++counts[sensor]!;
-        ledger.received(sensor, n, at);
-        if (record) writer.put(record.data, record.partitionKey, { sensor, n });
+        const entry = ledger.received({ thing, hash: payloadHash(payload), receivedAt: at, fromFleet, reading });
+        writer.put(record.data, record.partitionKey, entry);
       },
       onRefused: (what, thing, detail) => refusals.push({ what, thing, detail }),
+      onTakeover: (clientId, by, from) => {
+        const line = `client id ${clientId} taken over: a client ${by === 'fleet' ? 'of the fleet' : 'outside the fleet'} connected with it; the broker closed the ${from === 'fleet' ? "fleet's" : 'outside'} connection (IoT Core keeps one connection per client id)`;
+        takeovers.push(line);
+        print(`takeover: ${line}`);
+      },
     });
     cleanups.push(() => broker.close());
     cleanups.push(() => writer.stop());
-    print(`Broker on mqtts://${broker.host}:${broker.port} (mutual TLS; policy and rule ${view.rule.ruleName} from the template).`);
+    print(`Broker on mqtts://${broker.host}:${broker.port} (mutual TLS, MQTT ${broker.mqttVersions.join(' and ')}; policy and rule ${view.rule.ruleName} from the template).`);
+
+    // A device for your own clients: a sensor of the fleet (its own certificate) or a thing outside
+    // it, registered with a zone; and the connection file that says how to reach everything.
+    const deviceId = options.device ?? LOCAL_DEVICE;
+    const fleetDevice = identities.find((i) => i.sensorId === deviceId);
+    const deviceZone = fleetDevice?.zoneId ?? layout.zones[0]!.zoneId;
+    const deviceIdentity = fleetDevice ?? (await sensorIdentity(pki, deviceId, deviceZone, '0,0'));
+    if (!fleetDevice) {
+      // Registered as provisioning registers a sensor: of the sensor type, in its zone's group and the sensor group.
+      registry.createThing(deviceId, {
+        thingTypeName: view.policy.thingTypeName,
+        attributes: { [THING_LAYOUT.attributes.zone]: deviceZone, [THING_LAYOUT.attributes.location]: '0,0' },
+        groups: [deviceZone, view.policy.sensorGroup],
+      });
+      registry.attach(deviceId, registry.registerCertificate(deviceIdentity.certificatePem, 'ACTIVE'));
+    }
+    const connection = writeConnection({
+      out: options.out,
+      environment,
+      awsEndpoint: moto.endpoint,
+      broker: { host: broker.host, port: broker.port, mqttVersions: broker.mqttVersions },
+      caPem: pki.caPem,
+      device: { thingName: deviceId, zoneId: deviceZone, keyPem: deviceIdentity.keyPem, certificatePem: deviceIdentity.certificatePem, inFleet: fleetDevice !== undefined },
+      publishTopic: outputs.SensorPublishTopic!,
+      outputs,
+    });
+    cleanups.push(() => owned.removed(connection.dir));
 
     // The event source mapping.
     // The function's clients reach moto through AWS_ENDPOINT_URL (the SDK's service endpoint override).
     const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, AWS_ENDPOINT_URL: moto.endpoint }, timeoutSeconds: fn.Timeout ?? 60,
       onLog: (lane, line) => {
         localConsole.onProcessorLog(line);
+        // The processor's verdict on each reading it quarantines: the books take it from here, so
+        // the quarantine queue keeps its messages for npm run quarantine.
+        if (line.includes('"Reading quarantined"')) {
+          const logged = parseLogLine(line);
+          if (logged?.sequence_number && logged.reason) {
+            ledger.quarantined(logged.sequence_number, logged.reason);
+            const outsider = outsiders.get(logged.sequence_number);
+            if (outsider) outsider.reason = logged.reason;
+          }
+          return;
+        }
         // The function's warnings and errors (its EMF metric lines and INFO logs are left out).
-        if (/"level":"(WARN|ERROR)"/.test(line) && !line.includes("Reading quarantined") && functionWarnings++ < 20) print(`processor (lane ${lane}): ${line.slice(0, 400)}`);
+        if (/"level":"(WARN|ERROR)"/.test(line) && functionWarnings++ < 20) print(`processor (lane ${lane}): ${line.slice(0, 400)}`);
       },
     });
     let functionWarnings = 0;
     cleanups.push(() => pool.close());
+
+    // The silent-sensor detector on the template's schedule (EventBridge Scheduler, which moto does
+    // not run): the bundle's `detector` export in a container of its own, invoked at that rate.
+    const detectorFn = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physicalIds[LogicalId.HealthDetectorFunction] }));
+    const detectorEnv = Object.fromEntries(Object.entries(detectorFn.Environment?.Variables ?? {}).map(([k, v]) => [k, String(v)]));
+    const detectorPool = new LambdaPool({
+      zipPath: bundle.zipPath,
+      env: { ...detectorEnv, AWS_ENDPOINT_URL: moto.endpoint, AWS_LAMBDA_FUNCTION_NAME: detectorFn.FunctionName ?? 'detector' },
+      timeoutSeconds: detectorFn.Timeout ?? 60,
+      handlerExport: detectorFn.Handler?.split('.').pop() ?? 'detector',
+      onLog: (_lane, line) => {
+        if (/"level":"(WARN|ERROR)"/.test(line) && functionWarnings++ < 20) print(`detector: ${line.slice(0, 400)}`);
+      },
+    });
+    cleanups.push(() => detectorPool.close());
+    const scheduleMs = options.detectorIntervalSeconds !== undefined ? options.detectorIntervalSeconds * 1000 : scheduleRateMs(view.detectorSchedule);
+    let detectorRuns = 0;
+    const runDetector = async () => {
+      const outcome = await detectorPool.invoke(0, { source: 'aws.scheduler', 'detail-type': 'Scheduled Event', time: new Date().toISOString(), detail: {} });
+      detectorRuns++;
+      if (!outcome.ok) print(`detector run failed: ${outcome.error.split('\n')[0]}`);
+    };
+    const detectorTimer = setInterval(() => void runDetector(), scheduleMs);
+    cleanups.push(() => clearInterval(detectorTimer));
+    print(`Health detector: ${detectorFn.FunctionName} every ${scheduleMs / 1000} s (${view.detectorSchedule}, the template's schedule).`);
     const ddb = new DynamoDBClient(aws);
     const toVerify: Entry[] = [];
     const dlqUrl = physicalIds[view.esm.onFailureResource]!;
@@ -412,7 +553,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       if (batch.length === 0) return;
       const keys = new Map<string, { sensorId: string; window: string; entries: Entry[] }>();
       for (const e of batch) {
-        const sensorId = layout.sensors[e.sensor]!.sensorId;
+        const sensorId = e.thing;
         const start = Math.floor(e.timestampMs! / rollupWindowMs) * rollupWindowMs;
         const window = new Date(start).toISOString();
         const k = `${sensorId}|${window}`;
@@ -458,12 +599,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     };
 
     const quarantineUrl = env[ENV.quarantineQueueUrl]!;
-    const pollQuarantine = () =>
-      drainQueue(sqs, quarantineUrl, (body) => {
-        const m = JSON.parse(body) as { reason: string; sequence_number: string };
-        const outsider = outsiders.get(m.sequence_number);
-        if (outsider) outsider.reason = m.reason;
-        else ledger.quarantined(m.sequence_number, m.reason);
+    const healthEvents: string[] = [];
+    const pollHealth = () =>
+      drainQueue(sqs, opsQueueUrl!, (body) => {
+        const event = JSON.parse(body) as { 'detail-type'?: string; detail?: { sensor_id?: string; zone_id?: string } };
+        const line = `${event['detail-type']}: ${event.detail?.sensor_id ?? ''} in ${event.detail?.zone_id ?? '?'}`;
+        healthEvents.push(line);
+        print(`HEALTH ${new Date().toISOString().slice(11, 19)} ${line}`);
       });
     const pollAlerts = () =>
       drainQueue(sqs, alertQueueUrl!, (body) => {
@@ -483,6 +625,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       fleet: fleet?.pid ? [fleet.pid] : [],
       moto: [moto.pid],
       processor: [...pool.pids().values()],
+      detector: [...detectorPool.pids().values()],
     });
     const loops = [
       (async () => {
@@ -493,8 +636,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       })(),
       (async () => {
         while (running) {
-          await pollQuarantine().catch((e: Error) => print(`quarantine: ${e.message}`));
           await pollAlerts().catch((e: Error) => print(`alerts: ${e.message}`));
+          await pollHealth().catch((e: Error) => print(`health events: ${e.message}`));
           await sleep(500);
         }
       })(),
@@ -516,17 +659,26 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       issueIdentity: (sensorId, zoneId) => sensorIdentity(pki, sensorId, zoneId, '0,0'),
       pids: roles,
       console: localConsole,
+      connection,
+    };
+    // Every process the run started, by role: all are stopped by PID before simulate() returns.
+    const seenPids: Record<string, Set<number>> = {};
+    const notePids = () => {
+      for (const [role, pids] of Object.entries(roles())) if (role !== 'broker+rule+poller (this process)') for (const pid of pids) (seenPids[role] ??= new Set()).add(pid);
     };
     const ticker = setInterval(() => {
+      notePids();
+      // A message from a fleet connection no fleet report claimed within 10 s is a second copy (QoS 1 resend).
+      ledger.settle(Date.now(), 10_000);
       ledger.tick(Date.now());
       cpu.sample(roles());
       options.onTick?.(ledger.snapshot(Date.now()), simulation);
     }, 1000);
     cleanups.push(() => clearInterval(ticker));
 
-    // The fleet.
-    const settingsPath = join(workDir, 'fleet.json');
+    // The fleet: its settings, the sensors' keys among them, go over IPC (never to disk).
     const settings: FleetSettings = {
+      fleetCredentials,
       host: broker.host,
       port: broker.port,
       caPem: pki.caPem,
@@ -544,13 +696,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       },
       startAt: startedAt,
     };
-    writeFileSync(settingsPath, JSON.stringify(settings));
-    chmodSync(settingsPath, 0o600);
     let fleetStopped!: () => void;
     const fleetDone = new Promise<void>((resolve) => (fleetStopped = resolve));
     let connectedResolve!: (m: { connected: number; refused: number }) => void;
     const connected = new Promise<{ connected: number; refused: number }>((resolve) => (connectedResolve = resolve));
-    fleet = fork(join(import.meta.dirname, 'fleet.ts'), [settingsPath], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // A process group of its own: a Ctrl-C in the terminal reaches the simulator, which stops the fleet itself.
+    fleet = fork(join(import.meta.dirname, 'fleet.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    owned.process(fleet.pid);
+    fleet.send(settings);
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -559,11 +712,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           process.kill(fleet.pid!, 'SIGKILL');
         }),
     );
-    fleet.on('exit', () => fleetStopped());
+    fleet.on('exit', () => {
+      owned.released(fleet?.pid);
+      fleetStopped();
+    });
     fleet.on('message', (m: FleetMessage) => {
       if (m.type === 'published') {
-        for (const [sensor, n, publishedAt, timestampMs, level, congestion, speed, bad] of m.rows) {
-          ledger.published({ sensor, n, publishedAt, timestampMs, level: level || undefined, bad: bad || undefined, congestion, speed });
+        for (const [sensor, n, publishedAt, timestampMs, level, congestion, speed, bad, hash] of m.rows) {
+          ledger.published({ sensor, n, hash, publishedAt, timestampMs, level: level || undefined, bad: bad || undefined, congestion, speed });
         }
       } else if (m.type === 'connected') connectedResolve(m);
       else if (m.type === 'stopped') fleetStopped();
@@ -571,7 +727,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     });
     const c = await Promise.race([connected, fleetDone.then(() => ({ connected: -1, refused: -1 }))]);
     if (c.connected < 0) throw new Error('the fleet process exited before its sensors connected');
-    print(`${c.connected} sensors connected over mutual TLS${c.refused ? `, ${c.refused} refused` : ''}; traffic: ${options.scenario}, ${options.hz} Hz.`);
+    print(`${c.connected} sensors connected over mutual TLS${c.refused ? `, ${c.refused} refused` : ''} (fleet pid ${fleet.pid}); traffic: ${options.scenario}, ${options.hz} Hz.`);
 
     await options.onReady?.(simulation);
     // Run until the duration or an abort.
@@ -585,26 +741,43 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     });
     const trafficSeconds = (Date.now() - startedAt) / 1000;
     print('Stopping the fleet; waiting for readings in flight…');
-    fleet.send({ type: 'stop' });
+    if (fleet.connected) fleet.send({ type: 'stop' });
     await Promise.race([fleetDone, sleep(10_000)]);
+    // Every fleet report is in: a message no report claimed is a second copy of a fleet reading.
+    ledger.settle(Date.now(), 0);
     await Promise.race([writer.drain(), sleep(15_000)]);
     const drainDeadline = Date.now() + (options.drainSeconds ?? view.esm.maximumBatchingWindowSeconds + 30) * 1000;
-    while (Date.now() < drainDeadline && ledger.inFlight() > 0 && !options.signal?.aborted) await sleep(500);
+    // Also after a Ctrl-C: the books are only honest once what is in flight has landed (a second Ctrl-C quits at once).
+    const notReceived = () => ledger.notReceived().length;
+    while (Date.now() < drainDeadline && ledger.inFlight() - notReceived() > 0) await sleep(500);
     // Alerts of the last readings: a moment for the bus.
     await sleep(1500);
     running = false;
     await Promise.all(pollers.map((p) => p.stop(5_000)));
     await Promise.all(loops);
     await verifyRound().catch(() => undefined);
-    await pollQuarantine().catch(() => undefined);
     await pollAlerts().catch(() => undefined);
+    await pollHealth().catch(() => undefined);
     ledger.tick(Date.now());
     cpu.sample(roles());
 
-    // moto writes where its time went when it stops.
     writer.stop();
     await Promise.all(pollers.map((p) => p.stop(0)));
+    notePids();
+    clearInterval(detectorTimer);
     await pool.close();
+    await detectorPool.close();
+    // The quarantine keeps its messages (npm run quarantine reads them): its depth, for the summary.
+    const depth = await sqs
+      .send(new GetQueueAttributesCommand({ QueueUrl: quarantineUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
+      .then((q) => Number(q.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(q.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0))
+      .catch(() => undefined);
+    // The sensors the detector keeps health items for (its table, written by its runs).
+    const healthItems = await ddb
+      .send(new ScanCommand({ TableName: physicalIds[LogicalId.SensorHealthTable], Select: 'COUNT' }))
+      .then((r) => r.Count ?? 0)
+      .catch(() => undefined);
+    // moto writes where its time went when it stops.
     await moto.stop();
     const motoSeconds = existsSync(motoStats) ? (JSON.parse(readFileSync(motoStats, 'utf8')) as Record<string, { calls: number; seconds: number }>) : {};
     const snapshot = ledger.snapshot(Date.now(), Number.MAX_SAFE_INTEGER);
@@ -612,7 +785,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     // Lost: taken by the processor but found neither in DynamoDB nor in the quarantine.
     const states = ledger.countByState();
     const lost = states.processed ?? 0;
-    const inFlight = ledger.inFlight();
+    const unreceived = ledger.notReceived();
+    const inFlight = ledger.inFlight() - unreceived.length;
     const missed = ledger.missedAlerts();
     const summary: Summary = {
       scenario: options.scenario,
@@ -621,7 +795,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       zones: options.zones,
       durationSeconds: Math.round(trafficSeconds * 10) / 10,
       readingsPerSecond: { published: Math.round((t.published / trafficSeconds) * 10) / 10, stored: Math.round((t.stored / trafficSeconds) * 10) / 10 },
-      totals: { ...t, inFlight, lost },
+      totals: { ...t, inFlight, lost, notReceived: unreceived.length },
+      external: { byKind: { ...ledger.externalByKind }, stored: ledger.externalOutcome.stored, quarantined: ledger.externalOutcome.quarantined },
+      takeovers: takeovers.slice(0, 20),
+      notReceivedSamples: unreceived.slice(0, 5).map((e) => `${e.thing} #${e.n} published at ${new Date(e.publishedAt!).toISOString()}`),
+      quarantineQueueDepth: depth,
+      health: { detectorRuns, events: healthEvents.slice(0, 20), scheduleSeconds: scheduleMs / 1000, healthItems },
+      stoppedPids: Object.fromEntries(Object.entries(seenPids).map(([role, pids]) => [role, [...pids]])),
       quarantinedByReason: { ...ledger.quarantinedByReason },
       badReadings: { sent: { ...ledger.badSent }, quarantined: { ...ledger.badQuarantined } },
       misplaced: ledger.misplaced.slice(0, 20),

@@ -95,6 +95,10 @@ export interface StackView {
   rule: TopicRuleView;
   policy: PolicyView;
   alertRule: AlertRuleView;
+  /** The health detector's schedule expression (EventBridge Scheduler), e.g. rate(1 minute). */
+  detectorSchedule: string;
+  /** The name of the rule that delivers sensor-health events to the ops topic. */
+  healthRuleName: string;
 }
 
 /** The IoT policy variable a policy's resources name the connecting thing by. */
@@ -179,5 +183,7 @@ export function stackView(parameters: Record<string, string>): StackView {
       inputPathsMap: transformer.InputPathsMap,
       inputTemplate: transformer.InputTemplate,
     },
+    detectorSchedule: String(resource(LogicalId.HealthDetectorSchedule).ScheduleExpression),
+    healthRuleName: subOf(resource(LogicalId.SensorHealthRule).Name, values),
   };
 }

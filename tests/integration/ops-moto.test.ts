@@ -170,7 +170,7 @@ describe('operations commands against moto', () => {
       expect(back.map(({ data, partitionKey }) => ({ data, partitionKey }))).toEqual(batch.expected);
       // The other stream's message stays, with a warning; ours is gone.
       expect(lines.some((l) => l.startsWith('warning: message') && l.includes('someone-else'))).toBe(true);
-      expect(lines.at(-1)).toBe('2 messages read: 600 records put back on the stream in 2 PutRecords calls, 1 messages deleted, 1 left in the queue');
+      expect(lines.at(-1)).toBe('2 messages read: 600 records put back on the stream in 2 PutRecords calls, 1 message deleted, 1 left in the queue');
       expect(await queueDepth(deployed.outputs.ProcessorDeadLetterQueueUrl!)).toBe(1);
     });
   });
@@ -340,7 +340,7 @@ describe('operations commands against moto', () => {
       expect(plan.policy?.certificates).toHaveLength(1);
       expect(lines[0]).toBe(`After aws cloudformation delete-stack --stack-name ${STACK} (ThrowawayEnvironment=false), these stay:`);
       expect(lines).toContain(`  - AWS::DynamoDB::Table tapstack-ops-readings: retained (ThrowawayEnvironment=false), deletion protection on`);
-      expect(lines.some((l) => l.startsWith(`  - AWS::IoT::Policy ${POLICY}: attached to 1 certificates`))).toBe(true);
+      expect(lines.some((l) => l.startsWith(`  - AWS::IoT::Policy ${POLICY}: attached to 1 certificate,`))).toBe(true);
       expect(plan.terminationProtection).toBe(false);
     });
 
@@ -366,12 +366,12 @@ describe('operations commands against moto', () => {
       const certificates = (await teardown(['--env', 'ops', '--stack-name', STACK, '--dry-run'], deps())).plan.policy!.certificates;
       const { done } = await teardown(['--env', 'ops', '--stack-name', STACK], { ...deps(), confirm: async (q) => (asked.push(q), !q.startsWith('Delete stack')) });
       expect(asked).toEqual([
-        `Empty bucket ${deployed.outputs.RawDataBucketName} (1 object versions, raw readings and Athena results)?`,
-        `Detach IoT policy ${POLICY} from 1 certificates (those sensors can no longer connect)?`,
-        'Also deactivate and delete those 1 certificates (their things stay)?',
+        `Empty bucket ${deployed.outputs.RawDataBucketName} (1 object version, raw readings and Athena results)?`,
+        `Detach IoT policy ${POLICY} from 1 certificate (those sensors can no longer connect)?`,
+        'Also deactivate and delete that certificate (their things stay)?',
         `Delete stack ${STACK}?`,
       ]);
-      expect(done).toEqual([`emptied ${deployed.outputs.RawDataBucketName} (1 object versions)`, `detached ${POLICY} from 1 certificates`, 'deleted 1 certificates']);
+      expect(done).toEqual([`emptied ${deployed.outputs.RawDataBucketName} (1 object version)`, `detached ${POLICY} from 1 certificate`, 'deleted 1 certificate']);
       const certificateId = certificates[0]!.slice(certificates[0]!.lastIndexOf('/') + 1);
       await expect(new IoTClient(config).send(new DescribeCertificateCommand({ certificateId }))).rejects.toThrow();
       const after = (await teardown(['--env', 'ops', '--stack-name', STACK, '--dry-run'], deps())).plan;

@@ -6,6 +6,7 @@
  * produces (applied with the per-device calls the task makes), --rotate, --revoke and --verification-cert.
  */
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,7 @@ import type { SensorRow } from '../../scripts/provision/csv';
 import { registrationLine } from '../../scripts/provision/registration';
 import { bulkTemplateBody, THING_LAYOUT, type BulkCertificateSource } from '../../src/layers/provisioning';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
+import { deployToMoto } from '../helpers/stack';
 import { makeCa, type TestCa } from '../helpers/pki';
 
 /** The stack's registry names in the environment `ci` (its SensorThingTypeName and SensorThingGroupName outputs). */
@@ -149,6 +151,30 @@ describe('npm run provision against moto', () => {
       iot.send(new StartThingRegistrationTaskCommand({ templateBody: '{}', inputFileBucket: 'b', inputFileKey: 'k', roleArn: 'arn:aws:iam::123456789012:role/r' })),
     ).rejects.toThrow();
   });
+
+  it('against a stack in moto: names the sensor thing type (not moto\'s object repr), then says moto lacks StartThingRegistrationTask', async () => {
+    // The operator role bulk registration is limited to (a role of the account, made here with the AWS CLI).
+    execFileSync('aws', ['iam', 'create-role', '--role-name', 'city-operator', '--assume-role-policy-document', '{"Version":"2012-10-17","Statement":[]}'], {
+      env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_DEFAULT_REGION: 'us-east-1' },
+      stdio: 'ignore',
+    });
+    await deployToMoto(moto.endpoint, 'tapstack-prov', {
+      EnvironmentSuffix: 'prov',
+      ThrowawayEnvironment: 'true',
+      KinesisShardCount: '1',
+      ProcessorReservedConcurrency: '2',
+      EnableBulkRegistration: 'true',
+      OperatorRoleName: 'city-operator',
+    });
+    writeFileSync(join(work, 'one.csv'), 'sensor_id,zone_id,lat,lon\ns-9,downtown,52.37,4.89\n');
+    printed.length = 0;
+    await provision(['--env', 'prov', '--csv', join(work, 'one.csv'), '--dry-run', '--out', join(work, 'dry')], io);
+    expect(printed.find((l) => l.startsWith('template: '))).toMatch(/; thing type tapstack-prov-sensor, sensor group tapstack-prov-sensors; role arn:aws:iam::\d+:role\//);
+    const run = provision(['--env', 'prov', '--csv', join(work, 'one.csv'), '--out', join(work, 'real')], io);
+    await expect(run).rejects.toThrow(
+      new RegExp(`^StartThingRegistrationTask: ${moto.endpoint.replace(/[.]/g, '\\.')} \\(AWS_ENDPOINT_URL\\) answered HTTP 5\\d\\d with a body that is not an AWS answer .*moto 5\\.2 lacks StartThingRegistrationTask.*--dry-run`),
+    );
+  }, 120_000);
 
   const sensor: SensorRow = { row: 2, sensorId: 'sensor-00001', zoneId: 'downtown', lat: 52.37, lon: 4.89, location: '52.37,4.89', installedAt: '2024-05-01' };
 

@@ -1,18 +1,18 @@
 /**
- * The runbooks as written: every ```sh block of docs/operations.md and docs/deploy.md marked
- * `<!-- runs against moto -->` runs with bash (-euo pipefail) against a stack CreateStack'd into
- * moto, the blocks of one file in one shell, in order. The shell gets ENV and OUT as the runbook's
- * preamble sets them; the deploy guide sets its own, relative to a temporary working directory.
+ * The runbooks as written, as a new user follows them: every ```sh block of docs/deploy.md and
+ * docs/operations.md marked `<!-- runs against moto -->` runs with bash (-euo pipefail) against
+ * moto, in one shell, in a checkout of the repository: the artifact bucket, `npm run deploy`, a
+ * first sensor and the table query, then the operations runbook (alert replay, the redrives, the
+ * quarantine, the teardown report), then `npm run teardown`. Every command must exit 0.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeCertificateCommand, IoTClient, ListAttachedPoliciesCommand, ListThingPrincipalsCommand, DescribeThingCommand, ListThingGroupsForThingCommand } from '@aws-sdk/client-iot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/paths';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
-import { deployToMoto, type DeployedStack } from '../helpers/stack';
 
 const MARK = '<!-- runs against moto -->';
 
@@ -24,35 +24,43 @@ export function markedBlocks(markdown: string): string[] {
   return blocks;
 }
 
-describe('runbooks run as written against moto', () => {
+/**
+ * The repository as a user's checkout: its files copied into a fresh directory (node_modules
+ * linked), so that the scripts' repository root is that directory and the runbooks' relative paths
+ * (cfn-outputs/, certs/, the quarantine export) land there, never in the working tree.
+ */
+function checkout(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tapstack-runbook-'));
+  const skip = new Set(['node_modules', '.git', 'cfn-outputs', 'certs', 'dist', 'reports', 'provisioning-out']);
+  for (const name of readdirSync(ROOT)) {
+    if (skip.has(name) || /^quarantine-.*\.jsonl$/.test(name)) continue;
+    cpSync(join(ROOT, name), join(dir, name), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+describe('deploy, operate, tear down: the runbooks run as written against moto', () => {
   let moto: Moto;
-  let deployed: DeployedStack;
   let work: string;
-  const before = new Set(readdirSync(ROOT));
 
   beforeAll(async () => {
     moto = await startMoto();
-    deployed = await deployToMoto(moto.endpoint, 'tapstack-dev', { EnvironmentSuffix: 'dev', ThrowawayEnvironment: 'true', KinesisShardCount: '1', ProcessorReservedConcurrency: '2' });
-    work = mkdtempSync(join(tmpdir(), 'tapstack-runbook-'));
-    mkdirSync(join(work, 'cfn-outputs'));
-    // moto renders the Ref of an IoT policy as a Python object: the name as the template makes it.
-    writeFileSync(join(work, 'cfn-outputs', 'tapstack-dev.json'), JSON.stringify({ ...deployed.outputs, SensorPolicyName: 'tapstack-dev-sensor' }));
-  }, 180_000);
+    work = checkout();
+  }, 60_000);
   afterAll(async () => {
     await moto?.stop();
     rmSync(work, { recursive: true, force: true });
-    // The quarantine export of the runbook lands where npm runs: the repository (git-ignored).
-    for (const name of readdirSync(ROOT)) if (!before.has(name) && /^quarantine-dev-\d+\.jsonl$/.test(name)) rmSync(join(ROOT, name));
   });
 
   /**
    * bash, asynchronously: the test process must keep reading moto's log pipe while the commands
    * run, or moto blocks writing its request log once the pipe is full (spawnSync would hang it).
    */
-  const run = (script: string, cwd: string) =>
+  const run = (script: string) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-        cwd,
+        cwd: work,
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           PATH: process.env.PATH,
@@ -63,9 +71,6 @@ describe('runbooks run as written against moto', () => {
           AWS_REGION: 'us-east-1',
           AWS_DEFAULT_REGION: 'us-east-1',
           AWS_CONFIG_FILE: '/nonexistent',
-          TAPSTACK_OUTPUTS_DIR: join(work, 'cfn-outputs'),
-          ENV: 'dev',
-          OUT: join(work, 'cfn-outputs', 'tapstack-dev.json'),
         },
       });
       let stdout = '';
@@ -75,41 +80,37 @@ describe('runbooks run as written against moto', () => {
       child.on('close', (status) => resolve({ status, stdout, stderr }));
     });
 
-  it('docs/operations.md: alert replay from the archive, DLQ/quarantine/alert redrives, teardown report', async () => {
-    const blocks = markedBlocks(readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8'));
-    expect(blocks.length).toBeGreaterThanOrEqual(6);
-    expect(blocks.join('\n')).toContain('--event-source-arn "$ARCHIVE_ARN"');
-    const result = await run(blocks.join('\n'), ROOT);
-    expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain('dry run: 0 messages read');
-    expect(result.stdout).toContain('tapstack-dev-quarantine.fifo: empty');
-    expect(result.stdout).toContain('After aws cloudformation delete-stack --stack-name tapstack-dev (ThrowawayEnvironment=true), these stay:');
-    // The replay went to the archive's ARN.
-    const replays = await run('aws events list-replays --query "Replays[].EventSourceArn" --output text', work);
-    expect(replays.stdout.trim()).toMatch(/^arn:aws:events:us-east-1:\d{12}:archive\/tapstack-dev-alerts$/);
-  }, 300_000);
+  let teardown = '';
 
-  it('docs/deploy.md: a first sensor (thing of the type, in the sensor group, certificate under certs/) and the table query', async () => {
-    const blocks = markedBlocks(readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8'));
-    expect(blocks).toHaveLength(2);
-    // moto's CreateStack creates neither an AWS::IoT::ThingType nor an AWS::IoT::ThingGroup
-    // (placeholders): create the type and the group the outputs name, as CloudFormation would have.
-    const typed = await run(
-      'aws iot create-thing-type --thing-type-name "$(jq -r .SensorThingTypeName "$OUT")" && aws iot create-thing-group --thing-group-name "$(jq -r .SensorThingGroupName "$OUT")"',
-      work,
-    );
-    expect(typed.status, typed.stderr).toBe(0);
-    const result = await run(blocks.join('\n'), work);
-    expect(result.status, result.stdout + result.stderr).toBe(0);
+  it('docs/deploy.md (bucket, npm run deploy, a first sensor, the table), then docs/operations.md (replay, redrives, quarantine): every step exits 0', async () => {
+    const deployGuide = markedBlocks(readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8'));
+    const runbook = markedBlocks(readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8'));
+    expect(deployGuide).toHaveLength(5);
+    const [bucket, deploy, sensor, query] = deployGuide as [string, string, string, string, string];
+    teardown = deployGuide[4]!;
+    expect(deploy).toContain('npm run deploy -- --env dev --bucket');
+    expect(runbook.length).toBeGreaterThanOrEqual(6);
+    expect(runbook.join('\n')).toContain('--event-source-arn "$ARCHIVE_ARN"');
+    // moto's CreateStack skips AWS::IoT::ThingType (a placeholder): the test makes the type the
+    // output names, as CloudFormation would have. Everything else is the documents' text.
+    const thingType = 'aws iot create-thing-type --thing-type-name "$(jq -r .SensorThingTypeName cfn-outputs/tapstack-dev.json)" > /dev/null';
+    const result = await run([bucket, deploy, thingType, sensor, query, ...runbook].join('\n'));
+    const output = result.stdout + result.stderr;
+    expect(result.status, output).toBe(0);
+
+    // Deploy: the stack with its outputs, in the outputs file the runbooks read.
+    expect(result.stdout).toMatch(/Stack tapstack-dev: CREATE_COMPLETE; \d+ outputs written to cfn-outputs\/tapstack-dev\.json/);
+    expect(JSON.parse(readFileSync(join(work, 'cfn-outputs', 'tapstack-dev.json'), 'utf8')).SensorPolicyName).toBe('tapstack-dev-sensor');
+    // A first sensor: thing with its zone, an active certificate under certs/ with the stack's policy.
     expect(existsSync(join(work, 'certs', 'sensor-00001.cert.pem'))).toBe(true);
-    expect(existsSync(join(work, 'certs', 'sensor-00001.private.key'))).toBe(true);
     const iot = new IoTClient(motoClientConfig(moto.endpoint));
     const [principal] = (await iot.send(new ListThingPrincipalsCommand({ thingName: 'sensor-00001' }))).principals ?? [];
+    const outputs = JSON.parse(readFileSync(join(work, 'cfn-outputs', 'tapstack-dev.json'), 'utf8')) as Record<string, string>;
     const thing = await iot.send(new DescribeThingCommand({ thingName: 'sensor-00001' }));
     expect(thing.attributes).toEqual({ zone: 'downtown' });
-    expect(thing.thingTypeName).toBe(deployed.outputs.SensorThingTypeName);
+    expect(thing.thingTypeName).toBe(outputs.SensorThingTypeName);
     const groups = (await iot.send(new ListThingGroupsForThingCommand({ thingName: 'sensor-00001' }))).thingGroups ?? [];
-    expect(groups.map((g) => g.groupName)).toEqual([deployed.outputs.SensorThingGroupName]);
+    expect(groups.map((g) => g.groupName)).toEqual([outputs.SensorThingGroupName]);
     expect(principal).toMatch(/:cert\//);
     // The policy reaches the sensor through its group (npm run deploy attaches it there), never
     // through its certificate.
@@ -117,5 +118,22 @@ describe('runbooks run as written against moto', () => {
     expect(policies).toEqual([]);
     const cert = await iot.send(new DescribeCertificateCommand({ certificateId: principal!.slice(principal!.lastIndexOf('/') + 1) }));
     expect(cert.certificateDescription?.status).toBe('ACTIVE');
+    // Operate: every ops command found the stack's resources; the replay went to the archive's ARN.
+    expect(result.stdout).toContain('dry run: 0 messages read');
+    expect(result.stdout).toContain('tapstack-dev-quarantine.fifo: empty');
+    expect(output).not.toContain('deployed from an older template');
+    expect(result.stdout).toContain('After aws cloudformation delete-stack --stack-name tapstack-dev (ThrowawayEnvironment=true), these stay:');
+    const replays = await run('aws events list-replays --query "Replays[].EventSourceArn" --output text');
+    expect(replays.stdout.trim()).toMatch(/^arn:aws:events:us-east-1:\d{12}:archive\/tapstack-dev-alerts$/);
+  }, 400_000);
+
+  it('then docs/deploy.md\'s npm run teardown -- --env dev --yes: exit 0, the stack gone', async () => {
+    expect(teardown).toContain('npm run teardown -- --env dev --yes');
+    const result = await run(teardown);
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('attached to thing group(s) tapstack-dev-sensors,');
+    expect(result.stdout).toMatch(/^Done: .*deleted stack tapstack-dev/m);
+    const gone = await run('aws cloudformation describe-stacks --stack-name tapstack-dev 2>&1 || true');
+    expect(gone.stdout).toContain('does not exist');
   }, 120_000);
 });

@@ -6,10 +6,14 @@
  * sensor through JITP, a sensor lying in its payload); then a run that fails on the way. Every
  * process is stopped by PID.
  */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect, type MqttClient } from 'mqtt';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SENSOR_TOPICS } from '../../contract';
 import { bundleProcessor } from '../../scripts/bundle';
+import { quarantine } from '../../scripts/quarantine';
+import type { Connection } from '../../scripts/simulate/connection';
 import { justInTimeProvision, ResourceConflictsException } from '../../scripts/simulate/jitp';
 import { jitpTemplateBody, THING_LAYOUT } from '../../src/layers/provisioning';
 import { simulate, type Simulation, type SimulationResult } from '../../scripts/simulate/run';
@@ -48,6 +52,16 @@ function device(sim: Simulation, clientId: string, identity: { keyPem: string; c
   });
 }
 
+/** mosquitto_pub, as a device would run it: its exit status and what it printed. */
+const mosquittoPub = (args: string[]) =>
+  new Promise<{ status: number | null; output: string }>((resolve) => {
+    const child = spawn('mosquitto_pub', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('close', (status) => resolve({ status, output }));
+  });
+
 describe('npm run simulate (a small fleet, a short wave)', () => {
   let result: SimulationResult;
   const pids = new Set<number>();
@@ -60,6 +74,7 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
     sim?: Simulation;
     lies?: number;
   } = {};
+  const outside: { connection?: Connection; connectionFile?: Record<string, any>; mosquitto: { status: number | null; output: string }[]; mqtt5?: string; quarantineSummary?: string[]; taken?: string } = { mosquitto: [] };
 
   beforeAll(async () => {
     await bundleProcessor();
@@ -73,10 +88,25 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
       // One wave in 10 s; batches every second.
       wavePeriodSeconds: 10,
       stackParameters: { BatchingWindowSeconds: '1' },
+      // The health detector every 3 s instead of the template's minute.
+      detectorIntervalSeconds: 3,
       // Processor containers start on their first invocation: collect PIDs as the run goes.
       onTick: (_snapshot, sim) => started(sim).forEach((p) => pids.add(p)),
+      // The connection file holds a fleet sensor's own certificate: publishing with it takes that sensor's client id over.
+      device: 'sensor-00003',
       onReady: async (sim) => {
         started(sim).forEach((p) => pids.add(p));
+        outside.connection = sim.connection;
+        outside.connectionFile = JSON.parse(readFileSync(sim.connection.file, 'utf8'));
+        const { mqtt: broker, device: exported } = outside.connectionFile!;
+        outside.taken = exported.thingName;
+        // mosquitto_pub with the exported certificate and the sensor's client id, as a device: one valid reading, one invalid.
+        const reading = (timestamp: string) => JSON.stringify({ sensor_id: exported.thingName, zone_id: exported.zoneId, timestamp, vehicle_count: 14, avg_speed: 38.5, congestion_index: 42 });
+        for (const timestamp of [new Date().toISOString(), '2026-02-30T10:00:00.000Z']) {
+          outside.mosquitto.push(
+            await mosquittoPub(['-h', broker.host, '-p', String(broker.port), '-V', 'mqttv311', '-q', '1', '-i', exported.clientId, '--cafile', broker.caFile, '--cert', exported.certificateFile, '--key', exported.privateKeyFile, '-t', exported.topic, '-m', reading(timestamp)]),
+          );
+        }
         // Things the registry knows, with a certificate attached (as provisioning leaves them).
         const { registry } = sim;
         const { thingTypeName, sensorGroup } = sim.view.policy;
@@ -101,6 +131,20 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
         client.publish(SENSOR_TOPICS.basicIngestTopic('simtest', sim.identities[1]!.sensorId), '{"sensor_id":"x"}', { qos: 1 });
         misbehaviour.publishClosed = await closed;
         client.end(true);
+        // An MQTT 5 client (the mqtt package directly, not the fleet's code) outside the fleet, to its own topic: a valid reading.
+        const v5 = connect({ protocol: 'mqtts', host: sim.broker.host, port: sim.broker.port, protocolVersion: 5, clientId: 'sensor-stranger', ca: sim.pki.caPem, key: stranger.keyPem, cert: stranger.certificatePem, reconnectPeriod: 0 });
+        outside.mqtt5 = await new Promise<string>((resolve) => {
+          v5.once('error', (e) => resolve(`error: ${e.message}`));
+          v5.once('connect', () =>
+            v5.publish(SENSOR_TOPICS.basicIngestTopic('simtest', 'sensor-stranger'), JSON.stringify({ sensor_id: 'sensor-stranger', zone_id: 'zone-00', timestamp: new Date().toISOString(), vehicle_count: 3, avg_speed: 50, congestion_index: 10 }), { qos: 1 }, (e) => resolve(e ? `error: ${e.message}` : 'acknowledged')),
+          );
+        });
+        v5.end(true);
+        // npm run quarantine reads real messages while the pipeline runs: the simulator does not drain the queue.
+        for (let i = 0; i < 60 && sim.ledger.totals.quarantined === 0; i++) await new Promise((r) => setTimeout(r, 500));
+        const lines: string[] = [];
+        await quarantine(['--env', 'simtest'], { target: { region: 'us-east-1', endpoint: sim.moto.endpoint }, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, print: (l) => lines.push(l) });
+        outside.quarantineSummary = lines;
 
         // Things with a certificate attached that the policy still refuses.
         const refusal = async (name: string, identity: { keyPem: string; certificatePem: string }) => {
@@ -147,13 +191,47 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
     });
   }, 240_000);
 
-  it('accounts for every published reading: stored in DynamoDB or quarantined, none in flight, none lost', () => {
+  it('accounts for every reading, the fleet\'s and those from outside it: stored in DynamoDB or quarantined, none in flight, none lost', () => {
     const t = result.summary.totals;
     expect(t.published).toBeGreaterThan(100);
     expect(t.inFlight).toBe(0);
     expect(t.lost).toBe(0);
-    expect(t.stored + t.quarantined).toBe(t.published);
+    expect(t.ruleErrors).toBe(0);
+    expect(t.stored + t.quarantined + t.notReceived).toBe(t.published + t.external);
     expect(result.summary.misplaced).toEqual([]);
+  });
+
+  it('counts readings a real MQTT client published (mosquitto_pub, the mqtt package over MQTT 5) as external, stored or quarantined like any other', () => {
+    expect(outside.mosquitto.map((m) => m.status), outside.mosquitto.map((m) => m.output).join('\n')).toEqual([0, 0]);
+    expect(outside.mqtt5).toBe('acknowledged');
+    const { external } = result.summary;
+    // Two from mosquitto_pub, one from the MQTT 5 client, and the lies of sensor-liar (a thing outside the fleet).
+    expect(external.byKind['outside the fleet']).toBe(3 + misbehaviour.lies!);
+    expect(external.stored).toBe(2);
+    expect(external.quarantined).toBe(1 + misbehaviour.lies!);
+    expect(result.summary.quarantinedByReason['timestamp: not a valid date']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reports the takeover of a fleet sensor\'s client id as such, and loses none of that sensor\'s readings', () => {
+    expect(result.summary.takeovers.length).toBeGreaterThanOrEqual(1);
+    expect(result.summary.takeovers[0]).toMatch(new RegExp(`^client id ${outside.taken} taken over: a client outside the fleet connected with it; the broker closed the fleet's connection`));
+    expect(result.summary.lostSamples).toEqual([]);
+  });
+
+  it('writes a connection file your own tools can use, and removes it (and the device key) at the end', () => {
+    const file = outside.connectionFile!;
+    expect(file.aws).toMatchObject({ region: 'us-east-1', accessKeyId: 'testing', secretAccessKey: 'testing', stackName: 'tapstack-simtest', endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+    expect(file.mqtt).toMatchObject({ host: '127.0.0.1', port: expect.any(Number), mqttVersions: ['3.1.1', '5'] });
+    expect(file.device).toMatchObject({ thingName: 'sensor-00003', inFleet: true, topic: SENSOR_TOPICS.basicIngestTopic('simtest', 'sensor-00003') });
+    expect(file.outputs.QuarantineQueueUrl).toMatch(/tapstack-simtest-quarantine\.fifo$/);
+    expect(outside.connection!.lines.join('\n')).toMatch(/mosquitto_pub -h 127\.0\.0\.1 -p \d+ -V mqttv5 .*--cert .*sensor-00003\.cert\.pem/);
+    expect(outside.connection!.lines.join('\n')).toMatch(/aws dynamodb query --table-name tapstack-simtest-readings/);
+    expect(existsSync(outside.connection!.dir)).toBe(false);
+  });
+
+  it('leaves the quarantine to npm run quarantine: it reads real messages, and the queue holds every quarantined reading', () => {
+    expect(outside.quarantineSummary![0]).toMatch(/^tapstack-simtest-quarantine\.fifo: \d+ quarantined readings?, arrived /);
+    expect(result.summary.quarantineQueueDepth).toBe(result.summary.totals.quarantined);
   });
 
   it('quarantines every kind of bad reading the broken sensor sent, with its reason', () => {
@@ -177,6 +255,12 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
   it('refuses a client id that is not the certificate’s thing, and a publish to another sensor’s topic', () => {
     expect(misbehaviour.refusedConnect).toMatch(/Not authorized/i);
     expect(misbehaviour.publishClosed).toBe(true);
+  });
+
+  it('runs the silent-sensor detector on a schedule: it keeps a health item for every sensor it has seen', () => {
+    expect(result.summary.health.detectorRuns).toBeGreaterThanOrEqual(2);
+    // Every sensor with a stored window: all but the broken one (it sends only bad readings); the silent one reported before it went silent.
+    expect(result.summary.health.healthItems).toBeGreaterThanOrEqual(10);
   });
 
   it("refuses a thing of another environment, a thing without the sensor type, and a sensor's second certificate (JITP refuses it); the real sensor stays connected", () => {
@@ -211,6 +295,7 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
     // moto, the fleet and at least one processor container.
     expect(pids.size).toBeGreaterThanOrEqual(3);
     expect([...pids].filter(alive)).toEqual([]);
+    expect(Object.values(result.summary.stoppedPids).flat().filter(alive)).toEqual([]);
   });
 });
 

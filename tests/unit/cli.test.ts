@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bucketErrorLine, bucketNameProblems, credentialSource, resolveRegion } from '../../scripts/aws';
-import { errorLine, HelpRequested, numberFlag, parseFlags, UsageError, CliError } from '../../scripts/cli';
-import { checkParams, cliEndpoint, loadParams } from '../../scripts/deploy';
+import { bucketErrorLine, bucketNameProblems, credentialSource, knownRegions, resolveRegion } from '../../scripts/aws';
+import { errorText, HelpRequested, numberFlag, parseFlags, UsageError, CliError } from '../../scripts/cli';
+import { checkParams, loadParams, templateUrl } from '../../scripts/deploy';
 import { outputsDir, writeOutputsFiles } from '../../scripts/lib/outputs';
 import { ROOT } from '../../scripts/lib/paths';
 import { planInputFromArgv } from '../../scripts/plan';
@@ -50,8 +50,8 @@ describe('parseFlags', () => {
     expect(() => parseFlags('plan', ['--sensors'], SPECS)).toThrow(/^plan: --sensors needs a value/);
     expect(() => parseFlags('plan', [], SPECS)).toThrow(/^plan: --sensors <number of sensors> is required/);
     expect(() => parseFlags('plan', ['--sensors', '1', 'extra'], SPECS)).toThrow(/^plan: unexpected argument 'extra'/);
-    expect(errorLine('redrive', new Error('boom'))).toBe('redrive: Error: boom');
-    expect(errorLine('redrive', new UsageError('redrive: --env is required'))).toBe('redrive: --env is required');
+    expect(errorText('redrive', new Error('boom'))).toBe('redrive: Error: boom');
+    expect(errorText('redrive', new UsageError('redrive: --env is required'))).toBe('redrive: --env is required');
   });
 });
 
@@ -119,10 +119,18 @@ describe('AWS settings of the scripts', () => {
     );
   });
 
-  it('hands the AWS CLI a loopback endpoint as localhost (where moto resolves TemplateURLs), others unchanged', () => {
-    expect(cliEndpoint('http://127.0.0.1:5000')).toBe('http://localhost:5000');
-    expect(cliEndpoint('http://localhost:5000/')).toBe('http://localhost:5000');
-    expect(cliEndpoint('https://emulator.internal:4566')).toBe('https://emulator.internal:4566');
+  it('points CloudFormation at the uploaded template: S3 in the region\'s partition, or path style on an emulator (loopback as localhost)', () => {
+    expect(templateUrl({ region: 'eu-west-1' }, 'b', 'templates/x.template')).toBe('https://b.s3.eu-west-1.amazonaws.com/templates/x.template');
+    expect(templateUrl({ region: 'cn-north-1' }, 'b', 'k')).toBe('https://b.s3.cn-north-1.amazonaws.com.cn/k');
+    expect(templateUrl({ region: 'us-east-1', endpoint: 'http://127.0.0.1:5000' }, 'b', 'k')).toBe('http://localhost:5000/b/k');
+    expect(templateUrl({ region: 'us-east-1', endpoint: 'https://emulator.internal:4566/' }, 'b', 'k')).toBe('https://emulator.internal:4566/b/k');
+  });
+
+  it('refuses a region the SDK does not know, naming the flag or the variable and the allowed regions', async () => {
+    await expect(resolveRegion('us-east-9')).rejects.toThrow(/^--region 'us-east-9' is not an AWS region the SDK knows; allowed: us-east-1, us-east-2, .*eu-west-1/);
+    await expect(resolveRegion(undefined, { AWS_REGION: 'eu-wset-1' })).rejects.toThrow(/^the region 'eu-wset-1' \(from AWS_REGION\) is not an AWS region/);
+    expect(knownRegions()).toEqual(expect.arrayContaining(['us-east-1', 'eu-central-1', 'ap-southeast-2', 'cn-north-1', 'us-gov-west-1']));
+    expect(() => planInputFromArgv(['--sensors', '1', '--hz', '1', '--region', 'mars-1'])).toThrow(/--region 'mars-1' is not an AWS region/);
   });
 
   it('writes one outputs file per stack plus the last deploy\'s copy, under the injectable directory', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   architectureMermaid,
@@ -58,8 +58,32 @@ describe('README.md', () => {
     expect(readme).not.toMatch(/\]\(\.\.\/|`\.\.\/shared/);
     for (const [, target] of readme.matchAll(/\]\(((?!https?:|#)[^)#]+)/g)) expect(existsSync(new URL(`../../${target}`, import.meta.url)), target).toBe(true);
   });
+  it('puts the quick start first, above the generated architecture', () => {
+    expect(readme.indexOf('## Quick start')).toBeGreaterThan(0);
+    expect(readme.indexOf('## Quick start')).toBeLessThan(readme.indexOf('## Architecture'));
+    expect(readme.indexOf('## Quick start')).toBeLessThan(readme.indexOf('```mermaid'));
+  });
+  it('names the Node.js the dependencies need, as package.json engines does', () => {
+    const engines = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).engines.node as string;
+    const version = /^>=(\d+\.\d+)$/.exec(engines)![1]!;
+    expect(readme).toContain(`Node.js ${version} or later`);
+    // vitest's own engines: the suite cannot run on less.
+    const vitest = JSON.parse(readFileSync(new URL('../../node_modules/vitest/package.json', import.meta.url), 'utf8')).engines.node as string;
+    expect(vitest).toMatch(new RegExp(`\\^${version.replace('.', '\\.')}`));
+  });
   it('has a two-command quick start', () => {
     const quickStart = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split('\n');
     expect(quickStart.map((l) => l.split('#')[0]!.trim())).toEqual(['npm ci && npm start', 'npm test']);
+  });
+});
+
+describe('the documents speak of the project as it is', () => {
+  const files = ['README.md', ...readdirSync(new URL('../../docs/', import.meta.url)).map((f) => `docs/${f}`)];
+  it.each(files)('%s has no words from the project\'s history', (file) => {
+    const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+    expect(text).not.toMatch(/the seed's|seed's design|before the cost work|the issue's|the issue\b|the brief's/i);
+  });
+  it('counts carry their noun in the singular too (no "1 quarantined readings")', () => {
+    for (const file of files) expect(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'), file).not.toMatch(/\b1 (quarantined readings|PutRecords calls|certificates|messages|outputs)\b/);
   });
 });

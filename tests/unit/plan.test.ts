@@ -56,7 +56,7 @@ describe('plan', () => {
     expect(prod.Parameters.DynamoDBBillingMode).toBe('PROVISIONED');
   });
 
-  it('prices the defaults at or under $75,000 a month, under 40% of the design before the cost work', () => {
+  it('prices the defaults at or under $75,000 a month, under 40% of the design with a Firehose record per reading', () => {
     const p = plan(city());
     expect(p.monthlyTotalUsd).toBeLessThanOrEqual(75_000);
     expect(p.monthlyTotalUsd).toBe(design(p, 'defaults').monthlyTotalUsd);

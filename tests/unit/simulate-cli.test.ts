@@ -3,11 +3,11 @@ import { parseSimulateArgs } from '../../scripts/simulate';
 
 describe('npm run simulate flags', () => {
   it('has defaults for a first run', () => {
-    expect(parseSimulateArgs([])).toEqual({ sensors: 100, hz: 1, zones: 12, durationSeconds: undefined, scenario: 'rush-hour', port: 8080, json: undefined });
+    expect(parseSimulateArgs([])).toEqual({ sensors: 100, hz: 1, zones: 12, durationSeconds: undefined, scenario: 'rush-hour', port: 8080, json: undefined, out: undefined, device: undefined, build: false });
   });
 
   it('reads every flag', () => {
-    expect(parseSimulateArgs(['--sensors', '2000', '--hz', '0.5', '--zones', '20', '--duration', '60', '--scenario', 'incident', '--port', '0', '--json', 'out.json'])).toEqual({
+    expect(parseSimulateArgs(['--sensors', '2000', '--hz', '0.5', '--zones', '20', '--duration', '60', '--scenario', 'incident', '--port', '0', '--json', 'out.json', '--out', 'conn', '--device', 'sensor-00001', '--build'])).toEqual({
       sensors: 2000,
       hz: 0.5,
       zones: 20,
@@ -15,6 +15,9 @@ describe('npm run simulate flags', () => {
       scenario: 'incident',
       port: 0,
       json: 'out.json',
+      out: 'conn',
+      device: 'sensor-00001',
+      build: true,
     });
   });
 
@@ -27,6 +30,7 @@ describe('npm run simulate flags', () => {
     [['--duration', '1'], /--duration takes a number from 5 to 86400/],
     [['--zones', '50', '--sensors', '10'], /--zones \(50\) must not exceed --sensors \(10\)/],
     [['--fleet', '3'], /unknown flag --fleet; allowed: --sensors/],
+    [['--device', 'sensor 1'], /--device takes a thing name \(1-128 of A-Z a-z 0-9 _ : -\), got 'sensor 1'/],
   ])('refuses %j naming the flag and what it takes', (argv, message) => {
     expect(() => parseSimulateArgs(argv)).toThrow(message);
   });

@@ -2,31 +2,27 @@
  * `npm run dashboard:demo -- [--port P] [--host H] [--zones N] [--alert-after S]`: the dashboard fed
  * by the fake simulation (fake.ts), to look at the page without starting the pipeline. Ctrl-C stops it.
  */
-import { parseArgs } from 'node:util';
+import { numberFlag, scriptFlags } from '../../cli';
 import { startDashboard } from './index.js';
 import { createFakeSimulation } from './fake.js';
 
-function numberFlag(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new Error(`--${name}: got "${raw}", expected a number`);
-  return value;
-}
-
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '8080' },
-    host: { type: 'string', default: '127.0.0.1' },
-    zones: { type: 'string' },
-    'alert-after': { type: 'string' },
+const COMMAND = 'dashboard:demo';
+const values = scriptFlags(
+  COMMAND,
+  {
+    port: { type: 'string', help: 'port, 0-65535 (default 8080; 0 = any free port)' },
+    host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
+    zones: { type: 'string', help: 'zones, 1-100 (default 16)' },
+    'alert-after': { type: 'string', help: 'seconds before the scripted alert (default 4)' },
   },
-});
+  "The simulator's dashboard fed by fake, moving data, to look at the page alone. Ctrl-C stops it.",
+);
 
 const snapshot = createFakeSimulation({
-  zones: numberFlag('zones', values.zones, 16),
-  alertAfterMs: numberFlag('alert-after', values['alert-after'], 4) * 1000,
+  zones: numberFlag(COMMAND, 'zones', values.zones, 16, { min: 1, max: 100, integer: true }),
+  alertAfterMs: numberFlag(COMMAND, 'alert-after', values['alert-after'], 4) * 1000,
 });
-const dashboard = await startDashboard({ port: numberFlag('port', values.port, 8080), host: values.host, snapshot });
+const dashboard = await startDashboard({ port: numberFlag(COMMAND, 'port', values.port, 8080, { max: 65_535, integer: true }), host: values.host ?? '127.0.0.1', snapshot });
 console.log(`Dashboard (fake data): ${dashboard.url}  (Ctrl-C to stop)`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
