@@ -29,13 +29,14 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { ENVIRONMENT_SUFFIX_PATTERN } from '../contract';
 import { buildTemplate } from '../src/index';
 import { assertBucketName, clientConfig, DeployError, maskedKeyId, resolveCredentials, resolveTarget, type AwsTarget } from './aws';
+import { motoTemplateBody } from './lib/moto-stack';
 import { ROOT, TEMPLATE_PATH } from './lib/paths';
 import { outputsDir, outputsOf, templateName, writeOutputsFiles } from './lib/outputs';
 import { LogicalId } from '../src/names';
 import { count, parseFlags, runMain, UsageError } from './cli';
 import { packageProcessor, s3Client } from './package';
 import { buildConsole } from './build-console';
-import { deployedPageConfig } from './lib/console-config';
+import { CONSOLE_UPLOAD_OUTPUTS, deployedPageConfig } from './lib/console-config';
 import { publishConsole } from './lib/console-publish';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 
@@ -282,7 +283,8 @@ export async function deploy(argv: string[], print: (line: string) => void = con
   const { credentials, source } = await resolveCredentials();
   print(`Credentials from ${source} (access key ${maskedKeyId(credentials.accessKeyId)})`);
   const code = await packageProcessor({ bucket: flags.bucket!, target, credentials }, print);
-  const body = readFileSync(TEMPLATE_PATH, 'utf8');
+  // An emulator (AWS_ENDPOINT_URL: moto) gets the template without the outputs of the types it skips.
+  const body = target.endpoint ? motoTemplateBody() : readFileSync(TEMPLATE_PATH, 'utf8');
   const key = templateKey(body);
   await s3Client(target, credentials).send(new PutObjectCommand({ Bucket: flags.bucket!, Key: key, Body: body }));
   const templateURL = templateUrl(target, flags.bucket!, key);
@@ -300,15 +302,17 @@ export async function deploy(argv: string[], print: (line: string) => void = con
   await protectStack(new CloudFormationClient(clientConfig(target, credentials)), stackName, parameterValue(params, 'ThrowawayEnvironment') === 'true', print);
   const outputs = await writeOutputs(stackName, target, print, dir, credentials);
   // The traffic controllers' console: its build into the stack's bucket, its config from the outputs.
-  if (!outputs.ConsoleBucketName) {
-    print('Console: not uploaded (the stack reports no ConsoleBucketName output); run npm run deploy again once it does');
+  const missing = CONSOLE_UPLOAD_OUTPUTS.filter((key) => !outputs[key]);
+  if (missing.length > 0) {
+    // Only an emulator that skips CloudFront or Cognito (moto) reports a stack without them.
+    print(`Console: not uploaded (the stack reports no ${missing.join(', ')} output${missing.length > 1 ? 's' : ''}); run npm run deploy again once it does`);
   } else {
     const build = await buildConsole();
     await publishConsole(
       build,
       deployedPageConfig(env, target.region, outputs),
       {
-        bucket: outputs.ConsoleBucketName,
+        bucket: outputs.ConsoleBucketName!,
         distributionId: outputs.ConsoleDistributionId,
         s3: s3Client(target, credentials),
         cloudfront: new CloudFrontClient(clientConfig(target, credentials)),

@@ -22,6 +22,9 @@ export interface ConsolePageConfig {
   map: { tileUrl: string; attribution: string };
 }
 
+/** The outputs the console's upload needs: its bucket, and where its page signs in. */
+export const CONSOLE_UPLOAD_OUTPUTS = ['ConsoleBucketName', 'ConsoleUserPoolId', 'ConsoleUserPoolClientId', 'ConsoleAuthDomain'] as const;
+
 /** config.json of a deployed stack, from its outputs. */
 export function deployedPageConfig(environment: string, region: string, outputs: Record<string, string>): ConsolePageConfig {
   const need = (key: string) => {
