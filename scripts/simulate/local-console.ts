@@ -38,6 +38,8 @@ export interface LocalConsole {
   plugin: FastifyPluginAsync;
   /** A line the processor wrote: its per-zone EMF metrics go to moto's CloudWatch. */
   onProcessorLog(line: string): void;
+  /** The PID of the API's container (once it has started). */
+  pids(): number[];
   close(): Promise<void>;
 }
 
@@ -130,6 +132,7 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
       const found = emfMetricData(line);
       if (found.length) queued.push(...found);
     },
+    pids: () => [...pool.pids().values()],
     close: async () => {
       clearInterval(flusher);
       await pool.close();

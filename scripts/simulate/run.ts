@@ -626,6 +626,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       moto: [moto.pid],
       processor: [...pool.pids().values()],
       detector: [...detectorPool.pids().values()],
+      'console API': localConsole.pids(),
     });
     const loops = [
       (async () => {
