@@ -89,8 +89,7 @@ function startConsole(user) {
   }
   state.map ??= createMap($('map'), state.config.map, openZone);
   state.running = true;
-  loop(pollCity, POLL_MS);
-  loop(pollAlerts, POLL_MS);
+  loop(pollCityAndAlerts, POLL_MS);
   loop(pollZone, POLL_MS);
   loop(pollPositions, () => (positionsComplete() ? POSITIONS_MS : POLL_MS * 5));
   setInterval(renderAge, 250);
@@ -119,8 +118,20 @@ function setConnection(kind, text) {
 // ---------------------------------------------------------------------------------------------
 // The city.
 
-async function pollCity() {
-  const city = await state.api('/city');
+/**
+ * The city and its alerts, from one refresh of the API's snapshot, so that the map and the alerts
+ * agree (an alert's sensor is red on the map as the alert appears): when the two answers come from
+ * different refreshes, the older one is asked again.
+ */
+async function pollCityAndAlerts() {
+  let [city, alerts] = await Promise.all([state.api('/city'), state.api('/alerts')]);
+  if (alerts.generatedAtMs > city.generatedAtMs) city = await state.api('/city');
+  else if (city.generatedAtMs > alerts.generatedAtMs) alerts = await state.api('/alerts');
+  showCity(city);
+  showAlerts(alerts);
+}
+
+function showCity(city) {
   state.city = city;
   state.cityAt = Date.now();
   renderCity();
@@ -249,7 +260,11 @@ function renderSilent() {
 const alertKey = (a) => `${a.sensorId}|${a.level}|${a.sinceMs}`;
 
 async function pollAlerts() {
-  state.alerts = await state.api('/alerts');
+  showAlerts(await state.api('/alerts'));
+}
+
+function showAlerts(alerts) {
+  state.alerts = alerts;
   renderAlerts();
 }
 
