@@ -96,6 +96,13 @@ export const PROCESSOR_RESOURCES = {
     arn: { service: 'firehose', resourceType: 'deliverystream' },
     grants: [{ sid: 'DeliverRawReadings', actions: ['firehose:PutRecordBatch'] }],
   },
+  /** The latest reading of each sensor, for the traffic controllers' console (contract/console.ts). */
+  sensorStatusTableName: {
+    env: 'SENSOR_STATUS_TABLE_NAME',
+    resource: 'SensorStatusTable',
+    value: 'Ref',
+    grants: [{ sid: 'WriteSensorStatus', actions: ['dynamodb:UpdateItem'] }],
+  },
 } as const satisfies Record<string, ResourceBinding>;
 
 /** The processor's settings, in the order the template sets them (after the resources). */
@@ -118,6 +125,8 @@ export const PROCESSOR_SETTINGS = {
   readingTtlDays: { env: 'READING_TTL_DAYS', kind: 'number', min: 1, max: 3_650 },
   /** Readings older than the stream retention are quarantined as stale. */
   streamRetentionHours: { env: 'STREAM_RETENTION_HOURS', kind: 'number', min: 24, max: 8_760 },
+  /** Items the sensor-status table spreads the sensors over (a power of two, 1-256). */
+  sensorStatusItems: { env: 'SENSOR_STATUS_ITEMS', kind: 'number', min: 1, max: 256 },
 } as const satisfies Record<string, NumberSetting | TextSetting>;
 
 export type ProcessorResource = keyof typeof PROCESSOR_RESOURCES;

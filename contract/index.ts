@@ -3,3 +3,4 @@ export * from './env';
 export * from './names';
 export * from './reading';
 export * from './health';
+export * from './console';

@@ -91,6 +91,8 @@ export const METRIC = {
   rawRecordsDelivered: 'RawRecordsDelivered',
   /** Firehose records given up on (retries exhausted): their readings are reported for retry. */
   rawDeliveryFailures: 'RawDeliveryFailures',
+  /** Writes of the console's sensor-status items given up on (the next batch writes those sensors again). */
+  sensorStatusWriteFailures: 'SensorStatusWriteFailures',
   endToEndLatencyMs: 'EndToEndLatencyMs',
   alertLatencyMs: 'AlertLatencyMs',
   zoneCongestionIndex: 'ZoneCongestionIndex',

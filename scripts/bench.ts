@@ -31,7 +31,7 @@ import { bundleProcessor } from './bundle';
 import { scriptFlags } from './cli';
 import { ROOT } from './lib/paths';
 import { FakeAws } from './lib/fake-aws';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
+import { ALERT_STATE_TABLE, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../contract';
 import { EXAMPLE_PHYSICAL_IDS, processorEnv } from './lib/processor-env';
 import { BENCH_SHAPE, decodeFloorNs, INVALID_SHARE, makeEvent, PRODUCTION_SHAPE, RECORDS, SENSORS, type Shape } from './lib/bench-batches';
 import { printSdkBench, sdkBench } from './bench-sdk';
@@ -64,6 +64,7 @@ function container(latencyMs: number, lake?: (aws: FakeAws) => void): Sink[] {
         hash: ALERT_STATE_TABLE.partitionKey,
         indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
       },
+      [config.sensorStatusTableName]: { hash: SENSOR_STATUS_TABLE.partitionKey },
     },
   });
   lake?.(aws);

@@ -5,8 +5,9 @@
  * the AWS CLI do (and prints them), packages the processor, uploads templates/TapStack.yml and
  * creates or updates the stack from it (createOrUpdateStack), then does what CloudFormation cannot:
  * attaches the sensor policy to the environment's sensor thing group, and turns termination
- * protection on outside throwaway environments; finally writes the stack's outputs to
- * <outputs dir>/<stack name>.json and, as the last deploy's copy, <outputs dir>/flat-outputs.json.
+ * protection on outside throwaway environments; then writes the stack's outputs to
+ * <outputs dir>/<stack name>.json and, as the last deploy's copy, <outputs dir>/flat-outputs.json;
+ * finally uploads the console's build to its bucket (scripts/lib/console-publish.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -28,11 +29,16 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { ENVIRONMENT_SUFFIX_PATTERN } from '../contract';
 import { buildTemplate } from '../src/index';
 import { assertBucketName, clientConfig, DeployError, maskedKeyId, resolveCredentials, resolveTarget, type AwsTarget } from './aws';
+import { motoTemplateBody } from './lib/moto-stack';
 import { ROOT, TEMPLATE_PATH } from './lib/paths';
 import { outputsDir, outputsOf, templateName, writeOutputsFiles } from './lib/outputs';
 import { LogicalId } from '../src/names';
 import { count, parseFlags, runMain, UsageError } from './cli';
 import { packageProcessor, s3Client } from './package';
+import { buildConsole } from './build-console';
+import { CONSOLE_UPLOAD_OUTPUTS, deployedPageConfig } from './lib/console-config';
+import { publishConsole } from './lib/console-publish';
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 
 export const PARAMS_DIR = join(ROOT, 'params');
 export const CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_AUTO_EXPAND'];
@@ -277,7 +283,8 @@ export async function deploy(argv: string[], print: (line: string) => void = con
   const { credentials, source } = await resolveCredentials();
   print(`Credentials from ${source} (access key ${maskedKeyId(credentials.accessKeyId)})`);
   const code = await packageProcessor({ bucket: flags.bucket!, target, credentials }, print);
-  const body = readFileSync(TEMPLATE_PATH, 'utf8');
+  // An emulator (AWS_ENDPOINT_URL: moto) gets the template without the outputs of the types it skips.
+  const body = target.endpoint ? motoTemplateBody() : readFileSync(TEMPLATE_PATH, 'utf8');
   const key = templateKey(body);
   await s3Client(target, credentials).send(new PutObjectCommand({ Bucket: flags.bucket!, Key: key, Body: body }));
   const templateURL = templateUrl(target, flags.bucket!, key);
@@ -293,7 +300,28 @@ export async function deploy(argv: string[], print: (line: string) => void = con
   const parameters = Object.fromEntries(Object.keys(TEMPLATE_PARAMETERS()).map((name) => [name, parameterValue(params, name)]));
   await attachSensorPolicy(new IoTClient(clientConfig(target, credentials)), parameters, print);
   await protectStack(new CloudFormationClient(clientConfig(target, credentials)), stackName, parameterValue(params, 'ThrowawayEnvironment') === 'true', print);
-  return writeOutputs(stackName, target, print, dir, credentials);
+  const outputs = await writeOutputs(stackName, target, print, dir, credentials);
+  // The traffic controllers' console: its build into the stack's bucket, its config from the outputs.
+  const missing = CONSOLE_UPLOAD_OUTPUTS.filter((key) => !outputs[key]);
+  if (missing.length > 0) {
+    // Only an emulator that skips CloudFront or Cognito (moto) reports a stack without them.
+    print(`Console: not uploaded (the stack reports no ${missing.join(', ')} output${missing.length > 1 ? 's' : ''}); run npm run deploy again once it does`);
+  } else {
+    const build = await buildConsole();
+    await publishConsole(
+      build,
+      deployedPageConfig(env, target.region, outputs),
+      {
+        bucket: outputs.ConsoleBucketName!,
+        distributionId: outputs.ConsoleDistributionId,
+        s3: s3Client(target, credentials),
+        cloudfront: new CloudFrontClient(clientConfig(target, credentials)),
+      },
+      print,
+    );
+    print(`Console: ${outputs.ConsoleUrl ?? '(see the ConsoleUrl output)'} (add users with npm run users -- add --env ${env} ...)`);
+  }
+  return outputs;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

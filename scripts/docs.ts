@@ -95,6 +95,10 @@ const DIAGRAM_TYPES = new Set([
   'AWS::Athena::WorkGroup',
   'AWS::QuickSight::DataSource',
   'AWS::QuickSight::DataSet',
+  // The traffic controllers' console: the page's CDN, the sign-in and the read API.
+  'AWS::CloudFront::Distribution',
+  'AWS::Cognito::UserPool',
+  'AWS::ApiGatewayV2::Api',
 ]);
 
 /** The ids a subtree refers to: Ref, Fn::GetAtt and ${Var} in Fn::Sub. */

@@ -8,6 +8,7 @@ import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { assertBucketName, BucketError, bucketErrorLine, clientConfig, resolveCredentials, resolveTarget, type AwsTarget } from './aws';
 import { bundleProcessor } from './bundle';
+import { buildConsole } from './build-console';
 import { parseFlags, runMain } from './cli';
 
 export interface PackageResult {
@@ -48,6 +49,10 @@ export async function packageProcessor(
     print(`Uploaded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     uploaded = true;
   }
+  // The console's build: content-hashed, so it is built here (and checked) and uploaded by npm run
+  // deploy into the stack's own bucket, which exists once the stack does.
+  const consoleBuild = await buildConsole();
+  print(`Console: dist/console, ${consoleBuild.files.length} files (${(consoleBuild.files.reduce((n, f) => n + f.bytes, 0) / 1024).toFixed(0)} KiB); npm run deploy uploads it to the stack's console bucket`);
   print(`LambdaCodeS3Bucket=${options.bucket}`);
   print(`LambdaCodeS3Key=${key}`);
   return { LambdaCodeS3Bucket: options.bucket, LambdaCodeS3Key: key, uploaded };

@@ -1,5 +1,5 @@
 /**
- * npm run plan -- --sensors N --hz R [--zones Z] [--hot-zone-share S] [--window SECONDS] [--region REGION] [--json]
+ * npm run plan -- --sensors N --hz R [--zones Z] [--hot-zone-share S] [--window SECONDS] [--region REGION] [--controllers N] [--json]
  * Capacity, quotas and monthly cost for a city (the model is src/capacity.ts).
  */
 import { PLAN_DEFAULTS, plan, planMarkdown, type PlanInput } from '../src/capacity';
@@ -14,6 +14,7 @@ export function planInputFromArgv(argv: string[]): { input: PlanInput; json: boo
     'hot-zone-share': { type: 'string', help: `share of sensors in the busiest zone, default ${PLAN_DEFAULTS.hotZoneShare}` },
     window: { type: 'string', help: `batching window in seconds (0-300), default ${PLAN_DEFAULTS.windowSeconds}` },
     region: { type: 'string', help: `AWS region, default ${PLAN_DEFAULTS.region}` },
+    controllers: { type: 'string', help: `traffic controllers with the console open, default ${PLAN_DEFAULTS.controllers}` },
     json: { type: 'boolean', help: 'print JSON' },
   });
   if (flags.region !== undefined) assertKnownRegion(flags.region, '--region');
@@ -25,6 +26,7 @@ export function planInputFromArgv(argv: string[]): { input: PlanInput; json: boo
       hotZoneShare: numberFlag('plan', 'hot-zone-share', flags['hot-zone-share'], PLAN_DEFAULTS.hotZoneShare),
       windowSeconds: numberFlag('plan', 'window', flags.window, PLAN_DEFAULTS.windowSeconds),
       region: flags.region ?? PLAN_DEFAULTS.region,
+      controllers: numberFlag('plan', 'controllers', flags.controllers, PLAN_DEFAULTS.controllers, { integer: true }),
     },
     json: flags.json === true,
   };

@@ -126,8 +126,10 @@ async function main(): Promise<void> {
     out: args.out,
     device: args.device,
     onReady: async (simulation) => {
-      dashboard = await startDashboard({ port: args.port, snapshot: () => latest ?? simulation.snapshot() });
-      print(`Dashboard: ${dashboard.url}`);
+      dashboard = await startDashboard({ port: args.port, snapshot: () => latest ?? simulation.snapshot(), console: simulation.console.plugin });
+      simulation.console.issuer.bindOrigin(dashboard.consoleUrl!);
+      print(`Traffic controllers' console: ${dashboard.consoleUrl} (sign in as the local controller or supervisor)`);
+      print(`Simulator panel (books, latencies, CPU): ${dashboard.url}`);
       for (const line of simulation.connection.lines) print(line);
     },
     onTick: (snapshot) => {

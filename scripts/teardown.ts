@@ -27,6 +27,7 @@ import {
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CognitoIdentityProviderClient, DeleteUserPoolCommand, UpdateUserPoolCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DeleteTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCertificateCommand,
@@ -151,7 +152,10 @@ export async function teardownPlan(ctx: OpsContext): Promise<TeardownPlan> {
     .map((r) => ({
       ...r,
       physicalId: physical.get(r.logicalId)!,
-      why: r.type === 'AWS::DynamoDB::Table' ? 'retained (ThrowawayEnvironment=false), deletion protection on' : 'retained (ThrowawayEnvironment=false)',
+      why:
+        r.type === 'AWS::DynamoDB::Table' || r.type === 'AWS::Cognito::UserPool'
+          ? 'retained (ThrowawayEnvironment=false), deletion protection on'
+          : 'retained (ThrowawayEnvironment=false)',
     }));
 
   const s3 = new S3Client({ ...ctx.config, ...(ctx.target.endpoint ? { forcePathStyle: true } : {}) });
@@ -279,6 +283,13 @@ async function deleteRetained(ctx: OpsContext, r: Leftover, s3: S3Client): Promi
     case 'AWS::SQS::Queue':
       await new SQSClient(ctx.config).send(new DeleteQueueCommand({ QueueUrl: r.physicalId }));
       return;
+    case 'AWS::Cognito::UserPool': {
+      // The console's users. UpdateUserPool resets what it is not given, but the pool is deleted next.
+      const cognito = new CognitoIdentityProviderClient(ctx.config);
+      await cognito.send(new UpdateUserPoolCommand({ UserPoolId: r.physicalId, DeletionProtection: 'INACTIVE' }));
+      await cognito.send(new DeleteUserPoolCommand({ UserPoolId: r.physicalId }));
+      return;
+    }
     case 'AWS::S3::Bucket':
       await emptyBucket(s3, r.physicalId);
       await s3.send(new DeleteBucketCommand({ Bucket: r.physicalId }));

@@ -82,6 +82,26 @@ declare module 'cloudform-types/types/iot/thingType' {
   }
 }
 
+declare module 'cloudform-types/types/cognito/userPool' {
+  interface UserPoolProperties {
+    /**
+     * AWS::Cognito::UserPool UserPoolTier (Nov 2024): the feature plan, LITE | ESSENTIALS | PLUS
+     * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cognito-userpool.html).
+     */
+    UserPoolTier?: Value<'LITE' | 'ESSENTIALS' | 'PLUS'>;
+  }
+}
+
+declare module 'cloudform-types/types/cognito/userPoolDomain' {
+  interface UserPoolDomainProperties {
+    /**
+     * AWS::Cognito::UserPoolDomain ManagedLoginVersion (Nov 2024): 1 is the classic hosted UI, 2 the
+     * managed login pages (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cognito-userpooldomain.html).
+     */
+    ManagedLoginVersion?: Value<number>;
+  }
+}
+
 /**
  * AWS::Kinesis::ResourcePolicy (2024), a resource type cloudform-types does not have: the
  * resource-based policy of a data stream

@@ -37,6 +37,18 @@ export function retainUnlessThrowaway<T extends ResourceBase>(resource: T): T {
   return resource;
 }
 
+/** What the stack's buckets are: no public access, no ACLs (the owner owns every object), versioned. */
+export const PRIVATE_VERSIONED_BUCKET = {
+  PublicAccessBlockConfiguration: {
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  },
+  OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' as const }] },
+  VersioningConfiguration: { Status: 'Enabled' as const },
+};
+
 const stackKeyArn = (): IntrinsicFunction => arnOf(LogicalId.EncryptionKey);
 
 /**

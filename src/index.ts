@@ -5,6 +5,7 @@ import { DEFAULTS, validateConfig, type StackConfig } from './config';
 import type { Layer } from './layer';
 import { buildAlerting } from './layers/alerting';
 import { buildAnalytics } from './layers/analytics';
+import { buildConsole } from './layers/console';
 import { buildHealth } from './layers/health';
 import { buildIngestion } from './layers/ingestion';
 import { buildMonitoring } from './layers/monitoring';
@@ -29,6 +30,7 @@ export const LAYERS = {
   analytics: buildAnalytics,
   provisioning: buildProvisioning,
   health: buildHealth,
+  console: buildConsole,
   monitoring: (config: StackConfig, alarms: AlarmSpec[] = []) => buildMonitoring(config, alarms),
 } as const satisfies Record<string, (config: StackConfig, alarms: AlarmSpec[]) => Layer>;
 

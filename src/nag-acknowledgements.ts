@@ -43,6 +43,7 @@ export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   { resource: 'ProcessorRole', finding: logStreams('ProcessorLogGroup'), kind: 'deliberate', reason: LOG_STREAMS_REASON },
   { resource: 'DeliveryRole', finding: logStreams('DeliveryLogGroup'), kind: 'deliberate', reason: LOG_STREAMS_REASON },
   { resource: 'HealthDetectorRole', finding: logStreams('HealthDetectorLogGroup'), kind: 'deliberate', reason: LOG_STREAMS_REASON },
+  { resource: 'ConsoleApiRole', finding: logStreams('ConsoleApiLogGroup'), kind: 'deliberate', reason: LOG_STREAMS_REASON },
   ...(['raw', 'errors'] as const).map(
     (prefix): Acknowledgement => ({
       resource: 'DeliveryRole',
@@ -60,6 +61,15 @@ export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     reason:
       'iot:ListThingGroups (the zones) has no resource type in the AWS IoT actions table, so IAM accepts only "*" ' +
       '(https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiot.html); a read-only listing, alone in its policy.',
+  },
+  {
+    resource: 'ConsoleApiRole',
+    finding: 'AwsSolutions-IAM5[Resource::*]',
+    kind: 'deliberate',
+    reason:
+      'iot:ListThings (the sensors\' positions) and cloudwatch:GetMetricData (a zone\'s trend) have no resource type ' +
+      '(https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiot.html, .../list_amazoncloudwatch.html), so IAM ' +
+      'accepts only "*"; two read-only actions, alone in their policy.',
   },
   ...each(
     PROVISIONING_ROLES,
@@ -106,7 +116,7 @@ export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'rotated, whose policy names who may use it (DESIGN.md, Security).',
   },
   ...each(
-    ['ProcessorFunction', 'HealthDetectorFunction'],
+    ['ProcessorFunction', 'HealthDetectorFunction', 'ConsoleApiFunction'],
     'AwsSolutions-L1',
     'deliberate',
     'nodejs24.x is the runtime the bundle is built for (esbuild node24) and tested on (node@24): supported to 2028 ' +
@@ -121,7 +131,7 @@ export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'would move readings to yet another queue each time those tools had read them maxReceiveCount times.',
   },
   ...each(
-    ['TopicRuleRole', 'DeliveryRole', 'ProcessorRole', 'HealthDetectorRole', 'HealthDetectorScheduleRole', 'SensorProvisioningRole', 'BulkRegistrationRole'],
+    ['TopicRuleRole', 'DeliveryRole', 'ProcessorRole', 'HealthDetectorRole', 'HealthDetectorScheduleRole', 'SensorProvisioningRole', 'BulkRegistrationRole', 'ConsoleApiRole'],
     'NIST.800.53.R5-IAMNoInlinePolicy',
     'deliberate',
     'Each role has its own policy, written for it and scoped to this stack\'s resources; inline, it lives and dies with its role ' +
@@ -134,6 +144,21 @@ export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     'Point-in-time recovery is on (35 days, to the second), deletion protection is on and the tables are retained with the stack ' +
       'outside throwaway environments; every raw reading is also kept in S3. An AWS Backup plan (vault, copies, retention) is the ' +
       "account's backup policy, not this stack's.",
+  ),
+  {
+    resource: 'SensorStatusTable',
+    finding: 'NIST.800.53.R5-DynamoDBInBackupPlan',
+    kind: 'deliberate',
+    reason:
+      "The console's read model: every sensor's latest reading, rewritten by the processor with each batch, so it is whole again " +
+      'seconds after any loss; point-in-time recovery and deletion protection are on like the other tables.',
+  },
+  ...each(
+    ['ConsoleBucket', 'ConsoleLogsBucket'],
+    'NIST.800.53.R5-S3BucketReplicationEnabled',
+    'deliberate',
+    "The console's build (npm run deploy uploads it again from the repository) and its access logs: versioned, retained outside " +
+      'throwaway environments; one Region by design, like the lake.',
   ),
   ...each(
     ['RawDataBucket', 'AccessLogBucket'],
@@ -150,8 +175,42 @@ export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
       'Server access logs can be delivered only to a bucket whose default encryption is SSE-S3, not SSE-KMS ' +
       '(https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).',
   },
+  {
+    resource: 'ConsoleLogsBucket',
+    finding: 'NIST.800.53.R5-S3DefaultEncryptionKMS',
+    kind: 'deliberate',
+    reason:
+      "It receives the console bucket's server access logs, which S3 delivers only to a bucket encrypted with SSE-S3 " +
+      '(https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html), and CloudFront\'s standard logs.',
+  },
+  {
+    resource: 'ConsoleDistribution',
+    finding: 'AwsSolutions-CFR1',
+    kind: 'deliberate',
+    reason:
+      "The console is for the city's controllers, who sign in (Cognito, MFA on by default); which countries to block is the " +
+      "city's policy, applied with its AWS WAF web ACL (ConsoleWebAclArn), not a list fixed in the template.",
+  },
+
+  {
+    resource: 'ConsoleDistribution',
+    finding: 'AwsSolutions-CFR4',
+    kind: 'deliberate',
+    reason:
+      'With ConsoleDomainName and its ACM certificate the minimum is TLSv1.2_2021; the default *.cloudfront.net certificate cannot ' +
+      'set a minimum (CloudFront fixes it at TLSv1), so docs/console.md says to use a custom domain in production.',
+  },
+  {
+    resource: 'ConsoleUserPool',
+    finding: 'AwsSolutions-COG8',
+    kind: 'deliberate',
+    reason:
+      'The Lite plan: users are created by administrators only (no sign-up), passwords of 14+ characters with every class, TOTP ' +
+      "MFA on by default. Plus adds threat protection (compromised credentials, adaptive authentication) at a per-user price; the " +
+      "city may choose it, but the pool's few dozen admin-made accounts do not need it to be safe.",
+  },
   ...each(
-    ['ProcessorFunction', 'HealthDetectorFunction'],
+    ['ProcessorFunction', 'HealthDetectorFunction', 'ConsoleApiFunction'],
     'NIST.800.53.R5-LambdaInsideVPC',
     'deliberate',
     'The functions reach only AWS APIs (DynamoDB, SQS, EventBridge, Firehose, IoT), over TLS with their roles; no VPC resource. A ' +
@@ -166,6 +225,21 @@ export const NAG_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
     'This queue is itself a dead-letter queue (of the Kinesis event source mapping, of the EventBridge rule targets, of the ' +
       "detector's async invocations); SQS3 recognises only a queue named in another queue's RedrivePolicy.",
   ),
+  {
+    resource: 'ConsoleUserPool',
+    finding: 'AwsSolutions-COG2',
+    kind: 'false positive',
+    reason:
+      'MfaConfiguration comes from the ConsoleMfa parameter (ON by default, with TOTP); the rule cannot evaluate a Ref and reports an error.',
+  },
+  {
+    resource: 'ConsoleApiFunction',
+    finding: 'NIST.800.53.R5-LambdaDLQ',
+    kind: 'false positive',
+    reason:
+      'API Gateway invokes the function synchronously and gets its error; a dead-letter queue only ever receives failed asynchronous ' +
+      'invocations (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html).',
+  },
   {
     resource: 'ProcessorFunction',
     finding: 'NIST.800.53.R5-LambdaConcurrency',

@@ -8,6 +8,8 @@
 import { Fn, type IntrinsicFunction } from 'cloudform-types';
 import type Parameter from 'cloudform-types/types/parameter';
 import {
+  SENSOR_STATUS_ITEM_COUNTS,
+  SENSORS_PER_STATUS_ITEM,
   DETECTOR_SETTINGS,
   ENVIRONMENT_SUFFIX_PATTERN,
   INGEST_MODES,
@@ -28,6 +30,7 @@ export const PARAMETER_GROUPS = [
   'Alerting',
   'Operations and analytics',
   'Device provisioning',
+  "Traffic controllers' console",
 ] as const;
 type Group = (typeof PARAMETER_GROUPS)[number];
 
@@ -441,6 +444,91 @@ export const PARAMETERS = {
     constraint: PEM_CONSTRAINT,
   },
   /**
+   * The console reads every sensor's latest reading from this many items (src/layers/console.ts):
+   * each batch writes the items its sensors fall in, so more items mean smaller writes but more of
+   * them. 256 (the hash's first byte) keeps an item near 10 KB at 50,000 sensors.
+   */
+  sensorStatusItems: {
+    name: 'SensorStatusItems',
+    group: "Traffic controllers' console",
+    type: 'Number',
+    description:
+      `Items the sensor-status table (each sensor's latest reading, for the console) spreads the sensors over: a power of two, about one per ${SENSORS_PER_STATUS_ITEM} sensors (npm run plan recommends it).`,
+    default: 256,
+    allowed: SENSOR_STATUS_ITEM_COUNTS,
+    constraint: `must be one of ${SENSOR_STATUS_ITEM_COUNTS.join(', ')}`,
+    env: 'sensorStatusItems',
+  },
+  consoleMfa: {
+    name: 'ConsoleMfa',
+    group: "Traffic controllers' console",
+    type: 'String',
+    description: 'Multi-factor sign-in for the console (an authenticator app, TOTP): ON for everyone, OPTIONAL (each user chooses) or OFF.',
+    default: 'ON',
+    allowed: ['OFF', 'OPTIONAL', 'ON'],
+    constraint: 'must be OFF, OPTIONAL or ON',
+  },
+  /** Empty: the console is at the distribution's own https://<id>.cloudfront.net address. */
+  consoleDomainName: {
+    name: 'ConsoleDomainName',
+    group: "Traffic controllers' console",
+    type: 'String',
+    description: 'Custom domain of the console, e.g. traffic.city.example (empty: the CloudFront address). Needs ConsoleCertificateArn; point a DNS CNAME or alias at the distribution.',
+    default: '',
+    pattern: '^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$',
+    constraint: 'must be empty or a lowercase DNS name',
+  },
+  /** CloudFront takes certificates from us-east-1 only. */
+  consoleCertificateArn: {
+    name: 'ConsoleCertificateArn',
+    group: "Traffic controllers' console",
+    type: 'String',
+    description: 'ACM certificate (in us-east-1, as CloudFront requires) for ConsoleDomainName; empty with an empty ConsoleDomainName.',
+    default: '',
+    pattern: '^$|^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$',
+    constraint: 'must be empty or an ACM certificate ARN in us-east-1',
+  },
+  /** A CloudFront web ACL must be created in us-east-1 (scope CLOUDFRONT), so a stack elsewhere takes one made apart. */
+  consoleWebAclArn: {
+    name: 'ConsoleWebAclArn',
+    group: "Traffic controllers' console",
+    type: 'String',
+    description:
+      'AWS WAF web ACL (scope CLOUDFRONT, made in us-east-1) in front of the console, e.g. IP allow-lists of the city\'s networks and rate limits; empty: none.',
+    default: '',
+    pattern: '^$|^arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/[A-Za-z0-9_-]{1,128}/[0-9a-f-]{36}$',
+    constraint: 'must be empty or the ARN of a WAFv2 web ACL of scope CLOUDFRONT (in us-east-1)',
+  },
+  /** None by default: the page works with no internet and draws a schematic map. */
+  consoleMapTileUrl: {
+    name: 'ConsoleMapTileUrl',
+    group: "Traffic controllers' console",
+    type: 'String',
+    description:
+      'Map tiles under the console\'s map, an https URL template with {z}, {x} and {y} on one host (e.g. a city GIS tile server). Empty: a schematic map, no internet needed. Check the provider\'s usage policy.',
+    default: '',
+    pattern: '^$|^https://[a-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/@%-]*\\{z\\}[A-Za-z0-9._~/@%{}-]*$',
+    constraint: 'must be empty or an https URL template on one host with {z}, {x} and {y}',
+  },
+  consoleMapAttribution: {
+    name: 'ConsoleMapAttribution',
+    group: "Traffic controllers' console",
+    type: 'String',
+    description: 'Attribution the tile provider requires, shown on the map as text (e.g. © OpenStreetMap contributors).',
+    default: '',
+    pattern: '^[^<>]{0,200}$',
+    constraint: 'must be at most 200 characters, without < or >',
+  },
+  /** 50 controllers polling twice every 2 s is 50 requests/s; twice that leaves room for zone panels. */
+  consoleApiRequestsPerSecond: {
+    name: 'ConsoleApiRequestsPerSecond',
+    group: "Traffic controllers' console",
+    type: 'Number',
+    description: 'Steady-state request rate the console API accepts (stage throttling; more is answered 429).',
+    default: 100,
+    range: { min: 1, max: 10_000 },
+    },
+  /**
    * The one role outside the stack that may act on its protected paths: publish to the alerts topic
    * (npm run redrive -- --alerts; everyone else is denied) and, with bulk registration, pass the bulk
    * role to AWS IoT.
@@ -501,6 +589,12 @@ export const Cond = ids(
   'IsBulkRegistrationEnabled',
   // Only for cfn-lint (W1030): the verification certificate is required whenever the CA is set.
   'HasDeviceCaVerification',
+  'HasConsoleDomain',
+  // The certificate goes with the domain (rule ConsoleDomainNeedsCertificate); cfn-lint (W1030) needs its own condition.
+  'HasConsoleCertificate',
+  'HasConsoleMapTiles',
+  'HasConsoleWebAcl',
+  'IsConsoleMfaOff',
 );
 export type ConditionName = keyof typeof Cond;
 
@@ -568,6 +662,11 @@ export function buildConditions(): Record<ConditionName, unknown> {
     HasDeviceCaVerification: Fn.Not(Fn.Equals(param(Param.DeviceCaVerificationCertificatePem), '')),
     HasOperatorRole: Fn.Not(Fn.Equals(param(Param.OperatorRoleName), '')),
     IsBulkRegistrationEnabled: Fn.Equals(param(Param.EnableBulkRegistration), 'true'),
+    HasConsoleDomain: Fn.Not(Fn.Equals(param(Param.ConsoleDomainName), '')),
+    HasConsoleCertificate: Fn.Not(Fn.Equals(param(Param.ConsoleCertificateArn), '')),
+    HasConsoleMapTiles: Fn.Not(Fn.Equals(param(Param.ConsoleMapTileUrl), '')),
+    HasConsoleWebAcl: Fn.Not(Fn.Equals(param(Param.ConsoleWebAclArn), '')),
+    IsConsoleMfaOff: Fn.Equals(param(Param.ConsoleMfa), 'OFF'),
   };
 }
 
@@ -604,6 +703,24 @@ export function buildRules(): Record<string, unknown> {
         },
       ],
     },
+    ConsoleDomainNeedsCertificate: {
+      Assertions: [
+        {
+          Assert: {
+            'Fn::Or': [
+              { 'Fn::And': [{ 'Fn::Equals': [param(Param.ConsoleDomainName), ''] }, { 'Fn::Equals': [param(Param.ConsoleCertificateArn), ''] }] },
+              {
+                'Fn::And': [
+                  { 'Fn::Not': [{ 'Fn::Equals': [param(Param.ConsoleDomainName), ''] }] },
+                  { 'Fn::Not': [{ 'Fn::Equals': [param(Param.ConsoleCertificateArn), ''] }] },
+                ],
+              },
+            ],
+          },
+          AssertDescription: 'ConsoleDomainName and ConsoleCertificateArn are set together (a custom domain needs its certificate) or both left empty',
+          },
+        ],
+      },
     BulkRegistrationNeedsOperator: {
       RuleCondition: { 'Fn::Equals': [param(Param.EnableBulkRegistration), 'true'] },
       Assertions: [

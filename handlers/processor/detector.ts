@@ -16,7 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IoTClient } from '@aws-sdk/client-iot';
 import type { Context } from 'aws-lambda';
-import { DETECTOR_RESOURCES, DETECTOR_SETTINGS, type DetectorResource, type DetectorSetting, type NumberSetting } from '../../contract';
+import { DETECTOR_RESOURCES, DETECTOR_SETTINGS, type DetectorResource } from '../../contract';
 import { CallCounter, DEFAULT_IO, mapPool, type IoContext } from './adapters/aws-calls';
 import { healthWriter, publishHealthEvents, recentWindowKeys, registryZones, scanHealth } from './adapters/health-store';
 import { latestReadingTimes } from './adapters/latest-reading';
@@ -29,39 +29,13 @@ import {
   type HealthEvent,
   type ZoneHealth,
 } from './core/health';
-import { ProcessorConfigError } from './errors';
+import { readFunctionEnv, type FunctionConfig } from './function-env';
 import { jsonLogger } from './log';
 
-export type DetectorConfig = Record<DetectorResource, string> & {
-  [K in DetectorSetting]: (typeof DETECTOR_SETTINGS)[K]['kind'] extends 'number' ? number : string;
-};
+export type DetectorConfig = FunctionConfig<DetectorResource, typeof DETECTOR_SETTINGS>;
 
 /** Reads and checks the detector's variables (contract/health.ts); one error lists every problem. */
-export function readDetectorConfig(env: Record<string, string | undefined>): DetectorConfig {
-  const problems: string[] = [];
-  const values: Record<string, string | number> = {};
-  for (const [key, binding] of Object.entries(DETECTOR_RESOURCES)) {
-    const value = env[binding.env];
-    if (!value) problems.push(`${binding.env} is not set`);
-    values[key] = value ?? '';
-  }
-  for (const [key, setting] of Object.entries(DETECTOR_SETTINGS)) {
-    const raw = env[setting.env];
-    if (setting.kind === 'text') {
-      if (!raw) problems.push(`${setting.env} is not set`);
-      values[key] = raw ?? '';
-      continue;
-    }
-    const { min, max } = setting as NumberSetting;
-    const value = Number(raw);
-    if (raw === undefined || raw === '' || !Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${setting.env}: got ${raw === undefined ? 'nothing' : `"${raw}"`}, expected a whole number from ${min} to ${max}`);
-    }
-    values[key] = value;
-  }
-  if (problems.length > 0) throw new ProcessorConfigError(`Invalid detector configuration: ${problems.join('; ')}`);
-  return values as DetectorConfig;
-}
+export const readDetectorConfig = (env: Record<string, string | undefined>): DetectorConfig => readFunctionEnv('detector', DETECTOR_RESOURCES, DETECTOR_SETTINGS, env);
 
 export interface DetectorClients {
   dynamodb: Pick<DynamoDBClient, 'send'>;

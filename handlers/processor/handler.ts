@@ -106,6 +106,7 @@ export async function processBatch(
     replayed: batch.replayed,
     rawRecordsDelivered: sum('rawRecordsDelivered'),
     rawDeliveryFailures: sum('rawDeliveryFailures'),
+    statusWriteFailures: sum('statusWriteFailures'),
     calls: counter.counts,
   };
   const latencies = {

@@ -1,6 +1,7 @@
 /**
  * Lambda entry points: wiring only. `handler` is the processor (Kinesis batches), `detector` the
- * silent-sensor detector (scheduled, detector.ts). Each builds its configuration, clients and sinks
+ * silent-sensor detector (scheduled, detector.ts), `consoleApi` the traffic controllers' console
+ * API (behind API Gateway, console-api.ts). Each builds its configuration, clients and sinks
  * once per container, on its first invocation: a function reads only its own environment.
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
@@ -9,6 +10,7 @@ import { processBatch } from './handler';
 import { createClients, processorSinks } from './outputs';
 import type { Sink } from './sinks/sink';
 import type { detector as detectorHandler } from './detector';
+import type { consoleApi as consoleApiHandler } from './console-api';
 
 let processor: { config: ProcessorConfig; sinks: Sink[] } | undefined;
 
@@ -28,5 +30,14 @@ export async function handler(event: KinesisStreamEvent, context: Context): Prom
  */
 export async function detector(...args: Parameters<typeof detectorHandler>): ReturnType<typeof detectorHandler> {
   const { detector: run } = await import('./detector');
+  return run(...args);
+}
+
+/**
+ * The console API (console-api.ts). Imported on its first call, like the detector, so that the
+ * processor's containers never evaluate its modules (the CloudWatch and IoT clients among them).
+ */
+export async function consoleApi(...args: Parameters<typeof consoleApiHandler>): ReturnType<typeof consoleApiHandler> {
+  const { consoleApi: run } = await import('./console-api');
   return run(...args);
 }

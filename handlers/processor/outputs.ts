@@ -15,6 +15,7 @@ import { quarantineSink } from './sinks/quarantine';
 import { rawDataSink } from './sinks/raw-data';
 import { readingsSink } from './sinks/readings';
 import type { Sink } from './sinks/sink';
+import { statusSink } from './sinks/status';
 
 export interface Clients {
   dynamodb: DynamoDBClient;
@@ -67,5 +68,6 @@ export function processorSinks(config: ProcessorConfig, clients: Clients): Sink[
       policy: config,
     }),
     rawDataSink(clients.firehose, config.deliveryStreamName),
+    statusSink(clients.dynamodb, config),
   ];
 }

@@ -4,7 +4,7 @@
  * (what `Ref` gives: a table's name, a queue's URL; a bus's name), so a stack's resource list
  * fills it whatever bindings contract/env.ts declares.
  */
-import { DETECTOR_RESOURCES, PROCESSOR_RESOURCES } from '../../contract';
+import { DETECTOR_RESOURCES, PROCESSOR_RESOURCES, PROCESSOR_SETTINGS } from '../../contract';
 import { buildTemplate } from '../../src/index';
 import { resolveTemplate } from './cfn-eval';
 
@@ -17,6 +17,7 @@ export const EXAMPLE_PHYSICAL_IDS: PhysicalIds = {
   AlertStateTable: 'alert-state',
   AlertBus: 'bus',
   SensorHealthTable: 'sensor-health',
+  SensorStatusTable: 'status',
   QuarantineQueue: 'https://sqs.us-east-1.amazonaws.com/123456789012/quarantine',
   DeliveryStream: 'raw-readings',
 };
@@ -37,12 +38,20 @@ export function detectorEnv(physicalIds: PhysicalIds = EXAMPLE_PHYSICAL_IDS, opt
   return functionEnv('HealthDetectorFunction', physicalIds, options);
 }
 
+/** The console API's environment block for these resources (same derivation). */
+export function consoleApiEnv(physicalIds: PhysicalIds = EXAMPLE_PHYSICAL_IDS, options: ProcessorEnvOptions = {}): Record<string, string> {
+  return functionEnv('ConsoleApiFunction', physicalIds, options);
+}
+
 function functionEnv(logicalId: string, physicalIds: PhysicalIds, options: ProcessorEnvOptions): Record<string, string> {
   const fn = resolveTemplate(buildTemplate()).resources[logicalId]!;
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(fn.Properties.Environment.Variables as Record<string, unknown>)) {
     if (typeof value === 'string' || typeof value === 'number') env[name] = String(value);
-    else if (value && typeof value === 'object' && 'Fn::Sub' in value) env[name] = options.metricsNamespace ?? 'TapStack/test';
+    else if (value && typeof value === 'object' && 'Fn::Sub' in value) {
+      // The metrics namespace as asked; any other name (the console's thing type) in the `test` environment.
+      env[name] = name === PROCESSOR_SETTINGS.metricsNamespace.env ? (options.metricsNamespace ?? 'TapStack/test') : String(value['Fn::Sub']).replaceAll('${EnvironmentSuffix}', 'test');
+    }
     else {
       const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
       const target = v.Ref ?? v['Fn::GetAtt']![0];

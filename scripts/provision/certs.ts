@@ -43,12 +43,12 @@ export interface DeviceSubject {
   location: string;
 }
 
-/** CN, OU and dnQualifier (a PrintableString, as X.520 defines it; digits, '.', ',' and '-' fit). */
+/** CN, OU and, for a sensor with a position, dnQualifier (a PrintableString, as X.520 defines it; digits, '.', ',' and '-' fit). */
 export function deviceName(subject: DeviceSubject): x509.Name {
   return new x509.Name([
     { CN: [subject.sensorId] },
     { OU: [subject.zoneId] },
-    { [DN_QUALIFIER_OID]: [{ printableString: subject.location }] },
+    ...(subject.location ? [{ [DN_QUALIFIER_OID]: [{ printableString: subject.location }] }] : []),
   ]);
 }
 

@@ -15,7 +15,8 @@ export class CsvInputError extends Error {
   }
 }
 
-export const SENSOR_COLUMNS = { required: ['sensor_id', 'zone_id', 'lat', 'lon'], optional: ['installed_at'] } as const;
+/** lat and lon are optional (a sensor without them is listed in its zone, not placed on the console's map); both or neither. */
+export const SENSOR_COLUMNS = { required: ['sensor_id', 'zone_id'], optional: ['lat', 'lon', 'installed_at'] } as const;
 export const ZONE_COLUMNS = { required: ['zone_id'], optional: ['description'] } as const;
 
 /**
@@ -41,9 +42,10 @@ export interface SensorRow {
   row: number;
   sensorId: string;
   zoneId: string;
-  lat: number;
-  lon: number;
-  /** "lat,lon" as written (a leading '+' dropped: attribute values do not allow it). */
+  /** Absent when the CSV gives no position for the sensor. */
+  lat?: number;
+  lon?: number;
+  /** "lat,lon" as written (a leading '+' dropped: attribute values do not allow it); '' without a position. */
   location: string;
   /** '' when the CSV has no installed_at or leaves it empty. */
   installedAt: string;
@@ -149,8 +151,11 @@ export function parseSensorsCsv(text: string, file: string, zones?: ZoneList): S
     const rowProblems = [
       checkId(sensorId, ID_PATTERN, 'sensor_id', ALLOWED.sensorId),
       checkId(zoneId, ZONE_PATTERN, 'zone_id', ALLOWED.zoneId),
-      checkCoordinate(lat, 'lat', 90),
-      checkCoordinate(lon, 'lon', 180),
+      ...(lat === '' && lon === ''
+        ? []
+        : lat === '' || lon === ''
+          ? [`lat ${show(lat)} and lon ${show(lon)} go together; allowed: both (the sensor's position) or neither`]
+          : [checkCoordinate(lat, 'lat', 90), checkCoordinate(lon, 'lon', 180)]),
       checkInstalledAt(installedAt),
     ].filter((p): p is string => p !== undefined);
     const earlier = firstRowOf.get(sensorId);
@@ -168,9 +173,8 @@ export function parseSensorsCsv(text: string, file: string, zones?: ZoneList): S
       row,
       sensorId,
       zoneId,
-      lat: Number(lat),
-      lon: Number(lon),
-      location: `${plain(lat)},${plain(lon)}`,
+      ...(lat === '' ? {} : { lat: Number(lat), lon: Number(lon) }),
+      location: lat === '' ? '' : `${plain(lat)},${plain(lon)}`,
       installedAt,
     });
   }

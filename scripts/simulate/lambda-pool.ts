@@ -126,7 +126,7 @@ export class LambdaPool implements Invoker {
     return c;
   }
 
-  async invoke(lane: number, event: KinesisStreamEvent | Record<string, unknown>): Promise<InvokeOutcome> {
+  async invoke(lane: number, event: KinesisStreamEvent | object): Promise<InvokeOutcome> {
     const c = this.container(lane);
     try {
       await c.ready;

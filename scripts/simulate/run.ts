@@ -34,6 +34,7 @@ import { ensureZoneGroups } from '../provision/iot';
 import { startBroker, type LocalBroker } from './broker';
 import { CpuMeter, loadAverage } from './cpu';
 import { ShardPoller, type ShardSource, type StreamRecord } from './esm';
+import { startLocalConsole, type LocalConsole } from './local-console';
 import type { FleetMessage, FleetSensor, FleetSettings } from './fleet';
 import { applyRule, compileRule } from './iot-rules';
 import { KinesisWriter } from './kinesis-writer';
@@ -71,6 +72,8 @@ export interface SimulationOptions {
   onReady?: (simulation: Simulation) => Promise<void>;
   /** Aborts the run early (Ctrl-C). */
   signal?: AbortSignal;
+  /** The weather text of every reading (free text from the sensor; the console shows it as text). */
+  weatherCondition?: string;
   /** Where the connection file goes (default: a new temporary directory); removed at the end. */
   out?: string;
   /** How often the health detector runs (default: the template's schedule; tests run it faster). */
@@ -103,6 +106,8 @@ export interface Simulation {
   issueIdentity(sensorId: string, zoneId: string): Promise<{ keyPem: string; certificatePem: string }>;
   /** The PIDs of every process the simulation started, by role. */
   pids(): Record<string, number[]>;
+  /** The traffic controllers' console: its API handler, token issuer and routes (scripts/simulate/local-console.ts). */
+  console: LocalConsole;
   /** The connection file and the commands that use it. */
   connection: Connection;
 }
@@ -242,6 +247,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       ThrowawayEnvironment: 'true',
       KinesisShardCount: String(shards),
       ProcessorReservedConcurrency: String(Math.max(2, shards * factor)),
+      // About 25 sensors to a status item: each batch writes a few items (moto answers every write).
+      SensorStatusItems: String(Math.min(256, 2 ** Math.ceil(Math.log2(Math.max(1, options.sensors / 25))))),
       ...options.stackParameters,
     };
     const view = stackView(parameters);
@@ -341,6 +348,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     // The registry's zones in moto, as npm run provision makes them (a thing group per zone): the
     // health detector reads which zones to expect sensors in from them.
     await ensureZoneGroups(new IoTClient(aws), layout.zones.map((z) => ({ zoneId: z.zoneId, description: 'simulated zone' })), () => undefined);
+    const localConsole = await startLocalConsole({
+      motoEndpoint: moto.endpoint,
+      physicalIds,
+      zipPath: bundle.zipPath,
+      environment,
+      sensors: layout.sensors.map((s) => ({ sensorId: s.sensorId, zoneId: s.zoneId, lat: s.lat, lon: s.lon })),
+      print,
+    });
+    cleanups.push(() => localConsole.close());
 
     const startedAt = Date.now();
     const ledger = new Ledger({
@@ -450,6 +466,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     // The function's clients reach moto through AWS_ENDPOINT_URL (the SDK's service endpoint override).
     const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, AWS_ENDPOINT_URL: moto.endpoint }, timeoutSeconds: fn.Timeout ?? 60,
       onLog: (lane, line) => {
+        localConsole.onProcessorLog(line);
         // The processor's verdict on each reading it quarantines: the books take it from here, so
         // the quarantine queue keeps its messages for npm run quarantine.
         if (line.includes('"Reading quarantined"')) {
@@ -616,6 +633,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       moto: [moto.pid],
       processor: [...pool.pids().values()],
       detector: [...detectorPool.pids().values()],
+      'console API': localConsole.pids(),
     });
     const loops = [
       (async () => {
@@ -648,6 +666,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       snapshot: () => ledger.snapshot(Date.now()),
       issueIdentity: (sensorId, zoneId) => sensorIdentity(pki, sensorId, zoneId, '0,0'),
       pids: roles,
+      console: localConsole,
       connection,
     };
     // Every process the run started, by role: all are stopped by PID before simulate() returns.
@@ -681,6 +700,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         wavePeriodSeconds: options.wavePeriodSeconds ?? 120,
         daySeconds: options.daySeconds ?? 600,
         silentAfterSeconds: options.silentAfterSeconds ?? Math.min(30, (options.durationSeconds ?? 60) / 3),
+        ...(options.weatherCondition !== undefined ? { weatherCondition: options.weatherCondition } : {}),
       },
       startAt: startedAt,
     };

@@ -45,6 +45,8 @@ export interface TrafficOptions {
   daySeconds: number;
   /** Silent sensors stop publishing after this many seconds. */
   silentAfterSeconds: number;
+  /** The free-text weather every reading carries ('clear' unless given: the console's test sends hostile text). */
+  weatherCondition?: string;
 }
 
 /** A city centre for the grid (any plausible one). */
@@ -163,7 +165,7 @@ export function reading(sensor: SensorSpec, zones: number, options: TrafficOptio
     avg_speed: speed,
     congestion_index: congestion,
     temperature: 12,
-    weather_condition: 'clear',
+    weather_condition: options.weatherCondition ?? 'clear',
   };
   if (sensor.kind !== 'bad') return { payload: JSON.stringify(r), level, congestion, speed };
   const bad = BAD_KINDS[(n - 1 + sensor.index) % BAD_KINDS.length]!;

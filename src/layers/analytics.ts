@@ -8,7 +8,7 @@ import { Athena, Glue, IAM, KinesisFirehose, Logs, QuickSight, S3 } from 'cloudf
 import { COLUMN_TYPES, RAW_COLUMNS } from '../../contract';
 import type { AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
-import { logGroup, retainUnlessThrowaway, tags, type TagConfig } from '../defaults';
+import { logGroup, PRIVATE_VERSIONED_BUCKET, retainUnlessThrowaway, tags, type TagConfig } from '../defaults';
 import { allow, assumedBy, denyInsecureTransport, KMS_USE_ACTIONS, policyDocument } from '../iam';
 import { accountId, arnOf, getAtt, ref, region, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
@@ -41,18 +41,6 @@ const RAW_BUCKET_NAME = 'tapstack-${EnvironmentSuffix}-raw-${AWS::AccountId}-${A
 const accessLogBucketName = 'tapstack-${EnvironmentSuffix}-access-logs-${AWS::AccountId}-${AWS::Region}';
 /** How long the raw-data bucket's access logs are kept. */
 const ACCESS_LOG_RETENTION_DAYS = 365;
-
-/** What both buckets are: no public access, no ACLs (the owner owns every object), versioned. */
-const PRIVATE_VERSIONED_BUCKET = {
-  PublicAccessBlockConfiguration: {
-    BlockPublicAcls: true,
-    BlockPublicPolicy: true,
-    IgnorePublicAcls: true,
-    RestrictPublicBuckets: true,
-  },
-  OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' as const }] },
-  VersioningConfiguration: { Status: 'Enabled' as const },
-};
 
 /** The raw-data bucket (encrypted, private, TLS-only, versioned, tiered by age) and its policy. */
 function rawDataBucket(config: AnalyticsConfig) {

@@ -46,6 +46,9 @@ import { Cond, Param, param } from '../parameters';
  * so latitude and longitude travel together as `location` = "lat,lon" (',' is allowed in attribute
  * values: https://docs.aws.amazon.com/iot/latest/apireference/API_AttributePayload.html).
  */
+/** The sensors' thing type is `tapstack-<env>-<this>`. */
+export const SENSOR_THING_TYPE_BASE = 'sensor';
+
 export const THING_LAYOUT = {
   attributes: { zone: REGISTRY_ZONE.thingAttribute, location: 'location', installedAt: 'installed_at' },
   /**
@@ -287,7 +290,7 @@ export function buildProvisioning(config: TagConfig): Layer {
   // Every sensor's thing is of this type: it sends the thing's zone with each message (REGISTRY_ZONE),
   // and the sensor policy admits no thing of another type.
   const thingType = new IoT.ThingType({
-    ThingTypeName: physicalName('sensor'),
+    ThingTypeName: physicalName(SENSOR_THING_TYPE_BASE),
     ThingTypeProperties: {
       ThingTypeDescription: 'TapStack road sensor: its zone attribute travels with every reading (tapstack:zone user property)',
       Mqtt5Configuration: {

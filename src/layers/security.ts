@@ -132,6 +132,22 @@ export function keyPolicyStatements(): PolicyStatement[] {
         ArnLike: { 'aws:SourceArn': arn('cloudwatch', `alarm:${physicalNamePattern('*')}`) },
       },
     },
+    {
+      // The console's bucket is SSE-KMS; CloudFront reads it through origin access control
+      // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html).
+      // The account's distributions, not the one distribution: naming it here would make the key
+      // depend on the distribution, which depends on the bucket, which depends on the key. The
+      // bucket policy admits only the console's distribution.
+      Sid: 'CloudFrontReadsConsoleAssets',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudfront.amazonaws.com' },
+      Action: ['kms:Decrypt'],
+      Resource: '*',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': accountId },
+        ArnLike: { 'aws:SourceArn': sub('arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*') },
+      },
+    },
   ];
 }
 

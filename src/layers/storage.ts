@@ -1,6 +1,6 @@
 /** DynamoDB: per-sensor rollups with a write-sharded zone index, and the alert state. */
 import { ApplicationAutoScaling } from 'cloudform-types';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../../contract';
+import { ALERT_STATE_TABLE, ALERT_ZONE_INDEX, READINGS_TABLE } from '../../contract';
 import { writeThrottleAlarm } from '../alarms';
 import type { StackConfig } from '../config';
 import { secureTable, type TagConfig } from '../defaults';
@@ -96,6 +96,8 @@ export function buildStorage(config: StorageConfig): Layer {
     AttributeDefinitions: [
       { AttributeName: ALERT_STATE_TABLE.partitionKey, AttributeType: 'S' },
       { AttributeName: ALERT_STATE_TABLE.elevatedBucketAttribute, AttributeType: 'S' },
+      { AttributeName: ALERT_ZONE_INDEX.partitionKey, AttributeType: 'S' },
+      { AttributeName: ALERT_ZONE_INDEX.sortKey, AttributeType: 'S' },
     ],
     KeySchema: [{ AttributeName: ALERT_STATE_TABLE.partitionKey, KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
@@ -106,6 +108,16 @@ export function buildStorage(config: StorageConfig): Layer {
           { AttributeName: ALERT_STATE_TABLE.partitionKey, KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+      {
+        // The console's recent alerts of a zone, cleared ones included (contract/console.ts). Keyed by
+        // zone, so a storm of transitions spreads over the city's zones; written when a state changes.
+        IndexName: ALERT_ZONE_INDEX.name,
+        KeySchema: [
+          { AttributeName: ALERT_ZONE_INDEX.partitionKey, KeyType: 'HASH' },
+          { AttributeName: ALERT_ZONE_INDEX.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...ALERT_ZONE_INDEX.projected] },
       },
     ],
   });

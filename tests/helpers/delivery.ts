@@ -5,7 +5,6 @@
  * quarantine hold afterwards is compared with what the readings alone imply.
  */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../../contract';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { decide, initialState, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
@@ -16,6 +15,7 @@ import { deduplicationId } from '../../handlers/processor/adapters/quarantine';
 import { FakeAws, type Fault } from '../../scripts/lib/fake-aws';
 import { processorEnv } from '../../scripts/lib/processor-env';
 import { readingRecord, ruleRecordOf } from '../../scripts/lib/rule-record';
+import { processorTables } from './processor-run';
 import { enrich } from './readings';
 
 export const BASE_MS = Date.parse('2026-11-22T08:00:00.000Z');
@@ -101,17 +101,7 @@ export function modelAws(config: ProcessorConfig, faultsNow: () => Faults, rando
   return new FakeAws({
     random,
     latencyMs,
-    tables: {
-      [config.tableName]: {
-        hash: READINGS_TABLE.partitionKey,
-        range: READINGS_TABLE.sortKey,
-        indexes: { [READINGS_TABLE.zoneIndexName]: { hash: READINGS_TABLE.zoneIndexPartitionKey, range: READINGS_TABLE.sortKey } },
-      },
-      [config.alertStateTableName]: {
-        hash: ALERT_STATE_TABLE.partitionKey,
-        indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
-      },
-    },
+    tables: processorTables(config),
     fault: (operation): Fault => {
       const faults = faultsNow();
       const x = random();

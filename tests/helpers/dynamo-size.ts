@@ -1,24 +1,2 @@
-/**
- * The size DynamoDB bills an item by (write units are per 1 KB): attribute names plus values,
- * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
- * (strings in UTF-8 bytes; a number about 1 byte per 2 significant digits, plus 1; sets the sum of
- * their elements; 3 bytes for a list or map, plus 1 per element).
- */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-
-const numberBytes = (n: string) => Math.ceil(n.replace(/^-/, '').replace('.', '').replace(/^0+/, '').length / 2) + 1;
-
-function valueBytes(v: AttributeValue): number {
-  if (v.S !== undefined) return Buffer.byteLength(v.S);
-  if (v.N !== undefined) return numberBytes(v.N);
-  if (v.B !== undefined) return v.B.length;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.SS) return v.SS.reduce((n, x) => n + Buffer.byteLength(x), 0);
-  if (v.NS) return v.NS.reduce((n, x) => n + numberBytes(x), 0);
-  if (v.L) return 3 + v.L.reduce((n, x) => n + 1 + valueBytes(x), 0);
-  if (v.M) return 3 + Object.entries(v.M).reduce((n, [k, x]) => n + 1 + Buffer.byteLength(k) + valueBytes(x), 0);
-  return 0;
-}
-
-export const dynamoItemBytes = (item: Record<string, AttributeValue>): number =>
-  Object.entries(item).reduce((n, [name, v]) => n + Buffer.byteLength(name) + valueBytes(v), 0);
+/** The size DynamoDB bills an item by: handlers/processor/adapters/item-size.ts (the console API counts its read units with it). */
+export { dynamoItemBytes } from '../../handlers/processor/adapters/item-size';

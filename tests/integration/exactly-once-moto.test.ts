@@ -118,6 +118,8 @@ describe('exactly once against moto (100 sensors, 6 batches of 220 records)', ()
       ThrowawayEnvironment: 'true',
       KinesisShardCount: '1',
       ProcessorReservedConcurrency: '2',
+      // 100 sensors: 25 to a console status item, as the simulator sizes it (each batch writes a few items, not 85).
+      SensorStatusItems: '4',
     }));
   });
   afterAll(async () => {

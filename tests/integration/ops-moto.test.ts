@@ -316,6 +316,11 @@ describe('operations commands against moto', () => {
           'AccessLogBucket',
           'AlertDeliveryDeadLetterQueue',
           'AlertStateTable',
+          'ConsoleApiAccessLogGroup',
+          'ConsoleApiLogGroup',
+          'ConsoleBucket',
+          'ConsoleLogsBucket',
+          // (moto's CreateStack skips the console's Cognito user pool: tests/unit/ops.test.ts counts it)
           'DeliveryLogGroup',
           'EncryptionKey',
           'HealthDetectorDeadLetterQueue',
@@ -327,6 +332,7 @@ describe('operations commands against moto', () => {
           'ReadingsStream',
           'ReadingsTable',
           'SensorHealthTable',
+          'SensorStatusTable',
           'TopicRuleErrorLogGroup',
         ].sort(),
       );

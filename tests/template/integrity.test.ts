@@ -96,6 +96,17 @@ describe('template integrity', () => {
       'AWS::CloudWatch::Dashboard',
       // None has a Tags property (CloudFormation resource reference).
       'AWS::Lambda::EventInvokeConfig',
+      'AWS::Lambda::Permission',
+      'AWS::CloudFront::OriginAccessControl',
+      'AWS::CloudFront::Function',
+      'AWS::CloudFront::ResponseHeadersPolicy',
+      'AWS::Cognito::UserPoolClient',
+      'AWS::Cognito::UserPoolDomain',
+      'AWS::Cognito::UserPoolGroup',
+      'AWS::Cognito::UserPoolResourceServer',
+      'AWS::ApiGatewayV2::Authorizer',
+      'AWS::ApiGatewayV2::Integration',
+      'AWS::ApiGatewayV2::Route',
       'AWS::Scheduler::Schedule',
       'AWS::Events::EventBusPolicy',
       'AWS::Kinesis::ResourcePolicy',
@@ -106,8 +117,11 @@ describe('template integrity', () => {
     const missing = Object.entries(template.Resources)
       .filter(([, r]) => !untaggable.has(r.Type))
       .filter(([, r]) => {
-        const tags = (r.Properties as { Tags?: { Key: string }[] }).Tags ?? [];
-        return !['Project', 'Environment'].every((k) => tags.some((t) => t.Key === k));
+        // Most types take a list of {Key, Value}; API Gateway v2 and Cognito user pools take a map.
+        const p = r.Properties as { Tags?: { Key: string }[] | Record<string, unknown>; UserPoolTags?: Record<string, unknown> };
+        const given = p.Tags ?? p.UserPoolTags ?? [];
+        const keys = Array.isArray(given) ? given.map((t) => t.Key) : Object.keys(given);
+        return !['Project', 'Environment'].every((k) => keys.includes(k));
       })
       .map(([id]) => id);
     expect(missing).toEqual([]);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyStatement } from '../../src/iam';
 import { UNSCOPED_PROVISIONING_POLICY } from '../../src/layers/provisioning';
 import { UNSCOPED_DETECTOR_POLICY } from '../../src/layers/health';
+import { UNSCOPED_CONSOLE_POLICY } from '../../src/layers/console';
 import { LogicalId } from '../../src/names';
 import { committedTemplate, resourcesOfType } from '../helpers/template';
 
@@ -19,6 +20,7 @@ const WILDCARD_EXCEPTIONS: Record<string, string> = {
   [`BulkRegistrationRole.Policies.${UNSCOPED_PROVISIONING_POLICY}`]:
     'iot:RegisterThing, iot:CreateCertificateFromCsr and iot:RegisterCertificate have no resource type, so IAM accepts only "*"',
   [`HealthDetectorRole.Policies.${UNSCOPED_DETECTOR_POLICY}`]: 'iot:ListThingGroups has no resource type, so IAM accepts only "*"',
+  [`ConsoleApiRole.Policies.${UNSCOPED_CONSOLE_POLICY}`]: 'iot:ListThings and cloudwatch:GetMetricData have no resource type, so IAM accepts only "*"',
 };
 
 /** Every policy document of the template, with where it is. */
@@ -55,6 +57,7 @@ describe('least privilege', () => {
     const roles = resourcesOfType(template, 'AWS::IAM::Role');
     expect(roles.map(([id]) => id).sort()).toEqual([
       'BulkRegistrationRole',
+      'ConsoleApiRole',
       'DeliveryRole',
       'HealthDetectorRole',
       'HealthDetectorScheduleRole',
@@ -173,8 +176,11 @@ describe('encryption with the stack key', () => {
     ['AWS::KinesisFirehose::DeliveryStream', (p) => p.DeliveryStreamEncryptionConfigurationInput.KeyARN],
     ['AWS::Athena::WorkGroup', (p) => p.WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration.KmsKey],
   ];
-  /** Server access logs can be delivered only to an SSE-S3 bucket (src/layers/analytics.ts accessLogBucket). */
-  const SSE_S3_ONLY = new Set(['AccessLogBucket']);
+  /**
+   * Server access logs and CloudFront's standard logs can be delivered only to SSE-S3 buckets
+   * (src/layers/analytics.ts accessLogBucket, src/layers/console.ts).
+   */
+  const SSE_S3_ONLY = new Set(['AccessLogBucket', 'ConsoleLogsBucket']);
   it.each(cases)('every %s names the customer-managed key', (type, keyOf) => {
     const found = resourcesOfType(template, type).filter(([id]) => !SSE_S3_ONLY.has(id));
     expect(found.length).toBeGreaterThan(0);

@@ -33,8 +33,8 @@ const cancelled = (count: number, failed: number, item?: Record<string, unknown>
 /** Every write sent in a TransactWriteItems, in order. */
 const transactWrites = (): TransactWriteItem[] => ddb.commandCalls(TransactWriteItemsCommand).flatMap((c) => c.args[0].input.TransactItems!);
 /** The alert-state writes among them (conditional updates of the alert-state table). */
-const stateWrites = () => transactWrites().flatMap((w) => (w.Put?.TableName === 'alert-state' ? [w.Put] : []));
-const isAlertState = (items: TransactWriteItem[]) => items.some((w) => w.Put?.TableName === 'alert-state');
+const stateWrites = () => transactWrites().flatMap((w) => (w.Update?.TableName === 'alert-state' ? [w.Update] : []));
+const isAlertState = (items: TransactWriteItem[]) => items.some((w) => w.Update?.TableName === 'alert-state');
 
 function run(event: ReturnType<typeof kinesisEvent>, remainingMs = 60_000) {
   let now = Date.now();
@@ -162,11 +162,11 @@ describe('processBatch', () => {
     expect(outcome.alertsPublished).toBe(1);
     const [commit, clear] = stateWrites();
     expect(commit!.ConditionExpression).toBe('attribute_not_exists(#pk)');
-    expect(commit!.Item!.level).toEqual({ S: 'WARNING' });
+    expect(commit!.ExpressionAttributeValues![':level']).toEqual({ S: 'WARNING' });
     // The outbox is cleared by a write conditioned on the version the commit wrote.
     expect(clear!.ConditionExpression).toBe('#version = :current');
     expect(clear!.ExpressionAttributeValues![':current']).toEqual({ N: '1' });
-    expect(clear!.Item!.pending).toEqual({ S: '[]' });
+    expect(clear!.ExpressionAttributeValues![':pending']).toEqual({ S: '[]' });
   });
 
   it('publishes nothing when another invocation already took the reading (its write wins the condition)', async () => {
@@ -206,7 +206,7 @@ describe('processBatch', () => {
     expect(outcome.response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.kinesis.sequenceNumber }]);
     // Committed, then released: the alert stays in the outbox, free for the retry to publish at once.
     const [, release] = stateWrites();
-    const pending = JSON.parse(release!.Item!.pending!.S!);
+    const pending = JSON.parse(release!.ExpressionAttributeValues![':pending']!.S!);
     expect(pending).toEqual([expect.objectContaining({ until: 0, alert: expect.objectContaining({ level: 'WARNING' }) })]);
   });
 

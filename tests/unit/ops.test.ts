@@ -63,14 +63,16 @@ describe('teardown', () => {
 
   it('retains the data stores unless the environment is throwaway, as the template says', () => {
     expect(retainedLogicalIds(true)).toEqual([]);
-    // readings, alert state, sensor health; the key; the stream; the raw-data and access-log buckets;
-    // the IoT rule error, Firehose, processor and detector log groups; quarantine, processor DLQ, alert DLQ, detector DLQ
+    // readings, alert state, sensor health, sensor status; the key; the stream; the raw-data, access-log,
+    // console and console-log buckets; the IoT rule error, Firehose, processor, detector, console API and
+    // console API access log groups; quarantine, processor DLQ, alert DLQ, detector DLQ; the console's users
     expect(retainedLogicalIds(false).map((r) => r.type).sort()).toEqual([
-      ...Array(3).fill('AWS::DynamoDB::Table'),
+      'AWS::Cognito::UserPool',
+      ...Array(4).fill('AWS::DynamoDB::Table'),
       'AWS::KMS::Key',
       'AWS::Kinesis::Stream',
-      ...Array(4).fill('AWS::Logs::LogGroup'),
-      ...Array(2).fill('AWS::S3::Bucket'),
+      ...Array(6).fill('AWS::Logs::LogGroup'),
+      ...Array(4).fill('AWS::S3::Bucket'),
       ...Array(4).fill('AWS::SQS::Queue'),
     ]);
   });

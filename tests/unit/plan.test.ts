@@ -192,6 +192,33 @@ describe('plan', () => {
   });
 });
 
+describe("the console's cost", () => {
+  it('grows with the controllers, stays a line of the defaults only, and reads under one unit per zone per city refresh', () => {
+    const fifty = plan(city({ controllers: 50 }));
+    const none = plan(city({ controllers: 0 }));
+    const line = (p: ReturnType<typeof plan>) => design(p, 'defaults').costs.find((c) => c.service === "Traffic controllers' console")!;
+    expect(line(fifty).monthlyUsd).toBe(fifty.console.totalUsd);
+    expect(design(fifty, 'seed').costs.some((c) => c.service.includes('console'))).toBe(false);
+    const byWhat = Object.fromEntries(fifty.console.lines.map((l) => [l.what, l.monthlyUsd]));
+    expect(Object.keys(byWhat)).toEqual(['CloudFront', 'API Gateway (HTTP API)', 'Lambda (console API)', 'DynamoDB reads (console API, on demand)', 'DynamoDB writes (sensor status, on demand)', 'Cognito (Lite)', 'CloudWatch (console)']);
+    // 50 controllers × 1.25 requests/s × 30 days at $1.00 per million.
+    expect(byWhat['API Gateway (HTTP API)']).toBeCloseTo(62.5 * seconds * 1e-6, 1);
+    expect(byWhat['Cognito (Lite)']).toBe(0);
+    expect(fifty.console.readUnitsPerSecond / (50 / 2) / city().zones).toBeLessThan(1);
+    expect(none.console.lines.find((l) => l.what === 'CloudFront')!.monthlyUsd).toBe(0);
+    expect(fifty.monthlyTotalUsd - none.monthlyTotalUsd).toBe(fifty.console.totalUsd - none.console.totalUsd);
+    expect(() => plan(city({ controllers: -1 }))).toThrow(/--controllers: got -1/);
+  });
+  it("recommends the console's status items for the city: about 200 sensors each, 256 at 50,000", () => {
+    expect(plan(city()).recommended.SensorStatusItems).toBe(256);
+    expect(plan(city({ sensors: 1_000 })).recommended.SensorStatusItems).toBe(8);
+    expect(plan(city({ sensors: 150 })).recommended.SensorStatusItems).toBe(1);
+    expect(plan(city({ sensors: 200_000 })).recommended.SensorStatusItems).toBe(256);
+    // A small city's batches write a few small items, not 256.
+    expect(plan(city({ sensors: 1_000 })).console.lines.find((l) => l.what.startsWith('DynamoDB writes'))!.monthlyUsd).toBeLessThan(50);
+  });
+});
+
 describe('plan flags', () => {
   it('prefixes a model error with the command, as every CLI does, and fails', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'plan.ts'), '--sensors', '0', '--hz', '1'], { encoding: 'utf8' });
@@ -199,8 +226,8 @@ describe('plan flags', () => {
     expect(run.status).not.toBe(0);
   });
   it('reads every flag', () => {
-    expect(planInputFromArgv(['--sensors', '1000', '--hz', '2', '--zones', '12', '--hot-zone-share', '0.1', '--window', '10', '--region', 'eu-west-1', '--json'])).toEqual({
-      input: { sensors: 1000, hz: 2, zones: 12, hotZoneShare: 0.1, windowSeconds: 10, region: 'eu-west-1' },
+    expect(planInputFromArgv(['--sensors', '1000', '--hz', '2', '--zones', '12', '--hot-zone-share', '0.1', '--window', '10', '--region', 'eu-west-1', '--controllers', '12', '--json'])).toEqual({
+      input: { sensors: 1000, hz: 2, zones: 12, hotZoneShare: 0.1, windowSeconds: 10, region: 'eu-west-1', controllers: 12 },
       json: true,
     });
   });

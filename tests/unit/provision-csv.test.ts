@@ -68,10 +68,20 @@ describe('parseSensorsCsv', () => {
     expect(problems(() => parseSensorsCsv(csv, 'sensors.csv', many))[0]).toMatch(/z07, \.\.\. \(20 in all\) \(registry\)$/);
   });
 
+  it('takes lat and lon as optional, both or neither (a sensor without them is not on the console map)', () => {
+    const rows = parseSensorsCsv('sensor_id,zone_id,lat,lon\ns-1,downtown,,\ns-2,downtown,52.1,4.9\n', 'sensors.csv', zones);
+    expect(rows[0]).toEqual({ row: 2, sensorId: 's-1', zoneId: 'downtown', location: '', installedAt: '' });
+    expect(rows[1]).toMatchObject({ lat: 52.1, lon: 4.9, location: '52.1,4.9' });
+    expect(parseSensorsCsv('sensor_id,zone_id\ns-3,harbor\n', 'sensors.csv', zones)[0]).toMatchObject({ sensorId: 's-3', location: '' });
+    expect(problems(() => parseSensorsCsv('sensor_id,zone_id,lat,lon\ns-1,downtown,52.1,\n', 'sensors.csv', zones))).toEqual([
+      "sensors.csv row 2: lat '52.1' and lon '' go together; allowed: both (the sensor's position) or neither",
+    ]);
+  });
+
   it('reports a bad header once, naming the missing, unknown and repeated columns', () => {
     expect(problems(() => parseSensorsCsv('sensor_id,zone,lat,lat\n', 'sensors.csv', zones))).toEqual([
-      "sensors.csv row 1: header missing column(s) zone_id, lon; unknown column(s) 'zone'; repeated column(s) lat; " +
-        'allowed: sensor_id,zone_id,lat,lon then optionally installed_at',
+      "sensors.csv row 1: header missing column(s) zone_id; unknown column(s) 'zone'; repeated column(s) lat; " +
+        'allowed: sensor_id,zone_id then optionally lat,lon,installed_at',
     ]);
   });
 

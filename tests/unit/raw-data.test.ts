@@ -17,11 +17,10 @@ import { decodeRecord, validateRecord } from '../../handlers/processor/core/vali
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
 import { processorSinks, type Clients } from '../../handlers/processor/outputs';
 import { rawDataSink } from '../../handlers/processor/sinks/raw-data';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../../contract';
-import { FakeAws, type Fault } from '../../scripts/lib/fake-aws';
 import { fakeIo } from '../helpers/fake-io';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
+import { inMemoryContainer, runBatch } from '../helpers/processor-run';
 
 const T = Date.now() - 10_000;
 const lines = (r: RawRecord) => r.data.toString('utf8').split('\n');
@@ -220,34 +219,8 @@ describe('putRawRecords (aws-sdk-client-mock)', () => {
 });
 
 describe('processBatch with the raw-data lake (AWS in memory)', () => {
-  function container(fault: (operation: string) => Fault) {
-    const aws = new FakeAws({
-      fault,
-      tables: {
-        [TEST_CONFIG.tableName]: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey },
-        [TEST_CONFIG.alertStateTableName]: {
-          hash: ALERT_STATE_TABLE.partitionKey,
-          indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
-        },
-      },
-    });
-    const client = aws.client();
-    const sinks = processorSinks(TEST_CONFIG, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients);
-    return { aws, sinks };
-  }
-  const run = async (sinks: ReturnType<typeof container>['sinks'], event: ReturnType<typeof kinesisEvent>) => {
-    const emf: Record<string, unknown>[] = [];
-    let now = Date.now();
-    const outcome = await processBatch(event, { getRemainingTimeInMillis: () => 5_000 }, {
-      config: TEST_CONFIG,
-      sinks,
-      now: () => now,
-      sleep: async (ms) => void (now += ms),
-      random: () => 0.5,
-      write: (line) => emf.push(JSON.parse(line)),
-    });
-    return { outcome, service: emf.find((d) => d.Service === 'processor')! };
-  };
+  const container = inMemoryContainer;
+  const run = runBatch;
   const payloads = [reading(1, T), reading(2, T, { congestion_index: 90 }), { raw: 'garbage' }, reading(3, T)];
 
   it('puts the valid readings in one record, and says so in the metrics', async () => {

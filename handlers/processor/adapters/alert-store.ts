@@ -201,33 +201,39 @@ export interface StateChange {
 }
 
 /**
- * The write of `next` over `previous`: the whole state item, put if the stored version is still
- * `previous.version` (or there is no item, at version 0). The processor alone writes the table and
- * its items hold nothing but the state, so a Put is the whole change (and moto, where the tests and
- * the simulator run, takes a tenth of an Update's time for it). The item stays in the elevated index
- * while the sensor is above NORMAL or has alerts pending.
+ * The write of `next` over `previous`: the processor's attributes of the state item, updated if the
+ * stored version is still `previous.version` (or there is no item, at version 0). An Update, not a
+ * whole-item Put: the console's acknowledgement (contract/console.ts ACK_ATTRIBUTES) lives on the
+ * same item and is written without touching `version`, so a Put would erase an acknowledgement made
+ * between the read and this write. The item stays in the elevated index while the sensor is above
+ * NORMAL or has alerts pending.
  */
 export function stateWrite(tableName: string, previous: AlertState, next: AlertState, zoneId: string, updatedAt: string): TransactWriteItem {
   const lastAlertAt: Record<string, AttributeValue> = {};
   for (const [level, ms] of Object.entries(next.lastAlertAt)) lastAlertAt[level] = { N: String(ms) };
-  const item: Record<string, AttributeValue> = {
-    [PK]: { S: next.sensorId },
-    level: { S: next.level },
-    version: { N: String(next.version) },
-    zone_id: { S: zoneId },
-    last_alert_at: { M: lastAlertAt },
-    pending: { S: JSON.stringify(next.pending) },
-    last_reading_ms: { N: String(next.lastReadingMs) },
-    updated_at: { S: updatedAt },
+  const elevated = next.level !== 'NORMAL' || next.pending.length > 0;
+  const values: Record<string, AttributeValue> = {
+    ':level': { S: next.level },
+    ':next': { N: String(next.version) },
+    ':zone': { S: zoneId },
+    ':laa': { M: lastAlertAt },
+    ':pending': { S: JSON.stringify(next.pending) },
+    ':lastReading': { N: String(next.lastReadingMs) },
+    ':now': { S: updatedAt },
   };
-  if (next.level !== 'NORMAL' || next.pending.length > 0) item[BUCKET] = { S: elevatedBucket(next.sensorId) };
+  if (elevated) values[':bucket'] = { S: elevatedBucket(next.sensorId) };
+  if (previous.version > 0) values[':current'] = { N: String(previous.version) };
   return {
-    Put: {
+    Update: {
       TableName: tableName,
-      Item: item,
-      ...(previous.version > 0
-        ? { ConditionExpression: '#version = :current', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':current': { N: String(previous.version) } } }
-        : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PK } }),
+      Key: { [PK]: { S: next.sensorId } },
+      UpdateExpression:
+        'SET #level = :level, #version = :next, zone_id = :zone, last_alert_at = :laa, pending = :pending, ' +
+        'last_reading_ms = :lastReading, updated_at = :now' +
+        (elevated ? ', #bucket = :bucket' : ' REMOVE #bucket'),
+      ConditionExpression: previous.version > 0 ? '#version = :current' : 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#level': 'level', '#version': 'version', '#bucket': BUCKET, ...(previous.version > 0 ? {} : { '#pk': PK }) },
+      ExpressionAttributeValues: values,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };

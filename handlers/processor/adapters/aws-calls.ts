@@ -181,20 +181,38 @@ export async function retrying<T>(io: IoContext, operation: string, fn: (abortSi
 type Item = Record<string, AttributeValue>;
 
 /**
- * Every item of a paginated DynamoDB Query or Scan: pages read one after another from each page's
- * LastEvaluatedKey, each page retried like any call and counted.
+ * A conditional write (DynamoDB UpdateItem or PutItem), retried like any call and counted: false when
+ * its condition failed (ConditionalCheckFailedException), which is an answer, not an error.
  */
-export async function allItems(
+export async function conditionalWrite(io: IoContext, counter: CallCounter, operation: string, write: (abortSignal: AbortSignal) => Promise<unknown>): Promise<boolean> {
+  counter.add(operation);
+  try {
+    await retrying(io, operation, write);
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}
+
+/**
+ * Every item of a paginated DynamoDB Query or Scan: pages read one after another from each page's
+ * LastEvaluatedKey, each page retried like any call and counted (`onPage` sees each answer, e.g. its
+ * consumed capacity).
+ */
+export async function allItems<P extends { Items?: Item[]; LastEvaluatedKey?: Item }>(
   io: IoContext,
   counter: CallCounter,
   operation: 'Query' | 'Scan',
-  page: (startKey: Item | undefined, abortSignal: AbortSignal) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>,
+  page: (startKey: Item | undefined, abortSignal: AbortSignal) => Promise<P>,
+  onPage?: (out: P) => void,
 ): Promise<Item[]> {
   const items: Item[] = [];
   let startKey: Item | undefined;
   do {
     counter.add(operation);
     const out = await retrying(io, operation, (abortSignal) => page(startKey, abortSignal));
+    onPage?.(out);
     items.push(...(out.Items ?? []));
     startKey = out.LastEvaluatedKey;
   } while (startKey);

@@ -9,7 +9,7 @@ import { ListThingGroupsCommand, type IoTClient } from '@aws-sdk/client-iot';
 import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT, type HealthState } from '../../../contract';
 import { detailTypeOf, type HealthEvent, type HealthItem } from '../core/health';
 import { MAX_PUT_EVENTS_ENTRIES } from './alert-publisher';
-import { allItems, mapPool, retrying, sendInChunks, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, conditionalWrite, mapPool, retrying, sendInChunks, type CallCounter, type IoContext } from './aws-calls';
 
 type Item = Record<string, AttributeValue>;
 const H = HEALTH_TABLE;
@@ -104,8 +104,6 @@ export async function registryZones(iot: IoTClient, parentGroup: string, io: IoC
   return zones;
 }
 
-const isConditionFailure = (error: unknown) => (error as { name?: string }).name === 'ConditionalCheckFailedException';
-
 /** An UpdateItem on one sensor's health item; false when its condition failed (another run got there first). */
 async function update(
   client: DynamoDBClient,
@@ -115,26 +113,19 @@ async function update(
   io: IoContext,
   counter: CallCounter,
 ): Promise<boolean> {
-  counter.add('UpdateItem');
-  try {
-    await retrying(io, 'UpdateItem', (abortSignal) =>
-      client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { [H.partitionKey]: s(sensorId) },
-          UpdateExpression: request.update,
-          ConditionExpression: request.condition,
-          ExpressionAttributeNames: request.names,
-          ...(request.values ? { ExpressionAttributeValues: request.values } : {}),
-        }),
-        { abortSignal },
-      ),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return conditionalWrite(io, counter, 'UpdateItem', (abortSignal) =>
+    client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { [H.partitionKey]: s(sensorId) },
+        UpdateExpression: request.update,
+        ConditionExpression: request.condition,
+        ExpressionAttributeNames: request.names,
+        ...(request.values ? { ExpressionAttributeValues: request.values } : {}),
+      }),
+      { abortSignal },
+    ),
+  );
 }
 
 /** The health table's writes. Every one is conditioned, so overlapping runs and retries change an item once. */

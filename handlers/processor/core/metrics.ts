@@ -23,6 +23,8 @@ export interface BatchCounts {
   /** Firehose records the raw-data lake took, and those given up on (their readings retried). */
   rawRecordsDelivered: number;
   rawDeliveryFailures: number;
+  /** Sensor-status items (the console's latest readings) that could not be written in time. */
+  statusWriteFailures: number;
 }
 
 /** The metric each count is published as. */
@@ -38,6 +40,7 @@ export const COUNT_METRICS: Record<keyof BatchCounts, string> = {
   replayed: METRIC.recordsReplayed,
   rawRecordsDelivered: METRIC.rawRecordsDelivered,
   rawDeliveryFailures: METRIC.rawDeliveryFailures,
+  statusWriteFailures: METRIC.sensorStatusWriteFailures,
 };
 
 export interface ZoneStats {

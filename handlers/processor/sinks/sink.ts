@@ -14,7 +14,8 @@ export type SinkCount =
   | 'alertsSuppressed'
   | 'alertsStale'
   | 'rawRecordsDelivered'
-  | 'rawDeliveryFailures';
+  | 'rawDeliveryFailures'
+  | 'statusWriteFailures';
 
 export interface SinkContext {
   io: IoContext;

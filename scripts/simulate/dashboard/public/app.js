@@ -1,57 +1,13 @@
-// The dashboard page: polls /api/state (a SimSnapshot, scripts/simulate/state.ts) once a second and
-// renders it. Every piece of data reaches the DOM through textContent or an attribute, never
-// through markup, so zone ids, sensor ids and quarantine reasons cannot inject anything.
-import uPlot from '/vendor/uplot/uPlot.esm.js';
+// The simulator's panel: polls api/state (a SimSnapshot, scripts/simulate/state.ts) once a second and
+// renders it. Its DOM helpers, formats and zone grid are the console's (console/src/lib, served at
+// lib/): every piece of data reaches the DOM through textContent or an attribute, never markup.
+import uPlot from './vendor/uplot/uPlot.esm.js';
+import { $, badge, fillTable, h, setText } from './lib/dom.js';
+import { age, CLOCK, count, NUMBER, rate, seconds } from './lib/format.js';
+import { densityOf, gridLayout } from './lib/zone-grid.js';
 
 const POLL_MS = 1000;
 const MAX_SILENT_ROWS = 25;
-const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const CLOCK = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-
-const $ = (id) => document.getElementById(id);
-
-/** Creates an element; string children become text nodes (escaped by construction). */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === 'className') el.className = value;
-    else if (name === 'dataset') Object.assign(el.dataset, value);
-    else if (name === 'style') Object.assign(el.style, value);
-    else el.setAttribute(name, String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-function setText(id, text) {
-  const el = $(id);
-  if (el.textContent !== text) el.textContent = text;
-}
-
-const count = (n) => (Number.isFinite(n) ? NUMBER.format(n) : '–');
-const ONE_DECIMAL = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
-/** Rates are averages over a few seconds: keep a decimal while they are small. */
-const rate = (n) => (Number.isFinite(n) && Math.abs(n) < 10 ? ONE_DECIMAL.format(n) : count(n));
-
-function seconds(ms) {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-
-/** "45 s", "3 min 07 s", "2 h 05 min". */
-function age(ms) {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
-
-const badge = (level) => h('span', { className: 'badge', dataset: { level } }, level);
 
 // ---------------------------------------------------------------------------------------------
 // Charts (uPlot). Sized to their container; redrawn with setData on every poll.
@@ -193,41 +149,6 @@ function renderLatency(id, title, view) {
   );
 }
 
-/**
- * Rows and columns from the zones' coordinates: each distinct latitude a row (north at the top),
- * each distinct longitude a column, when the zones sit on a grid; otherwise latitude and longitude
- * are binned into about √n bands each and a zone that lands on a taken cell moves to the next free
- * one in its row (then the rows below).
- */
-function gridLayout(zones) {
-  const key = (v) => Math.round(v * 1e4);
-  const lats = [...new Set(zones.map((z) => key(z.lat)))].sort((a, b) => b - a);
-  const lons = [...new Set(zones.map((z) => key(z.lon)))].sort((a, b) => a - b);
-  const side = Math.ceil(Math.sqrt(zones.length));
-  const regular = lats.length * lons.length <= Math.max(4, 2 * zones.length);
-  const band = (values, v, n, descending) => {
-    const lo = Math.min(...values);
-    const hi = Math.max(...values);
-    if (hi === lo) return 0;
-    const f = (v - lo) / (hi - lo);
-    return Math.min(n - 1, Math.floor((descending ? 1 - f : f) * n));
-  };
-  const rows = regular ? lats.length : side;
-  const columns = regular ? lons.length : side;
-  const taken = new Set();
-  const placed = zones.map((z) => {
-    let row = regular ? lats.indexOf(key(z.lat)) : band(lats, key(z.lat), rows, true);
-    let column = regular ? lons.indexOf(key(z.lon)) : band(lons, key(z.lon), columns, false);
-    let cell = row * columns + column;
-    while (taken.has(cell)) cell += 1;
-    taken.add(cell);
-    row = Math.floor(cell / columns);
-    column = cell % columns;
-    return { zone: z, row, column };
-  });
-  return { columns, placed };
-}
-
 function renderZones(snap) {
   const zones = [...snap.zones].sort((a, b) => a.zoneId.localeCompare(b.zoneId));
   const { columns, placed } = gridLayout(zones);
@@ -236,7 +157,7 @@ function renderZones(snap) {
   // Narrow cells (many columns, or a small screen): drop the detail line, then the level word (the
   // colour and each cell's accessible name still carry it).
   const cellPx = grid.clientWidth / Math.max(1, columns);
-  grid.dataset.density = cellPx < 60 ? 'tiny' : cellPx < 125 ? 'dense' : 'roomy';
+  grid.dataset.density = densityOf(cellPx);
   const counts = { NORMAL: 0, WARNING: 0, CRITICAL: 0 };
   grid.replaceChildren(
     ...placed.map(({ zone, row, column }) => {
@@ -262,12 +183,6 @@ function renderZones(snap) {
   );
   setText('zones-count', `(${zones.length}: ${counts.CRITICAL} critical, ${counts.WARNING} warning)`);
   $('zones-empty').hidden = zones.length > 0;
-}
-
-function fillTable(tableId, emptyId, rows) {
-  $(`${tableId}`).tBodies[0].replaceChildren(...rows);
-  $(tableId).hidden = rows.length === 0;
-  $(emptyId).hidden = rows.length > 0;
 }
 
 const announced = new Set();
@@ -367,7 +282,7 @@ function setConnection(state, text) {
 async function poll() {
   let snap;
   try {
-    const response = await fetch('/api/state', { cache: 'no-store' });
+    const response = await fetch('api/state', { cache: 'no-store' });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     snap = await response.json();
   } catch (error) {

@@ -1,0 +1,208 @@
+/**
+ * The traffic controllers' console, declared once: the sensor-status table the processor writes
+ * and the console API reads, the acknowledgement attributes on the alert state, the API's routes,
+ * the sign-in groups and scope, the API function's environment, and the page's security headers.
+ * The template (src/layers/console.ts), the processor's status sink, the console API
+ * (handlers/processor/console-api.ts), the local server of `npm start` and the tests read these.
+ */
+import type { NumberSetting, ResourceBinding, TextSetting } from './env';
+import { ALERT_STATE_TABLE, READINGS_TABLE } from './names';
+
+/**
+ * The latest reading of every sensor, packed many sensors to an item so that the whole city is a
+ * Scan of a few hundred items (the readings table has one item per sensor and minute: reading it
+ * for a city snapshot would cost one read unit per sensor). Item key: `bucket`, the sensor's share
+ * of the MD5 hash space Kinesis routes by (so one shard's sensors fall in few items); every other
+ * attribute is one sensor: its name is the sensor id, its value {@link encodeSensorStatus}.
+ */
+export const SENSOR_STATUS_TABLE = {
+  partitionKey: 'bucket',
+  /** Epoch ms of the item's last write (diagnostics; not a sensor). */
+  updatedAt: '_updated_at',
+} as const;
+
+/** How many items the status table spreads the sensors over: a power of two, up to the 256 values of MD5's first byte. */
+export const SENSOR_STATUS_ITEM_COUNTS = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
+/** Sensors to a status item at most (~9 KB of statuses) before another item is worth its extra writes. */
+export const SENSORS_PER_STATUS_ITEM = 200;
+/** The SensorStatusItems a city of this many sensors needs: the fewest items of at most SENSORS_PER_STATUS_ITEM each. */
+export const sensorStatusItemsFor = (sensors: number): number =>
+  SENSOR_STATUS_ITEM_COUNTS.find((n) => sensors / n <= SENSORS_PER_STATUS_ITEM) ?? SENSOR_STATUS_ITEM_COUNTS[SENSOR_STATUS_ITEM_COUNTS.length - 1]!;
+
+/** One sensor's latest valid reading, as the console shows it. */
+export interface SensorStatus {
+  sensorId: string;
+  zoneId: string;
+  congestionIndex: number;
+  vehicleCount: number;
+  avgSpeedKmh: number;
+  /** IoT receive time of the reading (epoch ms): what the data age is measured from. */
+  receivedAtMs: number;
+  /** The sensor's own time of the reading (epoch ms). */
+  readingAtMs: number;
+}
+
+/** Separates the fields of a status value; zone ids cannot contain it (ZONE_PATTERN). */
+const SEPARATOR = '|';
+
+/** `zone|congestion|vehicles|speed|received_at|reading_time`: about 40 bytes a sensor. */
+export function encodeSensorStatus(s: Omit<SensorStatus, 'sensorId'>): string {
+  return [s.zoneId, s.congestionIndex, s.vehicleCount, s.avgSpeedKmh, s.receivedAtMs, s.readingAtMs].join(SEPARATOR);
+}
+
+/**
+ * The status a value holds, or undefined for anything that is not one (so a bad item never breaks
+ * a snapshot). Read field by field (50,000 of these a second in a busy console API).
+ */
+export function decodeSensorStatus(sensorId: string, value: string): SensorStatus | undefined {
+  const fields: number[] = [];
+  let start = value.indexOf(SEPARATOR);
+  if (start <= 0) return undefined;
+  const zoneId = value.slice(0, start);
+  for (let i = 0; i < 5; i++) {
+    const end = value.indexOf(SEPARATOR, start + 1);
+    if ((end === -1) !== (i === 4)) return undefined;
+    const text = value.slice(start + 1, end === -1 ? undefined : end);
+    const n = text === '' ? Number.NaN : Number(text);
+    if (!Number.isFinite(n)) return undefined;
+    fields.push(n);
+    start = end;
+  }
+  return { sensorId, zoneId, congestionIndex: fields[0]!, vehicleCount: fields[1]!, avgSpeedKmh: fields[2]!, receivedAtMs: fields[3]!, readingAtMs: fields[4]! };
+}
+
+/**
+ * A controller's acknowledgement, kept on the sensor's alert-state item in attributes the processor
+ * never writes (its writes SET only its own attributes, conditioned on `version`, which an
+ * acknowledgement never changes: neither write can fail or undo the other). An acknowledgement
+ * names the alert it acknowledges by its level and the time the sensor entered it (the alert
+ * state's `last_alert_at[level]`), so a new alert of the same sensor starts unacknowledged.
+ */
+export const ACK_ATTRIBUTES = {
+  by: 'ack_by',
+  at: 'ack_at',
+  level: 'ack_level',
+  since: 'ack_since',
+} as const;
+
+/**
+ * The alert-state attributes the console reads (written by the processor, contract/names.ts and
+ * handlers/processor/adapters/alert-store.ts).
+ */
+export const ALERT_STATE_ATTRIBUTES = {
+  sensorId: ALERT_STATE_TABLE.partitionKey,
+  zone: 'zone_id',
+  level: 'level',
+  /** Map level → epoch ms (receive time) of the reading behind the last alert into that level. */
+  lastAlertAt: 'last_alert_at',
+  /** ISO-8601 time of the item's last change. */
+  updatedAt: 'updated_at',
+} as const;
+
+/**
+ * A secondary index of the alert state by zone and time of the last change: a zone's recent alerts
+ * (those that cleared included) are one Query, never a Scan. It projects what an alert sentence
+ * needs, so no item is read twice.
+ */
+export const ALERT_ZONE_INDEX = {
+  name: 'zone-updated-index',
+  partitionKey: ALERT_STATE_ATTRIBUTES.zone,
+  sortKey: ALERT_STATE_ATTRIBUTES.updatedAt,
+  projected: [ALERT_STATE_ATTRIBUTES.level, ALERT_STATE_ATTRIBUTES.lastAlertAt, ...Object.values(ACK_ATTRIBUTES)],
+} as const;
+
+/** Cognito groups whose members may use the console (both may acknowledge alerts). */
+export const CONSOLE_GROUPS = ['controllers', 'supervisors'] as const;
+export type ConsoleGroup = (typeof CONSOLE_GROUPS)[number];
+
+/**
+ * The OAuth scope every API route requires: only access tokens carry scopes, so an ID token (or a
+ * token for another resource) is refused by the authorizer itself. Cognito writes a resource
+ * server's scopes as `<identifier>/<scope>`.
+ */
+export const CONSOLE_SCOPE = { resourceServer: 'tapstack-console', name: 'api', full: 'tapstack-console/api' } as const;
+
+/** The console API's routes (`<METHOD> <path>`, HTTP API route keys); the template makes one route each. */
+export const CONSOLE_ROUTES = {
+  city: 'GET /api/city',
+  zone: 'GET /api/zones/{zoneId}',
+  alerts: 'GET /api/alerts',
+  sensorRollups: 'GET /api/sensors/{sensorId}/rollups',
+  sensors: 'GET /api/sensors',
+  acknowledge: 'POST /api/alerts/acknowledge',
+} as const;
+export type ConsoleRoute = keyof typeof CONSOLE_ROUTES;
+
+/** The resources the console API reads, and the one it writes (the acknowledgement, granted on its own in the template). */
+export const CONSOLE_RESOURCES = {
+  sensorStatusTableName: {
+    env: 'SENSOR_STATUS_TABLE_NAME',
+    resource: 'SensorStatusTable',
+    value: 'Ref',
+    grants: [{ sid: 'ReadSensorStatus', actions: ['dynamodb:Scan'] }],
+  },
+  alertStateTableName: {
+    env: 'ALERT_STATE_TABLE_NAME',
+    resource: 'AlertStateTable',
+    value: 'Ref',
+    grants: [
+      { sid: 'ReadAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] },
+      { sid: 'FindActiveAlerts', actions: ['dynamodb:Scan'], index: ALERT_STATE_TABLE.elevatedIndexName },
+      { sid: 'FindRecentAlerts', actions: ['dynamodb:Query'], index: ALERT_ZONE_INDEX.name },
+    ],
+  },
+  readingsTableName: {
+    env: 'TABLE_NAME',
+    resource: 'ReadingsTable',
+    value: 'Ref',
+    grants: [{ sid: 'ReadSensorRollups', actions: ['dynamodb:Query'] }],
+  },
+} as const satisfies Record<string, ResourceBinding>;
+
+/** The console API's settings; the number ranges are those of the parameters that feed them. */
+export const CONSOLE_SETTINGS = {
+  /** `TapStack/<environment>`: the processor's per-zone metrics (a zone's trend). */
+  metricsNamespace: { env: 'METRICS_NAMESPACE', kind: 'text' },
+  /** The sensors' thing type: their positions are its things' `location` attributes. */
+  sensorThingType: { env: 'SENSOR_THING_TYPE', kind: 'text' },
+  warningThreshold: { env: 'WARNING_THRESHOLD', kind: 'number', min: 5, max: 100 },
+  criticalThreshold: { env: 'CRITICAL_THRESHOLD', kind: 'number', min: 5, max: 100 },
+  /** A silent sensor (as the detector decides): no reading for SilentSensorPeriods rollup windows. */
+  rollupWindowSeconds: { env: 'ROLLUP_WINDOW_SECONDS', kind: 'number', min: 1, max: 3_600 },
+  silentSensorPeriods: { env: 'SILENT_SENSOR_PERIODS', kind: 'number', min: 2, max: 1_440 },
+  /** Sensors silent this long are no longer expected in their zone. */
+  forgetSilentSensorDays: { env: 'FORGET_SILENT_SENSOR_DAYS', kind: 'number', min: 1, max: 365 },
+} as const satisfies Record<string, NumberSetting | TextSetting>;
+
+export type ConsoleResource = keyof typeof CONSOLE_RESOURCES;
+export type ConsoleSetting = keyof typeof CONSOLE_SETTINGS;
+
+/** The readings table attributes a sensor's rollups are shown from. */
+export const ROLLUP_VIEW = {
+  windowStart: READINGS_TABLE.sortKey,
+  count: READINGS_TABLE.countAttribute,
+  last: READINGS_TABLE.lastReadingAttribute,
+} as const;
+
+/**
+ * The page's Content-Security-Policy: everything from its own origin, no inline script or style, no
+ * eval, never framed; `connect` adds the sign-in endpoints' origins, `img` the map tiles' origin.
+ * The template's response-headers policy and the local server send the same string.
+ */
+export function consoleContentSecurityPolicy(origins: { connect?: readonly string[]; img?: readonly string[] } = {}): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    ['img-src', "'self'", 'data:', ...(origins.img ?? [])].join(' '),
+    ['connect-src', "'self'", ...(origins.connect ?? [])].join(' '),
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/** HSTS for the console: two years, subdomains included (the value the response-headers policy sets). */
+export const CONSOLE_HSTS_MAX_AGE_SECONDS = 63_072_000;

@@ -1,0 +1,52 @@
+/**
+ * The console's sensor-status items: one UpdateItem per write, each SETting only its own sensors'
+ * attributes, so writers of the same item (the lanes of a shard, overlapping deliveries) never
+ * undo each other. Last writer wins: a retried batch may show a sensor's previous reading until
+ * its next batch, seconds later. Nothing here fails a batch: the status is a view, rewritten by
+ * every batch; a write given up on is logged and counted.
+ */
+import { UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SENSOR_STATUS_TABLE } from '../../../contract';
+import type { StatusWrite } from '../core/status';
+import { errorDetail } from '../log';
+import { mapPool, retrying, type CallCounter, type IoContext } from './aws-calls';
+
+/** One status write as an UpdateItem request. */
+export function statusUpdate(tableName: string, write: StatusWrite, nowMs: number) {
+  const names: Record<string, string> = { '#u': SENSOR_STATUS_TABLE.updatedAt };
+  const values: Record<string, AttributeValue> = { ':u': { N: String(nowMs) } };
+  const sets = ['#u = :u'];
+  write.sensors.forEach(([sensorId, value], i) => {
+    names[`#s${i}`] = sensorId;
+    values[`:s${i}`] = { S: value };
+    sets.push(`#s${i} = :s${i}`);
+  });
+  return {
+    TableName: tableName,
+    Key: { [SENSOR_STATUS_TABLE.partitionKey]: { S: write.bucket } },
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** Writes every status write (several in flight); answers how many were given up on. */
+export async function writeSensorStatus(
+  client: DynamoDBClient,
+  tableName: string,
+  writes: readonly StatusWrite[],
+  io: IoContext,
+  counter: CallCounter,
+): Promise<{ failed: number }> {
+  let failed = 0;
+  await mapPool([...writes], io.concurrency, async (write) => {
+    try {
+      counter.add('UpdateItem');
+      await retrying(io, 'UpdateItem', (abortSignal) => client.send(new UpdateItemCommand(statusUpdate(tableName, write, io.now())), { abortSignal }));
+    } catch (error) {
+      failed++;
+      io.log('WARN', 'Sensor status not written (the next batch writes it again)', { bucket: write.bucket, sensors: write.sensors.length, ...errorDetail(error) });
+    }
+  });
+  return { failed };
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { decodeSensorStatus, encodeSensorStatus, SENSOR_STATUS_TABLE } from '../../contract';
+import { analyseBatch } from '../../handlers/processor/core/batch';
+import { elevatedBucket } from '../../handlers/processor/core/hash';
+import { MAX_SENSORS_PER_STATUS_WRITE, statusBucket, statusWrites } from '../../handlers/processor/core/status';
+import { toInputRecords } from '../../handlers/processor/handler';
+import type { FakeAws } from '../../scripts/lib/fake-aws';
+import { kinesisEvent, reading } from '../helpers/kinesis';
+import { TEST_CONFIG } from '../helpers/processor-config';
+import { inMemoryContainer, runBatch } from '../helpers/processor-run';
+
+const T = Date.now() - 10_000;
+const analyse = (event: ReturnType<typeof kinesisEvent>) =>
+  analyseBatch(toInputRecords(event), { config: TEST_CONFIG, nowMs: Date.now() });
+
+describe('encodeSensorStatus / decodeSensorStatus', () => {
+  it('round-trips a status and refuses anything that is not one', () => {
+    const status = { zoneId: 'Z-3', congestionIndex: 87.5, vehicleCount: 12, avgSpeedKmh: 31.25, receivedAtMs: T, readingAtMs: T - 400 };
+    expect(decodeSensorStatus('s1', encodeSensorStatus(status))).toEqual({ sensorId: 's1', ...status });
+    for (const bad of ['', 'Z|1|2|3|4', '|1|2|3|4|5', 'Z|x|2|3|4|5', 'Z|1|2|3|4|5|6']) expect(decodeSensorStatus('s1', bad), bad).toBeUndefined();
+  });
+});
+
+describe('statusWrites', () => {
+  it("keeps each sensor's latest valid reading, in the item of its hash, and leaves replayed readings out", () => {
+    const event = kinesisEvent([
+      reading(1, T, { congestion_index: 40 }),
+      reading(1, T + 1000, { congestion_index: 95, vehicle_count: 7, avg_speed: 12 }),
+      reading(2, T),
+      { raw: 'garbage' },
+    ]);
+    const batch = analyse(event);
+    const writes = statusWrites(batch.sensors, 256);
+    const all = Object.fromEntries(writes.flatMap((w) => w.sensors.map(([id, value]) => [id, { bucket: w.bucket, status: decodeSensorStatus(id, value)! }])));
+    expect(Object.keys(all).sort()).toEqual(['sensor-00001', 'sensor-00002']);
+    expect(all['sensor-00001']!.status).toMatchObject({ congestionIndex: 95, vehicleCount: 7, avgSpeedKmh: 12, readingAtMs: T + 1000 });
+    // With 256 items a sensor's item is the first byte of MD5(sensor id): the elevated index's bucket.
+    expect(all['sensor-00001']!.bucket).toBe(`b256-${Number.parseInt(elevatedBucket('sensor-00001'), 16).toString(16)}`);
+
+    const replayed = analyseBatch(toInputRecords(kinesisEvent([reading(3, T, { received_at: Date.now() - 3 * 86_400_000 })])), {
+      config: TEST_CONFIG,
+      nowMs: Date.now(),
+    });
+    expect(replayed.sensors[0]!.readings.at(-1)!.replayed).toBe(true);
+    expect(statusWrites(replayed.sensors, 256)).toEqual([]);
+  });
+
+  it('spreads sensors over the configured number of items, at most MAX_SENSORS_PER_STATUS_WRITE a write', () => {
+    const event = kinesisEvent(Array.from({ length: 1000 }, (_, i) => reading(i + 1, T)));
+    const writes = statusWrites(analyse(event).sensors, 4);
+    expect(new Set(writes.map((w) => w.bucket))).toEqual(new Set(['b4-0', 'b4-1', 'b4-2', 'b4-3']));
+    expect(Math.max(...writes.map((w) => w.sensors.length))).toBe(MAX_SENSORS_PER_STATUS_WRITE);
+    expect(writes.reduce((n, w) => n + w.sensors.length, 0)).toBe(1000);
+    expect(statusBucket('sensor-00001', 1)).toBe('b1-0');
+  });
+});
+
+describe('the status sink in processBatch (AWS in memory)', () => {
+  const container = inMemoryContainer;
+  const run = runBatch;
+  const statuses = (aws: FakeAws) =>
+    Object.fromEntries(
+      [...aws.table(TEST_CONFIG.sensorStatusTableName).items.values()].flatMap((item) =>
+        Object.entries(item)
+          .filter(([name]) => name !== SENSOR_STATUS_TABLE.partitionKey && name !== SENSOR_STATUS_TABLE.updatedAt)
+          .map(([id, v]) => [id, decodeSensorStatus(id, v.S!)!]),
+      ),
+    );
+
+  it("writes every sensor's latest reading, and a later batch replaces it without touching the others", async () => {
+    const { aws, sinks } = container();
+    await run(sinks, kinesisEvent([reading(1, T, { congestion_index: 91 }), reading(2, T, { congestion_index: 20 })]));
+    expect(statuses(aws)).toMatchObject({ 'sensor-00001': { congestionIndex: 91 }, 'sensor-00002': { congestionIndex: 20 } });
+    await run(sinks, kinesisEvent([reading(1, T + 2000, { congestion_index: 35, zone_id: 'zone-1' })]));
+    expect(statuses(aws)).toMatchObject({ 'sensor-00001': { congestionIndex: 35, readingAtMs: T + 2000 }, 'sensor-00002': { congestionIndex: 20 } });
+  });
+
+  it('never retries a record for the status: a write given up on is counted (SensorStatusWriteFailures) and the rest is stored', async () => {
+    const { aws, sinks } = container((operation, input) => (operation === 'UpdateItem' && input.TableName === TEST_CONFIG.sensorStatusTableName ? 'throttle' : 'ok'));
+    const { outcome, service } = await run(sinks, kinesisEvent([reading(1, T), reading(2, T)]));
+    expect(outcome).toMatchObject({ stored: 2, retried: 0, statusWriteFailures: expect.any(Number) });
+    expect(outcome.statusWriteFailures).toBeGreaterThan(0);
+    expect(service.SensorStatusWriteFailures).toBe(outcome.statusWriteFailures);
+    expect(statuses(aws)).toEqual({});
+  });
+});
