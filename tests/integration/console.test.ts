@@ -15,7 +15,6 @@ import { ScanCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSensorStatus, SENSOR_STATUS_TABLE, ENV } from '../../contract';
-import { buildConsole } from '../../scripts/build-console';
 import { bundleProcessor } from '../../scripts/bundle';
 import { LocalIssuer } from '../../scripts/lib/local-auth';
 import { motoClientConfig } from '../../scripts/lib/moto';
@@ -88,7 +87,7 @@ const levelsOnThePage = (page: Page): Promise<Record<string, string>> =>
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium (.ci/run does this)`);
   await bundleProcessor();
-  await buildConsole();
+  // dist/console: built once for the whole run (tests/global-setup.ts).
   const ready = new Promise<void>((resolveReady, rejectReady) => {
     run = simulate({
       sensors: 24,
