@@ -64,7 +64,8 @@ function container(latencyMs: number, lake?: (aws: FakeAws) => void): Sink[] {
         hash: ALERT_STATE_TABLE.partitionKey,
         indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },
       },
-      [config.sensorStatusTableName]: { hash: SENSOR_STATUS_TABLE.partitionKey },
+      // Written, never read by the processor (the console reads it): taken and dropped like the windows.
+      [config.sensorStatusTableName]: { hash: SENSOR_STATUS_TABLE.partitionKey, store: false },
     },
   });
   lake?.(aws);
@@ -212,12 +213,15 @@ function coldStartBench(zipPath: string, bytes: number) {
 function schemaCheckBench() {
   const parsed = makeEvent(0).Records.flatMap((r) => {
     try {
-      const value: unknown = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
+      // The rule's record, then the sensor's payload inside it (contract/reading.ts RULE_RECORD).
+      const record = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8')) as { payload: string };
+      const value: unknown = JSON.parse(Buffer.from(record.payload, 'base64').toString('utf8'));
       return isValidReading(value) ? [value] : [];
     } catch {
       return [];
     }
   });
+  if (parsed.length === 0) throw new Error('schema check: no valid reading decoded from the benchmark batch');
   const time = (check: (v: unknown) => boolean) => {
     const ns: number[] = [];
     for (let run = 0; run < 40; run++) {
