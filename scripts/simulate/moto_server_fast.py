@@ -295,6 +295,30 @@ def _atomic(method):
 for _name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"):
     setattr(dynamodb_models.DynamoDBBackend, _name, _atomic(getattr(dynamodb_models.DynamoDBBackend, _name)))
 
+# 10. UpdateItem validates an update expression with traversers that run their check at every
+#    UpdateExpression node of the tree (one per action), each check walking the node's whole
+#    subtree: O(actions²) per update. Two of them are such: at most one SET, ADD and REMOVE clause
+#    (ActionCountValidator), and no path updated twice (OverlappingPathsValidator): 80% of moto's
+#    time in the console status sink's UpdateItem of 125 assignments (measured in-process: 93 ms,
+#    36 ms with this). The root's subtree holds every action of the nested ones, so one check at the
+#    root refuses every expression the checks at every node refused, with the same exception; only
+#    the list of paths in DuplicateUpdateExpression's message can be longer (all of them, where a
+#    nested node named the first it found). The processor never sends either.
+from moto.dynamodb.parsing import validators as dynamodb_validators
+
+
+def _check_at_root(check_name):
+    def traverse(self, node):
+        if isinstance(node, dynamodb_validators.UpdateExpression):
+            return getattr(self, check_name)(node)
+        return node
+
+    return traverse
+
+
+dynamodb_validators.ActionCountValidator.traverse = _check_at_root("verify_action_counts")
+dynamodb_validators.OverlappingPathsValidator.traverse = _check_at_root("check_for_overlapping_paths")
+
 # 8. SQS: every message sent computes the queue's attributes (for ContentBasedDeduplication), among
 #    them the approximate message counts, which ask each message in the queue whether it is visible
 #    and delayed, each asking the time through moto's unix_time: utcnow() and a datetime subtraction,

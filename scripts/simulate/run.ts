@@ -18,7 +18,7 @@ import { IoTClient } from '@aws-sdk/client-iot';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ENV, READINGS_TABLE } from '../../contract';
+import { ENV, READINGS_TABLE, sensorStatusItemsFor } from '../../contract';
 import { readConfig } from '../../handlers/processor/config';
 import { validateRecord } from '../../handlers/processor/core/validate';
 import { THING_LAYOUT } from '../../src/layers/provisioning';
@@ -247,8 +247,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       ThrowawayEnvironment: 'true',
       KinesisShardCount: String(shards),
       ProcessorReservedConcurrency: String(Math.max(2, shards * factor)),
-      // About 25 sensors to a status item: each batch writes a few items (moto answers every write).
-      SensorStatusItems: String(Math.min(256, 2 ** Math.ceil(Math.log2(Math.max(1, options.sensors / 25))))),
+      // As npm run plan sizes them for the fleet (one item per 200 sensors): a lane's batch holds
+      // sensors from all over the hash space, so smaller items meant a write per item it touched.
+      SensorStatusItems: String(sensorStatusItemsFor(options.sensors)),
       ...options.stackParameters,
     };
     const view = stackView(parameters);

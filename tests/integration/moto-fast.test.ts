@@ -3,7 +3,7 @@
  * does: the same sequence of the processor's TransactWriteItems, some cancelled by a failed
  * condition, some refused, against both, leaves the same items and the same answers.
  */
-import { CreateTableCommand, DynamoDBClient, ScanCommand, TransactWriteItemsCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
@@ -69,6 +69,49 @@ async function play(moto: Moto) {
   return { answers, items };
 }
 
+/**
+ * UpdateItems as the console's status sink sends them (one SET of many sensors), and the invalid
+ * expressions the launcher's validation shortcut must still refuse as moto does: two SET clauses, a
+ * path set twice (nested in a long list), a key attribute. Answers and the item they leave.
+ */
+async function updates(moto: Moto) {
+  const client = new DynamoDBClient({ ...motoClientConfig(moto.endpoint), maxAttempts: 1 });
+  await client.send(
+    new CreateTableCommand({ TableName: 'u', BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }] }),
+  );
+  const sets = (n: number, from = 0) => {
+    const names: Record<string, string> = {};
+    const values: Record<string, { S: string }> = {};
+    for (let i = from; i < from + n; i++) {
+      names[`#n${i}`] = `sensor-${i}`;
+      values[`:v${i}`] = { S: `zone-${i % 7}|${i}|1|30|1765094400000|1765094399600` };
+    }
+    return { names, values, actions: Object.keys(names).map((n) => `${n} = :v${n.slice(2)}`) };
+  };
+  const long = sets(150);
+  const more = sets(40, 100);
+  const expressions: { UpdateExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, { S: string }> }[] = [
+    { UpdateExpression: `SET ${long.actions.join(', ')}`, ExpressionAttributeNames: long.names, ExpressionAttributeValues: long.values },
+    { UpdateExpression: `SET ${more.actions.join(', ')}`, ExpressionAttributeNames: more.names, ExpressionAttributeValues: more.values },
+    { UpdateExpression: `SET ${long.actions.slice(0, 20).join(', ')} SET #x = :v0`, ExpressionAttributeNames: { ...long.names, '#x': 'x' }, ExpressionAttributeValues: long.values },
+    { UpdateExpression: `SET ${long.actions.slice(0, 20).join(', ')}, #n3 = :v4`, ExpressionAttributeNames: long.names, ExpressionAttributeValues: long.values },
+    { UpdateExpression: `SET ${long.actions.slice(0, 20).join(', ')} REMOVE #x ADD #y :one REMOVE #z`, ExpressionAttributeNames: { ...long.names, '#x': 'x', '#y': 'y', '#z': 'z' }, ExpressionAttributeValues: { ...long.values, ':one': { S: '1' } } },
+    { UpdateExpression: 'SET #k = :v0', ExpressionAttributeNames: { '#k': 'pk' }, ExpressionAttributeValues: { ':v0': long.values[':v0']! } },
+  ];
+  const answers: unknown[] = [];
+  for (const e of expressions) {
+    try {
+      await client.send(new UpdateItemCommand({ TableName: 'u', Key: { pk: { S: 'b' } }, ...e }));
+      answers.push('written');
+    } catch (error) {
+      answers.push({ name: (error as Error).name, message: (error as Error).message });
+    }
+  }
+  const item = (await client.send(new GetItemCommand({ TableName: 'u', Key: { pk: { S: 'b' } } }))).Item;
+  client.destroy();
+  return { answers, item };
+}
+
 describe('the simulator\'s moto launcher, against plain moto_server', () => {
   let plain: Moto;
   let fast: Moto;
@@ -95,5 +138,19 @@ describe('the simulator\'s moto launcher, against plain moto_server', () => {
       ['a', '3'],
       ['b', '3'],
     ]);
+  }, 120_000);
+
+  it('answers UpdateItem as moto does: a SET of 150 attributes written, and every invalid expression refused with the same error', async () => {
+    const [a, b] = [await updates(plain), await updates(fast)];
+    expect(b).toEqual(a);
+    expect(a.answers.map((x) => (typeof x === 'string' ? x : (x as { name: string }).name))).toEqual([
+      'written',
+      'written',
+      'ValidationException',
+      'ValidationException',
+      'ValidationException',
+      'ValidationException',
+    ]);
+    expect(Object.keys(a.item!)).toHaveLength(151);
   }, 120_000);
 });
