@@ -124,6 +124,14 @@ interface SensorBook {
   latestSpeed?: number;
 }
 
+/**
+ * A Kinesis record's key in the books: its shard and its sequence number. A sequence number is
+ * unique only within its shard (moto numbers each shard's records 1, 2, 3…), so a stream of several
+ * shards booked by sequence number alone confused its shards' records (half the readings of a
+ * two-shard run were "in flight" for ever).
+ */
+export const recordKey = (shardId: string, sequenceNumber: string): string => `${shardId}/${sequenceNumber}`;
+
 export class Ledger {
   private entries = new Set<Entry>();
   private bySequence = new Map<string, Entry>();

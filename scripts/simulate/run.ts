@@ -18,7 +18,8 @@ import { IoTClient } from '@aws-sdk/client-iot';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ENV, READINGS_TABLE, sensorStatusItemsFor } from '../../contract';
+import { ENV, READINGS_TABLE } from '../../contract';
+import { plan, PLAN_DEFAULTS } from '../../src/capacity';
 import { readConfig } from '../../handlers/processor/config';
 import { validateRecord } from '../../handlers/processor/core/validate';
 import { THING_LAYOUT } from '../../src/layers/provisioning';
@@ -39,7 +40,7 @@ import type { FleetMessage, FleetSensor, FleetSettings } from './fleet';
 import { applyRule, compileRule } from './iot-rules';
 import { KinesisWriter } from './kinesis-writer';
 import { LambdaPool } from './lambda-pool';
-import { Ledger, payloadHash, percentile, type Entry, type ExternalReading } from './ledger';
+import { Ledger, payloadHash, percentile, recordKey, type Entry, type ExternalReading } from './ledger';
 import { owned } from './owned';
 import { writeConnection, type Connection } from './connection';
 import { createLocalPki, sensorIdentity } from './pki';
@@ -99,7 +100,7 @@ export interface Simulation {
   publishTopic: string;
   cpu: CpuMeter;
   refusals: { what: 'connect' | 'publish'; thing: string; detail: string }[];
-  /** Records the rule made for things outside the fleet, by sequence number: the thing, and the quarantine reason once quarantined. */
+  /** Records the rule made for things outside the fleet, by record key (shard and sequence number, ledger.ts recordKey): the thing, and the quarantine reason once quarantined. */
   outsiders: ReadonlyMap<string, { thing: string; reason?: string }>;
   snapshot(): SimSnapshot;
   /** A new certificate from the local CA (a device outside the fleet). */
@@ -200,9 +201,9 @@ export function scheduleRateMs(expression: string): number {
 }
 
 /** A JSON log line of the processor (handlers/processor/log.ts), or undefined. */
-function parseLogLine(line: string): { reason?: string; sequence_number?: string } | undefined {
+function parseLogLine(line: string): { reason?: string; sequence_number?: string; shard_id?: string } | undefined {
   try {
-    return JSON.parse(line) as { reason?: string; sequence_number?: string };
+    return JSON.parse(line) as { reason?: string; sequence_number?: string; shard_id?: string };
   } catch {
     return undefined;
   }
@@ -238,18 +239,16 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   owned.path(workDir);
   cleanups.push(() => owned.removed(workDir));
   try {
-    const ratePerSecond = options.sensors * options.hz;
-    // One shard per 1,000 records/s (the Kinesis per-shard write limit), as the template's sizing does.
-    const shards = Math.max(1, Math.ceil(ratePerSecond / 1000));
-    const factor = stackView({ EnvironmentSuffix: environment, ...options.stackParameters }).esm.parallelizationFactor;
+    // The stack sized for the fleet as npm run plan sizes a city's (src/capacity.ts): shards with
+    // headroom under the per-shard write limit, lanes per shard, concurrency, status items.
+    const sized = plan({ ...PLAN_DEFAULTS, sensors: options.sensors, hz: options.hz, zones: options.zones }).recommended;
     const parameters: Record<string, string> = {
       EnvironmentSuffix: environment,
       ThrowawayEnvironment: 'true',
-      KinesisShardCount: String(shards),
-      ProcessorReservedConcurrency: String(Math.max(2, shards * factor)),
-      // As npm run plan sizes them for the fleet (one item per 200 sensors): a lane's batch holds
-      // sensors from all over the hash space, so smaller items meant a write per item it touched.
-      SensorStatusItems: String(sensorStatusItemsFor(options.sensors)),
+      KinesisShardCount: String(sized.KinesisShardCount),
+      ProcessorParallelizationFactor: String(sized.ProcessorParallelizationFactor),
+      ProcessorReservedConcurrency: String(sized.ProcessorReservedConcurrency),
+      SensorStatusItems: String(sized.SensorStatusItems),
       ...options.stackParameters,
     };
     const view = stackView(parameters);
@@ -388,9 +387,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const writer = new KinesisWriter<Entry>({
       client: kinesis,
       streamName,
-      onPut: (e, _shard, seq) => {
-        ledger.ingested(e, seq);
-        if (e.sensor < 0) outsiders.set(seq, { thing: e.thing });
+      onPut: (e, shardId, seq) => {
+        const key = recordKey(shardId, seq);
+        ledger.ingested(e, key);
+        if (e.sensor < 0) outsiders.set(key, { thing: e.thing });
       },
       onError: (e, reason) => {
         ledger.ruleError(e);
@@ -472,9 +472,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         // the quarantine queue keeps its messages for npm run quarantine.
         if (line.includes('"Reading quarantined"')) {
           const logged = parseLogLine(line);
-          if (logged?.sequence_number && logged.reason) {
-            ledger.quarantined(logged.sequence_number, logged.reason);
-            const outsider = outsiders.get(logged.sequence_number);
+          if (logged?.sequence_number && logged.shard_id && logged.reason) {
+            const key = recordKey(logged.shard_id, logged.sequence_number);
+            ledger.quarantined(key, logged.reason);
+            const outsider = outsiders.get(key);
             if (outsider) outsider.reason = logged.reason;
           }
           return;
@@ -533,9 +534,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
                 invocationSizes.push(size);
                 if (!outcome.ok && invokeErrors++ < 5) print(`processor (lane ${lane}, ${size} records) failed: ${outcome.error.split('\n').slice(0, 3).join(' ')}`);
               },
-              onDone: (records) => toVerify.push(...ledger.processed(records.map((r) => r.sequenceNumber))),
+              onDone: (records) => toVerify.push(...ledger.processed(records.map((r) => recordKey(shardId, r.sequenceNumber)))),
               onFailure: async (records, failure) => {
-                ledger.deadLettered(records.map((r) => r.sequenceNumber));
+                ledger.deadLettered(records.map((r) => recordKey(shardId, r.sequenceNumber)));
                 print(`ESM: ${failure.batchSize} records of ${failure.shardId} to the on-failure destination (${failure.condition}${failure.functionError ? `: ${failure.functionError.split('\n')[0]!.slice(0, 300)}` : ''})`);
                 await sqs
                   .send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify({ requestContext: { condition: failure.condition, approximateInvokeCount: failure.approximateInvokeCount }, responseContext: { functionError: failure.functionError }, KinesisBatchInfo: { shardId: failure.shardId, startSequenceNumber: failure.startSequenceNumber, endSequenceNumber: failure.endSequenceNumber, batchSize: failure.batchSize, streamArn } }) }))
@@ -565,7 +566,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
       const slots = [...keys.values()];
       const table = env[ENV.tableName]!;
-      const found = new Map<string, Set<number>>();
+      // Each window's offsets and the moment its answer came: a reading is stored from then on (a
+      // round of many chunks would otherwise stamp the first chunk's readings with the last's time).
+      const found = new Map<string, { offsets: Set<number>; at: number }>();
       const lookup = async (chunk: typeof slots) => {
         let request: Record<string, AttributeValue>[] | undefined = chunk.map((s) => ({ [READINGS_TABLE.partitionKey]: { S: s.sensorId }, [READINGS_TABLE.sortKey]: { S: s.window } }));
         while (request && request.length > 0) {
@@ -580,8 +583,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
               },
             }),
           );
+          const answeredAt = Date.now();
           for (const item of out.Responses?.[table] ?? []) {
-            found.set(`${item[READINGS_TABLE.partitionKey]!.S}|${item[READINGS_TABLE.sortKey]!.S}`, new Set(storedOffsets(item)));
+            found.set(`${item[READINGS_TABLE.partitionKey]!.S}|${item[READINGS_TABLE.sortKey]!.S}`, { offsets: new Set(storedOffsets(item)), at: answeredAt });
           }
           request = out.UnprocessedKeys?.[table]?.Keys as Record<string, AttributeValue>[] | undefined;
         }
@@ -595,12 +599,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         toVerify.push(...batch);
         throw error;
       }
-      const at = Date.now();
       for (const slot of slots) {
-        const offsets = found.get(`${slot.sensorId}|${slot.window}`);
+        const seen = found.get(`${slot.sensorId}|${slot.window}`);
         const start = Date.parse(slot.window);
         for (const e of slot.entries) {
-          if (offsets?.has(e.timestampMs! - start)) ledger.stored(e, at);
+          if (seen?.offsets.has(e.timestampMs! - start)) ledger.stored(e, seen.at);
           else if (e.state === 'processed') toVerify.push(e); // not there yet (or quarantined): look again
         }
       }

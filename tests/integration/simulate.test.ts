@@ -87,7 +87,8 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
       environment: 'simtest',
       // One wave in 10 s; batches every second.
       wavePeriodSeconds: 10,
-      stackParameters: { BatchingWindowSeconds: '1' },
+      // Two shards: the books tell records apart by shard and sequence number (each shard numbers its own).
+      stackParameters: { BatchingWindowSeconds: '1', KinesisShardCount: '2' },
       // The health detector every 3 s instead of the template's minute.
       detectorIntervalSeconds: 3,
       // Processor containers start on their first invocation: collect PIDs as the run goes.
