@@ -2,6 +2,7 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ALERT_EVENT } from '../../../contract';
 import type { AlertDetail } from '../core/alerts';
+import { errorDetail } from '../log';
 import { sendInChunks, type CallCounter, type IoContext } from './aws-calls';
 
 /** EventBridge PutEvents limit. */
@@ -33,18 +34,28 @@ export async function publishAlerts(
     MAX_PUT_EVENTS_ENTRIES,
     async (pending, abortSignal) => {
       counter.add('PutEvents');
-      const out = await client.send(
-        new PutEventsCommand({
-          Entries: pending.map((alert) => ({
-            EventBusName: eventBusName,
-            Source: ALERT_EVENT.source,
-            DetailType: ALERT_EVENT.detailType,
-            Detail: JSON.stringify(alert),
-            Time: new Date(alert.received_at),
-          })),
-        }),
-        { abortSignal },
-      );
+      const command = new PutEventsCommand({
+        Entries: pending.map((alert) => ({
+          EventBusName: eventBusName,
+          Source: ALERT_EVENT.source,
+          DetailType: ALERT_EVENT.detailType,
+          Detail: JSON.stringify(alert),
+          Time: new Date(alert.received_at),
+        })),
+      });
+      let out;
+      try {
+        out = await client.send(command, { abortSignal });
+      } catch (error) {
+        // No answer (a timeout, a dropped connection): EventBridge may have taken the events, and
+        // the retry then publishes them twice (the delivery contract's first limit). A refusal it
+        // answered (4xx: throttled, invalid) took none.
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (!(status !== undefined && status >= 400 && status < 500)) {
+          io.log('WARN', 'PutEvents unanswered: these alerts may be published twice', { alert_ids: pending.map((a) => a.alert_id), ...errorDetail(error) });
+        }
+        throw error;
+      }
       const entries = out.Entries ?? [];
       const acceptedAt = io.now();
       const errors = entries.flatMap((e) => (e.ErrorCode ? [e.ErrorCode] : []));

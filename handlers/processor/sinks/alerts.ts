@@ -141,6 +141,12 @@ export function alertSink(options: AlertSinkOptions): Sink {
     }
     const result = await publishAlerts(options.eventbridge, options.eventBusName, toPublish, publishIo, counter);
     for (const alert of result.failed) failedSensors.add(alert.sensor_id);
+    if (result.failed.length > 0) {
+      // Refused, unanswered or out of time: published again with their records' retry. Where the
+      // answer was lost after EventBridge took them, a subscriber sees these alert_ids twice (the
+      // delivery contract's first limit): the ids say which.
+      io.log('WARN', 'Alerts not confirmed published: released, published again with the retry', { alert_ids: result.failed.map((a) => a.alert_id) });
+    }
     // Alert latency, except for alerts raised by replayed readings (a redrive is not an SLO breach).
     const replayed = (a: AlertDetail) => bySensor.get(a.sensor_id)?.readings.some((x) => x.replayed && x.timestamp === a.reading_time) ?? false;
     const alertMs: number[] = [];
