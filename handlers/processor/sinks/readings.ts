@@ -401,7 +401,7 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
           failed.push(...p.delta.readings.map((r) => r.recordIndex));
           continue;
         }
-        writes.push({ p, fresh, ...windowWrite(config.tableName, p.stored, fresh, config) });
+        writes.push({ p, fresh, ...windowWrite(config.readingsTableName, p.stored, fresh, config) });
       }
       const outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
       todo = [];
