@@ -88,6 +88,18 @@ export interface ResourcePolicyOptions {
 }
 
 /**
+ * The policy document of a topic or queue: each publisher's Allow of `publishAction`, the extra
+ * statements, and last the deny of `tlsAction` without TLS.
+ */
+function resourcePolicy(publishAction: string, tlsAction: string, resource: unknown, options: ResourcePolicyOptions) {
+  return policyDocument(
+    ...(options.publishers ?? []).map((p) => publisherStatement(p, publishAction, resource)),
+    ...(options.statements ?? []),
+    denyInsecureTransport(tlsAction, resource),
+  );
+}
+
+/**
  * An encrypted queue that keeps messages as long as SQS allows, and its policy: the publishers'
  * sqs:SendMessage, then TLS only. A FIFO queue deduplicates by each message's deduplication id,
  * in high-throughput mode (deduplication and throughput per message group).
@@ -114,18 +126,6 @@ export function encryptedQueue(
     PolicyDocument: resourcePolicy('sqs:SendMessage', 'sqs:*', arnOf(queueId), options),
   });
   return { queue, policy, resources: withPolicy(queueId, queue, policy) };
-}
-
-/**
- * The policy document of a topic or queue: each publisher's Allow of `publishAction`, the extra
- * statements, and last the deny of `tlsAction` without TLS.
- */
-function resourcePolicy(publishAction: string, tlsAction: string, resource: unknown, options: ResourcePolicyOptions) {
-  return policyDocument(
-    ...(options.publishers ?? []).map((p) => publisherStatement(p, publishAction, resource)),
-    ...(options.statements ?? []),
-    denyInsecureTransport(tlsAction, resource),
-  );
 }
 
 /**
