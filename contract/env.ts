@@ -47,7 +47,7 @@ export interface TextSetting {
 
 /** The resources the processor reads and writes, in the order the template sets them. */
 export const PROCESSOR_RESOURCES = {
-  tableName: {
+  readingsTableName: {
     env: 'TABLE_NAME',
     resource: 'ReadingsTable',
     value: 'Ref',
@@ -141,7 +141,7 @@ export const PROCESSOR_ENV_NAMES: readonly string[] = [
   ...Object.values(PROCESSOR_SETTINGS).map((s) => s.env),
 ];
 
-/** Variable names by key (`ENV.tableName` is `TABLE_NAME`), derived from the declarations above. */
+/** Variable names by key (`ENV.readingsTableName` is `TABLE_NAME`), derived from the declarations above. */
 export const ENV = Object.fromEntries(
   [...Object.entries(PROCESSOR_RESOURCES), ...Object.entries(PROCESSOR_SETTINGS)].map(([key, spec]) => [key, spec.env]),
 ) as { [K in ProcessorResource | ProcessorSetting]: K extends ProcessorResource ? (typeof PROCESSOR_RESOURCES)[K]['env'] : K extends ProcessorSetting ? (typeof PROCESSOR_SETTINGS)[K]['env'] : never };

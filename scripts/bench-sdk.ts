@@ -108,7 +108,7 @@ export async function sdkBench(runs = 7): Promise<SdkBench> {
     const steady = container(steadyConfig);
     const storm = container(stormConfig);
     const peerHandler = powertoolsPeer({
-      tableName: stormConfig.tableName,
+      tableName: stormConfig.readingsTableName,
       eventBusName: stormConfig.eventBusName,
       warningThreshold: stormConfig.warningThreshold,
       criticalThreshold: stormConfig.criticalThreshold,

@@ -59,7 +59,7 @@ function container(latencyMs: number, lake?: (aws: FakeAws) => void): Sink[] {
     latencyMs,
     copy: false,
     tables: {
-      [config.tableName]: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey, store: false },
+      [config.readingsTableName]: { hash: READINGS_TABLE.partitionKey, range: READINGS_TABLE.sortKey, store: false },
       [config.alertStateTableName]: {
         hash: ALERT_STATE_TABLE.partitionKey,
         indexes: { [ALERT_STATE_TABLE.elevatedIndexName]: { hash: ALERT_STATE_TABLE.elevatedBucketAttribute, range: ALERT_STATE_TABLE.partitionKey } },

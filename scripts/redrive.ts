@@ -20,6 +20,7 @@
 import { GetShardIteratorCommand, GetRecordsCommand, KinesisClient, PutRecordsCommand, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { MAX_PUT_RECORDS, MAX_PUT_RECORDS_BYTES } from '../handlers/processor/limits';
 import { buildTemplate } from '../src/index';
 import { LogicalId } from '../src/names';
 import { DeployError } from './aws';
@@ -27,9 +28,6 @@ import { count, parseFlags, runMain, UsageError } from './cli';
 import { opsContext, STACK_FLAGS, type OpsContext, type OpsDeps } from './lib/ops';
 import { walkQueue, type Verdict } from './lib/queue';
 
-/** Kinesis PutRecords: at most 500 records and 5 MiB (data and partition keys) per call. */
-export const MAX_PUT_RECORDS = 500;
-export const MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024;
 /** Attempts at the entries PutRecords did not take (throttled), with exponential backoff. */
 const PUT_ATTEMPTS = 6;
 /** GetRecords calls per DLQ message before giving up on reaching its last sequence number. */

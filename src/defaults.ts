@@ -8,7 +8,8 @@ import { DynamoDB, Logs, SNS, SQS, type DeletionPolicy, type IntrinsicFunction, 
 import type { TableProperties } from 'cloudform-types/types/dynamoDb/table';
 import './cfn-extensions';
 import type { StackConfig } from './config';
-import { denyInsecureTransport, policyDocument } from './iam';
+import type { Layer } from './layer';
+import { denyInsecureTransport, policyDocument, publisherStatement, type PolicyStatement, type ServicePublisher } from './iam';
 import { arnOf, ifCondition, ref, sub } from './intrinsics';
 import { LogicalId, physicalName, type LogicalIdName } from './names';
 import { Cond, Param, param } from './parameters';
@@ -66,17 +67,49 @@ export function secureTable(config: TagConfig, properties: TableProperties): Dyn
   return retainUnlessThrowaway(table);
 }
 
+/** A logical ID whose `<id>Policy` the registry declares: only these can name a topic or queue. */
+export type PolicedId = { [K in LogicalIdName]: `${K}Policy` extends LogicalIdName ? K : never }[LogicalIdName];
+
 /**
- * An encrypted queue that keeps messages as long as SQS allows, and its TLS-only policy. A FIFO
- * queue deduplicates by each message's deduplication id, in high-throughput mode (deduplication
- * and throughput per message group).
+ * A topic's or queue's resources: the resource and its policy under their logical IDs (`<id>`
+ * then `<id>Policy`), so a layer that lists the one lists the other.
+ */
+function withPolicy(id: PolicedId, resource: ResourceBase, policy: ResourceBase): Layer['resources'] {
+  const policyId: LogicalIdName = `${id}Policy`;
+  return { [id]: resource, [policyId]: policy };
+}
+
+/** What may publish to a topic or send to a queue, besides the TLS-only deny every one gets. */
+export interface ResourcePolicyOptions {
+  /** AWS services allowed to publish or send, each from its source ARN (`publishOnlyFrom`). */
+  publishers?: ServicePublisher[];
+  /** Further statements (a Deny), after the publishers and before the TLS-only deny. */
+  statements?: PolicyStatement[];
+}
+
+/**
+ * The policy document of a topic or queue: each publisher's Allow of `publishAction`, the extra
+ * statements, and last the deny of `tlsAction` without TLS.
+ */
+function resourcePolicy(publishAction: string, tlsAction: string, resource: unknown, options: ResourcePolicyOptions) {
+  return policyDocument(
+    ...(options.publishers ?? []).map((p) => publisherStatement(p, publishAction, resource)),
+    ...(options.statements ?? []),
+    denyInsecureTransport(tlsAction, resource),
+  );
+}
+
+/**
+ * An encrypted queue that keeps messages as long as SQS allows, and its policy: the publishers'
+ * sqs:SendMessage, then TLS only. A FIFO queue deduplicates by each message's deduplication id,
+ * in high-throughput mode (deduplication and throughput per message group).
  */
 export function encryptedQueue(
   config: TagConfig & Pick<StackConfig, 'queueRetentionSeconds'>,
   name: string,
-  queueId: LogicalIdName,
-  options: { fifo?: boolean } = {},
-) {
+  queueId: PolicedId,
+  options: { fifo?: boolean } & ResourcePolicyOptions = {},
+): { queue: SQS.Queue; policy: SQS.QueuePolicy; resources: Layer['resources'] } {
   const queue = new SQS.Queue({
     QueueName: physicalName(options.fifo ? `${name}.fifo` : name),
     ...(options.fifo
@@ -90,9 +123,9 @@ export function encryptedQueue(
   retainUnlessThrowaway(queue);
   const policy = new SQS.QueuePolicy({
     Queues: [ref(queueId)],
-    PolicyDocument: policyDocument(denyInsecureTransport('sqs:*', arnOf(queueId))),
+    PolicyDocument: resourcePolicy('sqs:SendMessage', 'sqs:*', arnOf(queueId), options),
   });
-  return { queue, policy };
+  return { queue, policy, resources: withPolicy(queueId, queue, policy) };
 }
 
 /**
@@ -110,12 +143,27 @@ export function logGroup(config: TagConfig, name: string): Logs.LogGroup {
   return retainUnlessThrowaway(group);
 }
 
-/** An SNS topic encrypted with the stack key. */
-export function encryptedTopic(config: TagConfig, name: string, displayName: string): SNS.Topic {
-  return new SNS.Topic({
+/**
+ * An SNS topic encrypted with the stack key, and its policy: the publishers' sns:Publish, the
+ * extra statements, then TLS only (Solutions Constructs' buildTopic pattern).
+ */
+export function encryptedTopic(
+  config: TagConfig,
+  name: string,
+  displayName: string,
+  topicId: PolicedId,
+  options: ResourcePolicyOptions = {},
+): { topic: SNS.Topic; policy: SNS.TopicPolicy; resources: Layer['resources'] } {
+  const topic = new SNS.Topic({
     TopicName: physicalName(name),
     DisplayName: displayName,
     KmsMasterKeyId: stackKeyArn(),
     Tags: tags(config),
   });
+  const policy = new SNS.TopicPolicy({
+    Topics: [ref(topicId)],
+    // A topic's resource policy governs sns:Publish for other principals; the TLS deny is on it.
+    PolicyDocument: resourcePolicy('sns:Publish', 'sns:Publish', ref(topicId), options),
+  });
+  return { topic, policy, resources: withPolicy(topicId, topic, policy) };
 }

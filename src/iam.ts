@@ -1,6 +1,6 @@
 /** IAM policy documents, and the actions each kind of principal needs on each kind of resource. */
 import type { IntrinsicFunction } from 'cloudform-types';
-import { sub } from './intrinsics';
+import { accountId, sub } from './intrinsics';
 
 export interface PolicyStatement {
   Sid?: string;
@@ -43,6 +43,42 @@ export function denyInsecureTransport(action: string | string[], resource: unkno
     Action: action,
     Resource: resource,
     Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  };
+}
+
+/**
+ * An AWS service allowed to publish to (send to) one topic or queue, and only on behalf of the
+ * named source (cross-service confused-deputy protection:
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). The topic or queue helper
+ * in `defaults.ts` turns it into the Allow statement with its own action and resource.
+ */
+export interface ServicePublisher {
+  Sid: string;
+  service: string;
+  Condition: NonNullable<PolicyStatement['Condition']>;
+}
+
+/**
+ * `service` may publish only from `sourceArn` (one ARN or a list, matched with ArnEquals). With
+ * `like`, `sourceArn` is a pattern (ArnLike) and the statement also pins aws:SourceAccount, as the
+ * page above asks when an ARN has wildcards.
+ */
+export function publishOnlyFrom(service: string, sourceArn: unknown, options: { sid: string; like?: boolean }): ServicePublisher {
+  const Condition: ServicePublisher['Condition'] = options.like
+    ? { StringEquals: { 'aws:SourceAccount': accountId }, ArnLike: { 'aws:SourceArn': sourceArn } }
+    : { ArnEquals: { 'aws:SourceArn': sourceArn } };
+  return { Sid: options.sid, service, Condition };
+}
+
+/** The Allow statement for a publisher: its service principal, `action` on `resource`, under its condition. */
+export function publisherStatement(publisher: ServicePublisher, action: string, resource: unknown): PolicyStatement {
+  return {
+    Sid: publisher.Sid,
+    Effect: 'Allow',
+    Principal: { Service: publisher.service },
+    Action: action,
+    Resource: resource,
+    Condition: publisher.Condition,
   };
 }
 

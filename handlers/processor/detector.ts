@@ -30,6 +30,7 @@ import {
   type ZoneHealth,
 } from './core/health';
 import { readFunctionEnv, type FunctionConfig } from './function-env';
+import { CLAIM_MARGIN_MS } from './limits';
 import { jsonLogger } from './log';
 
 export type DetectorConfig = FunctionConfig<DetectorResource, typeof DETECTOR_SETTINGS>;
@@ -70,8 +71,6 @@ export interface DetectorOutcome {
 
 /** Time kept back from the Lambda timeout so that a run always ends by itself. */
 export const DETECTOR_SAFETY_MARGIN_MS = 2_000;
-/** A claim outlives the run that took it (the function's timeout) by this much. */
-export const CLAIM_MARGIN_MS = 5_000;
 
 /** One run of the detector, `remainingMs` before the Lambda timeout. Throws only when AWS keeps failing. */
 export async function runDetector(deps: DetectorDeps, remainingMs: number): Promise<DetectorOutcome> {

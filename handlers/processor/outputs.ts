@@ -63,7 +63,7 @@ export function processorSinks(config: ProcessorConfig, clients: Clients): Sink[
       dynamodb: clients.dynamodb,
       eventbridge: clients.eventbridge,
       alertStateTableName: config.alertStateTableName,
-      readingsTableName: config.tableName,
+      readingsTableName: config.readingsTableName,
       eventBusName: config.eventBusName,
       policy: config,
     }),

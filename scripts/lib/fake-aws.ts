@@ -400,6 +400,10 @@ export class FakeAws {
         return { UnprocessedItems: unprocessed };
       }
       case 'BatchGetItem': {
+        // DynamoDB's limit, stated here on its own so that a caller (or a limits.ts) breaking it fails as in AWS:
+        // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+        const keys = Object.values(input.RequestItems as Record<string, { Keys: Item[] }>).reduce((n, r) => n + r.Keys.length, 0);
+        if (keys > 100) throw awsError('ValidationException', 'Too many items requested for the BatchGetItem call');
         const responses: Record<string, Item[]> = {};
         const unprocessed: Record<string, { Keys: Item[] }> = {};
         for (const [name, request] of Object.entries(input.RequestItems as Record<string, { Keys: Item[] }>)) {

@@ -5,10 +5,8 @@
  * what still fails handed to the rule's error action.
  */
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { MAX_PUT_RECORDS, MAX_PUT_RECORDS_BYTES } from '../../handlers/processor/limits';
 
-/** PutRecords limits. */
-export const MAX_PUT_RECORDS = 500;
-export const MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024;
 
 export interface PendingRecord<M> {
   data: Buffer;

@@ -565,7 +565,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
         keys.set(k, slot);
       }
       const slots = [...keys.values()];
-      const table = env[ENV.tableName]!;
+      const table = env[ENV.readingsTableName]!;
       // Each window's offsets and the moment its answer came: a reading is stored from then on (a
       // round of many chunks would otherwise stamp the first chunk's readings with the last's time).
       const found = new Map<string, { offsets: Set<number>; at: number }>();

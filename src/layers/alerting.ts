@@ -4,8 +4,8 @@ import { ALERT_EVENT, SENSOR_HEALTH_EVENT } from '../../contract';
 import { queueDepthAlarm } from '../alarms';
 import type { StackConfig } from '../config';
 import { encryptedQueue, encryptedTopic, tags, type TagConfig } from '../defaults';
-import { arn, denyInsecureTransport, policyDocument, type PolicyStatement } from '../iam';
-import { accountId, arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
+import { arn, publishOnlyFrom, type PolicyStatement } from '../iam';
+import { arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, physicalNamePattern } from '../names';
 import { Cond, Param, param, type ParamName } from '../parameters';
@@ -82,53 +82,22 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
     RetentionDays: config.alertArchiveRetentionDays,
   });
 
-  const alertsTopic = encryptedTopic(config, 'alerts', 'TapStack congestion alerts');
-  const opsTopic = encryptedTopic(config, 'ops', 'TapStack operational alarms');
-
-  const alertsTopicPolicy = new SNS.TopicPolicy({
-    Topics: [ref(LogicalId.AlertsTopic)],
-    PolicyDocument: policyDocument(
-      {
-        Sid: 'OnlyTheAlertRulePublishes',
-        Effect: 'Allow',
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: 'sns:Publish',
-        Resource: ref(LogicalId.AlertsTopic),
-        Condition: { ArnEquals: { 'aws:SourceArn': arnOf(LogicalId.CongestionAlertRule) } },
-      },
+  const alertsTopic = encryptedTopic(config, 'alerts', 'TapStack congestion alerts', LogicalId.AlertsTopic, {
+    publishers: [publishOnlyFrom('events.amazonaws.com', arnOf(LogicalId.CongestionAlertRule), { sid: 'OnlyTheAlertRulePublishes' })],
+    statements: [
       onlyServicesPublish(LogicalId.AlertsTopic, {
         // npm run redrive -- --alerts publishes undelivered alerts as the operator.
         condition: Cond.HasOperatorRole,
         roleArns: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${OperatorRoleName}'),
       }),
-      denyInsecureTransport('sns:Publish', ref(LogicalId.AlertsTopic)),
-    ),
+    ],
   });
-  const opsTopicPolicy = new SNS.TopicPolicy({
-    Topics: [ref(LogicalId.OpsTopic)],
-    PolicyDocument: policyDocument(
-      {
-        Sid: 'StackAlarmsPublish',
-        Effect: 'Allow',
-        Principal: { Service: 'cloudwatch.amazonaws.com' },
-        Action: 'sns:Publish',
-        Resource: ref(LogicalId.OpsTopic),
-        Condition: {
-          StringEquals: { 'aws:SourceAccount': accountId },
-          ArnLike: { 'aws:SourceArn': arn('cloudwatch', `alarm:${physicalNamePattern('*')}`) },
-        },
-      },
-      {
-        Sid: 'SensorHealthRulePublishes',
-        Effect: 'Allow',
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: 'sns:Publish',
-        Resource: ref(LogicalId.OpsTopic),
-        Condition: { ArnEquals: { 'aws:SourceArn': arnOf(LogicalId.SensorHealthRule) } },
-      },
-      onlyServicesPublish(LogicalId.OpsTopic),
-      denyInsecureTransport('sns:Publish', ref(LogicalId.OpsTopic)),
-    ),
+  const opsTopic = encryptedTopic(config, 'ops', 'TapStack operational alarms', LogicalId.OpsTopic, {
+    publishers: [
+      publishOnlyFrom('cloudwatch.amazonaws.com', arn('cloudwatch', `alarm:${physicalNamePattern('*')}`), { sid: 'StackAlarmsPublish', like: true }),
+      publishOnlyFrom('events.amazonaws.com', arnOf(LogicalId.SensorHealthRule), { sid: 'SensorHealthRulePublishes' }),
+    ],
+    statements: [onlyServicesPublish(LogicalId.OpsTopic)],
   });
 
   // Only the processor (congestion alerts) and the detector (sensor health) put events on the bus:
@@ -148,14 +117,10 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
     },
   });
 
-  const deliveryDlq = encryptedQueue(config, 'alert-delivery-dlq', LogicalId.AlertDeliveryDeadLetterQueue);
-  deliveryDlq.policy.Properties.PolicyDocument.Statement.unshift({
-    Sid: 'AlertRuleDeadLetters',
-    Effect: 'Allow',
-    Principal: { Service: 'events.amazonaws.com' },
-    Action: 'sqs:SendMessage',
-    Resource: arnOf(LogicalId.AlertDeliveryDeadLetterQueue),
-    Condition: { ArnEquals: { 'aws:SourceArn': [arnOf(LogicalId.CongestionAlertRule), arnOf(LogicalId.SensorHealthRule)] } },
+  const deliveryDlq = encryptedQueue(config, 'alert-delivery-dlq', LogicalId.AlertDeliveryDeadLetterQueue, {
+    publishers: [
+      publishOnlyFrom('events.amazonaws.com', [arnOf(LogicalId.CongestionAlertRule), arnOf(LogicalId.SensorHealthRule)], { sid: 'AlertRuleDeadLetters' }),
+    ],
   });
 
   /** A rule on the bus that turns its events into sentences on a topic, retried for an hour, then dead-lettered. */
@@ -204,12 +169,9 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
       AlertBus: bus,
       AlertBusPolicy: busPolicy,
       AlertArchive: archive,
-      AlertsTopic: alertsTopic,
-      AlertsTopicPolicy: alertsTopicPolicy,
-      OpsTopic: opsTopic,
-      OpsTopicPolicy: opsTopicPolicy,
-      AlertDeliveryDeadLetterQueue: deliveryDlq.queue,
-      AlertDeliveryDeadLetterQueuePolicy: deliveryDlq.policy,
+      ...alertsTopic.resources,
+      ...opsTopic.resources,
+      ...deliveryDlq.resources,
       CongestionAlertRule: rule,
       SensorHealthRule: healthRule,
       AlertsEmailSubscription: emailSubscription(LogicalId.AlertsTopic, Param.NotificationEmail).condition(

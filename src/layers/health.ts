@@ -189,8 +189,7 @@ export function buildHealth(config: HealthConfig): Layer {
   return {
     resources: {
       SensorHealthTable: table,
-      HealthDetectorDeadLetterQueue: dlq.queue,
-      HealthDetectorDeadLetterQueuePolicy: dlq.policy,
+      ...dlq.resources,
       HealthDetectorLogGroup: logs,
       HealthDetectorRole: role,
       HealthDetectorFunction: fn,

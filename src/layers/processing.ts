@@ -285,10 +285,8 @@ export function buildProcessing(config: ProcessingConfig): Layer {
 
   return {
     resources: {
-      ProcessorDeadLetterQueue: dlq.queue,
-      ProcessorDeadLetterQueuePolicy: dlq.policy,
-      QuarantineQueue: quarantine.queue,
-      QuarantineQueuePolicy: quarantine.policy,
+      ...dlq.resources,
+      ...quarantine.resources,
       ProcessorLogGroup: logs,
       ProcessorRole: role,
       ProcessorFunction: fn,

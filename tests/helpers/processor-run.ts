@@ -9,7 +9,7 @@ import { TEST_CONFIG } from './processor-config';
 /** The processor's tables as the template keys and indexes them, under the config's names. */
 export function processorTables(config: ProcessorConfig): Record<string, TableSpec> {
   return {
-    [config.tableName]: {
+    [config.readingsTableName]: {
       hash: READINGS_TABLE.partitionKey,
       range: READINGS_TABLE.sortKey,
       indexes: { [READINGS_TABLE.zoneIndexName]: { hash: READINGS_TABLE.zoneIndexPartitionKey, range: READINGS_TABLE.sortKey } },

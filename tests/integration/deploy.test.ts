@@ -111,7 +111,7 @@ describe('CreateStack of templates/TapStack.yml in moto', () => {
     // moto hands Number parameters through as numbers; Lambda itself only has strings.
     const variables = Object.fromEntries(Object.entries(fn.Environment?.Variables ?? {}).map(([k, v]) => [k, String(v)]));
     expect(variables).toMatchObject({
-      [ENV.tableName]: 'tapstack-ci-readings',
+      [ENV.readingsTableName]: 'tapstack-ci-readings',
       [ENV.eventBusName]: 'tapstack-ci-traffic',
       [ENV.quarantineQueueUrl]: deployed.outputs.QuarantineQueueUrl,
       [ENV.warningThreshold]: '80',

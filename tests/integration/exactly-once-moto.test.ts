@@ -252,7 +252,7 @@ describe('exactly once against moto (100 sensors, 6 batches of 220 records)', ()
     const want = expected(s, config);
     const ddb = new DynamoDBClient(aws);
     const items: Record<string, any>[] = [];
-    for await (const page of paginateScan({ client: ddb }, { TableName: config.tableName })) items.push(...(page.Items ?? []));
+    for await (const page of paginateScan({ client: ddb }, { TableName: config.readingsTableName })) items.push(...(page.Items ?? []));
     const mine = items.filter((i) => want.windows.has(`${i.sensor_id.S} ${i.timestamp.S}`) || Date.parse(i.timestamp.S) >= start && Date.parse(i.timestamp.S) < start + 60_000);
     const details = (await drain(observed.queueUrl)).map((b) => JSON.parse(b).detail as { alert_id: string });
     const alerts = details.map((d) => d.alert_id);

@@ -82,7 +82,7 @@ describe('processor against moto', () => {
   }
   const alertsPublished = async () =>
     (await drain(alertQueueUrl)).map((m) => JSON.parse(m.Body!).detail as { level: string; previous_level: string; sensor_id: string; alert_id: string });
-  const scanReadings = async () => (await clients.dynamodb.send(new ScanCommand({ TableName: config.tableName }))).Items ?? [];
+  const scanReadings = async () => (await clients.dynamodb.send(new ScanCommand({ TableName: config.readingsTableName }))).Items ?? [];
 
   it('stores one rollup per sensor and window, quarantines bad readings with their reason, and alerts on a crossing', async () => {
     const event = kinesisEvent([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { afterPublish, CLAIM_MARGIN_MS, decide, initialState, nextLevel, ownedAlerts, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
+import { CLAIM_MARGIN_MS } from '../../handlers/processor/limits';
+import { afterPublish, decide, initialState, nextLevel, ownedAlerts, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
 import { enrich } from '../helpers/readings';
 import type { Level, Reading } from '../../handlers/processor/core/types';
 

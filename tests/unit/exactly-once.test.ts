@@ -90,7 +90,7 @@ async function run(s: Scenario, steps: Step[], seed: number, faultyInvocations: 
 
 /** The table's items as (sensor window) → item. */
 const itemsOf = (aws: Awaited<ReturnType<typeof run>>['aws']) =>
-  new Map([...aws.table(config.tableName).items.values()].map((item) => [`${item.sensor_id!.S} ${item.timestamp!.S}`, item]));
+  new Map([...aws.table(config.readingsTableName).items.values()].map((item) => [`${item.sensor_id!.S} ${item.timestamp!.S}`, item]));
 const milliOf = (n: string | undefined) => Math.round(Number(n) * 1000);
 
 const arbitraries = [scenario, fc.array(step, { minLength: 3, maxLength: 8 }), fc.nat(), fc.integer({ min: 3, max: 25 })] as const;

@@ -126,7 +126,7 @@ describe('processBatch', () => {
       Item: { reading_count: { N: '3' } },
     });
     expect(unpackOffsets(write!.Put!.Item!.reading_offsets_ms!.B!)).toEqual([1000, 2000, 3000]);
-    expect(ddb.commandCalls(BatchGetItemCommand).flatMap((c) => c.args[0].input.RequestItems![TEST_CONFIG.tableName]?.Keys ?? [])).toEqual([]);
+    expect(ddb.commandCalls(BatchGetItemCommand).flatMap((c) => c.args[0].input.RequestItems![TEST_CONFIG.readingsTableName]?.Keys ?? [])).toEqual([]);
   });
 
   it('reports a quarantined record for retry when the quarantine queue cannot take it', async () => {

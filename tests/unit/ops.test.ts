@@ -9,7 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../scripts/lib/ops';
 import { reasonKind, summarize } from '../../scripts/quarantine';
-import { alertMessage, chunkEntries, MAX_PUT_RECORDS, parseDlqMessage } from '../../scripts/redrive';
+import { MAX_PUT_RECORDS } from '../../handlers/processor/limits';
+import { alertMessage, chunkEntries, parseDlqMessage } from '../../scripts/redrive';
 import { retainedLogicalIds, teardown } from '../../scripts/teardown';
 
 describe('redrive helpers', () => {

@@ -14,9 +14,8 @@ import { LEVELS, type Level } from '../core/types';
 import { UnprocessedKeysError } from '../errors';
 import { allItems, chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
 import { writeConditionally } from './conditional-writes';
+import { MAX_BATCH_GET_KEYS } from '../limits';
 
-/** DynamoDB BatchGetItem limit. */
-export const MAX_BATCH_GET_KEYS = 100;
 /**
  * A batch whose sensors fall in more buckets than this (a stream of few shards: one shard's
  * sensors span the whole hash space) reads the sparse index whole, in parallel segments, rather

@@ -36,6 +36,7 @@ import { LEVELS, type Level } from '../core/types';
 import { UnprocessedKeysError } from '../errors';
 import { allItems, chunk, conditionalWrite, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
 import { itemReadUnits, pageReadUnits } from './item-size';
+import { MAX_BATCH_GET_KEYS } from '../limits';
 
 type Item = Record<string, AttributeValue>;
 
@@ -73,8 +74,6 @@ async function scanAll(client: DynamoDBClient, tableName: string, indexName: str
   lastPages.set(key, pagesRead);
   return results.flat();
 }
-/** BatchGetItem takes at most 100 keys. */
-const MAX_BATCH_GET_KEYS = 100;
 /** A zone's recent alert changes: this many at most per zone (newest first). */
 export const RECENT_PER_ZONE = 25;
 

@@ -16,6 +16,7 @@
  * the same alert, and an alert whose publisher died is claimed again once its claim has lapsed.
  */
 import { ALERT_EVENT } from '../../../contract';
+import { CLAIM_MARGIN_MS } from '../limits';
 import type { SensorReadings } from './batch';
 import { deterministicId } from './hash';
 import { levelRank, type EnrichedReading, type Level, type Thresholds } from './types';
@@ -51,8 +52,6 @@ export interface Claimant {
   nowMs: number;
 }
 
-/** Clocks of two invocations may differ by this much: a claim lapses only this long after its deadline. */
-export const CLAIM_MARGIN_MS = 5_000;
 
 export interface AlertState {
   sensorId: string;

@@ -34,11 +34,10 @@ import {
   type Claimant,
   type Decision,
 } from '../core/alerts';
+import { MAX_CONFLICTS } from '../limits';
 import { errorDetail } from '../log';
 import type { Sink, SinkContext } from './sink';
 
-/** Conflicting writes to one sensor's state (concurrent attempts) before its records are left for a retry. */
-export const MAX_CONFLICTS = 5;
 
 /**
  * Shares of the time left that reading the state, committing and publishing may use (the clear has

@@ -27,6 +27,7 @@ import type { ProcessorConfig } from '../config';
 import { zoneShard } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
 import { addWindow, emptyWindow, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
+import { MAX_CONFLICTS } from '../limits';
 import { errorDetail } from '../log';
 import type { Sink } from './sink';
 
@@ -35,8 +36,6 @@ export type Item = Record<string, AttributeValue>;
 /** The settings an item depends on. */
 export type ItemOptions = Pick<ProcessorConfig, 'zoneIndexShards' | 'readingTtlDays' | 'rollupWindowSeconds'>;
 
-/** Conflicting writes to one window (concurrent attempts) before its records are left for a retry. */
-export const MAX_CONFLICTS = 5;
 /** Windows remembered per container (about 2 KB each). */
 export const CACHE_LIMIT = 50_000;
 
@@ -402,7 +401,7 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
           failed.push(...p.delta.readings.map((r) => r.recordIndex));
           continue;
         }
-        writes.push({ p, fresh, ...windowWrite(config.tableName, p.stored, fresh, config) });
+        writes.push({ p, fresh, ...windowWrite(config.readingsTableName, p.stored, fresh, config) });
       }
       const outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
       todo = [];
