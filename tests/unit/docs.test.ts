@@ -10,12 +10,15 @@ import {
   PARAMETERS_PATH,
   parametersMarkdown,
   README_PATH,
+  readmeRegenerated,
   readmeWithArchitecture,
+  readmeWithCounts,
   SECURITY_PATH,
   securityWithAcknowledgements,
 } from '../../scripts/docs';
 import { NAG_ACKNOWLEDGEMENTS } from '../../src/nag-acknowledgements';
 import { buildTemplate } from '../../src/index';
+import { TEMPLATE_PATH } from '../../scripts/lib/paths';
 
 describe('generated documentation (regenerate with npm run docs)', () => {
   it('docs/parameters.md lists every parameter of the template', () => {
@@ -45,6 +48,34 @@ describe('generated documentation (regenerate with npm run docs)', () => {
     const readme = readFileSync(README_PATH, 'utf8');
     expect(readmeWithArchitecture(readme)).toBe(readme);
     expect(architectureMermaid()).toContain('ProcessorEventSourceMapping --> ReadingsStream');
+  });
+
+  it('README.md states the template\'s counts as the template has them (resources, parameters, outputs, alarms, bytes)', () => {
+    const readme = readFileSync(README_PATH, 'utf8');
+    expect(readmeWithCounts(readme)).toBe(readme);
+    expect(readmeRegenerated(readme)).toBe(readme);
+    const template = buildTemplate();
+    const n = (x: number) => x.toLocaleString('en-US');
+    const resources = Object.keys(template.Resources).length;
+    const bytes = readFileSync(TEMPLATE_PATH).length;
+    expect(readme).toContain(`${n(resources)} resources (`);
+    expect(readme).toContain(`${n(Object.keys(template.Parameters).length)} parameters, ${n(Object.keys(template.Outputs).length)} outputs`);
+    expect(readme).toContain(`${n(bytes)} bytes`);
+    // A template with a resource and an output fewer gives other counts: the README follows the template.
+    const [dropped] = Object.keys(template.Resources).filter((id) => !template.Resources[id]!.Condition);
+    const [output] = Object.keys(template.Outputs);
+    const smaller = { ...template, Resources: { ...template.Resources }, Outputs: { ...template.Outputs } };
+    delete smaller.Resources[dropped!];
+    delete smaller.Outputs[output!];
+    const regenerated = readmeWithCounts(readme, smaller);
+    expect(regenerated).toContain(`${n(resources - 1)} resources (`);
+    expect(regenerated).toContain(`${n(Object.keys(template.Outputs).length - 1)} outputs`);
+  });
+
+  it('README.md types no count of the template by hand (every one is inside a generated section)', () => {
+    const readme = readFileSync(README_PATH, 'utf8');
+    const handTyped = readme.replace(/<!-- ([a-z-]+):start [^>]*-->[\s\S]*?<!-- \1:end -->/g, '');
+    expect(handTyped).not.toMatch(/\b\d[\d,]* (resources|parameters|outputs|alarms)\b/);
   });
 });
 
