@@ -102,6 +102,28 @@ describe('README.md', () => {
     const vitest = JSON.parse(readFileSync(new URL('../../node_modules/vitest/package.json', import.meta.url), 'utf8')).engines.node as string;
     expect(vitest).toMatch(new RegExp(`\\^${version.replace('.', '\\.')}`));
   });
+  it('names only files that exist ("Where to change what" and every other path in backticks)', () => {
+    // An environment's parameter file the reader makes (docs/deploy.md's example of a wrong one).
+    const examples = new Set(['params/staging.json']);
+    for (const file of ['README.md', ...readdirSync(new URL('../../docs/', import.meta.url)).map((f) => `docs/${f}`)]) {
+      const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+      for (const [, path] of text.matchAll(/`((?:src|handlers|scripts|tests|contract|docs|params|console|templates)\/[^`<\s]+)`/g)) {
+        const target = path!.replace(/[:#].*$/, '');
+        if (!examples.has(target)) expect(existsSync(new URL(`../../${target}`, import.meta.url)), `${file}: ${path}`).toBe(true);
+      }
+    }
+  });
+  it('"Where to change what" names code that is in the files it names', () => {
+    const section = /## Where to change what\n([\s\S]*?)\n## /.exec(readme)![1]!;
+    for (const row of section.split('\n').filter((l) => l.startsWith('| a new'))) {
+      const ticked = [...row.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      const files = ticked.filter((t) => /\.(ts|json|md)$/.test(t) && existsSync(new URL(`../../${t}`, import.meta.url)));
+      const code = files.map((f) => readFileSync(new URL(`../../${f}`, import.meta.url), 'utf8')).join('\n');
+      const symbols = ticked.filter((t) => /^[A-Za-z_][\w.]*$/.test(t) && !/\.(ts|json|md)$/.test(t));
+      expect(symbols.length, row.slice(0, 40)).toBeGreaterThan(0);
+      for (const symbol of symbols) for (const part of symbol.split('.')) expect(code, `${row.slice(0, 40)}: ${symbol}`).toContain(part);
+    }
+  });
   it('has a two-command quick start', () => {
     const quickStart = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split('\n');
     expect(quickStart.map((l) => l.split('#')[0]!.trim())).toEqual(['npm ci && npm start', 'npm test']);
