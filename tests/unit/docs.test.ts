@@ -16,6 +16,7 @@ import {
   SECURITY_PATH,
   securityWithAcknowledgements,
 } from '../../scripts/docs';
+import { DEFAULT_IO } from '../../handlers/processor/adapters/aws-calls';
 import { NAG_ACKNOWLEDGEMENTS } from '../../src/nag-acknowledgements';
 import { buildTemplate } from '../../src/index';
 import { TEMPLATE_PATH } from '../../scripts/lib/paths';
@@ -123,6 +124,9 @@ describe('README.md', () => {
       expect(symbols.length, row.slice(0, 40)).toBeGreaterThan(0);
       for (const symbol of symbols) for (const part of symbol.split('.')) expect(code, `${row.slice(0, 40)}: ${symbol}`).toContain(part);
     }
+  });
+  it('states the calls in flight the processor allows (DEFAULT_IO.concurrency)', () => {
+    expect(readme).toContain(`up to ${DEFAULT_IO.concurrency} calls in flight per sink`);
   });
   it('has a two-command quick start', () => {
     const quickStart = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split('\n');
