@@ -65,8 +65,11 @@ export const PROCESSOR_RESOURCES = {
     resource: 'AlertStateTable',
     value: 'Ref',
     grants: [
-      // Conditional puts of the state, in TransactWriteItems (PutItem is the underlying action).
-      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem'] },
+      // Conditional updates of the processor's attributes of the state (handlers/processor/adapters/alert-store.ts
+      // stateWrite: an Update, so that a controller's acknowledgement on the same item stands), in
+      // TransactWriteItems, whose Update needs the underlying dynamodb:UpdateItem
+      // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
       { sid: 'FindElevatedSensors', actions: ['dynamodb:Query', 'dynamodb:Scan'], index: ALERT_STATE_TABLE.elevatedIndexName },
     ],
   },

@@ -7,7 +7,8 @@
  * Tables as the template makes them (the readings table with its KEYS_ONLY zone-shard index, the
  * alert state table with its KEYS_ONLY elevated index). Then, each for `--seconds`:
  * - TransactWriteItems: the readings sink's conditional window writes (sinks/readings.ts), 100 per
- *   call as the sink sends them: each of 100 sensors' 60 s window grows by one reading (up to 60,
+ *   call as the sink sends them, over max(N, 100 × C) sensors so that each call in flight has 100 of
+ *   its own: each of 100 sensors' 60 s window grows by one reading (up to 60,
  *   then the next window), a Put of the window item conditioned on `attribute_not_exists(#pk)` for
  *   the first and on `#count = :known` after, ReturnValuesOnConditionCheckFailure ALL_OLD;
  * - BatchGetItem: 100 window keys, ConsistentRead, as the sink and the simulator's books read them;
@@ -50,6 +51,9 @@ const intFlag = (name: string, min: number, max: number) => {
 const SECONDS = intFlag('seconds', 1, 600);
 const CONCURRENCY = intFlag('concurrency', 1, 512);
 const SENSORS = intFlag('sensors', 1, 100_000);
+// The window writes' sensors: enough for every call in flight to write 100 windows of its own
+// (with fewer, the callers that found every sensor taken counted as requests without sending one).
+const WINDOW_SENSORS = Math.max(SENSORS, 100 * CONCURRENCY);
 
 const READINGS = 'bench-readings';
 const ALERTS = 'bench-alert-state';
@@ -206,8 +210,8 @@ async function main() {
     };
     const transact = async () => {
       const sensors: string[] = [];
-      for (let tries = 0; sensors.length < Math.min(100, SENSORS) && tries < SENSORS; tries++) {
-        const sensorId = `sensor-${String(next++ % SENSORS).padStart(5, '0')}`;
+      for (let tries = 0; sensors.length < 100 && tries < WINDOW_SENSORS; tries++) {
+        const sensorId = `sensor-${String(next++ % WINDOW_SENSORS).padStart(5, '0')}`;
         if (busy.has(sensorId) || sensors.includes(sensorId)) continue;
         sensors.push(sensorId);
       }

@@ -10,12 +10,16 @@ import {
   PARAMETERS_PATH,
   parametersMarkdown,
   README_PATH,
+  readmeRegenerated,
   readmeWithArchitecture,
+  readmeWithCounts,
   SECURITY_PATH,
   securityWithAcknowledgements,
 } from '../../scripts/docs';
+import { DEFAULT_IO } from '../../handlers/processor/adapters/aws-calls';
 import { NAG_ACKNOWLEDGEMENTS } from '../../src/nag-acknowledgements';
 import { buildTemplate } from '../../src/index';
+import { TEMPLATE_PATH } from '../../scripts/lib/paths';
 
 describe('generated documentation (regenerate with npm run docs)', () => {
   it('docs/parameters.md lists every parameter of the template', () => {
@@ -46,6 +50,34 @@ describe('generated documentation (regenerate with npm run docs)', () => {
     expect(readmeWithArchitecture(readme)).toBe(readme);
     expect(architectureMermaid()).toContain('ProcessorEventSourceMapping --> ReadingsStream');
   });
+
+  it('README.md states the template\'s counts as the template has them (resources, parameters, outputs, alarms, bytes)', () => {
+    const readme = readFileSync(README_PATH, 'utf8');
+    expect(readmeWithCounts(readme)).toBe(readme);
+    expect(readmeRegenerated(readme)).toBe(readme);
+    const template = buildTemplate();
+    const n = (x: number) => x.toLocaleString('en-US');
+    const resources = Object.keys(template.Resources).length;
+    const bytes = readFileSync(TEMPLATE_PATH).length;
+    expect(readme).toContain(`${n(resources)} resources (`);
+    expect(readme).toContain(`${n(Object.keys(template.Parameters).length)} parameters, ${n(Object.keys(template.Outputs).length)} outputs`);
+    expect(readme).toContain(`${n(bytes)} bytes`);
+    // A template with a resource and an output fewer gives other counts: the README follows the template.
+    const [dropped] = Object.keys(template.Resources).filter((id) => !template.Resources[id]!.Condition);
+    const [output] = Object.keys(template.Outputs);
+    const smaller = { ...template, Resources: { ...template.Resources }, Outputs: { ...template.Outputs } };
+    delete smaller.Resources[dropped!];
+    delete smaller.Outputs[output!];
+    const regenerated = readmeWithCounts(readme, smaller);
+    expect(regenerated).toContain(`${n(resources - 1)} resources (`);
+    expect(regenerated).toContain(`${n(Object.keys(template.Outputs).length - 1)} outputs`);
+  });
+
+  it('README.md types no count of the template by hand (every one is inside a generated section)', () => {
+    const readme = readFileSync(README_PATH, 'utf8');
+    const handTyped = readme.replace(/<!-- ([a-z-]+):start [^>]*-->[\s\S]*?<!-- \1:end -->/g, '');
+    expect(handTyped).not.toMatch(/\b\d[\d,]* (resources|parameters|outputs|alarms)\b/);
+  });
 });
 
 describe('README.md', () => {
@@ -70,6 +102,31 @@ describe('README.md', () => {
     // vitest's own engines: the suite cannot run on less.
     const vitest = JSON.parse(readFileSync(new URL('../../node_modules/vitest/package.json', import.meta.url), 'utf8')).engines.node as string;
     expect(vitest).toMatch(new RegExp(`\\^${version.replace('.', '\\.')}`));
+  });
+  it('names only files that exist ("Where to change what" and every other path in backticks)', () => {
+    // An environment's parameter file the reader makes (docs/deploy.md's example of a wrong one).
+    const examples = new Set(['params/staging.json']);
+    for (const file of ['README.md', ...readdirSync(new URL('../../docs/', import.meta.url)).map((f) => `docs/${f}`)]) {
+      const text = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
+      for (const [, path] of text.matchAll(/`((?:src|handlers|scripts|tests|contract|docs|params|console|templates)\/[^`<\s]+)`/g)) {
+        const target = path!.replace(/[:#].*$/, '');
+        if (!examples.has(target)) expect(existsSync(new URL(`../../${target}`, import.meta.url)), `${file}: ${path}`).toBe(true);
+      }
+    }
+  });
+  it('"Where to change what" names code that is in the files it names', () => {
+    const section = /## Where to change what\n([\s\S]*?)\n## /.exec(readme)![1]!;
+    for (const row of section.split('\n').filter((l) => l.startsWith('| a new'))) {
+      const ticked = [...row.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      const files = ticked.filter((t) => /\.(ts|json|md)$/.test(t) && existsSync(new URL(`../../${t}`, import.meta.url)));
+      const code = files.map((f) => readFileSync(new URL(`../../${f}`, import.meta.url), 'utf8')).join('\n');
+      const symbols = ticked.filter((t) => /^[A-Za-z_][\w.]*$/.test(t) && !/\.(ts|json|md)$/.test(t));
+      expect(symbols.length, row.slice(0, 40)).toBeGreaterThan(0);
+      for (const symbol of symbols) for (const part of symbol.split('.')) expect(code, `${row.slice(0, 40)}: ${symbol}`).toContain(part);
+    }
+  });
+  it('states the calls in flight the processor allows (DEFAULT_IO.concurrency)', () => {
+    expect(readme).toContain(`up to ${DEFAULT_IO.concurrency} calls in flight per sink`);
   });
   it('has a two-command quick start', () => {
     const quickStart = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1]!.trim().split('\n');

@@ -28,7 +28,7 @@ export interface IoContext {
 
 export const DEFAULT_IO = {
   callTimeoutMs: 3_000,
-  /** The 50 TransactWriteItems of a 10,000-record batch of 5,000 sensors go out in 2 rounds. */
+  /** The 50 window TransactWriteItems of a 10,000-record batch of 5,000 sensors go out in 2 rounds. */
   concurrency: 32,
   backoffBaseMs: 25,
   backoffCapMs: 1_000,
@@ -181,8 +181,10 @@ export async function retrying<T>(io: IoContext, operation: string, fn: (abortSi
 type Item = Record<string, AttributeValue>;
 
 /**
- * A conditional write (DynamoDB UpdateItem or PutItem), retried like any call and counted: false when
- * its condition failed (ConditionalCheckFailedException), which is an answer, not an error.
+ * One conditional DynamoDB UpdateItem (the console's status items, the health store's sensors),
+ * retried like any call and counted: false when its condition failed (ConditionalCheckFailedException),
+ * which is an answer, not an error. The window and alert-state writes go 100 to a TransactWriteItems
+ * instead (conditional-writes.ts).
  */
 export async function conditionalWrite(io: IoContext, counter: CallCounter, operation: string, write: (abortSignal: AbortSignal) => Promise<unknown>): Promise<boolean> {
   counter.add(operation);
@@ -221,7 +223,8 @@ export async function allItems<P extends { Items?: Item[]; LastEvaluatedKey?: It
 
 /**
  * Sends entries in chunks of `size` (several chunks in flight), each chunk through
- * sendWithRetries: the batch APIs' shared shape (BatchWriteItem, SendMessageBatch, PutEvents).
+ * sendWithRetries: the batch APIs that answer which entries failed (SQS SendMessageBatch,
+ * EventBridge PutEvents).
  */
 export async function sendInChunks<T>(
   io: IoContext,

@@ -17,7 +17,7 @@
  * ReturnValuesOnConditionCheckFailure ALL_OLD) and which were throttled or in conflict; the writes
  * whose reason is None were cancelled only for the others and go out again at once. A write whose
  * condition failed is a conflict, answered to its caller to merge again; this is the one place a
- * conditional-write conflict is recognised.
+ * conflict in a transaction is recognised (a single UpdateItem's: aws-calls.ts conditionalWrite).
  */
 import {
   TransactWriteItemsCommand,
