@@ -319,6 +319,88 @@ def _check_at_root(check_name):
 dynamodb_validators.ActionCountValidator.traverse = _check_at_root("verify_action_counts")
 dynamodb_validators.OverlappingPathsValidator.traverse = _check_at_root("check_for_overlapping_paths")
 
+# 11. UpdateItem of many attributes (the console's status items: one attribute per sensor, a batch
+#    SETting 50-150 of them at once). Three costs grow with the expression or the item:
+#    a. LimitedSizeDict.__setitem__ re-sums the size of every key and value already in the item
+#       before each SET of a top-level attribute, through DynamoType.size(): O(attributes x actions)
+#       per update, half of moto's time in the status UpdateItem. The same sum, the same comparison
+#       with the same limit, is computed here in one loop with the plain kinds (S, N, BOOL, NULL:
+#       an immutable value) sized inline as moto's size() sizes them (S: bytesize of the string;
+#       N: len(str(value)); a bool: 1); any other value (sets, lists, maps, binaries, a non-
+#       DynamoType) is sized by moto's own code. Linear still, but without the calls and lists.
+#    b. The update expression is parsed twice per UpdateItem (responses.py, to list the names and
+#       values it uses, then the backend): UpdateExpressionParser.make is a pure function of the
+#       expression string, and nothing mutates the tree it returns (responses.py only lists its
+#       clauses; the backend's validators work on a deepcopy of it, and the executor on the
+#       validated copy), so the tree of a string already parsed is answered again. A string that
+#       fails to parse raises each time (exceptions are not cached). The processor's expressions
+#       repeat: a status write's is `SET #u = :u, #s0 = :s0, ...`, one per number of sensors.
+#    c. That deepcopy of the tree goes through copy's __reduce_ex__ protocol per node (reconstruct,
+#       state dict, __dict__.update); Node.__deepcopy__ here does the same steps directly: a new
+#       instance of the same class, registered in the memo before its state is copied (the tree's
+#       parent links resolve to the copies as before), its __dict__ a deepcopy of the original's.
+#       The AST nodes have no __slots__, __setstate__ nor __reduce__ of their own (moto 5.2).
+#    d. The validators' traversals ask nodes_to_be_processed() at every node of the tree, which
+#       builds the traverser's processing map (a dict of bound methods) and a tuple of its keys each
+#       time. Every traverser's map is a literal whose keys are classes (validators.py), the same on
+#       every call: the tuple is kept per traverser class. Each traverser still visits every node.
+_item_limit = _LIMIT
+_DynamoType = dynamo_type.DynamoType
+
+
+def limited_size_setitem(self, key, value):
+    current = 0
+    for k, v in dict.items(self):
+        current += len(k.encode("utf-8")) if type(k) is str else bytesize(str(k))
+        if type(v) is _DynamoType:
+            t = v.type
+            val = v.value
+            if t == "S" and type(val) is str:
+                current += len(val.encode("utf-8"))
+            elif t == "N" and type(val) is str:
+                current += len(val)
+            elif (t == "BOOL" or t == "NULL") and type(val) is bool:
+                current += 1
+            else:
+                current += v.size()
+        else:
+            current += bytesize(str(v))
+    new_size = bytesize(key) + (value.size() if type(value) is _DynamoType else bytesize(str(value)))
+    if current + new_size > _item_limit:
+        raise ItemSizeTooLarge
+    dict.__setitem__(self, key, value)
+
+
+dynamo_type.LimitedSizeDict.__setitem__ = limited_size_setitem
+
+from moto.dynamodb.parsing import ast_nodes as dynamodb_ast
+from moto.dynamodb.parsing import expressions as dynamodb_expressions
+
+_parse_update = dynamodb_expressions.UpdateExpressionParser.make.__func__
+dynamodb_expressions.UpdateExpressionParser.make = classmethod(functools.lru_cache(maxsize=1024)(_parse_update))
+
+
+def node_deepcopy(self, memo):
+    cls = self.__class__
+    copied = cls.__new__(cls)
+    memo[id(self)] = copied
+    copied.__dict__.update(copy_module.deepcopy(self.__dict__, memo))
+    return copied
+
+
+dynamodb_ast.Node.__deepcopy__ = node_deepcopy
+_processed_by_class = {}
+
+
+def nodes_to_be_processed(self):
+    kinds = _processed_by_class.get(type(self))
+    if kinds is None:
+        kinds = _processed_by_class[type(self)] = tuple(self._processing_map().keys())
+    return kinds
+
+
+dynamodb_ast.DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
+
 # 8. SQS: every message sent computes the queue's attributes (for ContentBasedDeduplication), among
 #    them the approximate message counts, which ask each message in the queue whether it is visible
 #    and delayed, each asking the time through moto's unix_time: utcnow() and a datetime subtraction,

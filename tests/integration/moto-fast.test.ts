@@ -3,7 +3,7 @@
  * does: the same sequence of the processor's TransactWriteItems, some cancelled by a failed
  * condition, some refused, against both, leaves the same items and the same answers.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
@@ -112,6 +112,61 @@ async function updates(moto: Moto) {
   return { answers, item };
 }
 
+/**
+ * UpdateItems that exercise the launcher's item sizing, parse cache and tree copies (patch 11): an
+ * item of every kind of value (strings, numbers, booleans, null, sets, a map, a list, binary)
+ * pushed towards DynamoDB's item size limit by SETs of a top-level attribute (moto refuses the
+ * update that would pass it, counting a replaced value twice), nested paths, functions and
+ * arithmetic, the same expressions sent again (answered from the parse cache), and an expression
+ * that does not parse, twice. Answers and the item they leave.
+ */
+async function sizedUpdates(moto: Moto) {
+  const client = new DynamoDBClient({ ...motoClientConfig(moto.endpoint), maxAttempts: 1 });
+  await client.send(
+    new CreateTableCommand({ TableName: 's', BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }] }),
+  );
+  const names = { '#a': 'a', '#n': 'n', '#b': 'b', '#z': 'z', '#ss': 'ss', '#m': 'm', '#l': 'l', '#bin': 'bin', '#k': 'k', '#x': 'x', '#u': 'é' };
+  type Values = Record<string, AttributeValue>;
+  const every = (text: string, n: string): Values => ({
+    ':a': { S: text },
+    ':n': { N: n },
+    ':b': { BOOL: true },
+    ':z': { NULL: true },
+    ':ss': { SS: ['x', 'yy', 'zzz'] },
+    ':m': { M: { k: { S: 'v' }, deep: { L: [{ N: '1' }, { S: 'two' }] } } },
+    ':l': { L: [{ S: 'a' }, { N: '2' }] },
+    ':bin': { B: new Uint8Array([1, 2, 3, 250]) },
+    ':u': { S: 'é'.repeat(3000) },
+  });
+  const setEvery = 'SET #a = :a, #n = :n, #b = :b, #z = :z, #ss = :ss, #m = :m, #l = :l, #bin = :bin, #u = :u';
+  const calls: { UpdateExpression: string; ExpressionAttributeValues?: Values; ExpressionAttributeNames?: Record<string, string> }[] = [
+    { UpdateExpression: setEvery, ExpressionAttributeValues: every('é'.repeat(100_000), '12345.678') },
+    { UpdateExpression: setEvery, ExpressionAttributeValues: every('e'.repeat(150_000), '-7.25') },
+    // Replacing #a: moto counts the stored value and the new one; from 100,000 stored, a ladder down
+    // in steps of 1,000 bytes finds its limit (one byte miscounted per character of #u moves it).
+    ...[100_000, ...Array.from({ length: 15 }, (_, i) => 306_000 - i * 1000)].map((size) => ({ UpdateExpression: 'SET #a = :a', ExpressionAttributeValues: { ':a': { S: 'x'.repeat(size) } } })),
+    { UpdateExpression: 'SET #m.#k = :v, #n = #n + :one, #x = if_not_exists(#x, :v) ADD #ss :add REMOVE #z', ExpressionAttributeValues: { ':v': { S: 'new' }, ':one': { N: '1' }, ':add': { SS: ['w'] } } },
+    { UpdateExpression: 'SET #l = list_append(#l, :more)', ExpressionAttributeValues: { ':more': { L: [{ BOOL: false }] } } },
+    { UpdateExpression: 'SET #l[1] = :v', ExpressionAttributeValues: { ':v': { S: 'again' } } },
+    { UpdateExpression: 'SET #m.#k = :v, #n = #n + :one, #x = if_not_exists(#x, :v) ADD #ss :add REMOVE #z', ExpressionAttributeValues: { ':v': { S: 'again' }, ':one': { N: '2' }, ':add': { SS: ['v'] } } },
+    { UpdateExpression: 'SET #n = #n +', ExpressionAttributeValues: { ':v': { S: 'x' } } },
+    { UpdateExpression: 'SET #n = #n +', ExpressionAttributeValues: { ':v': { S: 'x' } } },
+  ];
+  const answers: unknown[] = [];
+  for (const call of calls) {
+    const used = Object.fromEntries(Object.entries(names).filter(([k]) => call.UpdateExpression.includes(k)));
+    try {
+      await client.send(new UpdateItemCommand({ TableName: 's', Key: { pk: { S: 'i' } }, ExpressionAttributeNames: used, ...call }));
+      answers.push('written');
+    } catch (error) {
+      answers.push({ name: (error as Error).name, message: (error as Error).message });
+    }
+  }
+  const item = (await client.send(new GetItemCommand({ TableName: 's', Key: { pk: { S: 'i' } } }))).Item;
+  client.destroy();
+  return { answers, item };
+}
+
 describe('the simulator\'s moto launcher, against plain moto_server', () => {
   let plain: Moto;
   let fast: Moto;
@@ -152,5 +207,16 @@ describe('the simulator\'s moto launcher, against plain moto_server', () => {
       'ValidationException',
     ]);
     expect(Object.keys(a.item!)).toHaveLength(151);
+  }, 120_000);
+
+  it('sizes items, parses and copies update expressions as moto does: the same item size limit, nested updates, repeated and unparsable expressions', async () => {
+    const [a, b] = [await sizedUpdates(plain), await sizedUpdates(fast)];
+    expect(b).toEqual(a);
+    const kinds = a.answers.map((x) => (typeof x === 'string' ? x : (x as { name: string }).name));
+    // Both sides of moto's item size limit are reached, and the nested updates and the bad expression answer as they must.
+    expect(kinds.slice(3, 18)).toContain('written');
+    expect(kinds.slice(3, 18)).toContain('ValidationException');
+    expect(kinds.slice(18)).toEqual(['written', 'written', 'written', 'written', 'ValidationException', 'ValidationException']);
+    expect(a.item!.l!.L).toHaveLength(3);
   }, 120_000);
 });
