@@ -12,7 +12,7 @@ import { ROOT } from '../../scripts/lib/paths';
 const put = (pk: string, v: number, condition?: string): TransactWriteItem => ({
   Put: {
     TableName: 't',
-    Item: { pk: { S: pk }, sk: { S: 'w' }, v: { N: String(v) } },
+    Item: { pk: { S: pk }, sk: { S: 'w' }, v: { N: String(v) }, tags: { SS: ['x', String(v)] }, raw: { B: new Uint8Array([v, 0, 255]) }, ok: { BOOL: v > 1 } },
     ...(condition ? { ConditionExpression: condition, ExpressionAttributeNames: { '#pk': 'pk' } } : {}),
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   },
@@ -36,6 +36,9 @@ const SEQUENCE: TransactWriteItem[][] = [
   [put('d', 1), update('a', 9)],
   [put('e', 1), put('e', 2)],
   [update('a', 2), update('b', 2)],
+  // A Put over a stored item, cancelled: the stored item stays as it was (the launcher keeps the object, not a copy).
+  [put('a', 7), update('b', 99)],
+  [put('f', 1, 'attribute_not_exists(#pk)'), put('a', 8, 'attribute_not_exists(#pk)')],
 ];
 
 async function play(moto: Moto) {
@@ -65,8 +68,14 @@ async function play(moto: Moto) {
     }
   }
   const items = ((await client.send(new ScanCommand({ TableName: 't' }))).Items ?? []).sort((x, y) => x.pk!.S!.localeCompare(y.pk!.S!));
+  // The same filter expression with other values (the launcher's parsed conditions are keyed by all three).
+  const filtered: unknown[] = [];
+  for (const v of ['3', '1', '3', '8']) {
+    const out = await client.send(new ScanCommand({ TableName: 't', FilterExpression: 'v = :v', ExpressionAttributeValues: { ':v': { N: v } } }));
+    filtered.push((out.Items ?? []).map((i) => i.pk!.S).sort());
+  }
   client.destroy();
-  return { answers, items };
+  return { answers, items, filtered };
 }
 
 /**
@@ -188,11 +197,14 @@ describe('the simulator\'s moto launcher, against plain moto_server', () => {
       'TransactionCanceledException',
       'ValidationException',
       'written',
+      'TransactionCanceledException',
+      'TransactionCanceledException',
     ]);
     expect(a.items.map((i) => [i.pk!.S, i.v!.N])).toEqual([
       ['a', '3'],
       ['b', '3'],
     ]);
+    expect(a.filtered).toEqual([['a', 'b'], [], ['a', 'b'], []]);
   }, 120_000);
 
   it('answers UpdateItem as moto does: a SET of 150 attributes written, and every invalid expression refused with the same error', async () => {
