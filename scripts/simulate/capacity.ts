@@ -37,6 +37,13 @@ export function shortfalls(s: Summary): string[] {
   return why;
 }
 
+/** moto's CPU in cores, over its processes (with DynamoDB in a second one: 'moto' and 'moto (DynamoDB)'). */
+export function motoCores(s: Summary): number {
+  return Object.entries(s.cpuCoresByProcess)
+    .filter(([role]) => role === 'moto' || role.startsWith('moto ('))
+    .reduce((sum, [, cores]) => sum + cores, 0);
+}
+
 /** The process that used the most CPU, with every process's share. */
 export function bottleneck(s: Summary): string {
   const shares = Object.entries(s.cpuCoresByProcess).sort((a, b) => b[1] - a[1]);
@@ -92,7 +99,7 @@ async function main(): Promise<void> {
     );
     const inv = summary.invocation;
     console.log(`   processor: ${summary.invocations} invocations of ${inv.meanRecords} records on average, p50 ${inv.p50Ms ?? '–'} ms, p99 ${inv.p99Ms ?? '–'} ms, max ${inv.maxMs ?? '–'} ms`);
-    console.log(`   CPU: ${bottleneck(summary)}`);
+    console.log(`   CPU: ${bottleneck(summary)}; moto in all ${motoCores(summary).toFixed(2)} cores`);
     if (why.length) break;
   }
   const passed = steps.filter((s) => s.ok);

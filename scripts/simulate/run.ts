@@ -642,7 +642,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const roles = () => ({
       'broker+rule+poller (this process)': [process.pid],
       fleet: fleet?.pid ? [fleet.pid] : [],
-      moto: motos.pids,
+      // With two processes, each its own role (a PID counts in one role only): 'moto' and 'moto (DynamoDB)'.
+      moto: [moto.pid],
+      ...(motos.processes === 2 ? { 'moto (DynamoDB)': [motos.dynamodb.pid] } : {}),
       processor: [...pool.pids().values()],
       detector: [...detectorPool.pids().values()],
       'console API': localConsole.pids(),

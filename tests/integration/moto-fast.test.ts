@@ -3,7 +3,7 @@
  * does: the same sequence of the processor's TransactWriteItems, some cancelled by a failed
  * condition, some refused, against both, leaves the same items and the same answers.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type TransactWriteItem, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
@@ -107,16 +107,21 @@ async function updates(moto: Moto) {
     { UpdateExpression: `SET ${long.actions.slice(0, 20).join(', ')} REMOVE #x ADD #y :one REMOVE #z`, ExpressionAttributeNames: { ...long.names, '#x': 'x', '#y': 'y', '#z': 'z' }, ExpressionAttributeValues: { ...long.values, ':one': { S: '1' } } },
     { UpdateExpression: 'SET #k = :v0', ExpressionAttributeNames: { '#k': 'pk' }, ExpressionAttributeValues: { ':v0': long.values[':v0']! } },
   ];
+  return playUpdates(client, 'u', expressions);
+}
+
+/** UpdateItems of one item (pk 'b') in order: each answer (written, or the error's name and message) and the item they leave. */
+async function playUpdates(client: DynamoDBClient, table: string, calls: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>[]) {
   const answers: unknown[] = [];
-  for (const e of expressions) {
+  for (const call of calls) {
     try {
-      await client.send(new UpdateItemCommand({ TableName: 'u', Key: { pk: { S: 'b' } }, ...e }));
+      await client.send(new UpdateItemCommand({ TableName: table, Key: { pk: { S: 'b' } }, ...call }));
       answers.push('written');
     } catch (error) {
       answers.push({ name: (error as Error).name, message: (error as Error).message });
     }
   }
-  const item = (await client.send(new GetItemCommand({ TableName: 'u', Key: { pk: { S: 'b' } } }))).Item;
+  const item = (await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'b' } } }))).Item;
   client.destroy();
   return { answers, item };
 }
@@ -161,19 +166,8 @@ async function sizedUpdates(moto: Moto) {
     { UpdateExpression: 'SET #n = #n +', ExpressionAttributeValues: { ':v': { S: 'x' } } },
     { UpdateExpression: 'SET #n = #n +', ExpressionAttributeValues: { ':v': { S: 'x' } } },
   ];
-  const answers: unknown[] = [];
-  for (const call of calls) {
-    const used = Object.fromEntries(Object.entries(names).filter(([k]) => call.UpdateExpression.includes(k)));
-    try {
-      await client.send(new UpdateItemCommand({ TableName: 's', Key: { pk: { S: 'i' } }, ExpressionAttributeNames: used, ...call }));
-      answers.push('written');
-    } catch (error) {
-      answers.push({ name: (error as Error).name, message: (error as Error).message });
-    }
-  }
-  const item = (await client.send(new GetItemCommand({ TableName: 's', Key: { pk: { S: 'i' } } }))).Item;
-  client.destroy();
-  return { answers, item };
+  // Each call names only the attributes its expression uses (moto refuses unused names).
+  return playUpdates(client, 's', calls.map((call) => ({ ExpressionAttributeNames: Object.fromEntries(Object.entries(names).filter(([k]) => call.UpdateExpression.includes(k))), ...call })));
 }
 
 describe('the simulator\'s moto launcher, against plain moto_server', () => {
