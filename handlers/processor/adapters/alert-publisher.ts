@@ -3,7 +3,8 @@ import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventb
 import { ALERT_EVENT } from '../../../contract';
 import type { AlertDetail } from '../core/alerts';
 import { errorDetail } from '../log';
-import { sendInChunks, type CallCounter, type IoContext } from './aws-calls';
+import { sendInChunks } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 /** EventBridge PutEvents limit. */
 export const MAX_PUT_EVENTS_ENTRIES = 10;

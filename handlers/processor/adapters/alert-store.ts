@@ -12,7 +12,8 @@ import { initialState, type AlertDetail, type AlertState, type PendingAlert } fr
 import { elevatedBucket } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
 import { UnprocessedKeysError } from '../errors';
-import { allItems, chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, chunk, mapPool, retrying, waitForRetry } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 import { writeConditionally } from './conditional-writes';
 import { MAX_BATCH_GET_KEYS } from '../limits';
 

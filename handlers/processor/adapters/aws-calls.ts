@@ -1,38 +1,16 @@
 /**
- * How the processor calls AWS: within the invocation's deadline, each call abandoned after a
- * timeout, retryable failures retried with full-jitter backoff, several calls in flight. Every
+ * How the processor calls AWS: within the invocation's deadline (io.ts), each call abandoned after
+ * a timeout, retryable failures retried with full-jitter backoff, several calls in flight. Every
  * failure is logged before it is retried or given up.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { CallTimeoutError, UnprocessedKeysError } from '../errors';
-import { errorDetail, type Logger } from '../log';
+import type { CallCounter, IoContext } from '../io';
+import { errorDetail } from '../log';
 
-export interface IoContext {
-  /** Epoch ms after which no call is started or retried (the invocation's time, less a margin). */
-  deadlineMs: number;
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
-  /** [0, 1): the jitter source. */
-  random: () => number;
-  /** A call that takes longer than this is abandoned and counts as a retryable failure. */
-  callTimeoutMs: number;
-  /** AWS calls in flight at once, per adapter. */
-  concurrency: number;
-  /** Backoff: the n-th retry waits random(0, min(cap, base × 2^n)) (full jitter). */
-  backoffBaseMs: number;
-  backoffCapMs: number;
-  log: Logger;
-  /** What this invocation's calls took: a retry starts only if one can still answer before the deadline. */
-  latency?: CallLatency;
-}
-
-export const DEFAULT_IO = {
-  callTimeoutMs: 3_000,
-  /** The 50 window TransactWriteItems of a 10,000-record batch of 5,000 sensors go out in 2 rounds. */
-  concurrency: 32,
-  backoffBaseMs: 25,
-  backoffCapMs: 1_000,
-} as const;
+// Moved to io.ts (their own module: the sinks' interface needs them, not the AWS calls); still
+// exported here for the modules that import them from here.
+export { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from '../io';
 
 const RETRYABLE = new Set([
   'ProvisionedThroughputExceededException',
@@ -66,26 +44,6 @@ export function isRetryable(error: unknown): boolean {
 export const backoffMs = (io: IoContext, attempt: number): number =>
   io.random() * Math.min(io.backoffCapMs, io.backoffBaseMs * 2 ** attempt);
 
-/**
- * How long this invocation's calls took to answer (the longest of the last 32): what the next call
- * is expected to take. Time budgets come from the time left and this, not from a fixed timeout.
- */
-export class CallLatency {
-  private readonly recent: number[] = [];
-  private next = 0;
-  observe(ms: number): void {
-    if (this.recent.length < LATENCY_SAMPLES) this.recent.push(ms);
-    else this.recent[this.next] = ms;
-    this.next = (this.next + 1) % LATENCY_SAMPLES;
-  }
-  /** 0 before any call answered. */
-  expectedMs(): number {
-    let max = 0;
-    for (const ms of this.recent) if (ms > max) max = ms;
-    return max;
-  }
-}
-const LATENCY_SAMPLES = 32;
 
 /**
  * Sleeps before the next attempt if, after the wait, a call can still answer before the deadline
@@ -266,11 +224,3 @@ export async function mapPool<T, R>(items: T[], concurrency: number, fn: (item: 
 
 export const chunk = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
-
-/** Calls made, by kind, for the benchmark and the logs. */
-export class CallCounter {
-  readonly counts: Record<string, number> = {};
-  add(kind: string, n = 1): void {
-    this.counts[kind] = (this.counts[kind] ?? 0) + n;
-  }
-}

@@ -27,7 +27,8 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { errorDetail } from '../log';
-import { call, chunk, isRetryable, mapPool, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { call, chunk, isRetryable, mapPool, waitForRetry } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 /** DynamoDB TransactWriteItems limit: 100 actions per call. */
 export const MAX_TRANSACT_WRITE_ITEMS = 100;

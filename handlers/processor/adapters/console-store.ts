@@ -34,7 +34,8 @@ import {
 import type { AlertState } from '../console/views';
 import { LEVELS, type Level } from '../core/types';
 import { UnprocessedKeysError } from '../errors';
-import { allItems, chunk, conditionalWrite, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, chunk, conditionalWrite, mapPool, retrying, waitForRetry } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 import { itemReadUnits, pageReadUnits } from './item-size';
 import { MAX_BATCH_GET_KEYS } from '../limits';
 

@@ -9,7 +9,8 @@ import { ListThingGroupsCommand, type IoTClient } from '@aws-sdk/client-iot';
 import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT, type HealthState } from '../../../contract';
 import { detailTypeOf, type HealthEvent, type HealthItem } from '../core/health';
 import { MAX_PUT_EVENTS_ENTRIES } from './alert-publisher';
-import { allItems, conditionalWrite, mapPool, retrying, sendInChunks, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, conditionalWrite, mapPool, retrying, sendInChunks } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 type Item = Record<string, AttributeValue>;
 const H = HEALTH_TABLE;
