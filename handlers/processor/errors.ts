@@ -19,6 +19,22 @@ export class CallTimeoutError extends ProcessorError {
   override name = 'CallTimeoutError';
 }
 
+/**
+ * A conditional write lost to another writer (or to another attempt of its own): its condition
+ * failed. `item` is the item that stands, as DynamoDB returned it (ReturnValuesOnConditionCheckFailure
+ * ALL_OLD), or undefined when there is none or it was not asked for. An answer, not a fault: the
+ * writer decides again on `item`. Recognised in one place (adapters/conditional-writes.ts conflictOf).
+ */
+export class ConditionalWriteConflict extends ProcessorError {
+  override name = 'ConditionalWriteConflict';
+  constructor(
+    readonly item: Record<string, unknown> | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(`Conditional write lost to another writer${item ? '' : ' (no item returned)'}`, options);
+  }
+}
+
 /** BatchGetItem still left keys unprocessed when the deadline came (retryable on the next delivery). */
 export class UnprocessedKeysError extends ProcessorError {
   override name = 'UnprocessedKeysError';

@@ -3,9 +3,10 @@
  * a timeout, retryable failures retried with full-jitter backoff, several calls in flight. Every
  * failure is logged before it is retried or given up.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type AttributeValue, type BatchGetItemCommandOutput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CallTimeoutError, UnprocessedKeysError } from '../errors';
 import type { CallCounter, IoContext } from '../io';
+import { MAX_BATCH_GET_KEYS } from '../limits';
 import { errorDetail } from '../log';
 
 // Moved to io.ts (their own module: the sinks' interface needs them, not the AWS calls); still
@@ -139,23 +140,6 @@ export async function retrying<T>(io: IoContext, operation: string, fn: (abortSi
 type Item = Record<string, AttributeValue>;
 
 /**
- * One conditional DynamoDB UpdateItem (the console's status items, the health store's sensors),
- * retried like any call and counted: false when its condition failed (ConditionalCheckFailedException),
- * which is an answer, not an error. The window and alert-state writes go 100 to a TransactWriteItems
- * instead (conditional-writes.ts).
- */
-export async function conditionalWrite(io: IoContext, counter: CallCounter, operation: string, write: (abortSignal: AbortSignal) => Promise<unknown>): Promise<boolean> {
-  counter.add(operation);
-  try {
-    await retrying(io, operation, write);
-    return true;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
-}
-
-/**
  * Every item of a paginated DynamoDB Query or Scan: pages read one after another from each page's
  * LastEvaluatedKey, each page retried like any call and counted (`onPage` sees each answer, e.g. its
  * consumed capacity).
@@ -177,6 +161,53 @@ export async function allItems<P extends { Items?: Item[]; LastEvaluatedKey?: It
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return items;
+}
+
+/**
+ * Every item of these keys of one table, by BatchGetItem: MAX_BATCH_GET_KEYS keys a call (more is
+ * a ValidationException), several calls in flight, each retried like any call and counted; the
+ * keys a call leaves in UnprocessedKeys (throttling, the 16 MB answer limit) go out again after a
+ * backoff until the deadline, then UnprocessedKeysError (retryable).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+ * `onAnswer` sees each answer with its items (e.g. their consumed capacity). Answers in no order.
+ */
+export async function batchGetAll(
+  client: Pick<DynamoDBClient, 'send'>,
+  tableName: string,
+  keys: readonly Item[],
+  io: IoContext,
+  counter: CallCounter,
+  options: {
+    consistentRead?: boolean;
+    projection?: { expression: string; names: Record<string, string> };
+    returnConsumedCapacity?: boolean;
+    onAnswer?: (out: BatchGetItemCommandOutput, items: Item[]) => void;
+  } = {},
+): Promise<Item[]> {
+  const found: Item[] = [];
+  await mapPool(chunk([...keys], MAX_BATCH_GET_KEYS), io.concurrency, async (batch) => {
+    let pending: Item[] = batch;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      counter.add('BatchGetItem');
+      const request = {
+        Keys: pending,
+        ...(options.consistentRead ? { ConsistentRead: true } : {}),
+        ...(options.projection ? { ProjectionExpression: options.projection.expression, ExpressionAttributeNames: options.projection.names } : {}),
+      };
+      const out = await retrying(io, 'BatchGetItem', (abortSignal) =>
+        client.send(
+          new BatchGetItemCommand({ RequestItems: { [tableName]: request }, ...(options.returnConsumedCapacity ? { ReturnConsumedCapacity: 'TOTAL' } : {}) }),
+          { abortSignal },
+        ),
+      );
+      const items = out.Responses?.[tableName] ?? [];
+      options.onAnswer?.(out, items);
+      found.push(...items);
+      pending = (out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
+      if (pending.length > 0 && !(await waitForRetry(io, attempt))) throw new UnprocessedKeysError(`BatchGetItem left ${pending.length} keys unprocessed`);
+    }
+  });
+  return found;
 }
 
 /**
