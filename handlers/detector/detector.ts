@@ -33,27 +33,17 @@ import {
   type ZoneHealth,
 } from '../processor/core/health';
 import { readFunctionEnv, type FunctionConfig } from '../processor/function-env';
-import { CallCounter, invocationIo, type IoTuning } from '../processor/io';
+import { CallCounter, invocationIo, type FunctionDeps, type IoTuning, type SendOnly } from '../processor/io';
 import { CLAIM_MARGIN_MS } from '../processor/limits';
 
 export type DetectorConfig = FunctionConfig<DetectorResource, typeof DETECTOR_SETTINGS>;
 
-/** Reads and checks the detector's variables (contract/health.ts); one error lists every problem. */
+/** Reads and checks the detector's variables (contract/health.ts, contract/env.ts); one error lists every problem. */
 export const readDetectorConfig = (env: Record<string, string | undefined>): DetectorConfig => readFunctionEnv('detector', DETECTOR_RESOURCES, DETECTOR_SETTINGS, env);
 
-export interface DetectorClients {
-  dynamodb: Pick<DynamoDBClient, 'send'>;
-  eventbridge: Pick<EventBridgeClient, 'send'>;
-  iot: Pick<IoTClient, 'send'>;
-}
+export type DetectorClients = SendOnly<{ dynamodb: DynamoDBClient; eventbridge: EventBridgeClient; iot: IoTClient }>;
 
-export interface DetectorDeps {
-  config: DetectorConfig;
-  clients: DetectorClients;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  write?: (line: string) => void;
+export interface DetectorDeps extends FunctionDeps<DetectorConfig, DetectorClients> {
   /** Identifies this run's claims (a fresh UUID by default). */
   runId?: string;
   io?: IoTuning;

@@ -39,7 +39,7 @@ import {
   sensorRollups,
   zoneTrend,
 } from './adapters/console-store';
-import { CallCounter, invocationIo, type IoContext } from './io';
+import { CallCounter, invocationIo, type FunctionDeps, type IoContext, type SendOnly } from './io';
 import { acknowledgementOf, alertList, citySnapshot, latestStatuses, sensorsByZone, zoneView, type ConsoleSettings, type Positions } from './console/views';
 import type { Level } from './core/types';
 import { readFunctionEnv, type FunctionConfig } from './function-env';
@@ -47,7 +47,7 @@ import { jsonLogger, type Logger } from './log';
 
 export type ConsoleApiConfig = FunctionConfig<ConsoleResource, typeof CONSOLE_SETTINGS>;
 
-/** Reads and checks the API's variables (contract/console.ts); one error lists every problem. */
+/** Reads and checks the API's variables (contract/console.ts, contract/env.ts); one error lists every problem. */
 export const readConsoleConfig = (env: Record<string, string | undefined>): ConsoleApiConfig => readFunctionEnv('console API', CONSOLE_RESOURCES, CONSOLE_SETTINGS, env);
 
 /** How long each read is reused within a container (see the caching note above). */
@@ -62,18 +62,9 @@ export const ROLLUP_MINUTES = { default: 60, max: 1_440 } as const;
 export const MAX_QUERY_CHARS = 256;
 export const MAX_BODY_BYTES = 1_024;
 
-export interface ConsoleClients {
-  dynamodb: Pick<DynamoDBClient, 'send'>;
-  iot: Pick<IoTClient, 'send'>;
-  cloudwatch: Pick<CloudWatchClient, 'send'>;
-}
+export type ConsoleClients = SendOnly<{ dynamodb: DynamoDBClient; iot: IoTClient; cloudwatch: CloudWatchClient }>;
 
-export interface ConsoleApiDeps {
-  config: ConsoleApiConfig;
-  clients: ConsoleClients;
-  now?: () => number;
-  write?: (line: string) => void;
-}
+export type ConsoleApiDeps = FunctionDeps<ConsoleApiConfig, ConsoleClients>;
 
 type Event = APIGatewayProxyEventV2WithJWTAuthorizer;
 type Result = APIGatewayProxyStructuredResultV2;

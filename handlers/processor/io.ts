@@ -88,3 +88,19 @@ export function invocationIo(options: {
     log: jsonLogger(options.write, options.now),
   };
 }
+
+/** A function's AWS clients, of which it uses only `send` (so that tests hand it fakes). */
+export type SendOnly<Clients> = { [K in keyof Clients]: Pick<Clients[K], Extract<'send', keyof Clients[K]>> };
+
+/**
+ * What one of the bundle's functions runs with: its configuration and clients, and what tests and
+ * benchmarks replace (clock, sleep, jitter, where log lines go); real ones by default.
+ */
+export interface FunctionDeps<Config, Clients> {
+  config: Config;
+  clients: SendOnly<Clients>;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  write?: (line: string) => void;
+}
