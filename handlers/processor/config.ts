@@ -12,7 +12,7 @@ import { readFunctionEnv, type FunctionConfig } from './function-env';
 export { ProcessorConfigError };
 
 /** Every setting by its key: numbers as numbers, text as text. */
-export type ProcessorSettings = Omit<FunctionConfig<never, typeof PROCESSOR_SETTINGS>, never>;
+export type ProcessorSettings = Omit<FunctionConfig<ProcessorResource, typeof PROCESSOR_SETTINGS>, ProcessorResource>;
 
 export interface ProcessorConfig extends FunctionConfig<ProcessorResource, typeof PROCESSOR_SETTINGS> {
   /** The alert thresholds, from the three settings that make them. */

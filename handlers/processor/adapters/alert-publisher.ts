@@ -5,8 +5,6 @@ import type { AlertDetail } from '../core/alerts';
 import type { CallCounter, IoContext } from '../io';
 import { publishEvents, type EventKind, type PublishResult as EventsResult } from './events';
 
-export { MAX_PUT_EVENTS_ENTRIES } from './events';
-
 export type PublishResult = EventsResult<AlertDetail>;
 
 const ALERTS: EventKind<AlertDetail> = {
