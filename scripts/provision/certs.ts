@@ -177,7 +177,16 @@ export async function issueCertificate(
     extensions?: x509.Extension[];
   },
 ): Promise<x509.X509Certificate> {
-  const publicKey = spec.publicKey instanceof x509.PublicKey ? spec.publicKey : new x509.PublicKey(await webcrypto.subtle.exportKey('spki', spec.publicKey));
+  // A device certificate carries its key's identifier and the CA's (RFC 5280, 4.2.1.1 and 4.2.1.2); the local broker's never did.
+  const keyIdentifiers =
+    spec.usage === 'clientAuth'
+      ? [
+          await x509.SubjectKeyIdentifierExtension.create(
+            spec.publicKey instanceof x509.PublicKey ? spec.publicKey : new x509.PublicKey(await webcrypto.subtle.exportKey('spki', spec.publicKey)),
+          ),
+          ca.authorityKeyIdentifier,
+        ]
+      : [];
   return x509.X509CertificateGenerator.create({
     serialNumber: spec.serialNumber ?? serialNumber(),
     subject: spec.subject as never,
@@ -191,7 +200,7 @@ export async function issueCertificate(
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[spec.usage]]),
-      ...(spec.usage === 'clientAuth' ? [await x509.SubjectKeyIdentifierExtension.create(publicKey), ca.authorityKeyIdentifier] : []),
+      ...keyIdentifiers,
       ...(spec.extensions ?? []),
     ],
   });

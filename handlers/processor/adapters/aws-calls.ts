@@ -45,7 +45,6 @@ export function isRetryable(error: unknown): boolean {
 export const backoffMs = (io: IoContext, attempt: number): number =>
   io.random() * Math.min(io.backoffCapMs, io.backoffBaseMs * 2 ** attempt);
 
-
 /**
  * Sleeps before the next attempt if, after the wait, a call can still answer before the deadline
  * (as long as this invocation's calls took); answers false (no time left) otherwise.
