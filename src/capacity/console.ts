@@ -5,8 +5,9 @@
  * list price with its source, every assumption with its reason (the API's behaviour is
  * handlers/processor/console-api.ts, measured by `npm run bench:console`).
  */
+import { fmt, gb, perMillion } from './units';
 
-/** Prices the console adds to src/capacity.ts's (USD). */
+/** Prices the console adds to aws-figures.ts's (USD). */
 export const CONSOLE_PRICES = {
   cloudfront: {
     // https://aws.amazon.com/cloudfront/pricing/ (United States, Mexico and Canada; Europe is the same)
@@ -78,9 +79,6 @@ export interface ConsoleCostLine {
   detail: string;
 }
 
-const perMillion = (count: number, usd: number) => (count / 1e6) * usd;
-const gb = (bytes: number) => bytes / 1024 ** 3;
-const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
 /** The console's monthly cost, line by line. */
 export function consoleCosts(input: ConsoleCostInput): { lines: ConsoleCostLine[]; totalUsd: number; requestsPerSecond: number; readUnitsPerSecond: number } {
