@@ -41,7 +41,7 @@ export const ASSUMPTIONS = {
   emfLineBytes: 350,
   /**
    * Sensor health: the detector runs once a minute, ~1.1 s for 50,000 sensors with 10 ms per call
-   * (npx tsx scripts/bench-health.ts; 2 s assumed), at 512 MB; it scans the health table (~180
+   * (npx tsx scripts/bench/detector.bench.ts; 2 s assumed), at 512 MB; it scans the health table (~180
    * bytes per sensor) and queries the zone index for the last SilentSensorPeriods windows (~70
    * bytes per key), both eventually consistent (0.5 read unit per 4 KB).
    */

@@ -96,7 +96,7 @@ describe('parseSensorsCsv', () => {
     );
   });
 
-  // Its speed is measured by `npx tsx scripts/bench-provision.ts` (no timed assertions in tests).
+  // Its speed is measured by `npx tsx scripts/bench/provision.bench.ts` (no timed assertions in tests).
   it('validates a whole 50,000-row fleet file', () => {
     const lines = ['sensor_id,zone_id,lat,lon,installed_at'];
     for (let i = 0; i < 50_000; i++) lines.push(`sensor-${i},${i % 2 ? 'downtown' : 'harbor'},52.${i},4.${i},2024-05-01`);

@@ -9,8 +9,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
-import { FakeAws, type TableSpec } from './fake-aws';
-import { stopChild } from './processes';
+import { FakeAws, type TableSpec } from '../lib/fake-aws';
+import { stopChild } from '../lib/processes';
 
 export interface AwsStub {
   endpoint: string;

@@ -1,23 +1,23 @@
 /**
  * The processor with the real AWS SDK: the clients Lambda builds (handlers/processor/outputs.ts)
- * against AWS over local HTTP (scripts/lib/aws-stub.ts, in a child process, so that its own CPU
- * is not counted), for a steady stream and a transition storm (scripts/lib/bench-batches.ts):
+ * against AWS over local HTTP (scripts/bench/aws-stub.ts, in a child process, so that its own CPU
+ * is not counted), for a steady stream and a transition storm (scripts/bench/batches.ts):
  * CPU per record (this process's user + system time), its ratio to the decode floor, wall time, and
  * the AWS calls by API. For the storm, a processor written the way Powertools' BatchProcessor users
- * write one (scripts/lib/powertools-peer.ts) takes the same batches against the same stub, in this
+ * write one (scripts/bench/powertools-peer.ts) takes the same batches against the same stub, in this
  * process, interleaved with the processor's runs. Part of `npm run bench`; runs alone too:
  *
- *   npx tsx scripts/bench-sdk.ts [--runs N]
+ *   npx tsx scripts/bench/processor-sdk.bench.ts [--runs N]
  */
 import type { Context, KinesisStreamEvent } from 'aws-lambda';
-import { readConfig, type ProcessorConfig } from '../handlers/processor/config';
-import { processBatch } from '../handlers/processor/handler';
-import { createClients, processorSinks } from '../handlers/processor/outputs';
-import { ALERT_STATE_TABLE, READINGS_TABLE } from '../contract';
-import { decodeFloorNs, makeEvent, RECORDS } from './lib/bench-batches';
-import { startAwsStub } from './lib/aws-stub';
-import { powertoolsPeer } from './lib/powertools-peer';
-import { EXAMPLE_PHYSICAL_IDS, processorEnv } from './lib/processor-env';
+import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
+import { processBatch } from '../../handlers/processor/handler';
+import { createClients, processorSinks } from '../../handlers/processor/outputs';
+import { ALERT_STATE_TABLE, READINGS_TABLE } from '../../contract';
+import { decodeFloorNs, makeEvent, RECORDS } from './batches';
+import { startAwsStub } from './aws-stub';
+import { powertoolsPeer } from './powertools-peer';
+import { EXAMPLE_PHYSICAL_IDS, processorEnv } from '../lib/processor-env';
 
 export interface SdkFigures {
   /** CPU per record, ns (the fastest run: noise on a shared machine only adds time), and its ratio to the decode floor. */

@@ -1,4 +1,4 @@
-/** A throwaway EC CA for scripts/bench-provision.ts (never used to register anything). */
+/** A throwaway EC CA for scripts/bench/provision.bench.ts (never used to register anything). */
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';

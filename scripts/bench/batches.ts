@@ -12,7 +12,7 @@
  */
 import { hash } from 'node:crypto';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { readingRecord, ruleRecordOf } from './rule-record';
+import { readingRecord, ruleRecordOf } from '../lib/rule-record';
 
 export const RECORDS = 10_000;
 export const SENSORS = 5_000;

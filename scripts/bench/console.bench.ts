@@ -26,25 +26,25 @@ import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-l
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import Fastify from 'fastify';
 import { chromium } from 'playwright-core';
-import { ALERT_STATE_TABLE, encodeSensorStatus, SENSOR_STATUS_TABLE } from '../contract';
-import { createConsoleApi, readConsoleConfig } from '../handlers/processor/console-api';
-import { CONSOLE_FAKE_TABLES, consoleFakeAws } from './lib/console-fake';
-import { consoleApiEnv } from './lib/processor-env';
-import { statusBucket } from '../handlers/processor/core/status';
-import { elevatedBucket } from '../handlers/processor/core/hash';
-import { LogicalId } from '../src/names';
-import { buildConsole } from './build-console';
-import { bundleProcessor } from './bundle';
-import { numberFlag, parseFlags, runMain, UsageError } from './cli';
-import { LocalIssuer } from './lib/local-auth';
-import { motoClientConfig, startMoto } from './lib/moto';
-import { deployToMoto } from './lib/moto-stack';
-import { percentile } from './simulate/ledger';
-import { consolePlugin } from './simulate/console-server';
-import { LambdaPool } from './simulate/lambda-pool';
-import { CONSOLE_DIST } from './build-console';
-import { startDashboard } from './simulate/dashboard/index';
-import { simulate, type Simulation } from './simulate/run';
+import { ALERT_STATE_TABLE, encodeSensorStatus, SENSOR_STATUS_TABLE } from '../../contract';
+import { createConsoleApi, readConsoleConfig } from '../../handlers/processor/console-api';
+import { CONSOLE_FAKE_TABLES, consoleFakeAws } from '../lib/console-fake';
+import { consoleApiEnv } from '../lib/processor-env';
+import { statusBucket } from '../../handlers/processor/core/status';
+import { elevatedBucket } from '../../handlers/processor/core/hash';
+import { LogicalId } from '../../src/names';
+import { buildConsole } from '../build-console';
+import { bundleProcessor } from '../bundle';
+import { numberFlag, parseFlags, runMain, UsageError } from '../cli';
+import { LocalIssuer } from '../lib/local-auth';
+import { motoClientConfig, startMoto } from '../lib/moto';
+import { deployToMoto } from '../lib/moto-stack';
+import { percentile } from '../simulate/ledger';
+import { consolePlugin } from '../simulate/console-server';
+import { LambdaPool } from '../simulate/lambda-pool';
+import { CONSOLE_DIST } from '../build-console';
+import { startDashboard } from '../simulate/dashboard/index';
+import { simulate, type Simulation } from '../simulate/run';
 
 const COMMAND = 'bench:console';
 /** Each API phase starts with this long of polling that is not measured. */
@@ -420,7 +420,7 @@ async function freshness(options: { fleet: number; zones: number; seconds: numbe
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags(COMMAND, process.argv.slice(2), BENCH_CONSOLE_FLAGS, 'The console API under load and the freshness of the page (see scripts/bench-console.ts).');
+  const flags = parseFlags(COMMAND, process.argv.slice(2), BENCH_CONSOLE_FLAGS, 'The console API under load and the freshness of the page (see scripts/bench/console.bench.ts).');
   const n = (name: keyof typeof BENCH_CONSOLE_FLAGS, fallback: number, limits: { min?: number; max?: number; integer?: boolean }) =>
     numberFlag(COMMAND, name, flags[name] as string | undefined, fallback, limits);
   const api = {

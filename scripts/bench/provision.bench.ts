@@ -1,13 +1,13 @@
 /**
- * npx tsx scripts/bench-provision.ts [devices=2000] [rows=50000]
+ * npx tsx scripts/bench/provision.bench.ts [devices=2000] [rows=50000]
  * Measures what `npm run provision` does locally for a fleet: CSV validation, device key + CSR,
  * local signing, the registration file. Nothing is written and nothing talks to AWS.
  */
 import 'reflect-metadata';
-import { createDeviceCredentials, loadCa, signCsr } from './provision/certs';
-import { parseSensorsCsv } from './provision/csv';
-import { registrationFile } from './provision/registration';
-import { makeBenchCa } from './provision/bench-ca';
+import { createDeviceCredentials, loadCa, signCsr } from '../provision/certs';
+import { parseSensorsCsv } from '../provision/csv';
+import { registrationFile } from '../provision/registration';
+import { makeBenchCa } from './provision-ca';
 
 const devices = Number(process.argv[2] ?? 2_000);
 const rows = Number(process.argv[3] ?? 50_000);

@@ -1,16 +1,16 @@
 /**
- * npx tsx scripts/bench-health.ts [--sensors 50000] [--zones 100] [--latency-ms 10]
+ * npx tsx scripts/bench/detector.bench.ts [--sensors 50000] [--zones 100] [--latency-ms 10]
  * One silent-sensor detector run at city scale, against DynamoDB, EventBridge and IoT answered in
  * memory with a fixed latency per call (the pages DynamoDB would return: 1 MB per Scan or Query
  * page). Prints the calls, the items and keys read, the read units they cost, the wall time and the
  * heap: what sizes the detector's Lambda (memory, timeout) and its bill.
  */
-import { HEALTH_TABLE, READINGS_TABLE } from '../contract';
-import { zoneShard } from '../handlers/processor/core/hash';
-import { HEALTH_SCAN_SEGMENTS } from '../handlers/processor/adapters/health-store';
-import { readDetectorConfig, runDetector } from '../handlers/processor/detector';
-import { detectorEnv } from './lib/processor-env';
-import { numberFlag, scriptFlags } from './cli';
+import { HEALTH_TABLE, READINGS_TABLE } from '../../contract';
+import { zoneShard } from '../../handlers/processor/core/hash';
+import { HEALTH_SCAN_SEGMENTS } from '../../handlers/processor/adapters/health-store';
+import { readDetectorConfig, runDetector } from '../../handlers/processor/detector';
+import { detectorEnv } from '../lib/processor-env';
+import { numberFlag, scriptFlags } from '../cli';
 
 const values = scriptFlags('bench-health', {
   sensors: { type: 'string', help: 'sensors, default 50000' },

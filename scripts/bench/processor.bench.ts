@@ -4,7 +4,7 @@
  *     call answered at once by AWS in memory, against bare base64-decode + JSON.parse of the same
  *     records, the rule's record and the sensor's payload inside it (the decode floor); and a valid
  *     reading's schema check, hand-written against io-ts.
- *  2. The real AWS SDK against a local HTTP stub (scripts/bench-sdk.ts): CPU per record, ratio to
+ *  2. The real AWS SDK against a local HTTP stub (scripts/bench/processor-sdk.bench.ts): CPU per record, ratio to
  *     the decode floor and calls by API, for a steady stream and a transition storm, and the storm
  *     through a Powertools-style processor in the same process.
  *  3. I/O: the same batch with every AWS call taking 10 ms: wall time and calls of each kind.
@@ -19,22 +19,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { processBatch, toInputRecords } from '../handlers/processor/handler';
-import { analyseBatch } from '../handlers/processor/core/batch';
-import { packRecords } from '../handlers/processor/adapters/raw-data';
-import { validPositions } from '../handlers/processor/sinks/raw-data';
-import { isValidReading, isValidReadingFast, RAW_COLUMNS } from '../contract';
-import { processorSinks, type Clients } from '../handlers/processor/outputs';
-import type { Sink } from '../handlers/processor/sinks/sink';
-import { readConfig } from '../handlers/processor/config';
-import { bundleProcessor } from './bundle';
-import { scriptFlags } from './cli';
-import { ROOT } from './lib/paths';
-import { FakeAws } from './lib/fake-aws';
-import { ALERT_STATE_TABLE, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../contract';
-import { EXAMPLE_PHYSICAL_IDS, processorEnv } from './lib/processor-env';
-import { BENCH_SHAPE, decodeFloorNs, INVALID_SHARE, makeEvent, PRODUCTION_SHAPE, RECORDS, SENSORS, type Shape } from './lib/bench-batches';
-import { printSdkBench, sdkBench } from './bench-sdk';
+import { processBatch, toInputRecords } from '../../handlers/processor/handler';
+import { analyseBatch } from '../../handlers/processor/core/batch';
+import { packRecords } from '../../handlers/processor/adapters/raw-data';
+import { validPositions } from '../../handlers/processor/sinks/raw-data';
+import { isValidReading, isValidReadingFast, RAW_COLUMNS } from '../../contract';
+import { processorSinks, type Clients } from '../../handlers/processor/outputs';
+import type { Sink } from '../../handlers/processor/sinks/sink';
+import { readConfig } from '../../handlers/processor/config';
+import { bundleProcessor } from '../bundle';
+import { scriptFlags } from '../cli';
+import { ROOT } from '../lib/paths';
+import { FakeAws } from '../lib/fake-aws';
+import { ALERT_STATE_TABLE, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../../contract';
+import { EXAMPLE_PHYSICAL_IDS, processorEnv } from '../lib/processor-env';
+import { BENCH_SHAPE, decodeFloorNs, INVALID_SHARE, makeEvent, PRODUCTION_SHAPE, RECORDS, SENSORS, type Shape } from './batches';
+import { printSdkBench, sdkBench } from './processor-sdk.bench';
 
 const flags = scriptFlags(
   'bench',
