@@ -81,7 +81,7 @@ export function planMarkdown(p: Plan): string {
     '',
     `## Traffic controllers' console (${fmt(p.console.controllers)} controllers)`,
     '',
-    `${fmt(round2(p.console.requestsPerSecond))} requests/s to the console API, ${fmt(round2(p.console.readUnitsPerSecond))} DynamoDB read units/s. Prices and assumptions: \`src/capacity/console.ts\`.`,
+    `${fmt(round2(p.console.requestsPerSecond))} requests/s to the console API, ${fmt(round2(p.console.readUnitsPerSecond))} DynamoDB read units/s. Prices and assumptions: \`src/capacity/console-costs.ts\`.`,
     '',
     '| what | USD per month | detail |',
     '| --- | ---: | --- |',

@@ -7,7 +7,7 @@ import { sensorStatusItemsFor } from '../../contract';
 import { DEFAULTS } from '../config';
 import { ASSUMPTIONS } from './assumptions';
 import { AWS } from './aws-figures';
-import { consoleCosts, type ConsoleCostLine } from './console';
+import { consoleCosts, type ConsoleCostLine } from './console-costs';
 import { DESIGNS, designCost, type CostLine, type DesignCost } from './designs';
 import { validatePlanInput, type PlanInput } from './input';
 import { quotaChecks, type QuotaCheck } from './quotas';
