@@ -1,4 +1,4 @@
-/** The capacity model's design assumptions, each with why. */
+import { DEFAULTS } from '../config';
 
 /** Design assumptions of the model, each with why. */
 export const ASSUMPTIONS = {
@@ -56,3 +56,8 @@ export const ASSUMPTIONS = {
   reconnectTargetSeconds: 300,
   secondsPerMonth: 30 * 24 * 3_600,
 } as const;
+
+/** The template's default parameters: the deployment the model sizes and prices. */
+export const DEFAULT_PARAMETERS = DEFAULTS.parameters;
+/** Seconds in a billing month. */
+export const SECONDS_PER_MONTH = ASSUMPTIONS.secondsPerMonth;

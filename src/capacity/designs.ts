@@ -6,7 +6,7 @@
 import { METRIC } from '../../contract';
 import { DEFAULTS } from '../config';
 import { buildLayers } from '../index';
-import { ASSUMPTIONS } from './assumptions';
+import { ASSUMPTIONS, DEFAULT_PARAMETERS as P, SECONDS_PER_MONTH as S } from './assumptions';
 import { AWS } from './aws-figures';
 import type { PlanInput } from './input';
 import { dynamoWindows, type Load, type Sizing } from './sizing';
@@ -14,8 +14,6 @@ import { fmt, gb, perMillion, round2, roundUp } from './units';
 
 /** Alarms the template creates (each is a standard-resolution alarm on the bill). */
 const ALARM_COUNT = buildLayers(DEFAULTS).alarms.length;
-const P = DEFAULTS.parameters;
-const S = ASSUMPTIONS.secondsPerMonth;
 
 /** The choices a design makes that move the bill. */
 export interface Design {

@@ -1,10 +1,8 @@
 /** A city's numbers, their defaults and their checks (the flags of `npm run plan`). */
-import { DEFAULTS } from '../config';
 import { PlanInputError } from '../errors';
+import { DEFAULT_PARAMETERS as P } from './assumptions';
 
 export { PlanInputError };
-
-const P = DEFAULTS.parameters;
 
 export interface PlanInput {
   sensors: number;

@@ -1,10 +1,8 @@
 /** The plan as Markdown: docs/capacity.md (`npm run docs`) and `npm run plan`'s text output. */
-import { DEFAULTS } from '../config';
+import { DEFAULT_PARAMETERS as P } from './assumptions';
 import type { Design, DesignCost } from './designs';
 import type { Plan } from './plan';
 import { fmt, round2 } from './units';
-
-const P = DEFAULTS.parameters;
 
 /** The plan as Markdown (docs/capacity.md and the CLI's text output). */
 export function planMarkdown(p: Plan): string {

@@ -4,8 +4,7 @@
  * one-time costs.
  */
 import { sensorStatusItemsFor } from '../../contract';
-import { DEFAULTS } from '../config';
-import { ASSUMPTIONS } from './assumptions';
+import { ASSUMPTIONS, DEFAULT_PARAMETERS as P, SECONDS_PER_MONTH as S } from './assumptions';
 import { AWS } from './aws-figures';
 import { consoleCosts, type ConsoleCostLine } from './console-costs';
 import { DESIGNS, designCost, type CostLine, type DesignCost } from './designs';
@@ -13,9 +12,6 @@ import { validatePlanInput, type PlanInput } from './input';
 import { quotaChecks, type QuotaCheck } from './quotas';
 import { dynamoWindows, loadOf, settledCapacity, templateBounds, type Load } from './sizing';
 import { fmt, gb, perMillion, roundUp } from './units';
-
-const P = DEFAULTS.parameters;
-const S = ASSUMPTIONS.secondsPerMonth;
 
 /** A recommendation the template's own bounds refuse, and what to do about it. */
 export interface Exceeded {

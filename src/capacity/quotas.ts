@@ -2,14 +2,11 @@
  * The quotas a city's load meets: each needed figure against AWS's default limit, whether it can
  * be raised, what to do, and the AWS page that states it.
  */
-import { DEFAULTS } from '../config';
-import { ASSUMPTIONS } from './assumptions';
+import { ASSUMPTIONS, DEFAULT_PARAMETERS as P } from './assumptions';
 import { AWS } from './aws-figures';
 import type { PlanInput } from './input';
 import type { dynamoWindows, Load, Sizing } from './sizing';
 import { fmt, round2 } from './units';
-
-const P = DEFAULTS.parameters;
 
 export interface QuotaCheck {
   name: string;

@@ -5,13 +5,10 @@
  */
 import { DEFAULTS } from '../config';
 import { buildTemplate } from '../index';
-import { ASSUMPTIONS } from './assumptions';
+import { ASSUMPTIONS, DEFAULT_PARAMETERS as P, SECONDS_PER_MONTH as S } from './assumptions';
 import { AWS } from './aws-figures';
 import type { PlanInput } from './input';
 import { gb, perMillion, round2, roundUp } from './units';
-
-const P = DEFAULTS.parameters;
-const S = ASSUMPTIONS.secondsPerMonth;
 
 export interface Load {
   recordsPerSecond: number;
