@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
-import { enrich } from '../helpers/readings';
-import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
-import { windowOf as aggregateOf } from '../../handlers/processor/core/window';
-import { unpackOffsets, windowFromItem, windowItem } from '../../handlers/processor/sinks/readings';
-import { ASSUMPTIONS } from '../../src/capacity';
-import { dynamoItemBytes } from '../helpers/dynamo-size';
-import type { Reading } from '../../handlers/processor/core/types';
+import { enrich } from '../../../../helpers/readings';
+import { zoneShard } from '../../../../../handlers/processor/core/hash';
+import { windowOf as aggregateOf } from '../../../../../handlers/processor/core/window';
+import { unpackOffsets, windowFromItem, windowItem } from '../../../../../handlers/processor/sinks/readings';
+import { ASSUMPTIONS } from '../../../../../src/capacity';
+import { dynamoItemBytes } from '../../../../helpers/dynamo-size';
+import type { Reading } from '../../../../../handlers/processor/core/types';
 
 const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
 const T = Date.parse('2026-11-22T12:00:00Z');
@@ -22,36 +21,6 @@ const r = (sensor: string, offsetS: number, over: Partial<Reading> = {}): Readin
   ...over,
 });
 const options = { zoneIndexShards: 10, readingTtlDays: 7, rollupWindowSeconds: 60 };
-
-describe('trafficFlowScore', () => {
-  it('is 100 at free flow and 0 at standstill or full congestion', () => {
-    expect(trafficFlowScore(60, 0)).toBe(100);
-    expect(trafficFlowScore(120, 0)).toBe(100);
-    expect(trafficFlowScore(0, 10)).toBe(0);
-    expect(trafficFlowScore(60, 100)).toBe(0);
-  });
-  it('scales with speed below free flow and with the uncongested share', () => {
-    expect(trafficFlowScore(30, 50)).toBe(25);
-    expect(trafficFlowScore(45, 20)).toBe(60);
-  });
-});
-
-describe('congestionLevel', () => {
-  it('is above a threshold only when strictly above it', () => {
-    expect(congestionLevel(80, thresholds)).toBe('NORMAL');
-    expect(congestionLevel(80.1, thresholds)).toBe('WARNING');
-    expect(congestionLevel(90.1, thresholds)).toBe('CRITICAL');
-  });
-});
-
-describe('zoneShard', () => {
-  it('is stable and within the shard count', () => {
-    expect(fnv1a32('sensor-00001')).toBe(fnv1a32('sensor-00001'));
-    expect(zoneShard('downtown', 'sensor-00001', 10)).toMatch(/^downtown#[0-9]$/);
-    const shards = new Set(Array.from({ length: 2000 }, (_, i) => zoneShard('downtown', `sensor-${i}`, 10)));
-    expect(shards.size).toBe(10);
-  });
-});
 
 /** A 60 s window of sensor s1 (readings at T + offsets), as the batch analysis would group them. */
 const windowOf = (offsetsS: number[], over: (i: number) => Partial<Reading> = () => ({})) =>
@@ -123,7 +92,7 @@ describe('windowItem', () => {
 
 describe('fixed3', () => {
   it('writes what String(Math.round(x * 1000) / 1000) writes, for every measurement range', async () => {
-    const { fixed3 } = await import('../../handlers/processor/sinks/readings');
+    const { fixed3 } = await import('../../../../../handlers/processor/sinks/readings');
     const fc = (await import('fast-check')).default;
     fc.assert(
       fc.property(fc.double({ min: 0, max: 100_000, noNaN: true }), (x) => {
