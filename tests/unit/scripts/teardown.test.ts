@@ -7,50 +7,7 @@ import { DeleteBucketCommand, ListObjectVersionsCommand, S3Client } from '@aws-s
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseDuration } from '../../scripts/lib/ops';
-import { reasonKind, summarize } from '../../scripts/quarantine';
-import { MAX_PUT_RECORDS } from '../../handlers/processor/limits';
-import { alertMessage, chunkEntries, parseDlqMessage } from '../../scripts/redrive';
-import { retainedLogicalIds, teardown } from '../../scripts/teardown';
-
-describe('redrive helpers', () => {
-  it('reads the failed batch from a Kinesis on-failure record, and refuses anything else', () => {
-    const body = JSON.stringify({ KinesisBatchInfo: { shardId: 'shardId-000000000001', startSequenceNumber: '1', endSequenceNumber: '9', batchSize: 9, streamArn: 'arn' } });
-    expect(parseDlqMessage(body)).toMatchObject({ shardId: 'shardId-000000000001', startSequenceNumber: '1', endSequenceNumber: '9', batchSize: 9 });
-    expect(() => parseDlqMessage('{"hello":1}')).toThrow('not a Kinesis on-failure record');
-  });
-
-  it('puts at most 500 records and 5 MiB per PutRecords call', () => {
-    const small = Array.from({ length: 10_000 }, (_, i) => ({ Data: Buffer.from(`{"n":${i}}`), PartitionKey: `s-${i}` }));
-    const chunks = chunkEntries(small);
-    expect(chunks).toHaveLength(20);
-    expect(chunks.every((c) => c.length === MAX_PUT_RECORDS)).toBe(true);
-    const big = Array.from({ length: 12 }, (_, i) => ({ Data: Buffer.alloc(1024 * 1024 - 10), PartitionKey: `s-${i}` }));
-    expect(chunkEntries(big).map((c) => c.length)).toEqual([5, 5, 2]);
-  });
-
-  it("writes an undelivered alert as the rule's input transformer does", () => {
-    const event = { detail: { level: 'WARNING', previous_level: 'NORMAL', sensor_id: 's"1', zone_id: 'z', congestion_index: 81, threshold: 80, reading_time: 't', alert_id: 'a' } };
-    expect(alertMessage(event)).toBe('Traffic congestion WARNING (was NORMAL) at sensor s"1 in zone z: congestion index 81, threshold 80, reading at t. Alert a.');
-  });
-});
-
-describe('quarantine helpers', () => {
-  it('counts alike reasons together, whatever their particulars', () => {
-    expect(reasonKind('timestamp: 412 s in the future, limit 300 s')).toBe('timestamp: N s in the future, limit N s');
-    expect(reasonKind('not JSON: Unexpected token } in JSON at position 7')).toBe('not JSON');
-    expect(reasonKind('sensor_id "a-1" does not match the publishing thing "b-2"')).toBe('sensor_id "…" does not match the publishing thing "…"');
-    const s = summarize([{ reason: 'not base64', partition_key: 'a' }, { reason: 'not base64', partition_key: 'b' }, { reason: 'not base64', partition_key: 'a' }, undefined]);
-    expect(s).toMatchObject({ total: 4, unreadable: 1, byKind: [{ kind: 'not base64', count: 3, sensors: 2 }], topSensors: [{ sensor: 'a', count: 2 }, { sensor: 'b', count: 1 }] });
-  });
-
-  it('reads durations with their unit, and names the flag otherwise', () => {
-    expect(parseDuration('q', 'purge-older-than', '90s')).toBe(90_000);
-    expect(parseDuration('q', 'purge-older-than', '7d')).toBe(7 * 86_400_000);
-    expect(() => parseDuration('q', 'purge-older-than', '-1d')).toThrow("q: --purge-older-than takes a duration such as 90s, 30m, 12h or 7d, got '-1d'");
-    expect(() => parseDuration('q', 'purge-older-than', '7')).toThrow('takes a duration');
-  });
-});
+import { retainedLogicalIds, teardown } from '../../../scripts/teardown';
 
 describe('teardown', () => {
   const cfn = mockClient(CloudFormationClient);

@@ -1,7 +1,7 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { laneOf, ShardPoller, type FailureRecord, type InvokeOutcome, type ShardSource, type StreamRecord } from '../../scripts/simulate/esm';
-import { stackView, type EsmSettings } from '../../scripts/simulate/stack-view';
+import { laneOf, ShardPoller, type FailureRecord, type InvokeOutcome, type ShardSource, type StreamRecord } from '../../../../scripts/simulate/esm';
+import { stackView, type EsmSettings } from '../../../../scripts/simulate/stack-view';
 
 const record = (i: number, key = `sensor-${i % 3}`): StreamRecord => ({
   sequenceNumber: String(1000 + i),

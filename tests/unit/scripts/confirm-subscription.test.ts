@@ -2,7 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { confirmSubscription, parseConfirmationLink } from '../../scripts/confirm-subscription';
+import { confirmSubscription, parseConfirmationLink } from '../../../scripts/confirm-subscription';
 
 const cfn = mockClient(CloudFormationClient);
 const sns = mockClient(SNSClient);

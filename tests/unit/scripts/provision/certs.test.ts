@@ -15,8 +15,8 @@ import {
   signCsr,
   verificationCertificate,
   type SigningCa,
-} from '../../scripts/provision/certs';
-import { makeCa, type TestCa } from '../helpers/pki';
+} from '../../../../scripts/provision/certs';
+import { makeCa, type TestCa } from '../../../helpers/pki';
 
 const now = new Date();
 const subject = { sensorId: 'sensor-00042', zoneId: 'downtown', location: '52.3702,-4.8952' };

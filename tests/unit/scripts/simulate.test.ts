@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSimulateArgs } from '../../scripts/simulate';
+import { parseSimulateArgs } from '../../../scripts/simulate';
 
 describe('npm run simulate flags', () => {
   it('has defaults for a first run', () => {

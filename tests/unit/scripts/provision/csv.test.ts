@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvInputError, parseSensorsCsv, parseZonesCsv, type ZoneList } from '../../scripts/provision/csv';
+import { CsvInputError, parseSensorsCsv, parseZonesCsv, type ZoneList } from '../../../../scripts/provision/csv';
 
 const zones: ZoneList = { zones: new Set(['downtown', 'harbor']), origin: 'zones.csv' };
 const problems = (fn: () => unknown): string[] => {
