@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CLAIM_MARGIN_MS } from '../../handlers/processor/limits';
-import { afterPublish, decide, initialState, nextLevel, ownedAlerts, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
-import { enrich } from '../helpers/readings';
-import type { Level, Reading } from '../../handlers/processor/core/types';
+import { CLAIM_MARGIN_MS } from '../../../../../handlers/processor/limits';
+import { afterPublish, decide, initialState, nextLevel, ownedAlerts, type AlertState, type Claimant } from '../../../../../handlers/processor/core/alerts';
+import { enrich } from '../../../../helpers/readings';
+import type { Level, Reading } from '../../../../../handlers/processor/core/types';
 
 const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
 const policy = { thresholds, cooldownMs: 300_000 };
