@@ -10,16 +10,12 @@ import { analyseBatch } from './core/batch';
 import { emfDocuments, type BatchCounts } from './core/metrics';
 import type { InputRecord } from './core/types';
 import { jsonLogger } from './log';
-import { processorSinks, type Clients } from './outputs';
 import type { Sink, SinkCount } from './sinks/sink';
-
-export type { Clients };
 
 export interface HandlerDeps {
   config: ProcessorConfig;
-  /** The outputs; built from `clients` (outputs.ts) when not given. */
-  sinks?: Sink[];
-  clients?: Clients;
+  /** The outputs (processorSinks in outputs.ts; tests may pass their own). */
+  sinks: Sink[];
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -64,7 +60,7 @@ export async function processBatch(
   const now = deps.now ?? Date.now;
   const write = deps.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const { config } = deps;
-  const sinks = deps.sinks ?? processorSinks(config, deps.clients ?? missingClients());
+  const { sinks } = deps;
   const startedAt = now();
   const log = jsonLogger(write, now);
   const remainingMs = context.getRemainingTimeInMillis();
@@ -115,8 +111,4 @@ export async function processBatch(
   };
   for (const line of emfDocuments(config.metricsNamespace, startedAt, outcome, latencies, batch.zones)) write(line);
   return outcome;
-}
-
-function missingClients(): never {
-  throw new TypeError('processBatch needs either sinks or clients');
 }
