@@ -7,10 +7,11 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from './adapters/aws-calls';
 import type { ProcessorConfig } from './config';
 import { analyseBatch } from './core/batch';
-import { emfDocuments, type BatchCounts } from './core/metrics';
+import { SINK_COUNTS, type BatchCounts, type HandlerCount, type SinkCount } from '../../contract';
+import { emfDocuments } from './core/metrics';
 import type { InputRecord } from './core/types';
 import { jsonLogger } from './log';
-import type { Sink, SinkCount } from './sinks/sink';
+import type { Sink } from './sinks/sink';
 
 export interface HandlerDeps {
   config: ProcessorConfig;
@@ -88,21 +89,19 @@ export async function processBatch(
   for (const result of results) for (const i of result.failedRecords) retry.add(i);
   const quarantinedIndices = new Set(batch.quarantined.map((q) => q.index));
   const retriedQuarantined = [...retry].filter((i) => quarantinedIndices.has(i)).length;
-  const sum = (key: SinkCount) => results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0);
-  const outcome: BatchOutcome = {
-    response: { batchItemFailures: [...retry].sort((a, b) => a - b).map((i) => ({ itemIdentifier: records[i]!.sequenceNumber })) },
+  // The counts of contract/metrics.ts: the handler's own, then every sink count summed over the sinks.
+  const handlerCounts: Record<HandlerCount, number> = {
     recordsIn: records.length,
     stored: records.length - batch.quarantined.length - (retry.size - retriedQuarantined),
     quarantined: batch.quarantined.length - retriedQuarantined,
     retried: retry.size,
-    itemsWritten: sum('itemsWritten'),
-    alertsPublished: sum('alertsPublished'),
-    alertsSuppressed: sum('alertsSuppressed'),
-    alertsStale: sum('alertsStale'),
     replayed: batch.replayed,
-    rawRecordsDelivered: sum('rawRecordsDelivered'),
-    rawDeliveryFailures: sum('rawDeliveryFailures'),
-    statusWriteFailures: sum('statusWriteFailures'),
+  };
+  const sinkCounts = Object.fromEntries(SINK_COUNTS.map((key) => [key, results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0)])) as Record<SinkCount, number>;
+  const counts: BatchCounts = { ...handlerCounts, ...sinkCounts };
+  const outcome: BatchOutcome = {
+    response: { batchItemFailures: [...retry].sort((a, b) => a - b).map((i) => ({ itemIdentifier: records[i]!.sequenceNumber })) },
+    ...counts,
     calls: counter.counts,
   };
   const latencies = {

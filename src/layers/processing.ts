@@ -3,7 +3,6 @@ import { IAM, Lambda } from 'cloudform-types';
 import {
   METRIC,
   METRIC_DIMENSION,
-  metricsNamespace,
   PROCESSOR_RESOURCES,
   PROCESSOR_SETTINGS,
   SERVICE_NAME,
@@ -15,6 +14,7 @@ import { encryptedQueue, logGroup, tags } from '../defaults';
 import { allow, arn, KINESIS_ACTIONS, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
 import { arnOf, getAtt, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
+import { alarmMetric, metric, metricStat, stackNamespace, type Metric } from '../metrics';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
 import { Param, param, parameterOfSetting } from '../parameters';
 
@@ -40,7 +40,7 @@ type ProcessingConfig = Pick<
  */
 export function processorEnvironment(config: ProcessingConfig): Record<string, unknown> {
   const fromConfig: Record<string, unknown> = {
-    metricsNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
+    metricsNamespace: sub(stackNamespace(config)),
     alertHysteresisPoints: String(config.alertHysteresisPoints),
   };
   const variables: Record<string, unknown> = {};
@@ -88,11 +88,19 @@ function processorStatements(): PolicyStatement[] {
   ];
 }
 
+/** A metric of the processor's own (Embedded Metric Format, its Service dimension): METRIC. */
+export const processorMetric = (config: Pick<StackConfig, 'metricsNamespacePrefix'>, name: string): Metric =>
+  metric(stackNamespace(config), name, { [METRIC_DIMENSION.service]: SERVICE_NAME });
+
+/** A per-zone metric of the processor (one per value of its ZoneId dimension, METRIC_DIMENSION.zone). */
+export const processorZoneMetric = (config: Pick<StackConfig, 'metricsNamespacePrefix'>, name: string): Metric => metric(stackNamespace(config), name);
+
+/** A metric of the processor function (AWS/Lambda). */
+export const processorFunctionMetric = (name: 'IteratorAge' | 'Duration' | 'Errors' | 'Throttles'): Metric =>
+  metric('AWS/Lambda', name, { FunctionName: `\${${LogicalId.ProcessorFunction}}` });
+
 /** Alarms on the processor: falling behind, failing, throttled, its queues, and its two SLOs. */
 function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
-  const ns = sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}'));
-  const lambdaDims = { FunctionName: ref(LogicalId.ProcessorFunction) };
-  const serviceDims = { [METRIC_DIMENSION.service]: SERVICE_NAME };
   const behind =
     'Look at `processor-errors`, `processor-throttles` and the Duration graph. Throttled: raise `ProcessorReservedConcurrency` ' +
     '(≥ shards × parallelization). Slow: raise `ProcessorMemoryMB` or `ProcessorParallelizationFactor`.';
@@ -111,7 +119,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
           Id: 'age',
           ReturnData: false,
           MetricStat: {
-            Metric: { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Dimensions: [{ Name: 'FunctionName', Value: ref(LogicalId.ProcessorFunction) }] },
+            Metric: metricStat(processorFunctionMetric('IteratorAge')),
             Period: 60,
             Stat: 'Maximum',
           },
@@ -135,9 +143,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
         'No data at all: check the IoT rule (`iot-rule-failures`, its error log), the stream (`stream-write-throttles`) and the ' +
         'processor (`processor-errors`). Fewer: the per-zone graphs on the dashboard show where; a zone gone quiet is a ' +
         'network or power outage there. Lower `MinimumReadingsPerMinute` if the fleet shrank.',
-      namespace: ns,
-      metric: METRIC.recordsIn,
-      dimensions: serviceDims,
+      ...alarmMetric(processorMetric(config, METRIC.recordsIn)),
       statistic: 'Sum',
       comparison: 'LessThanThreshold',
       threshold: param(Param.MinimumReadingsPerMinute),
@@ -151,9 +157,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       description: 'The processor failed whole invocations (bad data never does this): see its log group',
       runbook:
         'Read the processor log group (JSON logs). A deploy gone wrong: roll back the stack. Access denied: a policy was changed by hand.',
-      namespace: 'AWS/Lambda',
-      metric: 'Errors',
-      dimensions: lambdaDims,
+      ...alarmMetric(processorFunctionMetric('Errors')),
       threshold: 0,
     },
     {
@@ -161,9 +165,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       name: 'processor-throttles',
       description: 'The processor is throttled: raise ProcessorReservedConcurrency to at least shards x parallelization',
       runbook: "Raise `ProcessorReservedConcurrency`; check the account's concurrency quota.",
-      namespace: 'AWS/Lambda',
-      metric: 'Throttles',
-      dimensions: lambdaDims,
+      ...alarmMetric(processorFunctionMetric('Throttles')),
       threshold: 0,
     },
     queueDepthAlarm({
@@ -186,9 +188,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       name: 'slo-dashboard-latency',
       description: `SLO: p99 time from IoT receipt to stored reading is above ${config.endToEndLatencyTargetMs} ms`,
       runbook: `${behind} Also DynamoDB throttles (retries add latency).`,
-      namespace: ns,
-      metric: METRIC.endToEndLatencyMs,
-      dimensions: serviceDims,
+      ...alarmMetric(processorMetric(config, METRIC.endToEndLatencyMs)),
       extendedStatistic: 'p99',
       threshold: config.endToEndLatencyTargetMs,
       evaluationPeriods: 3,
@@ -202,9 +202,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       runbook:
         'The processor logs name the Firehose error. Throttling: the Direct PUT throughput quota (npm run plan: about 18 MiB/s needed at 50,000 readings/s) needs raising. ' +
         'Access or key errors: the delivery stream, its role and the key policy. Readings are not lost: the stream keeps them for StreamRetentionHours, then the DLQ (npm run redrive -- --dlq).',
-      namespace: ns,
-      metric: METRIC.rawDeliveryFailures,
-      dimensions: serviceDims,
+      ...alarmMetric(processorMetric(config, METRIC.rawDeliveryFailures)),
       statistic: 'Sum',
       threshold: 0,
       evaluationPeriods: 3,
@@ -215,9 +213,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       name: 'slo-alert-latency',
       description: `SLO: p99 time from IoT receipt to published alert is above ${config.alertLatencyTargetMs} ms`,
       runbook: `${behind} Also EventBridge PutEvents throttling in the processor logs.`,
-      namespace: ns,
-      metric: METRIC.alertLatencyMs,
-      dimensions: serviceDims,
+      ...alarmMetric(processorMetric(config, METRIC.alertLatencyMs)),
       extendedStatistic: 'p99',
       threshold: config.alertLatencyTargetMs,
       evaluationPeriods: 3,
