@@ -12,6 +12,7 @@
  */
 import { hash } from 'node:crypto';
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { exampleReading } from '../../contract';
 import { readingRecord, ruleRecordOf } from './rule-record';
 
 export const RECORDS = 10_000;
@@ -82,7 +83,7 @@ export function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE, storm = false):
       // Congestion is a property of the place: each sensor keeps its level, with some noise.
       const base = storm && s < STORM_SENSORS ? (batch % 2 === 0 ? 95 : 30) : BASE_CONGESTION[s]!;
       const congestion = Math.min(100, Math.max(0, base + (random() - 0.5) * 6));
-      made = readingRecord({
+      made = readingRecord(exampleReading({
         sensor_id: sensor,
         zone_id: `zone-${i % 200}`,
         timestamp: new Date(at).toISOString(),
@@ -93,7 +94,7 @@ export function makeEvent(batch = 0, shape: Shape = BENCH_SHAPE, storm = false):
         weather_condition: 'clear',
         received_at: at + 120,
         thing_name: sensor,
-      });
+      }));
     }
     const sequenceNumber = String(49_600_000_000_000_000_000_000_000_000_000_000_000_000n + BigInt(batch * records + i));
     return {

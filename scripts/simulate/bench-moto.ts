@@ -20,6 +20,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exampleReading } from '../../contract';
 import {
   BatchGetItemCommand,
   CreateTableCommand,
@@ -69,7 +70,7 @@ const cpuSeconds = (pid: number) => {
 const reading = (sensorId: string, second: number): EnrichedReading => {
   const congestion = 20 + ((second * 7) % 75);
   const speed = 15 + ((second * 3) % 50);
-  return {
+  return exampleReading({
     sensor_id: sensorId,
     zone_id: `zone-${sensorId.slice(-2)}`,
     timestamp: new Date(WINDOW_START + second * 1000).toISOString(),
@@ -82,7 +83,7 @@ const reading = (sensorId: string, second: number): EnrichedReading => {
     congestion_level: congestionLevel(congestion, THRESHOLDS),
     replayed: false,
     recordIndex: -1,
-  };
+  });
 };
 
 interface Phase {

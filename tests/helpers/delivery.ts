@@ -8,6 +8,7 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { decide, initialState, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
+import { exampleReading } from '../../contract';
 import { processBatch } from '../../handlers/processor/handler';
 import { processorSinks } from '../../handlers/processor/outputs';
 import type { Sink } from '../../handlers/processor/sinks/sink';
@@ -79,7 +80,7 @@ const SHARD = 'shardId-000000000000';
 export function streamRecords(scenario: Scenario): KinesisStreamRecord[] {
   return scenario.records.map((r, i) => {
     const sequenceNumber = String(49_700_000_000_000_000_000_000_000_000_000n + (scenario.firstSequence ?? 0n) + BigInt(i));
-    const made = 'reading' in r ? readingRecord({ ...r.reading }) : ruleRecordOf({ sent: r.invalid, thing: `bad-${i}` });
+    const made = 'reading' in r ? readingRecord(exampleReading({ ...r.reading })) : ruleRecordOf({ sent: r.invalid, thing: `bad-${i}` });
     const { partitionKey } = made;
     const data = made.data.toString('base64');
     const arrivalMs = 'reading' in r ? r.reading.received_at + 20 : BASE_MS;
@@ -231,7 +232,7 @@ export function expected(scenario: Scenario, config: ProcessorConfig) {
   const claimant: Claimant = { id: 'model', deadlineMs: Number.MAX_SAFE_INTEGER, nowMs: BASE_MS };
   const bySensor = new Map<string, EnrichedReading[]>();
   for (const r of readings) {
-    const e = enrich({ ...r, timestampMs: Date.parse(r.timestamp) }, config.thresholds);
+    const e = enrich(exampleReading({ ...r, timestampMs: Date.parse(r.timestamp) }), config.thresholds);
     bySensor.set(r.sensor_id, [...(bySensor.get(r.sensor_id) ?? []), e]);
   }
   for (const [sensor, list] of bySensor) {

@@ -1,5 +1,6 @@
 /** Kinesis events for the processor, built the way Lambda delivers them from records the topic rule wrote. */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { exampleReading } from '../../contract';
 import { readingRecord, ruleRecordOf, type SensorMessage } from '../../scripts/lib/rule-record';
 
 export interface ReadingInput {
@@ -68,7 +69,7 @@ export function kinesisEvent(payloads: RecordInput[], shardId = 'shardId-0000000
 /** A valid reading for a sensor at a time, with sensible values. */
 export function reading(sensor: number | string, atMs: number, overrides: Partial<ReadingInput> = {}): ReadingInput {
   const id = typeof sensor === 'string' ? sensor : `sensor-${String(sensor).padStart(5, '0')}`;
-  return {
+  return exampleReading({
     sensor_id: id,
     zone_id: `zone-${typeof sensor === 'number' ? sensor % 50 : 0}`,
     timestamp: new Date(atMs).toISOString(),
@@ -80,7 +81,7 @@ export function reading(sensor: number | string, atMs: number, overrides: Partia
     received_at: atMs + 150,
     thing_name: id,
     ...overrides,
-  };
+  });
 }
 
 export const context = (remainingMs = 60_000) => {

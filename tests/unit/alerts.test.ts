@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { exampleReading } from '../../contract';
 import { CLAIM_MARGIN_MS } from '../../handlers/processor/limits';
 import { afterPublish, decide, initialState, nextLevel, ownedAlerts, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
 import { enrich } from '../helpers/readings';
@@ -13,7 +14,7 @@ const later: Claimant = { id: 'invocation-2', deadlineMs: T + 7_200_000, nowMs: 
 const readings = (indices: number[], startS = 0) =>
   indices.map((ci, i) =>
     enrich(
-      {
+      exampleReading({
         sensor_id: 's1',
         zone_id: 'z',
         timestamp: new Date(T + (startS + i) * 1000).toISOString(),
@@ -22,7 +23,7 @@ const readings = (indices: number[], startS = 0) =>
         avg_speed: 10,
         congestion_index: ci,
         received_at: T + (startS + i) * 1000,
-      } satisfies Reading,
+      }) satisfies Reading,
       thresholds,
     ),
   );

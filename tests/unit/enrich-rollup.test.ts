@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { exampleReading } from '../../contract';
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
 import { enrich } from '../helpers/readings';
 import { fnv1a32, zoneShard } from '../../handlers/processor/core/hash';
@@ -10,7 +11,7 @@ import type { Reading } from '../../handlers/processor/core/types';
 
 const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
 const T = Date.parse('2026-11-22T12:00:00Z');
-const r = (sensor: string, offsetS: number, over: Partial<Reading> = {}): Reading => ({
+const r = (sensor: string, offsetS: number, over: Partial<Reading> = {}): Reading => exampleReading({
   sensor_id: sensor,
   zone_id: 'downtown',
   timestamp: new Date(T + offsetS * 1000).toISOString(),
