@@ -4,7 +4,7 @@
  * ends in exactly one place: stored, quarantined, or reported back for retry (batchItemFailures).
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from './adapters/aws-calls';
+import { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from './io';
 import type { ProcessorConfig } from './config';
 import { analyseBatch } from './core/batch';
 import { SINK_COUNTS, type BatchCounts, type HandlerCount, type SinkCount } from '../../contract';

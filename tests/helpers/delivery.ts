@@ -8,7 +8,7 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { decide, initialState, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
-import { exampleReading } from '../../contract';
+import { exampleReading, type RawReading } from '../../contract';
 import { processBatch } from '../../handlers/processor/handler';
 import { processorSinks } from '../../handlers/processor/outputs';
 import type { Sink } from '../../handlers/processor/sinks/sink';
@@ -16,22 +16,19 @@ import { deduplicationId } from '../../handlers/processor/adapters/quarantine';
 import { FakeAws, type Fault } from '../doubles/fake-aws';
 import { processorEnv } from '../../scripts/lib/processor-env';
 import { readingRecord, ruleRecordOf } from '../../scripts/lib/rule-record';
+import type { IotFacts } from './kinesis';
 import { processorTables } from './processor-run';
 import { enrich } from './readings';
 
 export const BASE_MS = Date.parse('2026-11-22T08:00:00.000Z');
 
-/** One reading as a sensor sends it, with what IoT Core establishes (receive time, thing): readingRecord lifts those into the rule's record. */
-export interface ModelReading {
-  sensor_id: string;
-  zone_id: string;
-  timestamp: string;
-  vehicle_count: number;
-  avg_speed: number;
-  congestion_index: number;
-  received_at: number;
-  thing_name: string;
-}
+/**
+ * One reading as a sensor sends it, with what IoT Core establishes (receive time, thing): readingRecord
+ * lifts those into the rule's record. The fields the model varies, typed by the contract; exampleReading
+ * fills in the rest (so a new required field needs no change here).
+ */
+export type ModelReading = Pick<RawReading, 'sensor_id' | 'zone_id' | 'timestamp' | 'vehicle_count' | 'avg_speed' | 'congestion_index'> &
+  Required<Pick<IotFacts, 'received_at' | 'thing_name'>>;
 
 export type ModelRecord = { reading: ModelReading } | { invalid: string };
 

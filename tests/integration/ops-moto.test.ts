@@ -321,7 +321,7 @@ describe('operations commands against moto', () => {
           'ConsoleApiLogGroup',
           'ConsoleBucket',
           'ConsoleLogsBucket',
-          // (moto's CreateStack skips the console's Cognito user pool: tests/unit/ops.test.ts counts it)
+          // (moto's CreateStack skips the console's Cognito user pool: tests/unit/scripts/teardown.test.ts counts it)
           'DeliveryLogGroup',
           'EncryptionKey',
           'HealthDetectorDeadLetterQueue',

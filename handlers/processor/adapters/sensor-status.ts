@@ -9,7 +9,8 @@ import { UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aw
 import { SENSOR_STATUS_TABLE } from '../../../contract';
 import type { StatusWrite } from '../core/status';
 import { errorDetail } from '../log';
-import { mapPool, retrying, type CallCounter, type IoContext } from './aws-calls';
+import { mapPool, retrying } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 /** One status write as an UpdateItem request. */
 export function statusUpdate(tableName: string, write: StatusWrite, nowMs: number) {
