@@ -3,7 +3,7 @@
  * (Embedded Metric Format, Service dimension, one value per invocation), who counts it (the handler
  * itself, or the sinks, summed over their results), and whether the dashboard graphs it. The
  * sinks' `counts`, the batch outcome, the EMF document, METRIC and the dashboard's rows derive
- * from this table (tests/unit/counts.test.ts); a new count from a sink is one entry here.
+ * from this table (tests/unit/contract/metrics.test.ts); a new count from a sink is one entry here.
  */
 
 export interface CountSpec {

@@ -4,7 +4,7 @@
  * the AWS clients it uses, and how its sink is built. `Clients`, `createClients` and `buildClients`
  * (the one way tests and benchmarks make clients) derive from CLIENTS; tests check that every
  * client is used by an output and ships in `dependencies`, and that every binding has its output
- * (tests/unit/outputs.test.ts).
+ * (tests/unit/handlers/processor/outputs.test.ts).
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';

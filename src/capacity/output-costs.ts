@@ -2,7 +2,7 @@
  * Where each processor output's AWS charges are in the plan: the cost line (of the defaults'
  * `costs`) whose service starts with `line`, or why it has none. Keyed by every output of
  * handlers/processor/outputs.ts, so a new output does not compile until its cost is placed here
- * (tests/unit/outputs.test.ts checks that each line is in the plan).
+ * (tests/unit/handlers/processor/outputs.test.ts checks that each line is in the plan).
  */
 import type { OutputName } from '../../handlers/processor/outputs';
 

@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { PROCESSOR_RESOURCES } from '../../contract';
-import { buildClients, CLIENTS, createClients, OUTPUTS, processorSinks, SDK_LOGGER_MIDDLEWARE, type ClientName } from '../../handlers/processor/outputs';
-import { OUTPUT_COSTS, plan, PLAN_DEFAULTS } from '../../src/capacity';
-import { FakeAws } from '../doubles/fake-aws';
-import { TEST_CONFIG } from '../helpers/processor-config';
+import { PROCESSOR_RESOURCES } from '../../../../contract';
+import { buildClients, CLIENTS, createClients, OUTPUTS, processorSinks, SDK_LOGGER_MIDDLEWARE, type ClientName } from '../../../../handlers/processor/outputs';
+import { OUTPUT_COSTS, plan, PLAN_DEFAULTS } from '../../../../src/capacity';
+import { FakeAws } from '../../../doubles/fake-aws';
+import { TEST_CONFIG } from '../../../helpers/processor-config';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const clientNames = Object.keys(CLIENTS) as ClientName[];
 
