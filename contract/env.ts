@@ -44,6 +44,11 @@ export interface NumberSetting {
   step?: number;
   /** Only whole numbers (the others accept any number within the range). */
   whole?: true;
+  /**
+   * The value the template sets when no parameter feeds the setting (src/parameters.ts `env:`):
+   * a setting an operator does not tune is this one declaration, its use and its test.
+   */
+  value?: number;
 }
 
 export interface TextSetting {
@@ -123,7 +128,7 @@ export const PROCESSOR_SETTINGS = {
   /** CRITICAL above this congestion index; must be above the warning threshold. */
   criticalThreshold: { env: 'CRITICAL_THRESHOLD', kind: 'number', min: 5, max: 100, step: 5 },
   /** A level is left only when the index falls this many points below its threshold. */
-  alertHysteresisPoints: { env: 'ALERT_HYSTERESIS_POINTS', kind: 'number', min: 0, max: 100 },
+  alertHysteresisPoints: { env: 'ALERT_HYSTERESIS_POINTS', kind: 'number', min: 0, max: 100, value: 5 },
   /** Minimum time between two alerts of one sensor into one level. */
   alertCooldownSeconds: { env: 'ALERT_COOLDOWN_SECONDS', kind: 'number', min: 0, max: 86_400 },
   /** Write shards of the zone index key. */

@@ -36,7 +36,8 @@ export function functionEnvironment(
   }
   for (const [key, setting] of Object.entries(settings)) {
     const parameter = parameterOfSetting(key);
-    const value = parameter ? param(parameter) : fixed[key];
+    const declared = 'value' in setting && setting.value !== undefined ? String(setting.value) : undefined;
+    const value = parameter ? param(parameter) : (fixed[key] ?? declared);
     if (value === undefined) throw new Error(`Setting ${key} (${setting.env}) has neither a parameter nor a value`);
     variables[setting.env] = value;
   }

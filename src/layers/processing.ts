@@ -23,7 +23,6 @@ type ProcessingConfig = Pick<
   | 'project'
   | 'metricsNamespacePrefix'
   | 'queueRetentionSeconds'
-  | 'alertHysteresisPoints'
   | 'processorTimeoutSeconds'
   | 'processorBatchSize'
   | 'processorMaximumRetryAttempts'
@@ -39,7 +38,7 @@ type ProcessingConfig = Pick<
  * their binding; settings from the parameter that feeds them, or from the config.
  */
 export const processorEnvironment = (config: ProcessingConfig): Record<string, unknown> =>
-  functionEnvironment(config, PROCESSOR_RESOURCES, PROCESSOR_SETTINGS, { alertHysteresisPoints: String(config.alertHysteresisPoints) });
+  functionEnvironment(config, PROCESSOR_RESOURCES, PROCESSOR_SETTINGS);
 
 /**
  * The processor role's statements: read the stream, then each grant of each resource binding

@@ -68,4 +68,21 @@ describe('settings declared once', () => {
       else expect([parameter.MinValue, parameter.MaxValue], key).toEqual([setting.min, setting.max]);
     }
   });
+
+  it('a setting no parameter feeds is set to the value it declares, within its range, in every function that reads it', () => {
+    const resources = buildTemplate().Resources as unknown as Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }>;
+    const functions = { ProcessorFunction: PROCESSOR_SETTINGS, HealthDetectorFunction: DETECTOR_SETTINGS, ConsoleApiFunction: CONSOLE_SETTINGS };
+    let declared = 0;
+    for (const [id, settings] of Object.entries(functions)) {
+      for (const [key, setting] of Object.entries(settings)) {
+        if (!('value' in setting) || setting.value === undefined) continue;
+        declared++;
+        expect(parameterOfSetting(key), `${key} declares a value and is fed by a parameter`).toBeUndefined();
+        expect(setting.value).toBeGreaterThanOrEqual(setting.min);
+        expect(setting.value).toBeLessThanOrEqual(setting.max);
+        expect(resources[id]!.Properties.Environment.Variables[setting.env], `${id} ${setting.env}`).toBe(String(setting.value));
+      }
+    }
+    expect(declared).toBeGreaterThanOrEqual(1);
+  });
 });
