@@ -26,7 +26,6 @@ import {
   HEALTH_METRIC,
   HEALTH_TABLE,
   METRIC_DIMENSION,
-  metricsNamespace,
 } from '../../contract';
 import { queueDepthAlarm } from '../alarms';
 import { alarmMetric, metric, stackNamespace, type Metric } from '../metrics';
