@@ -76,7 +76,7 @@ describe('the output registry (outputs.ts)', () => {
   });
 });
 
-describe('OUTPUT_COSTS (src/capacity.ts)', () => {
+describe('OUTPUT_COSTS (src/capacity/output-costs.ts)', () => {
   it("places every output's charges on a cost line of the plan's defaults, or says why it has none", () => {
     const services = plan({ ...PLAN_DEFAULTS, sensors: 50_000, hz: 1 }).costs.map((c) => c.service);
     expect(Object.keys(OUTPUT_COSTS).sort()).toEqual(Object.keys(OUTPUTS).sort());
