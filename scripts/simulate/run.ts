@@ -776,7 +776,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     // Alerts of the last readings: a moment for the bus.
     await sleep(1500);
     running = false;
-    await Promise.all(pollers.map((p) => p.stop(5_000)));
+    // Every invocation in flight ends within the function's timeout (the pool kills it then), so
+    // the pollers wait that long: a batch that finished after the last look would be counted as
+    // taken and found nowhere (lost) when it is only late.
+    await Promise.all(pollers.map((p) => p.stop((fn.Timeout ?? 60) * 1000 + 5_000)));
     await Promise.all(loops);
     // The last look, again if moto failed it (a reading not found by then counts as lost).
     for (let tries = 0; tries < 3; tries++) if (await verifyRound().then(() => true, () => false)) break;
