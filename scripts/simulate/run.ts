@@ -33,7 +33,7 @@ import { drainAndLook, runTraffic, shutDown, startLoops } from './phases/loop';
 import { startProcessing } from './phases/processing';
 import { deployStack } from './phases/stack';
 
-export { LOCAL_DEVICE } from './phases/context';
+export { LOCAL_DEVICE } from './phases/ingest';
 export { renderAlert } from './phases/books';
 export { scheduleRateMs } from './phases/processing';
 
@@ -174,7 +174,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const books = keepBooks(ctx, stack, tap, ledger, processing.toVerify);
 
     let fleet: RunningFleet | undefined;
-    const loops = startLoops(ctx, stack, processing, () => localConsole.pids(), ledger, books, () => fleet?.child.pid, () => simulation);
+    const loops = startLoops(ctx, stack, processing, localConsole, ledger, books, { fleetPid: () => fleet?.child.pid, simulation: () => simulation });
     const simulation: Simulation = {
       ledger,
       view: stack.view,

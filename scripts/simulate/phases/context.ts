@@ -6,9 +6,6 @@
  */
 import type { SimulationOptions } from '../run';
 
-/** The device of the connection file by default: a thing outside the fleet, so your publishes disturb no fleet sensor. */
-export const LOCAL_DEVICE = 'sensor-local';
-
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Teardowns run last-registered first; one that throws does not keep the rest from running. */

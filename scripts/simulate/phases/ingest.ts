@@ -18,8 +18,11 @@ import { owned } from '../owned';
 import { sensorIdentity } from '../pki';
 import type { Simulation } from '../run';
 import type { City } from './city';
-import { LOCAL_DEVICE, type PhaseContext } from './context';
+import type { PhaseContext } from './context';
 import type { SimStack } from './stack';
+
+/** The device of the connection file by default: a thing outside the fleet, so your publishes disturb no fleet sensor. */
+export const LOCAL_DEVICE = 'sensor-local';
 
 export interface Ingest {
   broker: LocalBroker;

@@ -8,6 +8,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ENV } from '../../../contract';
 import { LogicalId } from '../../../src/names';
 import type { Ledger } from '../ledger';
+import type { LocalConsole } from '../local-console';
 import { CpuMeter } from '../cpu';
 import type { Simulation } from '../run';
 import type { Bookkeeper } from './books';
@@ -31,16 +32,15 @@ export interface Loops {
   stop(): Promise<void>;
 }
 
-/** The background rounds and the tick; `fleetPid` and `onTick` are read at each tick (the fleet starts later). */
+/** The background rounds and the tick; `fleetPid` and `simulation` are read at each tick (the fleet starts after the loops). */
 export function startLoops(
   { options, print, teardown }: PhaseContext,
   { motos, moto }: SimStack,
   { pool, detector }: Processing,
-  consolePids: () => number[],
+  localConsole: LocalConsole,
   ledger: Ledger,
   books: Bookkeeper,
-  fleetPid: () => number | undefined,
-  simulation: () => Simulation,
+  { fleetPid, simulation }: { fleetPid: () => number | undefined; simulation: () => Simulation },
 ): Loops {
   let running = true;
   const cpu = new CpuMeter();
@@ -54,7 +54,7 @@ export function startLoops(
       ...(motos.processes === 2 ? { 'moto (DynamoDB)': [motos.dynamodb.pid] } : {}),
       processor: [...pool.pids().values()],
       detector: [...detector.pool.pids().values()],
-      'console API': consolePids(),
+      'console API': localConsole.pids(),
     };
   };
   const loops = [
