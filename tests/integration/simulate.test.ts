@@ -7,8 +7,10 @@
  * process is stopped by PID.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { connect, type MqttClient } from 'mqtt';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +23,7 @@ import { jitpTemplateBody, THING_LAYOUT } from '../../src/layers/provisioning';
 import { simulate, type Simulation, type SimulationResult } from '../../scripts/simulate/run';
 import { motoClientConfig } from '../../scripts/lib/moto';
 import { BAD_KINDS } from '../../scripts/simulate/traffic';
+import { owned } from '../../scripts/simulate/owned';
 
 const alive = (pid: number) => {
   try {
@@ -340,5 +343,34 @@ describe('npm run simulate when something fails on the way', () => {
     ).rejects.toThrow('failing on purpose');
     expect(pids.length).toBeGreaterThanOrEqual(2);
     expect(pids.filter(alive)).toEqual([]);
+  }, 180_000);
+
+  it('stops what the earlier phases started when a later phase fails: moto, the broker, every owned process (here the connection file cannot be written)', async () => {
+    const lines: string[] = [];
+    const notADirectory = join(mkdtempSync(join(tmpdir(), 'tapstack-sim-fail-')), 'a-file');
+    writeFileSync(notADirectory, '');
+    try {
+      await expect(
+        simulate({ sensors: 2, zones: 1, hz: 1, durationSeconds: 5, scenario: 'steady', environment: 'simfail2', out: join(notADirectory, 'connection'), print: (line) => lines.push(line) }),
+      ).rejects.toThrow(/ENOTDIR/);
+      const printed = lines.join('\n');
+      // The stack phase printed both moto PIDs, the ingest phase the broker's port, before the failure.
+      const motoPids = [...printed.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+      expect(motoPids).toHaveLength(2);
+      expect(motoPids.filter(alive)).toEqual([]);
+      const brokerPort = Number(/Broker on mqtts:\/\/[^:]+:(\d+)/.exec(printed)![1]);
+      await expect(
+        new Promise((resolve, reject) => {
+          const socket = netConnect(brokerPort, '127.0.0.1', () => {
+            socket.destroy();
+            resolve('still listening');
+          });
+          socket.once('error', reject);
+        }),
+      ).rejects.toThrow(/ECONNREFUSED/);
+      expect(owned.list().pids).toEqual([]);
+    } finally {
+      rmSync(dirname(notADirectory), { recursive: true, force: true });
+    }
   }, 180_000);
 });
