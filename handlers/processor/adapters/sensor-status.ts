@@ -18,24 +18,12 @@ const VALUE_KEYS = Array.from({ length: MAX_SENSORS_PER_STATUS_WRITE }, (_, i) =
 const UPDATE_EXPRESSIONS = Array.from({ length: MAX_SENSORS_PER_STATUS_WRITE + 1 }, (_, n) =>
   `SET ${['#u = :u', ...NAME_KEYS.slice(0, n).map((name, i) => `${name} = ${VALUE_KEYS[i]}`)].join(', ')}`,
 );
-/**
- * Empty objects with the keys of a write of n sensors (names, values), by n: a request's maps are
- * copies of these, of a fixed shape, rather than objects grown key by key (which V8 turns into hash
- * tables past a dozen keys).
- */
-const shapes = (prefix: string, keys: readonly string[]) =>
-  Array.from({ length: MAX_SENSORS_PER_STATUS_WRITE + 1 }, (_, n) => JSON.parse(JSON.stringify(Object.fromEntries([prefix, ...keys.slice(0, n)].map((k) => [k, null])))) as Record<string, unknown>);
-const NAME_SHAPES = shapes('#u', NAME_KEYS);
-const VALUE_SHAPES = shapes(':u', VALUE_KEYS);
-
 /** One status write as an UpdateItem request. */
 export function statusUpdate(tableName: string, write: StatusWrite, nowMs: number) {
   const count = write.sensors.length;
   if (count > MAX_SENSORS_PER_STATUS_WRITE) throw new RangeError(`a status write holds at most ${MAX_SENSORS_PER_STATUS_WRITE} sensors, got ${count}`);
-  const names = { ...NAME_SHAPES[count] } as Record<string, string>;
-  const values = { ...VALUE_SHAPES[count] } as Record<string, AttributeValue>;
-  names['#u'] = SENSOR_STATUS_TABLE.updatedAt;
-  values[':u'] = { N: String(nowMs) };
+  const names: Record<string, string> = { '#u': SENSOR_STATUS_TABLE.updatedAt };
+  const values: Record<string, AttributeValue> = { ':u': { N: String(nowMs) } };
   for (let i = 0; i < count; i++) {
     const [sensorId, value] = write.sensors[i]!;
     names[NAME_KEYS[i]!] = sensorId;
