@@ -103,6 +103,8 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
       bySensor.set(reading.sensor_id, sensor);
       sensors.push(sensor);
     }
+    // A sensor's readings name the same zone: one string kept for all of them.
+    if (reading.zone_id === sensor.zoneId) reading.zone_id = sensor.zoneId;
     sensor.readings.push(reading);
     sensor.congestionSum += reading.congestion_index;
     sensor.vehicleSum += reading.vehicle_count;

@@ -172,6 +172,8 @@ export function validateRecord(
   if (zoneProblem !== undefined) return zoneProblem;
   // The parsed object becomes the reading (no field-by-field copy that could drop a field).
   const reading = raw as unknown as EnrichedReading;
+  // The same id (checked above) as the record's partition key, which the batch keeps anyway: one string kept instead of two.
+  reading.sensor_id = record.partitionKey;
   if (!isCanonicalTimestamp(raw.timestamp)) reading.timestamp = new Date(timestampMs).toISOString();
   reading.timestampMs = timestampMs;
   const receivedAt = decoded.received_at;

@@ -516,8 +516,12 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
         const { p, fresh, packed, fixed } = writes[i]!;
         const outcome = outcomes[i]!;
         if (outcome.kind === 'written') {
-          const holds = p.stored ? addWindow(p.stored, fresh) : fresh;
-          known.set({ aggregate: holds, packed, fixed });
+          if (p.known !== undefined && p.known.aggregate === p.stored) {
+            // The window as the container knew it, its write added (in place: the usual case).
+            addWindow(p.stored, fresh);
+            p.known.packed = packed;
+            p.known.fixed = fixed;
+          } else known.set({ aggregate: p.stored ? addWindow(p.stored, fresh) : fresh, packed, fixed });
           written++;
         } else if (outcome.kind === 'conflict') {
           // Another attempt wrote this window since it was read: add to what it wrote.
