@@ -201,16 +201,17 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
  * from the one before (the first from 0), about two bytes a reading at 1 Hz where a number set
  * takes five or six. `after` and `packed` continue an encoding: the offsets after `after`, appended.
  */
-export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0): Buffer {
+export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0): Uint8Array {
   const first = packed.length === 0 ? 0 : after;
-  // The exact size first (one buffer, no copy or view of it afterwards).
+  // The exact size first (one array, no copy or view of it afterwards): a few bytes, which V8 keeps
+  // in its own heap (typed arrays of up to 64 bytes) rather than in a slice of Node's Buffer pool.
   let size = packed.length;
   let previous = first;
   for (const offset of offsets) {
     size += varintBytes(offset - previous);
     previous = offset;
   }
-  const out = Buffer.allocUnsafe(size);
+  const out = new Uint8Array(size);
   out.set(packed, 0);
   let at = packed.length;
   previous = first;
@@ -320,7 +321,7 @@ export function windowFromItem(item: Item): WindowAggregate {
  */
 export interface KnownWindow {
   aggregate: WindowAggregate;
-  packed?: Buffer;
+  packed?: Uint8Array;
   fixed?: FixedAttributes;
 }
 
@@ -366,8 +367,8 @@ export function windowWrite(
   fresh: WindowAggregate,
   options: ItemOptions,
   known?: KnownWindow,
-): { write: TransactWriteItem; packed: Buffer; fixed: FixedAttributes } {
-  let packed: Buffer;
+): { write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes } {
+  let packed: Uint8Array;
   let built: { item: Item; fixed: FixedAttributes };
   const reuse = known !== undefined && known.aggregate === stored ? known : undefined;
   if (stored === undefined) {
@@ -494,7 +495,7 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
       return { delta, stored: kept?.aggregate, known: kept };
     });
     for (let round = 0, todo = pending; todo.length > 0; round++) {
-      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem; packed: Buffer; fixed: FixedAttributes }[] = [];
+      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes }[] = [];
       for (const p of todo) {
         const fresh = freshReadings(p.stored, p.delta);
         if (readingCount(fresh) === 0) {
