@@ -75,21 +75,28 @@ interface FieldSpec {
   rollup?: readonly Aggregate[];
   /** Who sets it: the sensor, or the IoT topic rule (sensor clocks drift; the rule's do not). */
   setBy?: 'sensor' | 'rule';
+  /**
+   * A valid value, for a required field the sensor sends: `exampleReading` is made of them, and what
+   * makes readings (the simulator's fleet, the benchmark's batches, the tests' helpers, the example
+   * device command) starts from it, so a new required field reaches all of them from its entry here.
+   */
+  example?: string | number;
 }
 
 /** Every field of a reading, in the order of the raw-data columns. */
 export const READING_FIELDS = {
-  sensor_id: { codec: matching('a sensor id (1-128 of A-Z a-z 0-9 _ . : -)', ID_PATTERN), required: true, column: 'string' },
-  zone_id: { codec: matching('a zone id (1-64 of A-Z a-z 0-9 _ . : -)', ZONE_PATTERN), required: true, column: 'string' },
-  timestamp: { codec: isoTimestamp, required: true, column: 'string', columnName: 'reading_time' },
+  sensor_id: { codec: matching('a sensor id (1-128 of A-Z a-z 0-9 _ . : -)', ID_PATTERN), required: true, column: 'string', example: 'sensor-00001' },
+  zone_id: { codec: matching('a zone id (1-64 of A-Z a-z 0-9 _ . : -)', ZONE_PATTERN), required: true, column: 'string', example: 'zone-1' },
+  timestamp: { codec: isoTimestamp, required: true, column: 'string', columnName: 'reading_time', example: '2026-11-22T08:00:00.000Z' },
   vehicle_count: {
     codec: numberIn('vehicle_count', 0, LIMITS.maxVehicleCount, true),
     required: true,
     column: 'int',
     rollup: ['sum', 'max', 'last'],
+    example: 14,
   },
-  avg_speed: { codec: numberIn('avg_speed', 0, LIMITS.maxSpeedKmh), required: true, column: 'double', rollup: ['mean', 'min', 'last'] },
-  congestion_index: { codec: numberIn('congestion_index', 0, 100), required: true, column: 'double', rollup: ['mean', 'max', 'last'] },
+  avg_speed: { codec: numberIn('avg_speed', 0, LIMITS.maxSpeedKmh), required: true, column: 'double', rollup: ['mean', 'min', 'last'], example: 38.5 },
+  congestion_index: { codec: numberIn('congestion_index', 0, 100), required: true, column: 'double', rollup: ['mean', 'max', 'last'], example: 42 },
   temperature: {
     codec: numberIn('temperature', LIMITS.minTemperatureC, LIMITS.maxTemperatureC),
     required: false,
@@ -124,6 +131,27 @@ const pick = <K extends FieldName>(required: boolean) =>
       .filter((e) => sentBySensor(e) && e[1].required === required)
       .map(([name, f]) => [name, f.codec]),
   ) as { [N in K]: Fields[N]['codec'] };
+
+/** The required fields the sensor sends, with their types. */
+export type RequiredReading = { [K in RequiredName]: t.TypeOf<Fields[K]['codec']> };
+
+const EXAMPLE: Readonly<Record<string, unknown>> = Object.freeze(
+  Object.fromEntries(
+    (Object.entries(READING_FIELDS) as [string, FieldSpec][])
+      .filter((e) => sentBySensor(e) && e[1].required)
+      .map(([name, f]) => [name, f.example]),
+  ),
+);
+
+/**
+ * A valid reading of the required fields, each at its `example`, with `overrides` on top (keys in
+ * READING_FIELDS' order, then any others): what every maker of readings starts from, the sensor's
+ * own values in `overrides`. A required field added to READING_FIELDS with its example reaches the
+ * simulator's fleet, the benchmark's batches and the tests' readings without touching them.
+ */
+export function exampleReading<O extends object = {}>(overrides: O = {} as O): RequiredReading & O {
+  return { ...EXAMPLE, ...overrides } as RequiredReading & O;
+}
 
 /** Required fields. Decoding an object that is already valid returns that same object (no copy). */
 export const RequiredFields = t.type(pick<RequiredName>(true));

@@ -1,6 +1,6 @@
 /**
  * npm run plan -- --sensors N --hz R [--zones Z] [--hot-zone-share S] [--window SECONDS] [--region REGION] [--controllers N] [--json]
- * Capacity, quotas and monthly cost for a city (the model is src/capacity.ts).
+ * Capacity, quotas and monthly cost for a city (the model is src/capacity/).
  */
 import { PLAN_DEFAULTS, plan, planMarkdown, type PlanInput } from '../src/capacity';
 import { assertKnownRegion } from './aws';

@@ -20,6 +20,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { exampleReading } from '../../contract';
 import {
   BatchGetItemCommand,
   CreateTableCommand,
@@ -69,7 +70,7 @@ const cpuSeconds = (pid: number) => {
 const reading = (sensorId: string, second: number): EnrichedReading => {
   const congestion = 20 + ((second * 7) % 75);
   const speed = 15 + ((second * 3) % 50);
-  return {
+  return exampleReading({
     sensor_id: sensorId,
     zone_id: `zone-${sensorId.slice(-2)}`,
     timestamp: new Date(WINDOW_START + second * 1000).toISOString(),
@@ -82,7 +83,7 @@ const reading = (sensorId: string, second: number): EnrichedReading => {
     congestion_level: congestionLevel(congestion, THRESHOLDS),
     replayed: false,
     recordIndex: -1,
-  };
+  });
 };
 
 interface Phase {
@@ -128,58 +129,29 @@ async function phase(name: string, pid: number, one: () => Promise<void>): Promi
   return result;
 }
 
+/** A PAY_PER_REQUEST table of string keys with one KEYS_ONLY index, as the template makes the readings and alert state tables. */
+function tableWithKeysOnlyIndex(TableName: string, key: string[], IndexName: string, indexKey: string[]): CreateTableCommand {
+  const schema = ([hash, range]: string[]) => [
+    { AttributeName: hash, KeyType: 'HASH' as const },
+    ...(range === undefined ? [] : [{ AttributeName: range, KeyType: 'RANGE' as const }]),
+  ];
+  return new CreateTableCommand({
+    TableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...new Set([...key, ...indexKey])].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+    KeySchema: schema(key),
+    GlobalSecondaryIndexes: [{ IndexName, KeySchema: schema(indexKey), Projection: { ProjectionType: 'KEYS_ONLY' } }],
+  });
+}
+
 async function main() {
   const launcher =
     FLAGS.launcher === 'fast' ? { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')] } : { command: 'moto_server', args: [] };
   const moto = await startMoto(30_000, launcher);
   const client = new DynamoDBClient({ ...motoClientConfig(moto.endpoint), maxAttempts: 1 });
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: READINGS,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'sensor_id', AttributeType: 'S' },
-          { AttributeName: 'timestamp', AttributeType: 'S' },
-          { AttributeName: 'zone_shard', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'sensor_id', KeyType: 'HASH' },
-          { AttributeName: 'timestamp', KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'zone-shard-index',
-            KeySchema: [
-              { AttributeName: 'zone_shard', KeyType: 'HASH' },
-              { AttributeName: 'timestamp', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
-        ],
-      }),
-    );
-    await client.send(
-      new CreateTableCommand({
-        TableName: ALERTS,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'sensor_id', AttributeType: 'S' },
-          { AttributeName: 'elevated_bucket', AttributeType: 'S' },
-        ],
-        KeySchema: [{ AttributeName: 'sensor_id', KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: 'elevated-index',
-            KeySchema: [
-              { AttributeName: 'elevated_bucket', KeyType: 'HASH' },
-              { AttributeName: 'sensor_id', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
-        ],
-      }),
-    );
+    await client.send(tableWithKeysOnlyIndex(READINGS, ['sensor_id', 'timestamp'], 'zone-shard-index', ['zone_shard', 'timestamp']));
+    await client.send(tableWithKeysOnlyIndex(ALERTS, ['sensor_id'], 'elevated-index', ['elevated_bucket', 'sensor_id']));
     for (let i = 0; i < SENSORS; i++) {
       if (i % 4 === 0) {
         await client.send(

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { READINGS_TABLE } from '../../contract';
+import { exampleReading, READINGS_TABLE } from '../../contract';
 import { owned } from './owned';
 
 /** The dummy credentials and region every client of the local pipeline uses (moto accepts any). */
@@ -86,7 +86,11 @@ export function writeConnection(input: ConnectionInput): Connection {
   };
   writeFileSync(files.connection, `${JSON.stringify(connection, null, 2)}\n`, { mode: 0o600 });
 
-  const reading = `{"sensor_id":"${thingName}","zone_id":"${input.device.zoneId}","timestamp":"'"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)"'","vehicle_count":14,"avg_speed":38.5,"congestion_index":42}`;
+  // The example reading's JSON, its timestamp left to the shell (`date`) when the command runs.
+  const reading = JSON.stringify(exampleReading({ sensor_id: thingName, zone_id: input.device.zoneId, timestamp: '@NOW@' })).replace(
+    '"@NOW@"',
+    `"'"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)"'"`,
+  );
   const mqttVersion = input.broker.mqttVersions.includes('5') ? 'mqttv5' : 'mqttv311';
   return {
     dir,

@@ -239,7 +239,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   owned.path(workDir);
   cleanups.push(() => owned.removed(workDir));
   try {
-    // The stack sized for the fleet as npm run plan sizes a city's (src/capacity.ts): shards with
+    // The stack sized for the fleet as npm run plan sizes a city's (src/capacity/): shards with
     // headroom under the per-shard write limit, lanes per shard, concurrency, status items.
     const sized = plan({ ...PLAN_DEFAULTS, sensors: options.sensors, hz: options.hz, zones: options.zones }).recommended;
     const parameters: Record<string, string> = {

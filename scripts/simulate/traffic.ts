@@ -6,7 +6,7 @@
  * seeded: the same options give the same city, and the generator knows the level it meant each
  * valid reading to have, so the alerts the pipeline should raise follow from what it sent.
  */
-import { LIMITS, type RawReading } from '../../contract';
+import { exampleReading, LIMITS, type RawReading } from '../../contract';
 import { prng } from '../lib/prng';
 
 export const SCENARIOS = ['rush-hour', 'incident', 'steady'] as const;
@@ -157,7 +157,7 @@ export function reading(sensor: SensorSpec, zones: number, options: TrafficOptio
   const base = level === 'NORMAL' ? 10 + (hi - 10) * dailyProfile(hour) * (0.8 + 0.2 * random()) : lo + (hi - lo) * random();
   const congestion = Math.round(Math.min(hi, Math.max(lo, base)) * 10) / 10;
   const speed = Math.round(Math.max(3, 70 * (1 - congestion / 110)) * 10) / 10;
-  const r: Reading = {
+  const r: Reading = exampleReading({
     sensor_id: sensor.sensorId,
     zone_id: sensor.zoneId,
     timestamp: new Date(nowMs).toISOString(),
@@ -166,7 +166,7 @@ export function reading(sensor: SensorSpec, zones: number, options: TrafficOptio
     congestion_index: congestion,
     temperature: 12,
     weather_condition: options.weatherCondition ?? 'clear',
-  };
+  });
   if (sensor.kind !== 'bad') return { payload: JSON.stringify(r), level, congestion, speed };
   const bad = BAD_KINDS[(n - 1 + sensor.index) % BAD_KINDS.length]!;
   return { payload: badPayload(bad, r, nowMs), bad };

@@ -8,6 +8,7 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { decide, initialState, type AlertState, type Claimant } from '../../handlers/processor/core/alerts';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
+import { exampleReading, type RawReading } from '../../contract';
 import { processBatch } from '../../handlers/processor/handler';
 import { processorSinks, type Clients } from '../../handlers/processor/outputs';
 import type { Sink } from '../../handlers/processor/sinks/sink';
@@ -15,22 +16,19 @@ import { deduplicationId } from '../../handlers/processor/adapters/quarantine';
 import { FakeAws, type Fault } from '../../scripts/lib/fake-aws';
 import { processorEnv } from '../../scripts/lib/processor-env';
 import { readingRecord, ruleRecordOf } from '../../scripts/lib/rule-record';
+import type { IotFacts } from './kinesis';
 import { processorTables } from './processor-run';
 import { enrich } from './readings';
 
 export const BASE_MS = Date.parse('2026-11-22T08:00:00.000Z');
 
-/** One reading as a sensor sends it, with what IoT Core establishes (receive time, thing): readingRecord lifts those into the rule's record. */
-export interface ModelReading {
-  sensor_id: string;
-  zone_id: string;
-  timestamp: string;
-  vehicle_count: number;
-  avg_speed: number;
-  congestion_index: number;
-  received_at: number;
-  thing_name: string;
-}
+/**
+ * One reading as a sensor sends it, with what IoT Core establishes (receive time, thing): readingRecord
+ * lifts those into the rule's record. The fields the model varies, typed by the contract; exampleReading
+ * fills in the rest (so a new required field needs no change here).
+ */
+export type ModelReading = Pick<RawReading, 'sensor_id' | 'zone_id' | 'timestamp' | 'vehicle_count' | 'avg_speed' | 'congestion_index'> &
+  Required<Pick<IotFacts, 'received_at' | 'thing_name'>>;
 
 export type ModelRecord = { reading: ModelReading } | { invalid: string };
 
@@ -79,7 +77,7 @@ const SHARD = 'shardId-000000000000';
 export function streamRecords(scenario: Scenario): KinesisStreamRecord[] {
   return scenario.records.map((r, i) => {
     const sequenceNumber = String(49_700_000_000_000_000_000_000_000_000_000n + (scenario.firstSequence ?? 0n) + BigInt(i));
-    const made = 'reading' in r ? readingRecord({ ...r.reading }) : ruleRecordOf({ sent: r.invalid, thing: `bad-${i}` });
+    const made = 'reading' in r ? readingRecord(exampleReading({ ...r.reading })) : ruleRecordOf({ sent: r.invalid, thing: `bad-${i}` });
     const { partitionKey } = made;
     const data = made.data.toString('base64');
     const arrivalMs = 'reading' in r ? r.reading.received_at + 20 : BASE_MS;
@@ -232,7 +230,7 @@ export function expected(scenario: Scenario, config: ProcessorConfig) {
   const claimant: Claimant = { id: 'model', deadlineMs: Number.MAX_SAFE_INTEGER, nowMs: BASE_MS };
   const bySensor = new Map<string, EnrichedReading[]>();
   for (const r of readings) {
-    const e = enrich({ ...r, timestampMs: Date.parse(r.timestamp) }, config.thresholds);
+    const e = enrich(exampleReading({ ...r, timestampMs: Date.parse(r.timestamp) }), config.thresholds);
     bySensor.set(r.sensor_id, [...(bySensor.get(r.sensor_id) ?? []), e]);
   }
   for (const [sensor, list] of bySensor) {

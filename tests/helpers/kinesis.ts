@@ -1,21 +1,17 @@
 /** Kinesis events for the processor, built the way Lambda delivers them from records the topic rule wrote. */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { exampleReading, type RawReading } from '../../contract';
 import { readingRecord, ruleRecordOf, type SensorMessage } from '../../scripts/lib/rule-record';
 
-export interface ReadingInput {
-  sensor_id: string;
-  zone_id: string;
-  timestamp: string;
-  vehicle_count: number;
-  avg_speed: number;
-  congestion_index: number;
-  temperature?: number;
-  weather_condition?: string;
-  /** IoT Core's facts (not the sensor's): the receive time, the publishing thing, the registry zone. */
+/** IoT Core's facts beside a reading (not the sensor's): the receive time, the publishing thing, the registry zone. */
+export interface IotFacts {
   received_at?: number;
   thing_name?: string;
   registry_zone?: string;
 }
+
+/** A reading as the sensor sends it (the contract's fields), with IoT Core's facts. */
+export type ReadingInput = RawReading & IotFacts;
 
 let sequence = 49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
 
@@ -68,7 +64,7 @@ export function kinesisEvent(payloads: RecordInput[], shardId = 'shardId-0000000
 /** A valid reading for a sensor at a time, with sensible values. */
 export function reading(sensor: number | string, atMs: number, overrides: Partial<ReadingInput> = {}): ReadingInput {
   const id = typeof sensor === 'string' ? sensor : `sensor-${String(sensor).padStart(5, '0')}`;
-  return {
+  return exampleReading({
     sensor_id: id,
     zone_id: `zone-${typeof sensor === 'number' ? sensor % 50 : 0}`,
     timestamp: new Date(atMs).toISOString(),
@@ -80,7 +76,7 @@ export function reading(sensor: number | string, atMs: number, overrides: Partia
     received_at: atMs + 150,
     thing_name: id,
     ...overrides,
-  };
+  });
 }
 
 export const context = (remainingMs = 60_000) => {

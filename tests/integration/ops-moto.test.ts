@@ -14,6 +14,7 @@ import { SubscribeCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exampleReading } from '../../contract';
 import { deduplicationId, quarantineMessage } from '../../handlers/processor/adapters/quarantine';
 import type { QuarantinedRecord } from '../../handlers/processor/core/types';
 import { ROOT } from '../../scripts/lib/paths';
@@ -112,7 +113,7 @@ describe('operations commands against moto', () => {
   describe('redrive --dlq', () => {
     // A JSON reading: bytes that a base64 step too many would turn into "eyJ…" and get quarantined.
     const reading = (i: number) =>
-      Buffer.from(JSON.stringify({ sensor_id: `sensor-${i % 40}`, zone_id: 'downtown', timestamp: '2026-11-22T08:15:00.000Z', vehicle_count: i, avg_speed: 40, congestion_index: 50, received_at: 1_790_000_000_000 }));
+      Buffer.from(JSON.stringify(exampleReading({ sensor_id: `sensor-${i % 40}`, zone_id: 'downtown', timestamp: '2026-11-22T08:15:00.000Z', vehicle_count: i, avg_speed: 40, congestion_index: 50, received_at: 1_790_000_000_000 })));
     let batch: { shardId: string; start: string; end: string; expected: { data: Buffer; partitionKey: string }[] };
 
     beforeAll(async () => {
@@ -320,7 +321,7 @@ describe('operations commands against moto', () => {
           'ConsoleApiLogGroup',
           'ConsoleBucket',
           'ConsoleLogsBucket',
-          // (moto's CreateStack skips the console's Cognito user pool: tests/unit/ops.test.ts counts it)
+          // (moto's CreateStack skips the console's Cognito user pool: tests/unit/scripts/teardown.test.ts counts it)
           'DeliveryLogGroup',
           'EncryptionKey',
           'HealthDetectorDeadLetterQueue',

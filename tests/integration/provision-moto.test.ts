@@ -2,7 +2,7 @@
  * npm run provision against moto 5.2, as far as moto goes. moto implements things, thing groups,
  * certificates, policies and their attachments, GetRegistrationCode and RegisterCACertificate, but
  * not StartThingRegistrationTask (asserted below), so the bulk request itself is asserted on the mock
- * in tests/unit/provision.test.ts. Here: the zone groups, the registry layout one registration line
+ * in tests/unit/scripts/provision.test.ts. Here: the zone groups, the registry layout one registration line
  * produces (applied with the per-device calls the task makes), --rotate, --revoke and --verification-cert.
  */
 import 'reflect-metadata';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect, type MqttClient } from 'mqtt';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SENSOR_TOPICS } from '../../contract';
+import { exampleReading, SENSOR_TOPICS } from '../../contract';
 import { bundleProcessor } from '../../scripts/bundle';
 import { quarantine } from '../../scripts/quarantine';
 import type { Connection } from '../../scripts/simulate/connection';
@@ -102,7 +102,7 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
         const { mqtt: broker, device: exported } = outside.connectionFile!;
         outside.taken = exported.thingName;
         // mosquitto_pub with the exported certificate and the sensor's client id, as a device: one valid reading, one invalid.
-        const reading = (timestamp: string) => JSON.stringify({ sensor_id: exported.thingName, zone_id: exported.zoneId, timestamp, vehicle_count: 14, avg_speed: 38.5, congestion_index: 42 });
+        const reading = (timestamp: string) => JSON.stringify(exampleReading({ sensor_id: exported.thingName, zone_id: exported.zoneId, timestamp, vehicle_count: 14, avg_speed: 38.5, congestion_index: 42 }));
         for (const timestamp of [new Date().toISOString(), '2026-02-30T10:00:00.000Z']) {
           outside.mosquitto.push(
             await mosquittoPub(['-h', broker.host, '-p', String(broker.port), '-V', 'mqttv311', '-q', '1', '-i', exported.clientId, '--cafile', broker.caFile, '--cert', exported.certificateFile, '--key', exported.privateKeyFile, '-t', exported.topic, '-m', reading(timestamp)]),
@@ -137,7 +137,7 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
         outside.mqtt5 = await new Promise<string>((resolve) => {
           v5.once('error', (e) => resolve(`error: ${e.message}`));
           v5.once('connect', () =>
-            v5.publish(SENSOR_TOPICS.basicIngestTopic('simtest', 'sensor-stranger'), JSON.stringify({ sensor_id: 'sensor-stranger', zone_id: 'zone-00', timestamp: new Date().toISOString(), vehicle_count: 3, avg_speed: 50, congestion_index: 10 }), { qos: 1 }, (e) => resolve(e ? `error: ${e.message}` : 'acknowledged')),
+            v5.publish(SENSOR_TOPICS.basicIngestTopic('simtest', 'sensor-stranger'), JSON.stringify(exampleReading({ sensor_id: 'sensor-stranger', zone_id: 'zone-00', timestamp: new Date().toISOString(), vehicle_count: 3, avg_speed: 50, congestion_index: 10 })), { qos: 1 }, (e) => resolve(e ? `error: ${e.message}` : 'acknowledged')),
           );
         });
         v5.end(true);
@@ -175,7 +175,7 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
         const client2 = await device(sim, 'sensor-liar', liar);
         if (client2 instanceof Error) throw client2;
         const at = new Date().toISOString();
-        const honest = { sensor_id: 'sensor-liar', zone_id: 'zone-00', timestamp: at, vehicle_count: 3, avg_speed: 40, congestion_index: 20 };
+        const honest = exampleReading({ sensor_id: 'sensor-liar', zone_id: 'zone-00', timestamp: at, vehicle_count: 3, avg_speed: 40, congestion_index: 20 });
         const lies = [
           { ...honest, sensor_id: 'sensor-ghost' },
           { ...honest, zone_id: 'zone-01' },

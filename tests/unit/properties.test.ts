@@ -5,6 +5,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { exampleReading } from '../../contract';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
 import { addWindow, copyWindow, readingCount, windowOf } from '../../handlers/processor/core/window';
@@ -42,7 +43,7 @@ const validReading = fc.record({
   congestion_index: fc.double({ min: 0, max: 100, noNaN: true }),
   received_at: fc.integer({ min: NOW - 10_000, max: NOW }),
   temperature: fc.option(fc.double({ min: -80, max: 80, noNaN: true }), { nil: undefined }),
-});
+}).map((r) => exampleReading(r));
 
 describe('the core, over arbitrary input', () => {
   it('never throws and puts every record in exactly one place', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toInputRecords } from '../../handlers/processor/handler';
-import { FAST_CHECKED_FIELDS, isValidReading, isValidReadingFast, LIMITS, READING_FIELDS } from '../../contract';
+import { exampleReading, FAST_CHECKED_FIELDS, isValidReading, isValidReadingFast, LIMITS, READING_FIELDS } from '../../contract';
 import fc from 'fast-check';
 import { canonicalUtcToMs, validateRecord } from '../../handlers/processor/core/validate';
 import { kinesisEvent, reading } from '../helpers/kinesis';
@@ -160,5 +160,32 @@ describe('isValidReadingFast (the hand-written hot path)', () => {
   it('checks every field the sensor sends', () => {
     const sentBySensor = Object.entries(READING_FIELDS).filter(([, f]) => (f as { setBy?: string }).setBy !== 'rule');
     expect([...FAST_CHECKED_FIELDS].sort()).toEqual(sentBySensor.map(([name]) => name).sort());
+  });
+});
+
+describe('exampleReading (what every maker of readings starts from)', () => {
+  const required = Object.entries(READING_FIELDS)
+    .filter(([, f]) => f.required && (f as { setBy?: string }).setBy !== 'rule')
+    .map(([name]) => name);
+
+  it('is a valid reading of exactly the required fields the sensor sends, each at its example', () => {
+    const example = exampleReading();
+    expect(Object.keys(example)).toEqual(required);
+    for (const name of required) expect(example[name as keyof typeof example], `${name} has no example in READING_FIELDS`).toBeDefined();
+    expect(isValidReading(example)).toBe(true);
+    expect(isValidReadingFast(example)).toBe(true);
+  });
+
+  it('takes the sensor values given over the examples, in READING_FIELDS order, and adds the rest', () => {
+    const made = exampleReading({ congestion_index: 91, sensor_id: 'sensor-7', temperature: 3 });
+    expect(made).toMatchObject({ sensor_id: 'sensor-7', congestion_index: 91, temperature: 3 });
+    expect(Object.keys(made)).toEqual([...required, 'temperature']);
+    expect(isValidReading(made)).toBe(true);
+  });
+
+  it('is what the tests, the benchmark and the example device command send, so a new required field reaches them', () => {
+    const fromHelper = reading(3, NOW);
+    for (const name of required) expect(fromHelper).toHaveProperty(name);
+    expect(isValid(fromHelper)).toBe(true);
   });
 });

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { exampleReading } from '../../../../../contract';
+import { enrich } from '../../../../helpers/readings';
+import { zoneShard } from '../../../../../handlers/processor/core/hash';
+import { windowOf as aggregateOf } from '../../../../../handlers/processor/core/window';
+import { unpackOffsets, windowFromItem, windowItem } from '../../../../../handlers/processor/sinks/readings';
+import { ASSUMPTIONS } from '../../../../../src/capacity';
+import { dynamoItemBytes } from '../../../../helpers/dynamo-size';
+import type { Reading } from '../../../../../handlers/processor/core/types';
+
+const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
+const T = Date.parse('2026-11-22T12:00:00Z');
+const r = (sensor: string, offsetS: number, over: Partial<Reading> = {}): Reading => exampleReading({
+  sensor_id: sensor,
+  zone_id: 'downtown',
+  timestamp: new Date(T + offsetS * 1000).toISOString(),
+  timestampMs: T + offsetS * 1000,
+  vehicle_count: 10,
+  avg_speed: 30,
+  congestion_index: 50,
+  received_at: T + offsetS * 1000 + 100,
+  ...over,
+});
+const options = { zoneIndexShards: 10, readingTtlDays: 7, rollupWindowSeconds: 60 };
+
+/** A 60 s window of sensor s1 (readings at T + offsets), as the batch analysis would group them. */
+const windowOf = (offsetsS: number[], over: (i: number) => Partial<Reading> = () => ({})) =>
+  offsetsS.map((o, i) => enrich(r('s1', o, over(i)), thresholds));
+
+describe('windowItem', () => {
+  it('rolls a sensor’s readings of one window into one item keyed by the window’s start', () => {
+    const readings = windowOf([2, 0, 1], (i) => [
+      { vehicle_count: 30, congestion_index: 85 },
+      { vehicle_count: 10, avg_speed: 50, congestion_index: 40 },
+      { vehicle_count: 20, congestion_index: 60, temperature: 3 },
+    ][i]!);
+    const aggregate = aggregateOf('s1', T, readings);
+    const item = windowItem(aggregate, options);
+    expect(item).toMatchObject({
+      sensor_id: { S: 's1' },
+      timestamp: { S: '2026-11-22T12:00:00.000Z' },
+      first_reading_at: { S: '2026-11-22T12:00:00.000Z' },
+      last_reading_at: { S: '2026-11-22T12:00:02.000Z' },
+      reading_count: { N: '3' },
+      vehicle_count_sum: { N: '60' },
+      vehicle_count_max: { N: '30' },
+      vehicle_count_last: { N: '30' },
+      avg_speed_sum: { N: '110' },
+      avg_speed_mean: { N: '36.667' },
+      avg_speed_min: { N: '30' },
+      congestion_index_mean: { N: '61.667' },
+      congestion_index_max: { N: '85' },
+      congestion_level: { S: 'WARNING' },
+      congestion_level_max: { S: 'WARNING' },
+      expires_at: { N: String(T / 1000 + 60 + 7 * 86_400) },
+    });
+    expect(item.zone_shard).toEqual({ S: zoneShard('downtown', 's1', 10) });
+    expect(unpackOffsets(item.reading_offsets_ms!.B!)).toEqual([0, 1000, 2000]);
+    // The last reading (by time, not arrival) has no temperature.
+    expect(item).not.toHaveProperty('temperature_last');
+  });
+
+  it('stores a single reading as that reading (count 1)', () => {
+    const aggregate = aggregateOf('s1', T, windowOf([0], () => ({ temperature: 21 })));
+    expect(windowItem(aggregate, options)).toMatchObject({
+      reading_count: { N: '1' },
+      vehicle_count_sum: { N: '10' },
+      avg_speed_mean: { N: '30' },
+      avg_speed_last: { N: '30' },
+      temperature_last: { N: '21' },
+      traffic_flow_score_last: { N: '25' },
+    });
+  });
+
+  it('reads back what it writes (the conflict path merges into the stored item)', () => {
+    const aggregate = aggregateOf('s1', T, windowOf([5, 7, 9], (i) => ({ temperature: -3.25 + i, weather_condition: 'léger brouillard ☁' })));
+    const item = windowItem(aggregate, options);
+    const read = windowFromItem(item);
+    expect(windowItem(read, options)).toEqual(item);
+    expect({ ...read, last: undefined }).toEqual({ ...aggregate, last: undefined });
+    // An item written before the offsets were packed (a number set) reads the same.
+    expect(windowFromItem({ ...item, reading_offsets_ms: { NS: ['9000', '5000', '7000'] } }).offsets).toEqual([5000, 7000, 9000]);
+  });
+
+  it('keeps a full 60 s window at 1 Hz within one write unit (1 KB), as the capacity plan assumes', () => {
+    const readings = windowOf(Array.from({ length: 60 }, (_, i) => i), (i) => ({ temperature: 12.5, weather_condition: 'clear', avg_speed: 37.5 + i / 7, congestion_index: 55.5 + i / 3 }));
+    const aggregate = aggregateOf('sensor-00001', T, readings.map((x) => ({ ...x, sensor_id: 'sensor-00001' })));
+    const bytes = dynamoItemBytes(windowItem(aggregate, options));
+    expect(bytes).toBeLessThanOrEqual(1024);
+    expect(bytes).toBeLessThanOrEqual(ASSUMPTIONS.itemBytes);
+  });
+});
+
+describe('fixed3', () => {
+  it('writes what String(Math.round(x * 1000) / 1000) writes, for every measurement range', async () => {
+    const { fixed3 } = await import('../../../../../handlers/processor/sinks/readings');
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 100_000, noNaN: true }), (x) => {
+        expect(fixed3(x).N).toBe(String(Math.round(x * 1000) / 1000));
+      }),
+      { numRuns: 5000 },
+    );
+    expect([0, 0.5, 42.05, 99.999, 300].map((x) => fixed3(x).N)).toEqual(['0', '0.5', '42.05', '99.999', '300']);
+  });
+});

@@ -1,0 +1,144 @@
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { laneOf, ShardPoller, type FailureRecord, type InvokeOutcome, type ShardSource, type StreamRecord } from '../../../../scripts/simulate/esm';
+import { stackView, type EsmSettings } from '../../../../scripts/simulate/stack-view';
+
+const record = (i: number, key = `sensor-${i % 3}`): StreamRecord => ({
+  sequenceNumber: String(1000 + i),
+  partitionKey: key,
+  data: Buffer.from(JSON.stringify({ i })),
+  approximateArrivalMs: Date.now(),
+});
+
+/** A shard that hands out its records once, then nothing. */
+const source = (records: StreamRecord[]): ShardSource => {
+  let given = false;
+  return {
+    shardId: 'shardId-000000000000',
+    async read() {
+      if (given) return [];
+      given = true;
+      return records;
+    },
+  };
+};
+
+const settings = (over: Partial<EsmSettings> = {}): EsmSettings => ({
+  ...stackView({ EnvironmentSuffix: 'unit' }).esm,
+  maximumBatchingWindowSeconds: 0,
+  parallelizationFactor: 1,
+  ...over,
+});
+
+/** Runs a poller over `records` with a scripted function until every record is done or dead-lettered. */
+async function run(records: StreamRecord[], esm: EsmSettings, fn: (event: KinesisStreamEvent, call: number) => InvokeOutcome) {
+  const calls: string[][] = [];
+  const done: string[] = [];
+  const failures: { records: string[]; record: FailureRecord }[] = [];
+  const poller = new ShardPoller(
+    source(records),
+    {
+      settings: esm,
+      streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/s',
+      region: 'us-east-1',
+      idlePollMs: 1,
+      retryDelayMs: () => 0,
+      invoker: {
+        async invoke(_lane, event) {
+          calls.push(event.Records.map((r) => r.kinesis.sequenceNumber));
+          return fn(event, calls.length);
+        },
+      },
+      hooks: {
+        onDone: (rs) => done.push(...rs.map((r) => r.sequenceNumber)),
+        onFailure: async (rs, record) => {
+          failures.push({ records: rs.map((r) => r.sequenceNumber), record });
+        },
+      },
+    },
+  );
+  poller.start();
+  for (let i = 0; i < 500 && done.length + failures.reduce((n, f) => n + f.records.length, 0) < records.length; i++) {
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await poller.stop();
+  return { calls, done, failures };
+}
+
+const seqs = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => String(1000 + from + i));
+
+describe('the event source mapping emulation', () => {
+  it('takes the template settings: BatchSize, retries, bisect, record age, ReportBatchItemFailures, DLQ', () => {
+    const esm = stackView({ EnvironmentSuffix: 'unit', BatchingWindowSeconds: '7', ProcessorParallelizationFactor: '3' }).esm;
+    expect(esm).toMatchObject({
+      batchSize: 10_000,
+      maximumBatchingWindowSeconds: 7,
+      parallelizationFactor: 3,
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: 5,
+      maximumRecordAgeSeconds: -1,
+      reportBatchItemFailures: true,
+      onFailureResource: 'ProcessorDeadLetterQueue',
+    });
+  });
+
+  it('resumes from the lowest failed sequence number the function reports', async () => {
+    const records = Array.from({ length: 10 }, (_, i) => record(i));
+    // First call: 1006 and 1003 fail (reported out of order); second call: all succeed.
+    const { calls, done, failures } = await run(records, settings(), (_e, call) =>
+      call === 1 ? { ok: true, response: { batchItemFailures: [{ itemIdentifier: '1006' }, { itemIdentifier: '1003' }] } } : { ok: true, response: { batchItemFailures: [] } },
+    );
+    expect(calls).toEqual([seqs(0, 10), seqs(3, 10)]);
+    expect(done).toEqual(seqs(0, 10));
+    expect(failures).toEqual([]);
+  });
+
+  it('treats an unknown item identifier as a failure of the whole batch', async () => {
+    const records = Array.from({ length: 4 }, (_, i) => record(i));
+    const { calls } = await run(records, settings({ bisectBatchOnFunctionError: false }), (_e, call) =>
+      call === 1 ? { ok: true, response: { batchItemFailures: [{ itemIdentifier: '' }] } } : { ok: true, response: null },
+    );
+    expect(calls).toEqual([seqs(0, 4), seqs(0, 4)]);
+  });
+
+  it('bisects a batch whose invocation fails, then sends the poison record alone to the on-failure destination', async () => {
+    const records = Array.from({ length: 8 }, (_, i) => record(i));
+    const poison = '1005';
+    const { calls, done, failures } = await run(records, settings({ maximumRetryAttempts: 5 }), (event) =>
+      event.Records.some((r) => r.kinesis.sequenceNumber === poison) ? { ok: false, error: 'boom' } : { ok: true, response: { batchItemFailures: [] } },
+    );
+    expect(calls.slice(0, 3)).toEqual([seqs(0, 8), seqs(0, 4), seqs(4, 8)]);
+    expect(done.sort()).toEqual(seqs(0, 8).filter((s) => s !== poison));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.records).toEqual([poison]);
+    expect(failures[0]!.record).toMatchObject({ condition: 'RetryAttemptsExhausted', functionError: 'boom', startSequenceNumber: poison, endSequenceNumber: poison });
+  });
+
+  it('gives up after MaximumRetryAttempts without bisecting when bisect is off', async () => {
+    const records = Array.from({ length: 3 }, (_, i) => record(i));
+    const { calls, failures } = await run(records, settings({ bisectBatchOnFunctionError: false, maximumRetryAttempts: 2 }), () => ({ ok: false, error: 'down' }));
+    expect(calls).toEqual([seqs(0, 3), seqs(0, 3), seqs(0, 3)]);
+    expect(failures.map((f) => f.records)).toEqual([seqs(0, 3)]);
+  });
+
+  it('sends records older than MaximumRecordAgeInSeconds to the destination without invoking', async () => {
+    const old = { ...record(0), approximateArrivalMs: Date.now() - 120_000 };
+    const { calls, failures, done } = await run([old, record(1)], settings({ maximumRecordAgeSeconds: 60 }), () => ({ ok: true, response: null }));
+    expect(failures.map((f) => [f.records, f.record.condition])).toEqual([[['1000'], 'RecordAgeExceeded']]);
+    expect(calls).toEqual([['1001']]);
+    expect(done).toEqual(['1001']);
+  });
+
+  it('splits a shard into ParallelizationFactor lanes by partition key, each key in order', async () => {
+    const records = Array.from({ length: 30 }, (_, i) => record(i, `sensor-${i % 6}`));
+    const { calls, done } = await run(records, settings({ parallelizationFactor: 3, batchSize: 4 }), () => ({ ok: true, response: null }));
+    expect(done.sort()).toEqual(seqs(0, 30));
+    for (const batch of calls) {
+      const lanes = new Set(batch.map((s) => laneOf(`sensor-${(Number(s) - 1000) % 6}`, 3)));
+      expect(lanes.size).toBe(1);
+      expect(batch.length).toBeLessThanOrEqual(4);
+    }
+    const order = (key: string) => calls.flat().filter((s) => `sensor-${(Number(s) - 1000) % 6}` === key);
+    for (let k = 0; k < 6; k++) expect(order(`sensor-${k}`)).toEqual([...order(`sensor-${k}`)].sort());
+  });
+});
