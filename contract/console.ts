@@ -1,11 +1,11 @@
 /**
  * The traffic controllers' console, declared once: the sensor-status table the processor writes
  * and the console API reads, the acknowledgement attributes on the alert state, the API's routes,
- * the sign-in groups and scope, the API function's environment, and the page's security headers.
+ * the sign-in groups and scope, the API function's resource bindings (its settings: contract/env.ts), and the page's security headers.
  * The template (src/layers/console.ts), the processor's status sink, the console API
  * (handlers/processor/console-api.ts), the local server of `npm start` and the tests read these.
  */
-import type { NumberSetting, ResourceBinding, TextSetting } from './env';
+import { PROCESSOR_RESOURCES, sameResource, type ResourceBinding } from './env';
 import { ALERT_STATE_TABLE, READINGS_TABLE } from './names';
 
 /**
@@ -135,47 +135,16 @@ export type ConsoleRoute = keyof typeof CONSOLE_ROUTES;
 
 /** The resources the console API reads, and the one it writes (the acknowledgement, granted on its own in the template). */
 export const CONSOLE_RESOURCES = {
-  sensorStatusTableName: {
-    env: 'SENSOR_STATUS_TABLE_NAME',
-    resource: 'SensorStatusTable',
-    value: 'Ref',
-    grants: [{ sid: 'ReadSensorStatus', actions: ['dynamodb:Scan'] }],
-  },
-  alertStateTableName: {
-    env: 'ALERT_STATE_TABLE_NAME',
-    resource: 'AlertStateTable',
-    value: 'Ref',
-    grants: [
-      { sid: 'ReadAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] },
-      { sid: 'FindActiveAlerts', actions: ['dynamodb:Scan'], index: ALERT_STATE_TABLE.elevatedIndexName },
-      { sid: 'FindRecentAlerts', actions: ['dynamodb:Query'], index: ALERT_ZONE_INDEX.name },
-    ],
-  },
-  readingsTableName: {
-    env: 'TABLE_NAME',
-    resource: 'ReadingsTable',
-    value: 'Ref',
-    grants: [{ sid: 'ReadSensorRollups', actions: ['dynamodb:Query'] }],
-  },
+  sensorStatusTableName: sameResource(PROCESSOR_RESOURCES.sensorStatusTableName, [{ sid: 'ReadSensorStatus', actions: ['dynamodb:Scan'] }]),
+  alertStateTableName: sameResource(PROCESSOR_RESOURCES.alertStateTableName, [
+    { sid: 'ReadAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] },
+    { sid: 'FindActiveAlerts', actions: ['dynamodb:Scan'], index: ALERT_STATE_TABLE.elevatedIndexName },
+    { sid: 'FindRecentAlerts', actions: ['dynamodb:Query'], index: ALERT_ZONE_INDEX.name },
+  ]),
+  readingsTableName: sameResource(PROCESSOR_RESOURCES.readingsTableName, [{ sid: 'ReadSensorRollups', actions: ['dynamodb:Query'] }]),
 } as const satisfies Record<string, ResourceBinding>;
 
-/** The console API's settings; the number ranges are those of the parameters that feed them. */
-export const CONSOLE_SETTINGS = {
-  /** `TapStack/<environment>`: the processor's per-zone metrics (a zone's trend). */
-  metricsNamespace: { env: 'METRICS_NAMESPACE', kind: 'text' },
-  /** The sensors' thing type: their positions are its things' `location` attributes. */
-  sensorThingType: { env: 'SENSOR_THING_TYPE', kind: 'text' },
-  warningThreshold: { env: 'WARNING_THRESHOLD', kind: 'number', min: 5, max: 100 },
-  criticalThreshold: { env: 'CRITICAL_THRESHOLD', kind: 'number', min: 5, max: 100 },
-  /** A silent sensor (as the detector decides): no reading for SilentSensorPeriods rollup windows. */
-  rollupWindowSeconds: { env: 'ROLLUP_WINDOW_SECONDS', kind: 'number', min: 1, max: 3_600 },
-  silentSensorPeriods: { env: 'SILENT_SENSOR_PERIODS', kind: 'number', min: 2, max: 1_440 },
-  /** Sensors silent this long are no longer expected in their zone. */
-  forgetSilentSensorDays: { env: 'FORGET_SILENT_SENSOR_DAYS', kind: 'number', min: 1, max: 365 },
-} as const satisfies Record<string, NumberSetting | TextSetting>;
-
 export type ConsoleResource = keyof typeof CONSOLE_RESOURCES;
-export type ConsoleSetting = keyof typeof CONSOLE_SETTINGS;
 
 /** The readings table attributes a sensor's rollups are shown from. */
 export const ROLLUP_VIEW = {

@@ -1,8 +1,12 @@
 /**
- * The processor's environment, declared once. The template sets every variable (its environment
- * block and the processor role's permissions derive from here), the processor reads and checks
- * them with the same ranges (handlers/processor/config.ts), and the benchmark and tests take the
- * template's own block. A setting's range is the range of the template parameter that feeds it.
+ * The functions' environments, declared once. The processor's resource bindings and settings are
+ * here; so are the settings of the silent-sensor detector and of the console API, which name the
+ * processor's declaration of every variable they share with it instead of restating it (their
+ * resource bindings, with their own grants, are in contract/health.ts and contract/console.ts).
+ * The template sets every variable (each function's environment block and role derive from here:
+ * src/functions.ts), each function reads and checks them with one reader and the same ranges
+ * (handlers/processor/function-env.ts), and the benchmark and tests take the template's own block.
+ * A setting's range is the range of the template parameter that feeds it.
  */
 import { ALERT_STATE_TABLE } from './names';
 
@@ -38,6 +42,13 @@ export interface NumberSetting {
   max: number;
   /** Values must be multiples of this (CloudFormation rules cannot compare numbers; see src/parameters.ts). */
   step?: number;
+  /** Only whole numbers (the others accept any number within the range). */
+  whole?: true;
+  /**
+   * The value the template sets when no parameter feeds the setting (src/parameters.ts `env:`):
+   * a setting an operator does not tune is this one declaration, its use and its test.
+   */
+  value?: number;
 }
 
 export interface TextSetting {
@@ -117,7 +128,7 @@ export const PROCESSOR_SETTINGS = {
   /** CRITICAL above this congestion index; must be above the warning threshold. */
   criticalThreshold: { env: 'CRITICAL_THRESHOLD', kind: 'number', min: 5, max: 100, step: 5 },
   /** A level is left only when the index falls this many points below its threshold. */
-  alertHysteresisPoints: { env: 'ALERT_HYSTERESIS_POINTS', kind: 'number', min: 0, max: 100 },
+  alertHysteresisPoints: { env: 'ALERT_HYSTERESIS_POINTS', kind: 'number', min: 0, max: 100, value: 5 },
   /** Minimum time between two alerts of one sensor into one level. */
   alertCooldownSeconds: { env: 'ALERT_COOLDOWN_SECONDS', kind: 'number', min: 0, max: 86_400 },
   /** Write shards of the zone index key. */
@@ -132,11 +143,63 @@ export const PROCESSOR_SETTINGS = {
   sensorStatusItems: { env: 'SENSOR_STATUS_ITEMS', kind: 'number', min: 1, max: 256 },
 } as const satisfies Record<string, NumberSetting | TextSetting>;
 
+/**
+ * A binding of another function to a resource the processor is bound to: the processor's variable,
+ * resource and ARN, with that function's own grants.
+ */
+export const sameResource = <const G extends readonly Grant[]>(binding: ResourceBinding, grants: G) => ({
+  env: binding.env,
+  resource: binding.resource,
+  value: binding.value,
+  ...(binding.arn === undefined ? {} : { arn: binding.arn }),
+  grants,
+});
+
+/**
+ * The silent-sensor detector's settings (handlers/detector/). Those it shares with the processor
+ * are the processor's; the two of its own are also read by the console API.
+ */
+export const DETECTOR_SETTINGS = {
+  metricsNamespace: PROCESSOR_SETTINGS.metricsNamespace,
+  /** The zones: thing groups under this parent group (the provisioning layout's). */
+  zoneParentGroup: { env: 'ZONE_PARENT_GROUP', kind: 'text' },
+  /** A period is one rollup window. */
+  rollupWindowSeconds: PROCESSOR_SETTINGS.rollupWindowSeconds,
+  zoneIndexShards: PROCESSOR_SETTINGS.zoneIndexShards,
+  /** Silent: no reading in this many whole periods (plus the current one). */
+  silentSensorPeriods: { env: 'SILENT_SENSOR_PERIODS', kind: 'number', min: 2, max: 1_440, whole: true },
+  /** A sensor silent this many days is forgotten: no longer expected in its zone's share. */
+  forgetSilentSensorDays: { env: 'FORGET_SILENT_SENSOR_DAYS', kind: 'number', min: 1, max: 365, whole: true },
+} as const satisfies Record<string, NumberSetting | TextSetting>;
+
+/** The console API's settings (handlers/processor/console-api.ts): the processor's and the detector's, and the sensors' thing type. */
+export const CONSOLE_SETTINGS = {
+  /** `TapStack/<environment>`: the processor's per-zone metrics (a zone's trend). */
+  metricsNamespace: PROCESSOR_SETTINGS.metricsNamespace,
+  /** The sensors' thing type: their positions are its things' `location` attributes. */
+  sensorThingType: { env: 'SENSOR_THING_TYPE', kind: 'text' },
+  warningThreshold: PROCESSOR_SETTINGS.warningThreshold,
+  criticalThreshold: PROCESSOR_SETTINGS.criticalThreshold,
+  /** A silent sensor (as the detector decides): no reading for SilentSensorPeriods rollup windows. */
+  rollupWindowSeconds: PROCESSOR_SETTINGS.rollupWindowSeconds,
+  silentSensorPeriods: DETECTOR_SETTINGS.silentSensorPeriods,
+  /** Sensors silent this long are no longer expected in their zone. */
+  forgetSilentSensorDays: DETECTOR_SETTINGS.forgetSilentSensorDays,
+} as const satisfies Record<string, NumberSetting | TextSetting>;
+
+export type DetectorSetting = keyof typeof DETECTOR_SETTINGS;
+export type ConsoleSetting = keyof typeof CONSOLE_SETTINGS;
+/** A setting of any function, by key (a key names one variable whichever function reads it). */
+export type FunctionSettingName = ProcessorSetting | DetectorSetting | ConsoleSetting;
 export type ProcessorResource = keyof typeof PROCESSOR_RESOURCES;
 export type ProcessorSetting = keyof typeof PROCESSOR_SETTINGS;
+const ALL_SETTINGS = { ...PROCESSOR_SETTINGS, ...DETECTOR_SETTINGS, ...CONSOLE_SETTINGS };
+/** The number settings of any function, by key: what a template parameter may feed. */
 export type NumberSettingName = {
-  [K in ProcessorSetting]: (typeof PROCESSOR_SETTINGS)[K]['kind'] extends 'number' ? K : never;
-}[ProcessorSetting];
+  [K in FunctionSettingName]: (typeof ALL_SETTINGS)[K]['kind'] extends 'number' ? K : never;
+}[FunctionSettingName];
+/** Every function's settings by key (a key shared by two functions is one declaration). */
+export const FUNCTION_SETTINGS: { readonly [K in FunctionSettingName]: (typeof ALL_SETTINGS)[K] } = ALL_SETTINGS;
 
 /** Every variable of the processor's environment, by name, in the template's order. */
 export const PROCESSOR_ENV_NAMES: readonly string[] = [

@@ -1,11 +1,11 @@
 /**
  * Sensor health, declared once: the health table's attributes, the events the silent-sensor
- * detector publishes, its metrics and its environment (resource bindings with their grants, and
- * settings with their ranges). The template, the detector (handlers/processor/detector.ts) and the
- * tests read these.
+ * detector publishes, its metrics and its resource bindings with their grants (its settings are
+ * with the processor's, in contract/env.ts). The template, the detector (handlers/detector/) and
+ * the tests read these.
  */
 import { READINGS_TABLE } from './names';
-import type { NumberSetting, ResourceBinding, TextSetting } from './env';
+import { PROCESSOR_RESOURCES, sameResource, type ResourceBinding } from './env';
 
 /**
  * One item per sensor the detector has seen report since the stack was deployed: its zone, its
@@ -66,38 +66,12 @@ export const DETECTOR_RESOURCES = {
     value: 'Ref',
     grants: [{ sid: 'ReadAndWriteSensorHealth', actions: ['dynamodb:Scan', 'dynamodb:UpdateItem'] }],
   },
-  readingsTableName: {
-    env: 'TABLE_NAME',
-    resource: 'ReadingsTable',
-    value: 'Ref',
-    grants: [
-      // Which sensors reported in the last windows: keys of the zone index.
-      { sid: 'FindReportingSensors', actions: ['dynamodb:Query'], index: READINGS_TABLE.zoneIndexName },
-      // When a sensor that fell silent last reported: its newest rollup item.
-      { sid: 'FindLastReading', actions: ['dynamodb:Query'] },
-    ],
-  },
-  eventBusName: {
-    env: 'EVENT_BUS_NAME',
-    resource: 'AlertBus',
-    value: 'Name',
-    grants: [{ sid: 'PublishHealthEvents', actions: ['events:PutEvents'] }],
-  },
+  readingsTableName: sameResource(PROCESSOR_RESOURCES.readingsTableName, [
+    // Which sensors reported in the last windows: keys of the zone index.
+    { sid: 'FindReportingSensors', actions: ['dynamodb:Query'], index: READINGS_TABLE.zoneIndexName },
+    // When a sensor that fell silent last reported: its newest rollup item.
+    { sid: 'FindLastReading', actions: ['dynamodb:Query'] },
+  ]),
+  eventBusName: sameResource(PROCESSOR_RESOURCES.eventBusName, [{ sid: 'PublishHealthEvents', actions: ['events:PutEvents'] }]),
 } as const satisfies Record<string, ResourceBinding>;
-
-/** The detector's settings. Ranges are those of the template parameters that feed them. */
-export const DETECTOR_SETTINGS = {
-  metricsNamespace: { env: 'METRICS_NAMESPACE', kind: 'text' },
-  /** The zones: thing groups under this parent group (the provisioning layout's). */
-  zoneParentGroup: { env: 'ZONE_PARENT_GROUP', kind: 'text' },
-  /** A period is one rollup window. */
-  rollupWindowSeconds: { env: 'ROLLUP_WINDOW_SECONDS', kind: 'number', min: 1, max: 3_600 },
-  zoneIndexShards: { env: 'ZONE_INDEX_SHARDS', kind: 'number', min: 1, max: 100 },
-  /** Silent: no reading in this many whole periods (plus the current one). */
-  silentSensorPeriods: { env: 'SILENT_SENSOR_PERIODS', kind: 'number', min: 2, max: 1_440 },
-  /** A sensor silent this many days is forgotten: no longer expected in its zone's share. */
-  forgetSilentSensorDays: { env: 'FORGET_SILENT_SENSOR_DAYS', kind: 'number', min: 1, max: 365 },
-} as const satisfies Record<string, NumberSetting | TextSetting>;
-
 export type DetectorResource = keyof typeof DETECTOR_RESOURCES;
-export type DetectorSetting = keyof typeof DETECTOR_SETTINGS;

@@ -15,8 +15,6 @@ export interface StackConfig {
   metricsNamespacePrefix: string;
   /** Defaults of the template's Parameters, by config key (src/parameters.ts declares each one). */
   parameters: ParameterDefaults;
-  /** A level is left only when the index falls this many points below its threshold. */
-  alertHysteresisPoints: number;
   /** Dashboard freshness target: a reading is on the dashboard within 10 s. */
   endToEndLatencyTargetMs: number;
   /** Alert target: an alert is delivered within 30 s of the reading that crosses a threshold. */
@@ -71,7 +69,6 @@ export const DEFAULTS: StackConfig = {
   project: 'TapStack',
   metricsNamespacePrefix: 'TapStack',
   parameters: parameterDefaults(),
-  alertHysteresisPoints: 5,
   endToEndLatencyTargetMs: 10_000,
   alertLatencyTargetMs: 30_000,
   processorBudgetMs: 5_000,

@@ -1,8 +1,8 @@
 /**
  * Every template parameter, declared once: its name, default, allowed values, description,
- * console group and, for those the processor reads, the environment variable it feeds (whose
- * range it shares). The Parameters section, the console grouping, the config defaults
- * (DEFAULTS.parameters), their validation and the processor's environment block derive from here.
+ * console group and, for those a function reads, the setting it feeds (whose range it shares).
+ * The Parameters section, the console grouping, the config defaults (DEFAULTS.parameters), their
+ * validation and the functions' environment blocks (src/functions.ts) derive from here.
  * Also the Conditions and Rules, which are what an operator's choices switch on and off.
  */
 import { Fn, type IntrinsicFunction } from 'cloudform-types';
@@ -10,7 +10,7 @@ import type Parameter from 'cloudform-types/types/parameter';
 import {
   SENSOR_STATUS_ITEM_COUNTS,
   SENSORS_PER_STATUS_ITEM,
-  DETECTOR_SETTINGS,
+  FUNCTION_SETTINGS,
   ENVIRONMENT_SUFFIX_PATTERN,
   INGEST_MODES,
   ENVIRONMENT_SUFFIX_RULE,
@@ -47,7 +47,7 @@ export interface NumberParameter extends Common {
   range?: { min: number; max: number };
   allowed?: readonly number[];
   constraint?: string;
-  /** The processor setting this parameter feeds (its range is the setting's). */
+  /** The function setting this parameter feeds (contract/env.ts; its range is the setting's): every function that reads it gets it. */
   env?: NumberSettingName;
 }
 export interface StringParameter extends Common {
@@ -75,7 +75,7 @@ export const LOG_RETENTION_DAYS = [
 const EMAIL_PATTERN = '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$';
 const PEM_CERTIFICATE_PATTERN = '^$|^-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]+-----END CERTIFICATE-----\\s*$';
 const PEM_CONSTRAINT = 'must be empty or one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)';
-const settingRange = (env: NumberSettingName) => ({ min: PROCESSOR_SETTINGS[env].min, max: PROCESSOR_SETTINGS[env].max });
+const settingRange = (env: NumberSettingName) => ({ min: FUNCTION_SETTINGS[env].min, max: FUNCTION_SETTINGS[env].max });
 
 /** The parameters, in the order of the template's Parameters section. Defaults carry 50,000 updates/s. */
 export const PARAMETERS = {
@@ -356,7 +356,8 @@ export const PARAMETERS = {
       'A sensor is silent (Sensor Silent event) when it has no reading in this many rollup windows (RollupWindowSeconds each), ' +
       'and recovered (Sensor Recovered) on its next reading.',
     default: 5,
-    range: { min: DETECTOR_SETTINGS.silentSensorPeriods.min, max: DETECTOR_SETTINGS.silentSensorPeriods.max },
+    range: settingRange('silentSensorPeriods'),
+    env: 'silentSensorPeriods',
   },
   /** Below this share of a zone's sensors reporting, a zone-wide outage (power, network) is likelier than dead sensors. */
   minimumReportingSharePercent: {
@@ -376,7 +377,8 @@ export const PARAMETERS = {
     description:
       'A sensor silent this many days is forgotten (decommissioned): no longer expected in its zone. It is expected again from its next reading.',
     default: 7,
-    range: { min: DETECTOR_SETTINGS.forgetSilentSensorDays.min, max: DETECTOR_SETTINGS.forgetSilentSensorDays.max },
+    range: settingRange('forgetSilentSensorDays'),
+    env: 'forgetSilentSensorDays',
   },
   logRetentionDays: {
     name: 'LogRetentionDays',

@@ -1,20 +1,20 @@
 /**
  * The processor's configuration, read once from the environment the template sets. Variables,
  * types and ranges are declared in contract/env.ts, the same declaration the template sets them
- * from: every setting is read here by its key, so a new one needs no change to this file.
+ * from, and read by the one reader every function uses (function-env.ts): every setting is read by
+ * its key, so a new one needs no change to this file.
  */
-import { PROCESSOR_RESOURCES, PROCESSOR_SETTINGS, type NumberSetting, type ProcessorResource, type ProcessorSetting } from '../../contract';
+import { PROCESSOR_RESOURCES, PROCESSOR_SETTINGS, type ProcessorResource } from '../../contract';
 import type { Thresholds } from './core/types';
 import { ProcessorConfigError } from './errors';
+import { readFunctionEnv, type FunctionConfig } from './function-env';
 
 export { ProcessorConfigError };
 
 /** Every setting by its key: numbers as numbers, text as text. */
-export type ProcessorSettings = {
-  [K in ProcessorSetting]: (typeof PROCESSOR_SETTINGS)[K]['kind'] extends 'number' ? number : string;
-};
+export type ProcessorSettings = Omit<FunctionConfig<ProcessorResource, typeof PROCESSOR_SETTINGS>, ProcessorResource>;
 
-export interface ProcessorConfig extends Record<ProcessorResource, string>, ProcessorSettings {
+export interface ProcessorConfig extends FunctionConfig<ProcessorResource, typeof PROCESSOR_SETTINGS> {
   /** The alert thresholds, from the three settings that make them. */
   thresholds: Thresholds;
   cooldownMs: number;
@@ -22,36 +22,13 @@ export interface ProcessorConfig extends Record<ProcessorResource, string>, Proc
 
 /** Reads and checks every variable; one error lists every problem. */
 export function readConfig(env: Record<string, string | undefined>): ProcessorConfig {
-  const problems: string[] = [];
-  const text = (name: string) => {
-    const value = env[name];
-    if (!value) problems.push(`${name} is not set`);
-    return value ?? '';
-  };
-  const number = ({ env: name, min, max, step }: NumberSetting) => {
-    const raw = env[name];
-    const value = Number(raw);
-    if (raw === undefined || raw === '' || !Number.isFinite(value) || value < min || value > max) {
-      problems.push(`${name}: got ${raw === undefined ? 'nothing' : `"${raw}"`}, expected a number from ${min} to ${max}`);
-    } else if (step !== undefined && value % step !== 0) {
-      problems.push(`${name}: got "${raw}", expected a multiple of ${step}`);
-    }
-    return value;
-  };
-  const resources = Object.fromEntries(Object.entries(PROCESSOR_RESOURCES).map(([key, binding]) => [key, text(binding.env)]));
-  const settings = Object.fromEntries(
-    Object.entries(PROCESSOR_SETTINGS).map(([key, setting]) => [key, setting.kind === 'number' ? number(setting) : text(setting.env)]),
-  ) as ProcessorSettings;
-  const config: ProcessorConfig = {
-    ...(resources as Record<ProcessorResource, string>),
+  const { warningThreshold: w, criticalThreshold: c } = PROCESSOR_SETTINGS;
+  const settings = readFunctionEnv('processor', PROCESSOR_RESOURCES, PROCESSOR_SETTINGS, env, (s) =>
+    s.criticalThreshold <= s.warningThreshold ? [`${c.env} (${s.criticalThreshold}) must be above ${w.env} (${s.warningThreshold})`] : [],
+  );
+  return {
     ...settings,
     thresholds: { warning: settings.warningThreshold, critical: settings.criticalThreshold, hysteresis: settings.alertHysteresisPoints },
     cooldownMs: settings.alertCooldownSeconds * 1000,
   };
-  const { warningThreshold: w, criticalThreshold: c } = PROCESSOR_SETTINGS;
-  if (config.thresholds.critical <= config.thresholds.warning) {
-    problems.push(`${c.env} (${config.thresholds.critical}) must be above ${w.env} (${config.thresholds.warning})`);
-  }
-  if (problems.length > 0) throw new ProcessorConfigError(`Invalid processor configuration: ${problems.join('; ')}`);
-  return config;
 }

@@ -39,7 +39,7 @@ import {
   sensorRollups,
   zoneTrend,
 } from './adapters/console-store';
-import { CallCounter, DEFAULT_IO, type IoContext } from './adapters/aws-calls';
+import { CallCounter, invocationIo, type FunctionDeps, type IoContext, type SendOnly } from './io';
 import { acknowledgementOf, alertList, citySnapshot, latestStatuses, sensorsByZone, zoneView, type ConsoleSettings, type Positions } from './console/views';
 import type { Level } from './core/types';
 import { readFunctionEnv, type FunctionConfig } from './function-env';
@@ -47,7 +47,7 @@ import { jsonLogger, type Logger } from './log';
 
 export type ConsoleApiConfig = FunctionConfig<ConsoleResource, typeof CONSOLE_SETTINGS>;
 
-/** Reads and checks the API's variables (contract/console.ts); one error lists every problem. */
+/** Reads and checks the API's variables (contract/console.ts, contract/env.ts); one error lists every problem. */
 export const readConsoleConfig = (env: Record<string, string | undefined>): ConsoleApiConfig => readFunctionEnv('console API', CONSOLE_RESOURCES, CONSOLE_SETTINGS, env);
 
 /** How long each read is reused within a container (see the caching note above). */
@@ -62,18 +62,9 @@ export const ROLLUP_MINUTES = { default: 60, max: 1_440 } as const;
 export const MAX_QUERY_CHARS = 256;
 export const MAX_BODY_BYTES = 1_024;
 
-export interface ConsoleClients {
-  dynamodb: Pick<DynamoDBClient, 'send'>;
-  iot: Pick<IoTClient, 'send'>;
-  cloudwatch: Pick<CloudWatchClient, 'send'>;
-}
+export type ConsoleClients = SendOnly<{ dynamodb: DynamoDBClient; iot: IoTClient; cloudwatch: CloudWatchClient }>;
 
-export interface ConsoleApiDeps {
-  config: ConsoleApiConfig;
-  clients: ConsoleClients;
-  now?: () => number;
-  write?: (line: string) => void;
-}
+export type ConsoleApiDeps = FunctionDeps<ConsoleApiConfig, ConsoleClients>;
 
 type Event = APIGatewayProxyEventV2WithJWTAuthorizer;
 type Result = APIGatewayProxyStructuredResultV2;
@@ -224,7 +215,7 @@ export function createConsoleApi(deps: ConsoleApiDeps): ConsoleApi {
   // Reads shared by requests carry the cache's own meter, so each read is counted once.
   const shared = { counter: new CallCounter(), meter: new ReadMeter() };
   const decoder = new StatusDecoder();
-  let io: IoContext = ioFor(now, log, 9_000);
+  let io: IoContext = ioFor(now, write, 9_000);
 
   const positions = new Cached<Positions>(CACHE_MS.positions, () => sensorPositions(clients.iot as IoTClient, config.sensorThingType, io, shared.counter));
   /** Positions are a nicety: a registry that cannot be read leaves the map schematic, it does not fail the city. */
@@ -345,7 +336,7 @@ export function createConsoleApi(deps: ConsoleApiDeps): ConsoleApi {
   const handle = async (event: Event, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<Result> => {
     const started = now();
     const requestId = event.requestContext?.requestId ?? randomUUID();
-    io = ioFor(now, log, Math.max(1_000, (context?.getRemainingTimeInMillis?.() ?? 10_000) - 1_000));
+    io = ioFor(now, write, Math.max(1_000, (context?.getRemainingTimeInMillis?.() ?? 10_000) - 1_000));
     const meterBefore = shared.meter.readUnits;
     let status = 500;
     try {
@@ -378,17 +369,8 @@ export function createConsoleApi(deps: ConsoleApiDeps): ConsoleApi {
   return Object.assign(handle, { stats: () => ({ readUnits: shared.meter.readUnits, reportedUnits: shared.meter.reportedUnits, calls: { ...shared.counter.counts } }) });
 }
 
-function ioFor(now: () => number, log: Logger, budgetMs: number): IoContext {
-  return {
-    ...DEFAULT_IO,
-    callTimeoutMs: 3_000,
-    concurrency: 16,
-    deadlineMs: now() + budgetMs,
-    now,
-    sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
-    random: Math.random,
-    log,
-  };
+function ioFor(now: () => number, write: (line: string) => void, budgetMs: number): IoContext {
+  return invocationIo({ deadlineMs: now() + budgetMs, now, write, tuning: { callTimeoutMs: 3_000, concurrency: 16 } });
 }
 
 let lambdaApi: ConsoleApi | undefined;

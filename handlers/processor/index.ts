@@ -1,6 +1,6 @@
 /**
  * Lambda entry points: wiring only. `handler` is the processor (Kinesis batches), `detector` the
- * silent-sensor detector (scheduled, detector.ts), `consoleApi` the traffic controllers' console
+ * silent-sensor detector (scheduled, handlers/detector/), `consoleApi` the traffic controllers' console
  * API (behind API Gateway, console-api.ts). Each builds its configuration, clients and sinks
  * once per container, on its first invocation: a function reads only its own environment.
  */
@@ -9,7 +9,7 @@ import { readConfig, type ProcessorConfig } from './config';
 import { processBatch } from './handler';
 import { createClients, processorSinks } from './outputs';
 import type { Sink } from './sinks/sink';
-import type { detector as detectorHandler } from './detector';
+import type { detector as detectorHandler } from '../detector/detector';
 import type { consoleApi as consoleApiHandler } from './console-api';
 
 let processor: { config: ProcessorConfig; sinks: Sink[] } | undefined;
@@ -25,11 +25,12 @@ export async function handler(event: KinesisStreamEvent, context: Context): Prom
 }
 
 /**
- * The silent-sensor detector (detector.ts). Imported on its first call, so that the processor's
+ * The silent-sensor detector (handlers/detector/detector.ts), exported here so that the bundle's
+ * entry point, and the template's `index.detector`, stay the same. Imported on its first call, so that the processor's
  * containers never evaluate the detector's modules (the IoT client among them).
  */
 export async function detector(...args: Parameters<typeof detectorHandler>): ReturnType<typeof detectorHandler> {
-  const { detector: run } = await import('./detector');
+  const { detector: run } = await import('../detector/detector');
   return run(...args);
 }
 

@@ -8,7 +8,7 @@
 import { HEALTH_TABLE, READINGS_TABLE } from '../../contract';
 import { zoneShard } from '../../handlers/processor/core/hash';
 import { HEALTH_SCAN_SEGMENTS } from '../../handlers/processor/adapters/health-store';
-import { readDetectorConfig, runDetector } from '../../handlers/processor/detector';
+import { readDetectorConfig, runDetector } from '../../handlers/detector/detector';
 import { detectorEnv } from '../lib/processor-env';
 import { numberFlag, scriptFlags } from '../cli';
 

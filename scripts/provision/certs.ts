@@ -160,6 +160,53 @@ const serialNumber = () => {
 };
 
 /**
+ * Issues an end-entity TLS certificate signed by the CA (the one place certificates are issued:
+ * device certificates here, the local broker's in scripts/simulate/pki.ts): not a CA, digital
+ * signature only, for client or server authentication, with its key identifiers and any further
+ * extensions (a server's names).
+ */
+export async function issueCertificate(
+  ca: SigningCa,
+  spec: {
+    subject: string | x509.Name;
+    publicKey: x509.PublicKey | CryptoKey;
+    notBefore: Date;
+    notAfter: Date;
+    usage: 'clientAuth' | 'serverAuth';
+    serialNumber?: string;
+    extensions?: x509.Extension[];
+  },
+): Promise<x509.X509Certificate> {
+  // A device certificate carries its key's identifier and the CA's (RFC 5280, 4.2.1.1 and 4.2.1.2); the local broker's never did.
+  const keyIdentifiers =
+    spec.usage === 'clientAuth'
+      ? [
+          await x509.SubjectKeyIdentifierExtension.create(
+            spec.publicKey instanceof x509.PublicKey ? spec.publicKey : new x509.PublicKey(await webcrypto.subtle.exportKey('spki', spec.publicKey)),
+          ),
+          ca.authorityKeyIdentifier,
+        ]
+      : [];
+  return x509.X509CertificateGenerator.create({
+    serialNumber: spec.serialNumber ?? serialNumber(),
+    subject: spec.subject as never,
+    issuer: ca.certificate.subjectName,
+    notBefore: spec.notBefore,
+    notAfter: spec.notAfter,
+    publicKey: spec.publicKey as never,
+    signingKey: ca.key,
+    signingAlgorithm: ca.signingAlgorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[spec.usage]]),
+      ...keyIdentifiers,
+      ...(spec.extensions ?? []),
+    ],
+  });
+}
+
+/**
  * Signs a CSR with the CA: an end-entity TLS client certificate with the CSR's subject and key.
  * Its validity never outlasts the CA's.
  */
@@ -169,23 +216,7 @@ export async function signCsr(
   options: { now: Date; validityDays: number },
 ): Promise<x509.X509Certificate> {
   const notAfter = new Date(Math.min(options.now.getTime() + options.validityDays * 86_400_000, ca.certificate.notAfter.getTime()));
-  return x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: csr.subjectName,
-    issuer: ca.certificate.subjectName,
-    notBefore: options.now,
-    notAfter,
-    publicKey: csr.publicKey,
-    signingKey: ca.key,
-    signingAlgorithm: ca.signingAlgorithm,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-      await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
-      ca.authorityKeyIdentifier,
-    ],
-  });
+  return issueCertificate(ca, { subject: csr.subjectName, publicKey: csr.publicKey, notBefore: options.now, notAfter, usage: 'clientAuth' });
 }
 
 /**

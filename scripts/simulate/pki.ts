@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { createDeviceCredentials, loadCa, signCsr, type SigningCa } from '../provision/certs';
+import { createDeviceCredentials, issueCertificate, loadCa, signCsr, type SigningCa } from '../provision/certs';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -48,19 +48,14 @@ export async function createLocalPki(now = new Date()): Promise<LocalPki> {
   const ca = await loadCa(caCert.toString('pem'), await pkcs8Pem(caKeys.privateKey), now);
 
   const serverKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const serverCert = await x509.X509CertificateGenerator.create({
+  const serverCert = await issueCertificate(ca, {
     serialNumber: '01',
     subject: 'CN=localhost',
-    issuer: ca.certificate.subjectName,
+    publicKey: serverKeys.publicKey,
     notBefore: new Date(now.getTime() - DAY_MS),
     notAfter: new Date(now.getTime() + DAY_MS),
-    publicKey: serverKeys.publicKey as never,
-    signingKey: ca.key,
-    signingAlgorithm: ca.signingAlgorithm,
+    usage: 'serverAuth',
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension([
         { type: 'dns', value: 'localhost' },
         { type: 'ip', value: '127.0.0.1' },

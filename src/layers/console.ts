@@ -52,7 +52,7 @@
  *  - IoT ListThings (the sensors' positions) has no resource type: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiot.html
  *    CloudWatch GetMetricData (a zone's trend) neither: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
  */
-import { ApiGatewayV2, CloudFront, Cognito, IAM, Lambda, Refs, S3 } from 'cloudform-types';
+import { ApiGatewayV2, CloudFront, Cognito, Lambda, Refs, S3 } from 'cloudform-types';
 import {
   ACK_ATTRIBUTES,
   ALERT_STATE_TABLE,
@@ -63,14 +63,13 @@ import {
   CONSOLE_SCOPE,
   CONSOLE_SETTINGS,
   consoleContentSecurityPolicy,
-  metricsNamespace,
   SENSOR_STATUS_TABLE,
   type ConsoleRoute,
-  type ResourceBinding,
 } from '../../contract';
 import type { StackConfig } from '../config';
 import { logGroup, PRIVATE_VERSIONED_BUCKET, retainUnlessThrowaway, secureTable, tags } from '../defaults';
-import { allow, denyInsecureTransport, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
+import { bundledFunction, functionEnvironment, functionErrorsAlarm, functionStatements, lambdaRole } from '../functions';
+import { allow, denyInsecureTransport, policyDocument, type PolicyStatement } from '../iam';
 import { accountId, arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
@@ -157,23 +156,12 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
 });
 
 /** The API function's environment: its resources by binding, its settings from the parameters. */
-export function consoleApiEnvironment(config: Pick<StackConfig, 'metricsNamespacePrefix'>): Record<string, unknown> {
-  const variables: Record<string, unknown> = {};
-  for (const binding of Object.values(CONSOLE_RESOURCES) as ResourceBinding[]) variables[binding.env] = ref(binding.resource);
-  const settings: Record<keyof typeof CONSOLE_SETTINGS, unknown> = {
-    metricsNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
+export const consoleApiEnvironment = (config: Pick<StackConfig, 'metricsNamespacePrefix'>): Record<string, unknown> =>
+  functionEnvironment(config, CONSOLE_RESOURCES, CONSOLE_SETTINGS, {
     // The type's name rather than its Ref: moto's CreateStack hands a Lambda a Ref to an
     // AWS::IoT::ThingType as an object it cannot serialize (GetFunctionConfiguration fails).
     sensorThingType: physicalName(SENSOR_THING_TYPE_BASE),
-    warningThreshold: param(Param.AlertThresholdCongestionIndex),
-    criticalThreshold: param(Param.CriticalThresholdCongestionIndex),
-    rollupWindowSeconds: param(Param.RollupWindowSeconds),
-    silentSensorPeriods: param(Param.SilentSensorPeriods),
-    forgetSilentSensorDays: param(Param.ForgetSilentSensorDays),
-  };
-  for (const [key, setting] of Object.entries(CONSOLE_SETTINGS)) variables[setting.env] = settings[key as keyof typeof CONSOLE_SETTINGS];
-  return { ...variables, NODE_OPTIONS: '--enable-source-maps' };
-}
+  });
 
 /** The attributes the API may write: the acknowledgement, on an existing item (its key). */
 export const ACK_WRITABLE_ATTRIBUTES = [ALERT_STATE_TABLE.partitionKey, ...Object.values(ACK_ATTRIBUTES)];
@@ -182,24 +170,15 @@ export const ACK_WRITABLE_ATTRIBUTES = [ALERT_STATE_TABLE.partitionKey, ...Objec
  * The API role: each read grant of each binding; the acknowledgement, the only write, limited to
  * its own attributes; positions and trends (no resource types); the key; its logs.
  */
-function consoleApiStatements(): PolicyStatement[] {
-  const statements: PolicyStatement[] = [];
-  for (const binding of Object.values(CONSOLE_RESOURCES) as ResourceBinding[]) {
-    for (const grant of binding.grants) {
-      const resource = grant.index ? sub(`\${Table}/index/${grant.index}`, { Table: arnOf(binding.resource) }) : arnOf(binding.resource);
-      statements.push(allow(grant.sid, grant.actions, resource));
-    }
-  }
-  return [
-    ...statements,
-    allow('AcknowledgeAlerts', ['dynamodb:UpdateItem'], arnOf(LogicalId.AlertStateTable), {
-      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ACK_WRITABLE_ATTRIBUTES },
-      StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
-    }),
-    allow('UseStackKey', KMS_USE_ACTIONS, arnOf(LogicalId.EncryptionKey)),
-    allow('WriteOwnLogs', LOGS_WRITE_ACTIONS, sub('${LogGroupArn}:*', { LogGroupArn: arnOf(LogicalId.ConsoleApiLogGroup) })),
-  ];
-}
+const consoleApiStatements = (): PolicyStatement[] =>
+  functionStatements(CONSOLE_RESOURCES, LogicalId.ConsoleApiLogGroup, {
+    then: [
+      allow('AcknowledgeAlerts', ['dynamodb:UpdateItem'], arnOf(LogicalId.AlertStateTable), {
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': ACK_WRITABLE_ATTRIBUTES },
+        StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_NEW'] },
+      }),
+    ],
+  });
 
 /** Policy of the read actions that have no resource type, so IAM accepts only `*` (the security test's listed exception). */
 export const UNSCOPED_CONSOLE_POLICY = 'console-reads-without-resource-types';
@@ -497,38 +476,29 @@ function api(config: ConsoleConfig) {
 }
 
 function apiFunction(config: ConsoleConfig) {
-  const role = new IAM.Role({
-    Description: 'Console API: read sensor status, alert state and rollups; write alert acknowledgements only',
-    AssumeRolePolicyDocument: policyDocument({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }),
-    Policies: [
-      { PolicyName: 'console-api', PolicyDocument: policyDocument(...consoleApiStatements()) },
-      {
-        PolicyName: UNSCOPED_CONSOLE_POLICY,
-        PolicyDocument: policyDocument(
-          // The sensors' positions: things of the sensor type with their attributes.
-          allow('ReadSensorPositions', ['iot:ListThings'], '*'),
-          // A zone's trend: the processor's per-zone metrics, in the stack's namespace only.
-          allow('ReadZoneTrends', ['cloudwatch:GetMetricData'], '*'),
-        ),
-      },
-    ],
-    Tags: tags(config),
-  });
+  const role = lambdaRole(config, 'Console API: read sensor status, alert state and rollups; write alert acknowledgements only', [
+    { PolicyName: 'console-api', PolicyDocument: policyDocument(...consoleApiStatements()) },
+    {
+      PolicyName: UNSCOPED_CONSOLE_POLICY,
+      PolicyDocument: policyDocument(
+        // The sensors' positions: things of the sensor type with their attributes.
+        allow('ReadSensorPositions', ['iot:ListThings'], '*'),
+        // A zone's trend: the processor's per-zone metrics, in the stack's namespace only.
+        allow('ReadZoneTrends', ['cloudwatch:GetMetricData'], '*'),
+      ),
+    },
+  ]);
   const logs = logGroup(config, '/aws/lambda/tapstack-${EnvironmentSuffix}-console-api');
-  const fn = new Lambda.Function({
-    FunctionName: physicalName('console-api'),
-    Description: "The traffic controllers' console API (index.consoleApi of the processor bundle)",
-    Runtime: 'nodejs24.x',
-    Architectures: ['arm64'],
-    Handler: 'index.consoleApi',
-    Code: { S3Bucket: param(Param.LambdaCodeS3Bucket), S3Key: param(Param.LambdaCodeS3Key) },
-    Role: arnOf(LogicalId.ConsoleApiRole),
-    MemorySize: CONSOLE_API_MEMORY_MB,
-    Timeout: CONSOLE_API_TIMEOUT_SECONDS,
-    ReservedConcurrentExecutions: CONSOLE_API_RESERVED_CONCURRENCY,
-    LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: ref(LogicalId.ConsoleApiLogGroup) },
-    Environment: { Variables: consoleApiEnvironment(config) as Record<string, string> },
-    Tags: tags(config),
+  const fn = bundledFunction(config, {
+    name: 'console-api',
+    description: "The traffic controllers' console API (index.consoleApi of the processor bundle)",
+    handler: 'index.consoleApi',
+    role: LogicalId.ConsoleApiRole,
+    logGroup: LogicalId.ConsoleApiLogGroup,
+    memorySize: CONSOLE_API_MEMORY_MB,
+    timeout: CONSOLE_API_TIMEOUT_SECONDS,
+    reservedConcurrency: CONSOLE_API_RESERVED_CONCURRENCY,
+    environment: consoleApiEnvironment(config),
   });
   return { role, logs, fn };
 }
@@ -609,20 +579,17 @@ export function buildConsole(config: ConsoleConfig): Layer {
       SensorStatusTableName: exported("Each sensor's latest reading, for the console", ref(LogicalId.SensorStatusTable), 'SensorStatusTableName'),
     },
     alarms: [
-      {
+      functionErrorsAlarm({
         id: LogicalId.ConsoleApiErrorsAlarm,
         name: 'console-api-errors',
         description: "The console API function failed requests: controllers' pages show an error instead of the city",
         runbook:
           'Read the function log group `/aws/lambda/tapstack-<env>-console-api` (JSON; every error has its request id). ' +
           'A DynamoDB or IoT throttle retries by itself; a configuration error names the variable.',
-        namespace: 'AWS/Lambda',
-        metric: 'Errors',
-        dimensions: { FunctionName: ref(LogicalId.ConsoleApiFunction) },
-        threshold: 0,
+        fn: LogicalId.ConsoleApiFunction,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
-      },
+      }),
       {
         id: LogicalId.ConsoleApiServerErrorsAlarm,
         name: 'console-api-5xx',

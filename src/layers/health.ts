@@ -18,6 +18,7 @@
  *    (https://aws.amazon.com/eventbridge/pricing/): one a minute is 43,800 a month, inside the free tier.
  */
 import { IAM, Lambda, Scheduler } from 'cloudform-types';
+import { bundledFunction, functionEnvironment, functionErrorsAlarm, functionStatements, lambdaRole } from '../functions';
 import {
   DETECTOR_RESOURCES,
   DETECTOR_SERVICE_NAME,
@@ -26,15 +27,14 @@ import {
   HEALTH_TABLE,
   METRIC_DIMENSION,
   metricsNamespace,
-  type ResourceBinding,
 } from '../../contract';
 import { queueDepthAlarm } from '../alarms';
 import type { StackConfig } from '../config';
 import { encryptedQueue, logGroup, secureTable, tags } from '../defaults';
-import { allow, arn, assumedBy, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
-import { accountId, arnOf, getAtt, ref, sub } from '../intrinsics';
+import { allow, arn, assumedBy, KMS_USE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
+import { accountId, arnOf, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
-import { LogicalId, physicalName, type LogicalIdName } from '../names';
+import { LogicalId, physicalName } from '../names';
 import { Param, param } from '../parameters';
 import { THING_LAYOUT } from './provisioning';
 
@@ -55,41 +55,14 @@ export const DETECTOR_RESERVED_CONCURRENCY = 1;
 export const UNSCOPED_DETECTOR_POLICY = 'detector-actions-without-resource-types';
 
 /** The detector's environment: its resources by binding, its settings from parameters and the layout. */
-export function detectorEnvironment(config: Pick<StackConfig, 'metricsNamespacePrefix'>): Record<string, unknown> {
-  const variables: Record<string, unknown> = {};
-  for (const binding of Object.values(DETECTOR_RESOURCES) as ResourceBinding[]) {
-    const id = binding.resource as LogicalIdName;
-    variables[binding.env] = binding.value === 'Ref' ? ref(id) : getAtt(id, binding.value);
-  }
-  const settings: Record<keyof typeof DETECTOR_SETTINGS, unknown> = {
-    metricsNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
-    zoneParentGroup: THING_LAYOUT.zoneParentGroup,
-    rollupWindowSeconds: param(Param.RollupWindowSeconds),
-    zoneIndexShards: param(Param.ZoneIndexShards),
-    silentSensorPeriods: param(Param.SilentSensorPeriods),
-    forgetSilentSensorDays: param(Param.ForgetSilentSensorDays),
-  };
-  for (const [key, setting] of Object.entries(DETECTOR_SETTINGS)) variables[setting.env] = settings[key as keyof typeof DETECTOR_SETTINGS];
-  return { ...variables, NODE_OPTIONS: '--enable-source-maps' };
-}
+export const detectorEnvironment = (config: Pick<StackConfig, 'metricsNamespacePrefix'>): Record<string, unknown> =>
+  functionEnvironment(config, DETECTOR_RESOURCES, DETECTOR_SETTINGS, { zoneParentGroup: THING_LAYOUT.zoneParentGroup });
 
 /** The detector role's statements: each grant of each binding, the DLQ (its on-failure destination), the key, its logs. */
-function detectorStatements(): PolicyStatement[] {
-  const statements: PolicyStatement[] = [];
-  for (const binding of Object.values(DETECTOR_RESOURCES) as ResourceBinding[]) {
-    const resourceArn = binding.arn === 'Ref' ? ref(binding.resource) : arnOf(binding.resource);
-    for (const grant of binding.grants) {
-      const resource = grant.index ? sub(`\${Table}/index/${grant.index}`, { Table: resourceArn }) : resourceArn;
-      statements.push(allow(grant.sid, grant.actions, resource));
-    }
-  }
-  return [
-    ...statements,
-    allow('SendFailedRunsToDeadLetterQueue', ['sqs:SendMessage'], arnOf(LogicalId.HealthDetectorDeadLetterQueue)),
-    allow('UseStackKey', KMS_USE_ACTIONS, arnOf(LogicalId.EncryptionKey)),
-    allow('WriteOwnLogs', LOGS_WRITE_ACTIONS, sub('${LogGroupArn}:*', { LogGroupArn: arnOf(LogicalId.HealthDetectorLogGroup) })),
-  ];
-}
+const detectorStatements = (): PolicyStatement[] =>
+  functionStatements(DETECTOR_RESOURCES, LogicalId.HealthDetectorLogGroup, {
+    then: [allow('SendFailedRunsToDeadLetterQueue', ['sqs:SendMessage'], arnOf(LogicalId.HealthDetectorDeadLetterQueue))],
+  });
 
 export function buildHealth(config: HealthConfig): Layer {
   const ns = sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}'));
@@ -106,37 +79,29 @@ export function buildHealth(config: HealthConfig): Layer {
   const dlq = encryptedQueue(config, 'health-detector-dlq', LogicalId.HealthDetectorDeadLetterQueue);
   const logs = logGroup(config, '/aws/lambda/tapstack-${EnvironmentSuffix}-health-detector');
 
-  const role = new IAM.Role({
-    Description: 'Silent-sensor detector: read rollup keys and sensor health, write health transitions, publish health events',
-    AssumeRolePolicyDocument: policyDocument({ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }),
-    Policies: [
-      { PolicyName: 'health-detector', PolicyDocument: policyDocument(...detectorStatements()) },
-      {
-        PolicyName: UNSCOPED_DETECTOR_POLICY,
-        // The zones: thing groups under the zone parent group.
-        PolicyDocument: policyDocument(allow('ListZoneGroups', ['iot:ListThingGroups'], '*')),
-      },
-    ],
-    Tags: tags(config),
-  });
+  const role = lambdaRole(config, 'Silent-sensor detector: read rollup keys and sensor health, write health transitions, publish health events', [
+    { PolicyName: 'health-detector', PolicyDocument: policyDocument(...detectorStatements()) },
+    {
+      PolicyName: UNSCOPED_DETECTOR_POLICY,
+      // The zones: thing groups under the zone parent group.
+      PolicyDocument: policyDocument(allow('ListZoneGroups', ['iot:ListThingGroups'], '*')),
+    },
+  ]);
 
-  const fn = new Lambda.Function({
-    FunctionName: physicalName('health-detector'),
-    Description: 'Finds sensors silent for SilentSensorPeriods windows; publishes Sensor Silent / Sensor Recovered once each',
-    Runtime: 'nodejs24.x',
-    Architectures: ['arm64'],
-    Handler: 'index.detector',
-    Code: { S3Bucket: param(Param.LambdaCodeS3Bucket), S3Key: param(Param.LambdaCodeS3Key) },
-    Role: arnOf(LogicalId.HealthDetectorRole),
-    MemorySize: DETECTOR_MEMORY_MB,
-    Timeout: DETECTOR_TIMEOUT_SECONDS,
+  const fn = bundledFunction(config, {
+    name: 'health-detector',
+    description: 'Finds sensors silent for SilentSensorPeriods windows; publishes Sensor Silent / Sensor Recovered once each',
+    // The detector's own folder (handlers/detector/), exported by the bundle's entry point.
+    handler: 'index.detector',
+    role: LogicalId.HealthDetectorRole,
+    logGroup: LogicalId.HealthDetectorLogGroup,
+    memorySize: DETECTOR_MEMORY_MB,
+    timeout: DETECTOR_TIMEOUT_SECONDS,
     // One run at a time (a run that outlasts its minute must not race the next over the same health
     // items), and the detector can never take concurrency the processor needs. A throttled scheduled
     // invocation is retried by Lambda within its event age (60 s), after the run before it ended (≤ 50 s).
-    ReservedConcurrentExecutions: DETECTOR_RESERVED_CONCURRENCY,
-    LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: ref(LogicalId.HealthDetectorLogGroup) },
-    Environment: { Variables: detectorEnvironment(config) as Record<string, string> },
-    Tags: tags(config),
+    reservedConcurrency: DETECTOR_RESERVED_CONCURRENCY,
+    environment: detectorEnvironment(config),
   });
 
   const invokeConfig = new Lambda.EventInvokeConfig({
@@ -219,18 +184,15 @@ export function buildHealth(config: HealthConfig): Layer {
         evaluationPeriods: 3,
         datapointsToAlarm: 3,
       },
-      {
+      functionErrorsAlarm({
         id: LogicalId.HealthDetectorErrorsAlarm,
         name: 'health-detector-errors',
         description: 'The silent-sensor detector failed a run: silences and recoveries wait for a run that succeeds',
         runbook: 'Read the detector log group `/aws/lambda/tapstack-<env>-health-detector` (JSON logs). Runs retry every minute by themselves.',
-        namespace: 'AWS/Lambda',
-        metric: 'Errors',
-        dimensions: { FunctionName: ref(LogicalId.HealthDetectorFunction) },
-        threshold: 0,
+        fn: LogicalId.HealthDetectorFunction,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
-      },
+      }),
       queueDepthAlarm({
         id: LogicalId.HealthDetectorDeadLetterQueueAlarm,
         queue: LogicalId.HealthDetectorDeadLetterQueue,

@@ -1,5 +1,5 @@
 /** The processor Lambda, its event source mapping, its queues, its role and the alarms on all of them. */
-import { IAM, Lambda } from 'cloudform-types';
+import { Lambda } from 'cloudform-types';
 import {
   METRIC,
   METRIC_DIMENSION,
@@ -7,23 +7,22 @@ import {
   PROCESSOR_RESOURCES,
   PROCESSOR_SETTINGS,
   SERVICE_NAME,
-  type ResourceBinding,
 } from '../../contract';
 import { queueDepthAlarm, type AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
 import { encryptedQueue, logGroup, tags } from '../defaults';
-import { allow, arn, KINESIS_ACTIONS, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
-import { arnOf, getAtt, ref, sub } from '../intrinsics';
+import { bundledFunction, functionEnvironment, functionErrorsAlarm, functionStatements, lambdaRole } from '../functions';
+import { allow, KINESIS_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
+import { arnOf, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
-import { LogicalId, physicalName, type LogicalIdName } from '../names';
-import { Param, param, parameterOfSetting } from '../parameters';
+import { LogicalId } from '../names';
+import { Param, param } from '../parameters';
 
 type ProcessingConfig = Pick<
   StackConfig,
   | 'project'
   | 'metricsNamespacePrefix'
   | 'queueRetentionSeconds'
-  | 'alertHysteresisPoints'
   | 'processorTimeoutSeconds'
   | 'processorBatchSize'
   | 'processorMaximumRetryAttempts'
@@ -38,55 +37,19 @@ type ProcessingConfig = Pick<
  * The processor's environment: every variable of the contract (contract/env.ts). Resources by
  * their binding; settings from the parameter that feeds them, or from the config.
  */
-export function processorEnvironment(config: ProcessingConfig): Record<string, unknown> {
-  const fromConfig: Record<string, unknown> = {
-    metricsNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
-    alertHysteresisPoints: String(config.alertHysteresisPoints),
-  };
-  const variables: Record<string, unknown> = {};
-  for (const binding of Object.values(PROCESSOR_RESOURCES) as ResourceBinding[]) {
-    const id = binding.resource as LogicalIdName;
-    variables[binding.env] = binding.value === 'Ref' ? ref(id) : getAtt(id, binding.value);
-  }
-  for (const [key, setting] of Object.entries(PROCESSOR_SETTINGS)) {
-    const parameter = parameterOfSetting(key);
-    const value = parameter ? param(parameter) : fromConfig[key];
-    if (value === undefined) throw new Error(`Processor setting ${key} has neither a parameter nor a config value`);
-    variables[setting.env] = value;
-  }
-  return { ...variables, NODE_OPTIONS: '--enable-source-maps' };
-}
+export const processorEnvironment = (config: ProcessingConfig): Record<string, unknown> =>
+  functionEnvironment(config, PROCESSOR_RESOURCES, PROCESSOR_SETTINGS);
 
 /**
  * The processor role's statements: read the stream, then each grant of each resource binding
  * (statements sharing an id share one statement), then the key and its own logs.
  */
-function processorStatements(): PolicyStatement[] {
-  // The event source mapping sends batches it gives up on to the DLQ with the function's role.
-  const extraResources: Record<string, unknown[]> = { QuarantineAndDeadLetter: [arnOf(LogicalId.ProcessorDeadLetterQueue)] };
-  const bySid = new Map<string, { actions: readonly string[]; resources: unknown[] }>();
-  for (const binding of Object.values(PROCESSOR_RESOURCES) as ResourceBinding[]) {
-    const resourceArn =
-      binding.arn === 'Ref'
-        ? ref(binding.resource)
-        : typeof binding.arn === 'object'
-          ? arn(binding.arn.service, `${binding.arn.resourceType}/\${${binding.resource}}`)
-          : arnOf(binding.resource);
-    for (const grant of binding.grants) {
-      const resource = grant.index ? sub(`\${Table}/index/${grant.index}`, { Table: resourceArn }) : resourceArn;
-      const statement = bySid.get(grant.sid) ?? { actions: grant.actions, resources: [] };
-      statement.resources.push(resource);
-      bySid.set(grant.sid, statement);
-    }
-  }
-  for (const [sid, resources] of Object.entries(extraResources)) bySid.get(sid)?.resources.push(...resources);
-  return [
-    allow('ReadStream', KINESIS_ACTIONS.lambdaEventSource, arnOf(LogicalId.ReadingsStream)),
-    ...[...bySid].map(([sid, s]) => allow(sid, s.actions, s.resources.length === 1 ? s.resources[0] : s.resources)),
-    allow('UseStackKey', KMS_USE_ACTIONS, arnOf(LogicalId.EncryptionKey)),
-    allow('WriteOwnLogs', LOGS_WRITE_ACTIONS, sub('${LogGroupArn}:*', { LogGroupArn: arnOf(LogicalId.ProcessorLogGroup) })),
-  ];
-}
+const processorStatements = (): PolicyStatement[] =>
+  functionStatements(PROCESSOR_RESOURCES, LogicalId.ProcessorLogGroup, {
+    first: [allow('ReadStream', KINESIS_ACTIONS.lambdaEventSource, arnOf(LogicalId.ReadingsStream))],
+    // The event source mapping sends batches it gives up on to the DLQ with the function's role.
+    extraResources: { QuarantineAndDeadLetter: [arnOf(LogicalId.ProcessorDeadLetterQueue)] },
+  });
 
 /** Alarms on the processor: falling behind, failing, throttled, its queues, and its two SLOs. */
 function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
@@ -145,17 +108,14 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       // No data is the strongest sign of all that sensors stopped.
       treatMissingData: 'breaching',
     },
-    {
+    functionErrorsAlarm({
       id: LogicalId.ProcessorErrorsAlarm,
       name: 'processor-errors',
       description: 'The processor failed whole invocations (bad data never does this): see its log group',
       runbook:
         'Read the processor log group (JSON logs). A deploy gone wrong: roll back the stack. Access denied: a policy was changed by hand.',
-      namespace: 'AWS/Lambda',
-      metric: 'Errors',
-      dimensions: lambdaDims,
-      threshold: 0,
-    },
+      fn: LogicalId.ProcessorFunction,
+    }),
     {
       id: LogicalId.ProcessorThrottlesAlarm,
       name: 'processor-throttles',
@@ -236,36 +196,20 @@ export function buildProcessing(config: ProcessingConfig): Layer {
   const quarantine = encryptedQueue(config, 'quarantine', LogicalId.QuarantineQueue, { fifo: true });
   const logs = logGroup(config, '/aws/lambda/tapstack-${EnvironmentSuffix}-processor');
 
-  const role = new IAM.Role({
-    Description: 'Processor Lambda: read the stream, write readings and alert state, publish alerts, quarantine bad input',
-    AssumeRolePolicyDocument: policyDocument({
-      Effect: 'Allow',
-      Principal: { Service: 'lambda.amazonaws.com' },
-      Action: 'sts:AssumeRole',
-    }),
-    Policies: [{ PolicyName: 'processor', PolicyDocument: policyDocument(...processorStatements()) }],
-    Tags: tags(config),
-  });
+  const role = lambdaRole(config, 'Processor Lambda: read the stream, write readings and alert state, publish alerts, quarantine bad input', [
+    { PolicyName: 'processor', PolicyDocument: policyDocument(...processorStatements()) },
+  ]);
 
-  const fn = new Lambda.Function({
-    FunctionName: physicalName('processor'),
-    Description: 'Validates, enriches and rolls up sensor readings; alerts on congestion level transitions',
-    Runtime: 'nodejs24.x',
-    Architectures: ['arm64'],
-    Handler: 'index.handler',
-    Code: { S3Bucket: param(Param.LambdaCodeS3Bucket), S3Key: param(Param.LambdaCodeS3Key) },
-    Role: arnOf(LogicalId.ProcessorRole),
-    MemorySize: param(Param.ProcessorMemoryMB),
-    Timeout: config.processorTimeoutSeconds,
-    ReservedConcurrentExecutions: param(Param.ProcessorReservedConcurrency),
-    LoggingConfig: {
-      LogFormat: 'JSON',
-      ApplicationLogLevel: 'INFO',
-      SystemLogLevel: 'WARN',
-      LogGroup: ref(LogicalId.ProcessorLogGroup),
-    },
-    Environment: { Variables: processorEnvironment(config) as Record<string, string> },
-    Tags: tags(config),
+  const fn = bundledFunction(config, {
+    name: 'processor',
+    description: 'Validates, enriches and rolls up sensor readings; alerts on congestion level transitions',
+    handler: 'index.handler',
+    role: LogicalId.ProcessorRole,
+    logGroup: LogicalId.ProcessorLogGroup,
+    memorySize: param(Param.ProcessorMemoryMB),
+    timeout: config.processorTimeoutSeconds,
+    reservedConcurrency: param(Param.ProcessorReservedConcurrency),
+    environment: processorEnvironment(config),
   });
 
   const mapping = new Lambda.EventSourceMapping({

@@ -11,7 +11,7 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesComman
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT } from '../../contract';
 import { zoneShard } from '../../handlers/processor/core/hash';
-import { readDetectorConfig, runDetector, type DetectorConfig, type DetectorOutcome } from '../../handlers/processor/detector';
+import { readDetectorConfig, runDetector, type DetectorConfig, type DetectorOutcome } from '../../handlers/detector/detector';
 import { detectorEnv } from '../../scripts/lib/processor-env';
 import { THING_LAYOUT } from '../../src/layers/provisioning';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';

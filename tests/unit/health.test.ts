@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT } from '../../contract';
 import { zoneShard } from '../../handlers/processor/core/hash';
 import { planHealth, reportingCutoffMs, sightings, type HealthItem } from '../../handlers/processor/core/health';
-import { readDetectorConfig, runDetector, type DetectorOutcome } from '../../handlers/processor/detector';
+import { readDetectorConfig, runDetector, type DetectorOutcome } from '../../handlers/detector/detector';
 import { awsError, FakeAws, type Fault } from '../../scripts/lib/fake-aws';
 import { detectorEnv, EXAMPLE_PHYSICAL_IDS } from '../../scripts/lib/processor-env';
 

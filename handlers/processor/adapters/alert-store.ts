@@ -6,15 +6,14 @@
  * can never apply (and publish) the same transition twice. A batch's changes go out together, 100
  * per call (adapters/conditional-writes.ts).
  */
-import { BatchGetItemCommand, QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ALERT_STATE_TABLE } from '../../../contract';
 import { initialState, type AlertDetail, type AlertState, type PendingAlert } from '../core/alerts';
 import { elevatedBucket } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
-import { UnprocessedKeysError } from '../errors';
-import { allItems, chunk, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, batchGetAll, mapPool } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 import { writeConditionally } from './conditional-writes';
-import { MAX_BATCH_GET_KEYS } from '../limits';
 
 /**
  * A batch whose sensors fall in more buckets than this (a stream of few shards: one shard's
@@ -126,22 +125,8 @@ export class AlertStore {
   private async read(sensorIds: string[]): Promise<Map<string, AlertState>> {
     const { client, tableName, io, counter } = this.deps;
     const states = new Map(sensorIds.map((id) => [id, initialState(id)]));
-    await mapPool(chunk(sensorIds, MAX_BATCH_GET_KEYS), io.concurrency, async (ids) => {
-      let keys: Record<string, AttributeValue>[] = ids.map((id) => ({ [PK]: { S: id } }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        counter.add('BatchGetItem');
-        const out = await retrying(io, 'BatchGetItem', (abortSignal) =>
-          client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }), {
-            abortSignal,
-          }),
-        );
-        for (const item of out.Responses?.[tableName] ?? []) states.set(item[PK]!.S!, stateFromItem(item));
-        keys = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
-        if (keys.length > 0 && !(await waitForRetry(io, attempt))) {
-          throw new UnprocessedKeysError(`BatchGetItem left ${keys.length} keys unprocessed`);
-        }
-      }
-    });
+    const items = await batchGetAll(client, tableName, sensorIds.map((id) => ({ [PK]: { S: id } })), io, counter, { consistentRead: true });
+    for (const item of items) states.set(item[PK]!.S!, stateFromItem(item));
     return states;
   }
 

@@ -1,38 +1,17 @@
 /**
- * How the processor calls AWS: within the invocation's deadline, each call abandoned after a
- * timeout, retryable failures retried with full-jitter backoff, several calls in flight. Every
+ * How the processor calls AWS: within the invocation's deadline (io.ts), each call abandoned after
+ * a timeout, retryable failures retried with full-jitter backoff, several calls in flight. Every
  * failure is logged before it is retried or given up.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type AttributeValue, type BatchGetItemCommandOutput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CallTimeoutError, UnprocessedKeysError } from '../errors';
-import { errorDetail, type Logger } from '../log';
+import type { CallCounter, IoContext } from '../io';
+import { MAX_BATCH_GET_KEYS } from '../limits';
+import { errorDetail } from '../log';
 
-export interface IoContext {
-  /** Epoch ms after which no call is started or retried (the invocation's time, less a margin). */
-  deadlineMs: number;
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
-  /** [0, 1): the jitter source. */
-  random: () => number;
-  /** A call that takes longer than this is abandoned and counts as a retryable failure. */
-  callTimeoutMs: number;
-  /** AWS calls in flight at once, per adapter. */
-  concurrency: number;
-  /** Backoff: the n-th retry waits random(0, min(cap, base × 2^n)) (full jitter). */
-  backoffBaseMs: number;
-  backoffCapMs: number;
-  log: Logger;
-  /** What this invocation's calls took: a retry starts only if one can still answer before the deadline. */
-  latency?: CallLatency;
-}
-
-export const DEFAULT_IO = {
-  callTimeoutMs: 3_000,
-  /** The 50 window TransactWriteItems of a 10,000-record batch of 5,000 sensors go out in 2 rounds. */
-  concurrency: 32,
-  backoffBaseMs: 25,
-  backoffCapMs: 1_000,
-} as const;
+// Moved to io.ts (their own module: the sinks' interface needs them, not the AWS calls); still
+// exported here for the modules that import them from here.
+export { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from '../io';
 
 const RETRYABLE = new Set([
   'ProvisionedThroughputExceededException',
@@ -65,27 +44,6 @@ export function isRetryable(error: unknown): boolean {
 /** Full-jitter delay before retry number `attempt` (0-based). */
 export const backoffMs = (io: IoContext, attempt: number): number =>
   io.random() * Math.min(io.backoffCapMs, io.backoffBaseMs * 2 ** attempt);
-
-/**
- * How long this invocation's calls took to answer (the longest of the last 32): what the next call
- * is expected to take. Time budgets come from the time left and this, not from a fixed timeout.
- */
-export class CallLatency {
-  private readonly recent: number[] = [];
-  private next = 0;
-  observe(ms: number): void {
-    if (this.recent.length < LATENCY_SAMPLES) this.recent.push(ms);
-    else this.recent[this.next] = ms;
-    this.next = (this.next + 1) % LATENCY_SAMPLES;
-  }
-  /** 0 before any call answered. */
-  expectedMs(): number {
-    let max = 0;
-    for (const ms of this.recent) if (ms > max) max = ms;
-    return max;
-  }
-}
-const LATENCY_SAMPLES = 32;
 
 /**
  * Sleeps before the next attempt if, after the wait, a call can still answer before the deadline
@@ -181,23 +139,6 @@ export async function retrying<T>(io: IoContext, operation: string, fn: (abortSi
 type Item = Record<string, AttributeValue>;
 
 /**
- * One conditional DynamoDB UpdateItem (the console's status items, the health store's sensors),
- * retried like any call and counted: false when its condition failed (ConditionalCheckFailedException),
- * which is an answer, not an error. The window and alert-state writes go 100 to a TransactWriteItems
- * instead (conditional-writes.ts).
- */
-export async function conditionalWrite(io: IoContext, counter: CallCounter, operation: string, write: (abortSignal: AbortSignal) => Promise<unknown>): Promise<boolean> {
-  counter.add(operation);
-  try {
-    await retrying(io, operation, write);
-    return true;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
-}
-
-/**
  * Every item of a paginated DynamoDB Query or Scan: pages read one after another from each page's
  * LastEvaluatedKey, each page retried like any call and counted (`onPage` sees each answer, e.g. its
  * consumed capacity).
@@ -219,6 +160,53 @@ export async function allItems<P extends { Items?: Item[]; LastEvaluatedKey?: It
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return items;
+}
+
+/**
+ * Every item of these keys of one table, by BatchGetItem: MAX_BATCH_GET_KEYS keys a call (more is
+ * a ValidationException), several calls in flight, each retried like any call and counted; the
+ * keys a call leaves in UnprocessedKeys (throttling, the 16 MB answer limit) go out again after a
+ * backoff until the deadline, then UnprocessedKeysError (retryable).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+ * `onAnswer` sees each answer with its items (e.g. their consumed capacity). Answers in no order.
+ */
+export async function batchGetAll(
+  client: Pick<DynamoDBClient, 'send'>,
+  tableName: string,
+  keys: readonly Item[],
+  io: IoContext,
+  counter: CallCounter,
+  options: {
+    consistentRead?: boolean;
+    projection?: { expression: string; names: Record<string, string> };
+    returnConsumedCapacity?: boolean;
+    onAnswer?: (out: BatchGetItemCommandOutput, items: Item[]) => void;
+  } = {},
+): Promise<Item[]> {
+  const found: Item[] = [];
+  await mapPool(chunk([...keys], MAX_BATCH_GET_KEYS), io.concurrency, async (batch) => {
+    let pending: Item[] = batch;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      counter.add('BatchGetItem');
+      const request = {
+        Keys: pending,
+        ...(options.consistentRead ? { ConsistentRead: true } : {}),
+        ...(options.projection ? { ProjectionExpression: options.projection.expression, ExpressionAttributeNames: options.projection.names } : {}),
+      };
+      const out = await retrying(io, 'BatchGetItem', (abortSignal) =>
+        client.send(
+          new BatchGetItemCommand({ RequestItems: { [tableName]: request }, ...(options.returnConsumedCapacity ? { ReturnConsumedCapacity: 'TOTAL' } : {}) }),
+          { abortSignal },
+        ),
+      );
+      const items = out.Responses?.[tableName] ?? [];
+      options.onAnswer?.(out, items);
+      found.push(...items);
+      pending = (out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
+      if (pending.length > 0 && !(await waitForRetry(io, attempt))) throw new UnprocessedKeysError(`BatchGetItem left ${pending.length} keys unprocessed`);
+    }
+  });
+  return found;
 }
 
 /**
@@ -266,11 +254,3 @@ export async function mapPool<T, R>(items: T[], concurrency: number, fn: (item: 
 
 export const chunk = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
-
-/** Calls made, by kind, for the benchmark and the logs. */
-export class CallCounter {
-  readonly counts: Record<string, number> = {};
-  add(kind: string, n = 1): void {
-    this.counts[kind] = (this.counts[kind] ?? 0) + n;
-  }
-}

@@ -16,8 +16,10 @@
  * CancellationReasons say which write failed its condition (with the item it failed on:
  * ReturnValuesOnConditionCheckFailure ALL_OLD) and which were throttled or in conflict; the writes
  * whose reason is None were cancelled only for the others and go out again at once. A write whose
- * condition failed is a conflict, answered to its caller to merge again; this is the one place a
- * conflict in a transaction is recognised (a single UpdateItem's: aws-calls.ts conditionalWrite).
+ * condition failed is a conflict, answered to its caller to merge again. A single conditional
+ * UpdateItem (conditionalWrite: the console's acknowledgements, the health store's sensors) answers
+ * the same outcomes. This is the one place a failed condition is recognised (conflictOf), whether
+ * a transaction's cancellation reason or a single write's ConditionalCheckFailedException.
  */
 import {
   TransactWriteItemsCommand,
@@ -26,18 +28,20 @@ import {
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
+import { ConditionalWriteConflict } from '../errors';
 import { errorDetail } from '../log';
-import { call, chunk, isRetryable, mapPool, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { call, chunk, isRetryable, mapPool, retrying, waitForRetry } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 /** DynamoDB TransactWriteItems limit: 100 actions per call. */
 export const MAX_TRANSACT_WRITE_ITEMS = 100;
 
 export type Item = Record<string, AttributeValue>;
 
-/** What became of one write. */
+/** What became of one write: the one shape every conditional write answers. */
 export type WriteOutcome =
   | { kind: 'written' }
-  /** Its condition failed: the item stands as `item` (undefined: there is none). */
+  /** Its condition failed: the item stands as `item` (undefined: there is none, or it was not asked for). */
   | { kind: 'conflict'; item: Item | undefined }
   /** Not written in time (throttled until the deadline, a timeout whose effect is unknown) or refused. */
   | { kind: 'failed' };
@@ -48,8 +52,47 @@ const FAILED: WriteOutcome = { kind: 'failed' };
 /** Cancellation reasons worth another try after a backoff (the others, e.g. ValidationError, are not). */
 const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ProvisionedThroughputExceeded', 'ThrottlingError', 'RequestLimitExceeded']);
 
+/**
+ * The conflict a failure is, or undefined: a single write's ConditionalCheckFailedException (with
+ * the item when the write asked for it), or a transaction's ConditionalCheckFailed cancellation
+ * reason (with the item it failed on). The one place a failed condition is recognised.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#API_UpdateItem_Errors
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CancellationReason.html
+ */
+export function conflictOf(failure: unknown): ConditionalWriteConflict | undefined {
+  if (failure instanceof ConditionalWriteConflict) return failure;
+  const f = failure as { name?: string; Code?: string; Item?: Item } | undefined;
+  if (f?.name === 'ConditionalCheckFailedException' || f?.Code === 'ConditionalCheckFailed') return new ConditionalWriteConflict(f.Item, { cause: failure });
+  return undefined;
+}
+
 /** Whether a write's condition failed: a conflict with another writer (or another attempt of this one). */
-export const isConditionFailure = (reason: CancellationReason | undefined): boolean => reason?.Code === 'ConditionalCheckFailed';
+export const isConditionFailure = (reason: CancellationReason | undefined): boolean => conflictOf(reason) !== undefined;
+
+const conflictOutcome = (conflict: ConditionalWriteConflict): WriteOutcome => ({ kind: 'conflict', item: conflict.item as Item | undefined });
+
+/**
+ * One conditional DynamoDB write (an UpdateItem of the console's acknowledgement, of the health
+ * store's sensors), retried like any call and counted: written, or a conflict when its condition
+ * failed, which is an answer, not an error; anything else is thrown. The window and alert-state
+ * writes go 100 to a TransactWriteItems instead (writeConditionally).
+ */
+export async function conditionalWrite(
+  io: IoContext,
+  counter: CallCounter,
+  operation: string,
+  write: (abortSignal: AbortSignal) => Promise<unknown>,
+): Promise<Exclude<WriteOutcome, { kind: 'failed' }>> {
+  counter.add(operation);
+  try {
+    await retrying(io, operation, write);
+    return WRITTEN as { kind: 'written' };
+  } catch (error) {
+    const conflict = conflictOf(error);
+    if (conflict) return conflictOutcome(conflict) as { kind: 'conflict'; item: Item | undefined };
+    throw error;
+  }
+}
 
 const cancellationReasons = (error: unknown): CancellationReason[] | undefined =>
   (error as { name?: string })?.name === 'TransactionCanceledException' ? (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons : undefined;
@@ -83,7 +126,8 @@ export async function writeConditionally(client: DynamoDBClient, writes: readonl
         const refused: string[] = [];
         group.forEach((i, k) => {
           const reason = reasons[k];
-          if (isConditionFailure(reason)) outcomes[i] = { kind: 'conflict', item: reason!.Item };
+          const conflict = conflictOf(reason);
+          if (conflict) outcomes[i] = conflictOutcome(conflict);
           else if (reason?.Code === undefined || reason.Code === 'None') now.push(i);
           else if (RETRYABLE_REASONS.has(reason.Code)) later.push(i);
           else refused.push(reason.Code);

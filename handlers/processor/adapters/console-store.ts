@@ -8,7 +8,6 @@
  */
 import { GetMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
-  BatchGetItemCommand,
   GetItemCommand,
   QueryCommand,
   ScanCommand,
@@ -33,10 +32,10 @@ import {
 } from '../../../contract';
 import type { AlertState } from '../console/views';
 import { LEVELS, type Level } from '../core/types';
-import { UnprocessedKeysError } from '../errors';
-import { allItems, chunk, conditionalWrite, mapPool, retrying, waitForRetry, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, batchGetAll, mapPool, retrying } from './aws-calls';
+import { conditionalWrite } from './conditional-writes';
+import type { CallCounter, IoContext } from '../io';
 import { itemReadUnits, pageReadUnits } from './item-size';
-import { MAX_BATCH_GET_KEYS } from '../limits';
 
 type Item = Record<string, AttributeValue>;
 
@@ -187,29 +186,15 @@ export async function activeAlertStates(client: DynamoDBClient, tableName: strin
   const keys = await scanAll(client, tableName, ALERT_STATE_TABLE.elevatedIndexName, io, counter, meter);
   const ids = [...new Set(keys.map((k) => k[A.sensorId]?.S).filter((id): id is string => id !== undefined))];
   const states: AlertState[] = [];
-  await mapPool(chunk(ids, MAX_BATCH_GET_KEYS), io.concurrency, async (batch) => {
-    let pending: Item[] = batch.map((id) => ({ [A.sensorId]: { S: id } }));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      counter.add('BatchGetItem');
-      const out = await retrying(io, 'BatchGetItem', (abortSignal) =>
-        client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [tableName]: { Keys: pending, ProjectionExpression: ALERT_PROJECTION.expression, ExpressionAttributeNames: ALERT_PROJECTION.names } },
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-          { abortSignal },
-        ),
-      );
-      const items = out.Responses?.[tableName] ?? [];
-      meter.add(out.ConsumedCapacity?.[0], itemReadUnits(items, false));
-      for (const item of items) {
-        const state = alertStateFromItem(item);
-        if (state) states.push(state);
-      }
-      pending = (out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined) ?? [];
-      if (pending.length > 0 && !(await waitForRetry(io, attempt))) throw new UnprocessedKeysError(`BatchGetItem left ${pending.length} keys unprocessed`);
-    }
+  const items = await batchGetAll(client, tableName, ids.map((id) => ({ [A.sensorId]: { S: id } })), io, counter, {
+    projection: ALERT_PROJECTION,
+    returnConsumedCapacity: true,
+    onAnswer: (out, page) => meter.add(out.ConsumedCapacity?.[0], itemReadUnits(page, false)),
   });
+  for (const item of items) {
+    const state = alertStateFromItem(item);
+    if (state) states.push(state);
+  }
   return states;
 }
 
@@ -281,7 +266,7 @@ export async function acknowledgeAlert(
   io: IoContext,
   counter: CallCounter,
 ): Promise<'acknowledged' | 'already'> {
-  const written = await conditionalWrite(io, counter, 'UpdateItem', (abortSignal) =>
+  const outcome = await conditionalWrite(io, counter, 'UpdateItem', (abortSignal) =>
     client.send(
       new UpdateItemCommand({
         TableName: tableName,
@@ -301,7 +286,7 @@ export async function acknowledgeAlert(
       { abortSignal },
     ),
   );
-  return written ? 'acknowledged' : 'already';
+  return outcome.kind === 'written' ? 'acknowledged' : 'already';
 }
 
 /** One rollup window of a sensor, as the console shows it (what the processor wrote, by name). */

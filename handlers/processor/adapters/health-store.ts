@@ -4,12 +4,14 @@
  * groups of the registry) and the health events (PutEvents). Each takes its client.
  */
 import { QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ListThingGroupsCommand, type IoTClient } from '@aws-sdk/client-iot';
 import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT, type HealthState } from '../../../contract';
 import { detailTypeOf, type HealthEvent, type HealthItem } from '../core/health';
-import { MAX_PUT_EVENTS_ENTRIES } from './alert-publisher';
-import { allItems, conditionalWrite, mapPool, retrying, sendInChunks, type CallCounter, type IoContext } from './aws-calls';
+import { allItems, mapPool, retrying } from './aws-calls';
+import { conditionalWrite } from './conditional-writes';
+import { publishEvents, type EventKind } from './events';
+import type { CallCounter, IoContext } from '../io';
 
 type Item = Record<string, AttributeValue>;
 const H = HEALTH_TABLE;
@@ -113,7 +115,7 @@ async function update(
   io: IoContext,
   counter: CallCounter,
 ): Promise<boolean> {
-  return conditionalWrite(io, counter, 'UpdateItem', (abortSignal) =>
+  const outcome = await conditionalWrite(io, counter, 'UpdateItem', (abortSignal) =>
     client.send(
       new UpdateItemCommand({
         TableName: tableName,
@@ -126,6 +128,7 @@ async function update(
       { abortSignal },
     ),
   );
+  return outcome.kind === 'written';
 }
 
 /** The health table's writes. Every one is conditioned, so overlapping runs and retries change an item once. */
@@ -268,7 +271,16 @@ export function healthWriter(client: DynamoDBClient, tableName: string, io: IoCo
 }
 export type HealthWriter = ReturnType<typeof healthWriter>;
 
-/** Health events → PutEvents, 10 per call; answers the events EventBridge did not take. */
+const HEALTH_EVENTS: EventKind<HealthEvent> = {
+  noun: 'health events',
+  idsField: 'event_ids',
+  id: (event) => event.event_id,
+  source: SENSOR_HEALTH_EVENT.source,
+  detailType: detailTypeOf,
+  time: (event) => new Date(event.detected_at),
+};
+
+/** Health events → the bus, through the one EventBridge publisher (events.ts); answers the events EventBridge did not take. */
 export async function publishHealthEvents(
   client: EventBridgeClient,
   eventBusName: string,
@@ -276,22 +288,5 @@ export async function publishHealthEvents(
   io: IoContext,
   counter: CallCounter,
 ): Promise<HealthEvent[]> {
-  const { failed } = await sendInChunks(io, 'PutEvents', events, MAX_PUT_EVENTS_ENTRIES, async (pending, abortSignal) => {
-    counter.add('PutEvents');
-    const out = await client.send(
-      new PutEventsCommand({
-        Entries: pending.map((event) => ({
-          EventBusName: eventBusName,
-          Source: SENSOR_HEALTH_EVENT.source,
-          DetailType: detailTypeOf(event),
-          Detail: JSON.stringify(event),
-          Time: new Date(event.detected_at),
-        })),
-      }),
-      { abortSignal },
-    );
-    const entries = out.Entries ?? [];
-    return pending.filter((_, i) => entries[i] === undefined || entries[i]!.ErrorCode !== undefined);
-  });
-  return failed;
+  return (await publishEvents(client, eventBusName, HEALTH_EVENTS, events, io, counter)).failed;
 }

@@ -5,7 +5,8 @@
  */
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { READINGS_TABLE } from '../../../contract';
-import { mapPool, retrying, type CallCounter, type IoContext } from './aws-calls';
+import { mapPool, retrying } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 /** Sensor → epoch ms of its newest stored reading (sensors with none are absent). */
 export async function latestReadingTimes(

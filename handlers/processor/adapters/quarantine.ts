@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QuarantinedRecord } from '../core/types';
-import { sendInChunks, type CallCounter, type IoContext } from './aws-calls';
+import { sendInChunks } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 /** SQS SendMessageBatch limit. */
 export const MAX_SEND_MESSAGE_BATCH = 10;

@@ -20,7 +20,8 @@
  */
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
 import type { InputRecord } from '../core/types';
-import { sendInGroups, type CallCounter, type IoContext } from './aws-calls';
+import { sendInGroups } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 /**
  * PutRecordBatch limits, which cannot be raised: 500 records per call; a record's data at most

@@ -9,7 +9,8 @@ import { UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aw
 import { SENSOR_STATUS_TABLE } from '../../../contract';
 import { MAX_SENSORS_PER_STATUS_WRITE, type StatusWrite } from '../core/status';
 import { errorDetail } from '../log';
-import { mapPool, retrying, type CallCounter, type IoContext } from './aws-calls';
+import { mapPool, retrying } from './aws-calls';
+import type { CallCounter, IoContext } from '../io';
 
 /** The names, values and SET clauses of a write's n-th sensor, made once. */
 const NAME_KEYS = Array.from({ length: MAX_SENSORS_PER_STATUS_WRITE }, (_, i) => `#s${i}`);

@@ -112,3 +112,36 @@ describe('verificationCertificate', () => {
     expect(opensslVerify(ca.certificatePem, pem)).toMatch(/: OK$/);
   });
 });
+
+describe('issueCertificate (certificates issued in one place: devices, and the local broker of npm start)', () => {
+  it("signs the simulator broker's server certificate: serverAuth for localhost / 127.0.0.1, chaining to the local CA, accepted by a TLS client", async () => {
+    const { createLocalPki } = await import('../../../../scripts/simulate/pki');
+    const pki = await createLocalPki(now);
+    const server = new x509.X509Certificate(pki.server.certificatePem);
+    expect(server.subject).toBe('CN=localhost');
+    expect(server.getExtension(x509.BasicConstraintsExtension)!.ca).toBe(false);
+    expect(server.getExtension(x509.ExtendedKeyUsageExtension)!.usages).toEqual([x509.ExtendedKeyUsage.serverAuth]);
+    expect(server.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON()).toEqual([
+      { type: 'dns', value: 'localhost' },
+      { type: 'ip', value: '127.0.0.1' },
+    ]);
+    expect(opensslVerify(pki.caPem, pki.server.certificatePem)).toContain('OK');
+
+    const tls = await import('node:tls');
+    const listener = tls.createServer({ key: pki.server.keyPem, cert: pki.server.certificatePem }, (socket) => socket.end('hello'));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (listener.address() as { port: number }).port;
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.caPem }, () => undefined);
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+      expect(answer).toBe('hello');
+    } finally {
+      listener.close();
+    }
+  });
+});

@@ -1,9 +1,12 @@
 /**
- * The silent-sensor detector: a second entry point of the processor bundle (`index.detector`), run
- * every minute by an EventBridge Scheduler schedule. One run: read the health table (the expected
- * sensors), read which sensors have a rollup window in the last SilentSensorPeriods periods (keys of
- * the zone index the processor already writes: no write is added to the data path), decide the
- * transitions (core/health.ts), write each one conditioned on the version it read with its event in
+ * The silent-sensor detector: a second entry point of the processor bundle (`index.detector`, the
+ * processor's handlers/processor/index.ts exports it, so the template's Handler is the same), run
+ * every minute by an EventBridge Scheduler schedule. Its own folder; the processor's pure core
+ * (core/health.ts), adapters (adapters/health-store.ts) and settings reader are shared.
+ *
+ * One run: read the health table (the expected sensors), read which sensors have a rollup window
+ * in the last SilentSensorPeriods periods (keys of the zone index the processor already writes: no
+ * write is added to the data path), decide the transitions (core/health.ts), write each one conditioned on the version it read with its event in
  * the item's outbox, publish the events, empty the outboxes, and emit per-zone metrics.
  *
  * Exactly once, as the alerts: overlapping runs and retries write a transition once (the version
@@ -17,9 +20,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IoTClient } from '@aws-sdk/client-iot';
 import type { Context } from 'aws-lambda';
 import { DETECTOR_RESOURCES, DETECTOR_SETTINGS, type DetectorResource } from '../../contract';
-import { CallCounter, DEFAULT_IO, mapPool, type IoContext } from './adapters/aws-calls';
-import { healthWriter, publishHealthEvents, recentWindowKeys, registryZones, scanHealth } from './adapters/health-store';
-import { latestReadingTimes } from './adapters/latest-reading';
+import { mapPool } from '../processor/adapters/aws-calls';
+import { healthWriter, publishHealthEvents, recentWindowKeys, registryZones, scanHealth } from '../processor/adapters/health-store';
+import { latestReadingTimes } from '../processor/adapters/latest-reading';
 import {
   healthEmfDocuments,
   healthEvent,
@@ -28,32 +31,22 @@ import {
   sightings,
   type HealthEvent,
   type ZoneHealth,
-} from './core/health';
-import { readFunctionEnv, type FunctionConfig } from './function-env';
-import { CLAIM_MARGIN_MS } from './limits';
-import { jsonLogger } from './log';
+} from '../processor/core/health';
+import { readFunctionEnv, type FunctionConfig } from '../processor/function-env';
+import { CallCounter, invocationIo, type FunctionDeps, type IoTuning, type SendOnly } from '../processor/io';
+import { CLAIM_MARGIN_MS } from '../processor/limits';
 
 export type DetectorConfig = FunctionConfig<DetectorResource, typeof DETECTOR_SETTINGS>;
 
-/** Reads and checks the detector's variables (contract/health.ts); one error lists every problem. */
+/** Reads and checks the detector's variables (contract/health.ts, contract/env.ts); one error lists every problem. */
 export const readDetectorConfig = (env: Record<string, string | undefined>): DetectorConfig => readFunctionEnv('detector', DETECTOR_RESOURCES, DETECTOR_SETTINGS, env);
 
-export interface DetectorClients {
-  dynamodb: Pick<DynamoDBClient, 'send'>;
-  eventbridge: Pick<EventBridgeClient, 'send'>;
-  iot: Pick<IoTClient, 'send'>;
-}
+export type DetectorClients = SendOnly<{ dynamodb: DynamoDBClient; eventbridge: EventBridgeClient; iot: IoTClient }>;
 
-export interface DetectorDeps {
-  config: DetectorConfig;
-  clients: DetectorClients;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  write?: (line: string) => void;
+export interface DetectorDeps extends FunctionDeps<DetectorConfig, DetectorClients> {
   /** Identifies this run's claims (a fresh UUID by default). */
   runId?: string;
-  io?: Partial<Pick<IoContext, 'callTimeoutMs' | 'concurrency' | 'backoffBaseMs' | 'backoffCapMs'>>;
+  io?: IoTuning;
 }
 
 export interface DetectorOutcome {
@@ -79,15 +72,7 @@ export async function runDetector(deps: DetectorDeps, remainingMs: number): Prom
   const write = deps.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const startedAt = now();
   const runId = deps.runId ?? randomUUID();
-  const io: IoContext = {
-    ...DEFAULT_IO,
-    ...deps.io,
-    deadlineMs: startedAt + remainingMs - DETECTOR_SAFETY_MARGIN_MS,
-    now,
-    sleep: deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
-    random: deps.random ?? Math.random,
-    log: jsonLogger(write, now),
-  };
+  const io = invocationIo({ deadlineMs: startedAt + remainingMs - DETECTOR_SAFETY_MARGIN_MS, now, write, tuning: deps.io, sleep: deps.sleep, random: deps.random });
   const counter = new CallCounter();
   const dynamodb = clients.dynamodb as DynamoDBClient;
 
