@@ -235,17 +235,18 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
  * from the one before (the first from 0), about two bytes a reading at 1 Hz where a number set
  * takes five or six. `after` and `packed` continue an encoding: the offsets after `after`, appended.
  */
-export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0): Uint8Array {
+export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0): Buffer {
   const first = packed.length === 0 ? 0 : after;
-  // The exact size first (one array, no copy or view of it afterwards): a few bytes, which V8 keeps
-  // in its own heap (typed arrays of up to 64 bytes) rather than in a slice of Node's Buffer pool.
+  // The exact size first (one buffer, no copy or view of it afterwards). A Buffer, a slice of Node's
+  // pool, rather than a Uint8Array that small, which V8 would keep in its heap: the SDK reads the
+  // bytes through `.buffer` to encode them (base64), and that moves such an array out of the heap.
   let size = packed.length;
   let previous = first;
   for (const offset of offsets) {
     size += varintBytes(offset - previous);
     previous = offset;
   }
-  const out = new Uint8Array(size);
+  const out = Buffer.allocUnsafe(size);
   out.set(packed, 0);
   let at = packed.length;
   previous = first;
