@@ -144,38 +144,6 @@ export interface FixedAttributes {
   shard: AttributeValue;
   first: AttributeValue;
   count: AttributeValue;
-  /** The window's values that often stay as they were (undefined until its second write). */
-  memo: ValueMemo | undefined;
-}
-
-/**
- * The attribute values a window's writes made for its minima, maxima and last values (by slot:
- * each statistic's minimum and maximum, then each last value), and the number or text each stands
- * for: a value that did not change since the window's last write is that write's (attribute values
- * are never changed once made, so items may share them). Kept for a window written more than once.
- */
-interface ValueMemo {
-  keys: (number | string | undefined)[];
-  values: (AttributeValue | undefined)[];
-}
-const MEMO_SLOTS = 2 * STAT_COUNT + LAST_FIELDS.length;
-const newMemo = (): ValueMemo => ({ keys: new Array(MEMO_SLOTS).fill(undefined), values: new Array(MEMO_SLOTS).fill(undefined) });
-
-function memoMilli(memo: ValueMemo | undefined, slot: number, thousandths: number): AttributeValue {
-  if (memo === undefined) return milliNumber(thousandths);
-  if (memo.keys[slot] === thousandths) return memo.values[slot]!;
-  const value = milliNumber(thousandths);
-  memo.keys[slot] = thousandths;
-  memo.values[slot] = value;
-  return value;
-}
-function memoLast(memo: ValueMemo | undefined, slot: number, field: RolledUpField, raw: number | string): AttributeValue {
-  if (memo === undefined) return lastValue(field, raw);
-  if (memo.keys[slot] === raw) return memo.values[slot]!;
-  const value = lastValue(field, raw);
-  memo.keys[slot] = raw;
-  memo.values[slot] = value;
-  return value;
 }
 
 /** The item of a window (and its fixed attributes, reusing those of `reuse` that still hold). */
@@ -193,9 +161,7 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
     shard: sameZone ? reuse.shard : s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)),
     first: reuse !== undefined && reuse.first.S === a.firstTimestamp ? reuse.first : s(a.firstTimestamp),
     count: n(count),
-    memo: reuse === undefined ? undefined : (reuse.memo ?? newMemo()),
   };
-  const memo = fixed.memo;
   const item: Item = { ...itemTemplate(mask) };
   item[PK] = fixed.pk;
   item[SK] = fixed.sk;
@@ -211,12 +177,12 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
     if (at.count) item[at.count] = n(had);
     if (at.sum) item[at.sum] = milliNumber(a.sums[i]!);
     if (at.mean) item[at.mean] = milliNumber(Math.round(a.sums[i]! / had));
-    if (at.min) item[at.min] = memoMilli(memo, 2 * i, a.mins[i]!);
-    if (at.max) item[at.max] = memoMilli(memo, 2 * i + 1, a.maxs[i]!);
+    if (at.min) item[at.min] = milliNumber(a.mins[i]!);
+    if (at.max) item[at.max] = milliNumber(a.maxs[i]!);
   }
   for (let j = 0; j < LAST_FIELDS.length; j++) {
     const value = last[LAST_FIELDS[j]!];
-    if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = memoLast(memo, 2 * STAT_COUNT + j, LAST_FIELDS[j]!, value);
+    if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = lastValue(LAST_FIELDS[j]!, value);
   }
   item.traffic_flow_score_sum = milliNumber(a.flowSum);
   // The flow score is kept with one decimal, as each reading's.
