@@ -1,6 +1,7 @@
 /** The contract shared by the template (src/), the processor (handlers/), the scripts and the tests. */
 export * from './env';
 export * from './names';
+export * from './metrics';
 export * from './reading';
 export * from './health';
 export * from './console';

@@ -3,6 +3,7 @@
  * alert event, the IoT topic, metric names and the environment suffix. One module, so a rename
  * cannot drift between the trees.
  */
+import { COUNT_METRICS } from './metrics';
 
 /** The environment suffix of every physical name: lowercase (S3 bucket names allow no uppercase). */
 export const ENVIRONMENT_SUFFIX_PATTERN = /^[a-z0-9]{1,12}$/;
@@ -74,25 +75,12 @@ export const ALERT_EVENT = {
   detailType: 'Traffic Congestion Alert',
 } as const;
 
-/** Metric names the processor emits (Embedded Metric Format) and the template alarms on. */
+/**
+ * Metric names the processor emits (Embedded Metric Format) and the template alarms on: every
+ * count of a batch by its key (contract/metrics.ts BATCH_COUNTS), then the others.
+ */
 export const METRIC = {
-  recordsIn: 'RecordsIn',
-  recordsStored: 'RecordsStored',
-  recordsQuarantined: 'RecordsQuarantined',
-  recordsRetried: 'RecordsRetried',
-  itemsWritten: 'ItemsWritten',
-  alertsPublished: 'AlertsPublished',
-  alertsSuppressed: 'AlertsSuppressed',
-  /** Readings that could not move the alert state: not newer than what it (or the readings table) has seen. */
-  alertsStale: 'AlertsStale',
-  /** Records put back on the stream (a redrive): stored, but left out of the latency SLOs. */
-  recordsReplayed: 'RecordsReplayed',
-  /** Firehose records (each a batch's readings, newline-delimited) the raw-data lake took. */
-  rawRecordsDelivered: 'RawRecordsDelivered',
-  /** Firehose records given up on (retries exhausted): their readings are reported for retry. */
-  rawDeliveryFailures: 'RawDeliveryFailures',
-  /** Writes of the console's sensor-status items given up on (the next batch writes those sensors again). */
-  sensorStatusWriteFailures: 'SensorStatusWriteFailures',
+  ...COUNT_METRICS,
   endToEndLatencyMs: 'EndToEndLatencyMs',
   alertLatencyMs: 'AlertLatencyMs',
   zoneCongestionIndex: 'ZoneCongestionIndex',

@@ -5,8 +5,9 @@
  */
 import { CloudWatch, type IntrinsicFunction } from 'cloudform-types';
 import type { StackConfig } from './config';
-import { tags } from './defaults';
-import { getAtt, ref, sub } from './intrinsics';
+import { queueMetric, tags } from './defaults';
+import { ref, sub } from './intrinsics';
+import { alarmMetric, type Metric } from './metrics';
 import { LogicalId, physicalNamePattern, type LogicalIdName } from './names';
 
 interface AlarmBase {
@@ -93,9 +94,7 @@ export function queueDepthAlarm(
     name: spec.name,
     description: spec.description,
     runbook: spec.runbook,
-    namespace: 'AWS/SQS',
-    metric: 'ApproximateNumberOfMessagesVisible',
-    dimensions: { QueueName: getAtt(spec.queue, 'QueueName') },
+    ...alarmMetric(queueMetric(spec.queue, 'ApproximateNumberOfMessagesVisible')),
     statistic: 'Maximum',
     threshold: spec.threshold ?? 0,
     periodSeconds: 300,
@@ -104,16 +103,14 @@ export function queueDepthAlarm(
 
 /** DynamoDB throttling writes to a table or one of its indexes (3 of 5 minutes). */
 export function writeThrottleAlarm(
-  spec: Pick<AlarmBase, 'id' | 'name' | 'runbook'> & { what: string; table: LogicalIdName; index?: string },
+  spec: Pick<AlarmBase, 'id' | 'name' | 'runbook'> & { what: string; metric: Metric },
 ): MetricAlarmSpec {
   return {
     id: spec.id,
     name: spec.name,
     description: `DynamoDB is throttling writes to ${spec.what}: the processor retries with backoff, then reports records for retry`,
     runbook: spec.runbook,
-    namespace: 'AWS/DynamoDB',
-    metric: 'WriteThrottleEvents',
-    dimensions: { TableName: ref(spec.table), ...(spec.index ? { GlobalSecondaryIndexName: spec.index } : {}) },
+    ...alarmMetric(spec.metric),
     threshold: 0,
     evaluationPeriods: 5,
     datapointsToAlarm: 3,

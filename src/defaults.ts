@@ -11,6 +11,7 @@ import type { StackConfig } from './config';
 import type { Layer } from './layer';
 import { denyInsecureTransport, policyDocument, publisherStatement, type PolicyStatement, type ServicePublisher } from './iam';
 import { arnOf, ifCondition, ref, sub } from './intrinsics';
+import { metric, type Metric } from './metrics';
 import { LogicalId, physicalName, type LogicalIdName } from './names';
 import { Cond, Param, param } from './parameters';
 
@@ -98,6 +99,10 @@ function resourcePolicy(publishAction: string, tlsAction: string, resource: unkn
     denyInsecureTransport(tlsAction, resource),
   );
 }
+
+/** A metric of one of the stack's queues (AWS/SQS, by its name). */
+export const queueMetric = (queue: LogicalIdName, name: 'ApproximateNumberOfMessagesVisible'): Metric =>
+  metric('AWS/SQS', name, { QueueName: `\${${queue}.QueueName}` });
 
 /**
  * An encrypted queue that keeps messages as long as SQS allows, and its policy: the publishers'

@@ -11,6 +11,7 @@ import type { StackConfig } from './config';
 import { tags, type TagConfig } from './defaults';
 import { allow, arn, KMS_USE_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument, type PolicyStatement } from './iam';
 import { arnOf, getAtt, ref, sub } from './intrinsics';
+import { alarmMetric, metric, type Metric } from './metrics';
 import { LogicalId, physicalName, type LogicalIdName } from './names';
 import { Param, param, parameterOfSetting } from './parameters';
 
@@ -122,6 +123,10 @@ export const bundledFunction = (config: TagConfig, spec: BundledFunctionSpec): L
     Tags: tags(config),
   });
 
+/** A metric of one of the stack's functions (AWS/Lambda, by its name). */
+export const functionMetric = (fn: LogicalIdName, name: 'IteratorAge' | 'Duration' | 'Errors' | 'Throttles'): Metric =>
+  metric('AWS/Lambda', name, { FunctionName: `\${${fn}}` });
+
 /** A function failed invocations (Lambda's Errors metric above 0). */
 export const functionErrorsAlarm = (
   spec: Pick<MetricAlarmSpec, 'id' | 'name' | 'description' | 'runbook' | 'evaluationPeriods' | 'datapointsToAlarm'> & { fn: LogicalIdName },
@@ -130,9 +135,7 @@ export const functionErrorsAlarm = (
   name: spec.name,
   description: spec.description,
   runbook: spec.runbook,
-  namespace: 'AWS/Lambda',
-  metric: 'Errors',
-  dimensions: { FunctionName: ref(spec.fn) },
+  ...alarmMetric(functionMetric(spec.fn, 'Errors')),
   threshold: 0,
   ...(spec.evaluationPeriods === undefined ? {} : { evaluationPeriods: spec.evaluationPeriods }),
   ...(spec.datapointsToAlarm === undefined ? {} : { datapointsToAlarm: spec.datapointsToAlarm }),

@@ -4,22 +4,19 @@
  * ends in exactly one place: stored, quarantined, or reported back for retry (batchItemFailures).
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from './adapters/aws-calls';
+import { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from './io';
 import type { ProcessorConfig } from './config';
 import { analyseBatch } from './core/batch';
-import { emfDocuments, type BatchCounts } from './core/metrics';
+import { SINK_COUNTS, type BatchCounts, type HandlerCount, type SinkCount } from '../../contract';
+import { emfDocuments } from './core/metrics';
 import type { InputRecord } from './core/types';
 import { jsonLogger } from './log';
-import { processorSinks, type Clients } from './outputs';
-import type { Sink, SinkCount } from './sinks/sink';
-
-export type { Clients };
+import type { Sink } from './sinks/sink';
 
 export interface HandlerDeps {
   config: ProcessorConfig;
-  /** The outputs; built from `clients` (outputs.ts) when not given. */
-  sinks?: Sink[];
-  clients?: Clients;
+  /** The outputs (processorSinks in outputs.ts; tests may pass their own). */
+  sinks: Sink[];
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -66,7 +63,7 @@ export async function processBatch(
   const now = deps.now ?? Date.now;
   const write = deps.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const { config } = deps;
-  const sinks = deps.sinks ?? processorSinks(config, deps.clients ?? missingClients());
+  const { sinks } = deps;
   const startedAt = now();
   const log = jsonLogger(write, now);
   const remainingMs = context.getRemainingTimeInMillis();
@@ -94,21 +91,19 @@ export async function processBatch(
   for (const result of results) for (const i of result.failedRecords) retry.add(i);
   const quarantinedIndices = new Set(batch.quarantined.map((q) => q.index));
   const retriedQuarantined = [...retry].filter((i) => quarantinedIndices.has(i)).length;
-  const sum = (key: SinkCount) => results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0);
-  const outcome: BatchOutcome = {
-    response: { batchItemFailures: [...retry].sort((a, b) => a - b).map((i) => ({ itemIdentifier: records[i]!.sequenceNumber })) },
+  // The counts of contract/metrics.ts: the handler's own, then every sink count summed over the sinks.
+  const handlerCounts: Record<HandlerCount, number> = {
     recordsIn: records.length,
     stored: records.length - batch.quarantined.length - (retry.size - retriedQuarantined),
     quarantined: batch.quarantined.length - retriedQuarantined,
     retried: retry.size,
-    itemsWritten: sum('itemsWritten'),
-    alertsPublished: sum('alertsPublished'),
-    alertsSuppressed: sum('alertsSuppressed'),
-    alertsStale: sum('alertsStale'),
     replayed: batch.replayed,
-    rawRecordsDelivered: sum('rawRecordsDelivered'),
-    rawDeliveryFailures: sum('rawDeliveryFailures'),
-    statusWriteFailures: sum('statusWriteFailures'),
+  };
+  const sinkCounts = Object.fromEntries(SINK_COUNTS.map((key) => [key, results.reduce((n, r) => n + (r.counts?.[key] ?? 0), 0)])) as Record<SinkCount, number>;
+  const counts: BatchCounts = { ...handlerCounts, ...sinkCounts };
+  const outcome: BatchOutcome = {
+    response: { batchItemFailures: [...retry].sort((a, b) => a - b).map((i) => ({ itemIdentifier: records[i]!.sequenceNumber })) },
+    ...counts,
     calls: counter.counts,
   };
   const latencies = {
@@ -117,8 +112,4 @@ export async function processBatch(
   };
   for (const line of emfDocuments(config.metricsNamespace, startedAt, outcome, latencies, batch.zones)) write(line);
   return outcome;
-}
-
-function missingClients(): never {
-  throw new TypeError('processBatch needs either sinks or clients');
 }

@@ -1,6 +1,6 @@
 /**
  * AWS over local HTTP for the benchmark: DynamoDB, EventBridge, SQS and Firehose's JSON protocols
- * (the `x-amz-target` header names the operation) answered by AWS in memory (fake-aws.ts), in a
+ * (the `x-amz-target` header names the operation) answered by AWS in memory (tests/doubles/fake-aws.ts), in a
  * child process, so that the real AWS SDK's cost (serialising, signing, HTTP, parsing) is measured
  * in the benchmark's process and the stub's is not. Not an emulator of errors or limits beyond what
  * fake-aws.ts models; `npm run bench` uses it to measure CPU per record, not behaviour.
@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
-import { FakeAws, type TableSpec } from '../lib/fake-aws';
+import { FakeAws, type TableSpec } from '../../tests/doubles/fake-aws';
 import { stopChild } from '../lib/processes';
 
 export interface AwsStub {

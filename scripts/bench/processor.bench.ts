@@ -24,13 +24,13 @@ import { analyseBatch } from '../../handlers/processor/core/batch';
 import { packRecords } from '../../handlers/processor/adapters/raw-data';
 import { validPositions } from '../../handlers/processor/sinks/raw-data';
 import { isValidReading, isValidReadingFast, RAW_COLUMNS } from '../../contract';
-import { processorSinks, type Clients } from '../../handlers/processor/outputs';
+import { processorSinks } from '../../handlers/processor/outputs';
 import type { Sink } from '../../handlers/processor/sinks/sink';
 import { readConfig } from '../../handlers/processor/config';
 import { bundleProcessor } from '../bundle';
 import { scriptFlags } from '../cli';
 import { ROOT } from '../lib/paths';
-import { FakeAws } from '../lib/fake-aws';
+import { FakeAws } from '../../tests/doubles/fake-aws';
 import { ALERT_STATE_TABLE, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../../contract';
 import { EXAMPLE_PHYSICAL_IDS, processorEnv } from '../lib/processor-env';
 import { BENCH_SHAPE, decodeFloorNs, INVALID_SHARE, makeEvent, PRODUCTION_SHAPE, RECORDS, SENSORS, type Shape } from './batches';
@@ -47,7 +47,7 @@ const IO_LATENCY_MS = 10;
 const config = readConfig(processorEnv(EXAMPLE_PHYSICAL_IDS, { metricsNamespace: 'TapStack/bench' }));
 
 /**
- * A Lambda container: AWS answered in memory (scripts/lib/fake-aws.ts) after `latencyMs` (0: on
+ * A Lambda container: AWS answered in memory (tests/doubles/fake-aws.ts) after `latencyMs` (0: on
  * the next microtask), and the processor's sinks built once, as index.ts builds them per container
  * (so the readings sink remembers the windows it wrote). The alert-state table is kept: after a
  * first batch the benchmark sees the steady state of a running stream (congested sensors already
@@ -69,8 +69,7 @@ function container(latencyMs: number, lake?: (aws: FakeAws) => void): Sink[] {
     },
   });
   lake?.(aws);
-  const client = aws.client();
-  return processorSinks(config, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients);
+  return processorSinks(config, aws.clients());
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -1,10 +1,10 @@
 /**
- * The console API's tables in AWS in memory (scripts/lib/fake-aws.ts), keyed and indexed as the
+ * The console API's tables in AWS in memory (tests/doubles/fake-aws.ts), keyed and indexed as the
  * template declares them, under the example names of scripts/lib/processor-env.ts (so
  * `consoleApiEnv()` points the API at them): for the console's benchmark and its unit tests.
  */
 import { ALERT_STATE_TABLE, ALERT_ZONE_INDEX, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../../contract';
-import { FakeAws, type FakeAwsOptions } from './fake-aws';
+import { FakeAws, type FakeAwsOptions } from '../../tests/doubles/fake-aws';
 import { EXAMPLE_PHYSICAL_IDS } from './processor-env';
 
 export const CONSOLE_FAKE_TABLES = {

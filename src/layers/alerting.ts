@@ -7,6 +7,7 @@ import { encryptedQueue, encryptedTopic, tags, type TagConfig } from '../default
 import { arn, publishOnlyFrom, type PolicyStatement } from '../iam';
 import { arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
+import { alarmMetric, metric, type Metric } from '../metrics';
 import { LogicalId, physicalName, physicalNamePattern } from '../names';
 import { Cond, Param, param, type ParamName } from '../parameters';
 
@@ -68,6 +69,10 @@ const HEALTH_INPUT_TEMPLATE =
 
 /** The alert rule's name pattern (`tapstack-<env>-congestion-alerts`), for alarms and the dashboard. */
 export const ALERT_RULE_NAME = physicalNamePattern(ALERT_RULE_BASE_NAME);
+
+/** A metric of the rule that sends alerts to the alerts topic (AWS/Events). */
+export const alertRuleMetric = (name: 'Invocations' | 'FailedInvocations'): Metric =>
+  metric('AWS/Events', name, { EventBusName: `\${${LogicalId.AlertBus}.Name}`, RuleName: ALERT_RULE_NAME });
 
 /**
  * The alert bus and its archive, the rule that turns alert events into sentences on the alerts
@@ -206,9 +211,7 @@ export function buildAlerting(config: TagConfig & Pick<StackConfig, 'queueRetent
         name: 'alert-rule-failed-invocations',
         description: 'EventBridge failed to deliver alerts to the alerts topic (check the topic and key policies)',
         runbook: 'As `alert-delivery-dlq`.',
-        namespace: 'AWS/Events',
-        metric: 'FailedInvocations',
-        dimensions: { EventBusName: getAtt(LogicalId.AlertBus, 'Name'), RuleName: sub(ALERT_RULE_NAME) },
+        ...alarmMetric(alertRuleMetric('FailedInvocations')),
         threshold: 0,
       },
     ],

@@ -12,6 +12,7 @@ import { logGroup, PRIVATE_VERSIONED_BUCKET, retainUnlessThrowaway, tags, type T
 import { allow, assumedBy, denyInsecureTransport, KMS_USE_ACTIONS, policyDocument } from '../iam';
 import { accountId, arnOf, getAtt, ref, region, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
+import { alarmMetric, metric, type Metric } from '../metrics';
 import { LogicalId, physicalName } from '../names';
 import { Cond, Param, param } from '../parameters';
 
@@ -372,6 +373,10 @@ function quickSight(config: AnalyticsConfig) {
   return { dataSource, dataSet };
 }
 
+/** A metric of the raw-data delivery stream (AWS/Firehose). */
+export const deliveryStreamMetric = (name: 'DeliveryToS3.DataFreshness' | 'DeliveryToS3.Success'): Metric =>
+  metric('AWS/Firehose', name, { DeliveryStreamName: `\${${LogicalId.DeliveryStream}}` });
+
 /** Alarms on the delivery to S3. */
 function deliveryAlarms(config: AnalyticsConfig): AlarmSpec[] {
   const s3Runbook =
@@ -385,9 +390,7 @@ function deliveryAlarms(config: AnalyticsConfig): AlarmSpec[] {
       name: 'firehose-freshness',
       description: 'Raw readings are not reaching S3 in time (Firehose delivery is behind)',
       runbook: s3Runbook,
-      namespace: 'AWS/Firehose',
-      metric: 'DeliveryToS3.DataFreshness',
-      dimensions: { DeliveryStreamName: ref(LogicalId.DeliveryStream) },
+      ...alarmMetric(deliveryStreamMetric('DeliveryToS3.DataFreshness')),
       statistic: 'Maximum',
       threshold: config.firehoseBufferIntervalSeconds * 3,
       periodSeconds: 300,
@@ -397,9 +400,7 @@ function deliveryAlarms(config: AnalyticsConfig): AlarmSpec[] {
       name: 'firehose-delivery-failures',
       description: 'Firehose failed to write raw readings to S3 (see its log group and errors/ in the bucket)',
       runbook: s3Runbook,
-      namespace: 'AWS/Firehose',
-      metric: 'DeliveryToS3.Success',
-      dimensions: { DeliveryStreamName: ref(LogicalId.DeliveryStream) },
+      ...alarmMetric(deliveryStreamMetric('DeliveryToS3.Success')),
       statistic: 'Minimum',
       comparison: 'LessThanThreshold',
       threshold: 1,

@@ -26,9 +26,9 @@ import {
   HEALTH_METRIC,
   HEALTH_TABLE,
   METRIC_DIMENSION,
-  metricsNamespace,
 } from '../../contract';
 import { queueDepthAlarm } from '../alarms';
+import { alarmMetric, metric, stackNamespace, type Metric } from '../metrics';
 import type { StackConfig } from '../config';
 import { encryptedQueue, logGroup, secureTable, tags } from '../defaults';
 import { allow, arn, assumedBy, KMS_USE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
@@ -64,9 +64,11 @@ const detectorStatements = (): PolicyStatement[] =>
     then: [allow('SendFailedRunsToDeadLetterQueue', ['sqs:SendMessage'], arnOf(LogicalId.HealthDetectorDeadLetterQueue))],
   });
 
-export function buildHealth(config: HealthConfig): Layer {
-  const ns = sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}'));
+/** A metric of the detector's own (HEALTH_METRIC, its Service dimension), in the stack's namespace. */
+export const detectorMetric = (config: Pick<StackConfig, 'metricsNamespacePrefix'>, name: string): Metric =>
+  metric(stackNamespace(config), name, { [METRIC_DIMENSION.service]: DETECTOR_SERVICE_NAME });
 
+export function buildHealth(config: HealthConfig): Layer {
   // Low, steady volume (inserts once per sensor, writes per transition, one Scan a minute): on demand.
   const table = secureTable(config, {
     TableName: physicalName('sensor-health'),
@@ -175,9 +177,7 @@ export function buildHealth(config: HealthConfig): Layer {
           'The dashboard\'s `SensorsReporting` per zone says which zone; the `Sensor Silent` events on the alert bus (archive) name the sensors. ' +
           'Many sensors of one zone at once: power or backhaul there (call the field team). Spread out: see `sensors-stopped`. ' +
           'A decommissioned sensor is forgotten after `ForgetSilentSensorDays`.',
-        namespace: ns,
-        metric: HEALTH_METRIC.lowestZoneReportingSharePercent,
-        dimensions: { [METRIC_DIMENSION.service]: DETECTOR_SERVICE_NAME },
+        ...alarmMetric(detectorMetric(config, HEALTH_METRIC.lowestZoneReportingSharePercent)),
         statistic: 'Minimum',
         comparison: 'LessThanThreshold',
         threshold: param(Param.MinimumReportingSharePercent),

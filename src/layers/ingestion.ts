@@ -1,11 +1,12 @@
 /** IoT Core: what a sensor may do, and the topic rule that forwards its readings to Kinesis. */
 import { IAM, IoT, Logs } from 'cloudform-types';
-import { METRIC, metricsNamespace, REGISTRY_ZONE, RULE_RECORD, SENSOR_TOPICS } from '../../contract';
+import { METRIC, REGISTRY_ZONE, RULE_RECORD, SENSOR_TOPICS } from '../../contract';
 import type { StackConfig } from '../config';
 import { logGroup, tags, type TagConfig } from '../defaults';
 import { allow, arn, assumedBy, KINESIS_ACTIONS, LOGS_WRITE_ACTIONS, policyDocument } from '../iam';
 import { exported, type Layer } from '../layer';
 import { accountId, arnOf, ifCondition, ref, sub } from '../intrinsics';
+import { alarmMetric, metric, stackNamespace, type Metric } from '../metrics';
 import { LogicalId, physicalName } from '../names';
 import { Cond } from '../parameters';
 
@@ -15,6 +16,13 @@ const THING = '${!iot:Connection.Thing.ThingName}';
 
 /** The rule's name (letters, digits and underscores only), an Fn::Sub pattern. */
 export const TOPIC_RULE_NAME = SENSOR_TOPICS.ruleName(ENVIRONMENT);
+
+/** A metric of the topic rule (AWS/IoT). */
+export const topicRuleMetric = (name: 'TopicMatch'): Metric => metric('AWS/IoT', name, { RuleName: TOPIC_RULE_NAME });
+
+/** Readings the rule failed to put on the stream: the error log's metric filter, in the stack's namespace. */
+export const topicRuleFailuresMetric = (config: Pick<StackConfig, 'metricsNamespacePrefix'>): Metric =>
+  metric(stackNamespace(config), METRIC.iotRuleActionFailures);
 
 /**
  * The topic rule's SQL: the message as published (base64, opaque), the server receive time (sensor
@@ -142,13 +150,14 @@ export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNam
   });
 
   // Every event in the error log group is a reading the rule failed to put on the stream.
+  const ruleFailures = topicRuleFailuresMetric(config);
   const failureMetric = new Logs.MetricFilter({
     LogGroupName: ref(LogicalId.TopicRuleErrorLogGroup),
     FilterPattern: '',
     MetricTransformations: [
       {
-        MetricName: METRIC.iotRuleActionFailures,
-        MetricNamespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
+        MetricName: ruleFailures.name,
+        MetricNamespace: sub(ruleFailures.namespace),
         MetricValue: '1',
         DefaultValue: 0,
       },
@@ -192,9 +201,7 @@ export function buildIngestion(config: TagConfig & Pick<StackConfig, 'metricsNam
         runbook:
           'The rule\'s error log group `/tapstack/<env>/iot-rule-errors` says why (throttling, permissions, key). ' +
           'Throttling: see `stream-write-throttles`.',
-        namespace: sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}')),
-        metric: METRIC.iotRuleActionFailures,
-        dimensions: {},
+        ...alarmMetric(ruleFailures),
         threshold: 0,
       },
     ],

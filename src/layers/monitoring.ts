@@ -3,14 +3,21 @@
  * declares next to its resources, built here in registry order and listed on the dashboard.
  */
 import { CloudWatch } from 'cloudform-types';
-import { DETECTOR_SERVICE_NAME, HEALTH_METRIC, METRIC, METRIC_DIMENSION, metricsNamespace, READINGS_TABLE, SERVICE_NAME } from '../../contract';
+import { BATCH_COUNTS, HEALTH_METRIC, METRIC, METRIC_DIMENSION, READINGS_TABLE, type BatchCount } from '../../contract';
 import { alarmArnPattern, buildAlarm, type AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
+import { queueMetric } from '../defaults';
 import { sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
+import { dashboardMetric, metric, searchExpression, stackNamespace } from '../metrics';
 import { LogicalId, physicalName } from '../names';
-import { ALERT_RULE_NAME } from './alerting';
-import { TOPIC_RULE_NAME } from './ingestion';
+import { alertRuleMetric } from './alerting';
+import { deliveryStreamMetric } from './analytics';
+import { detectorMetric } from './health';
+import { topicRuleMetric } from './ingestion';
+import { processorFunctionMetric, processorMetric, processorZoneMetric } from './processing';
+import { tableMetric } from './storage';
+import { streamMetric } from './stream';
 
 type MonitoringConfig = Pick<
   StackConfig,
@@ -22,11 +29,14 @@ const registryOrder = Object.keys(LogicalId);
 export const inRegistryOrder = (alarms: AlarmSpec[]): AlarmSpec[] =>
   [...alarms].sort((a, b) => registryOrder.indexOf(a.id) - registryOrder.indexOf(b.id));
 
-/** The dashboard body, with `${...}` placeholders that Fn::Sub resolves. */
+/** The rows of the processor's counts graph: every count of contract/metrics.ts marked for the dashboard, in its order. */
+export const dashboardCounts = (): BatchCount[] => (Object.keys(BATCH_COUNTS) as BatchCount[]).filter((k) => BATCH_COUNTS[k].dashboard);
+
+/**
+ * The dashboard body, with `${...}` placeholders that Fn::Sub resolves. Every metric comes from
+ * the helper beside its resource (processorMetric, queueMetric, tableMetric, ...), as the alarms do.
+ */
 export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Record<string, unknown> {
-  const ns = metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}');
-  const svc = [METRIC_DIMENSION.service, SERVICE_NAME];
-  const fn = ['FunctionName', '${ProcessorFunction}'];
   const refresh = config.dashboardRefreshSeconds;
   const metricWidget = (title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
     type: 'metric',
@@ -37,11 +47,13 @@ export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Re
   // The processor's own metrics are high resolution (1 s): 10 s periods, and the partial period
   // shown as it fills (liveData), or the graph would lag a full minute behind.
   const live = { period: refresh, liveData: true };
-  const zoneSearch = (metric: string, label: string) => ({
-    expression: `SEARCH('{${ns},${METRIC_DIMENSION.zone}} MetricName="${metric}"', 'Average', ${refresh})`,
-    id: metric.toLowerCase(),
-    label,
+  const zoneSearch = (name: string) => ({
+    expression: searchExpression(processorZoneMetric(config, name), METRIC_DIMENSION.zone, 'Average', refresh),
+    id: name.toLowerCase(),
+    label: '',
   });
+  const processor = (name: string, options: Record<string, unknown>) => dashboardMetric(processorMetric(config, name), options);
+  const detector = (name: string, options: Record<string, unknown>) => dashboardMetric(detectorMetric(config, name), options);
   return {
     start: '-PT1H',
     periodOverride: 'inherit',
@@ -58,27 +70,27 @@ export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Re
             'History lives in Athena (workgroup ${AthenaWorkGroup}).',
         },
       },
-      metricWidget('Mean congestion index per zone', [[zoneSearch(METRIC.zoneCongestionIndex, '')]], {
+      metricWidget('Mean congestion index per zone', [[zoneSearch(METRIC.zoneCongestionIndex)]], {
         ...live,
         yAxis: { left: { min: 0, max: 100 } },
       }),
-      metricWidget('Vehicles per zone (mean per reading)', [[zoneSearch(METRIC.zoneVehicleCount, '')]], live),
+      metricWidget('Vehicles per zone (mean per reading)', [[zoneSearch(METRIC.zoneVehicleCount)]], live),
       // The detector runs once a minute (standard resolution): 60 s periods.
       metricWidget('Sensors reporting per zone (silent-sensor detector)', [[{
-        expression: `SEARCH('{${ns},${METRIC_DIMENSION.zone}} MetricName="${HEALTH_METRIC.sensorsReporting}"', 'Minimum', 60)`,
+        expression: searchExpression(metric(stackNamespace(config), HEALTH_METRIC.sensorsReporting), METRIC_DIMENSION.zone, 'Minimum', 60),
         id: 'reporting',
         label: '',
       }]]),
       metricWidget('Sensor health', [
-        [ns, HEALTH_METRIC.lowestZoneReportingSharePercent, METRIC_DIMENSION.service, DETECTOR_SERVICE_NAME, { stat: 'Minimum', label: 'Lowest zone reporting share (%)' }],
-        [ns, HEALTH_METRIC.sensorsSilent, METRIC_DIMENSION.service, DETECTOR_SERVICE_NAME, { stat: 'Maximum', yAxis: 'right' }],
-        [ns, HEALTH_METRIC.silencesHeld, METRIC_DIMENSION.service, DETECTOR_SERVICE_NAME, { stat: 'Maximum', yAxis: 'right' }],
+        detector(HEALTH_METRIC.lowestZoneReportingSharePercent, { stat: 'Minimum', label: 'Lowest zone reporting share (%)' }),
+        detector(HEALTH_METRIC.sensorsSilent, { stat: 'Maximum', yAxis: 'right' }),
+        detector(HEALTH_METRIC.silencesHeld, { stat: 'Maximum', yAxis: 'right' }),
       ]),
       metricWidget(
         'Latency SLOs (ms)',
         [
-          [ns, METRIC.endToEndLatencyMs, ...svc, { stat: 'p99', label: 'Reading to dashboard p99' }],
-          [ns, METRIC.alertLatencyMs, ...svc, { stat: 'p99', label: 'Reading to alert p99' }],
+          processor(METRIC.endToEndLatencyMs, { stat: 'p99', label: 'Reading to dashboard p99' }),
+          processor(METRIC.alertLatencyMs, { stat: 'p99', label: 'Reading to alert p99' }),
         ],
         {
           ...live,
@@ -90,49 +102,36 @@ export function dashboardBody(config: MonitoringConfig, alarms: AlarmSpec[]): Re
           },
         },
       ),
-      metricWidget(`Records through the processor (per ${refresh} s)`, [
-        [ns, METRIC.recordsIn, ...svc, { stat: 'Sum' }],
-        [ns, METRIC.recordsStored, ...svc, { stat: 'Sum' }],
-        [ns, METRIC.recordsQuarantined, ...svc, { stat: 'Sum' }],
-        [ns, METRIC.recordsRetried, ...svc, { stat: 'Sum' }],
-        [ns, METRIC.itemsWritten, ...svc, { stat: 'Sum' }],
-        [ns, METRIC.alertsPublished, ...svc, { stat: 'Sum' }],
-        [ns, METRIC.recordsReplayed, ...svc, { stat: 'Sum' }],
-        [ns, METRIC.alertsStale, ...svc, { stat: 'Sum' }],
-      ], live),
+      metricWidget(
+        `Records through the processor (per ${refresh} s)`,
+        dashboardCounts().map((count) => processor(BATCH_COUNTS[count].metric, { stat: 'Sum' })),
+        live,
+      ),
       metricWidget('Processor', [
-        ['AWS/Lambda', 'IteratorAge', ...fn, { stat: 'Maximum' }],
-        ['AWS/Lambda', 'Duration', ...fn, { stat: 'p99', yAxis: 'right' }],
-        ['AWS/Lambda', 'Errors', ...fn, { stat: 'Sum', yAxis: 'right' }],
-        ['AWS/Lambda', 'Throttles', ...fn, { stat: 'Sum', yAxis: 'right' }],
+        dashboardMetric(processorFunctionMetric('IteratorAge'), { stat: 'Maximum' }),
+        dashboardMetric(processorFunctionMetric('Duration'), { stat: 'p99', yAxis: 'right' }),
+        dashboardMetric(processorFunctionMetric('Errors'), { stat: 'Sum', yAxis: 'right' }),
+        dashboardMetric(processorFunctionMetric('Throttles'), { stat: 'Sum', yAxis: 'right' }),
       ]),
       metricWidget('Stream', [
-        ['AWS/Kinesis', 'IncomingRecords', 'StreamName', '${ReadingsStream}', { stat: 'Sum' }],
-        ['AWS/Kinesis', 'WriteProvisionedThroughputExceeded', 'StreamName', '${ReadingsStream}', { stat: 'Sum', yAxis: 'right' }],
-        ['AWS/IoT', 'TopicMatch', 'RuleName', TOPIC_RULE_NAME, { stat: 'Sum' }],
+        dashboardMetric(streamMetric('IncomingRecords'), { stat: 'Sum' }),
+        dashboardMetric(streamMetric('WriteProvisionedThroughputExceeded'), { stat: 'Sum', yAxis: 'right' }),
+        dashboardMetric(topicRuleMetric('TopicMatch'), { stat: 'Sum' }),
       ]),
       metricWidget('DynamoDB writes', [
-        ['AWS/DynamoDB', 'ConsumedWriteCapacityUnits', 'TableName', '${ReadingsTable}', { stat: 'Sum' }],
-        ['AWS/DynamoDB', 'WriteThrottleEvents', 'TableName', '${ReadingsTable}', { stat: 'Sum', yAxis: 'right' }],
-        [
-          'AWS/DynamoDB',
-          'WriteThrottleEvents',
-          'TableName',
-          '${ReadingsTable}',
-          'GlobalSecondaryIndexName',
-          READINGS_TABLE.zoneIndexName,
-          { stat: 'Sum', yAxis: 'right' },
-        ],
+        dashboardMetric(tableMetric(LogicalId.ReadingsTable, 'ConsumedWriteCapacityUnits'), { stat: 'Sum' }),
+        dashboardMetric(tableMetric(LogicalId.ReadingsTable, 'WriteThrottleEvents'), { stat: 'Sum', yAxis: 'right' }),
+        dashboardMetric(tableMetric(LogicalId.ReadingsTable, 'WriteThrottleEvents', READINGS_TABLE.zoneIndexName), { stat: 'Sum', yAxis: 'right' }),
       ]),
       metricWidget('Queues (messages visible)', [
-        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${QuarantineQueue.QueueName}', { stat: 'Maximum' }],
-        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${ProcessorDeadLetterQueue.QueueName}', { stat: 'Maximum' }],
-        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${AlertDeliveryDeadLetterQueue.QueueName}', { stat: 'Maximum' }],
+        dashboardMetric(queueMetric(LogicalId.QuarantineQueue, 'ApproximateNumberOfMessagesVisible'), { stat: 'Maximum' }),
+        dashboardMetric(queueMetric(LogicalId.ProcessorDeadLetterQueue, 'ApproximateNumberOfMessagesVisible'), { stat: 'Maximum' }),
+        dashboardMetric(queueMetric(LogicalId.AlertDeliveryDeadLetterQueue, 'ApproximateNumberOfMessagesVisible'), { stat: 'Maximum' }),
       ]),
       metricWidget('Alert delivery and history', [
-        ['AWS/Events', 'Invocations', 'EventBusName', '${AlertBus.Name}', 'RuleName', ALERT_RULE_NAME, { stat: 'Sum' }],
-        ['AWS/Events', 'FailedInvocations', 'EventBusName', '${AlertBus.Name}', 'RuleName', ALERT_RULE_NAME, { stat: 'Sum' }],
-        ['AWS/Firehose', 'DeliveryToS3.DataFreshness', 'DeliveryStreamName', '${DeliveryStream}', { stat: 'Maximum', yAxis: 'right' }],
+        dashboardMetric(alertRuleMetric('Invocations'), { stat: 'Sum' }),
+        dashboardMetric(alertRuleMetric('FailedInvocations'), { stat: 'Sum' }),
+        dashboardMetric(deliveryStreamMetric('DeliveryToS3.DataFreshness'), { stat: 'Maximum', yAxis: 'right' }),
       ]),
       {
         type: 'alarm',

@@ -3,7 +3,6 @@ import { Lambda } from 'cloudform-types';
 import {
   METRIC,
   METRIC_DIMENSION,
-  metricsNamespace,
   PROCESSOR_RESOURCES,
   PROCESSOR_SETTINGS,
   SERVICE_NAME,
@@ -11,10 +10,11 @@ import {
 import { queueDepthAlarm, type AlarmSpec } from '../alarms';
 import type { StackConfig } from '../config';
 import { encryptedQueue, logGroup, tags } from '../defaults';
-import { bundledFunction, functionEnvironment, functionErrorsAlarm, functionStatements, lambdaRole } from '../functions';
+import { bundledFunction, functionEnvironment, functionErrorsAlarm, functionMetric, functionStatements, lambdaRole } from '../functions';
 import { allow, KINESIS_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
 import { arnOf, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
+import { alarmMetric, metric, metricStat, stackNamespace, type Metric } from '../metrics';
 import { LogicalId } from '../names';
 import { Param, param } from '../parameters';
 
@@ -51,11 +51,18 @@ const processorStatements = (): PolicyStatement[] =>
     extraResources: { QuarantineAndDeadLetter: [arnOf(LogicalId.ProcessorDeadLetterQueue)] },
   });
 
+/** A metric of the processor's own (Embedded Metric Format, its Service dimension): METRIC. */
+export const processorMetric = (config: Pick<StackConfig, 'metricsNamespacePrefix'>, name: string): Metric =>
+  metric(stackNamespace(config), name, { [METRIC_DIMENSION.service]: SERVICE_NAME });
+
+/** A per-zone metric of the processor (one per value of its ZoneId dimension, METRIC_DIMENSION.zone). */
+export const processorZoneMetric = (config: Pick<StackConfig, 'metricsNamespacePrefix'>, name: string): Metric => metric(stackNamespace(config), name);
+
+/** A metric of the processor function (AWS/Lambda). */
+export const processorFunctionMetric = (name: Parameters<typeof functionMetric>[1]): Metric => functionMetric(LogicalId.ProcessorFunction, name);
+
 /** Alarms on the processor: falling behind, failing, throttled, its queues, and its two SLOs. */
 function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
-  const ns = sub(metricsNamespace(config.metricsNamespacePrefix, '${EnvironmentSuffix}'));
-  const lambdaDims = { FunctionName: ref(LogicalId.ProcessorFunction) };
-  const serviceDims = { [METRIC_DIMENSION.service]: SERVICE_NAME };
   const behind =
     'Look at `processor-errors`, `processor-throttles` and the Duration graph. Throttled: raise `ProcessorReservedConcurrency` ' +
     '(≥ shards × parallelization). Slow: raise `ProcessorMemoryMB` or `ProcessorParallelizationFactor`.';
@@ -74,7 +81,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
           Id: 'age',
           ReturnData: false,
           MetricStat: {
-            Metric: { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Dimensions: [{ Name: 'FunctionName', Value: ref(LogicalId.ProcessorFunction) }] },
+            Metric: metricStat(processorFunctionMetric('IteratorAge')),
             Period: 60,
             Stat: 'Maximum',
           },
@@ -98,9 +105,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
         'No data at all: check the IoT rule (`iot-rule-failures`, its error log), the stream (`stream-write-throttles`) and the ' +
         'processor (`processor-errors`). Fewer: the per-zone graphs on the dashboard show where; a zone gone quiet is a ' +
         'network or power outage there. Lower `MinimumReadingsPerMinute` if the fleet shrank.',
-      namespace: ns,
-      metric: METRIC.recordsIn,
-      dimensions: serviceDims,
+      ...alarmMetric(processorMetric(config, METRIC.recordsIn)),
       statistic: 'Sum',
       comparison: 'LessThanThreshold',
       threshold: param(Param.MinimumReadingsPerMinute),
@@ -121,9 +126,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       name: 'processor-throttles',
       description: 'The processor is throttled: raise ProcessorReservedConcurrency to at least shards x parallelization',
       runbook: "Raise `ProcessorReservedConcurrency`; check the account's concurrency quota.",
-      namespace: 'AWS/Lambda',
-      metric: 'Throttles',
-      dimensions: lambdaDims,
+      ...alarmMetric(processorFunctionMetric('Throttles')),
       threshold: 0,
     },
     queueDepthAlarm({
@@ -146,9 +149,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       name: 'slo-dashboard-latency',
       description: `SLO: p99 time from IoT receipt to stored reading is above ${config.endToEndLatencyTargetMs} ms`,
       runbook: `${behind} Also DynamoDB throttles (retries add latency).`,
-      namespace: ns,
-      metric: METRIC.endToEndLatencyMs,
-      dimensions: serviceDims,
+      ...alarmMetric(processorMetric(config, METRIC.endToEndLatencyMs)),
       extendedStatistic: 'p99',
       threshold: config.endToEndLatencyTargetMs,
       evaluationPeriods: 3,
@@ -162,9 +163,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       runbook:
         'The processor logs name the Firehose error. Throttling: the Direct PUT throughput quota (npm run plan: about 18 MiB/s needed at 50,000 readings/s) needs raising. ' +
         'Access or key errors: the delivery stream, its role and the key policy. Readings are not lost: the stream keeps them for StreamRetentionHours, then the DLQ (npm run redrive -- --dlq).',
-      namespace: ns,
-      metric: METRIC.rawDeliveryFailures,
-      dimensions: serviceDims,
+      ...alarmMetric(processorMetric(config, METRIC.rawDeliveryFailures)),
       statistic: 'Sum',
       threshold: 0,
       evaluationPeriods: 3,
@@ -175,9 +174,7 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
       name: 'slo-alert-latency',
       description: `SLO: p99 time from IoT receipt to published alert is above ${config.alertLatencyTargetMs} ms`,
       runbook: `${behind} Also EventBridge PutEvents throttling in the processor logs.`,
-      namespace: ns,
-      metric: METRIC.alertLatencyMs,
-      dimensions: serviceDims,
+      ...alarmMetric(processorMetric(config, METRIC.alertLatencyMs)),
       extendedStatistic: 'p99',
       threshold: config.alertLatencyTargetMs,
       evaluationPeriods: 3,

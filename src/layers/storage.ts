@@ -6,6 +6,7 @@ import type { StackConfig } from '../config';
 import { secureTable, type TagConfig } from '../defaults';
 import { ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
+import { metric, type Metric } from '../metrics';
 import { LogicalId, physicalName, type LogicalIdName } from '../names';
 import { Cond, Param, param, type ParamName } from '../parameters';
 
@@ -46,6 +47,10 @@ function autoScaling(
 
 type StorageConfig = TagConfig &
   Pick<StackConfig, 'warmReadUnitsPerSecond' | 'autoScalingMaxCapacity' | 'autoScalingTargetUtilizationPercent'>;
+
+/** A metric of a table (AWS/DynamoDB), or of one of its secondary indexes. */
+export const tableMetric = (table: LogicalIdName, name: 'WriteThrottleEvents' | 'ConsumedWriteCapacityUnits', index?: string): Metric =>
+  metric('AWS/DynamoDB', name, { TableName: `\${${table}}`, ...(index ? { GlobalSecondaryIndexName: index } : {}) });
 
 /**
  * The readings table (per-sensor rollups, zone index write-sharded by sensor) and the alert-state
@@ -155,7 +160,7 @@ export function buildStorage(config: StorageConfig): Layer {
         id: LogicalId.ReadingsTableThrottleAlarm,
         name: 'readings-table-throttles',
         what: 'the readings table',
-        table: LogicalId.ReadingsTable,
+        metric: tableMetric(LogicalId.ReadingsTable, 'WriteThrottleEvents'),
         runbook:
           'The processor retries and Lambda re-delivers what still fails, so nothing is lost, but latency grows. On demand: ' +
           'the table is beyond its warm throughput and adapts in minutes; PROVISIONED: raise `DynamoDBWriteCapacity`.',
@@ -164,15 +169,14 @@ export function buildStorage(config: StorageConfig): Layer {
         id: LogicalId.ZoneIndexThrottleAlarm,
         name: 'zone-index-throttles',
         what: 'the zone index (raise ZoneIndexShards if one zone is hot)',
-        table: LogicalId.ReadingsTable,
-        index: READINGS_TABLE.zoneIndexName,
+        metric: tableMetric(LogicalId.ReadingsTable, 'WriteThrottleEvents', READINGS_TABLE.zoneIndexName),
         runbook: 'One zone is hot: raise `ZoneIndexShards`. Nothing is lost (as `readings-table-throttles`).',
       }),
       writeThrottleAlarm({
         id: LogicalId.AlertStateTableThrottleAlarm,
         name: 'alert-state-throttles',
         what: 'the alert-state table',
-        table: LogicalId.AlertStateTable,
+        metric: tableMetric(LogicalId.AlertStateTable, 'WriteThrottleEvents'),
         runbook: 'Unusual (only elevated sensors touch it): a city-wide event; the table is on demand and adapts.',
       }),
     ],

@@ -5,8 +5,13 @@ import { retainUnlessThrowaway, tags, type TagConfig } from '../defaults';
 import { KINESIS_ACTIONS, policyDocument } from '../iam';
 import { exported, type Layer } from '../layer';
 import { arnOf, ifCondition, ref, sub } from '../intrinsics';
+import { alarmMetric, metric, type Metric } from '../metrics';
 import { LogicalId, physicalName } from '../names';
 import { Cond, Param, param } from '../parameters';
+
+/** A metric of the readings stream (AWS/Kinesis). */
+export const streamMetric = (name: 'IncomingRecords' | 'WriteProvisionedThroughputExceeded'): Metric =>
+  metric('AWS/Kinesis', name, { StreamName: `\${${LogicalId.ReadingsStream}}` });
 
 /** The readings stream (provisioned shards or on demand), encrypted with the stack key, and its throttling alarm. */
 export function buildStream(config: TagConfig): Layer {
@@ -54,9 +59,7 @@ export function buildStream(config: TagConfig): Layer {
         runbook:
           'More sensors or a higher rate than planned: run `npm run plan` with the new numbers and deploy the recommended ' +
           '`KinesisShardCount`, or switch `KinesisStreamMode` to `ON_DEMAND`. Throttled writes land in the IoT rule error log.',
-        namespace: 'AWS/Kinesis',
-        metric: 'WriteProvisionedThroughputExceeded',
-        dimensions: { StreamName: ref(LogicalId.ReadingsStream) },
+        ...alarmMetric(streamMetric('WriteProvisionedThroughputExceeded')),
         threshold: 0,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,

@@ -10,10 +10,10 @@ import { decide, initialState, type AlertState, type Claimant } from '../../hand
 import type { EnrichedReading } from '../../handlers/processor/core/types';
 import { exampleReading, type RawReading } from '../../contract';
 import { processBatch } from '../../handlers/processor/handler';
-import { processorSinks, type Clients } from '../../handlers/processor/outputs';
+import { processorSinks } from '../../handlers/processor/outputs';
 import type { Sink } from '../../handlers/processor/sinks/sink';
 import { deduplicationId } from '../../handlers/processor/adapters/quarantine';
-import { FakeAws, type Fault } from '../../scripts/lib/fake-aws';
+import { FakeAws, type Fault } from '../doubles/fake-aws';
 import { processorEnv } from '../../scripts/lib/processor-env';
 import { readingRecord, ruleRecordOf } from '../../scripts/lib/rule-record';
 import type { IotFacts } from './kinesis';
@@ -149,8 +149,7 @@ export async function deliver(
   const records = streamRecords(scenario);
   let now = BASE_MS + 30_000;
   aws.now = () => now;
-  const client = aws.client() as unknown as Clients['dynamodb'];
-  const clients = { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients;
+  const clients = aws.clients();
   const containers: Sink[][] = [processorSinks(config, clients), processorSinks(config, clients)];
   let invocations = 0;
   const uncleared = new Set<string>();

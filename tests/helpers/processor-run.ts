@@ -1,8 +1,8 @@
 import { ALERT_STATE_TABLE, READINGS_TABLE, SENSOR_STATUS_TABLE } from '../../contract';
 import type { ProcessorConfig } from '../../handlers/processor/config';
 import { processBatch } from '../../handlers/processor/handler';
-import { processorSinks, type Clients } from '../../handlers/processor/outputs';
-import { FakeAws, type Fault, type TableSpec } from '../../scripts/lib/fake-aws';
+import { processorSinks } from '../../handlers/processor/outputs';
+import { FakeAws, type Fault, type TableSpec } from '../doubles/fake-aws';
 import type { kinesisEvent } from './kinesis';
 import { TEST_CONFIG } from './processor-config';
 
@@ -25,8 +25,7 @@ export function processorTables(config: ProcessorConfig): Record<string, TableSp
 /** One processor container (TEST_CONFIG's sinks) against AWS in memory that answers as `fault` says. */
 export function inMemoryContainer(fault: (operation: string, input: { TableName?: string }) => Fault = () => 'ok') {
   const aws = new FakeAws({ fault, tables: processorTables(TEST_CONFIG) });
-  const client = aws.client();
-  return { aws, sinks: processorSinks(TEST_CONFIG, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients) };
+  return { aws, sinks: processorSinks(TEST_CONFIG, aws.clients()) };
 }
 
 /** processBatch on that container, time moving only when it sleeps; its outcome and the processor's metrics document. */

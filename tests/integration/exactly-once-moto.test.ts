@@ -6,14 +6,13 @@
  */
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERT_EVENT, ENV } from '../../contract';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { processBatch } from '../../handlers/processor/handler';
-import { processorSinks, type Clients } from '../../handlers/processor/outputs';
+import { buildClients, processorSinks } from '../../handlers/processor/outputs';
 import { processorEnv } from '../../scripts/lib/processor-env';
 import { expected, prng, streamRecords, type ModelRecord, type Scenario } from '../helpers/delivery';
 import { createRawDeliveryStream, rawObjects, rawReadings } from '../helpers/firehose';
@@ -207,12 +206,11 @@ describe('exactly once against moto (100 sensors, 6 batches of 220 records)', ()
     const random = prng(label.length * 7919);
     // Both containers' DynamoDB requests go through one queue.
     const dynamoQueue = { tail: Promise.resolve() as Promise<unknown> };
-    const clients = (): Clients => ({
-      dynamodb: faulty(serialized(new DynamoDBClient({ ...aws, maxAttempts: 1 }), dynamoQueue), rate, random),
-      eventbridge: faulty(new EventBridgeClient({ ...aws, maxAttempts: 1 }), rate, random),
-      sqs: faulty(new SQSClient({ ...aws, maxAttempts: 1, useQueueUrlAsEndpoint: false }), rate, random),
-      firehose: faulty(new FirehoseClient({ ...aws, maxAttempts: 1 }), rate, random),
-    });
+    const clients = () =>
+      buildClients(
+        () => ({ ...aws, maxAttempts: 1 }),
+        (client, name) => faulty(name === 'dynamodb' ? serialized(client, dynamoQueue) : client, rate, random),
+      );
     const containers = [processorSinks(config, clients()), processorSinks(config, clients())];
     let invocations = 0;
     /** Alerts the processor logged as possibly published twice: their PutEvents went unanswered, or they were released unconfirmed. */

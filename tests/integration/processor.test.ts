@@ -3,15 +3,15 @@
  * bus of the test's own with a rule → SQS target to observe alerts (moto answers PutEvents with
  * HTTP 500 on a bus whose rule targets SNS, as the stack's does).
  */
-import { DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processorEnv } from '../../scripts/lib/processor-env';
 import { ALERT_EVENT, ALERT_STATE_TABLE, ENV } from '../../contract';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
-import { processBatch, type Clients } from '../../handlers/processor/handler';
+import { processBatch } from '../../handlers/processor/handler';
+import { buildClients, processorSinks, type Clients } from '../../handlers/processor/outputs';
 import { elevatedBucket } from '../../handlers/processor/core/hash';
 import { context, kinesisEvent, reading } from '../helpers/kinesis';
 import { createRawDeliveryStream, rawObjects, rawReadings } from '../helpers/firehose';
@@ -37,7 +37,7 @@ describe('processor against moto', () => {
       KinesisShardCount: '1',
       ProcessorReservedConcurrency: '2',
     });
-    clients = { dynamodb: new DynamoDBClient(aws), eventbridge: new EventBridgeClient(aws), sqs: new SQSClient(aws), firehose: new FirehoseClient(aws) };
+    clients = buildClients(() => aws);
     // moto's CreateStack skips the delivery stream: the test makes its own (Direct PUT to a bucket).
     const lake = await createRawDeliveryStream(aws, 'tapstack-proc-raw');
     lakeBucket = lake.bucket;
@@ -70,7 +70,7 @@ describe('processor against moto', () => {
   });
 
   const run = (event: ReturnType<typeof kinesisEvent>) =>
-    processBatch(event, context(), { config, clients, write: (line) => lines.push(line) });
+    processBatch(event, context(), { config, sinks: processorSinks(config, clients), write: (line) => lines.push(line) });
 
   async function drain(queueUrl: string): Promise<Message[]> {
     const all: Message[] = [];

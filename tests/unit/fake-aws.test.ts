@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeAws } from '../../scripts/lib/fake-aws';
+import { FakeAws, SERVICES } from '../doubles/fake-aws';
 
 const aws = () =>
   new FakeAws({ tables: { t: { hash: 'pk', range: 'sk', indexes: { byZone: { hash: 'zone', range: 'sk' } } } } });
@@ -127,5 +127,19 @@ describe('FakeAws (the in-memory AWS of the benchmark and the property tests)', 
     now += 5 * 60_000;
     await sendOne();
     expect(fake.queues.get('q')).toHaveLength(2);
+  });
+
+  it('answers each service from its own table of operations, throttling with that service\'s error name, and refuses the rest by name', async () => {
+    const names = Object.values(SERVICES).flatMap((service) => Object.keys(service.operations));
+    expect(new Set(names).size, 'an operation name in two services').toBe(names.length);
+    const throttled = new FakeAws({ fault: () => 'throttle' });
+    await expect(send(throttled, 'PutEvents', { Entries: [] })).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(send(throttled, 'SendMessageBatch', { QueueUrl: 'q', Entries: [] })).rejects.toMatchObject({ name: 'RequestThrottled' });
+    await expect(send(throttled, 'PutRecordBatch', { Records: [] })).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(send(throttled, 'PutItem', { TableName: 't' })).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    await expect(send(new FakeAws(), 'DeleteTable', { TableName: 't' })).rejects.toMatchObject({
+      name: 'UnknownOperationException',
+      message: 'the fake does not implement DeleteTable',
+    });
   });
 });

@@ -12,7 +12,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { processBatch } from '../../handlers/processor/handler';
-import { processorSinks } from '../../handlers/processor/outputs';
+import { buildClients, processorSinks } from '../../handlers/processor/outputs';
 import { unpackOffsets } from '../../handlers/processor/sinks/readings';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
@@ -39,10 +39,9 @@ const isAlertState = (items: TransactWriteItem[]) => items.some((w) => w.Update?
 function run(event: ReturnType<typeof kinesisEvent>, remainingMs = 60_000) {
   let now = Date.now();
   const lines: string[] = [];
-  const clients = { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}), firehose: new FirehoseClient({}) };
   const promise = processBatch(event, { getRemainingTimeInMillis: () => remainingMs }, {
     config: TEST_CONFIG,
-    clients,
+    sinks: processorSinks(TEST_CONFIG, buildClients()),
     now: () => now,
     sleep: async (ms) => void (now += ms),
     random: () => 0.5,
@@ -111,8 +110,7 @@ describe('processBatch', () => {
   });
 
   it('writes a later batch of a known window as its whole item, conditioned on the count it wrote, with no read', async () => {
-    const clients = { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}), firehose: new FirehoseClient({}) };
-    const sinks = processorSinks(TEST_CONFIG, clients);
+    const sinks = processorSinks(TEST_CONFIG, buildClients());
     const W = Math.floor(T / 60_000) * 60_000;
     const deps = { config: TEST_CONFIG, sinks, write: () => undefined };
     await processBatch(kinesisEvent([reading(1, W + 1000), reading(1, W + 2000)]), { getRemainingTimeInMillis: () => 60_000 }, deps);

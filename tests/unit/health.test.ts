@@ -1,5 +1,5 @@
 /**
- * The silent-sensor detector's state machine, against AWS in memory (scripts/lib/fake-aws.ts):
+ * The silent-sensor detector's state machine, against AWS in memory (tests/doubles/fake-aws.ts):
  * silence, recovery, first sightings, forgetting, and exactly one event per transition under
  * retries, overlapping runs and a run that dies before it publishes.
  */
@@ -9,7 +9,7 @@ import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT } from '../../contrac
 import { zoneShard } from '../../handlers/processor/core/hash';
 import { planHealth, reportingCutoffMs, sightings, type HealthItem } from '../../handlers/processor/core/health';
 import { readDetectorConfig, runDetector, type DetectorOutcome } from '../../handlers/detector/detector';
-import { awsError, FakeAws, type Fault } from '../../scripts/lib/fake-aws';
+import { awsError, FakeAws, type Fault } from '../doubles/fake-aws';
 import { detectorEnv, EXAMPLE_PHYSICAL_IDS } from '../../scripts/lib/processor-env';
 
 const config = readDetectorConfig(detectorEnv());

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { READINGS_TABLE } from '../../contract';
 import { processBatch } from '../../handlers/processor/handler';
-import { processorSinks, type Clients } from '../../handlers/processor/outputs';
+import { processorSinks } from '../../handlers/processor/outputs';
 import type { SensorMessage } from '../../scripts/lib/rule-record';
 import { modelAws, NO_FAULTS } from '../helpers/delivery';
 import { kinesisEvent, reading, type RecordInput } from '../helpers/kinesis';
@@ -30,8 +30,7 @@ const from = (thing: number, payload: object, registryZones: string[] = [`zone-$
 
 async function run(records: RecordInput[]) {
   const aws = modelAws(TEST_CONFIG, () => NO_FAULTS, Math.random);
-  const client = aws.client();
-  const sinks = processorSinks(TEST_CONFIG, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients);
+  const sinks = processorSinks(TEST_CONFIG, aws.clients());
   const outcome = await processBatch(kinesisEvent(records), { getRemainingTimeInMillis: () => 30_000 }, { config: TEST_CONFIG, sinks, write: () => undefined });
   const stored = [...aws.table(TEST_CONFIG.readingsTableName).items.values()].map((i) => ({ sensor: i[READINGS_TABLE.partitionKey]!.S!, zone: i[READINGS_TABLE.zoneIndexPartitionKey]!.S!.split('#')[0] }));
   const quarantined = [...aws.queues.values()].flat().map((m) => JSON.parse(m.body) as { reason: string; partition_key: string });

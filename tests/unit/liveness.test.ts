@@ -16,7 +16,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../contract';
 import { readConfig } from '../../handlers/processor/config';
 import { processBatch } from '../../handlers/processor/handler';
-import { processorSinks, type Clients } from '../../handlers/processor/outputs';
+import { processorSinks } from '../../handlers/processor/outputs';
 import { processorEnv } from '../../scripts/lib/processor-env';
 import { DEFAULTS } from '../../src/config';
 import { BASE_MS, expected, modelAws, NO_FAULTS, prng, streamRecords, type Faults, type ModelRecord, type Scenario } from '../helpers/delivery';
@@ -84,8 +84,7 @@ async function deliver(timeoutMs: number, latencyMs: number, throttle: number, m
   let faults: Faults = { ...NO_FAULTS, throttle };
   const aws = modelAws(config, () => faults, random, latencyMs);
   aws.now = Date.now;
-  const client = aws.client() as unknown as Clients['dynamodb'];
-  const sinks = processorSinks(config, { dynamodb: client, eventbridge: client, sqs: client, firehose: client } as unknown as Clients);
+  const sinks = processorSinks(config, aws.clients());
   const records = streamRecords(scenario());
   const uncleared = new Set<string>();
   const invocationsPerBatch: number[] = [];

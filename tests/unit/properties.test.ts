@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { exampleReading } from '../../contract';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
+import { buildClients, processorSinks } from '../../handlers/processor/outputs';
 import { addWindow, copyWindow, readingCount, windowOf } from '../../handlers/processor/core/window';
 import { freshReadings, packOffsets, unpackOffsets, windowItem, windowWrite } from '../../handlers/processor/sinks/readings';
 import { kinesisEvent } from '../helpers/kinesis';
@@ -151,7 +152,7 @@ describe('the handler, with AWS failing at random', () => {
         const event = kinesisEvent(payloads);
         const outcome = await processBatch(event, { getRemainingTimeInMillis: () => 2_400 }, {
           config: TEST_CONFIG,
-          clients: { dynamodb: new DynamoDBClient({}), eventbridge: new EventBridgeClient({}), sqs: new SQSClient({}), firehose: new FirehoseClient({}) },
+          sinks: processorSinks(TEST_CONFIG, buildClients()),
           now: () => now,
           sleep: async (ms) => void (now += ms),
           random: () => 0.5,

@@ -15,7 +15,6 @@ import {
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { decodeRecord, validateRecord } from '../../handlers/processor/core/validate';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
-import { processorSinks, type Clients } from '../../handlers/processor/outputs';
 import { rawDataSink } from '../../handlers/processor/sinks/raw-data';
 import { fakeIo } from '../helpers/fake-io';
 import { kinesisEvent, reading } from '../helpers/kinesis';

@@ -4,7 +4,7 @@ import { analyseBatch } from '../../handlers/processor/core/batch';
 import { elevatedBucket } from '../../handlers/processor/core/hash';
 import { MAX_SENSORS_PER_STATUS_WRITE, statusBucket, statusWrites } from '../../handlers/processor/core/status';
 import { toInputRecords } from '../../handlers/processor/handler';
-import type { FakeAws } from '../../scripts/lib/fake-aws';
+import type { FakeAws } from '../doubles/fake-aws';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 import { inMemoryContainer, runBatch } from '../helpers/processor-run';

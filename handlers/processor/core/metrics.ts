@@ -3,45 +3,13 @@
  * lines to stdout, and CloudWatch Logs turns them into metrics (no PutMetricData calls, no
  * cloudwatch:PutMetricData permission).
  */
-import { METRIC, METRIC_DIMENSION, SERVICE_NAME } from '../../../contract';
+import { BATCH_COUNTS, METRIC, METRIC_DIMENSION, SERVICE_NAME, type BatchCount, type BatchCounts } from '../../../contract';
 
 /** EMF allows at most 100 values per metric in one document. */
 export const MAX_EMF_VALUES = 100;
 const QUANTILE_SAMPLE = 1_000;
 
-/** What one batch did, counted: the handler's outcome and the metrics carry the same numbers. */
-export interface BatchCounts {
-  recordsIn: number;
-  stored: number;
-  quarantined: number;
-  retried: number;
-  itemsWritten: number;
-  alertsPublished: number;
-  alertsSuppressed: number;
-  alertsStale: number;
-  replayed: number;
-  /** Firehose records the raw-data lake took, and those given up on (their readings retried). */
-  rawRecordsDelivered: number;
-  rawDeliveryFailures: number;
-  /** Sensor-status items (the console's latest readings) that could not be written in time. */
-  statusWriteFailures: number;
-}
-
-/** The metric each count is published as. */
-export const COUNT_METRICS: Record<keyof BatchCounts, string> = {
-  recordsIn: METRIC.recordsIn,
-  stored: METRIC.recordsStored,
-  quarantined: METRIC.recordsQuarantined,
-  retried: METRIC.recordsRetried,
-  itemsWritten: METRIC.itemsWritten,
-  alertsPublished: METRIC.alertsPublished,
-  alertsSuppressed: METRIC.alertsSuppressed,
-  alertsStale: METRIC.alertsStale,
-  replayed: METRIC.recordsReplayed,
-  rawRecordsDelivered: METRIC.rawRecordsDelivered,
-  rawDeliveryFailures: METRIC.rawDeliveryFailures,
-  statusWriteFailures: METRIC.sensorStatusWriteFailures,
-};
+export type { BatchCounts };
 
 export interface ZoneStats {
   zoneId: string;
@@ -76,7 +44,7 @@ export function emfDocuments(
   zones: ZoneStats[],
 ): string[] {
   const service = { [METRIC_DIMENSION.service]: SERVICE_NAME };
-  const countMetrics = (Object.keys(COUNT_METRICS) as (keyof BatchCounts)[]).map((k) => [COUNT_METRICS[k], counts[k]] as const);
+  const countMetrics = (Object.keys(BATCH_COUNTS) as BatchCount[]).map((k) => [BATCH_COUNTS[k].metric, counts[k]] as const);
   // High resolution (1 s), so that the dashboard can show the current 10 s period live.
   const metrics: { Name: string; Unit: string; StorageResolution: number }[] = countMetrics.map(([Name]) => ({
     Name,

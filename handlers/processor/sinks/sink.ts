@@ -1,21 +1,14 @@
 /**
  * A processor output. Every sink takes the analysed batch and answers which input records it
  * could not handle in time (the handler reports their union for retry), what it counted, and the
- * latency samples it measured. A new output is one sink file and its line in outputs.ts.
+ * latency samples it measured. A new output is one sink file and its entry in outputs.ts.
  */
 import type { CallCounter, IoContext } from '../adapters/aws-calls';
 import type { AnalysedBatch } from '../core/batch';
-import type { BatchCounts } from '../core/metrics';
+import type { BatchCounts, SinkCount } from '../../../contract';
 
-/** The counts a sink contributes (the handler counts records itself). */
-export type SinkCount =
-  | 'itemsWritten'
-  | 'alertsPublished'
-  | 'alertsSuppressed'
-  | 'alertsStale'
-  | 'rawRecordsDelivered'
-  | 'rawDeliveryFailures'
-  | 'statusWriteFailures';
+/** The counts a sink contributes (contract/metrics.ts BATCH_COUNTS, `from: 'sinks'`; the handler counts records itself). */
+export type { SinkCount };
 
 export interface SinkContext {
   io: IoContext;

@@ -1,0 +1,88 @@
+/**
+ * The output registry (handlers/processor/outputs.ts): what derives from it stays complete, and
+ * what it declares ships. A new output or client that breaks one of these fails here, not at run
+ * time in Lambda or in a test that built its clients by hand.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { PROCESSOR_RESOURCES } from '../../../../contract';
+import { buildClients, CLIENTS, createClients, OUTPUTS, processorSinks, SDK_LOGGER_MIDDLEWARE, type ClientName } from '../../../../handlers/processor/outputs';
+import { OUTPUT_COSTS, plan, PLAN_DEFAULTS } from '../../../../src/capacity';
+import { FakeAws } from '../../../doubles/fake-aws';
+import { TEST_CONFIG } from '../../../helpers/processor-config';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const clientNames = Object.keys(CLIENTS) as ClientName[];
+
+describe('the output registry (outputs.ts)', () => {
+  it('ships the SDK package of every client as a runtime dependency, and that package makes the client', async () => {
+    for (const name of clientNames) {
+      const { package: sdkPackage } = CLIENTS[name];
+      expect(pkg.dependencies, `${sdkPackage} (client ${name}) must be under dependencies in package.json`).toHaveProperty([sdkPackage]);
+      const client = CLIENTS[name].create({ region: 'us-east-1' });
+      const exported = (await import(sdkPackage)) as Record<string, unknown>;
+      expect(exported[client.constructor.name], `${sdkPackage} exports ${client.constructor.name}`).toBe(client.constructor);
+    }
+  });
+
+  it('uses every client it declares, and binds every resource of the contract to an output', () => {
+    const used = new Set(Object.values(OUTPUTS).flatMap((o) => o.clients));
+    expect([...used].sort()).toEqual([...clientNames].sort());
+    const bound = new Set(Object.values(OUTPUTS).flatMap((o) => o.bindings));
+    expect([...bound].sort()).toEqual(Object.keys(PROCESSOR_RESOURCES).sort());
+  });
+
+  it('builds every client of the registry, each an SDK client of its package, in Lambda without the logger middleware', () => {
+    const clients = createClients();
+    expect(Object.keys(clients).sort()).toEqual([...clientNames].sort());
+    for (const name of clientNames) {
+      const client = clients[name];
+      expect(client.constructor).toBe(CLIENTS[name].create({}).constructor);
+      expect(client.middlewareStack.identify().some((m) => m.startsWith(SDK_LOGGER_MIDDLEWARE))).toBe(false);
+    }
+    // The SDK adds it by default: its removal is what is tested above.
+    expect(buildClients().dynamodb.middlewareStack.identify().some((m) => m.startsWith(SDK_LOGGER_MIDDLEWARE))).toBe(true);
+  });
+
+  it('makes one sink per output', () => {
+    expect(processorSinks(TEST_CONFIG, buildClients())).toHaveLength(Object.keys(OUTPUTS).length);
+  });
+
+  it('gives tests every client answered in memory (FakeAws.clients), typed as the SDK clients', async () => {
+    const aws = new FakeAws();
+    const clients = aws.clients();
+    expect(Object.keys(clients).sort()).toEqual([...clientNames].sort());
+    const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+    await clients.eventbridge.send(new PutEventsCommand({ Entries: [{ Source: 's', DetailType: 'd', Detail: '{}', EventBusName: 'b' }] }));
+    expect(aws.events).toHaveLength(1);
+    expect(aws.calls).toEqual({ PutEvents: 1 });
+  });
+
+  it('keeps the batch handler (handler.ts) free of the registry and of every AWS SDK client: it takes sinks', async () => {
+    const result = await build({
+      entryPoints: [join(ROOT, 'handlers/processor/handler.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.filter((i) => i.endsWith('handlers/processor/outputs.ts') || /@aws-sdk\/client-/.test(i))).toEqual([]);
+  });
+});
+
+describe('OUTPUT_COSTS (src/capacity/output-costs.ts)', () => {
+  it("places every output's charges on a cost line of the plan's defaults, or says why it has none", () => {
+    const services = plan({ ...PLAN_DEFAULTS, sensors: 50_000, hz: 1 }).costs.map((c) => c.service);
+    expect(Object.keys(OUTPUT_COSTS).sort()).toEqual(Object.keys(OUTPUTS).sort());
+    for (const [name, cost] of Object.entries(OUTPUT_COSTS)) {
+      if ('none' in cost) expect(cost.none.length, name).toBeGreaterThan(10);
+      else expect(services.filter((s) => s.startsWith(cost.line)), `${name}: a cost line "${cost.line}…" in ${services.join(', ')}`).toHaveLength(1);
+    }
+  });
+});
