@@ -111,7 +111,7 @@ const statNames = (at: (typeof STAT_ATTRIBUTES)[number]) => [at.count, at.sum, a
  * An item with every attribute of a window that has exactly the statistics and last values `mask`
  * says (bit i: WINDOW_STATS[i] counted; bit STAT_COUNT + j: LAST_FIELDS[j] present), each null.
  * An item is a copy of its template with the values set: a fixed shape, where adding ~28 attributes
- * one by one to an empty object makes V8 turn it into a hash table (a fifth of the item's cost).
+ * one by one to an empty object makes V8 turn it into a hash table, each a hash insertion.
  */
 const TEMPLATES = new Map<number, Item>();
 function itemTemplate(mask: number): Item {
