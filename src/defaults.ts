@@ -53,6 +53,12 @@ export const PRIVATE_VERSIONED_BUCKET = {
 
 const stackKeyArn = (): IntrinsicFunction => arnOf(LogicalId.EncryptionKey);
 
+/** A table's or an index's KeySchema: its partition key, and its sort key if it has one. */
+export const keySchema = (hash: string, range?: string): { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[] => [
+  { AttributeName: hash, KeyType: 'HASH' },
+  ...(range === undefined ? [] : [{ AttributeName: range, KeyType: 'RANGE' as const }]),
+];
+
 /**
  * A DynamoDB table with point-in-time recovery, encryption with the stack key, deletion
  * protection (off in a throwaway environment), tags, and retained with its data.

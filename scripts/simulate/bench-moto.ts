@@ -12,7 +12,9 @@
  *   then the next window), a Put of the window item conditioned on `attribute_not_exists(#pk)` for
  *   the first and on `#count = :known` after, ReturnValuesOnConditionCheckFailure ALL_OLD;
  * - BatchGetItem: 100 window keys, ConsistentRead, as the sink and the simulator's books read them;
- * - Query: the alert store's elevated-index query (`#b = :b` on a KEYS_ONLY index).
+ * - Query: the alert store's elevated-index query (`#b = :b` on a KEYS_ONLY index);
+ * - UpdateItem: the console status sink's write (adapters/sensor-status.ts), as at 1,000 sensors
+ *   (8 status items of 125 sensors, a lane's batch setting half of an item's sensors at a time).
  * C requests in flight from one SDK client (the processor's way). Prints requests/s, p50/p99 and
  * moto's CPU seconds per request (from /proc/<pid>/stat: the figure least moved by other load).
  * Every answer is checked (a put's condition never fails here; a stale put must fail with the old
@@ -28,12 +30,15 @@ import {
   PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
   type CancellationReason,
 } from '@aws-sdk/client-dynamodb';
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
 import { addWindow, readingCount, windowOf, type WindowAggregate } from '../../handlers/processor/core/window';
 import { windowWrite } from '../../handlers/processor/sinks/readings';
+import { statusUpdate } from '../../handlers/processor/adapters/sensor-status';
+import { encodeSensorStatus } from '../../contract';
 import { motoClientConfig, startMoto } from '../lib/moto';
 
 const FLAGS: Record<string, string> = { launcher: 'fast', seconds: '15', concurrency: '32', sensors: '100', json: '' };
@@ -57,6 +62,7 @@ const SENSORS = intFlag('sensors', 1, 100_000);
 const WINDOW_SENSORS = Math.max(SENSORS, 100 * CONCURRENCY);
 
 const READINGS = 'bench-readings';
+const STATUS = 'bench-sensor-status';
 const ALERTS = 'bench-alert-state';
 const OPTIONS = { zoneIndexShards: 10, readingTtlDays: 7, rollupWindowSeconds: 60 };
 const THRESHOLDS = { warning: 80, critical: 90, hysteresis: 5 };
@@ -238,6 +244,23 @@ async function main() {
         );
         const expected = Array.from({ length: SENSORS }, (_, i) => i).filter((i) => i % 4 === 0 && `b${i % 8}` === bucket).length;
         if (out.Items?.length !== expected) throw new Error(`Query of ${bucket} returned ${out.Items?.length} items, expected ${expected}`);
+      }),
+    );
+    await client.send(
+      new CreateTableCommand({ TableName: STATUS, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'bucket', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'bucket', KeyType: 'HASH' }] }),
+    );
+    let u = 0;
+    phases.push(
+      await phase('UpdateItem', moto.pid, async () => {
+        const n = u++;
+        const item = n % 8;
+        const half = (n >> 3) % 2;
+        const sensors: [string, string][] = Array.from({ length: 62 }, (_, i) => {
+          const id = `sensor-${item}-${String(half * 62 + i).padStart(4, '0')}`;
+          const r = reading(id, n);
+          return [id, encodeSensorStatus({ zoneId: r.zone_id, congestionIndex: r.congestion_index, vehicleCount: r.vehicle_count, avgSpeedKmh: r.avg_speed, receivedAtMs: r.received_at, readingAtMs: r.timestampMs })];
+        });
+        await client.send(new UpdateItemCommand(statusUpdate(STATUS, { bucket: `b8-${item}`, sensors }, Date.now())));
       }),
     );
     const summary = { launcher: FLAGS.launcher, seconds: SECONDS, concurrency: CONCURRENCY, sensors: SENSORS, phases };

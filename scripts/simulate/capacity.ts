@@ -1,5 +1,5 @@
 /**
- * npm run simulate:capacity -- [--sizes 100,200,400,...] [--duration S] [--json FILE]
+ * npm run simulate:capacity -- [--sizes 100,200,400,...] [--duration S] [--json FILE] [--moto-processes 1|2]
  * A sweep over fleet sizes at 1 Hz, each a fresh simulation (rush-hour waves, so alerts flow),
  * to find the largest fleet this machine carries with p99 end-to-end ≤ 10 s and p99 alert ≤ 30 s,
  * every reading stored or quarantined once the fleet stops (nothing left behind), and where the
@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { numberFlag, parseFlags, runMain, UsageError } from '../cli';
 import { DEFAULTS } from '../../src/config';
+import { MOTO_PROCESS_COUNTS, type MotoProcesses } from './moto-processes';
 import { simulate, type Summary } from './run';
 
 const COMMAND = 'simulate:capacity';
@@ -36,6 +37,13 @@ export function shortfalls(s: Summary): string[] {
   return why;
 }
 
+/** moto's CPU in cores, over its processes (with DynamoDB in a second one: 'moto' and 'moto (DynamoDB)'). */
+export function motoCores(s: Summary): number {
+  return Object.entries(s.cpuCoresByProcess)
+    .filter(([role]) => role === 'moto' || role.startsWith('moto ('))
+    .reduce((sum, [, cores]) => sum + cores, 0);
+}
+
 /** The process that used the most CPU, with every process's share. */
 export function bottleneck(s: Summary): string {
   const shares = Object.entries(s.cpuCoresByProcess).sort((a, b) => b[1] - a[1]);
@@ -53,6 +61,7 @@ async function main(): Promise<void> {
     sizes: { type: 'string', help: 'comma-separated fleet sizes, ascending (default 50,100,200,400,800,1200,2000,3000)' },
     duration: { type: 'string', help: 'seconds of traffic per size, 20-600 (default 60)' },
     json: { type: 'string', help: 'file to write the sweep to (JSON)' },
+    'moto-processes': { type: 'string', help: 'moto processes, 1 or 2 (default 2: DynamoDB from a second one)' },
   });
   const sizes = (flags.sizes ?? '50,100,200,400,800,1200,2000,3000').split(',').map((raw) => {
     const n = Number(raw);
@@ -62,6 +71,10 @@ async function main(): Promise<void> {
   const duration = numberFlag(COMMAND, 'duration', flags.duration, 60);
   if (duration < 20 || duration > 600) throw new UsageError(`${COMMAND}: --duration takes a number from 20 to 600, got '${flags.duration}'`);
 
+  const motoProcesses = Number(flags['moto-processes'] ?? 2);
+  if (!(MOTO_PROCESS_COUNTS as readonly number[]).includes(motoProcesses)) {
+    throw new UsageError(`${COMMAND}: --moto-processes takes one of ${MOTO_PROCESS_COUNTS.join(', ')}, got '${flags['moto-processes']}'`);
+  }
   const steps: CapacityStep[] = [];
   for (const sensors of sizes) {
     console.log(`\n== ${sensors} sensors at 1 Hz for ${duration} s`);
@@ -74,6 +87,7 @@ async function main(): Promise<void> {
       environment: 'cap',
       wavePeriodSeconds: Math.max(20, Math.round(duration / 2)),
       drainSeconds: 15,
+      motoProcesses: motoProcesses as MotoProcesses,
     });
     const why = shortfalls(summary);
     steps.push({ sensors, ok: why.length === 0, why, summary });
@@ -83,7 +97,9 @@ async function main(): Promise<void> {
       `   published ${summary.readingsPerSecond.published}/s, stored ${summary.readingsPerSecond.stored}/s; p99 end-to-end ${e2e.p99Ms ?? '–'} ms, p99 alert ${alert.p99Ms ?? '–'} ms; ` +
         `in flight ${summary.totals.inFlight}; ${why.length ? `FAILS: ${why.join('; ')}` : 'meets the targets'}`,
     );
-    console.log(`   CPU: ${bottleneck(summary)}`);
+    const inv = summary.invocation;
+    console.log(`   processor: ${summary.invocations} invocations of ${inv.meanRecords} records on average, p50 ${inv.p50Ms ?? '–'} ms, p99 ${inv.p99Ms ?? '–'} ms, max ${inv.maxMs ?? '–'} ms`);
+    console.log(`   CPU: ${bottleneck(summary)}; moto in all ${motoCores(summary).toFixed(2)} cores`);
     if (why.length) break;
   }
   const passed = steps.filter((s) => s.ok);

@@ -20,6 +20,8 @@ export interface ConnectionInput {
   out?: string;
   environment: string;
   awsEndpoint: string;
+  /** DynamoDB's endpoint when a moto of its own answers it (moto-processes.ts). */
+  dynamodbEndpoint?: string;
   broker: { host: string; port: number; mqttVersions: string[] };
   caPem: string;
   device: { thingName: string; zoneId: string; keyPem: string; certificatePem: string; inFleet: boolean };
@@ -64,6 +66,7 @@ export function writeConnection(input: ConnectionInput): Connection {
     [
       '# The local pipeline of npm start (moto): source it, then use the AWS CLI and npm run as against AWS.',
       `export AWS_ENDPOINT_URL=${input.awsEndpoint}`,
+      ...(input.dynamodbEndpoint && input.dynamodbEndpoint !== input.awsEndpoint ? [`export AWS_ENDPOINT_URL_DYNAMODB=${input.dynamodbEndpoint}`] : []),
       `export AWS_REGION=${LOCAL_AWS.region} AWS_DEFAULT_REGION=${LOCAL_AWS.region}`,
       `export AWS_ACCESS_KEY_ID=${LOCAL_AWS.accessKeyId} AWS_SECRET_ACCESS_KEY=${LOCAL_AWS.secretAccessKey}`,
       '',
@@ -71,7 +74,7 @@ export function writeConnection(input: ConnectionInput): Connection {
     { mode: 0o600 },
   );
   const connection = {
-    aws: { endpoint: input.awsEndpoint, region: LOCAL_AWS.region, accessKeyId: LOCAL_AWS.accessKeyId, secretAccessKey: LOCAL_AWS.secretAccessKey, stackName: `tapstack-${input.environment}` },
+    aws: { endpoint: input.awsEndpoint, dynamodbEndpoint: input.dynamodbEndpoint ?? input.awsEndpoint, region: LOCAL_AWS.region, accessKeyId: LOCAL_AWS.accessKeyId, secretAccessKey: LOCAL_AWS.secretAccessKey, stackName: `tapstack-${input.environment}` },
     mqtt: { host: input.broker.host, port: input.broker.port, tls: 'mutual', mqttVersions: input.broker.mqttVersions, caFile: files.ca },
     device: {
       thingName,

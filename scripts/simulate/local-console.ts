@@ -22,6 +22,8 @@ import { LambdaPool } from './lambda-pool';
 
 export interface LocalConsoleOptions {
   motoEndpoint: string;
+  /** The containers' endpoint variables (AWS_ENDPOINT_URL, and AWS_ENDPOINT_URL_DYNAMODB when DynamoDB is a moto of its own); default: AWS_ENDPOINT_URL = motoEndpoint. */
+  endpointEnv?: Record<string, string>;
   physicalIds: Record<string, string>;
   zipPath: string;
   environment: string;
@@ -99,7 +101,7 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
 
   const pool = new LambdaPool({
     zipPath: options.zipPath,
-    env: { ...env, AWS_ENDPOINT_URL: options.motoEndpoint, AWS_LAMBDA_FUNCTION_NAME: fn.FunctionName ?? 'console-api' },
+    env: { ...env, ...(options.endpointEnv ?? { AWS_ENDPOINT_URL: options.motoEndpoint }), AWS_LAMBDA_FUNCTION_NAME: fn.FunctionName ?? 'console-api' },
     timeoutSeconds: fn.Timeout ?? 10,
     handlerExport: 'consoleApi',
   });

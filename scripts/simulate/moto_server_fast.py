@@ -19,7 +19,10 @@ the processor's requests) and cProfile, figures in docs/simulate.md.
 - DynamoDB: items built in linear time instead of quadratic, set sizes without an object per
   element, plain AttributeValues (and Kinesis PutRecords entries) written to the response directly
   instead of through botocore's shapes member by member; TransactWriteItems backing up the items it
-  touches instead of deep-copying every table it touches once per action.
+  touches instead of deep-copying every table it touches once per action; UpdateItem of many
+  attributes without its quadratic item sizing and repeated parsing (11); conditional writes without
+  re-parsing the same condition or each request's plain AttributeValues (12); binary values of a
+  response written directly (13).
 - Every request: moto's module listing and each response class's method names computed once
   instead of per request; werkzeug's per-request log lines off.
 
@@ -192,6 +195,14 @@ def serialize_structure(self, serialized, value, shape, key):
     if key and not getattr(self._value_picker, "response_transformers", None):
         if shape.name == "AttributeValue":
             plain = _plain_attribute_value(value)
+            # 13. A binary value (B: the readings table's packed reading offsets, one per window item
+            #     a BatchGetItem answers) took the generic path, 0.3 ms each: the shape's member B is a
+            #     blob, which the generic path writes as self._base64(value) (_serialize_type_blob,
+            #     for str or bytes alike), under its own name. The same here for a non-empty value.
+            if plain is None and type(value) is dict and len(value) == 1:
+                inner = value.get("B")
+                if type(inner) in (bytes, str) and len(inner) > 0:
+                    plain = {"B": self._base64(inner)}
         elif shape.name == "PutRecordsResultEntry":
             plain = _plain_put_records_entry(value, shape)
         else:
@@ -251,7 +262,12 @@ def _touched_items(backend, transact_items):
             if ident in seen:
                 continue
             seen.add(ident)
-            undo.append((table, hash_value, range_value, copy_module.deepcopy(table.get_item(hash_value, range_value))))
+            stored = table.get_item(hash_value, range_value)
+            # 12b. Only an Update changes a stored item in place; a Put puts a new Item in its place and
+            #      a Delete takes it out, leaving the stored object as it was: for those the object itself
+            #      is the backup (a copy of it is equal to it). A second action on the same item is refused
+            #      (moto's check_unicity) before it runs, so the first action naming an item decides.
+            undo.append((table, hash_value, range_value, copy_module.deepcopy(stored) if "Update" in action else stored))
         except Exception:  # an action moto will refuse before writing it: nothing of it to undo
             continue
     return undo
@@ -318,6 +334,143 @@ def _check_at_root(check_name):
 
 dynamodb_validators.ActionCountValidator.traverse = _check_at_root("verify_action_counts")
 dynamodb_validators.OverlappingPathsValidator.traverse = _check_at_root("check_for_overlapping_paths")
+
+# 11. UpdateItem of many attributes (the console's status items: one attribute per sensor, a batch
+#    SETting 50-150 of them at once). Three costs grow with the expression or the item:
+#    a. LimitedSizeDict.__setitem__ re-sums the size of every key and value already in the item
+#       before each SET of a top-level attribute, through DynamoType.size(): O(attributes x actions)
+#       per update, half of moto's time in the status UpdateItem. The same sum, the same comparison
+#       with the same limit, is computed here in one loop with the plain kinds (S, N, BOOL, NULL:
+#       an immutable value) sized inline as moto's size() sizes them (S: bytesize of the string;
+#       N: len(str(value)); a bool: 1); any other value (sets, lists, maps, binaries, a non-
+#       DynamoType) is sized by moto's own code. Linear still, but without the calls and lists.
+#    b. The update expression is parsed twice per UpdateItem (responses.py, to list the names and
+#       values it uses, then the backend): UpdateExpressionParser.make is a pure function of the
+#       expression string, and nothing mutates the tree it returns (responses.py only lists its
+#       clauses; the backend's validators work on a deepcopy of it, and the executor on the
+#       validated copy), so the tree of a string already parsed is answered again. A string that
+#       fails to parse raises each time (exceptions are not cached). The processor's expressions
+#       repeat: a status write's is `SET #u = :u, #s0 = :s0, ...`, one per number of sensors.
+#    c. That deepcopy of the tree goes through copy's __reduce_ex__ protocol per node (reconstruct,
+#       state dict, __dict__.update); Node.__deepcopy__ here does the same steps directly: a new
+#       instance of the same class, registered in the memo before its state is copied (the tree's
+#       parent links resolve to the copies as before), its __dict__ a deepcopy of the original's.
+#       The AST nodes have no __slots__, __setstate__ nor __reduce__ of their own (moto 5.2).
+#    d. The validators' traversals ask nodes_to_be_processed() at every node of the tree, which
+#       builds the traverser's processing map (a dict of bound methods) and a tuple of its keys each
+#       time. Every traverser's map is a literal whose keys are classes (validators.py), the same on
+#       every call: the tuple is kept per traverser class. Each traverser still visits every node.
+_item_limit = _LIMIT
+_DynamoType = dynamo_type.DynamoType
+
+
+def limited_size_setitem(self, key, value):
+    current = 0
+    for k, v in dict.items(self):
+        current += len(k.encode("utf-8")) if type(k) is str else bytesize(str(k))
+        if type(v) is _DynamoType:
+            t = v.type
+            val = v.value
+            if t == "S" and type(val) is str:
+                current += len(val.encode("utf-8"))
+            elif t == "N" and type(val) is str:
+                current += len(val)
+            elif (t == "BOOL" or t == "NULL") and type(val) is bool:
+                current += 1
+            else:
+                current += v.size()
+        else:
+            current += bytesize(str(v))
+    new_size = bytesize(key) + (value.size() if type(value) is _DynamoType else bytesize(str(value)))
+    if current + new_size > _item_limit:
+        raise ItemSizeTooLarge
+    dict.__setitem__(self, key, value)
+
+
+dynamo_type.LimitedSizeDict.__setitem__ = limited_size_setitem
+
+from moto.dynamodb.parsing import ast_nodes as dynamodb_ast
+from moto.dynamodb.parsing import expressions as dynamodb_expressions
+
+_parse_update = dynamodb_expressions.UpdateExpressionParser.make.__func__
+dynamodb_expressions.UpdateExpressionParser.make = classmethod(functools.lru_cache(maxsize=1024)(_parse_update))
+
+
+def node_deepcopy(self, memo):
+    cls = self.__class__
+    copied = cls.__new__(cls)
+    memo[id(self)] = copied
+    copied.__dict__.update(copy_module.deepcopy(self.__dict__, memo))
+    return copied
+
+
+dynamodb_ast.Node.__deepcopy__ = node_deepcopy
+_processed_by_class = {}
+
+
+def nodes_to_be_processed(self):
+    kinds = _processed_by_class.get(type(self))
+    if kinds is None:
+        kinds = _processed_by_class[type(self)] = tuple(self._processing_map().keys())
+    return kinds
+
+
+dynamodb_ast.DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed
+
+# 12. The processor's conditional writes (100 window Puts to a TransactWriteItems, each with
+#    `attribute_not_exists(#pk)` or `#count = :known`): in process, 30% of moto's time in one went to
+#    parsing condition expressions (three times per action: the transaction's check, then put_item's
+#    own check of the same condition) and 17% to parsing the request's AttributeValues through
+#    botocore's shapes (b. is above, in the transaction's backup).
+#    a. get_filter_expression(expression, names, values) is a pure function of its arguments: the
+#       tree it builds holds the values given and is only read afterwards (every Op and Func assigns
+#       its fields in __init__ and evaluates with expr(item), comparisons.py), so the tree of the
+#       same three arguments (compared as canonical JSON; arguments that are not JSON are parsed as
+#       before) is answered again. An expression that fails to parse raises each time.
+#    c. The request parser makes each AttributeValue through the shape's 10 members. For a plain
+#       one (a dict of one member: S or N holding a string, SS or NS a list of strings) the generic
+#       path gives a dict of that member with the string, or a list of the same strings
+#       (BaseJSONParser._parse_string returns a string as is unless its shape is a JSON header,
+#       which these are not), so that is made directly; anything else takes moto's path.
+import moto.core.parse as core_parse
+import moto.dynamodb.comparisons as dynamodb_comparisons
+import moto.dynamodb.models.table as dynamodb_table
+
+_get_filter_expression = dynamodb_comparisons.get_filter_expression
+
+
+@functools.lru_cache(maxsize=4096)
+def _filter_expression_of(canonical):
+    expression, names, values = json.loads(canonical)
+    return _get_filter_expression(expression, names, values)
+
+
+def cached_filter_expression(expr, names, values):
+    try:
+        canonical = json.dumps([expr, names, values], sort_keys=True)
+    except (TypeError, ValueError):
+        return _get_filter_expression(expr, names, values)
+    return _filter_expression_of(canonical)
+
+
+dynamodb_comparisons.get_filter_expression = cached_filter_expression
+dynamodb_models.get_filter_expression = cached_filter_expression
+dynamodb_table.get_filter_expression = cached_filter_expression
+
+_parse_structure = core_parse.BaseJSONParser._parse_structure
+
+
+def parse_structure(self, shape, value):
+    if shape.name == "AttributeValue" and self.MAP_TYPE is dict and type(value) is dict and len(value) == 1:
+        ((kind, inner),) = value.items()
+        if kind in _STRINGS and type(inner) is str:
+            return {kind: inner}
+        if kind in _STRING_LISTS and type(inner) is list and all(type(v) is str for v in inner):
+            return {kind: list(inner)}
+    return _parse_structure(self, shape, value)
+
+
+core_parse.BaseJSONParser._parse_structure = parse_structure
 
 # 8. SQS: every message sent computes the queue's attributes (for ContentBasedDeduplication), among
 #    them the approximate message counts, which ask each message in the queue whether it is visible

@@ -28,8 +28,8 @@ import { buildTemplate } from '../../src/index';
 import { LogicalId } from '../../src/names';
 import { storedOffsets } from '../../handlers/processor/sinks/readings';
 import { bundleProcessor } from '../bundle';
-import { motoClientConfig, startMoto, type Moto } from '../lib/moto';
-import { deployToMoto } from '../lib/moto-stack';
+import { motoClientConfig, type Moto } from '../lib/moto';
+import { startSimMoto, type MotoProcesses } from './moto-processes';
 import { DIST } from '../lib/paths';
 import { ensureZoneGroups } from '../provision/iot';
 import { startBroker, type LocalBroker } from './broker';
@@ -81,6 +81,8 @@ export interface SimulationOptions {
   detectorIntervalSeconds?: number;
   /** The device whose certificate the connection file holds: a fleet sensor's id, or a thing outside the fleet (default sensor-local). */
   device?: string;
+  /** moto processes: 2 (default) answers DynamoDB from a second one (moto-processes.ts says how and why), 1 runs every service in one. */
+  motoProcesses?: MotoProcesses;
 }
 
 /** The device of the connection file by default: a thing outside the fleet, so your publishes disturb no fleet sensor. */
@@ -91,7 +93,10 @@ export interface Simulation {
   view: StackView;
   env: Record<string, string>;
   broker: LocalBroker;
+  /** moto for every service (DynamoDB too with one process). */
   moto: Moto;
+  /** The moto answering DynamoDB (a second process, or `moto`). */
+  dynamodb: Moto;
   pki: { caPem: string };
   /** The IoT registry the broker consults: the fleet's things and certificates (tests add their own). */
   registry: LocalRegistry;
@@ -155,7 +160,7 @@ export interface Summary {
   loadAverage1m: number | undefined;
   invocations: number;
   /** Records per invocation and how long invocations took. */
-  invocation: { meanRecords: number; p50Ms: number | null; maxMs: number | null };
+  invocation: { meanRecords: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   coldStarts: number;
   stack: { shards: number; batchingWindowSeconds: number; parallelizationFactor: number; rollupWindowSeconds: number; cooldownSeconds: number };
 }
@@ -255,14 +260,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
     const bundle = await builtBundle();
     print(`Processor: ${bundle.key} (the built bundle), one container per lane of the event source mapping.`);
-    // moto with its Kinesis shard made O(1) per record (moto_server_fast.py says why).
-    const motoStats = join(workDir, 'moto-stats.json');
-    const moto = await startMoto(30_000, { command: 'python3', args: [join(import.meta.dirname, 'moto_server_fast.py')], env: { SIM_MOTO_STATS: motoStats }, detached: true });
-    owned.process(moto.pid);
-    cleanups.push(() => moto.stop().then(() => owned.released(moto.pid)));
-    print(`moto_server (pid ${moto.pid}) on ${moto.endpoint}; CreateStack of templates/TapStack.yml as tapstack-${environment}…`);
+    // moto through the launcher (moto_server_fast.py says why), DynamoDB in a second process by default (moto-processes.ts).
+    const motos = await startSimMoto(workDir, options.motoProcesses ?? 2, (pid) => owned.process(pid));
+    cleanups.push(() => motos.stop().then(() => motos.pids.forEach((pid) => owned.released(pid))));
+    const moto = motos.main;
+    print(
+      `moto_server (pid ${moto.pid}) on ${moto.endpoint}${motos.processes === 2 ? `, DynamoDB from a second one (pid ${motos.dynamodb.pid}) on ${motos.dynamodb.endpoint}` : ''}; CreateStack of templates/TapStack.yml as tapstack-${environment}${motos.processes === 2 ? ' into each' : ''}…`,
+    );
     const aws = motoClientConfig(moto.endpoint);
-    const deployed = await deployToMoto(moto.endpoint, `tapstack-${environment}`, parameters, {
+    const deployed = await motos.deploy(`tapstack-${environment}`, parameters, {
       bucket: 'tapstack-sim-code',
       key: bundle.key,
       body: readFileSync(bundle.zipPath),
@@ -350,6 +356,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     await ensureZoneGroups(new IoTClient(aws), layout.zones.map((z) => ({ zoneId: z.zoneId, description: 'simulated zone' })), () => undefined);
     const localConsole = await startLocalConsole({
       motoEndpoint: moto.endpoint,
+      endpointEnv: motos.endpointEnv,
       physicalIds,
       zipPath: bundle.zipPath,
       environment,
@@ -455,6 +462,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       out: options.out,
       environment,
       awsEndpoint: moto.endpoint,
+      dynamodbEndpoint: motos.dynamodb.endpoint,
       broker: { host: broker.host, port: broker.port, mqttVersions: broker.mqttVersions },
       caPem: pki.caPem,
       device: { thingName: deviceId, zoneId: deviceZone, keyPem: deviceIdentity.keyPem, certificatePem: deviceIdentity.certificatePem, inFleet: fleetDevice !== undefined },
@@ -464,8 +472,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     cleanups.push(() => owned.removed(connection.dir));
 
     // The event source mapping.
-    // The function's clients reach moto through AWS_ENDPOINT_URL (the SDK's service endpoint override).
-    const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, AWS_ENDPOINT_URL: moto.endpoint }, timeoutSeconds: fn.Timeout ?? 60,
+    // The function's clients reach moto through AWS_ENDPOINT_URL (the SDK's endpoint override), DynamoDB's through AWS_ENDPOINT_URL_DYNAMODB.
+    const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, ...motos.endpointEnv }, timeoutSeconds: fn.Timeout ?? 60,
       onLog: (lane, line) => {
         localConsole.onProcessorLog(line);
         // The processor's verdict on each reading it quarantines: the books take it from here, so
@@ -493,7 +501,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const detectorEnv = Object.fromEntries(Object.entries(detectorFn.Environment?.Variables ?? {}).map(([k, v]) => [k, String(v)]));
     const detectorPool = new LambdaPool({
       zipPath: bundle.zipPath,
-      env: { ...detectorEnv, AWS_ENDPOINT_URL: moto.endpoint, AWS_LAMBDA_FUNCTION_NAME: detectorFn.FunctionName ?? 'detector' },
+      env: { ...detectorEnv, ...motos.endpointEnv, AWS_LAMBDA_FUNCTION_NAME: detectorFn.FunctionName ?? 'detector' },
       timeoutSeconds: detectorFn.Timeout ?? 60,
       handlerExport: detectorFn.Handler?.split('.').pop() ?? 'detector',
       onLog: (_lane, line) => {
@@ -511,7 +519,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const detectorTimer = setInterval(() => void runDetector(), scheduleMs);
     cleanups.push(() => clearInterval(detectorTimer));
     print(`Health detector: ${detectorFn.FunctionName} every ${scheduleMs / 1000} s (${view.detectorSchedule}, the template's schedule).`);
-    const ddb = new DynamoDBClient(aws);
+    const ddb = new DynamoDBClient(motoClientConfig(motos.dynamodb.endpoint));
     const toVerify: Entry[] = [];
     const dlqUrl = physicalIds[view.esm.onFailureResource]!;
     const streamArn = outputs.StreamArn ?? `arn:aws:kinesis:us-east-1:123456789012:stream/${streamName}`;
@@ -634,7 +642,9 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     const roles = () => ({
       'broker+rule+poller (this process)': [process.pid],
       fleet: fleet?.pid ? [fleet.pid] : [],
+      // With two processes, each its own role (a PID counts in one role only): 'moto' and 'moto (DynamoDB)'.
       moto: [moto.pid],
+      ...(motos.processes === 2 ? { 'moto (DynamoDB)': [motos.dynamodb.pid] } : {}),
       processor: [...pool.pids().values()],
       detector: [...detectorPool.pids().values()],
       'console API': localConsole.pids(),
@@ -660,6 +670,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       env,
       broker,
       moto,
+      dynamodb: motos.dynamodb,
       pki,
       registry,
       identities,
@@ -765,7 +776,10 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     // Alerts of the last readings: a moment for the bus.
     await sleep(1500);
     running = false;
-    await Promise.all(pollers.map((p) => p.stop(5_000)));
+    // Every invocation in flight ends within the function's timeout (the pool kills it then), so
+    // the pollers wait that long: a batch that finished after the last look would be counted as
+    // taken and found nowhere (lost) when it is only late.
+    await Promise.all(pollers.map((p) => p.stop((fn.Timeout ?? 60) * 1000 + 5_000)));
     await Promise.all(loops);
     // The last look, again if moto failed it (a reading not found by then counts as lost).
     for (let tries = 0; tries < 3; tries++) if (await verifyRound().then(() => true, () => false)) break;
@@ -791,8 +805,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       .then((r) => r.Count ?? 0)
       .catch(() => undefined);
     // moto writes where its time went when it stops.
-    await moto.stop();
-    const motoSeconds = existsSync(motoStats) ? (JSON.parse(readFileSync(motoStats, 'utf8')) as Record<string, { calls: number; seconds: number }>) : {};
+    await motos.stop();
+    const motoSeconds = motos.timeByCall();
     const snapshot = ledger.snapshot(Date.now(), Number.MAX_SAFE_INTEGER);
     const t = ledger.totals;
     // Lost: taken by the processor but found neither in DynamoDB nor in the quarantine.
@@ -835,6 +849,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       invocation: {
         meanRecords: Math.round(invocationSizes.reduce((a, b) => a + b, 0) / Math.max(1, invocationSizes.length)),
         p50Ms: percentile([...invocationMs].sort((a, b) => a - b), 50),
+        p99Ms: percentile([...invocationMs].sort((a, b) => a - b), 99),
         maxMs: invocationMs.length ? Math.max(...invocationMs) : null,
       },
       coldStarts: pool.coldStarts,

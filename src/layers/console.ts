@@ -67,7 +67,7 @@ import {
   type ConsoleRoute,
 } from '../../contract';
 import type { StackConfig } from '../config';
-import { logGroup, PRIVATE_VERSIONED_BUCKET, retainUnlessThrowaway, secureTable, tags } from '../defaults';
+import { logGroup, PRIVATE_VERSIONED_BUCKET, keySchema, retainUnlessThrowaway, secureTable, tags } from '../defaults';
 import { bundledFunction, functionEnvironment, functionErrorsAlarm, functionStatements, lambdaRole } from '../functions';
 import { allow, denyInsecureTransport, policyDocument, type PolicyStatement } from '../iam';
 import { accountId, arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
@@ -509,7 +509,7 @@ export function buildConsole(config: ConsoleConfig): Layer {
     TableName: physicalName('sensor-status'),
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [{ AttributeName: SENSOR_STATUS_TABLE.partitionKey, AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: SENSOR_STATUS_TABLE.partitionKey, KeyType: 'HASH' }],
+    KeySchema: keySchema(SENSOR_STATUS_TABLE.partitionKey),
   });
   const { site, sitePolicy, logs, logsPolicy } = buckets(config);
   const oac = new CloudFront.OriginAccessControl({

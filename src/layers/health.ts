@@ -30,7 +30,7 @@ import {
 import { queueDepthAlarm } from '../alarms';
 import { alarmMetric, metric, stackNamespace, type Metric } from '../metrics';
 import type { StackConfig } from '../config';
-import { encryptedQueue, logGroup, secureTable, tags } from '../defaults';
+import { encryptedQueue, keySchema, logGroup, secureTable, tags } from '../defaults';
 import { allow, arn, assumedBy, KMS_USE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
 import { accountId, arnOf, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
@@ -74,7 +74,7 @@ export function buildHealth(config: HealthConfig): Layer {
     TableName: physicalName('sensor-health'),
     BillingMode: 'PAY_PER_REQUEST',
     AttributeDefinitions: [{ AttributeName: HEALTH_TABLE.partitionKey, AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: HEALTH_TABLE.partitionKey, KeyType: 'HASH' }],
+    KeySchema: keySchema(HEALTH_TABLE.partitionKey),
     TimeToLiveSpecification: { AttributeName: HEALTH_TABLE.ttl, Enabled: true },
   });
 

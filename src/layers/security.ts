@@ -109,47 +109,30 @@ export function keyPolicyStatements(): PolicyStatement[] {
         },
       },
     },
-    {
-      Sid: 'EventBridgeDeliversToEncryptedTopicAndQueue',
-      Effect: 'Allow',
-      Principal: { Service: 'events.amazonaws.com' },
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      Resource: '*',
-      Condition: {
-        StringEquals: { 'aws:SourceAccount': accountId },
-        // The stack's rules on its bus (a rule of a custom bus: rule/<bus name>/<rule name>).
-        ArnLike: { 'aws:SourceArn': arn('events', `rule/${physicalNamePattern(ALERT_BUS_BASE_NAME)}/*`) },
-      },
-    },
-    {
-      Sid: 'CloudWatchAlarmsPublishToEncryptedOpsTopic',
-      Effect: 'Allow',
-      Principal: { Service: 'cloudwatch.amazonaws.com' },
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      Resource: '*',
-      Condition: {
-        StringEquals: { 'aws:SourceAccount': accountId },
-        ArnLike: { 'aws:SourceArn': arn('cloudwatch', `alarm:${physicalNamePattern('*')}`) },
-      },
-    },
-    {
-      // The console's bucket is SSE-KMS; CloudFront reads it through origin access control
-      // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html).
-      // The account's distributions, not the one distribution: naming it here would make the key
-      // depend on the distribution, which depends on the bucket, which depends on the key. The
-      // bucket policy admits only the console's distribution.
-      Sid: 'CloudFrontReadsConsoleAssets',
-      Effect: 'Allow',
-      Principal: { Service: 'cloudfront.amazonaws.com' },
-      Action: ['kms:Decrypt'],
-      Resource: '*',
-      Condition: {
-        StringEquals: { 'aws:SourceAccount': accountId },
-        ArnLike: { 'aws:SourceArn': sub('arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*') },
-      },
-    },
+    // The stack's rules on its bus (a rule of a custom bus: rule/<bus name>/<rule name>).
+    serviceUsesKeyFrom('EventBridgeDeliversToEncryptedTopicAndQueue', 'events.amazonaws.com', ['kms:Decrypt', 'kms:GenerateDataKey'], arn('events', `rule/${physicalNamePattern(ALERT_BUS_BASE_NAME)}/*`)),
+    serviceUsesKeyFrom('CloudWatchAlarmsPublishToEncryptedOpsTopic', 'cloudwatch.amazonaws.com', ['kms:Decrypt', 'kms:GenerateDataKey'], arn('cloudwatch', `alarm:${physicalNamePattern('*')}`)),
+    // The console's bucket is SSE-KMS; CloudFront reads it through origin access control
+    // (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html).
+    // The account's distributions, not the one distribution: naming it here would make the key
+    // depend on the distribution, which depends on the bucket, which depends on the key. The
+    // bucket policy admits only the console's distribution.
+    serviceUsesKeyFrom('CloudFrontReadsConsoleAssets', 'cloudfront.amazonaws.com', ['kms:Decrypt'], sub('arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*')),
   ];
 }
+
+/** An AWS service's use of the key on behalf of this account's resources matching `sourceArn` only (the confused-deputy conditions). */
+const serviceUsesKeyFrom = (sid: string, service: string, actions: string[], sourceArn: unknown): PolicyStatement => ({
+  Sid: sid,
+  Effect: 'Allow',
+  Principal: { Service: service },
+  Action: actions,
+  Resource: '*',
+  Condition: {
+    StringEquals: { 'aws:SourceAccount': accountId },
+    ArnLike: { 'aws:SourceArn': sourceArn },
+  },
+});
 
 /** The stack's customer-managed key (rotation on) and its alias. Takes no configuration. */
 export function buildSecurity(): Layer {

@@ -3,7 +3,7 @@ import { ApplicationAutoScaling } from 'cloudform-types';
 import { ALERT_STATE_TABLE, ALERT_ZONE_INDEX, READINGS_TABLE } from '../../contract';
 import { writeThrottleAlarm } from '../alarms';
 import type { StackConfig } from '../config';
-import { secureTable, type TagConfig } from '../defaults';
+import { keySchema, secureTable, type TagConfig } from '../defaults';
 import { ifCondition, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { metric, type Metric } from '../metrics';
@@ -69,17 +69,11 @@ export function buildStorage(config: StorageConfig): Layer {
       { AttributeName: READINGS_TABLE.sortKey, AttributeType: 'S' },
       { AttributeName: READINGS_TABLE.zoneIndexPartitionKey, AttributeType: 'S' },
     ],
-    KeySchema: [
-      { AttributeName: READINGS_TABLE.partitionKey, KeyType: 'HASH' },
-      { AttributeName: READINGS_TABLE.sortKey, KeyType: 'RANGE' },
-    ],
+    KeySchema: keySchema(READINGS_TABLE.partitionKey, READINGS_TABLE.sortKey),
     GlobalSecondaryIndexes: [
       {
         IndexName: READINGS_TABLE.zoneIndexName,
-        KeySchema: [
-          { AttributeName: READINGS_TABLE.zoneIndexPartitionKey, KeyType: 'HASH' },
-          { AttributeName: READINGS_TABLE.sortKey, KeyType: 'RANGE' },
-        ],
+        KeySchema: keySchema(READINGS_TABLE.zoneIndexPartitionKey, READINGS_TABLE.sortKey),
         // Keys only: a window item is written once per batch, but its keys only once per window, and
         // a table write that changes nothing the index holds costs the index nothing
         // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.ThroughputConsiderations.Writes).
@@ -104,24 +98,18 @@ export function buildStorage(config: StorageConfig): Layer {
       { AttributeName: ALERT_ZONE_INDEX.partitionKey, AttributeType: 'S' },
       { AttributeName: ALERT_ZONE_INDEX.sortKey, AttributeType: 'S' },
     ],
-    KeySchema: [{ AttributeName: ALERT_STATE_TABLE.partitionKey, KeyType: 'HASH' }],
+    KeySchema: keySchema(ALERT_STATE_TABLE.partitionKey),
     GlobalSecondaryIndexes: [
       {
         IndexName: ALERT_STATE_TABLE.elevatedIndexName,
-        KeySchema: [
-          { AttributeName: ALERT_STATE_TABLE.elevatedBucketAttribute, KeyType: 'HASH' },
-          { AttributeName: ALERT_STATE_TABLE.partitionKey, KeyType: 'RANGE' },
-        ],
+        KeySchema: keySchema(ALERT_STATE_TABLE.elevatedBucketAttribute, ALERT_STATE_TABLE.partitionKey),
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
       {
         // The console's recent alerts of a zone, cleared ones included (contract/console.ts). Keyed by
         // zone, so a storm of transitions spreads over the city's zones; written when a state changes.
         IndexName: ALERT_ZONE_INDEX.name,
-        KeySchema: [
-          { AttributeName: ALERT_ZONE_INDEX.partitionKey, KeyType: 'HASH' },
-          { AttributeName: ALERT_ZONE_INDEX.sortKey, KeyType: 'RANGE' },
-        ],
+        KeySchema: keySchema(ALERT_ZONE_INDEX.partitionKey, ALERT_ZONE_INDEX.sortKey),
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...ALERT_ZONE_INDEX.projected] },
       },
     ],

@@ -59,7 +59,7 @@ async function signIn(page: Page, username: 'local-controller' | 'local-supervis
 
 /** Each zone's level from what the stack holds: the sensors' latest readings (moto), averaged over the live ones. */
 async function levelsInTheData(): Promise<Record<string, string>> {
-  const ddb = new DynamoDBClient(motoClientConfig(sim.moto.endpoint));
+  const ddb = new DynamoDBClient(motoClientConfig(sim.dynamodb.endpoint));
   const { Items = [] } = await ddb.send(new ScanCommand({ TableName: `tapstack-${'contest'}-sensor-status` }));
   const now = Date.now();
   const byZone = new Map<string, number[]>();

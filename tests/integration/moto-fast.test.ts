@@ -3,7 +3,7 @@
  * does: the same sequence of the processor's TransactWriteItems, some cancelled by a failed
  * condition, some refused, against both, leaves the same items and the same answers.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type TransactWriteItem, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
@@ -12,7 +12,7 @@ import { ROOT } from '../../scripts/lib/paths';
 const put = (pk: string, v: number, condition?: string): TransactWriteItem => ({
   Put: {
     TableName: 't',
-    Item: { pk: { S: pk }, sk: { S: 'w' }, v: { N: String(v) } },
+    Item: { pk: { S: pk }, sk: { S: 'w' }, v: { N: String(v) }, tags: { SS: ['x', String(v)] }, raw: { B: new Uint8Array([v, 0, 255]) }, ok: { BOOL: v > 1 } },
     ...(condition ? { ConditionExpression: condition, ExpressionAttributeNames: { '#pk': 'pk' } } : {}),
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   },
@@ -36,6 +36,9 @@ const SEQUENCE: TransactWriteItem[][] = [
   [put('d', 1), update('a', 9)],
   [put('e', 1), put('e', 2)],
   [update('a', 2), update('b', 2)],
+  // A Put over a stored item, cancelled: the stored item stays as it was (the launcher keeps the object, not a copy).
+  [put('a', 7), update('b', 99)],
+  [put('f', 1, 'attribute_not_exists(#pk)'), put('a', 8, 'attribute_not_exists(#pk)')],
 ];
 
 async function play(moto: Moto) {
@@ -65,8 +68,14 @@ async function play(moto: Moto) {
     }
   }
   const items = ((await client.send(new ScanCommand({ TableName: 't' }))).Items ?? []).sort((x, y) => x.pk!.S!.localeCompare(y.pk!.S!));
+  // The same filter expression with other values (the launcher's parsed conditions are keyed by all three).
+  const filtered: unknown[] = [];
+  for (const v of ['3', '1', '3', '8']) {
+    const out = await client.send(new ScanCommand({ TableName: 't', FilterExpression: 'v = :v', ExpressionAttributeValues: { ':v': { N: v } } }));
+    filtered.push((out.Items ?? []).map((i) => i.pk!.S).sort());
+  }
   client.destroy();
-  return { answers, items };
+  return { answers, items, filtered };
 }
 
 /**
@@ -98,18 +107,67 @@ async function updates(moto: Moto) {
     { UpdateExpression: `SET ${long.actions.slice(0, 20).join(', ')} REMOVE #x ADD #y :one REMOVE #z`, ExpressionAttributeNames: { ...long.names, '#x': 'x', '#y': 'y', '#z': 'z' }, ExpressionAttributeValues: { ...long.values, ':one': { S: '1' } } },
     { UpdateExpression: 'SET #k = :v0', ExpressionAttributeNames: { '#k': 'pk' }, ExpressionAttributeValues: { ':v0': long.values[':v0']! } },
   ];
+  return playUpdates(client, 'u', expressions);
+}
+
+/** UpdateItems of one item (pk 'b') in order: each answer (written, or the error's name and message) and the item they leave. */
+async function playUpdates(client: DynamoDBClient, table: string, calls: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>[]) {
   const answers: unknown[] = [];
-  for (const e of expressions) {
+  for (const call of calls) {
     try {
-      await client.send(new UpdateItemCommand({ TableName: 'u', Key: { pk: { S: 'b' } }, ...e }));
+      await client.send(new UpdateItemCommand({ TableName: table, Key: { pk: { S: 'b' } }, ...call }));
       answers.push('written');
     } catch (error) {
       answers.push({ name: (error as Error).name, message: (error as Error).message });
     }
   }
-  const item = (await client.send(new GetItemCommand({ TableName: 'u', Key: { pk: { S: 'b' } } }))).Item;
+  const item = (await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'b' } } }))).Item;
   client.destroy();
   return { answers, item };
+}
+
+/**
+ * UpdateItems that exercise the launcher's item sizing, parse cache and tree copies (patch 11): an
+ * item of every kind of value (strings, numbers, booleans, null, sets, a map, a list, binary)
+ * pushed towards DynamoDB's item size limit by SETs of a top-level attribute (moto refuses the
+ * update that would pass it, counting a replaced value twice), nested paths, functions and
+ * arithmetic, the same expressions sent again (answered from the parse cache), and an expression
+ * that does not parse, twice. Answers and the item they leave.
+ */
+async function sizedUpdates(moto: Moto) {
+  const client = new DynamoDBClient({ ...motoClientConfig(moto.endpoint), maxAttempts: 1 });
+  await client.send(
+    new CreateTableCommand({ TableName: 's', BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }] }),
+  );
+  const names = { '#a': 'a', '#n': 'n', '#b': 'b', '#z': 'z', '#ss': 'ss', '#m': 'm', '#l': 'l', '#bin': 'bin', '#k': 'k', '#x': 'x', '#u': 'é' };
+  type Values = Record<string, AttributeValue>;
+  const every = (text: string, n: string): Values => ({
+    ':a': { S: text },
+    ':n': { N: n },
+    ':b': { BOOL: true },
+    ':z': { NULL: true },
+    ':ss': { SS: ['x', 'yy', 'zzz'] },
+    ':m': { M: { k: { S: 'v' }, deep: { L: [{ N: '1' }, { S: 'two' }] } } },
+    ':l': { L: [{ S: 'a' }, { N: '2' }] },
+    ':bin': { B: new Uint8Array([1, 2, 3, 250]) },
+    ':u': { S: 'é'.repeat(3000) },
+  });
+  const setEvery = 'SET #a = :a, #n = :n, #b = :b, #z = :z, #ss = :ss, #m = :m, #l = :l, #bin = :bin, #u = :u';
+  const calls: { UpdateExpression: string; ExpressionAttributeValues?: Values; ExpressionAttributeNames?: Record<string, string> }[] = [
+    { UpdateExpression: setEvery, ExpressionAttributeValues: every('é'.repeat(100_000), '12345.678') },
+    { UpdateExpression: setEvery, ExpressionAttributeValues: every('e'.repeat(150_000), '-7.25') },
+    // Replacing #a: moto counts the stored value and the new one; from 100,000 stored, a ladder down
+    // in steps of 1,000 bytes finds its limit (one byte miscounted per character of #u moves it).
+    ...[100_000, ...Array.from({ length: 15 }, (_, i) => 306_000 - i * 1000)].map((size) => ({ UpdateExpression: 'SET #a = :a', ExpressionAttributeValues: { ':a': { S: 'x'.repeat(size) } } })),
+    { UpdateExpression: 'SET #m.#k = :v, #n = #n + :one, #x = if_not_exists(#x, :v) ADD #ss :add REMOVE #z', ExpressionAttributeValues: { ':v': { S: 'new' }, ':one': { N: '1' }, ':add': { SS: ['w'] } } },
+    { UpdateExpression: 'SET #l = list_append(#l, :more)', ExpressionAttributeValues: { ':more': { L: [{ BOOL: false }] } } },
+    { UpdateExpression: 'SET #l[1] = :v', ExpressionAttributeValues: { ':v': { S: 'again' } } },
+    { UpdateExpression: 'SET #m.#k = :v, #n = #n + :one, #x = if_not_exists(#x, :v) ADD #ss :add REMOVE #z', ExpressionAttributeValues: { ':v': { S: 'again' }, ':one': { N: '2' }, ':add': { SS: ['v'] } } },
+    { UpdateExpression: 'SET #n = #n +', ExpressionAttributeValues: { ':v': { S: 'x' } } },
+    { UpdateExpression: 'SET #n = #n +', ExpressionAttributeValues: { ':v': { S: 'x' } } },
+  ];
+  // Each call names only the attributes its expression uses (moto refuses unused names).
+  return playUpdates(client, 's', calls.map((call) => ({ ExpressionAttributeNames: Object.fromEntries(Object.entries(names).filter(([k]) => call.UpdateExpression.includes(k))), ...call })));
 }
 
 describe('the simulator\'s moto launcher, against plain moto_server', () => {
@@ -133,11 +191,14 @@ describe('the simulator\'s moto launcher, against plain moto_server', () => {
       'TransactionCanceledException',
       'ValidationException',
       'written',
+      'TransactionCanceledException',
+      'TransactionCanceledException',
     ]);
     expect(a.items.map((i) => [i.pk!.S, i.v!.N])).toEqual([
       ['a', '3'],
       ['b', '3'],
     ]);
+    expect(a.filtered).toEqual([['a', 'b'], [], ['a', 'b'], []]);
   }, 120_000);
 
   it('answers UpdateItem as moto does: a SET of 150 attributes written, and every invalid expression refused with the same error', async () => {
@@ -152,5 +213,16 @@ describe('the simulator\'s moto launcher, against plain moto_server', () => {
       'ValidationException',
     ]);
     expect(Object.keys(a.item!)).toHaveLength(151);
+  }, 120_000);
+
+  it('sizes items, parses and copies update expressions as moto does: the same item size limit, nested updates, repeated and unparsable expressions', async () => {
+    const [a, b] = [await sizedUpdates(plain), await sizedUpdates(fast)];
+    expect(b).toEqual(a);
+    const kinds = a.answers.map((x) => (typeof x === 'string' ? x : (x as { name: string }).name));
+    // Both sides of moto's item size limit are reached, and the nested updates and the bad expression answer as they must.
+    expect(kinds.slice(3, 18)).toContain('written');
+    expect(kinds.slice(3, 18)).toContain('ValidationException');
+    expect(kinds.slice(18)).toEqual(['written', 'written', 'written', 'written', 'ValidationException', 'ValidationException']);
+    expect(a.item!.l!.L).toHaveLength(3);
   }, 120_000);
 });

@@ -8,6 +8,8 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { connect, type MqttClient } from 'mqtt';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exampleReading, SENSOR_TOPICS } from '../../contract';
@@ -17,6 +19,7 @@ import type { Connection } from '../../scripts/simulate/connection';
 import { justInTimeProvision, ResourceConflictsException } from '../../scripts/simulate/jitp';
 import { jitpTemplateBody, THING_LAYOUT } from '../../src/layers/provisioning';
 import { simulate, type Simulation, type SimulationResult } from '../../scripts/simulate/run';
+import { motoClientConfig } from '../../scripts/lib/moto';
 import { BAD_KINDS } from '../../scripts/simulate/traffic';
 
 const alive = (pid: number) => {
@@ -74,6 +77,7 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
     sim?: Simulation;
     lies?: number;
   } = {};
+  const split: { readings?: { dynamodb: number; other: number }; pids?: number[]; envSh?: string } = {};
   const outside: { connection?: Connection; connectionFile?: Record<string, any>; mosquitto: { status: number | null; output: string }[]; mqtt5?: string; quarantineSummary?: string[]; taken?: string } = { mosquitto: [] };
 
   beforeAll(async () => {
@@ -146,6 +150,13 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
         const lines: string[] = [];
         await quarantine(['--env', 'simtest'], { target: { region: 'us-east-1', endpoint: sim.moto.endpoint }, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, print: (l) => lines.push(l) });
         outside.quarantineSummary = lines;
+        // DynamoDB from a moto of its own: the stack's tables there, the first moto's copies (its CreateStack made them) unused.
+        const count = (endpoint: string, table: string) =>
+          new DynamoDBClient(motoClientConfig(endpoint)).send(new ScanCommand({ TableName: table, Select: 'COUNT' })).then((r) => r.Count ?? 0);
+        const readingsTable = outside.connectionFile!.outputs.ReadingsTableName ?? 'tapstack-simtest-readings';
+        split.readings = { dynamodb: await count(sim.dynamodb.endpoint, readingsTable), other: await count(sim.moto.endpoint, readingsTable) };
+        split.pids = [sim.moto.pid, sim.dynamodb.pid];
+        split.envSh = readFileSync(join(sim.connection.dir, 'env.sh'), 'utf8');
 
         // Things with a certificate attached that the policy still refuses.
         const refusal = async (name: string, identity: { keyPem: string; certificatePem: string }) => {
@@ -228,6 +239,16 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
     expect(outside.connection!.lines.join('\n')).toMatch(/mosquitto_pub -h 127\.0\.0\.1 -p \d+ -V mqttv5 .*--cert .*sensor-00003\.cert\.pem/);
     expect(outside.connection!.lines.join('\n')).toMatch(/aws dynamodb query --table-name tapstack-simtest-readings/);
     expect(existsSync(outside.connection!.dir)).toBe(false);
+  });
+
+  it('answers DynamoDB from a second moto, where CreateStack made the stack\'s tables: the readings are there, the first moto\'s copies empty, env.sh points the CLI at it', () => {
+    expect(split.readings!.dynamodb).toBeGreaterThan(0);
+    expect(split.readings!.other).toBe(0);
+    expect(new Set(split.pids).size).toBe(2);
+    expect(split.envSh).toMatch(/^export AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(split.envSh).toMatch(/^export AWS_ENDPOINT_URL_DYNAMODB=http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(outside.connectionFile!.aws.dynamodbEndpoint).not.toBe(outside.connectionFile!.aws.endpoint);
+    expect([...result.summary.stoppedPids.moto!, ...result.summary.stoppedPids['moto (DynamoDB)']!].sort()).toEqual([...split.pids!].sort());
   });
 
   it('leaves the quarantine to npm run quarantine: it reads real messages, and the queue holds every quarantined reading', () => {

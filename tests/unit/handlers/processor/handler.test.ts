@@ -11,11 +11,11 @@ import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose'
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { processBatch } from '../../handlers/processor/handler';
-import { buildClients, processorSinks } from '../../handlers/processor/outputs';
-import { unpackOffsets } from '../../handlers/processor/sinks/readings';
-import { kinesisEvent, reading } from '../helpers/kinesis';
-import { TEST_CONFIG } from '../helpers/processor-config';
+import { processBatch } from '../../../../handlers/processor/handler';
+import { buildClients, processorSinks } from '../../../../handlers/processor/outputs';
+import { unpackOffsets } from '../../../../handlers/processor/sinks/readings';
+import { kinesisEvent, reading } from '../../../helpers/kinesis';
+import { TEST_CONFIG } from '../../../helpers/processor-config';
 
 
 const ddb = mockClient(DynamoDBClient);
@@ -258,14 +258,5 @@ describe('processBatch', () => {
     expect(emf).toHaveLength(3);
     expect(emf[0]).toMatchObject({ Service: 'processor', RecordsIn: 3, RecordsStored: 3, ItemsWritten: 3 });
     expect(emf.slice(1).map((d) => d.ZoneId).sort()).toEqual(['zone-1', 'zone-2']);
-  });
-});
-
-describe('readConfig', () => {
-  it('lists every missing or invalid variable in one error', async () => {
-    const { readConfig } = await import('../../handlers/processor/config');
-    expect(() => readConfig({ WARNING_THRESHOLD: '90', CRITICAL_THRESHOLD: 'high' })).toThrow(
-      /TABLE_NAME is not set; .*CRITICAL_THRESHOLD: got "high", expected a number from 5 to 100/,
-    );
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeAws, SERVICES } from '../doubles/fake-aws';
+import { FakeAws, SERVICES } from '../../../doubles/fake-aws';
 
 const aws = () =>
   new FakeAws({ tables: { t: { hash: 'pk', range: 'sk', indexes: { byZone: { hash: 'zone', range: 'sk' } } } } });
