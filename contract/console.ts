@@ -47,7 +47,7 @@ const SEPARATOR = '|';
 
 /** `zone|congestion|vehicles|speed|received_at|reading_time`: about 40 bytes a sensor. */
 export function encodeSensorStatus(s: Omit<SensorStatus, 'sensorId'>): string {
-  return [s.zoneId, s.congestionIndex, s.vehicleCount, s.avgSpeedKmh, s.receivedAtMs, s.readingAtMs].join(SEPARATOR);
+  return `${s.zoneId}${SEPARATOR}${s.congestionIndex}${SEPARATOR}${s.vehicleCount}${SEPARATOR}${s.avgSpeedKmh}${SEPARATOR}${s.receivedAtMs}${SEPARATOR}${s.readingAtMs}`;
 }
 
 /**

@@ -46,6 +46,8 @@ export function toInputRecords(event: KinesisStreamEvent): InputRecord[] {
     data: r.kinesis.data,
     approximateArrivalMs: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
     shardId: r.eventID.slice(0, r.eventID.indexOf(':') >>> 0),
+    // Set by validation; declared here so that setting it does not reshape every record.
+    receivedAtMs: undefined,
   }));
 }
 

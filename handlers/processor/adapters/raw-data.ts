@@ -93,9 +93,10 @@ export function packRecords(
       offset += payloads[position]!.copy(data, offset);
       // Searching back from the payload's end stops at the previous separator: one short native scan.
       for (let nl = data.lastIndexOf(NEWLINE, offset - 1); nl >= start; nl = data.lastIndexOf(NEWLINE, nl - 1)) data[nl] = SPACE;
-      // The object's closing brace (only whitespace may follow it) becomes the receive time and a brace.
-      offset = data.lastIndexOf(CLOSE_BRACE, offset - 1);
-      offset += PREFIX.copy(data, offset);
+      // The object's closing brace (only whitespace may follow it; most often it is the last byte)
+      // becomes the receive time and a brace.
+      offset = data[offset - 1] === CLOSE_BRACE ? offset - 1 : data.lastIndexOf(CLOSE_BRACE, offset - 1);
+      for (let i = 0; i < PREFIX.length; i++) data[offset++] = PREFIX[i]!;
       offset = writeDigits(data, offset, records[position]!.receivedAtMs!);
       data[offset++] = CLOSE_BRACE;
       data[offset++] = NEWLINE;

@@ -103,6 +103,8 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
       bySensor.set(reading.sensor_id, sensor);
       sensors.push(sensor);
     }
+    // A sensor's readings name the same zone: one string kept for all of them.
+    if (reading.zone_id === sensor.zoneId) reading.zone_id = sensor.zoneId;
     sensor.readings.push(reading);
     sensor.congestionSum += reading.congestion_index;
     sensor.vehicleSum += reading.vehicle_count;
@@ -116,18 +118,30 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
     // The window: most often the one this sensor's previous reading went to.
     const start = windowStart(reading.timestampMs, windowSeconds);
     let window = sensor.window;
-    if (window === undefined || window.windowStartMs !== start) {
+    if (window === undefined) {
+      // The sensor's first window shares its readings list while it is the only one.
+      window = { sensorId: reading.sensor_id, windowStartMs: start, readings: sensor.readings, aggregate: emptyWindow(reading.sensor_id, start), ordered: true };
+      windows.push(window);
+      sensor.window = window;
+    } else if (window.windowStartMs !== start) {
       // A sensor's readings in two windows (a batch across a window boundary): look among its others.
-      if (window !== undefined) (sensor.otherWindows ??= [window]);
-      window = sensor.otherWindows?.find((w) => w.windowStartMs === start);
+      if (sensor.otherWindows === undefined) {
+        // The first window's readings so far are the sensor's but this one: a list of its own from now on.
+        window.readings = sensor.readings.slice(0, -1);
+        sensor.otherWindows = [window];
+      }
+      window = sensor.otherWindows.find((w) => w.windowStartMs === start);
       if (window === undefined) {
         window = { sensorId: reading.sensor_id, windowStartMs: start, readings: [], aggregate: emptyWindow(reading.sensor_id, start), ordered: true };
         windows.push(window);
-        sensor.otherWindows?.push(window);
+        sensor.otherWindows.push(window);
       }
       sensor.window = window;
+      window.readings.push(reading);
+    } else if (sensor.otherWindows !== undefined) {
+      window.readings.push(reading);
     }
-    window.readings.push(reading);
+    // (With one window, its readings list is the sensor's, which has the reading already.)
     if (!window.ordered) continue;
     if (reading.timestampMs - start > newestOffset(window.aggregate)) addReading(window.aggregate, reading);
     // Out of order or twice in the batch (rare: Kinesis keeps a partition key's order): aggregated below.

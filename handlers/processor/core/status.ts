@@ -16,9 +16,23 @@ export const MAX_SENSORS_PER_STATUS_WRITE = 150;
 
 /** The status item of a sensor when the table spreads sensors over `items` items (a power of two ≤ 256). */
 export function statusBucket(sensorId: string, items: number): string {
-  const firstByte = Number.parseInt(elevatedBucket(sensorId), 16);
-  return `b${items}-${Math.floor((firstByte * items) / 256).toString(16)}`;
+  if (items !== bucketsOf) {
+    bucketCache.clear();
+    bucketsOf = items;
+  }
+  let bucket = bucketCache.get(sensorId);
+  if (bucket === undefined) {
+    const firstByte = Number.parseInt(elevatedBucket(sensorId), 16);
+    bucket = `b${items}-${Math.floor((firstByte * items) / 256).toString(16)}`;
+    // A shard's sensors come back every batch: remember them, within a bound.
+    if (bucketCache.size >= BUCKET_CACHE_LIMIT) bucketCache.clear();
+    bucketCache.set(sensorId, bucket);
+  }
+  return bucket;
 }
+const BUCKET_CACHE_LIMIT = 200_000;
+const bucketCache = new Map<string, string>();
+let bucketsOf = 0;
 
 /** One UpdateItem: these sensors' encoded statuses into this item. */
 export interface StatusWrite {

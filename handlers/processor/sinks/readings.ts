@@ -80,6 +80,7 @@ const STAT_ATTRIBUTES = WINDOW_STATS.map((stat) => {
     max: stat.max ? `${stat.field}_max` : undefined,
   };
 });
+const STAT_COUNT = STAT_ATTRIBUTES.length;
 const LAST_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.includes('last')).map((f) => f.name);
 const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
 
@@ -89,38 +90,110 @@ const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
 const sameLast = (f: RolledUpField, a: number | string | undefined, b: number | string | undefined): boolean =>
   a === b || (READING_FIELDS[f].column === 'double' && typeof a === 'number' && typeof b === 'number' && Math.round(a * 1000) === Math.round(b * 1000));
 
-/** Receives an item's attributes one by one. */
-type AttributeSink = (name: string, value: AttributeValue) => void;
+/**
+ * The attributes of a window's item in one order, and which of them a window may lack: a
+ * statistic's (no reading had the field) and a last value's (the newest reading did not have it).
+ */
+const FIXED_ATTRIBUTES = [PK, SK, COUNT, READINGS_TABLE.zoneIndexPartitionKey, 'zone_id', 'first_reading_at', READINGS_TABLE.lastReadingAttribute];
+const TAIL_ATTRIBUTES = [
+  'traffic_flow_score_sum',
+  'traffic_flow_score_mean',
+  'traffic_flow_score_last',
+  'congestion_level',
+  'congestion_level_max',
+  'received_at_last',
+  OFFSETS,
+  READINGS_TABLE.ttlAttribute,
+];
+const statNames = (at: (typeof STAT_ATTRIBUTES)[number]) => [at.count, at.sum, at.mean, at.min, at.max].filter((x): x is string => x !== undefined);
 
-/** The attributes of a window's aggregate but the keys, the offsets and the TTL, for a window holding `count` readings. */
-function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOptions, put: AttributeSink): void {
+/**
+ * An item with every attribute of a window that has exactly the statistics and last values `mask`
+ * says (bit i: WINDOW_STATS[i] counted; bit STAT_COUNT + j: LAST_FIELDS[j] present), each null.
+ * An item is a copy of its template with the values set: a fixed shape, where adding ~28 attributes
+ * one by one to an empty object makes V8 turn it into a hash table, each a hash insertion.
+ */
+const TEMPLATES = new Map<number, Item>();
+function itemTemplate(mask: number): Item {
+  let template = TEMPLATES.get(mask);
+  if (template === undefined) {
+    const names = [
+      ...FIXED_ATTRIBUTES,
+      ...STAT_ATTRIBUTES.flatMap((at, i) => (mask & (1 << i) ? statNames(at) : [])),
+      ...LAST_ATTRIBUTES.filter((_, j) => mask & (1 << (STAT_ATTRIBUTES.length + j))),
+      ...TAIL_ATTRIBUTES,
+    ];
+    // JSON.parse makes an object of fixed shape (its properties in the object itself), which a spread copies as it is.
+    template = JSON.parse(JSON.stringify(Object.fromEntries(names.map((name) => [name, null])))) as Item;
+    TEMPLATES.set(mask, template);
+  }
+  return template;
+}
+
+/**
+ * The attributes of a window's item that do not change from one write of it to the next (its keys,
+ * its TTL) or seldom do (its zone, its first reading): kept by the container with the window and
+ * reused while they hold, so that a write builds only what changed. `count` is the reading count
+ * last written: the next write's condition.
+ */
+export interface FixedAttributes {
+  pk: AttributeValue;
+  sk: AttributeValue;
+  ttl: AttributeValue;
+  zone: AttributeValue;
+  shard: AttributeValue;
+  first: AttributeValue;
+  count: AttributeValue;
+}
+
+/** The item of a window (and its fixed attributes, reusing those of `reuse` that still hold). */
+function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, options: ItemOptions, reuse: FixedAttributes | undefined): { item: Item; fixed: FixedAttributes } {
   const last = a.last;
-  put(COUNT, n(count));
-  put(READINGS_TABLE.zoneIndexPartitionKey, s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)));
-  put('zone_id', s(last.zone_id));
-  put('first_reading_at', s(a.firstTimestamp));
-  put(READINGS_TABLE.lastReadingAttribute, s(last.timestamp));
-  for (let i = 0; i < STAT_ATTRIBUTES.length; i++) {
+  let mask = 0;
+  for (let i = 0; i < STAT_COUNT; i++) if (a.counts[i]! > 0) mask |= 1 << i;
+  for (let j = 0; j < LAST_FIELDS.length; j++) if (last[LAST_FIELDS[j]!] !== undefined) mask |= 1 << (STAT_COUNT + j);
+  const sameZone = reuse !== undefined && reuse.zone.S === last.zone_id;
+  const fixed: FixedAttributes = {
+    pk: reuse?.pk ?? s(a.sensorId),
+    sk: reuse?.sk ?? s(windowTimestamp(a.windowStartMs)),
+    ttl: reuse?.ttl ?? n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400),
+    zone: sameZone ? reuse.zone : s(last.zone_id),
+    shard: sameZone ? reuse.shard : s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)),
+    first: reuse !== undefined && reuse.first.S === a.firstTimestamp ? reuse.first : s(a.firstTimestamp),
+    count: n(count),
+  };
+  const item: Item = { ...itemTemplate(mask) };
+  item[PK] = fixed.pk;
+  item[SK] = fixed.sk;
+  item[COUNT] = fixed.count;
+  item[READINGS_TABLE.zoneIndexPartitionKey] = fixed.shard;
+  item.zone_id = fixed.zone;
+  item.first_reading_at = fixed.first;
+  item[READINGS_TABLE.lastReadingAttribute] = s(last.timestamp);
+  for (let i = 0; i < STAT_COUNT; i++) {
     const had = a.counts[i]!;
     if (had === 0) continue;
     const at = STAT_ATTRIBUTES[i]!;
-    if (at.count) put(at.count, n(had));
-    if (at.sum) put(at.sum, milliNumber(a.sums[i]!));
-    if (at.mean) put(at.mean, milliNumber(Math.round(a.sums[i]! / had)));
-    if (at.min) put(at.min, milliNumber(a.mins[i]!));
-    if (at.max) put(at.max, milliNumber(a.maxs[i]!));
+    if (at.count) item[at.count] = n(had);
+    if (at.sum) item[at.sum] = milliNumber(a.sums[i]!);
+    if (at.mean) item[at.mean] = milliNumber(Math.round(a.sums[i]! / had));
+    if (at.min) item[at.min] = milliNumber(a.mins[i]!);
+    if (at.max) item[at.max] = milliNumber(a.maxs[i]!);
   }
-  for (let i = 0; i < LAST_FIELDS.length; i++) {
-    const value = last[LAST_FIELDS[i]!];
-    if (value !== undefined) put(LAST_ATTRIBUTES[i]!, lastValue(LAST_FIELDS[i]!, value));
+  for (let j = 0; j < LAST_FIELDS.length; j++) {
+    const value = last[LAST_FIELDS[j]!];
+    if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = lastValue(LAST_FIELDS[j]!, value);
   }
-  put('traffic_flow_score_sum', milliNumber(a.flowSum));
+  item.traffic_flow_score_sum = milliNumber(a.flowSum);
   // The flow score is kept with one decimal, as each reading's.
-  put('traffic_flow_score_mean', milliNumber(Math.round(a.flowSum / count / 100) * 100));
-  put('traffic_flow_score_last', milliNumber(milli(last.traffic_flow_score)));
-  put('congestion_level', LEVEL_ATTRIBUTE[last.congestion_level]);
-  put('congestion_level_max', LEVEL_ATTRIBUTE[a.maxLevel]);
-  put('received_at_last', n(a.receivedAtMax));
+  item.traffic_flow_score_mean = milliNumber(Math.round(a.flowSum / count / 100) * 100);
+  item.traffic_flow_score_last = milliNumber(milli(last.traffic_flow_score));
+  item.congestion_level = LEVEL_ATTRIBUTE[last.congestion_level];
+  item.congestion_level_max = LEVEL_ATTRIBUTE[a.maxLevel];
+  item.received_at_last = n(a.receivedAtMax);
+  item[OFFSETS] = { B: packed };
+  item[READINGS_TABLE.ttlAttribute] = fixed.ttl;
+  return { item, fixed };
 }
 
 /**
@@ -129,10 +202,20 @@ function aggregateAttributes(a: WindowAggregate, count: number, options: ItemOpt
  * takes five or six. `after` and `packed` continue an encoding: the offsets after `after`, appended.
  */
 export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0): Buffer {
-  const out = Buffer.allocUnsafe(packed.length + offsets.length * 5);
+  const first = packed.length === 0 ? 0 : after;
+  // The exact size first (one buffer, no copy or view of it afterwards). A Buffer, a slice of Node's
+  // pool, rather than a Uint8Array that small, which V8 would keep in its heap: the SDK reads the
+  // bytes through `.buffer` to encode them (base64), and that moves such an array out of the heap.
+  let size = packed.length;
+  let previous = first;
+  for (const offset of offsets) {
+    size += varintBytes(offset - previous);
+    previous = offset;
+  }
+  const out = Buffer.allocUnsafe(size);
   out.set(packed, 0);
   let at = packed.length;
-  let previous = packed.length === 0 ? 0 : after;
+  previous = first;
   for (const offset of offsets) {
     let delta = offset - previous;
     previous = offset;
@@ -142,8 +225,9 @@ export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMP
     }
     out[at++] = delta;
   }
-  return out.subarray(0, at);
+  return out;
 }
+const varintBytes = (value: number): number => (value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : Math.ceil(Math.log2(value + 1) / 7));
 const EMPTY = new Uint8Array(0);
 
 /** The offsets a packed encoding holds (packOffsets' inverse). */
@@ -174,13 +258,7 @@ export function storedOffsets(item: Item): number[] {
 
 /** The DynamoDB item of a window's aggregate (its offsets packed, or given already packed). */
 export function windowItem(a: WindowAggregate, options: ItemOptions, packed: Uint8Array = packOffsets(a.offsets), count = readingCount(a)): Item {
-  const item: Item = { [PK]: s(a.sensorId), [SK]: s(windowTimestamp(a.windowStartMs)) };
-  aggregateAttributes(a, count, options, (name, value) => {
-    item[name] = value;
-  });
-  item[OFFSETS] = { B: packed };
-  item[READINGS_TABLE.ttlAttribute] = n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400);
-  return item;
+  return buildItem(a, count, packed, options, undefined).item;
 }
 
 /** The window's sort key: its start as ISO-8601 (windows of one container repeat: kept). */
@@ -238,8 +316,15 @@ export function windowFromItem(item: Item): WindowAggregate {
   return a;
 }
 
-/** Each known window's offsets as its item stores them (packed), kept with the aggregate so that a write appends to them. */
-const PACKED = new WeakMap<WindowAggregate, Buffer>();
+/**
+ * A window the container wrote: what it holds, its offsets as its item stores them (packed: a
+ * write appends to them) and the item's fixed attributes (reused by the next write).
+ */
+export interface KnownWindow {
+  aggregate: WindowAggregate;
+  packed?: Uint8Array;
+  fixed?: FixedAttributes;
+}
 
 /**
  * `stored` and `fresh` merged, for the attributes of the write, into one aggregate reused from call
@@ -274,65 +359,83 @@ const merged = (() => {
 /**
  * The write of a window: the whole item of `stored` with `fresh` (readings it does not hold) added,
  * put if the stored item still holds what `stored` does (its reading count), or, for a new window
- * (`stored` undefined), if there is still none. Answers the offsets packed as written, to keep.
+ * (`stored` undefined), if there is still none. Answers the offsets packed as written and the
+ * item's fixed attributes, to keep; `known` is what the container kept of `stored`'s last write.
  */
-export function windowWrite(tableName: string, stored: WindowAggregate | undefined, fresh: WindowAggregate, options: ItemOptions): { write: TransactWriteItem; packed: Buffer } {
-  let packed: Buffer;
-  let item: Item;
+export function windowWrite(
+  tableName: string,
+  stored: WindowAggregate | undefined,
+  fresh: WindowAggregate,
+  options: ItemOptions,
+  known?: KnownWindow,
+): { write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes } {
+  let packed: Uint8Array;
+  let built: { item: Item; fixed: FixedAttributes };
+  const reuse = known !== undefined && known.aggregate === stored ? known : undefined;
   if (stored === undefined) {
     packed = packOffsets(fresh.offsets);
-    item = windowItem(fresh, options, packed);
+    built = buildItem(fresh, readingCount(fresh), packed, options, undefined);
   } else {
-    const storedPacked = PACKED.get(stored) ?? packOffsets(stored.offsets);
+    const storedPacked = reuse?.packed ?? packOffsets(stored.offsets);
     // Readings after everything stored (the usual case) are appended; others mean encoding them all again.
     packed =
       fresh.offsets[0]! > newestOffset(stored)
         ? packOffsets(fresh.offsets, storedPacked, newestOffset(stored))
         : packOffsets([...stored.offsets, ...fresh.offsets].sort((x, y) => x - y));
-    item = windowItem(merged(stored, fresh), options, packed, readingCount(stored) + readingCount(fresh));
+    built = buildItem(merged(stored, fresh), readingCount(stored) + readingCount(fresh), packed, options, reuse?.fixed);
   }
   const write: TransactWriteItem = {
-    Put: {
-      TableName: tableName,
-      Item: item,
-      ConditionExpression: stored ? '#count = :known' : 'attribute_not_exists(#pk)',
-      ExpressionAttributeNames: stored ? COUNT_NAMES : PK_NAMES,
-      ...(stored ? { ExpressionAttributeValues: { ':known': n(readingCount(stored)) } } : {}),
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
+    Put: stored
+      ? {
+          TableName: tableName,
+          Item: built.item,
+          ConditionExpression: '#count = :known',
+          ExpressionAttributeNames: COUNT_NAMES,
+          // The count the last write wrote is the count this one is conditioned on.
+          ExpressionAttributeValues: { ':known': reuse?.fixed?.count ?? n(readingCount(stored)) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }
+      : {
+          TableName: tableName,
+          Item: built.item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: PK_NAMES,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
   };
-  return { write, packed };
+  return { write, packed, fixed: built.fixed };
 }
 const COUNT_NAMES = { '#count': COUNT };
 const PK_NAMES = { '#pk': PK };
 
 /** Windows by sensor (a sensor has one or two at a time): a container's memory of the windows it wrote. */
 export class Windows {
-  private readonly bySensor = new Map<string, WindowAggregate[]>();
+  private readonly bySensor = new Map<string, KnownWindow[]>();
   size = 0;
-  get(sensorId: string, windowStartMs: number): WindowAggregate | undefined {
+  get(sensorId: string, windowStartMs: number): KnownWindow | undefined {
     const list = this.bySensor.get(sensorId);
     if (list === undefined) return undefined;
-    for (const w of list) if (w.windowStartMs === windowStartMs) return w;
+    for (const w of list) if (w.aggregate.windowStartMs === windowStartMs) return w;
     return undefined;
   }
-  set(a: WindowAggregate): void {
-    const list = this.bySensor.get(a.sensorId);
+  set(w: KnownWindow): void {
+    const { sensorId, windowStartMs } = w.aggregate;
+    const list = this.bySensor.get(sensorId);
     if (list === undefined) {
-      this.bySensor.set(a.sensorId, [a]);
+      this.bySensor.set(sensorId, [w]);
       this.size++;
       return;
     }
-    const at = list.findIndex((w) => w.windowStartMs === a.windowStartMs);
-    if (at >= 0) list[at] = a;
+    const at = list.findIndex((x) => x.aggregate.windowStartMs === windowStartMs);
+    if (at >= 0) list[at] = w;
     else {
-      list.push(a);
+      list.push(w);
       this.size++;
     }
   }
   delete(sensorId: string, windowStartMs: number): void {
     const list = this.bySensor.get(sensorId);
-    const at = list ? list.findIndex((w) => w.windowStartMs === windowStartMs) : -1;
+    const at = list ? list.findIndex((w) => w.aggregate.windowStartMs === windowStartMs) : -1;
     if (at < 0) return;
     list!.splice(at, 1);
     this.size--;
@@ -341,7 +444,7 @@ export class Windows {
   /** Forgets the windows that start before `startMs` (they are not written again). */
   forgetBefore(startMs: number): void {
     for (const [sensorId, list] of this.bySensor) {
-      const kept = list.filter((w) => w.windowStartMs >= startMs);
+      const kept = list.filter((w) => w.aggregate.windowStartMs >= startMs);
       this.size -= list.length - kept.length;
       if (kept.length === 0) this.bySensor.delete(sensorId);
       else if (kept.length < list.length) this.bySensor.set(sensorId, kept);
@@ -368,6 +471,8 @@ interface Pending {
   delta: WindowDelta;
   /** What the window holds, as far as this invocation knows (undefined: absent). */
   stored: WindowAggregate | undefined;
+  /** What the container kept of its last write (undefined: none, or not `stored`'s). */
+  known: KnownWindow | undefined;
 }
 
 /** Adds every window's new readings to its item; end-to-end latency is measured when done. */
@@ -386,14 +491,17 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
     // A window the container does not know is written as new: if it exists (written by another
     // container, or before this one started), the condition fails and answers the item, which the
     // next round adds to. No read first: in the steady state an unknown window is a new one.
-    const pending: Pending[] = batch.windows.map((delta) => ({ delta, stored: known.get(delta.sensorId, delta.windowStartMs) }));
+    const pending: Pending[] = batch.windows.map((delta) => {
+      const kept = known.get(delta.sensorId, delta.windowStartMs);
+      return { delta, stored: kept?.aggregate, known: kept };
+    });
     for (let round = 0, todo = pending; todo.length > 0; round++) {
-      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem; packed: Buffer }[] = [];
+      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes }[] = [];
       for (const p of todo) {
         const fresh = freshReadings(p.stored, p.delta);
         if (readingCount(fresh) === 0) {
           // Already held (a replay): nothing to write.
-          if (p.stored) known.set(p.stored);
+          if (p.stored) known.set(p.known ?? { aggregate: p.stored });
           continue;
         }
         if (round > MAX_CONFLICTS) {
@@ -401,22 +509,27 @@ export function readingsSink(client: DynamoDBClient, config: ProcessorConfig): S
           failed.push(...p.delta.readings.map((r) => r.recordIndex));
           continue;
         }
-        writes.push({ p, fresh, ...windowWrite(config.readingsTableName, p.stored, fresh, config) });
+        const { write, packed, fixed } = windowWrite(config.readingsTableName, p.stored, fresh, config, p.known);
+        writes.push({ p, fresh, write, packed, fixed });
       }
       const outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
       todo = [];
       for (let i = 0; i < writes.length; i++) {
-        const { p, fresh, packed } = writes[i]!;
+        const { p, fresh, packed, fixed } = writes[i]!;
         const outcome = outcomes[i]!;
         if (outcome.kind === 'written') {
-          const holds = p.stored ? addWindow(p.stored, fresh) : fresh;
-          known.set(holds);
-          PACKED.set(holds, packed);
+          if (p.known !== undefined && p.known.aggregate === p.stored) {
+            // The window as the container knew it, its write added (in place: the usual case).
+            addWindow(p.stored, fresh);
+            p.known.packed = packed;
+            p.known.fixed = fixed;
+          } else known.set({ aggregate: p.stored ? addWindow(p.stored, fresh) : fresh, packed, fixed });
           written++;
         } else if (outcome.kind === 'conflict') {
           // Another attempt wrote this window since it was read: add to what it wrote.
           known.delete(p.delta.sensorId, p.delta.windowStartMs);
           p.stored = outcome.item ? windowFromItem(outcome.item) : undefined;
+          p.known = undefined;
           todo.push(p);
         } else {
           // Not written, or written without an answer: what the window holds is unknown until read again.
