@@ -65,17 +65,24 @@ function parseLogLine(line: string): { reason?: string; sequence_number?: string
   }
 }
 
-export async function startProcessing(
-  { options, print, teardown }: PhaseContext,
-  stack: SimStack,
+/** Prints the functions' warnings and errors (the processor's and the detector's together) up to `limit`. */
+function warningPrinter(print: (line: string) => void, limit: number): (prefix: string, line: string) => void {
+  let printed = 0;
+  return (prefix, line) => {
+    // The function's warnings and errors (its EMF metric lines and INFO logs are left out).
+    if (/"level":"(WARN|ERROR)"/.test(line) && printed++ < limit) print(`${prefix}: ${line.slice(0, 400)}`);
+  };
+}
+
+/** The processor's containers, one per lane of the event source mapping. */
+function startProcessorPool(
+  { teardown }: PhaseContext,
+  { env, fn, bundle, motos }: SimStack,
   ledger: Ledger,
-  { outsiders, streamName }: Ingest,
+  outsiders: Ingest['outsiders'],
   localConsole: LocalConsole,
-): Promise<Processing> {
-  const { view, env, fn, bundle, motos, physicalIds, outputs, clients } = stack;
-  // The function's warnings and errors, the processor's and the detector's: at most 20 printed.
-  let functionWarnings = 0;
-  // The event source mapping.
+  warn: (prefix: string, line: string) => void,
+): LambdaPool {
   // The function's clients reach moto through AWS_ENDPOINT_URL (the SDK's endpoint override), DynamoDB's through AWS_ENDPOINT_URL_DYNAMODB.
   const pool = new LambdaPool({ zipPath: bundle.zipPath, env: { ...env, ...motos.endpointEnv }, timeoutSeconds: fn.Timeout ?? 60,
     onLog: (lane, line) => {
@@ -92,23 +99,25 @@ export async function startProcessing(
         }
         return;
       }
-      // The function's warnings and errors (its EMF metric lines and INFO logs are left out).
-      if (/"level":"(WARN|ERROR)"/.test(line) && functionWarnings++ < 20) print(`processor (lane ${lane}): ${line.slice(0, 400)}`);
+      warn(`processor (lane ${lane})`, line);
     },
   });
   teardown.add(() => pool.close());
+  return pool;
+}
 
-  // The silent-sensor detector on the template's schedule (EventBridge Scheduler, which moto does
-  // not run): the bundle's `detector` export in a container of its own, invoked at that rate.
+/**
+ * The silent-sensor detector on the template's schedule (EventBridge Scheduler, which moto does
+ * not run): the bundle's `detector` export in a container of its own, invoked at that rate.
+ */
+async function startDetector({ options, print, teardown }: PhaseContext, { view, bundle, motos, physicalIds, clients }: SimStack, warn: (prefix: string, line: string) => void): Promise<Processing['detector']> {
   const detectorFn = await clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: physicalIds[LogicalId.HealthDetectorFunction] }));
   const detectorPool = new LambdaPool({
     zipPath: bundle.zipPath,
     env: { ...functionEnv(detectorFn), ...motos.endpointEnv, AWS_LAMBDA_FUNCTION_NAME: detectorFn.FunctionName ?? 'detector' },
     timeoutSeconds: detectorFn.Timeout ?? 60,
     handlerExport: detectorFn.Handler?.split('.').pop() ?? 'detector',
-    onLog: (_lane, line) => {
-      if (/"level":"(WARN|ERROR)"/.test(line) && functionWarnings++ < 20) print(`detector: ${line.slice(0, 400)}`);
-    },
+    onLog: (_lane, line) => warn('detector', line),
   });
   teardown.add(() => detectorPool.close());
   const scheduleMs = options.detectorIntervalSeconds !== undefined ? options.detectorIntervalSeconds * 1000 : scheduleRateMs(view.detectorSchedule);
@@ -120,7 +129,17 @@ export async function startProcessing(
   const detector = { pool: detectorPool, timer: setInterval(() => void runDetector(), scheduleMs), scheduleMs, runs: 0 };
   teardown.add(() => clearInterval(detector.timer));
   print(`Health detector: ${detectorFn.FunctionName} every ${scheduleMs / 1000} s (${view.detectorSchedule}, the template's schedule).`);
+  return detector;
+}
 
+/** The event source mapping: a poller per shard invoking `pool`, failed batches to the on-failure queue. */
+async function startPollers(
+  { print, teardown }: PhaseContext,
+  { view, physicalIds, outputs, clients }: SimStack,
+  ledger: Ledger,
+  streamName: string,
+  pool: LambdaPool,
+): Promise<Pick<Processing, 'pollers' | 'shardIds' | 'toVerify' | 'invocationMs' | 'invocationSizes'>> {
   const toVerify: Entry[] = [];
   const dlqUrl = physicalIds[view.esm.onFailureResource]!;
   const streamArn = outputs.StreamArn ?? `arn:aws:kinesis:us-east-1:123456789012:stream/${streamName}`;
@@ -158,5 +177,13 @@ export async function startProcessing(
   );
   for (const p of pollers) p.start();
   teardown.add(() => Promise.all(pollers.map((p) => p.stop(5_000))).then(() => undefined));
-  return { pool, pollers, shardIds, toVerify, invocationMs, invocationSizes, detector };
+  return { pollers, shardIds, toVerify, invocationMs, invocationSizes };
+}
+
+export async function startProcessing(ctx: PhaseContext, stack: SimStack, ledger: Ledger, { outsiders, streamName }: Ingest, localConsole: LocalConsole): Promise<Processing> {
+  // The functions' warnings and errors, the processor's and the detector's: at most 20 printed.
+  const warn = warningPrinter(ctx.print, 20);
+  const pool = startProcessorPool(ctx, stack, ledger, outsiders, localConsole, warn);
+  const detector = await startDetector(ctx, stack, warn);
+  return { pool, detector, ...(await startPollers(ctx, stack, ledger, streamName, pool)) };
 }
