@@ -1,5 +1,5 @@
 /** A virtual clock for adapter tests: sleeping advances time instantly, so deadlines are exact. */
-import { DEFAULT_IO, type IoContext } from '../../handlers/processor/adapters/aws-calls';
+import { DEFAULT_IO, type IoContext } from '../../handlers/processor/io';
 
 export function fakeIo(budgetMs = 10_000, overrides: Partial<IoContext> = {}) {
   let now = 1_700_000_000_000;

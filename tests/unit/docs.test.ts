@@ -16,7 +16,7 @@ import {
   SECURITY_PATH,
   securityWithAcknowledgements,
 } from '../../scripts/docs';
-import { DEFAULT_IO } from '../../handlers/processor/adapters/aws-calls';
+import { DEFAULT_IO } from '../../handlers/processor/io';
 import { NAG_ACKNOWLEDGEMENTS } from '../../src/nag-acknowledgements';
 import { buildTemplate } from '../../src/index';
 import { TEMPLATE_PATH } from '../../scripts/lib/paths';

@@ -9,10 +9,6 @@ import type { CallCounter, IoContext } from '../io';
 import { MAX_BATCH_GET_KEYS } from '../limits';
 import { errorDetail } from '../log';
 
-// Moved to io.ts (their own module: the sinks' interface needs them, not the AWS calls); still
-// exported here for the modules that import them from here.
-export { CallCounter, CallLatency, DEFAULT_IO, type IoContext } from '../io';
-
 const RETRYABLE = new Set([
   'ProvisionedThroughputExceededException',
   'ThrottlingException',

@@ -19,7 +19,8 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { randomUUID } from 'node:crypto';
 import { publishAlerts } from '../adapters/alert-publisher';
 import { AlertStore, type StateChange } from '../adapters/alert-store';
-import { shareOfTimeLeft, type IoContext } from '../adapters/aws-calls';
+import { shareOfTimeLeft } from '../adapters/aws-calls';
+import type { IoContext } from '../io';
 import { latestReadingTimes } from '../adapters/latest-reading';
 import type { SensorReadings } from '../core/batch';
 import {

@@ -28,7 +28,6 @@ import { zoneShard } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
 import { addWindow, emptyWindow, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
 import { MAX_CONFLICTS } from '../limits';
-import { errorDetail } from '../log';
 import type { Sink } from './sink';
 
 export type Item = Record<string, AttributeValue>;
@@ -86,9 +85,6 @@ const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
 
 const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
   READING_FIELDS[f].column === 'string' ? s(String(value)) : READING_FIELDS[f].column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
-/** Whether two last values are stored as the same attribute (doubles are kept in thousandths). */
-const sameLast = (f: RolledUpField, a: number | string | undefined, b: number | string | undefined): boolean =>
-  a === b || (READING_FIELDS[f].column === 'double' && typeof a === 'number' && typeof b === 'number' && Math.round(a * 1000) === Math.round(b * 1000));
 
 /**
  * The attributes of a window's item in one order, and which of them a window may lack: a

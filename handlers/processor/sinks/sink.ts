@@ -3,7 +3,7 @@
  * could not handle in time (the handler reports their union for retry), what it counted, and the
  * latency samples it measured. A new output is one sink file and its entry in outputs.ts.
  */
-import type { CallCounter, IoContext } from '../adapters/aws-calls';
+import type { CallCounter, IoContext } from '../io';
 import type { AnalysedBatch } from '../core/batch';
 import type { BatchCounts, SinkCount } from '../../../contract';
 

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ACK_ATTRIBUTES, ALERT_STATE_TABLE, CONSOLE_ROUTES, encodeSensorStatus } from '../../../../contract';
 import { AlertStore } from '../../../../handlers/processor/adapters/alert-store';
-import { CallCounter } from '../../../../handlers/processor/adapters/aws-calls';
+import { CallCounter } from '../../../../handlers/processor/io';
 import { Cached, createConsoleApi, groupsOf, readConsoleConfig, type ConsoleApiConfig } from '../../../../handlers/processor/console-api';
 import { consoleFakeAws } from '../../../../scripts/lib/console-fake';
 import { consoleApiEnv } from '../../../../scripts/lib/processor-env';

@@ -3,7 +3,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { publishAlerts } from '../../../../../handlers/processor/adapters/alert-publisher';
-import { CallCounter } from '../../../../../handlers/processor/adapters/aws-calls';
+import { CallCounter } from '../../../../../handlers/processor/io';
 import type { AlertDetail } from '../../../../../handlers/processor/core/alerts';
 import { fakeIo } from '../../../../helpers/fake-io';
 

@@ -5,7 +5,8 @@
 import { BatchGetItemCommand, DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { backoffMs, batchGetAll, call, CallLatency, isRetryable, sendInChunks, shareOfTimeLeft, waitForRetry } from '../../../../../handlers/processor/adapters/aws-calls';
+import { backoffMs, batchGetAll, call, isRetryable, sendInChunks, shareOfTimeLeft, waitForRetry } from '../../../../../handlers/processor/adapters/aws-calls';
+import { CallLatency } from '../../../../../handlers/processor/io';
 import { UnprocessedKeysError } from '../../../../../handlers/processor/errors';
 import { CallCounter } from '../../../../../handlers/processor/io';
 import { MAX_BATCH_GET_KEYS } from '../../../../../handlers/processor/limits';

@@ -2,7 +2,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CallCounter } from '../../../../../handlers/processor/adapters/aws-calls';
+import { CallCounter } from '../../../../../handlers/processor/io';
 import { quarantine } from '../../../../../handlers/processor/adapters/quarantine';
 import { fakeIo } from '../../../../helpers/fake-io';
 

@@ -2,7 +2,7 @@ import { FirehoseClient, PutRecordBatchCommand, ResourceNotFoundException, Servi
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../../../../contract';
-import { CallCounter } from '../../../../../handlers/processor/adapters/aws-calls';
+import { CallCounter } from '../../../../../handlers/processor/io';
 import {
   groupCalls,
   MAX_CALL_BYTES,

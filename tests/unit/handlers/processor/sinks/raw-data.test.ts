@@ -2,7 +2,7 @@
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CallCounter } from '../../../../../handlers/processor/adapters/aws-calls';
+import { CallCounter } from '../../../../../handlers/processor/io';
 import { analyseBatch } from '../../../../../handlers/processor/core/batch';
 import { toInputRecords } from '../../../../../handlers/processor/handler';
 import { rawDataSink } from '../../../../../handlers/processor/sinks/raw-data';
