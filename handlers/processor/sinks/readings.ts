@@ -43,7 +43,20 @@ const SK = READINGS_TABLE.sortKey;
 const COUNT = READINGS_TABLE.countAttribute;
 const OFFSETS = READINGS_TABLE.offsetsAttribute;
 
-const n = (value: number): AttributeValue => ({ N: String(value) });
+/**
+ * Values a window's items repeat batch after batch (counts, whole vehicle counts, measurements and
+ * their extremes at one decimal, as sensors send them): one frozen attribute each, made once per
+ * container and shared by every item that holds it, rather than an object and a string per
+ * attribute per write. Up to CACHED_VALUES entries each (≈ 60 bytes an entry, made only as seen).
+ */
+const CACHED_VALUES = 10_001;
+const INTEGERS: (AttributeValue | undefined)[] = new Array(CACHED_VALUES).fill(undefined);
+const TENTHS: (AttributeValue | undefined)[] = new Array(CACHED_VALUES).fill(undefined);
+
+const n = (value: number): AttributeValue => {
+  if (value >= 0 && value < CACHED_VALUES && Number.isInteger(value)) return (INTEGERS[value] ??= Object.freeze({ N: String(value) }));
+  return { N: String(value) };
+};
 const s = (value: string): AttributeValue => ({ S: value });
 
 /** ".001" … ".999" with trailing zeros dropped, "" for 0: the fraction part of a 3-decimal number. */
@@ -59,6 +72,12 @@ export function fixed3(value: number): AttributeValue {
 }
 /** A number of thousandths as a DynamoDB number with up to 3 decimals (exact). */
 export function milliNumber(thousandths: number): AttributeValue {
+  if (thousandths >= 0 && thousandths % 100 === 0 && thousandths < CACHED_VALUES * 100) {
+    return (TENTHS[thousandths / 100] ??= Object.freeze(formatMilli(thousandths)));
+  }
+  return formatMilli(thousandths);
+}
+function formatMilli(thousandths: number): AttributeValue {
   const abs = Math.abs(thousandths);
   const whole = Math.floor(abs / 1000);
   return { N: (thousandths < 0 ? '-' : '') + String(whole) + FRACTIONS[abs - whole * 1000] };

@@ -103,4 +103,33 @@ describe('fixed3', () => {
     );
     expect([0, 0.5, 42.05, 99.999, 300].map((x) => fixed3(x).N)).toEqual(['0', '0.5', '42.05', '99.999', '300']);
   });
+
+  it('writes the same for a value at one decimal, shared by the items that hold it and frozen, as for any other', async () => {
+    const { fixed3, milliNumber } = await import('../../../../../handlers/processor/sinks/readings');
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.integer({ min: -2_000, max: 1_100_000 }), (tenths) => {
+        const x = tenths / 10;
+        expect(fixed3(x).N).toBe(String(Math.round(x * 1000) / 1000));
+        expect(milliNumber(tenths * 100).N).toBe(String(x));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(fixed3(42.5)).toBe(fixed3(42.5));
+    expect(Object.isFrozen(fixed3(42.5))).toBe(true);
+    expect(() => {
+      (fixed3(42.5) as { N: string }).N = '0';
+    }).toThrow(TypeError);
+    expect(fixed3(42.5).N).toBe('42.5');
+  });
+});
+
+describe('windowItem attribute values', () => {
+  it('are shared only when equal: two windows with different counts keep their own values', () => {
+    const a = windowItem(aggregateOf('s1', T, windowOf([0, 1, 2])), options);
+    const b = windowItem(aggregateOf('s1', T, windowOf([0, 1])), options);
+    expect(a.reading_count).toEqual({ N: '3' });
+    expect(b.reading_count).toEqual({ N: '2' });
+    expect(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2])), options).reading_count).toBe(a.reading_count);
+  });
 });
