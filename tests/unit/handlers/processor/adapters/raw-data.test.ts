@@ -11,6 +11,7 @@ import {
   packRecords,
   putRawRecords,
   type RawRecord,
+  writeDigits,
 } from '../../../../../handlers/processor/adapters/raw-data';
 import { decodeRecord, validateRecord } from '../../../../../handlers/processor/core/validate';
 import { toInputRecords } from '../../../../../handlers/processor/handler';
@@ -113,6 +114,21 @@ describe('packRecords', () => {
     const packed = pack([big, big, big], all(3), lineBytes + 20);
     expect(packed.map((r) => r.readings)).toEqual([[0], [1], [2]]);
     for (const r of packed) expect(r.data.length).toBe(lineBytes);
+  });
+});
+
+describe('writeDigits', () => {
+  it('writes what String(value) writes, for every safe integer size (receive times have 13 digits)', async () => {
+    const fc = (await import('fast-check')).default;
+    const out = Buffer.alloc(24);
+    const written = (v: number) => out.toString('latin1', 2, writeDigits(out, 2, v));
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 1_000 }), fc.integer({ min: 0, max: 2 ** 31 }), fc.maxSafeNat()), (v) => {
+        expect(written(v)).toBe(String(v));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const v of [0, 9, 10, 99_999_999, 100_000_000, 100_000_001, 1_765_000_000_120, Number.MAX_SAFE_INTEGER]) expect(written(v)).toBe(String(v));
   });
 });
 
