@@ -19,6 +19,7 @@
  * delivered again, stores its readings again (dedupe by sensor and reading time in queries).
  */
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
+import type { Payloads } from '../core/payloads';
 import type { InputRecord } from '../core/types';
 import { sendInGroups } from './aws-calls';
 import type { CallCounter, IoContext } from '../io';
@@ -85,7 +86,7 @@ function writeSmall(out: Buffer, at: number, v: number, digits: number): number 
  */
 export function packRecords(
   records: readonly InputRecord[],
-  payloads: readonly (Buffer | undefined)[],
+  payloads: Payloads,
   positions: readonly number[],
   maxRecordBytes = MAX_RECORD_BYTES,
 ): RawRecord[] {
@@ -95,7 +96,7 @@ export function packRecords(
     let bytes = 0;
     let to = from;
     while (to < positions.length) {
-      const size = payloads[positions[to]!]!.length + RECEIVED_AT_BYTES + 1;
+      const size = payloads.length(positions[to]!) + RECEIVED_AT_BYTES + 1;
       if (bytes + size > maxRecordBytes && to > from) break;
       bytes += size;
       to++;
@@ -105,7 +106,7 @@ export function packRecords(
     let offset = 0;
     for (const position of readings) {
       const start = offset;
-      offset += payloads[position]!.copy(data, offset);
+      offset += payloads.copy(position, data, offset);
       // Searching back from the payload's end stops at the previous separator: one short native scan.
       for (let nl = data.lastIndexOf(NEWLINE, offset - 1); nl >= start; nl = data.lastIndexOf(NEWLINE, nl - 1)) data[nl] = SPACE;
       // The object's closing brace (only whitespace may follow it; most often it is the last byte)

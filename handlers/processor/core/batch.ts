@@ -8,7 +8,8 @@
 import type { ProcessorConfig } from '../config';
 import type { ZoneStats } from './metrics';
 import type { EnrichedReading, InputRecord, QuarantinedRecord } from './types';
-import { decodeRecord, validateRecord, type DecodedRecord, type ValidationConfig } from './validate';
+import { Payloads } from './payloads';
+import { decodeRecord, MAX_RECORD_BYTES, validateRecord, type ValidationConfig } from './validate';
 import { addReading, emptyWindow, newestOffset, windowOf, windowStart, type WindowAggregate } from './window';
 
 /** What the core needs of the configuration, and the time the batch is analysed at. */
@@ -41,8 +42,8 @@ export interface WindowDelta {
 
 export interface AnalysedBatch {
   records: InputRecord[];
-  /** The decoded payload of each valid record, by position (undefined for the quarantined): the raw-data lake's input. */
-  payloads: (Buffer | undefined)[];
+  /** The decoded payload of each valid record, by position (none for the quarantined): the raw-data lake's input. */
+  payloads: Payloads;
   sensors: SensorReadings[];
   windows: WindowDelta[];
   /** Invalid records, with their reason and their position in `records`. */
@@ -71,19 +72,19 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
   const bySensor = new Map<string, SensorState>();
   const sensors: SensorState[] = [];
   const windows: WindowState[] = [];
-  const payloads = new Array<Buffer | undefined>(records.length);
+  const payloads = new Payloads(records, MAX_RECORD_BYTES);
   const quarantined: AnalysedBatch['quarantined'] = [];
   const receivedAtMs: number[] = [];
   let replayed = 0;
   for (let index = 0; index < records.length; index++) {
     const record = records[index]!;
-    const decoded = decodeRecord(record);
+    const decoded = decodeRecord(record, payloads, index);
     const reading = validateRecord(record, options.config, options.nowMs, index, decoded);
     if (typeof reading === 'string') {
+      payloads.drop(index);
       quarantined.push({ record, reason: reading, index });
       continue;
     }
-    payloads[index] = (decoded as DecodedRecord).bytes;
     if (reading.replayed) replayed++;
     else receivedAtMs.push(reading.received_at);
 

@@ -3,6 +3,7 @@ import { describeFailure, isCanonicalTimestamp, isValidReading, isValidReadingFa
 import { REPLAYED_AFTER_MS } from './alerts';
 import { congestionLevel, trafficFlowScore } from './enrich';
 import type { ProcessorConfig } from '../config';
+import { Payloads } from './payloads';
 import type { EnrichedReading, InputRecord } from './types';
 
 /** A reading, or (a string) the reason it is quarantined. */
@@ -49,11 +50,12 @@ export const zoneMismatch = (sensorId: string, zoneId: string, registryZone: str
  * that a record is refused unread only when its payload is far over the limit.
  */
 const RECORD_OVERHEAD_BYTES = 1_024;
-const MAX_RECORD_BYTES = Math.ceil((LIMITS.maxReadingBytes * 4) / 3) + RECORD_OVERHEAD_BYTES;
+export const MAX_RECORD_BYTES = Math.ceil((LIMITS.maxReadingBytes * 4) / 3) + RECORD_OVERHEAD_BYTES;
 
-/** The topic rule's record, its payload decoded (`bytes`: what the sensor sent). */
+/** The topic rule's record, its payload decoded (what the sensor sent: `payloads`' entry `index`). */
 export interface DecodedRecord {
-  bytes: Buffer;
+  payloads: Payloads;
+  index: number;
   received_at: RuleRecord['received_at'];
   registry_zones: unknown;
 }
@@ -67,9 +69,10 @@ const RECORD_SCRATCH = Buffer.allocUnsafe(MAX_RECORD_BYTES + 3);
 
 /**
  * The rule's record and the sensor's payload in it, each decoded from base64 once: the same bytes
- * are parsed here and written to the raw-data lake. A string is the reason it is quarantined.
+ * are parsed here and written to the raw-data lake. The payload goes to `payloads` as entry
+ * `index` (by default, a store of its own). A string is the reason it is quarantined.
  */
-export function decodeRecord(record: InputRecord): DecodedRecord | string {
+export function decodeRecord(record: InputRecord, payloads: Payloads = new Payloads([record], MAX_RECORD_BYTES), index = 0): DecodedRecord | string {
   const { data } = record;
   const approxBytes = Math.floor((data.length * 3) / 4);
   if (approxBytes > MAX_RECORD_BYTES) {
@@ -88,16 +91,19 @@ export function decodeRecord(record: InputRecord): DecodedRecord | string {
   if (typeof envelope !== 'object' || envelope === null || typeof envelope.payload !== 'string') {
     return 'not a record of the topic rule: no payload';
   }
-  const bytes = Buffer.from(envelope.payload, 'base64');
-  if (bytes.length > LIMITS.maxReadingBytes) return `oversize: ${bytes.length} bytes, limit ${LIMITS.maxReadingBytes}`;
-  return { bytes, received_at: envelope.received_at, registry_zones: envelope.registry_zones };
+  const length = payloads.decode(index, envelope.payload);
+  if (length > LIMITS.maxReadingBytes) {
+    payloads.drop(index);
+    return `oversize: ${length} bytes, limit ${LIMITS.maxReadingBytes}`;
+  }
+  return { payloads, index, received_at: envelope.received_at, registry_zones: envelope.registry_zones };
 }
 
 /** The reading's fields, or why it is not a reading: JSON first, then the schema (hand-written checks, io-ts for the rest). */
-function parseReading(payload: Buffer): RawReading | string {
+function parseReading(decoded: DecodedRecord): RawReading | string {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(payload.toString('utf8'));
+    parsed = JSON.parse(decoded.payloads.text(decoded.index));
   } catch (error) {
     return `not JSON: ${(error as Error).message.slice(0, 120)}`;
   }
@@ -162,7 +168,7 @@ export function validateRecord(
   decoded: DecodedRecord | string = decodeRecord(record),
 ): Validated {
   if (typeof decoded === 'string') return decoded;
-  const raw = parseReading(decoded.bytes);
+  const raw = parseReading(decoded);
   if (typeof raw === 'string') return raw;
   const problem = serverSetKeyProblem(raw) ?? identityProblem(raw, record);
   if (problem !== undefined) return problem;

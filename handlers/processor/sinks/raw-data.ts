@@ -19,7 +19,7 @@ export const DELIVERED_MEMORY = 50_000;
 /** Positions of the valid readings, in batch order (every record not quarantined). */
 export function validPositions(batch: AnalysedBatch): number[] {
   const positions: number[] = [];
-  for (let i = 0; i < batch.payloads.length; i++) if (batch.payloads[i] !== undefined) positions.push(i);
+  for (let i = 0; i < batch.records.length; i++) if (batch.payloads.has(i)) positions.push(i);
   return positions;
 }
 

@@ -13,7 +13,8 @@ import {
   type RawRecord,
   writeDigits,
 } from '../../../../../handlers/processor/adapters/raw-data';
-import { decodeRecord, validateRecord } from '../../../../../handlers/processor/core/validate';
+import { Payloads } from '../../../../../handlers/processor/core/payloads';
+import { decodeRecord, MAX_RECORD_BYTES as MAX_RULE_RECORD_BYTES, validateRecord } from '../../../../../handlers/processor/core/validate';
 import { toInputRecords } from '../../../../../handlers/processor/handler';
 import { fakeIo } from '../../../../helpers/fake-io';
 import { kinesisEvent, reading } from '../../../../helpers/kinesis';
@@ -27,11 +28,8 @@ const lines = (r: RawRecord) => r.data.toString('utf8').split('\n');
  */
 const inputs = (payloads: Parameters<typeof kinesisEvent>[0]) => {
   const records = toInputRecords(kinesisEvent(payloads));
-  const bytes = records.map((r) => {
-    const decoded = decodeRecord(r);
-    validateRecord(r, TEST_CONFIG, Date.now(), -1, decoded);
-    return typeof decoded === 'string' ? undefined : decoded.bytes;
-  });
+  const bytes = new Payloads(records, MAX_RULE_RECORD_BYTES);
+  records.forEach((r, i) => validateRecord(r, TEST_CONFIG, Date.now(), -1, decodeRecord(r, bytes, i)));
   return { records, bytes };
 };
 /** packRecords over those records. */
