@@ -74,6 +74,20 @@ export function secureTable(config: TagConfig, properties: TableProperties): Dyn
   return retainUnlessThrowaway(table);
 }
 
+/**
+ * A table keyed by one string attribute, on demand (no capacity to plan), secured as secureTable:
+ * the shape of the small tables (sensor status, sensor health). `rest` follows the key (a TTL).
+ */
+export function onDemandTable(config: TagConfig, name: string, partitionKey: string, rest: Partial<TableProperties> = {}): DynamoDB.Table {
+  return secureTable(config, {
+    TableName: physicalName(name),
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+    KeySchema: keySchema(partitionKey),
+    ...rest,
+  });
+}
+
 /** A logical ID whose `<id>Policy` the registry declares: only these can name a topic or queue. */
 export type PolicedId = { [K in LogicalIdName]: `${K}Policy` extends LogicalIdName ? K : never }[LogicalIdName];
 

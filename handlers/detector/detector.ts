@@ -29,7 +29,9 @@ import {
   planHealth,
   reportingCutoffMs,
   sightings,
+  type HealthAction,
   type HealthEvent,
+  type Sighting,
   type ZoneHealth,
 } from '../processor/core/health';
 import { readFunctionEnv, type FunctionConfig } from '../processor/function-env';
@@ -97,34 +99,44 @@ export async function runDetector(deps: DetectorDeps, remainingMs: number): Prom
   const outcome: DetectorOutcome = { inserted: 0, silenced: 0, recovered: 0, republished: 0, eventsPublished: 0, eventsPending: 0, zones: plan.zones, calls: counter.counts };
   const toPublish: { sensorId: string; event: HealthEvent; json: string }[] = [];
 
-  await mapPool(plan.actions, io.concurrency, async (action) => {
-    switch (action.kind) {
-      case 'insert':
-        if (await writer.insert(action.sighting.sensorId, action.sighting.zoneId, startedAt)) outcome.inserted++;
-        return;
-      case 'rezone':
-        await writer.rezone(action.item, action.zoneId);
-        return;
-      case 'transition': {
-        const seenMs = lastSeen.get(action.item.sensorId);
-        const event = healthEvent(action.item, action.to, action.zoneId, action.item.version + 1, startedAt, config, seenMs === undefined ? undefined : new Date(seenMs).toISOString());
-        // A failed condition: another run wrote this sensor since it was read; the next run decides again.
-        if (await writer.transition(action.item, action.to, action.zoneId, event, claim, forgetAtSeconds)) {
-          if (action.to === 'SILENT') outcome.silenced++;
-          else outcome.recovered++;
-          toPublish.push({ sensorId: action.item.sensorId, event, json: JSON.stringify(event) });
+  // First sightings go 100 to a call (a new fleet sights every sensor at once); the rest one by one.
+  const writeFirstSightings = async (sightings: readonly Sighting[]): Promise<void> => {
+    if (sightings.length === 0) return;
+    const outcomes = await writer.insertAll(sightings, startedAt);
+    outcome.inserted = outcomes.filter((o) => o.kind === 'written').length;
+    // A conflict: another run inserted the sensor. Not written in time: they are the next run's sightings too.
+    const late = outcomes.filter((o) => o.kind === 'failed').length;
+    if (late > 0) io.log('WARN', 'First sightings not written in time: the next run writes them', { sightings: late });
+  };
+  const inserts = plan.actions.flatMap((a) => (a.kind === 'insert' ? [a.sighting] : []));
+  const others = plan.actions.filter((a): a is Exclude<HealthAction, { kind: 'insert' }> => a.kind !== 'insert');
+  const writeOthers = () =>
+    mapPool(others, io.concurrency, async (action) => {
+      switch (action.kind) {
+        case 'rezone':
+          await writer.rezone(action.item, action.zoneId);
+          return;
+        case 'transition': {
+          const seenMs = lastSeen.get(action.item.sensorId);
+          const event = healthEvent(action.item, action.to, action.zoneId, action.item.version + 1, startedAt, config, seenMs === undefined ? undefined : new Date(seenMs).toISOString());
+          // A failed condition: another run wrote this sensor since it was read; the next run decides again.
+          if (await writer.transition(action.item, action.to, action.zoneId, event, claim, forgetAtSeconds)) {
+            if (action.to === 'SILENT') outcome.silenced++;
+            else outcome.recovered++;
+            toPublish.push({ sensorId: action.item.sensorId, event, json: JSON.stringify(event) });
+          }
+          return;
         }
-        return;
-      }
-      case 'republish': {
-        if (await writer.claim(action.item, claim)) {
-          outcome.republished++;
-          toPublish.push({ sensorId: action.item.sensorId, event: JSON.parse(action.item.pendingEvent!) as HealthEvent, json: action.item.pendingEvent! });
+        case 'republish': {
+          if (await writer.claim(action.item, claim)) {
+            outcome.republished++;
+            toPublish.push({ sensorId: action.item.sensorId, event: JSON.parse(action.item.pendingEvent!) as HealthEvent, json: action.item.pendingEvent! });
+          }
+          return;
         }
-        return;
       }
-    }
-  });
+    });
+  await Promise.all([writeFirstSightings(inserts), writeOthers()]);
 
   const failed = new Set((await publishHealthEvents(clients.eventbridge as EventBridgeClient, config.eventBusName, toPublish.map((p) => p.event), io, counter)).map((e) => e.event_id));
   await mapPool(toPublish, io.concurrency, async (p) => {

@@ -67,7 +67,7 @@ import {
   type ConsoleRoute,
 } from '../../contract';
 import type { StackConfig } from '../config';
-import { logGroup, PRIVATE_VERSIONED_BUCKET, keySchema, retainUnlessThrowaway, secureTable, tags } from '../defaults';
+import { logGroup, PRIVATE_VERSIONED_BUCKET, onDemandTable, retainUnlessThrowaway, tags } from '../defaults';
 import { bundledFunction, functionEnvironment, functionErrorsAlarm, functionStatements, lambdaRole } from '../functions';
 import { allow, denyInsecureTransport, policyDocument, type PolicyStatement } from '../iam';
 import { accountId, arnOf, getAtt, ifCondition, ref, sub } from '../intrinsics';
@@ -505,12 +505,7 @@ function apiFunction(config: ConsoleConfig) {
 
 export function buildConsole(config: ConsoleConfig): Layer {
   // Written by every processor batch, read by the console: on demand, no capacity to plan.
-  const statusTable = secureTable(config, {
-    TableName: physicalName('sensor-status'),
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: SENSOR_STATUS_TABLE.partitionKey, AttributeType: 'S' }],
-    KeySchema: keySchema(SENSOR_STATUS_TABLE.partitionKey),
-  });
+  const statusTable = onDemandTable(config, 'sensor-status', SENSOR_STATUS_TABLE.partitionKey);
   const { site, sitePolicy, logs, logsPolicy } = buckets(config);
   const oac = new CloudFront.OriginAccessControl({
     OriginAccessControlConfig: {

@@ -30,7 +30,7 @@ import {
 import { queueDepthAlarm } from '../alarms';
 import { alarmMetric, metric, stackNamespace, type Metric } from '../metrics';
 import type { StackConfig } from '../config';
-import { encryptedQueue, keySchema, logGroup, secureTable, tags } from '../defaults';
+import { encryptedQueue, logGroup, onDemandTable, tags } from '../defaults';
 import { allow, arn, assumedBy, KMS_USE_ACTIONS, policyDocument, type PolicyStatement } from '../iam';
 import { accountId, arnOf, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
@@ -70,13 +70,7 @@ export const detectorMetric = (config: Pick<StackConfig, 'metricsNamespacePrefix
 
 export function buildHealth(config: HealthConfig): Layer {
   // Low, steady volume (inserts once per sensor, writes per transition, one Scan a minute): on demand.
-  const table = secureTable(config, {
-    TableName: physicalName('sensor-health'),
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: HEALTH_TABLE.partitionKey, AttributeType: 'S' }],
-    KeySchema: keySchema(HEALTH_TABLE.partitionKey),
-    TimeToLiveSpecification: { AttributeName: HEALTH_TABLE.ttl, Enabled: true },
-  });
+  const table = onDemandTable(config, 'sensor-health', HEALTH_TABLE.partitionKey, { TimeToLiveSpecification: { AttributeName: HEALTH_TABLE.ttl, Enabled: true } });
 
   const dlq = encryptedQueue(config, 'health-detector-dlq', LogicalId.HealthDetectorDeadLetterQueue);
   const logs = logGroup(config, '/aws/lambda/tapstack-${EnvironmentSuffix}-health-detector');

@@ -209,4 +209,30 @@ describe('the silent-sensor detector', () => {
     ]);
     expect(emf.find((d) => d.Service)).toMatchObject({ Service: 'detector', LowestZoneReportingSharePercent: 33, SensorsSilent: 2, SilencesHeld: 0, SensorHealthEventsPublished: 2 });
   });
+
+  it('inserts a new fleet 100 sensors to a TransactWriteItems, and one sensor another run inserted holds back none of the others', async () => {
+    // An overlapping run inserts s007 (at version 1, as an insert does) after this run read the table.
+    let raced = false;
+    const c = city(['north'], (operation) => {
+      if (operation === 'TransactWriteItems' && !raced) {
+        raced = true;
+        const racer: Record<string, { S: string } | { N: string }> = { [HEALTH_TABLE.partitionKey]: { S: 's007' }, [HEALTH_TABLE.zone]: { S: 'north' }, [HEALTH_TABLE.state]: { S: 'REPORTING' }, [HEALTH_TABLE.version]: { N: '1' } };
+        const health = c.aws.table(HEALTH);
+        health.items.set(health.key(racer), racer);
+      }
+      return 'ok';
+    });
+    const fleet = Array.from({ length: 250 }, (_, i): [string, string] => [`s${String(i).padStart(3, '0')}`, 'north']);
+    for (const [id, zone] of fleet) await c.report(id, zone, T0 + 10_000);
+    const first = await c.run(T0 + 30_000, { faulty: true });
+    expect(raced).toBe(true);
+    expect(first.inserted).toBe(249);
+    // 3 of up to 100, and the 99 cancelled only for s007 again.
+    expect(first.calls).toMatchObject({ TransactWriteItems: 4 });
+    expect(first.calls.UpdateItem ?? 0).toBe(0);
+    expect(fleet.every(([id]) => c.item(id)?.[HEALTH_TABLE.state]?.S === 'REPORTING')).toBe(true);
+    expect(c.item('s100')).toMatchObject({ [HEALTH_TABLE.version]: { N: '1' }, [HEALTH_TABLE.zone]: { S: 'north' } });
+    // Known now: the next run inserts nothing.
+    expect((await c.run(T0 + MINUTE)).inserted).toBe(0);
+  });
 });
