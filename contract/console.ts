@@ -5,7 +5,8 @@
  * The template (src/layers/console.ts), the processor's status sink, the console API
  * (handlers/processor/console-api.ts), the local server of `npm start` and the tests read these.
  */
-import { PROCESSOR_RESOURCES, sameResource, type ResourceBinding } from './env';
+import { sameResource, type ResourceBinding } from './env';
+import { PROCESSOR_RESOURCES } from './outputs';
 import { ALERT_STATE_TABLE, READINGS_TABLE } from './names';
 
 /**

@@ -1,14 +1,15 @@
 /**
- * The functions' environments, declared once. The processor's resource bindings and settings are
- * here; so are the settings of the silent-sensor detector and of the console API, which name the
- * processor's declaration of every variable they share with it instead of restating it (their
- * resource bindings, with their own grants, are in contract/health.ts and contract/console.ts).
+ * The functions' environments, declared once. The processor's settings are here (its resource
+ * bindings are its outputs', contract/outputs.ts); so are the settings of the silent-sensor
+ * detector and of the console API, which name the processor's declaration of every variable they
+ * share with it instead of restating it (their resource bindings, with their own grants, are in
+ * contract/health.ts and contract/console.ts).
  * The template sets every variable (each function's environment block and role derive from here:
  * src/functions.ts), each function reads and checks them with one reader and the same ranges
  * (handlers/processor/function-env.ts), and the benchmark and tests take the template's own block.
  * A setting's range is the range of the template parameter that feeds it.
  */
-import { ALERT_STATE_TABLE } from './names';
+import { PROCESSOR_RESOURCES } from './outputs';
 
 /** Permission the processor needs on a resource it is bound to (a statement of its role). */
 export interface Grant {
@@ -55,69 +56,6 @@ export interface TextSetting {
   env: string;
   kind: 'text';
 }
-
-/** The resources the processor reads and writes, in the order the template sets them. */
-export const PROCESSOR_RESOURCES = {
-  readingsTableName: {
-    env: 'TABLE_NAME',
-    resource: 'ReadingsTable',
-    value: 'Ref',
-    grants: [
-      // Window items: conditional puts, 100 per TransactWriteItems, which needs the underlying action
-      // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html);
-      // a failed condition answers the stored item, so nothing is read first.
-      { sid: 'WriteReadings', actions: ['dynamodb:PutItem'] },
-      // The newest stored reading of a sensor whose readings arrive late (the stale-alert guard).
-      { sid: 'FindLatestReading', actions: ['dynamodb:Query'] },
-    ],
-  },
-  alertStateTableName: {
-    env: 'ALERT_STATE_TABLE_NAME',
-    resource: 'AlertStateTable',
-    value: 'Ref',
-    grants: [
-      // Conditional updates of the processor's attributes of the state (handlers/processor/adapters/alert-store.ts
-      // stateWrite: an Update, so that a controller's acknowledgement on the same item stands), in
-      // TransactWriteItems, whose Update needs the underlying dynamodb:UpdateItem
-      // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
-      { sid: 'ReadAndWriteAlertState', actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'] },
-      { sid: 'FindElevatedSensors', actions: ['dynamodb:Query', 'dynamodb:Scan'], index: ALERT_STATE_TABLE.elevatedIndexName },
-    ],
-  },
-  eventBusName: {
-    env: 'EVENT_BUS_NAME',
-    resource: 'AlertBus',
-    value: 'Name',
-    grants: [{ sid: 'PublishAlerts', actions: ['events:PutEvents'] }],
-  },
-  quarantineQueueUrl: {
-    env: 'QUARANTINE_QUEUE_URL',
-    resource: 'QuarantineQueue',
-    value: 'Ref',
-    grants: [{ sid: 'QuarantineAndDeadLetter', actions: ['sqs:SendMessage'] }],
-  },
-  /**
-   * The raw-data lake: each batch's valid readings, a few large records per PutRecordBatch (Direct
-   * PUT), https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html
-   */
-  deliveryStreamName: {
-    env: 'DELIVERY_STREAM_NAME',
-    resource: 'DeliveryStream',
-    value: 'Ref',
-    // The same ARN as its Arn attribute (https://docs.aws.amazon.com/IAM/latest/UserGuide/list_amazonkinesisfirehose.html,
-    // resource type deliverystream), built from its name so that moto's CreateStack, which skips
-    // delivery streams, can still resolve the processor's role.
-    arn: { service: 'firehose', resourceType: 'deliverystream' },
-    grants: [{ sid: 'DeliverRawReadings', actions: ['firehose:PutRecordBatch'] }],
-  },
-  /** The latest reading of each sensor, for the traffic controllers' console (contract/console.ts). */
-  sensorStatusTableName: {
-    env: 'SENSOR_STATUS_TABLE_NAME',
-    resource: 'SensorStatusTable',
-    value: 'Ref',
-    grants: [{ sid: 'WriteSensorStatus', actions: ['dynamodb:UpdateItem'] }],
-  },
-} as const satisfies Record<string, ResourceBinding>;
 
 /** The processor's settings, in the order the template sets them (after the resources). */
 export const PROCESSOR_SETTINGS = {

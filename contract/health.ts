@@ -5,7 +5,8 @@
  * the tests read these.
  */
 import { READINGS_TABLE } from './names';
-import { PROCESSOR_RESOURCES, sameResource, type ResourceBinding } from './env';
+import { sameResource, type ResourceBinding } from './env';
+import { PROCESSOR_RESOURCES } from './outputs';
 
 /**
  * One item per sensor the detector has seen report since the stack was deployed: its zone, its

@@ -5,3 +5,4 @@ export * from './metrics';
 export * from './reading';
 export * from './health';
 export * from './console';
+export * from './outputs';

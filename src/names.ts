@@ -2,6 +2,7 @@
  * The logical-ID registry. Logical IDs are a contract with deployed stacks: renaming one makes
  * CloudFormation replace the resource (and, for a data store, orphan or delete its data).
  */
+import { OWN_RESOURCE_IDS } from '../contract/outputs';
 import { sub } from './intrinsics';
 import type { IntrinsicFunction } from 'cloudform-types';
 
@@ -29,8 +30,8 @@ export const LogicalId = ids(
   'ProcessorEventSourceMapping',
   'ProcessorDeadLetterQueue',
   'ProcessorDeadLetterQueuePolicy',
-  'QuarantineQueue',
-  'QuarantineQueuePolicy',
+  // the resources the processor's outputs create, and their policies (declared with their output: contract/outputs.ts)
+  ...OWN_RESOURCE_IDS,
   // storage
   'ReadingsTable',
   'AlertStateTable',

@@ -1,10 +1,10 @@
 /**
- * The processor's outputs, declared once: per output, the resources it is bound to (their variables
- * and grants are in contract/env.ts, which the template's environment block and role derive from),
- * the AWS clients it uses, and how its sink is built. `Clients`, `createClients` and `buildClients`
- * (the one way tests and benchmarks make clients) derive from CLIENTS; tests check that every
- * client is used by an output and ships in `dependencies`, and that every binding has its output
- * (tests/unit/handlers/processor/outputs.test.ts).
+ * The processor's outputs, their runtime side: per output of contract/outputs.ts (which declares
+ * its bindings, the resource it creates, its cost and its line in the deploy guide, as data), the
+ * AWS clients it uses and how its sink is built; tsc asks for an entry here for every output
+ * declared there. `Clients`, `createClients` and `buildClients` (the one way tests and benchmarks
+ * make clients) derive from CLIENTS; tests check that every client is used by an output and ships
+ * in `dependencies` (tests/unit/handlers/processor/outputs.test.ts).
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -12,7 +12,7 @@ import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:https';
-import type { ProcessorResource } from '../../contract';
+import { PROCESSOR_OUTPUTS, type OutputName } from '../../contract';
 import type { ProcessorConfig } from './config';
 import { alertSink } from './sinks/alerts';
 import { quarantineSink } from './sinks/quarantine';
@@ -44,9 +44,8 @@ export type ClientName = keyof typeof CLIENTS;
 export type Clients = { [K in ClientName]: ReturnType<(typeof CLIENTS)[K]['create']> };
 type AnyClient = Clients[ClientName];
 
-/** One output: the resources it writes to, the clients its sink takes (only those), and its sink. */
+/** One output's runtime side: the clients its sink takes (only those), and its sink. */
 export interface Output<C extends ClientName = ClientName> {
-  bindings: readonly ProcessorResource[];
   clients: readonly C[];
   sink: (config: ProcessorConfig, clients: Pick<Clients, C>) => Sink;
 }
@@ -54,21 +53,13 @@ export interface Output<C extends ClientName = ClientName> {
 /** An output, its sink typed to see only the clients it declares. */
 const output = <const C extends ClientName>(spec: Output<C>): Output<C> => spec;
 
-/** The outputs every batch goes to, all at once, in this order. */
+/** Every output of contract/outputs.ts, by its name: its clients and its sink. */
 export const OUTPUTS = {
   readings: output({
-    bindings: ['readingsTableName'],
     clients: ['dynamodb'],
     sink: (config, c) => readingsSink(c.dynamodb, config),
   }),
-  quarantine: output({
-    bindings: ['quarantineQueueUrl'],
-    clients: ['sqs'],
-    sink: (config, c) => quarantineSink(c.sqs, config.quarantineQueueUrl),
-  }),
   alerts: output({
-    // The readings table: for replayed readings, the newest reading already stored.
-    bindings: ['alertStateTableName', 'eventBusName', 'readingsTableName'],
     clients: ['dynamodb', 'eventbridge'],
     sink: (config, c) =>
       alertSink({
@@ -80,19 +71,19 @@ export const OUTPUTS = {
         policy: config,
       }),
   }),
+  quarantine: output({
+    clients: ['sqs'],
+    sink: (config, c) => quarantineSink(c.sqs, config.quarantineQueueUrl),
+  }),
   rawData: output({
-    bindings: ['deliveryStreamName'],
     clients: ['firehose'],
     sink: (config, c) => rawDataSink(c.firehose, config.deliveryStreamName),
   }),
   status: output({
-    bindings: ['sensorStatusTableName'],
     clients: ['dynamodb'],
     sink: (config, c) => statusSink(c.dynamodb, config),
   }),
-} satisfies Record<string, Output>;
-
-export type OutputName = keyof typeof OUTPUTS;
+} satisfies Record<OutputName, Output>;
 
 /**
  * Every client of CLIENTS made with `options` (per client), each passed through `adapt`: the one
@@ -132,7 +123,7 @@ export function createClients(): Clients {
 /** The name the AWS SDK gives its logger middleware (@aws-sdk/core loggerMiddlewareOptions). */
 export const SDK_LOGGER_MIDDLEWARE = 'loggerMiddleware';
 
-/** The sinks of every output (OUTPUTS), in its order. */
+/** The sinks of every output, in the order contract/outputs.ts declares them. */
 export function processorSinks(config: ProcessorConfig, clients: Clients): Sink[] {
-  return Object.values(OUTPUTS).map((o: Output) => o.sink(config, clients));
+  return (Object.keys(PROCESSOR_OUTPUTS) as OutputName[]).map((name) => (OUTPUTS[name] as Output).sink(config, clients));
 }

@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { numberFlag, parseFlags, runMain, UsageError } from '../cli';
 import { DEFAULTS } from '../../src/config';
 import { MOTO_PROCESS_COUNTS, type MotoProcesses } from './moto-processes';
+import { slowestInvocations } from './report';
 import { simulate, type Summary } from './run';
 
 const COMMAND = 'simulate:capacity';
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     );
     const inv = summary.invocation;
     console.log(`   processor: ${summary.invocations} invocations of ${inv.meanRecords} records on average, p50 ${inv.p50Ms ?? '–'} ms, p99 ${inv.p99Ms ?? '–'} ms, max ${inv.maxMs ?? '–'} ms`);
+    console.log(`   slowest invocations: ${slowestInvocations(summary.invocation.slowest)}`);
     console.log(`   CPU: ${bottleneck(summary)}; moto in all ${motoCores(summary).toFixed(2)} cores`);
     if (why.length) break;
   }

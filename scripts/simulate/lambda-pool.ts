@@ -54,6 +54,8 @@ export class LambdaPool implements Invoker {
   private containers = new Map<number, Container>();
   private nextId = 1;
   coldStarts = 0;
+  /** How long each lane's latest container took from its start to ready (the bundle imported): Lambda's Init Duration. */
+  readonly initMs = new Map<number, number>();
 
   constructor(private readonly options: LambdaPoolOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'tapstack-sim-lambda-'));
@@ -74,6 +76,7 @@ export class LambdaPool implements Invoker {
     const existing = this.containers.get(lane);
     if (existing && existing.child.exitCode === null && !existing.child.killed) return existing;
     this.coldStarts++;
+    const forkedAt = Date.now();
     const child = fork(join(this.dir, 'runtime.mjs'), [], {
       cwd: this.dir,
       // Plain node, as Lambda runs it (not the TypeScript loader the simulator itself runs under).
@@ -96,7 +99,10 @@ export class LambdaPool implements Invoker {
     owned.process(child.pid);
     const c: Container = { child, ready: Promise.resolve(), pending: new Map(), stderr: '' };
     c.ready = new Promise((resolve, reject) => {
-      child.once('message', () => resolve());
+      child.once('message', () => {
+        this.initMs.set(lane, Date.now() - forkedAt);
+        resolve();
+      });
       child.once('exit', (code) => reject(new Error(`container exited (${code}) before it was ready: ${c.stderr}`)));
     });
     c.ready.catch(() => undefined);

@@ -6,6 +6,16 @@ import type { LatencyView, SimSnapshot } from './state';
 const ms = (v: number | null) => (v === null ? '–' : v >= 10_000 ? `${(v / 1000).toFixed(0)}s` : `${(v / 1000).toFixed(1)}s`);
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
 
+/** The slowest invocations, as a line: how long, when, lane and records, and a cold start's container start. */
+export function slowestInvocations(slowest: Summary['invocation']['slowest']): string {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  return (
+    slowest
+      .map((i) => `${seconds(i.ms)} at ${i.atSeconds} s (lane ${i.lane}, ${i.records} records${i.coldStartInitMs === undefined ? '' : `, its first: container ready in ${seconds(i.coldStartInitMs)}`})`)
+      .join('; ') || 'none'
+  );
+}
+
 /** The one-line live progress. */
 export function progressLine(s: SimSnapshot): string {
   const t = Math.round((s.now - s.startedAt) / 1000);
@@ -52,6 +62,7 @@ export function summaryLines(s: Summary): string[] {
     `  alerts: expected ${s.alerts.expected}, received ${s.alerts.received}, duplicates ${s.alerts.duplicates}, missed ${s.alerts.missed}, unexpected ${s.alerts.unexpected}`,
     ...s.alerts.missedSamples.map((m) => `    missed: ${m}`),
     `  processor: ${count(s.invocations, 'invocation')} of ${count(s.invocation.meanRecords, 'record')} on average, p50 ${ms(s.invocation.p50Ms)} max ${ms(s.invocation.maxMs)}; ${count(s.coldStarts, 'cold start')}`,
+    `  slowest invocations: ${slowestInvocations(s.invocation.slowest)}`,
     `  sensor health: the detector ran ${count(s.health.detectorRuns, 'time')} (every ${s.health.scheduleSeconds} s), ${s.health.healthItems ?? '?'} sensors in its health table; ${s.health.events.length ? s.health.events.join('; ') : 'no Sensor Silent or Sensor Recovered event'}`,
     `  CPU (cores) by process: ${cpu}; load average ${s.loadAverage1m ?? '?'} on this machine`,
     `  stopped by PID: ${Object.entries(s.stoppedPids).map(([role, pids]) => `${role} ${pids.join(' ')}`).join(', ') || 'none'}`,

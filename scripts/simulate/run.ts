@@ -145,7 +145,18 @@ export interface Summary {
   loadAverage1m: number | undefined;
   invocations: number;
   /** Records per invocation and how long invocations took. */
-  invocation: { meanRecords: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
+  invocation: {
+    meanRecords: number;
+    p50Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+    /**
+     * The five slowest, slowest first: when each started (seconds after the fleet started), its
+     * lane and records, and for a lane's first invocation the time its container took to start.
+     * They are what sets the p99 end-to-end (a reading waits the batching window, then its invocation).
+     */
+    slowest: { atSeconds: number; lane: number; records: number; ms: number; coldStartInitMs?: number }[];
+  };
   coldStarts: number;
   stack: { shards: number; batchingWindowSeconds: number; parallelizationFactor: number; rollupWindowSeconds: number; cooldownSeconds: number };
 }
@@ -211,8 +222,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       cpuCoresByProcess: loops.cpu.shares(),
       motoSeconds: stopped.motoSeconds,
       invocations: processing.pollers.reduce((n, p) => n + p.invocations, 0),
-      invocationMs: processing.invocationMs,
-      invocationSizes: processing.invocationSizes,
+      invocationLog: processing.invocations,
+      trafficStartedAt: startedAt,
       coldStarts: processing.pool.coldStarts,
       shards: processing.shardIds.length,
     });

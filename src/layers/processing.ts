@@ -16,6 +16,7 @@ import { arnOf, ref, sub } from '../intrinsics';
 import { exported, type Layer } from '../layer';
 import { alarmMetric, metric, metricStat, stackNamespace, type Metric } from '../metrics';
 import { LogicalId } from '../names';
+import { outputResources } from '../output-resources';
 import { Param, param } from '../parameters';
 
 type ProcessingConfig = Pick<
@@ -184,13 +185,13 @@ function processorAlarms(config: ProcessingConfig): AlarmSpec[] {
 }
 
 /**
- * The processor: its queues (dead letters, quarantine), log group, role, function and the event
- * source mapping that cannot be blocked by a poison record (bisect, bounded retries, max age, DLQ).
+ * The processor: its dead-letter queue, the resources its outputs create (the quarantine queue),
+ * log group, role, function and the event source mapping that cannot be blocked by a poison record (bisect, bounded retries, max age, DLQ).
  */
 export function buildProcessing(config: ProcessingConfig): Layer {
   const dlq = encryptedQueue(config, 'processor-dlq', LogicalId.ProcessorDeadLetterQueue);
-  // FIFO: a record delivered again is quarantined once (deduplicated by its shard and sequence number).
-  const quarantine = encryptedQueue(config, 'quarantine', LogicalId.QuarantineQueue, { fifo: true });
+  // What the outputs create themselves (contract/outputs.ts): the quarantine queue, ...
+  const own = outputResources(config);
   const logs = logGroup(config, '/aws/lambda/tapstack-${EnvironmentSuffix}-processor');
 
   const role = lambdaRole(config, 'Processor Lambda: read the stream, write readings and alert state, publish alerts, quarantine bad input', [
@@ -227,7 +228,7 @@ export function buildProcessing(config: ProcessingConfig): Layer {
   return {
     resources: {
       ...dlq.resources,
-      ...quarantine.resources,
+      ...own.resources,
       ProcessorLogGroup: logs,
       ProcessorRole: role,
       ProcessorFunction: fn,
@@ -235,7 +236,7 @@ export function buildProcessing(config: ProcessingConfig): Layer {
     },
     outputs: {
       ProcessorFunctionName: exported('The processor Lambda function', ref(LogicalId.ProcessorFunction), 'ProcessorFunctionName'),
-      QuarantineQueueUrl: exported('Readings that failed validation, with their reason', ref(LogicalId.QuarantineQueue), 'QuarantineQueueUrl'),
+      ...own.outputs,
       ProcessorDeadLetterQueueUrl: exported(
         'Batches the processor gave up on (Kinesis positions to replay)',
         ref(LogicalId.ProcessorDeadLetterQueue),

@@ -288,6 +288,19 @@ describe('npm run simulate (a small fleet, a short wave)', () => {
     expect(result.summary.health.healthItems).toBeGreaterThanOrEqual(10);
   });
 
+  it('names its slowest invocations, slowest first, with the container start of a lane first invoked', () => {
+    const { invocation, invocations, coldStarts } = result.summary;
+    expect(invocation.slowest.length).toBe(Math.min(5, invocations));
+    expect(invocation.slowest.map((i) => i.ms)).toEqual([...invocation.slowest.map((i) => i.ms)].sort((a, b) => b - a));
+    expect(invocation.slowest[0]!.ms).toBe(invocation.maxMs);
+    for (const i of invocation.slowest) {
+      expect(i.atSeconds).toBeGreaterThanOrEqual(0);
+      expect(i.records).toBeGreaterThan(0);
+      if (i.coldStartInitMs !== undefined) expect(i.coldStartInitMs).toBeLessThanOrEqual(i.ms);
+    }
+    expect(coldStarts).toBeGreaterThanOrEqual(1);
+  });
+
   it("refuses a thing of another environment, a thing without the sensor type, and a sensor's second certificate (JITP refuses it); the real sensor stays connected", () => {
     expect(misbehaviour.refusals).toEqual({ otherEnvironment: expect.stringMatching(/Not authorized/i), noThingType: expect.stringMatching(/Not authorized/i), secondCertificate: expect.stringMatching(/Not authorized/i) });
     expect(misbehaviour.jitp).toBe('conflict');

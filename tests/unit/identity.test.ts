@@ -33,7 +33,7 @@ async function run(records: RecordInput[]) {
   const sinks = processorSinks(TEST_CONFIG, aws.clients());
   const outcome = await processBatch(kinesisEvent(records), { getRemainingTimeInMillis: () => 30_000 }, { config: TEST_CONFIG, sinks, write: () => undefined });
   const stored = [...aws.table(TEST_CONFIG.readingsTableName).items.values()].map((i) => ({ sensor: i[READINGS_TABLE.partitionKey]!.S!, zone: i[READINGS_TABLE.zoneIndexPartitionKey]!.S!.split('#')[0] }));
-  const quarantined = [...aws.queues.values()].flat().map((m) => JSON.parse(m.body) as { reason: string; partition_key: string });
+  const quarantined = (aws.queues.get(TEST_CONFIG.quarantineQueueUrl) ?? []).map((m) => JSON.parse(m.body) as { reason: string; partition_key: string });
   const lake = [...aws.firehose.values()].flat().flatMap((r) => Buffer.from(r).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
   return { outcome, stored, quarantined, lake };
 }

@@ -1,7 +1,8 @@
 /**
  * A processor output. Every sink takes the analysed batch and answers which input records it
  * could not handle in time (the handler reports their union for retry), what it counted, and the
- * latency samples it measured. A new output is one sink file and its entry in outputs.ts.
+ * latency samples it measured. A new output is its declaration in contract/outputs.ts, one sink
+ * file and its entry in outputs.ts.
  */
 import type { CallCounter, IoContext } from '../io';
 import type { AnalysedBatch } from '../core/batch';

@@ -10,6 +10,7 @@ import { storedOffsets } from '../../../handlers/processor/sinks/readings';
 import { DEFAULTS } from '../../../src/config';
 import { loadAverage } from '../cpu';
 import { Ledger, percentile, type Entry } from '../ledger';
+import type { Invocation } from './processing';
 import type { Summary } from '../run';
 import type { SimSnapshot } from '../state';
 import type { StackView } from '../stack-view';
@@ -155,15 +156,17 @@ export interface RunFacts {
   /** moto's time by API call, busiest first. */
   motoSeconds: Summary['motoTimeByCall'];
   invocations: number;
-  invocationMs: number[];
-  invocationSizes: number[];
+  invocationLog: Invocation[];
+  /** When the fleet started (the books' origin). */
+  trafficStartedAt: number;
   coldStarts: number;
   shards: number;
 }
 
 /** The books closed: the final snapshot and the summary (`Summary` in run.ts says what each figure means). */
 export function closeBooks({ options }: PhaseContext, { view, env, rollupWindowMs }: SimStack, ledger: Ledger, facts: RunFacts): { snapshot: SimSnapshot; summary: Summary } {
-  const { trafficSeconds, invocationMs, invocationSizes } = facts;
+  const { trafficSeconds, invocationLog } = facts;
+  const invocationMs = invocationLog.map((i) => i.ms).sort((a, b) => a - b);
   const snapshot = ledger.snapshot(Date.now(), Number.MAX_SAFE_INTEGER);
   const t = ledger.totals;
   // Lost: taken by the processor but found neither in DynamoDB nor in the quarantine.
@@ -204,10 +207,14 @@ export function closeBooks({ options }: PhaseContext, { view, env, rollupWindowM
     loadAverage1m: loadAverage(),
     invocations: facts.invocations,
     invocation: {
-      meanRecords: Math.round(invocationSizes.reduce((a, b) => a + b, 0) / Math.max(1, invocationSizes.length)),
-      p50Ms: percentile([...invocationMs].sort((a, b) => a - b), 50),
-      p99Ms: percentile([...invocationMs].sort((a, b) => a - b), 99),
-      maxMs: invocationMs.length ? Math.max(...invocationMs) : null,
+      meanRecords: Math.round(invocationLog.reduce((n, i) => n + i.records, 0) / Math.max(1, invocationLog.length)),
+      p50Ms: percentile(invocationMs, 50),
+      p99Ms: percentile(invocationMs, 99),
+      maxMs: invocationMs.length ? invocationMs[invocationMs.length - 1]! : null,
+      slowest: [...invocationLog]
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 5)
+        .map(({ startedAtMs, ...i }) => ({ atSeconds: Math.round((startedAtMs - facts.trafficStartedAt) / 100) / 10, ...i })),
     },
     coldStarts: facts.coldStarts,
     stack: {

@@ -21,9 +21,18 @@ export interface Processing {
   shardIds: string[];
   /** Readings the processor took, waiting to be looked up in DynamoDB (the books' verifier takes them). */
   toVerify: Entry[];
-  invocationMs: number[];
-  invocationSizes: number[];
+  invocations: Invocation[];
   detector: { pool: LambdaPool; timer: NodeJS.Timeout; scheduleMs: number; runs: number };
+}
+
+/** One invocation of the processor, as the event source mapping made it. */
+export interface Invocation {
+  lane: number;
+  startedAtMs: number;
+  records: number;
+  ms: number;
+  /** The lane's first invocation: it waited for its container to start (`initMs` of that). */
+  coldStartInitMs?: number;
 }
 
 /** A shard read from TRIM_HORIZON (the mapping's StartingPosition) onwards. */
@@ -139,14 +148,14 @@ async function startPollers(
   ledger: Ledger,
   streamName: string,
   pool: LambdaPool,
-): Promise<Pick<Processing, 'pollers' | 'shardIds' | 'toVerify' | 'invocationMs' | 'invocationSizes'>> {
+): Promise<Pick<Processing, 'pollers' | 'shardIds' | 'toVerify' | 'invocations'>> {
   const toVerify: Entry[] = [];
   const dlqUrl = physicalIds[view.esm.onFailureResource]!;
   const streamArn = outputs.StreamArn ?? `arn:aws:kinesis:us-east-1:123456789012:stream/${streamName}`;
   const shardIds = ((await clients.kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []).map((s) => s.ShardId!);
   let invokeErrors = 0;
-  const invocationMs: number[] = [];
-  const invocationSizes: number[] = [];
+  const invocations: Invocation[] = [];
+  const lanesInvoked = new Set<number>();
   const pollers = shardIds.map(
     (shardId, i) =>
       new ShardPoller(
@@ -158,8 +167,10 @@ async function startPollers(
           invoker: pool,
           hooks: {
             onInvoke: (lane, size, outcome, ms) => {
-              invocationMs.push(ms);
-              invocationSizes.push(size);
+              const cold = !lanesInvoked.has(lane);
+              lanesInvoked.add(lane);
+              const initMs = pool.initMs.get(lane);
+              invocations.push({ lane, startedAtMs: Date.now() - ms, records: size, ms, ...(cold && initMs !== undefined ? { coldStartInitMs: initMs } : {}) });
               if (!outcome.ok && invokeErrors++ < 5) print(`processor (lane ${lane}, ${size} records) failed: ${outcome.error.split('\n').slice(0, 3).join(' ')}`);
             },
             onDone: (records) => toVerify.push(...ledger.processed(records.map((r) => recordKey(shardId, r.sequenceNumber)))),
@@ -177,7 +188,7 @@ async function startPollers(
   );
   for (const p of pollers) p.start();
   teardown.add(() => Promise.all(pollers.map((p) => p.stop(5_000))).then(() => undefined));
-  return { pollers, shardIds, toVerify, invocationMs, invocationSizes };
+  return { pollers, shardIds, toVerify, invocations };
 }
 
 export async function startProcessing(ctx: PhaseContext, stack: SimStack, ledger: Ledger, { outsiders, streamName }: Ingest, localConsole: LocalConsole): Promise<Processing> {

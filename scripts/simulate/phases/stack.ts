@@ -56,7 +56,9 @@ export function functionEnv(fn: FunctionConfiguration): Record<string, string> {
 
 export async function deployStack({ options, print, environment, workDir, teardown }: PhaseContext): Promise<SimStack> {
   // The stack sized for the fleet as npm run plan sizes a city's (src/capacity/): shards with
-  // headroom under the per-shard write limit, lanes per shard, concurrency, status items.
+  // headroom under the per-shard write limit, lanes per shard, concurrency, status items, and the
+  // zone index's write shards (the template's default, 10, is a 50,000-sensor city's: each detector
+  // run queries every zone's every shard, 10 times the queries a 1,000-sensor city needs).
   const sized = plan({ ...PLAN_DEFAULTS, sensors: options.sensors, hz: options.hz, zones: options.zones }).recommended;
   const parameters: Record<string, string> = {
     EnvironmentSuffix: environment,
@@ -65,6 +67,7 @@ export async function deployStack({ options, print, environment, workDir, teardo
     ProcessorParallelizationFactor: String(sized.ProcessorParallelizationFactor),
     ProcessorReservedConcurrency: String(sized.ProcessorReservedConcurrency),
     SensorStatusItems: String(sized.SensorStatusItems),
+    ZoneIndexShards: String(sized.ZoneIndexShards),
     ...options.stackParameters,
   };
   const view = stackView(parameters);

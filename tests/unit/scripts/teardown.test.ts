@@ -7,6 +7,7 @@ import { DeleteBucketCommand, ListObjectVersionsCommand, S3Client } from '@aws-s
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PROCESSOR_RESOURCES, type OutputBinding } from '../../../contract';
 import { retainedLogicalIds, teardown } from '../../../scripts/teardown';
 
 describe('teardown', () => {
@@ -23,7 +24,10 @@ describe('teardown', () => {
     expect(retainedLogicalIds(true)).toEqual([]);
     // readings, alert state, sensor health, sensor status; the key; the stream; the raw-data, access-log,
     // console and console-log buckets; the IoT rule error, Firehose, processor, detector, console API and
-    // console API access log groups; quarantine, processor DLQ, alert DLQ, detector DLQ; the console's users
+    // console API access log groups; processor DLQ, alert DLQ, detector DLQ and the queues the processor's
+    // outputs create (the quarantine: contract/outputs.ts); the console's users
+    const outputQueues = Object.values(PROCESSOR_RESOURCES as Record<string, OutputBinding>).filter((b) => b.creates?.kind === 'queue').length;
+    expect(outputQueues).toBeGreaterThanOrEqual(1);
     expect(retainedLogicalIds(false).map((r) => r.type).sort()).toEqual([
       'AWS::Cognito::UserPool',
       ...Array(4).fill('AWS::DynamoDB::Table'),
@@ -31,7 +35,7 @@ describe('teardown', () => {
       'AWS::Kinesis::Stream',
       ...Array(6).fill('AWS::Logs::LogGroup'),
       ...Array(4).fill('AWS::S3::Bucket'),
-      ...Array(4).fill('AWS::SQS::Queue'),
+      ...Array(3 + outputQueues).fill('AWS::SQS::Queue'),
     ]);
   });
 

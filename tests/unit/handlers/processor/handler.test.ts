@@ -242,7 +242,10 @@ describe('processBatch', () => {
     const { promise, lines } = run(event);
     const outcome = await promise;
     expect(outcome).toMatchObject({ stored: 1, quarantined: 2, response: { batchItemFailures: [] } });
-    const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries!);
+    const sent = sqs
+      .commandCalls(SendMessageBatchCommand)
+      .filter((c) => c.args[0].input.QueueUrl === TEST_CONFIG.quarantineQueueUrl)
+      .flatMap((c) => c.args[0].input.Entries!);
     expect(sent.map((e) => JSON.parse(e.MessageBody!).reason)).toEqual([
       'zone_id "zone-7" is not the registry zone "zone-2" of sensor "sensor-00002"',
       'no registry zone for sensor "sensor-00003": its thing has no zone attribute or is not of the sensor thing type',

@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { PROCESSOR_RESOURCES } from '../../../../contract';
+import { PROCESSOR_OUTPUTS } from '../../../../contract';
 import { buildClients, CLIENTS, createClients, OUTPUTS, processorSinks, SDK_LOGGER_MIDDLEWARE, type ClientName } from '../../../../handlers/processor/outputs';
-import { OUTPUT_COSTS, plan, PLAN_DEFAULTS } from '../../../../src/capacity';
 import { FakeAws } from '../../../doubles/fake-aws';
 import { TEST_CONFIG } from '../../../helpers/processor-config';
 
@@ -28,11 +27,10 @@ describe('the output registry (outputs.ts)', () => {
     }
   });
 
-  it('uses every client it declares, and binds every resource of the contract to an output', () => {
+  it('uses every client it declares, and has the runtime side of every output of the contract (contract/outputs.ts), in its order', () => {
     const used = new Set(Object.values(OUTPUTS).flatMap((o) => o.clients));
     expect([...used].sort()).toEqual([...clientNames].sort());
-    const bound = new Set(Object.values(OUTPUTS).flatMap((o) => o.bindings));
-    expect([...bound].sort()).toEqual(Object.keys(PROCESSOR_RESOURCES).sort());
+    expect(Object.keys(OUTPUTS)).toEqual(Object.keys(PROCESSOR_OUTPUTS));
   });
 
   it('builds every client of the registry, each an SDK client of its package, in Lambda without the logger middleware', () => {
@@ -73,16 +71,5 @@ describe('the output registry (outputs.ts)', () => {
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((i) => i.endsWith('handlers/processor/outputs.ts') || /@aws-sdk\/client-/.test(i))).toEqual([]);
-  });
-});
-
-describe('OUTPUT_COSTS (src/capacity/output-costs.ts)', () => {
-  it("places every output's charges on a cost line of the plan's defaults, or says why it has none", () => {
-    const services = plan({ ...PLAN_DEFAULTS, sensors: 50_000, hz: 1 }).costs.map((c) => c.service);
-    expect(Object.keys(OUTPUT_COSTS).sort()).toEqual(Object.keys(OUTPUTS).sort());
-    for (const [name, cost] of Object.entries(OUTPUT_COSTS)) {
-      if ('none' in cost) expect(cost.none.length, name).toBeGreaterThan(10);
-      else expect(services.filter((s) => s.startsWith(cost.line)), `${name}: a cost line "${cost.line}…" in ${services.join(', ')}`).toHaveLength(1);
-    }
   });
 });
