@@ -39,9 +39,13 @@ export interface ShardSource {
   read(limit: number): Promise<StreamRecord[]>;
 }
 
-export type InvokeOutcome =
+export type InvokeOutcome = (
   | { ok: true; response: { batchItemFailures?: { itemIdentifier?: string }[] } | null | undefined }
-  | { ok: false; error: string };
+  | { ok: false; error: string }
+) & {
+  /** A cold start: how long the container this invocation started took to be ready (Lambda's Init Duration). */
+  initMs?: number;
+};
 
 export interface Invoker {
   /** Calls the function with one batch, on the lane's container. */

@@ -47,6 +47,10 @@ interface Container {
   ready: Promise<void>;
   pending: Map<number, (outcome: InvokeOutcome) => void>;
   stderr: string;
+  /** From its start to ready (the bundle imported): Lambda's Init Duration. */
+  initMs?: number;
+  /** Whether it has been given an invocation (its first is the cold start). */
+  served: boolean;
 }
 
 export class LambdaPool implements Invoker {
@@ -54,8 +58,6 @@ export class LambdaPool implements Invoker {
   private containers = new Map<number, Container>();
   private nextId = 1;
   coldStarts = 0;
-  /** How long each lane's latest container took from its start to ready (the bundle imported): Lambda's Init Duration. */
-  readonly initMs = new Map<number, number>();
 
   constructor(private readonly options: LambdaPoolOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'tapstack-sim-lambda-'));
@@ -97,10 +99,10 @@ export class LambdaPool implements Invoker {
       },
     });
     owned.process(child.pid);
-    const c: Container = { child, ready: Promise.resolve(), pending: new Map(), stderr: '' };
+    const c: Container = { child, ready: Promise.resolve(), pending: new Map(), stderr: '', served: false };
     c.ready = new Promise((resolve, reject) => {
       child.once('message', () => {
-        this.initMs.set(lane, Date.now() - forkedAt);
+        c.initMs = Date.now() - forkedAt;
         resolve();
       });
       child.once('exit', (code) => reject(new Error(`container exited (${code}) before it was ready: ${c.stderr}`)));
@@ -141,7 +143,9 @@ export class LambdaPool implements Invoker {
     }
     const id = this.nextId++;
     const timeoutMs = this.options.timeoutSeconds * 1000;
-    return new Promise<InvokeOutcome>((resolve) => {
+    const cold = c.served ? {} : { initMs: c.initMs };
+    c.served = true;
+    const outcome = new Promise<InvokeOutcome>((resolve) => {
       const timer = setTimeout(() => {
         c.pending.delete(id);
         c.child.kill('SIGKILL');
@@ -159,6 +163,7 @@ export class LambdaPool implements Invoker {
         resolve({ ok: false, error: `container unreachable: ${error.message}` });
       });
     });
+    return outcome.then((o) => ({ ...o, ...cold }));
   }
 
   /** Stops every container by PID and removes the unpacked bundle. */

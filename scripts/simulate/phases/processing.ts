@@ -31,7 +31,7 @@ export interface Invocation {
   startedAtMs: number;
   records: number;
   ms: number;
-  /** The lane's first invocation: it waited for its container to start (`initMs` of that). */
+  /** A cold start: it waited this long for the container it started (the pool's `initMs`). */
   coldStartInitMs?: number;
 }
 
@@ -155,7 +155,6 @@ async function startPollers(
   const shardIds = ((await clients.kinesis.send(new ListShardsCommand({ StreamName: streamName }))).Shards ?? []).map((s) => s.ShardId!);
   let invokeErrors = 0;
   const invocations: Invocation[] = [];
-  const lanesInvoked = new Set<number>();
   const pollers = shardIds.map(
     (shardId, i) =>
       new ShardPoller(
@@ -167,10 +166,7 @@ async function startPollers(
           invoker: pool,
           hooks: {
             onInvoke: (lane, size, outcome, ms) => {
-              const cold = !lanesInvoked.has(lane);
-              lanesInvoked.add(lane);
-              const initMs = pool.initMs.get(lane);
-              invocations.push({ lane, startedAtMs: Date.now() - ms, records: size, ms, ...(cold && initMs !== undefined ? { coldStartInitMs: initMs } : {}) });
+              invocations.push({ lane, startedAtMs: Date.now() - ms, records: size, ms, ...(outcome.initMs !== undefined ? { coldStartInitMs: outcome.initMs } : {}) });
               if (!outcome.ok && invokeErrors++ < 5) print(`processor (lane ${lane}, ${size} records) failed: ${outcome.error.split('\n').slice(0, 3).join(' ')}`);
             },
             onDone: (records) => toVerify.push(...ledger.processed(records.map((r) => recordKey(shardId, r.sequenceNumber)))),
