@@ -48,6 +48,11 @@ export interface Entry {
   speed?: number;
   receivedAt?: number;
   sequenceNumber?: string;
+  /**
+   * When the invocation that took it returned (the event source mapping's checkpoint): its window
+   * write had answered by then, so the reading was in DynamoDB from that moment at the latest.
+   */
+  processedAt?: number;
   state: EntryState;
 }
 
@@ -339,14 +344,18 @@ export class Ledger {
   /** Valid readings have a reading time to look up: bad fleet readings and invalid external ones do not. */
   private static verifiable = (e: Entry) => !e.bad && (e.timestampMs ?? 0) > 0;
 
-  /** The processor took these records: the valid ones should now be in DynamoDB. Answers those to look for. */
-  processed(sequenceNumbers: string[]): Entry[] {
+  /**
+   * The processor took these records (its invocation returned at `atMs`): the valid ones should now
+   * be in DynamoDB. Answers those to look for.
+   */
+  processed(sequenceNumbers: string[], atMs?: number): Entry[] {
     const toVerify: Entry[] = [];
     for (const seq of sequenceNumbers) {
       const e = this.bySequenceNumber(seq);
       if (!e || FINAL.has(e.state)) continue;
       if (e.state !== 'processed') this.totals.processed++;
       e.state = 'processed';
+      if (atMs !== undefined) e.processedAt ??= atMs;
       const verdict = this.verdicts.get(seq);
       if (verdict !== undefined) {
         this.verdicts.delete(seq);
@@ -356,7 +365,11 @@ export class Ledger {
     return toVerify;
   }
 
-  /** Seen in its rollup item. */
+  /**
+   * Seen in its rollup item by a lookup answered at `atMs`. Its end-to-end latency ends when the
+   * invocation that wrote it returned (processedAt, when known): it was in DynamoDB from then on,
+   * and the time the books took to come round and look is theirs, not the pipeline's.
+   */
   stored(e: Entry, atMs: number): void {
     if (FINAL.has(e.state)) return;
     if (e.bad) this.misplaced.push(`${e.thing} #${e.n} (${e.bad}) was stored`);
@@ -366,7 +379,7 @@ export class Ledger {
       this.externalOutcome.stored++;
       return;
     }
-    if (e.publishedAt !== undefined) this.endToEnd.push(atMs - e.publishedAt);
+    if (e.publishedAt !== undefined) this.endToEnd.push(Math.min(atMs, e.processedAt ?? atMs) - e.publishedAt);
     const book = this.books[e.sensor]!;
     book.latestCongestion = e.congestion;
     book.latestSpeed = e.speed;

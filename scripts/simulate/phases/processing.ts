@@ -169,7 +169,7 @@ async function startPollers(
               invocations.push({ lane, startedAtMs: Date.now() - ms, records: size, ms, ...(outcome.initMs !== undefined ? { coldStartInitMs: outcome.initMs } : {}) });
               if (!outcome.ok && invokeErrors++ < 5) print(`processor (lane ${lane}, ${size} records) failed: ${outcome.error.split('\n').slice(0, 3).join(' ')}`);
             },
-            onDone: (records) => toVerify.push(...ledger.processed(records.map((r) => recordKey(shardId, r.sequenceNumber)))),
+            onDone: (records, atMs) => toVerify.push(...ledger.processed(records.map((r) => recordKey(shardId, r.sequenceNumber)), atMs)),
             onFailure: async (records, failure) => {
               ledger.deadLettered(records.map((r) => recordKey(shardId, r.sequenceNumber)));
               print(`ESM: ${failure.batchSize} records of ${failure.shardId} to the on-failure destination (${failure.condition}${failure.functionError ? `: ${failure.functionError.split('\n')[0]!.slice(0, 300)}` : ''})`);

@@ -44,6 +44,25 @@ describe('the books', () => {
     }
   });
 
+  it('ends a reading\'s end-to-end latency when the invocation that wrote it returned, not when the books looked it up', () => {
+    const { sensors, zones } = cityLayout(3, 3);
+    const ledger = new Ledger({ sensors, zones, hz: 1, scenario: 'steady', cooldownMs: 60_000, endToEndTargetMs: 10_000, alertTargetMs: 30_000, startedAt: 0 });
+    const land = (n: number, publishedAt: number, processedAt: number | undefined, seenAt: number) => {
+      ledger.published({ sensor: 0, n, hash: `h${n}`, publishedAt, timestampMs: publishedAt, congestion: 0, speed: 0 });
+      ledger.ingested(ledger.received({ thing: sensors[0]!.sensorId, hash: `h${n}`, receivedAt: publishedAt, fromFleet: true }), `seq-${n}`);
+      for (const e of ledger.processed([`seq-${n}`], processedAt)) ledger.stored(e, seenAt);
+    };
+    land(1, 1_000, 7_000, 9_500);
+    // Taken again (a retried batch): the first return stands.
+    ledger.published({ sensor: 0, n: 2, hash: 'h2', publishedAt: 2_000, timestampMs: 2_000, congestion: 0, speed: 0 });
+    ledger.ingested(ledger.received({ thing: sensors[0]!.sensorId, hash: 'h2', receivedAt: 2_000, fromFleet: true }), 'seq-2');
+    ledger.processed(['seq-2'], 8_000);
+    for (const e of ledger.processed(['seq-2'], 12_000)) ledger.stored(e, 13_000);
+    // No return time known: the lookup's answer is the bound.
+    land(3, 3_000, undefined, 11_000);
+    expect(ledger.endToEnd).toEqual([6_000, 6_000, 8_000]);
+  });
+
   describe('the books and the world outside the fleet', () => {
     const thresholds = { warning: 80, critical: 90, hysteresis: 5 };
     const setup = () => {
