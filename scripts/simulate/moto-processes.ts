@@ -38,8 +38,8 @@ export interface SimMoto {
   /** CreateStack of the template into each process, with the same parameters and code; the first process's stack is answered. */
   deploy(stackName: string, parameters: Record<string, string>, code: { bucket: string; key: string; body: Buffer }): Promise<DeployedStack>;
   stop(): Promise<void>;
-  /** Where moto's time went, by API call, over both processes (read after stop). */
-  timeByCall(): Record<string, { calls: number; seconds: number }>;
+  /** Where moto's time went, by API call, over both processes (read after stop): wall time, and the CPU the calls' threads used. */
+  timeByCall(): Record<string, { calls: number; seconds: number; cpuSeconds?: number }>;
 }
 
 /** The launcher (moto_server_fast.py), writing its time per call to `stats` when stopped. */
@@ -76,13 +76,15 @@ export async function startSimMoto(workDir: string, processes: MotoProcesses, on
       await Promise.all(motos.map((m) => m.stop()));
     },
     timeByCall() {
-      const merged: Record<string, { calls: number; seconds: number }> = {};
+      const merged: Record<string, { calls: number; seconds: number; cpuSeconds: number }> = {};
+      const sum = (a: number, b = 0) => Math.round((a + b) * 1000) / 1000;
       for (const file of stats) {
         if (!existsSync(file)) continue;
-        for (const [call, v] of Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, { calls: number; seconds: number }>)) {
-          const entry = (merged[call] ??= { calls: 0, seconds: 0 });
+        for (const [call, v] of Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, { calls: number; seconds: number; cpuSeconds?: number }>)) {
+          const entry = (merged[call] ??= { calls: 0, seconds: 0, cpuSeconds: 0 });
           entry.calls += v.calls;
-          entry.seconds = Math.round((entry.seconds + v.seconds) * 1000) / 1000;
+          entry.seconds = sum(entry.seconds, v.seconds);
+          entry.cpuSeconds = sum(entry.cpuSeconds, v.cpuSeconds);
         }
       }
       return Object.fromEntries(Object.entries(merged).sort((a, b) => b[1].seconds - a[1].seconds));

@@ -27,7 +27,10 @@ the processor's requests) and cProfile, figures in docs/simulate.md.
   instead of per request; werkzeug's per-request log lines off.
 
 With SIM_MOTO_STATS=<file>, the time spent per API call is counted and written to the file as JSON
-when the server is stopped (SIGTERM): where moto's time goes when it is the bottleneck.
+when the server is stopped (SIGTERM): where moto's time goes when it is the bottleneck. `seconds` is
+wall time from request to answer (with the time a request waits for the interpreter lock while
+others run, and for a core on a loaded machine); `cpuSeconds` is the CPU its thread used
+(time.thread_time), the work the call itself made.
 Usage: python3 moto_server_fast.py -H 127.0.0.1 -p PORT (the arguments of moto_server).
 """
 import sys
@@ -555,20 +558,23 @@ if STATS_FILE:
     def timed_call(self, environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET") or environ.get("QUERY_STRING", "").split("Action=")[-1].split("&")[0] or environ.get("PATH_INFO", "")
         started = time.perf_counter()
+        cpu0 = time.thread_time()
         try:
             return _call(self, environ, start_response)
         finally:
             elapsed = time.perf_counter() - started
+            cpu = time.thread_time() - cpu0
             with _lock:
-                entry = _stats.setdefault(target.split(".")[-1][:60], [0, 0.0])
+                entry = _stats.setdefault(target.split(".")[-1][:60], [0, 0.0, 0.0])
                 entry[0] += 1
                 entry[1] += elapsed
+                entry[2] += cpu
 
     werkzeug_app.DomainDispatcherApplication.__call__ = timed_call
 
     def write_stats(*_):
         with open(STATS_FILE, "w") as f:
-            json.dump({k: {"calls": v[0], "seconds": round(v[1], 3)} for k, v in sorted(_stats.items(), key=lambda kv: -kv[1][1])}, f, indent=1)
+            json.dump({k: {"calls": v[0], "seconds": round(v[1], 3), "cpuSeconds": round(v[2], 3)} for k, v in sorted(_stats.items(), key=lambda kv: -kv[1][1])}, f, indent=1)
         os._exit(0)
 
     # moto's main installs its own handler for SIGTERM by this name.

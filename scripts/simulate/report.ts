@@ -66,6 +66,6 @@ export function summaryLines(s: Summary): string[] {
     `  sensor health: the detector ran ${count(s.health.detectorRuns, 'time')} (every ${s.health.scheduleSeconds} s), ${s.health.healthItems ?? '?'} sensors in its health table; ${s.health.events.length ? s.health.events.join('; ') : 'no Sensor Silent or Sensor Recovered event'}`,
     `  CPU (cores) by process: ${cpu}; load average ${s.loadAverage1m ?? '?'} on this machine`,
     `  stopped by PID: ${Object.entries(s.stoppedPids).map(([role, pids]) => `${role} ${pids.join(' ')}`).join(', ') || 'none'}`,
-    `  moto's time by call: ${Object.entries(s.motoTimeByCall).map(([call, v]) => `${call} ${v.calls}× ${v.seconds} s`).join(', ') || 'unknown'}`,
+    `  moto's time by call (wall, CPU): ${Object.entries(s.motoTimeByCall).map(([call, v]) => `${call} ${v.calls}× ${v.seconds} s${v.cpuSeconds !== undefined ? ` (${v.cpuSeconds} s CPU)` : ''}`).join(', ') || 'unknown'}`,
   ];
 }

@@ -141,7 +141,8 @@ export interface Summary {
   alerts: { expected: number; received: number; duplicates: number; missed: number; unexpected: number; missedSamples: string[] };
   cpuCoresByProcess: Record<string, number>;
   /** moto's busiest API calls: how many, and the seconds spent answering them (threads overlap). */
-  motoTimeByCall: Record<string, { calls: number; seconds: number }>;
+  /** moto's time by API call: wall seconds from request to answer, and the CPU seconds its threads used. */
+  motoTimeByCall: Record<string, { calls: number; seconds: number; cpuSeconds?: number }>;
   loadAverage1m: number | undefined;
   invocations: number;
   /** Records per invocation and how long invocations took. */
