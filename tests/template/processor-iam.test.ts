@@ -4,7 +4,7 @@ import { stateWrite } from '../../handlers/processor/adapters/alert-store';
 import { initialState } from '../../handlers/processor/core/alerts';
 import { windowOf } from '../../handlers/processor/core/window';
 import { windowWrite } from '../../handlers/processor/sinks/readings';
-import { buildTemplate } from '../../src/index';
+import { buildTemplate } from '../../template/index';
 
 const resources = buildTemplate().Resources;
 type Statement = { Sid: string; Action: string[]; Resource: unknown };

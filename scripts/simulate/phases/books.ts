@@ -7,7 +7,7 @@ import { BatchGetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamo
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, READINGS_TABLE } from '../../../contract';
 import { storedOffsets } from '../../../handlers/processor/sinks/readings';
-import { DEFAULTS } from '../../../src/config';
+import { DEFAULTS } from '../../../template/config';
 import { loadAverage } from '../cpu';
 import { Ledger, percentile, type Entry } from '../ledger';
 import type { Invocation } from './processing';

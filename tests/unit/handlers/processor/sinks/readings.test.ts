@@ -4,7 +4,7 @@ import { enrich } from '../../../../helpers/readings';
 import { zoneShard } from '../../../../../handlers/processor/core/hash';
 import { windowOf as aggregateOf } from '../../../../../handlers/processor/core/window';
 import { unpackOffsets, windowFromItem, windowItem } from '../../../../../handlers/processor/sinks/readings';
-import { ASSUMPTIONS } from '../../../../../src/capacity';
+import { ASSUMPTIONS } from '../../../../../template/capacity';
 import { dynamoItemBytes } from '../../../../helpers/dynamo-size';
 import type { Reading } from '../../../../../handlers/processor/core/types';
 
