@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { stateWrite } from '../../handlers/processor/adapters/alert-store';
 import { initialState } from '../../handlers/processor/core/alerts';
 import { windowOf } from '../../handlers/processor/core/window';
-import { windowWrite } from '../../handlers/processor/sinks/readings';
+import { windowWrite } from '../../handlers/processor/adapters/window-store';
 import { buildTemplate } from '../../template/index';
 
 const resources = buildTemplate().Resources;

@@ -6,7 +6,7 @@
 import { BatchGetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, READINGS_TABLE } from '../../../contract';
-import { storedOffsets } from '../../../handlers/processor/sinks/readings';
+import { storedOffsets } from '../../../handlers/processor/adapters/window-store';
 import { DEFAULTS } from '../../../template/config';
 import { loadAverage } from '../cpu';
 import { Ledger, percentile, type Entry } from '../ledger';
