@@ -2,7 +2,7 @@
  * The traffic controllers' console, declared once: the sensor-status table the processor writes
  * and the console API reads, the acknowledgement attributes on the alert state, the API's routes,
  * the sign-in groups and scope, the API function's resource bindings (its settings: contract/env.ts), and the page's security headers.
- * The template (src/layers/console.ts), the processor's status sink, the console API
+ * The template (template/layers/console.ts), the processor's status sink, the console API
  * (handlers/processor/console-api.ts), the local server of `npm start` and the tests read these.
  */
 import { sameResource, type ResourceBinding } from './env';

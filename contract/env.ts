@@ -5,7 +5,7 @@
  * share with it instead of restating it (their resource bindings, with their own grants, are in
  * contract/health.ts and contract/console.ts).
  * The template sets every variable (each function's environment block and role derive from here:
- * src/functions.ts), each function reads and checks them with one reader and the same ranges
+ * template/functions.ts), each function reads and checks them with one reader and the same ranges
  * (handlers/processor/function-env.ts), and the benchmark and tests take the template's own block.
  * A setting's range is the range of the template parameter that feeds it.
  */
@@ -41,12 +41,12 @@ export interface NumberSetting {
   kind: 'number';
   min: number;
   max: number;
-  /** Values must be multiples of this (CloudFormation rules cannot compare numbers; see src/parameters.ts). */
+  /** Values must be multiples of this (CloudFormation rules cannot compare numbers; see template/parameters.ts). */
   step?: number;
   /** Only whole numbers (the others accept any number within the range). */
   whole?: true;
   /**
-   * The value the template sets when no parameter feeds the setting (src/parameters.ts `env:`):
+   * The value the template sets when no parameter feeds the setting (template/parameters.ts `env:`):
    * a setting an operator does not tune is this one declaration, its use and its test.
    */
   value?: number;

@@ -1,5 +1,5 @@
 /**
- * How the project's errors are declared, for the template builders (src/errors.ts) and the
+ * How the project's errors are declared, for the template builders (template/errors.ts) and the
  * processor (handlers/processor/errors.ts) alike: a class whose instances are named for it, so that
  * logs and `error.name` say which error it is, also in the minified bundle (where class names are
  * mangled, so `new.target.name` would not do).

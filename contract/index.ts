@@ -1,4 +1,4 @@
-/** The contract shared by the template (src/), the processor (handlers/), the scripts and the tests. */
+/** The contract shared by the template (template/), the processor (handlers/), the scripts and the tests. */
 export * from './env';
 export * from './names';
 export * from './metrics';

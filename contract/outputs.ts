@@ -5,10 +5,10 @@
  * its TLS-only policy and its stack output), and where its charges are in the plan.
  *
  * Derived from it: PROCESSOR_RESOURCES (below: the processor's environment block and role
- * statements, src/functions.ts, and its config, handlers/processor/config.ts); the logical IDs of
- * the resources outputs create (OWN_RESOURCE_IDS, in the registry src/names.ts); those resources
- * and their stack outputs (src/output-resources.ts, in the processing layer); OUTPUT_COSTS
- * (src/capacity); the deploy guide's table of outputs (`npm run docs`). The sink side, its clients
+ * statements, template/functions.ts, and its config, handlers/processor/config.ts); the logical IDs of
+ * the resources outputs create (OWN_RESOURCE_IDS, in the registry template/names.ts); those resources
+ * and their stack outputs (template/output-resources.ts, in the processing layer); OUTPUT_COSTS
+ * (template/capacity); the deploy guide's table of outputs (`npm run docs`). The sink side, its clients
  * and how its sink is built, is handlers/processor/outputs.ts, keyed by the same names (tsc asks
  * for both). tests/template/outputs.test.ts checks every declared resource is created, set in the
  * environment, granted, costed and documented.
@@ -23,7 +23,7 @@ export interface OwnStackOutput {
 }
 
 /**
- * A resource an output creates (src/output-resources.ts builds it with the src/defaults.ts helper
+ * A resource an output creates (template/output-resources.ts builds it with the template/defaults.ts helper
  * of its kind: encrypted with the stack key, with its policy denying every call without TLS),
  * under the binding's logical ID, with `<id>Policy` for its policy.
  */
@@ -188,7 +188,7 @@ type OwnId = {
   [O in OutputName]: { [B in keyof BindingsOf<O>]: BindingsOf<O>[B] extends { creates: object; resource: infer R extends string } ? R : never }[keyof BindingsOf<O>];
 }[OutputName];
 
-/** The logical IDs of the resources outputs create and of their policies (`<id>`, `<id>Policy`), for the registry (src/names.ts). */
+/** The logical IDs of the resources outputs create and of their policies (`<id>`, `<id>Policy`), for the registry (template/names.ts). */
 export const OWN_RESOURCE_IDS = Object.values(PROCESSOR_OUTPUTS).flatMap((o) =>
   Object.values(o.bindings as Record<string, OutputBinding>).flatMap((b) => (b.creates ? [b.resource, `${b.resource}Policy`] : [])),
 ) as (OwnId | `${OwnId}Policy`)[];

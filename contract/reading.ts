@@ -164,7 +164,7 @@ export type RawReading = t.TypeOf<typeof RawReading>;
 
 /**
  * The Kinesis record the IoT topic rule writes for each message: the sensor's bytes, opaque, next to
- * what IoT Core established. The rule's SQL (src/layers/ingestion.ts) selects only functions, never
+ * what IoT Core established. The rule's SQL (template/layers/ingestion.ts) selects only functions, never
  * `*` with aliases beside it: AWS documents adding keys to `SELECT *` ("SELECT *, 15 as speed") but
  * not which value wins when the device's JSON has a key of the same name
  * (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-select.html), so nothing the device

@@ -1,9 +1,9 @@
 /** npm run build:template → templates/TapStack.yml */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DEFAULTS } from '../src/config';
-import { buildTemplate, LAYERS, type TemplateDocument } from '../src/index';
-import { toYaml } from '../src/serialize';
+import { DEFAULTS } from '../template/config';
+import { buildTemplate, LAYERS, type TemplateDocument } from '../template/index';
+import { toYaml } from '../template/serialize';
 import { scriptFlags } from './cli';
 import { resolveTemplate } from './lib/cfn-eval';
 import { TEMPLATE_PATH } from './lib/paths';
@@ -54,6 +54,6 @@ export function writeTemplate(): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  scriptFlags('build:template', {}, 'Writes templates/TapStack.yml from the builders in src/.');
+  scriptFlags('build:template', {}, 'Writes templates/TapStack.yml from the builders in template/.');
   console.log(writeTemplate());
 }

@@ -4,7 +4,7 @@
  * negative number after a flag is that flag's value (then a value error), not an unknown option.
  */
 import { parseArgs } from 'node:util';
-import { TemplateError } from '../src/errors';
+import { TemplateError } from '../template/errors';
 
 /** Every error a script reports as one plain line (no stack): what went wrong and what to do. */
 export class CliError extends Error {

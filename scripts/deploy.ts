@@ -27,12 +27,12 @@ import { AttachPolicyCommand, CreateThingGroupCommand, DescribeThingGroupCommand
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { ENVIRONMENT_SUFFIX_PATTERN } from '../contract';
-import { buildTemplate } from '../src/index';
+import { buildTemplate } from '../template/index';
 import { assertBucketName, clientConfig, DeployError, maskedKeyId, resolveCredentials, resolveTarget, type AwsTarget } from './aws';
 import { motoTemplateBody } from './lib/moto-stack';
 import { ROOT, TEMPLATE_PATH } from './lib/paths';
 import { outputsDir, outputsOf, templateName, writeOutputsFiles } from './lib/outputs';
-import { LogicalId } from '../src/names';
+import { LogicalId } from '../template/names';
 import { count, parseFlags, runMain, UsageError } from './cli';
 import { packageProcessor, s3Client } from './package';
 import { buildConsole } from './build-console';
@@ -206,7 +206,7 @@ export async function createOrUpdateStack(
 
 /**
  * Attaches the sensor policy to the environment's sensor thing group, which is how every sensor gets
- * it (src/layers/provisioning.ts THING_LAYOUT): CloudFormation cannot attach an IoT policy to a thing
+ * it (template/layers/provisioning.ts THING_LAYOUT): CloudFormation cannot attach an IoT policy to a thing
  * group (AWS::IoT::PolicyPrincipalAttachment takes certificates: https://github.com/aws/aws-cdk/issues/26166),
  * so no provisioning role needs AttachPolicy. AttachPolicy is idempotent; the names are the
  * template's own (moto reports an IoT policy's physical ID unusably). The group is the stack's; an emulator that does not create AWS::IoT::ThingGroup gets it here.

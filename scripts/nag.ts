@@ -2,12 +2,12 @@
  * npm run lint:nag -- [--template FILE] [--no-acknowledgements]
  *
  * cdk-nag's AwsSolutions and NIST 800-53 R5 packs over a template (templates/TapStack.yml by
- * default): the findings per pack, how many src/nag-acknowledgements.ts acknowledges, and every one
+ * default): the findings per pack, how many template/nag-acknowledgements.ts acknowledges, and every one
  * left open (exit code 1 when any is). --no-acknowledgements counts them all (e.g. on an older
  * template: `git show main:templates/TapStack.yml > /tmp/main.yml`).
  */
 import { existsSync } from 'node:fs';
-import { NAG_ACKNOWLEDGEMENTS } from '../src/nag-acknowledgements';
+import { NAG_ACKNOWLEDGEMENTS } from '../template/nag-acknowledgements';
 import { parseFlags, runMain, UsageError } from './cli';
 import { acknowledgementFor, countByPack, covers, describeFinding, RULE_PACKS, runRulePacks } from './lib/nag';
 import { TEMPLATE_PATH } from './lib/paths';

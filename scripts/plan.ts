@@ -1,8 +1,8 @@
 /**
  * npm run plan -- --sensors N --hz R [--zones Z] [--hot-zone-share S] [--window SECONDS] [--region REGION] [--controllers N] [--json]
- * Capacity, quotas and monthly cost for a city (the model is src/capacity/).
+ * Capacity, quotas and monthly cost for a city (the model is template/capacity/).
  */
-import { PLAN_DEFAULTS, plan, planMarkdown, type PlanInput } from '../src/capacity';
+import { PLAN_DEFAULTS, plan, planMarkdown, type PlanInput } from '../template/capacity';
 import { assertKnownRegion } from './aws';
 import { numberFlag, parseFlags, runMain } from './cli';
 

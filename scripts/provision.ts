@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { IoTClient } from '@aws-sdk/client-iot';
-import { bulkParameterNames, bulkTemplateBody, MAX_TEMPLATE_BODY_CHARS, REGISTRATION_PREFIX, THING_LAYOUT, type BulkCertificateSource } from '../src/layers/provisioning';
+import { bulkParameterNames, bulkTemplateBody, MAX_TEMPLATE_BODY_CHARS, REGISTRATION_PREFIX, THING_LAYOUT, type BulkCertificateSource } from '../template/layers/provisioning';
 import { assertCredentials, awsTarget, type AwsTarget } from './aws';
 import { ROOT } from './lib/paths';
 import { numberFlag, parseFlags, runMain, unreadableAnswer, UsageError } from './cli';

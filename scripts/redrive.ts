@@ -21,8 +21,8 @@ import { GetShardIteratorCommand, GetRecordsCommand, KinesisClient, PutRecordsCo
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { MAX_PUT_RECORDS, MAX_PUT_RECORDS_BYTES } from '../handlers/processor/limits';
-import { buildTemplate } from '../src/index';
-import { LogicalId } from '../src/names';
+import { buildTemplate } from '../template/index';
+import { LogicalId } from '../template/names';
 import { DeployError } from './aws';
 import { count, parseFlags, runMain, UsageError } from './cli';
 import { opsContext, STACK_FLAGS, type OpsContext, type OpsDeps } from './lib/ops';

@@ -41,8 +41,8 @@ import {
 import { DeleteStreamCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectVersionsCommand, S3Client, type ObjectIdentifier } from '@aws-sdk/client-s3';
 import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { buildTemplate } from '../src/index';
-import { LogicalId } from '../src/names';
+import { buildTemplate } from '../template/index';
+import { LogicalId } from '../template/names';
 import { DeployError } from './aws';
 import { count, parseFlags, runMain, unreadableAnswer } from './cli';
 import { terminalConfirm, type Confirm } from './lib/confirm';

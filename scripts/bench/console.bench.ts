@@ -32,7 +32,7 @@ import { CONSOLE_FAKE_TABLES, consoleFakeAws } from '../lib/console-fake';
 import { consoleApiEnv } from '../lib/processor-env';
 import { statusBucket } from '../../handlers/processor/core/status';
 import { elevatedBucket } from '../../handlers/processor/core/hash';
-import { LogicalId } from '../../src/names';
+import { LogicalId } from '../../template/names';
 import { buildConsole } from '../build-console';
 import { bundleProcessor } from '../bundle';
 import { numberFlag, parseFlags, runMain, UsageError } from '../cli';

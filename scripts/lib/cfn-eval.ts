@@ -3,7 +3,7 @@
  * builder tests can ask "what does the stack look like with these parameter values?".
  * It resolves only what the template's conditional logic uses; everything else is left as is.
  */
-import type { TemplateDocument } from '../../src/index';
+import type { TemplateDocument } from '../../template/index';
 
 type Params = Record<string, string>;
 type Json = unknown;

@@ -40,7 +40,7 @@ export const LOCAL_USERS: readonly LocalUser[] = [
 export const LOCAL_CLIENT_ID = 'tapstack-local-console';
 /** The scopes the page asks for, as the deployed app client allows them. */
 export const CONSOLE_SIGN_IN_SCOPES = ['openid', 'email', 'profile', CONSOLE_SCOPE.full] as const;
-/** Token lifetimes: those of the deployed app client (src/layers/console.ts TOKEN_VALIDITY). */
+/** Token lifetimes: those of the deployed app client (template/layers/console.ts TOKEN_VALIDITY). */
 const ACCESS_SECONDS = 3_600;
 const REFRESH_SECONDS = 12 * 3_600;
 /** An authorization code is good for this long, once (Cognito: 5 minutes). */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { App, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import { CfnInclude } from 'aws-cdk-lib/cloudformation-include';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
-import type { Acknowledgement } from '../../src/nag-acknowledgements';
+import type { Acknowledgement } from '../../template/nag-acknowledgements';
 
 /** The report synthesis writes into the cloud assembly. */
 const REPORT_FILE = 'validation-report.json';
@@ -106,7 +106,7 @@ export const countByPack = (findings: readonly NagFinding[]): Record<RulePack, n
 export const covers = (a: Acknowledgement, f: NagFinding): boolean =>
   a.resource === f.resource && (a.finding === f.finding || f.finding.startsWith(`${a.finding}[`));
 
-/** What to paste into src/nag-acknowledgements.ts for a finding (after fixing what can be fixed). */
+/** What to paste into template/nag-acknowledgements.ts for a finding (after fixing what can be fixed). */
 export function acknowledgementFor(f: NagFinding): string {
   return `{ resource: '${f.resource}', finding: ${JSON.stringify(f.finding)}, kind: 'deliberate', reason: '<why this is a deliberate choice, or why the rule misreads the template>' },`;
 }

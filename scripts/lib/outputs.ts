@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { buildTemplate } from '../../src/index';
-import { LogicalId } from '../../src/names';
+import { buildTemplate } from '../../template/index';
+import { LogicalId } from '../../template/names';
 import { DeployError } from '../aws';
 import { ROOT } from './paths';
 

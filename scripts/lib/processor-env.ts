@@ -5,7 +5,7 @@
  * fills it whatever bindings contract/env.ts declares.
  */
 import { DETECTOR_RESOURCES, PROCESSOR_RESOURCES, PROCESSOR_SETTINGS } from '../../contract';
-import { buildTemplate } from '../../src/index';
+import { buildTemplate } from '../../template/index';
 import { resolveTemplate } from './cfn-eval';
 
 /** Logical ID → physical ID. */

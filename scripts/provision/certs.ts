@@ -3,7 +3,7 @@
  * keys and signatures, @peculiar/x509 for the X.509 and PKCS #10 structures. No private key is
  * ever sent anywhere; the CA key is read into memory and used only to sign.
  *
- * Subject layout (what JITP reads, src/layers/provisioning.ts JITP_SUBJECT): CN = sensor id,
+ * Subject layout (what JITP reads, template/layers/provisioning.ts JITP_SUBJECT): CN = sensor id,
  * OU = zone id, dnQualifier = "lat,lon". A certificate made here therefore also works for JITP.
  */
 // @peculiar/x509 needs a Reflect metadata polyfill, loaded before it (its README).

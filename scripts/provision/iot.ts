@@ -24,7 +24,7 @@ import {
   type IoTClient,
 } from '@aws-sdk/client-iot';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { THING_LAYOUT } from '../../src/layers/provisioning';
+import { THING_LAYOUT } from '../../template/layers/provisioning';
 import { outputsOf } from '../lib/outputs';
 import type { Zone } from './csv';
 

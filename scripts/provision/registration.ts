@@ -3,9 +3,9 @@
  *
  * The file is newline-delimited JSON, one device per line, each line holding every parameter of the
  * template (https://docs.aws.amazon.com/iot/latest/developerguide/bulk-provisioning.html). The keys
- * are exactly `bulkParameterNames(source)` of src/layers/provisioning.ts, which also builds the template.
+ * are exactly `bulkParameterNames(source)` of template/layers/provisioning.ts, which also builds the template.
  */
-import { BULK_PARAMETERS, bulkParameterNames, type BulkCertificateSource } from '../../src/layers/provisioning';
+import { BULK_PARAMETERS, bulkParameterNames, type BulkCertificateSource } from '../../template/layers/provisioning';
 import type { SensorRow } from './csv';
 
 export interface DeviceRegistration {

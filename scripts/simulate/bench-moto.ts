@@ -6,7 +6,7 @@
  *
  * Tables as the template makes them (the readings table with its KEYS_ONLY zone-shard index, the
  * alert state table with its KEYS_ONLY elevated index). Then, each for `--seconds`:
- * - TransactWriteItems: the readings sink's conditional window writes (sinks/readings.ts), 100 per
+ * - TransactWriteItems: the readings sink's conditional window writes (adapters/window-store.ts), 100 per
  *   call as the sink sends them, over max(N, 100 × C) sensors so that each call in flight has 100 of
  *   its own: each of 100 sensors' 60 s window grows by one reading (up to 60,
  *   then the next window), a Put of the window item conditioned on `attribute_not_exists(#pk)` for
@@ -36,7 +36,7 @@ import {
 import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core/enrich';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
 import { addWindow, readingCount, windowOf, type WindowAggregate } from '../../handlers/processor/core/window';
-import { windowWrite } from '../../handlers/processor/sinks/readings';
+import { windowWrite } from '../../handlers/processor/adapters/window-store';
 import { statusUpdate } from '../../handlers/processor/adapters/sensor-status';
 import { encodeSensorStatus } from '../../contract';
 import { motoClientConfig, startMoto } from '../lib/moto';

@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { numberFlag, parseFlags, runMain, UsageError } from '../cli';
-import { DEFAULTS } from '../../src/config';
+import { DEFAULTS } from '../../template/config';
 import { MOTO_PROCESS_COUNTS, type MotoProcesses } from './moto-processes';
 import { slowestInvocations } from './report';
 import { simulate, type Summary } from './run';

@@ -1,7 +1,7 @@
 /**
  * Just-in-time provisioning, locally: what AWS IoT does with a certificate a registered CA signed
  * when a device first presents it, run against the simulation's registry with the stack's JITP
- * template (src/layers/provisioning.ts jitpTemplateBody). Documented behaviour it follows:
+ * template (template/layers/provisioning.ts jitpTemplateBody). Documented behaviour it follows:
  *  - the certificate is registered PENDING_ACTIVATION, the template's parameters come from its
  *    subject (and AWS::IoT::Certificate::Id), a parameter the subject lacks fails the run
  *    (https://docs.aws.amazon.com/iot/latest/developerguide/jit-provisioning.html);

@@ -12,8 +12,8 @@ import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-l
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { FastifyPluginAsync } from 'fastify';
 import { CONSOLE_SETTINGS, METRIC } from '../../contract';
-import { LogicalId } from '../../src/names';
-import { THING_LAYOUT } from '../../src/layers/provisioning';
+import { LogicalId } from '../../template/names';
+import { THING_LAYOUT } from '../../template/layers/provisioning';
 import { CONSOLE_DIST } from '../build-console';
 import { LocalIssuer } from '../lib/local-auth';
 import { motoClientConfig } from '../lib/moto';

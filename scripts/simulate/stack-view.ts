@@ -4,8 +4,8 @@
  * parameter values of the local deployment, and the physical names moto gave the resources.
  * Nothing here is a copy of a name or a setting: change the template and the simulator follows.
  */
-import { buildTemplate } from '../../src/index';
-import { LogicalId } from '../../src/names';
+import { buildTemplate } from '../../template/index';
+import { LogicalId } from '../../template/names';
 import { resolveTemplate } from '../lib/cfn-eval';
 
 /** Logical ID → physical ID (what `Ref` gives). */

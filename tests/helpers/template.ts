@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { load } from 'js-yaml';
-import type { TemplateDocument } from '../../src/index';
+import type { TemplateDocument } from '../../template/index';
 
 export const TEMPLATE_PATH = resolve(import.meta.dirname, '..', '..', 'templates', 'TapStack.yml');
 

@@ -13,7 +13,7 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleProcessor, type Bundle } from '../../scripts/bundle';
 import { detectorEnv, processorEnv } from '../../scripts/lib/processor-env';
-import { THING_LAYOUT } from '../../src/layers/provisioning';
+import { THING_LAYOUT } from '../../template/layers/provisioning';
 import { createRawDeliveryStream, rawObjects, rawReadings } from '../helpers/firehose';
 import { kinesisEvent, reading } from '../helpers/kinesis';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';

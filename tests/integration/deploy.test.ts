@@ -6,7 +6,7 @@ import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config';
+import { DEFAULTS } from '../../template/config';
 import { ALERT_EVENT, ENV, READINGS_TABLE, SENSOR_HEALTH_EVENT } from '../../contract';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto, type DeployedStack } from '../helpers/stack';

@@ -13,7 +13,7 @@ import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT } from '../../contrac
 import { zoneShard } from '../../handlers/processor/core/hash';
 import { readDetectorConfig, runDetector, type DetectorConfig, type DetectorOutcome } from '../../handlers/detector/detector';
 import { detectorEnv } from '../../scripts/lib/processor-env';
-import { THING_LAYOUT } from '../../src/layers/provisioning';
+import { THING_LAYOUT } from '../../template/layers/provisioning';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto } from '../helpers/stack';
 

@@ -36,7 +36,7 @@ import { provision, type ProvisionIo } from '../../scripts/provision';
 import { commonName, createDeviceCredentials, loadCa, signCsr } from '../../scripts/provision/certs';
 import type { SensorRow } from '../../scripts/provision/csv';
 import { registrationLine } from '../../scripts/provision/registration';
-import { bulkTemplateBody, THING_LAYOUT, type BulkCertificateSource } from '../../src/layers/provisioning';
+import { bulkTemplateBody, THING_LAYOUT, type BulkCertificateSource } from '../../template/layers/provisioning';
 import { motoClientConfig, startMoto, type Moto } from '../helpers/moto';
 import { deployToMoto } from '../helpers/stack';
 import { makeCa, type TestCa } from '../helpers/pki';

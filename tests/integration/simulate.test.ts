@@ -19,7 +19,7 @@ import { bundleProcessor } from '../../scripts/bundle';
 import { quarantine } from '../../scripts/quarantine';
 import type { Connection } from '../../scripts/simulate/connection';
 import { justInTimeProvision, ResourceConflictsException } from '../../scripts/simulate/jitp';
-import { jitpTemplateBody, THING_LAYOUT } from '../../src/layers/provisioning';
+import { jitpTemplateBody, THING_LAYOUT } from '../../template/layers/provisioning';
 import { simulate, type Simulation, type SimulationResult } from '../../scripts/simulate/run';
 import { motoClientConfig } from '../../scripts/lib/moto';
 import { BAD_KINDS } from '../../scripts/simulate/traffic';

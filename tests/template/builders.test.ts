@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type StackConfig } from '../../src/config';
+import { DEFAULTS, type StackConfig } from '../../template/config';
 import { ENV } from '../../contract';
-import { buildTemplate } from '../../src/index';
+import { buildTemplate } from '../../template/index';
 import { failingRules, resolveTemplate } from '../../scripts/lib/cfn-eval';
 
 const template = buildTemplate();

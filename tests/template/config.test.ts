@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, validateConfig, type StackConfig } from '../../src/config';
+import { ConfigError, DEFAULTS, validateConfig, type StackConfig } from '../../template/config';
 
 const withParams = (p: Partial<StackConfig['parameters']>): StackConfig => ({
   ...DEFAULTS,

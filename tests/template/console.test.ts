@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ACK_ATTRIBUTES, ALERT_STATE_TABLE, CONSOLE_GROUPS, CONSOLE_ROUTES, CONSOLE_SCOPE } from '../../contract';
-import type { PolicyStatement } from '../../src/iam';
-import { ACK_WRITABLE_ATTRIBUTES, API_PATH_PATTERN, CONSOLE_ORIGINS, MANAGED_POLICY, REWRITE_FUNCTION_CODE } from '../../src/layers/console';
-import { LogicalId } from '../../src/names';
+import type { PolicyStatement } from '../../template/iam';
+import { ACK_WRITABLE_ATTRIBUTES, API_PATH_PATTERN, CONSOLE_ORIGINS, MANAGED_POLICY, REWRITE_FUNCTION_CODE } from '../../template/layers/console';
+import { LogicalId } from '../../template/names';
 import { failingRules, resolveTemplate } from '../../scripts/lib/cfn-eval';
 import { committedTemplate, resourcesOfType } from '../helpers/template';
 

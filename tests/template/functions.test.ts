@@ -1,5 +1,5 @@
 /**
- * The bundle's functions built one way (src/functions.ts): the settings the detector and the
+ * The bundle's functions built one way (template/functions.ts): the settings the detector and the
  * console API share with the processor are the processor's declarations (contract/env.ts), and the
  * template gives a shared variable the same value in every function that reads it.
  */
@@ -13,8 +13,8 @@ import {
   PROCESSOR_RESOURCES,
   PROCESSOR_SETTINGS,
 } from '../../contract';
-import { buildTemplate } from '../../src/index';
-import { parameterOfSetting } from '../../src/parameters';
+import { buildTemplate } from '../../template/index';
+import { parameterOfSetting } from '../../template/parameters';
 
 describe('settings declared once', () => {
   it('the detector and the console API name the processor\'s declaration of every variable they share with it', () => {

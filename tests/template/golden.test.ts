@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildTemplate } from '../../src/index';
-import { toYaml } from '../../src/serialize';
+import { buildTemplate } from '../../template/index';
+import { toYaml } from '../../template/serialize';
 import { TEMPLATE_PATH } from '../helpers/template';
 
 describe('templates/TapStack.yml', () => {

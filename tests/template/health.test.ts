@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DETECTOR_RESOURCES, DETECTOR_SETTINGS, HEALTH_METRIC, HEALTH_TABLE, READINGS_TABLE } from '../../contract';
-import { buildTemplate } from '../../src/index';
-import { UNSCOPED_DETECTOR_POLICY } from '../../src/layers/health';
+import { buildTemplate } from '../../template/index';
+import { UNSCOPED_DETECTOR_POLICY } from '../../template/layers/health';
 
 const resources = buildTemplate().Resources;
 const statements = (roleId: string, policyName?: string) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SENSOR_TOPICS } from '../../contract';
-import { buildTemplate } from '../../src/index';
+import { buildTemplate } from '../../template/index';
 import { resolveTemplate } from '../../scripts/lib/cfn-eval';
 
 const template = buildTemplate();

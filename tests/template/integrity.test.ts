@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogicalId } from '../../src/names';
+import { LogicalId } from '../../template/names';
 import { committedTemplate, subVariables, walk } from '../helpers/template';
 
 const template = committedTemplate();

@@ -1,11 +1,11 @@
 /**
- * Metrics written once (src/metrics.ts): an alarm and the dashboard that watch one metric name it
+ * Metrics written once (template/metrics.ts): an alarm and the dashboard that watch one metric name it
  * the same way, both taking it from the helper beside its resource.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config';
-import { buildTemplate } from '../../src/index';
-import { alarmMetric, metric } from '../../src/metrics';
+import { DEFAULTS } from '../../template/config';
+import { buildTemplate } from '../../template/index';
+import { alarmMetric, metric } from '../../template/metrics';
 
 const template = buildTemplate(DEFAULTS);
 type Row = [string, string, ...unknown[]];
@@ -14,7 +14,7 @@ const dashboard = JSON.parse(template.Resources.Dashboard!.Properties.DashboardB
 };
 const rows = dashboard.widgets.flatMap((w) => (w.properties.metrics ?? []).filter((r): r is Row => typeof r[0] === 'string'));
 
-describe('metric helpers (src/metrics.ts)', () => {
+describe('metric helpers (template/metrics.ts)', () => {
   it('gives an alarm what Fn::Sub makes of each template: Ref, GetAtt, Fn::Sub or the text', () => {
     const m = alarmMetric(metric('TapStack/${EnvironmentSuffix}', 'M', { A: '${Table}', B: '${Queue.QueueName}', C: 'plain', D: 'x-${EnvironmentSuffix}' }));
     expect(JSON.parse(JSON.stringify(m))).toEqual({

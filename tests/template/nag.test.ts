@@ -1,11 +1,11 @@
 /**
  * cdk-nag's rule packs (AwsSolutions, NIST 800-53 R5) over the committed template: every finding is
- * fixed in the template or acknowledged, with its reason, in src/nag-acknowledgements.ts, through
+ * fixed in the template or acknowledged, with its reason, in template/nag-acknowledgements.ts, through
  * cdk-nag 3's acknowledgement API (Validations.of(resource).acknowledge); and every acknowledgement
  * still matches a finding, so the list cannot outlive what it excuses.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NAG_ACKNOWLEDGEMENTS } from '../../src/nag-acknowledgements';
+import { NAG_ACKNOWLEDGEMENTS } from '../../template/nag-acknowledgements';
 import { acknowledgementFor, covers, describeFinding, RULE_PACKS, runRulePacks, type NagFinding } from '../../scripts/lib/nag';
 import { committedTemplate, TEMPLATE_PATH } from '../helpers/template';
 
@@ -26,7 +26,7 @@ describe('cdk-nag AwsSolutions and NIST 800-53 R5 on templates/TapStack.yml', ()
       ? `${open.length} finding(s) of cdk-nag neither fixed nor acknowledged:\n` +
         open.map((f) => `  ${describeFinding(f)}`).join('\n') +
         '\nFix the template; or, if a finding is a deliberate choice or the rule misreads the template, add an entry with the ' +
-        'reason to src/nag-acknowledgements.ts:\n' +
+        'reason to template/nag-acknowledgements.ts:\n' +
         open.map((f) => `  ${acknowledgementFor(f)}`).join('\n')
       : '';
     expect(message).toBe('');

@@ -17,12 +17,12 @@ import {
   type OutputDeclaration,
 } from '../../contract';
 import { DEPLOY_PATH, deployWithProcessorOutputs, processorOutputsMarkdown } from '../../scripts/docs';
-import { OUTPUT_COSTS, plan, PLAN_DEFAULTS } from '../../src/capacity';
-import { DEFAULTS } from '../../src/config';
-import { functionEnvironment, functionStatements } from '../../src/functions';
-import { buildTemplate, type TemplateDocument } from '../../src/index';
-import { LogicalId } from '../../src/names';
-import { outputResources } from '../../src/output-resources';
+import { OUTPUT_COSTS, plan, PLAN_DEFAULTS } from '../../template/capacity';
+import { DEFAULTS } from '../../template/config';
+import { functionEnvironment, functionStatements } from '../../template/functions';
+import { buildTemplate, type TemplateDocument } from '../../template/index';
+import { LogicalId } from '../../template/names';
+import { outputResources } from '../../template/output-resources';
 
 type Statement = { Sid: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, string>> };
 
@@ -86,7 +86,7 @@ describe('the processor outputs (contract/outputs.ts)', () => {
     }
   });
 
-  it('puts every created resource and its policy in the logical-ID registry (src/names.ts), taken from the declarations', () => {
+  it('puts every created resource and its policy in the logical-ID registry (template/names.ts), taken from the declarations', () => {
     const created = everyBinding.filter(([, , b]) => b.creates).flatMap(([, , b]) => [b.resource, `${b.resource}Policy`]);
     expect(OWN_RESOURCE_IDS).toEqual(created);
     for (const id of created) expect(LogicalId).toHaveProperty(id, id);

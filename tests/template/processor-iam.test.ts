@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { stateWrite } from '../../handlers/processor/adapters/alert-store';
 import { initialState } from '../../handlers/processor/core/alerts';
 import { windowOf } from '../../handlers/processor/core/window';
-import { windowWrite } from '../../handlers/processor/sinks/readings';
-import { buildTemplate } from '../../src/index';
+import { windowWrite } from '../../handlers/processor/adapters/window-store';
+import { buildTemplate } from '../../template/index';
 
 const resources = buildTemplate().Resources;
 type Statement = { Sid: string; Action: string[]; Resource: unknown };

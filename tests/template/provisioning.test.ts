@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REGISTRY_ZONE, RULE_RECORD } from '../../contract';
-import type { PolicyStatement } from '../../src/iam';
-import { buildTemplate } from '../../src/index';
+import type { PolicyStatement } from '../../template/iam';
+import { buildTemplate } from '../../template/index';
 import {
   BULK_PARAMETERS,
   bulkParameterNames,
@@ -12,7 +12,7 @@ import {
   MAX_TEMPLATE_BODY_CHARS,
   THING_LAYOUT,
   UNSCOPED_PROVISIONING_POLICY,
-} from '../../src/layers/provisioning';
+} from '../../template/layers/provisioning';
 import { failingRules, resolveTemplate } from '../../scripts/lib/cfn-eval';
 import { makeCa, type TestCa } from '../helpers/pki';
 import { justInTimeProvision, ResourceConflictsException } from '../../scripts/simulate/jitp';

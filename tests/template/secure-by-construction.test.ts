@@ -1,16 +1,16 @@
 /**
- * Every topic and queue is made by a helper in src/defaults.ts that returns it with its TLS-only
+ * Every topic and queue is made by a helper in template/defaults.ts that returns it with its TLS-only
  * policy, and every service allowed to publish or send is pinned to its source (publishOnlyFrom).
  * These tests read the template the builders generate now (not the committed file), so a helper
  * that forgets the TLS deny, or a layer that lists a topic without its policy, fails here before
  * anyone regenerates the golden template.
  */
 import { describe, expect, it } from 'vitest';
-import { encryptedQueue, encryptedTopic } from '../../src/defaults';
-import type { PolicyStatement } from '../../src/iam';
-import { publishOnlyFrom } from '../../src/iam';
-import { buildTemplate, type TemplateDocument } from '../../src/index';
-import { LogicalId } from '../../src/names';
+import { encryptedQueue, encryptedTopic } from '../../template/defaults';
+import type { PolicyStatement } from '../../template/iam';
+import { publishOnlyFrom } from '../../template/iam';
+import { buildTemplate, type TemplateDocument } from '../../template/index';
+import { LogicalId } from '../../template/names';
 import { resourcesOfType } from '../helpers/template';
 
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

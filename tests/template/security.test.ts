@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { PolicyStatement } from '../../src/iam';
-import { UNSCOPED_PROVISIONING_POLICY } from '../../src/layers/provisioning';
-import { UNSCOPED_DETECTOR_POLICY } from '../../src/layers/health';
-import { UNSCOPED_CONSOLE_POLICY } from '../../src/layers/console';
-import { LogicalId } from '../../src/names';
+import type { PolicyStatement } from '../../template/iam';
+import { UNSCOPED_PROVISIONING_POLICY } from '../../template/layers/provisioning';
+import { UNSCOPED_DETECTOR_POLICY } from '../../template/layers/health';
+import { UNSCOPED_CONSOLE_POLICY } from '../../template/layers/console';
+import { LogicalId } from '../../template/names';
 import { committedTemplate, resourcesOfType } from '../helpers/template';
 
 const template = committedTemplate();
@@ -178,7 +178,7 @@ describe('encryption with the stack key', () => {
   ];
   /**
    * Server access logs and CloudFront's standard logs can be delivered only to SSE-S3 buckets
-   * (src/layers/analytics.ts accessLogBucket, src/layers/console.ts).
+   * (template/layers/analytics.ts accessLogBucket, template/layers/console.ts).
    */
   const SSE_S3_ONLY = new Set(['AccessLogBucket', 'ConsoleLogsBucket']);
   it.each(cases)('every %s names the customer-managed key', (type, keyOf) => {

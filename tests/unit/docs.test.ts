@@ -17,8 +17,8 @@ import {
   securityWithAcknowledgements,
 } from '../../scripts/docs';
 import { DEFAULT_IO } from '../../handlers/processor/io';
-import { NAG_ACKNOWLEDGEMENTS } from '../../src/nag-acknowledgements';
-import { buildTemplate } from '../../src/index';
+import { NAG_ACKNOWLEDGEMENTS } from '../../template/nag-acknowledgements';
+import { buildTemplate } from '../../template/index';
 import { TEMPLATE_PATH } from '../../scripts/lib/paths';
 
 describe('generated documentation (regenerate with npm run docs)', () => {

@@ -18,7 +18,7 @@ import { readConfig } from '../../handlers/processor/config';
 import { processBatch } from '../../handlers/processor/handler';
 import { processorSinks } from '../../handlers/processor/outputs';
 import { processorEnv } from '../../scripts/lib/processor-env';
-import { DEFAULTS } from '../../src/config';
+import { DEFAULTS } from '../../template/config';
 import { BASE_MS, expected, modelAws, NO_FAULTS, prng, streamRecords, type Faults, type ModelRecord, type Scenario } from '../helpers/delivery';
 
 const config = readConfig(processorEnv(undefined, { overrides: { [ENV.alertCooldownSeconds]: '0' } }));

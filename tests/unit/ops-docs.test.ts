@@ -12,7 +12,7 @@ import { ROOT } from '../../scripts/lib/paths';
 import { QUARANTINE_FLAGS } from '../../scripts/quarantine';
 import { REDRIVE_FLAGS } from '../../scripts/redrive';
 import { TEARDOWN_FLAGS } from '../../scripts/teardown';
-import { buildTemplate } from '../../src/index';
+import { buildTemplate } from '../../template/index';
 
 const SPECS: Record<string, Record<string, FlagSpec>> = {
   deploy: DEPLOY_FLAGS,

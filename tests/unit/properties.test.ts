@@ -10,7 +10,7 @@ import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
 import { buildClients, processorSinks } from '../../handlers/processor/outputs';
 import { addWindow, copyWindow, readingCount, windowOf } from '../../handlers/processor/core/window';
-import { freshReadings, packOffsets, unpackOffsets, windowItem, windowWrite } from '../../handlers/processor/sinks/readings';
+import { freshReadings, packOffsets, unpackOffsets, windowItem, windowWrite } from '../../handlers/processor/adapters/window-store';
 import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 

@@ -35,7 +35,7 @@ export class FakeSimulationOptionsError extends Error {
 const STEP_MS = 1000;
 const HISTORY_POINTS = 300; // state.ts: the last 300 s at most
 const RECENT_ALERTS = 50; // state.ts: at most 50
-/** The processor's default thresholds (src/parameters.ts: warningThreshold 80, criticalThreshold 90). */
+/** The processor's default thresholds (template/parameters.ts: warningThreshold 80, criticalThreshold 90). */
 const WARNING_ABOVE = 80;
 const CRITICAL_ABOVE = 90;
 const INCIDENT_PERIOD_STEPS = 120;

@@ -6,8 +6,8 @@
 import { BatchGetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ENV, READINGS_TABLE } from '../../../contract';
-import { storedOffsets } from '../../../handlers/processor/sinks/readings';
-import { DEFAULTS } from '../../../src/config';
+import { storedOffsets } from '../../../handlers/processor/adapters/window-store';
+import { DEFAULTS } from '../../../template/config';
 import { loadAverage } from '../cpu';
 import { Ledger, percentile, type Entry } from '../ledger';
 import type { Invocation } from './processing';

@@ -3,7 +3,7 @@
  * provisioning leaves it; the zones in moto; the traffic controllers' console on the stack.
  */
 import { IoTClient } from '@aws-sdk/client-iot';
-import { THING_LAYOUT } from '../../../src/layers/provisioning';
+import { THING_LAYOUT } from '../../../template/layers/provisioning';
 import { ensureZoneGroups } from '../../provision/iot';
 import type { FleetSensor } from '../fleet';
 import { startLocalConsole, type LocalConsole } from '../local-console';
@@ -25,7 +25,7 @@ export async function buildCity({ options, print }: PhaseContext, { view, aws }:
   const layout = cityLayout(options.sensors, options.zones);
   const pki = await createLocalPki();
   const identities: FleetSensor[] = [];
-  // The registry as provisioning leaves it (src/layers/provisioning.ts THING_LAYOUT) and npm run
+  // The registry as provisioning leaves it (template/layers/provisioning.ts THING_LAYOUT) and npm run
   // deploy completes it (the sensor policy attached to the environment's sensor group).
   const registry = new LocalRegistry();
   registry.thingTypes.set(view.policy.thingTypeName, view.policy.propagatingAttributes);

@@ -5,8 +5,8 @@
  * as one S3 object (no Parquet conversion).
  */
 import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
-import { buildTemplate } from '../../../src/index';
-import { LogicalId } from '../../../src/names';
+import { buildTemplate } from '../../../template/index';
+import { LogicalId } from '../../../template/names';
 import type { PhaseContext } from './context';
 import type { SimStack } from './stack';
 

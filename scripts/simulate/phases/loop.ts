@@ -6,7 +6,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ENV } from '../../../contract';
-import { LogicalId } from '../../../src/names';
+import { LogicalId } from '../../../template/names';
 import type { Ledger } from '../ledger';
 import type { LocalConsole } from '../local-console';
 import { CpuMeter } from '../cpu';

@@ -6,7 +6,7 @@
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, type KinesisClient, type ShardIteratorType } from '@aws-sdk/client-kinesis';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { LogicalId } from '../../../src/names';
+import { LogicalId } from '../../../template/names';
 import { ShardPoller, type ShardSource, type StreamRecord } from '../esm';
 import { LambdaPool } from '../lambda-pool';
 import { recordKey, type Entry, type Ledger } from '../ledger';

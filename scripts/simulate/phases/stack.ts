@@ -11,8 +11,8 @@ import { GetFunctionConfigurationCommand, LambdaClient, type FunctionConfigurati
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ENV } from '../../../contract';
-import { plan, PLAN_DEFAULTS } from '../../../src/capacity';
-import { LogicalId } from '../../../src/names';
+import { plan, PLAN_DEFAULTS } from '../../../template/capacity';
+import { LogicalId } from '../../../template/names';
 import { bundleProcessor } from '../../bundle';
 import { motoClientConfig, type Moto } from '../../lib/moto';
 import { DIST } from '../../lib/paths';
@@ -55,7 +55,7 @@ export function functionEnv(fn: FunctionConfiguration): Record<string, string> {
 }
 
 export async function deployStack({ options, print, environment, workDir, teardown }: PhaseContext): Promise<SimStack> {
-  // The stack sized for the fleet as npm run plan sizes a city's (src/capacity/): shards with
+  // The stack sized for the fleet as npm run plan sizes a city's (template/capacity/): shards with
   // headroom under the per-shard write limit, lanes per shard, concurrency, status items, and the
   // zone index's write shards (the template's default, 10, is a 50,000-sensor city's: each detector
   // run queries every zone's every shard, 10 times the queries a 1,000-sensor city needs).

@@ -7,9 +7,9 @@ import { BATCH_COUNTS, METRIC, SINK_COUNTS, type BatchCount, type BatchCounts } 
 import { emfDocuments } from '../../../handlers/processor/core/metrics';
 import { processBatch } from '../../../handlers/processor/handler';
 import type { Sink } from '../../../handlers/processor/sinks/sink';
-import { DEFAULTS } from '../../../src/config';
-import { buildTemplate } from '../../../src/index';
-import { dashboardCounts } from '../../../src/layers/monitoring';
+import { DEFAULTS } from '../../../template/config';
+import { buildTemplate } from '../../../template/index';
+import { dashboardCounts } from '../../../template/layers/monitoring';
 import { kinesisEvent, reading } from '../../helpers/kinesis';
 import { TEST_CONFIG } from '../../helpers/processor-config';
 

@@ -19,7 +19,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { provision, type ProvisionIo } from '../../../scripts/provision';
 import { commonName, createDeviceCredentials } from '../../../scripts/provision/certs';
 import { CsvInputError } from '../../../scripts/provision/csv';
-import { bulkParameterNames, bulkTemplateBody, THING_LAYOUT } from '../../../src/layers/provisioning';
+import { bulkParameterNames, bulkTemplateBody, THING_LAYOUT } from '../../../template/layers/provisioning';
 import { makeCa, type TestCa } from '../../helpers/pki';
 
 describe('npm run provision (AWS calls mocked)', () => {

@@ -13,7 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { processBatch } from '../../../../handlers/processor/handler';
 import { buildClients, processorSinks } from '../../../../handlers/processor/outputs';
-import { unpackOffsets } from '../../../../handlers/processor/sinks/readings';
+import { unpackOffsets } from '../../../../handlers/processor/adapters/window-store';
 import { kinesisEvent, reading } from '../../../helpers/kinesis';
 import { TEST_CONFIG } from '../../../helpers/processor-config';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SensorRow } from '../../../../scripts/provision/csv';
 import { outcomeCsv, progressLine, registrationFile, registrationLine, rowOutcomes, type DeviceRegistration } from '../../../../scripts/provision/registration';
-import { bulkParameterNames } from '../../../../src/layers/provisioning';
+import { bulkParameterNames } from '../../../../template/layers/provisioning';
 
 const sensor = (row: number, sensorId: string): SensorRow => ({
   row,

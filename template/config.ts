@@ -13,7 +13,7 @@ export interface StackConfig {
   project: string;
   /** Namespace prefix of the processor's custom metrics; the environment suffix is appended. */
   metricsNamespacePrefix: string;
-  /** Defaults of the template's Parameters, by config key (src/parameters.ts declares each one). */
+  /** Defaults of the template's Parameters, by config key (template/parameters.ts declares each one). */
   parameters: ParameterDefaults;
   /** Dashboard freshness target: a reading is on the dashboard within 10 s. */
   endToEndLatencyTargetMs: number;
@@ -92,7 +92,7 @@ export const DEFAULTS: StackConfig = {
 
 /**
  * Checks a configuration once, before anything is built, and lists every problem in one error:
- * each parameter default against its declaration (src/parameters.ts), then the rules that tie
+ * each parameter default against its declaration (template/parameters.ts), then the rules that tie
  * several together.
  * @throws ConfigError naming each field, the value received and what is allowed.
  */

@@ -46,7 +46,7 @@ const ADMIN_ACTIONS = [
 const DATA_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
 
 /**
- * The log groups of the stack (src/defaults.ts logGroup): under `/tapstack/<env>/` and its functions'
+ * The log groups of the stack (template/defaults.ts logGroup): under `/tapstack/<env>/` and its functions'
  * `/aws/lambda/tapstack-<env>-…`. CloudWatch Logs uses the key only for these.
  */
 const STACK_LOG_GROUPS = ['/tapstack/${EnvironmentSuffix}/*', '/aws/lambda/tapstack-${EnvironmentSuffix}-*'];

@@ -1,10 +1,14 @@
+/** The readings table's window items and their writes (handlers/processor/adapters/window-store.ts). */
 import { describe, expect, it } from 'vitest';
 import { exampleReading } from '../../../../../contract';
 import { enrich } from '../../../../helpers/readings';
 import { zoneShard } from '../../../../../handlers/processor/core/hash';
 import { windowOf as aggregateOf } from '../../../../../handlers/processor/core/window';
-import { unpackOffsets, windowFromItem, windowItem } from '../../../../../handlers/processor/sinks/readings';
-import { ASSUMPTIONS } from '../../../../../src/capacity';
+import { unpackOffsets, windowFromItem, windowItem, WindowStore } from '../../../../../handlers/processor/adapters/window-store';
+import { CallCounter } from '../../../../../handlers/processor/io';
+import { FakeAws } from '../../../../doubles/fake-aws';
+import { fakeIo } from '../../../../helpers/fake-io';
+import { ASSUMPTIONS } from '../../../../../template/capacity';
 import { dynamoItemBytes } from '../../../../helpers/dynamo-size';
 import type { Reading } from '../../../../../handlers/processor/core/types';
 
@@ -93,7 +97,7 @@ describe('windowItem', () => {
 
 describe('fixed3', () => {
   it('writes what String(Math.round(x * 1000) / 1000) writes, for every measurement range', async () => {
-    const { fixed3 } = await import('../../../../../handlers/processor/sinks/readings');
+    const { fixed3 } = await import('../../../../../handlers/processor/adapters/window-store');
     const fc = (await import('fast-check')).default;
     fc.assert(
       fc.property(fc.double({ min: 0, max: 100_000, noNaN: true }), (x) => {
@@ -105,7 +109,7 @@ describe('fixed3', () => {
   });
 
   it('writes the same for a value at one decimal, shared by the items that hold it and frozen, as for any other', async () => {
-    const { fixed3, milliNumber } = await import('../../../../../handlers/processor/sinks/readings');
+    const { fixed3, milliNumber } = await import('../../../../../handlers/processor/adapters/window-store');
     const fc = (await import('fast-check')).default;
     fc.assert(
       fc.property(fc.integer({ min: -2_000, max: 1_100_000 }), (tenths) => {
@@ -131,5 +135,46 @@ describe('windowItem attribute values', () => {
     expect(a.reading_count).toEqual({ N: '3' });
     expect(b.reading_count).toEqual({ N: '2' });
     expect(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2])), options).reading_count).toBe(a.reading_count);
+  });
+});
+
+describe('WindowStore.addAll', () => {
+  const TABLE = 'readings';
+  const tables = { [TABLE]: { hash: 'sensor_id', range: 'timestamp' } };
+  const delta = (offsetsS: number[]) => {
+    const readings = windowOf(offsetsS);
+    return { sensorId: 's1', windowStartMs: T, readings, aggregate: aggregateOf('s1', T, readings) };
+  };
+  const stored = (aws: FakeAws) => [...aws.table(TABLE).items.values()];
+  const newStore = (aws: FakeAws) => new WindowStore({ client: aws.client() as never, tableName: TABLE, options });
+
+  it('adds to a window another container wrote: the failed condition answers its item, merged into in the next round', async () => {
+    const aws = new FakeAws({ tables });
+    const { io } = fakeIo();
+    expect(await newStore(aws).addAll([delta([0, 1, 2])], io, new CallCounter())).toEqual({ written: 1, failed: [] });
+    const counter = new CallCounter();
+    // A second container does not know the window: written as new, refused, merged.
+    expect(await newStore(aws).addAll([delta([2, 3, 4])], io, counter)).toEqual({ written: 1, failed: [] });
+    expect(counter.counts).toEqual({ TransactWriteItems: 2 });
+    const items = stored(aws);
+    expect(items).toHaveLength(1);
+    const whole = windowItem(aggregateOf('s1', T, windowOf([0, 1, 2, 3, 4])), options);
+    expect({ ...items[0], reading_offsets_ms: undefined }).toEqual({ ...whole, reading_offsets_ms: undefined });
+    expect(unpackOffsets(items[0]!.reading_offsets_ms!.B!)).toEqual([0, 1000, 2000, 3000, 4000]);
+  });
+
+  it('writes nothing for a replay of what it wrote, and answers the window it could not write for retry', async () => {
+    let refuse = false;
+    const aws = new FakeAws({ tables, fault: () => (refuse ? 'throttle' : 'ok') });
+    const { io } = fakeIo(2_000);
+    const store = newStore(aws);
+    await store.addAll([delta([0, 1])], io, new CallCounter());
+    const replay = new CallCounter();
+    expect(await store.addAll([delta([0, 1])], io, replay)).toEqual({ written: 0, failed: [] });
+    expect(replay.counts).toEqual({});
+    refuse = true;
+    const later = delta([5]);
+    expect(await store.addAll([later], io, new CallCounter())).toEqual({ written: 0, failed: [later] });
+    expect(stored(aws)[0]!.reading_count).toEqual({ N: '2' });
   });
 });

@@ -13,7 +13,7 @@ export interface PlanInput {
   /** BatchingWindowSeconds: how long the event source mapping gathers records. */
   windowSeconds: number;
   region: string;
-  /** Traffic controllers with the console open around the clock (src/capacity/console-costs.ts). */
+  /** Traffic controllers with the console open around the clock (template/capacity/console-costs.ts). */
   controllers: number;
 }
 

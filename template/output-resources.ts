@@ -1,8 +1,8 @@
 /**
  * The resources the processor's outputs create (contract/outputs.ts, `creates` on a binding), each
- * by the src/defaults.ts helper of its kind (encrypted with the stack key, its policy denying every
+ * by the template/defaults.ts helper of its kind (encrypted with the stack key, its policy denying every
  * call without TLS), under its logical ID then `<id>Policy`, with its stack output. The processing
- * layer places them; the processor's environment and role take the same bindings (src/functions.ts).
+ * layer places them; the processor's environment and role take the same bindings (template/functions.ts).
  */
 import type Output from 'cloudform-types/types/output';
 import { PROCESSOR_OUTPUTS, type OutputBinding, type OutputDeclaration, type OwnResource } from '../contract';
@@ -33,7 +33,7 @@ export function outputResources(
   for (const output of Object.values(outputs)) {
     for (const binding of Object.values(output.bindings) as OutputBinding[]) {
       if (!binding.creates) continue;
-      // The registry lists every created ID and its policy's (OWN_RESOURCE_IDS in src/names.ts).
+      // The registry lists every created ID and its policy's (OWN_RESOURCE_IDS in template/names.ts).
       const id = binding.resource as PolicedId;
       Object.assign(resources, ownResource(config, id, binding.creates));
       const { key, description } = binding.creates.stackOutput;

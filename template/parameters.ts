@@ -2,7 +2,7 @@
  * Every template parameter, declared once: its name, default, allowed values, description,
  * console group and, for those a function reads, the setting it feeds (whose range it shares).
  * The Parameters section, the console grouping, the config defaults (DEFAULTS.parameters), their
- * validation and the functions' environment blocks (src/functions.ts) derive from here.
+ * validation and the functions' environment blocks (template/functions.ts) derive from here.
  * Also the Conditions and Rules, which are what an operator's choices switch on and off.
  */
 import { Fn, type IntrinsicFunction } from 'cloudform-types';
@@ -344,7 +344,7 @@ export const PARAMETERS = {
     range: { min: 0, max: 100_000_000 },
   },
   /**
-   * Sensor health (src/layers/health.ts). A period is one rollup window (60 s by default): a sensor
+   * Sensor health (template/layers/health.ts). A period is one rollup window (60 s by default): a sensor
    * with no reading for 5 minutes is silent. Shorter is noisier (a sensor's readings can arrive a
    * window late through a slow batch); the minimum of 2 keeps the current, still filling window out.
    */
@@ -446,7 +446,7 @@ export const PARAMETERS = {
     constraint: PEM_CONSTRAINT,
   },
   /**
-   * The console reads every sensor's latest reading from this many items (src/layers/console.ts):
+   * The console reads every sensor's latest reading from this many items (template/layers/console.ts):
    * each batch writes the items its sensors fall in, so more items mean smaller writes but more of
    * them. 256 (the hash's first byte) keeps an item near 10 KB at 50,000 sensors.
    */

@@ -54,11 +54,11 @@ export interface Plan {
 /** What to do when a recommendation is above the template's bound, per parameter. */
 const EXCEEDED_ACTIONS: Record<string, string> = {
   KinesisShardCount:
-    'request a Kinesis shard quota increase and raise the bound in src/parameters.ts, use KinesisStreamMode ON_DEMAND, or split the city across two stacks (one per group of zones)',
+    'request a Kinesis shard quota increase and raise the bound in template/parameters.ts, use KinesisStreamMode ON_DEMAND, or split the city across two stacks (one per group of zones)',
   DynamoDBWriteCapacity:
-    'request a DynamoDB per-table throughput increase and raise the bound in src/parameters.ts, lengthen BatchingWindowSeconds, or split the city across two stacks',
+    'request a DynamoDB per-table throughput increase and raise the bound in template/parameters.ts, lengthen BatchingWindowSeconds, or split the city across two stacks',
   ZoneIndexWriteCapacity:
-    'request a DynamoDB per-table throughput increase and raise the bound in src/parameters.ts, lengthen BatchingWindowSeconds, or split the city across two stacks',
+    'request a DynamoDB per-table throughput increase and raise the bound in template/parameters.ts, lengthen BatchingWindowSeconds, or split the city across two stacks',
   DynamoDBWarmWriteUnitsPerSecond: 'use PROVISIONED, or split the city across two stacks',
   ProcessorReservedConcurrency: 'request a Lambda concurrency increase and raise the bound, or lengthen BatchingWindowSeconds',
   ZoneIndexShards: 'raise the zoneIndexShards bound in contract/env.ts (zone queries fan out wider), or split the hot zone into smaller zones',
@@ -99,7 +99,7 @@ export function plan(raw: PlanInput): Plan {
   for (const [name, value] of Object.entries(needed)) {
     const max = bounds[name]?.max;
     if (typeof value === 'number' && max !== undefined && value > max) {
-      exceeded.push({ parameter: name, needed: value, max, action: EXCEEDED_ACTIONS[name] ?? 'raise the bound in src/parameters.ts' });
+      exceeded.push({ parameter: name, needed: value, max, action: EXCEEDED_ACTIONS[name] ?? 'raise the bound in template/parameters.ts' });
       (recommended as Record<string, unknown>)[name] = max;
     }
   }

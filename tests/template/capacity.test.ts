@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/paths';
-import { AWS, PLAN_DEFAULTS, plan, planMarkdown, PlanInputError, type PlanInput } from '../../src/capacity';
-import { buildTemplate } from '../../src/index';
+import { AWS, PLAN_DEFAULTS, plan, planMarkdown, PlanInputError, type PlanInput } from '../../template/capacity';
+import { buildTemplate } from '../../template/index';
 import { planInputFromArgv } from '../../scripts/plan';
 
 const city = (over: Partial<PlanInput> = {}): PlanInput => ({ sensors: 50_000, hz: 1, ...PLAN_DEFAULTS, ...over });

@@ -20,7 +20,7 @@
  *    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-originaccesscontrol-originaccesscontrolconfig.html
  *    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-responseheaderspolicy-securityheadersconfig.html
  *  - OAC: the bucket policy allows cloudfront.amazonaws.com with AWS:SourceArn = the distribution;
- *    an SSE-KMS bucket also needs kms:Decrypt for CloudFront in the key policy (src/layers/security.ts)
+ *    an SSE-KMS bucket also needs kms:Decrypt for CloudFront in the key policy (template/layers/security.ts)
  *    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
  *  - Managed policies (ids): CachingOptimized 658327ea-f89d-4fab-a63d-7e88639e58f6, CachingDisabled
  *    4135ea2d-6df8-44a3-9df3-4b5a84be39ad, AllViewerExceptHostHeader b689b0a8-53d0-40ab-baf2-68738e2966ac

@@ -19,7 +19,7 @@ type Settings = Record<string, NumberSetting | TextSetting>;
 
 /**
  * A function's environment: each resource by its binding (its `Ref` or its `Name`), then each
- * setting from the template parameter that feeds it (`env: '<setting>'` in src/parameters.ts), or
+ * setting from the template parameter that feeds it (`env: '<setting>'` in template/parameters.ts), or
  * from `values` (the metrics namespace is every function's); Lambda's source maps last.
  */
 export function functionEnvironment(

@@ -1,0 +1,584 @@
+/**
+ * The readings table's window items (the persistence layer of the readings sink; the window
+ * aggregate itself is pure, in core/window.ts). It owns the item's layout: keys, zone index shard,
+ * aggregates as `<field>_<aggregate>`, the readings' offsets (compact: varint deltas,
+ * `packOffsets`), TTL; and every AWS call on it.
+ *
+ * A window's write is a Put of its whole item, conditioned on what the writer knows the stored
+ * item holds: its reading count (which only grows), or its absence. What the store last wrote is
+ * kept per container (the aggregate, and its offsets packed as stored), so in the steady state a
+ * window costs its share of one call and no read, and building its item costs the same whatever
+ * the window holds: the batch's offsets are appended to the packed bytes, not all encoded again.
+ * A window the container does not know is written as new, and read only if it exists: its write's
+ * failed condition answers the stored item.
+ * Writes go out 100 per call (adapters/conditional-writes.ts). Two attempts on the same window (a
+ * retry while a timed-out attempt still runs) can never overwrite each other: the loser gets the
+ * item its condition failed on and adds to that what it does not hold.
+ *
+ * A Put rather than an Update that sets only what changed: the same write units (an item's size),
+ * and moto, where the tests and the simulator run, takes 0.3 ms for a transactional Put of a window
+ * and 13 ms for an Update of it (its update-expression validator is quadratic in the clauses).
+ */
+import type { AttributeValue, DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { READINGS_TABLE, READING_FIELDS, ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
+import type { WindowDelta } from '../core/batch';
+import type { ProcessorConfig } from '../config';
+import { zoneShard } from '../core/hash';
+import { LEVELS, type Level } from '../core/types';
+import { addWindow, emptyWindow, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
+import type { CallCounter, IoContext } from '../io';
+import { MAX_CONFLICTS } from '../limits';
+import { writeConditionally, type Item } from './conditional-writes';
+
+export type { Item };
+
+/** The settings an item depends on. */
+export type ItemOptions = Pick<ProcessorConfig, 'zoneIndexShards' | 'readingTtlDays' | 'rollupWindowSeconds'>;
+
+/** Windows remembered per container (about 2 KB each). */
+export const CACHE_LIMIT = 50_000;
+
+const PK = READINGS_TABLE.partitionKey;
+const SK = READINGS_TABLE.sortKey;
+const COUNT = READINGS_TABLE.countAttribute;
+const OFFSETS = READINGS_TABLE.offsetsAttribute;
+
+/**
+ * Values a window's items repeat batch after batch (counts, whole vehicle counts, measurements and
+ * their extremes at one decimal, as sensors send them): one frozen attribute each, made once per
+ * container and shared by every item that holds it, rather than an object and a string per
+ * attribute per write. Up to CACHED_VALUES entries each (≈ 60 bytes an entry, made only as seen).
+ */
+const CACHED_VALUES = 10_001;
+const INTEGERS: (AttributeValue | undefined)[] = new Array(CACHED_VALUES).fill(undefined);
+const TENTHS: (AttributeValue | undefined)[] = new Array(CACHED_VALUES).fill(undefined);
+
+const n = (value: number): AttributeValue => {
+  if (value >= 0 && value < CACHED_VALUES && Number.isInteger(value)) return (INTEGERS[value] ??= Object.freeze({ N: String(value) }));
+  return { N: String(value) };
+};
+const s = (value: string): AttributeValue => ({ S: value });
+
+/** ".001" … ".999" with trailing zeros dropped, "" for 0: the fraction part of a 3-decimal number. */
+const FRACTIONS = Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : `.${String(i).padStart(3, '0').replace(/0+$/, '')}`));
+
+/**
+ * A non-negative measurement rounded to 3 decimals, as a DynamoDB number. Equal to
+ * String(Math.round(x * 1000) / 1000) (a property test checks it) but without the general
+ * double-to-string conversion.
+ */
+export function fixed3(value: number): AttributeValue {
+  return milliNumber(Math.round(value * 1000));
+}
+/** A number of thousandths as a DynamoDB number with up to 3 decimals (exact). */
+export function milliNumber(thousandths: number): AttributeValue {
+  if (thousandths >= 0 && thousandths % 100 === 0 && thousandths < CACHED_VALUES * 100) {
+    return (TENTHS[thousandths / 100] ??= Object.freeze(formatMilli(thousandths)));
+  }
+  return formatMilli(thousandths);
+}
+function formatMilli(thousandths: number): AttributeValue {
+  const abs = Math.abs(thousandths);
+  const whole = Math.floor(abs / 1000);
+  return { N: (thousandths < 0 ? '-' : '') + String(whole) + FRACTIONS[abs - whole * 1000] };
+}
+const toMilli = (v: AttributeValue | undefined): number | undefined => (v?.N === undefined ? undefined : Math.round(Number(v.N) * 1000));
+
+const isLevel = (v: unknown): v is Level => (LEVELS as readonly unknown[]).includes(v);
+const LEVEL_ATTRIBUTE: Record<Level, AttributeValue> = { NORMAL: { S: 'NORMAL' }, WARNING: { S: 'WARNING' }, CRITICAL: { S: 'CRITICAL' } };
+const required = (f: RolledUpField) => (READING_FIELDS[f] as { required: boolean }).required;
+/** Each statistic's attributes: `<field>_sum`, `_mean`, `_min`, `_max` (and `_count` for an optional field). */
+const STAT_ATTRIBUTES = WINDOW_STATS.map((stat) => {
+  const aggregates = ROLLUP_FIELDS.find((f) => f.name === stat.field)!.aggregates;
+  return {
+    count: required(stat.field) ? undefined : `${stat.field}_count`,
+    sum: stat.sum ? `${stat.field}_sum` : undefined,
+    mean: aggregates.includes('mean') ? `${stat.field}_mean` : undefined,
+    min: stat.min ? `${stat.field}_min` : undefined,
+    max: stat.max ? `${stat.field}_max` : undefined,
+  };
+});
+const STAT_COUNT = STAT_ATTRIBUTES.length;
+const LAST_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.includes('last')).map((f) => f.name);
+const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
+
+const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
+  READING_FIELDS[f].column === 'string' ? s(String(value)) : READING_FIELDS[f].column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
+
+/**
+ * The attributes of a window's item in one order, and which of them a window may lack: a
+ * statistic's (no reading had the field) and a last value's (the newest reading did not have it).
+ */
+const FIXED_ATTRIBUTES = [PK, SK, COUNT, READINGS_TABLE.zoneIndexPartitionKey, 'zone_id', 'first_reading_at', READINGS_TABLE.lastReadingAttribute];
+const TAIL_ATTRIBUTES = [
+  'traffic_flow_score_sum',
+  'traffic_flow_score_mean',
+  'traffic_flow_score_last',
+  'congestion_level',
+  'congestion_level_max',
+  'received_at_last',
+  OFFSETS,
+  READINGS_TABLE.ttlAttribute,
+];
+const statNames = (at: (typeof STAT_ATTRIBUTES)[number]) => [at.count, at.sum, at.mean, at.min, at.max].filter((x): x is string => x !== undefined);
+
+/**
+ * An item with every attribute of a window that has exactly the statistics and last values `mask`
+ * says (bit i: WINDOW_STATS[i] counted; bit STAT_COUNT + j: LAST_FIELDS[j] present), each null.
+ * An item is a copy of its template with the values set: a fixed shape, where adding ~28 attributes
+ * one by one to an empty object makes V8 turn it into a hash table, each a hash insertion.
+ */
+const TEMPLATES = new Map<number, Item>();
+function itemTemplate(mask: number): Item {
+  let template = TEMPLATES.get(mask);
+  if (template === undefined) {
+    const names = [
+      ...FIXED_ATTRIBUTES,
+      ...STAT_ATTRIBUTES.flatMap((at, i) => (mask & (1 << i) ? statNames(at) : [])),
+      ...LAST_ATTRIBUTES.filter((_, j) => mask & (1 << (STAT_ATTRIBUTES.length + j))),
+      ...TAIL_ATTRIBUTES,
+    ];
+    // JSON.parse makes an object of fixed shape (its properties in the object itself), which a spread copies as it is.
+    template = JSON.parse(JSON.stringify(Object.fromEntries(names.map((name) => [name, null])))) as Item;
+    TEMPLATES.set(mask, template);
+  }
+  return template;
+}
+
+/**
+ * The attributes of a window's item that do not change from one write of it to the next (its keys,
+ * its TTL) or seldom do (its zone, its first reading): kept by the container with the window and
+ * reused while they hold, so that a write builds only what changed. `count` is the reading count
+ * last written: the next write's condition.
+ */
+export interface FixedAttributes {
+  pk: AttributeValue;
+  sk: AttributeValue;
+  ttl: AttributeValue;
+  zone: AttributeValue;
+  shard: AttributeValue;
+  first: AttributeValue;
+  count: AttributeValue;
+}
+
+/** The item of a window (and its fixed attributes, reusing those of `reuse` that still hold). */
+function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, options: ItemOptions, reuse: FixedAttributes | undefined): { item: Item; fixed: FixedAttributes } {
+  const last = a.last;
+  let mask = 0;
+  for (let i = 0; i < STAT_COUNT; i++) if (a.counts[i]! > 0) mask |= 1 << i;
+  for (let j = 0; j < LAST_FIELDS.length; j++) if (last[LAST_FIELDS[j]!] !== undefined) mask |= 1 << (STAT_COUNT + j);
+  const sameZone = reuse !== undefined && reuse.zone.S === last.zone_id;
+  const fixed: FixedAttributes = {
+    pk: reuse?.pk ?? s(a.sensorId),
+    sk: reuse?.sk ?? s(windowTimestamp(a.windowStartMs)),
+    ttl: reuse?.ttl ?? n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400),
+    zone: sameZone ? reuse.zone : s(last.zone_id),
+    shard: sameZone ? reuse.shard : s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)),
+    first: reuse !== undefined && reuse.first.S === a.firstTimestamp ? reuse.first : s(a.firstTimestamp),
+    count: n(count),
+  };
+  const item: Item = { ...itemTemplate(mask) };
+  item[PK] = fixed.pk;
+  item[SK] = fixed.sk;
+  item[COUNT] = fixed.count;
+  item[READINGS_TABLE.zoneIndexPartitionKey] = fixed.shard;
+  item.zone_id = fixed.zone;
+  item.first_reading_at = fixed.first;
+  item[READINGS_TABLE.lastReadingAttribute] = s(last.timestamp);
+  for (let i = 0; i < STAT_COUNT; i++) {
+    const had = a.counts[i]!;
+    if (had === 0) continue;
+    const at = STAT_ATTRIBUTES[i]!;
+    if (at.count) item[at.count] = n(had);
+    if (at.sum) item[at.sum] = milliNumber(a.sums[i]!);
+    if (at.mean) item[at.mean] = milliNumber(Math.round(a.sums[i]! / had));
+    if (at.min) item[at.min] = milliNumber(a.mins[i]!);
+    if (at.max) item[at.max] = milliNumber(a.maxs[i]!);
+  }
+  for (let j = 0; j < LAST_FIELDS.length; j++) {
+    const value = last[LAST_FIELDS[j]!];
+    if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = lastValue(LAST_FIELDS[j]!, value);
+  }
+  item.traffic_flow_score_sum = milliNumber(a.flowSum);
+  // The flow score is kept with one decimal, as each reading's.
+  item.traffic_flow_score_mean = milliNumber(Math.round(a.flowSum / count / 100) * 100);
+  item.traffic_flow_score_last = milliNumber(milli(last.traffic_flow_score));
+  item.congestion_level = LEVEL_ATTRIBUTE[last.congestion_level];
+  item.congestion_level_max = LEVEL_ATTRIBUTE[a.maxLevel];
+  item.received_at_last = n(a.receivedAtMax);
+  item[OFFSETS] = { B: packed };
+  item[READINGS_TABLE.ttlAttribute] = fixed.ttl;
+  return { item, fixed };
+}
+
+/**
+ * Offsets (ascending ms) as the item stores them: unsigned LEB128 varints of each offset's distance
+ * from the one before (the first from 0), about two bytes a reading at 1 Hz where a number set
+ * takes five or six. `after` and `packed` continue an encoding: the offsets after `after`, appended.
+ */
+export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0): Buffer {
+  const first = packed.length === 0 ? 0 : after;
+  // The exact size first (one buffer, no copy or view of it afterwards). A Buffer, a slice of Node's
+  // pool, rather than a Uint8Array that small, which V8 would keep in its heap: the SDK reads the
+  // bytes through `.buffer` to encode them (base64), and that moves such an array out of the heap.
+  let size = packed.length;
+  let previous = first;
+  for (const offset of offsets) {
+    size += varintBytes(offset - previous);
+    previous = offset;
+  }
+  const out = Buffer.allocUnsafe(size);
+  out.set(packed, 0);
+  let at = packed.length;
+  previous = first;
+  for (const offset of offsets) {
+    let delta = offset - previous;
+    previous = offset;
+    while (delta >= 0x80) {
+      out[at++] = (delta & 0x7f) | 0x80;
+      delta = Math.floor(delta / 0x80);
+    }
+    out[at++] = delta;
+  }
+  return out;
+}
+const varintBytes = (value: number): number => (value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : Math.ceil(Math.log2(value + 1) / 7));
+const EMPTY = new Uint8Array(0);
+
+/** The offsets a packed encoding holds (packOffsets' inverse). */
+export function unpackOffsets(packed: Uint8Array): number[] {
+  const offsets: number[] = [];
+  let value = 0;
+  let scale = 1;
+  let previous = 0;
+  for (const byte of packed) {
+    value += (byte & 0x7f) * scale;
+    if (byte & 0x80) scale *= 0x80;
+    else {
+      previous += value;
+      offsets.push(previous);
+      value = 0;
+      scale = 1;
+    }
+  }
+  return offsets;
+}
+
+/** The offsets a stored item holds: packed, or a number set (items written before the offsets were packed). */
+export function storedOffsets(item: Item): number[] {
+  const v = item[OFFSETS];
+  if (v?.B !== undefined) return unpackOffsets(v.B);
+  return (v?.NS ?? []).map(Number).sort((x, y) => x - y);
+}
+
+/** The DynamoDB item of a window's aggregate (its offsets packed, or given already packed). */
+export function windowItem(a: WindowAggregate, options: ItemOptions, packed: Uint8Array = packOffsets(a.offsets), count = readingCount(a)): Item {
+  return buildItem(a, count, packed, options, undefined).item;
+}
+
+/** The window's sort key: its start as ISO-8601 (windows of one container repeat: kept). */
+const windowTimestamp = (() => {
+  const cache = new Map<number, string>();
+  return (windowStartMs: number): string => {
+    let text = cache.get(windowStartMs);
+    if (text === undefined) {
+      if (cache.size > 10_000) cache.clear();
+      text = new Date(windowStartMs).toISOString();
+      cache.set(windowStartMs, text);
+    }
+    return text;
+  };
+})();
+
+/** A window's aggregate from its item (the inverse of windowItem). */
+export function windowFromItem(item: Item): WindowAggregate {
+  const count = Number(item[COUNT]?.N ?? 0);
+  const offsets = storedOffsets(item);
+  const windowStartMs = Date.parse(item[SK]!.S!);
+  const lastTimestamp = item[READINGS_TABLE.lastReadingAttribute]!.S!;
+  const level = item.congestion_level?.S;
+  const last: LastValues = {
+    timestamp: lastTimestamp,
+    zone_id: item.zone_id!.S!,
+    traffic_flow_score: Number(item.traffic_flow_score_last?.N ?? 0),
+    congestion_level: isLevel(level) ? level : 'NORMAL',
+  };
+  for (const f of LAST_FIELDS) {
+    const v = item[`${f}_last`];
+    if (v?.S !== undefined) last[f] = v.S;
+    else if (v?.N !== undefined) last[f] = Number(v.N);
+  }
+  const a: WindowAggregate = {
+    ...emptyWindow(item[PK]!.S!, windowStartMs),
+    offsets,
+    firstTimestamp: item.first_reading_at!.S!,
+    firstMs: Date.parse(item.first_reading_at!.S!),
+    lastMs: Date.parse(lastTimestamp),
+    last,
+    flowSum: toMilli(item.traffic_flow_score_sum) ?? 0,
+    maxLevel: isLevel(item.congestion_level_max?.S) ? (item.congestion_level_max.S as Level) : 'NORMAL',
+    receivedAtMax: Number(item.received_at_last?.N ?? 0),
+  };
+  for (let i = 0; i < STAT_ATTRIBUTES.length; i++) {
+    const at = STAT_ATTRIBUTES[i]!;
+    const had = at.count ? Number(item[at.count]?.N ?? 0) : count;
+    if (had === 0) continue;
+    a.counts[i] = had;
+    if (at.sum) a.sums[i] = toMilli(item[at.sum]) ?? 0;
+    if (at.min) a.mins[i] = toMilli(item[at.min]) ?? 0;
+    if (at.max) a.maxs[i] = toMilli(item[at.max]) ?? 0;
+  }
+  return a;
+}
+
+/**
+ * A window the container wrote: what it holds, its offsets as its item stores them (packed: a
+ * write appends to them) and the item's fixed attributes (reused by the next write).
+ */
+export interface KnownWindow {
+  aggregate: WindowAggregate;
+  packed?: Uint8Array;
+  fixed?: FixedAttributes;
+}
+
+/**
+ * `stored` and `fresh` merged, for the attributes of the write, into one aggregate reused from call
+ * to call (the item is built at once; the stored window itself changes only once written).
+ */
+const merged = (() => {
+  const m = emptyWindow('', 0);
+  return (stored: WindowAggregate, fresh: WindowAggregate): WindowAggregate => {
+    m.sensorId = stored.sensorId;
+    m.windowStartMs = stored.windowStartMs;
+    const newer = fresh.lastMs > stored.lastMs ? fresh : stored;
+    m.lastMs = newer.lastMs;
+    m.last = newer.last;
+    const older = fresh.firstMs < stored.firstMs ? fresh : stored;
+    m.firstMs = older.firstMs;
+    m.firstTimestamp = older.firstTimestamp;
+    for (let i = 0; i < m.counts.length; i++) {
+      const a = stored.counts[i]!;
+      const b = fresh.counts[i]!;
+      m.counts[i] = a + b;
+      m.sums[i] = stored.sums[i]! + fresh.sums[i]!;
+      m.mins[i] = a === 0 ? fresh.mins[i]! : b === 0 ? stored.mins[i]! : Math.min(stored.mins[i]!, fresh.mins[i]!);
+      m.maxs[i] = a === 0 ? fresh.maxs[i]! : b === 0 ? stored.maxs[i]! : Math.max(stored.maxs[i]!, fresh.maxs[i]!);
+    }
+    m.flowSum = stored.flowSum + fresh.flowSum;
+    m.maxLevel = LEVELS.indexOf(fresh.maxLevel) > LEVELS.indexOf(stored.maxLevel) ? fresh.maxLevel : stored.maxLevel;
+    m.receivedAtMax = Math.max(stored.receivedAtMax, fresh.receivedAtMax);
+    return m;
+  };
+})();
+
+/**
+ * The write of a window: the whole item of `stored` with `fresh` (readings it does not hold) added,
+ * put if the stored item still holds what `stored` does (its reading count), or, for a new window
+ * (`stored` undefined), if there is still none. Answers the offsets packed as written and the
+ * item's fixed attributes, to keep; `known` is what the container kept of `stored`'s last write.
+ */
+export function windowWrite(
+  tableName: string,
+  stored: WindowAggregate | undefined,
+  fresh: WindowAggregate,
+  options: ItemOptions,
+  known?: KnownWindow,
+): { write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes } {
+  let packed: Uint8Array;
+  let built: { item: Item; fixed: FixedAttributes };
+  const reuse = known !== undefined && known.aggregate === stored ? known : undefined;
+  if (stored === undefined) {
+    packed = packOffsets(fresh.offsets);
+    built = buildItem(fresh, readingCount(fresh), packed, options, undefined);
+  } else {
+    const storedPacked = reuse?.packed ?? packOffsets(stored.offsets);
+    // Readings after everything stored (the usual case) are appended; others mean encoding them all again.
+    packed =
+      fresh.offsets[0]! > newestOffset(stored)
+        ? packOffsets(fresh.offsets, storedPacked, newestOffset(stored))
+        : packOffsets([...stored.offsets, ...fresh.offsets].sort((x, y) => x - y));
+    built = buildItem(merged(stored, fresh), readingCount(stored) + readingCount(fresh), packed, options, reuse?.fixed);
+  }
+  const write: TransactWriteItem = {
+    Put: stored
+      ? {
+          TableName: tableName,
+          Item: built.item,
+          ConditionExpression: '#count = :known',
+          ExpressionAttributeNames: COUNT_NAMES,
+          // The count the last write wrote is the count this one is conditioned on.
+          ExpressionAttributeValues: { ':known': reuse?.fixed?.count ?? n(readingCount(stored)) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }
+      : {
+          TableName: tableName,
+          Item: built.item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: PK_NAMES,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+  };
+  return { write, packed, fixed: built.fixed };
+}
+const COUNT_NAMES = { '#count': COUNT };
+const PK_NAMES = { '#pk': PK };
+
+/** Windows by sensor (a sensor has one or two at a time): a container's memory of the windows it wrote. */
+export class Windows {
+  private readonly bySensor = new Map<string, KnownWindow[]>();
+  size = 0;
+  get(sensorId: string, windowStartMs: number): KnownWindow | undefined {
+    const list = this.bySensor.get(sensorId);
+    if (list === undefined) return undefined;
+    for (const w of list) if (w.aggregate.windowStartMs === windowStartMs) return w;
+    return undefined;
+  }
+  set(w: KnownWindow): void {
+    const { sensorId, windowStartMs } = w.aggregate;
+    const list = this.bySensor.get(sensorId);
+    if (list === undefined) {
+      this.bySensor.set(sensorId, [w]);
+      this.size++;
+      return;
+    }
+    const at = list.findIndex((x) => x.aggregate.windowStartMs === windowStartMs);
+    if (at >= 0) list[at] = w;
+    else {
+      list.push(w);
+      this.size++;
+    }
+  }
+  delete(sensorId: string, windowStartMs: number): void {
+    const list = this.bySensor.get(sensorId);
+    const at = list ? list.findIndex((w) => w.aggregate.windowStartMs === windowStartMs) : -1;
+    if (at < 0) return;
+    list!.splice(at, 1);
+    this.size--;
+    if (list!.length === 0) this.bySensor.delete(sensorId);
+  }
+  /** Forgets the windows that start before `startMs` (they are not written again). */
+  forgetBefore(startMs: number): void {
+    for (const [sensorId, list] of this.bySensor) {
+      const kept = list.filter((w) => w.aggregate.windowStartMs >= startMs);
+      this.size -= list.length - kept.length;
+      if (kept.length === 0) this.bySensor.delete(sensorId);
+      else if (kept.length < list.length) this.bySensor.set(sensorId, kept);
+    }
+  }
+  clear(): void {
+    this.bySensor.clear();
+    this.size = 0;
+  }
+}
+
+/**
+ * The readings of `delta` that `stored` does not hold, as an aggregate: the batch's own aggregate
+ * when its readings all come after what is stored (the usual case), else rebuilt from its readings.
+ */
+export function freshReadings(stored: WindowAggregate | undefined, delta: WindowDelta): WindowAggregate {
+  if (stored === undefined || readingCount(stored) === 0) return delta.aggregate;
+  const first = delta.aggregate.offsets[0];
+  if (first !== undefined && first > newestOffset(stored)) return delta.aggregate;
+  return windowOf(delta.sensorId, delta.windowStartMs, delta.readings, stored.offsets);
+}
+
+interface Pending {
+  delta: WindowDelta;
+  /** What the window holds, as far as this invocation knows (undefined: absent). */
+  stored: WindowAggregate | undefined;
+  /** What the container kept of its last write (undefined: none, or not `stored`'s). */
+  known: KnownWindow | undefined;
+}
+
+export interface WindowStoreDeps {
+  client: DynamoDBClient;
+  tableName: string;
+  options: ItemOptions;
+}
+
+/** What became of a batch's window deltas: how many items were written, and the deltas not written (their readings to retry). */
+export interface WindowsAdded {
+  written: number;
+  failed: WindowDelta[];
+}
+
+/**
+ * The readings table's windows, for one container: it remembers the windows it wrote (`Windows`,
+ * up to CACHE_LIMIT), so that the next batch's write of a window builds on what is stored
+ * without reading it.
+ */
+export class WindowStore {
+  private readonly known = new Windows();
+  constructor(private readonly deps: WindowStoreDeps) {}
+
+  /**
+   * Adds each delta's readings that its window does not hold to the window's item, exactly once
+   * whatever the delivery: a write whose condition fails merges again into the item it failed on,
+   * up to MAX_CONFLICTS times. A delta already held (a replay) is not written. Answers the deltas
+   * that could not be written in time or lost to too many concurrent writers.
+   */
+  async addAll(deltas: readonly WindowDelta[], io: IoContext, counter: CallCounter): Promise<WindowsAdded> {
+    const { client, tableName, options } = this.deps;
+    const known = this.known;
+    if (known.size > CACHE_LIMIT) {
+      // Keep only windows at least as new as this batch's oldest: older ones are not written again.
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const w of deltas) if (w.windowStartMs < oldest) oldest = w.windowStartMs;
+      known.forgetBefore(oldest);
+      if (known.size > CACHE_LIMIT) known.clear();
+    }
+    const failed: WindowDelta[] = [];
+    let written = 0;
+    // A window the container does not know is written as new: if it exists (written by another
+    // container, or before this one started), the condition fails and answers the item, which the
+    // next round adds to. No read first: in the steady state an unknown window is a new one.
+    const pending: Pending[] = deltas.map((delta) => {
+      const kept = known.get(delta.sensorId, delta.windowStartMs);
+      return { delta, stored: kept?.aggregate, known: kept };
+    });
+    for (let round = 0, todo = pending; todo.length > 0; round++) {
+      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes }[] = [];
+      for (const p of todo) {
+        const fresh = freshReadings(p.stored, p.delta);
+        if (readingCount(fresh) === 0) {
+          // Already held (a replay): nothing to write.
+          if (p.stored) known.set(p.known ?? { aggregate: p.stored });
+          continue;
+        }
+        if (round > MAX_CONFLICTS) {
+          io.log('ERROR', 'Readings: too many concurrent writers of a window', { sensor_id: p.delta.sensorId, window: p.delta.windowStartMs });
+          failed.push(p.delta);
+          continue;
+        }
+        const { write, packed, fixed } = windowWrite(tableName, p.stored, fresh, options, p.known);
+        writes.push({ p, fresh, write, packed, fixed });
+      }
+      const outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
+      todo = [];
+      for (let i = 0; i < writes.length; i++) {
+        const { p, fresh, packed, fixed } = writes[i]!;
+        const outcome = outcomes[i]!;
+        if (outcome.kind === 'written') {
+          if (p.known !== undefined && p.known.aggregate === p.stored) {
+            // The window as the container knew it, its write added (in place: the usual case).
+            addWindow(p.stored, fresh);
+            p.known.packed = packed;
+            p.known.fixed = fixed;
+          } else known.set({ aggregate: p.stored ? addWindow(p.stored, fresh) : fresh, packed, fixed });
+          written++;
+        } else if (outcome.kind === 'conflict') {
+          // Another attempt wrote this window since it was read: add to what it wrote.
+          known.delete(p.delta.sensorId, p.delta.windowStartMs);
+          p.stored = outcome.item ? windowFromItem(outcome.item) : undefined;
+          p.known = undefined;
+          todo.push(p);
+        } else {
+          // Not written, or written without an answer: what the window holds is unknown until read again.
+          known.delete(p.delta.sensorId, p.delta.windowStartMs);
+          failed.push(p.delta);
+        }
+      }
+    }
+    return { written, failed };
+  }
+}
