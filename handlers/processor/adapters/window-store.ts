@@ -30,8 +30,6 @@ import type { CallCounter, IoContext } from '../io';
 import { MAX_CONFLICTS } from '../limits';
 import { writeConditionally, type Item } from './conditional-writes';
 
-export type { Item };
-
 /** The settings an item depends on. */
 export type ItemOptions = Pick<ProcessorConfig, 'zoneIndexShards' | 'readingTtlDays' | 'rollupWindowSeconds'>;
 
