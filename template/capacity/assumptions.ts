@@ -9,7 +9,7 @@ export const ASSUMPTIONS = {
    * (4/3 of it) beside the receive time and the registry zone, ~80 bytes of JSON.
    */
   streamRecordBytes: 480,
-  /** A full 60 s window item at 1 Hz (757 bytes with its offsets packed; tests/unit/handlers/processor/sinks/readings.test.ts holds it under this). */
+  /** A full 60 s window item at 1 Hz (757 bytes with its offsets packed; tests/unit/handlers/processor/adapters/window-store.test.ts holds it under this). */
   itemBytes: 900,
   /** Each further reading in a window adds its offset to reading_offsets_ms, packed (a varint of the distance from the one before: 2 bytes at 1 Hz). */
   offsetBytesPerReading: 2,

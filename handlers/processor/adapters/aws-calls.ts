@@ -132,7 +132,8 @@ export async function retrying<T>(io: IoContext, operation: string, fn: (abortSi
   }
 }
 
-type Item = Record<string, AttributeValue>;
+/** A DynamoDB item, as the SDK's low-level client reads and writes it (every store's). */
+export type Item = Record<string, AttributeValue>;
 
 /**
  * Every item of a paginated DynamoDB Query or Scan: pages read one after another from each page's

@@ -23,20 +23,17 @@
  */
 import {
   TransactWriteItemsCommand,
-  type AttributeValue,
   type CancellationReason,
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { ConditionalWriteConflict } from '../errors';
 import { errorDetail } from '../log';
-import { call, chunk, isRetryable, mapPool, retrying, waitForRetry } from './aws-calls';
+import { call, chunk, isRetryable, mapPool, retrying, waitForRetry, type Item } from './aws-calls';
 import type { CallCounter, IoContext } from '../io';
 
 /** DynamoDB TransactWriteItems limit: 100 actions per call. */
 export const MAX_TRANSACT_WRITE_ITEMS = 100;
-
-export type Item = Record<string, AttributeValue>;
 
 /** What became of one write: the one shape every conditional write answers. */
 export type WriteOutcome =

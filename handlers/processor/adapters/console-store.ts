@@ -32,12 +32,11 @@ import {
 } from '../../../contract';
 import type { AlertState } from '../console/views';
 import { LEVELS, type Level } from '../core/types';
-import { allItems, batchGetAll, mapPool, retrying } from './aws-calls';
+import { allItems, batchGetAll, mapPool, retrying, type Item } from './aws-calls';
 import { conditionalWrite } from './conditional-writes';
 import type { CallCounter, IoContext } from '../io';
 import { itemReadUnits, pageReadUnits } from './item-size';
 
-type Item = Record<string, AttributeValue>;
 
 /**
  * At most this many parallel segments per Scan (256 status items of ~10 KB, 50,000 sensors, are 3

@@ -9,12 +9,11 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ListThingGroupsCommand, type IoTClient } from '@aws-sdk/client-iot';
 import { HEALTH_TABLE, READINGS_TABLE, SENSOR_HEALTH_EVENT, type HealthState } from '../../../contract';
 import { detailTypeOf, type HealthEvent, type HealthItem } from '../core/health';
-import { allItems, mapPool, retrying } from './aws-calls';
+import { allItems, mapPool, retrying, type Item } from './aws-calls';
 import { conditionalWrite, writeConditionally, type WriteOutcome } from './conditional-writes';
 import { publishEvents, type EventKind } from './events';
 import type { CallCounter, IoContext } from '../io';
 
-type Item = Record<string, AttributeValue>;
 const H = HEALTH_TABLE;
 const s = (v: string): AttributeValue => ({ S: v });
 const n = (v: number): AttributeValue => ({ N: String(v) });

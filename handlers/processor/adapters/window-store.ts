@@ -28,9 +28,8 @@ import { LEVELS, type Level } from '../core/types';
 import { addWindow, emptyWindow, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
 import type { CallCounter, IoContext } from '../io';
 import { MAX_CONFLICTS } from '../limits';
-import { writeConditionally, type Item } from './conditional-writes';
-
-export type { Item };
+import type { Item } from './aws-calls';
+import { writeConditionally } from './conditional-writes';
 
 /** The settings an item depends on. */
 export type ItemOptions = Pick<ProcessorConfig, 'zoneIndexShards' | 'readingTtlDays' | 'rollupWindowSeconds'>;
