@@ -2,15 +2,7 @@
  * The Kinesis event source mapping, emulated: one poller per shard, each shard's records split
  * into ParallelizationFactor lanes by partition key (so one sensor's readings stay in order), one
  * invocation in flight per lane, batches of up to BatchSize records gathered for up to
- * MaximumBatchingWindowInSeconds, and the failure handling the template configures.
- *
- * The batching window, as Lambda documents it for Kinesis: a batch goes when it is full (BatchSize
- * or 6 MB) or its window has elapsed, and "the next batching window begins as soon as the previous
- * function invocation completes" (for Kafka and MQ sources it begins with the first record
- * instead): a lane's window starts at the later of its previous invocation's end and its first
- * record queued (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html,
- * Batching behavior). A batch goes the moment its window ends (a timer, not a periodic check).
- * Failures:
+ * MaximumBatchingWindowInSeconds, and the failure handling the template configures:
  *
  * - ReportBatchItemFailures: the batch is retried from the lowest failed sequence number (the
  *   records before it are checkpointed); with BisectBatchOnFunctionError too, the batch is split
@@ -132,13 +124,7 @@ class Lane {
   queueBytes = 0;
   busy = false;
   firstQueuedAt = 0;
-  /** When its previous invocation (with its retries) ended: its next batching window starts no earlier. */
-  readyAt = 0;
   constructor(readonly index: number) {}
-  /** When its queued batch goes if it does not fill first. */
-  dueAt(windowMs: number): number {
-    return Math.max(this.firstQueuedAt, this.readyAt) + windowMs;
-  }
 }
 
 /** The emulated mapping of one shard. */
@@ -203,11 +189,7 @@ export class ShardPoller {
       if (records.length < MAX_GET_RECORDS) {
         const until = this.now() + (this.options.idlePollMs ?? 1000);
         while (!this.stopped && this.now() < until) {
-          // Until the next poll, waking when an idle lane's window ends (a lane that finishes an
-          // invocation dispatches by itself) and at least every quarter second.
-          let wake = Math.min(until, this.now() + 250);
-          for (const lane of this.lanes) if (!lane.busy && lane.queue.length > 0) wake = Math.min(wake, lane.dueAt(windowMs));
-          await sleep(Math.max(1, wake - this.now()));
+          await sleep(Math.min(250, Math.max(1, until - this.now())));
           this.dispatch(windowMs);
         }
       }
@@ -220,7 +202,7 @@ export class ShardPoller {
     for (const lane of this.lanes) {
       if (lane.busy || lane.queue.length === 0) continue;
       const full = lane.queue.length >= settings.batchSize || lane.queueBytes >= MAX_BATCH_BYTES;
-      if (!full && this.now() < lane.dueAt(windowMs)) continue;
+      if (!full && this.now() - lane.firstQueuedAt < windowMs) continue;
       let take = Math.min(settings.batchSize, lane.queue.length);
       let bytes = 0;
       for (let i = 0; i < take; i++) {
@@ -236,7 +218,6 @@ export class ShardPoller {
       lane.busy = true;
       const run = this.deliver(lane.index, batch, 0).finally(() => {
         lane.busy = false;
-        lane.readyAt = this.now();
         this.inFlight.delete(run);
         this.dispatch(windowMs);
       });

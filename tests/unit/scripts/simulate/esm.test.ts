@@ -141,44 +141,4 @@ describe('the event source mapping emulation', () => {
     const order = (key: string) => calls.flat().filter((s) => `sensor-${(Number(s) - 1000) % 6}` === key);
     for (let k = 0; k < 6; k++) expect(order(`sensor-${k}`)).toEqual([...order(`sensor-${k}`)].sort());
   });
-
-  it('starts a lane\'s next batching window when its previous invocation completes, as Lambda does for Kinesis', async () => {
-    // Window 1 s; the first batch's invocation takes 600 ms; the second batch's records arrive
-    // while it runs. Lambda: the next window begins when the invocation completes, so the second
-    // batch goes a whole window after it (a window counted from the records' arrival would send it
-    // 500 ms after). Delays under load only lengthen the gap.
-    const started = Date.now();
-    let reads = 0;
-    const later = [record(1, 'sensor-0'), record(2, 'sensor-0')];
-    const shard: ShardSource = {
-      shardId: 'shardId-000000000000',
-      async read() {
-        reads++;
-        if (reads === 1) return [record(0, 'sensor-0')];
-        if (later.length > 0 && Date.now() - started >= 1_100) return later.splice(0);
-        return [];
-      },
-    };
-    const invocations: { at: number; ended: number; records: number }[] = [];
-    const poller = new ShardPoller(shard, {
-      settings: settings({ maximumBatchingWindowSeconds: 1 }),
-      streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/s',
-      region: 'us-east-1',
-      idlePollMs: 50,
-      invoker: {
-        async invoke(_lane, event) {
-          const at = Date.now();
-          if (invocations.length === 0) await new Promise((r) => setTimeout(r, 600));
-          invocations.push({ at, ended: Date.now(), records: event.Records.length });
-          return { ok: true, response: null };
-        },
-      },
-      hooks: { onDone: () => undefined, onFailure: async () => undefined },
-    });
-    poller.start();
-    for (let i = 0; i < 1_000 && invocations.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    await poller.stop();
-    expect(invocations.map((i) => i.records)).toEqual([1, 2]);
-    expect(invocations[1]!.at - invocations[0]!.ended).toBeGreaterThanOrEqual(990);
-  });
 });
