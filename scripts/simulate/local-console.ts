@@ -123,13 +123,14 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
       for (let i = 0; i < data.length; i += 1000) await cloudwatch.send(new PutMetricDataCommand({ Namespace, MetricData: data.slice(i, i + 1000) })).catch(() => undefined);
     }
   };
-  const flusher = setInterval(() => void flush(), 1000);
-
   const issuer = await LocalIssuer.create('http://127.0.0.1/auth');
+  const plugin = consolePlugin({ distDir: CONSOLE_DIST, issuer, invoke, environment: options.environment });
+  // Started last: nothing above may throw once a timer holds the process open.
+  const flusher = setInterval(() => void flush(), 1000);
   return {
     issuer,
     invoke,
-    plugin: consolePlugin({ distDir: CONSOLE_DIST, issuer, invoke, environment: options.environment }),
+    plugin,
     onProcessorLog: (line) => {
       const found = emfMetricData(line);
       if (found.length) queued.push(...found);

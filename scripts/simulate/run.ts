@@ -16,6 +16,8 @@ import type { LocalConsole } from './local-console';
 import type { FleetSensor } from './fleet';
 import type { Ledger } from './ledger';
 import { owned } from './owned';
+import { CONSOLE_DIST } from '../build-console';
+import { requireConsoleBuild } from './console-server';
 import type { Connection } from './connection';
 import { sensorIdentity } from './pki';
 import type { LocalRegistry } from './registry';
@@ -168,6 +170,8 @@ export interface Summary {
  * as soon as it has started it, so a failure in a later phase stops what earlier ones started.
  */
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  // Before anything starts: a run without the console's build fails at once, naming the command.
+  requireConsoleBuild(CONSOLE_DIST);
   const teardown = new Teardown();
   const workDir = mkdtempSync(join(tmpdir(), 'tapstack-sim-'));
   owned.path(workDir);
