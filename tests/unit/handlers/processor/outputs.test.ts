@@ -72,4 +72,30 @@ describe('the output registry (outputs.ts)', () => {
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((i) => i.endsWith('handlers/processor/outputs.ts') || /@aws-sdk\/client-/.test(i))).toEqual([]);
   });
+
+  it('lists under dependencies every package the Lambda bundle imports itself (the entry of npm run build:lambda)', async () => {
+    const result = await build({
+      entryPoints: [join(ROOT, 'handlers/processor/index.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    // The packages the project's own files import (not those the packages import in turn).
+    const imported = new Set<string>();
+    for (const [file, input] of Object.entries(result.metafile.inputs)) {
+      if (file.includes('node_modules/')) continue;
+      for (const i of input.imports) {
+        const at = i.path.lastIndexOf('node_modules/');
+        if (at < 0 || i.external) continue;
+        const parts = i.path.slice(at + 'node_modules/'.length).split('/');
+        imported.add(parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!);
+      }
+    }
+    expect([...imported].length).toBeGreaterThan(5);
+    const missing = [...imported].filter((name) => !(name in pkg.dependencies)).sort();
+    expect(missing, 'packages the bundle imports that package.json lists only under devDependencies (or not at all)').toEqual([]);
+  });
 });
