@@ -15,6 +15,9 @@ import { TEST_CONFIG } from '../../../helpers/processor-config';
 const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
 const clientNames = Object.keys(CLIENTS) as ClientName[];
+/** `entry` bundled in memory, for its metafile: every file it took in and what each imports. */
+const bundled = (entry: string) =>
+  build({ entryPoints: [join(ROOT, entry)], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
 
 describe('the output registry (outputs.ts)', () => {
   it('ships the SDK package of every client as a runtime dependency, and that package makes the client', async () => {
@@ -60,32 +63,16 @@ describe('the output registry (outputs.ts)', () => {
   });
 
   it('keeps the batch handler (handler.ts) free of the registry and of every AWS SDK client: it takes sinks', async () => {
-    const result = await build({
-      entryPoints: [join(ROOT, 'handlers/processor/handler.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
-    const inputs = Object.keys(result.metafile.inputs);
+    const { metafile } = await bundled('handlers/processor/handler.ts');
+    const inputs = Object.keys(metafile.inputs);
     expect(inputs.filter((i) => i.endsWith('handlers/processor/outputs.ts') || /@aws-sdk\/client-/.test(i))).toEqual([]);
   });
 
   it('lists under dependencies every package the Lambda bundle imports itself (the entry of npm run build:lambda)', async () => {
-    const result = await build({
-      entryPoints: [join(ROOT, 'handlers/processor/index.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-    });
+    const { metafile } = await bundled('handlers/processor/index.ts');
     // The packages the project's own files import (not those the packages import in turn).
     const imported = new Set<string>();
-    for (const [file, input] of Object.entries(result.metafile.inputs)) {
+    for (const [file, input] of Object.entries(metafile.inputs)) {
       if (file.includes('node_modules/')) continue;
       for (const i of input.imports) {
         const at = i.path.lastIndexOf('node_modules/');
