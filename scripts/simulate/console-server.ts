@@ -95,17 +95,17 @@ function signInPage(issuer: LocalIssuer, params: URLSearchParams): string {
 
 const SIGN_IN_CSS = `body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1b1f24}main{max-width:32rem;margin:4rem auto;background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:1.5rem}form{display:flex;flex-direction:column;gap:.75rem}button{font:inherit;padding:.7rem 1rem;border-radius:6px;border:1px solid #2563eb;background:#2563eb;color:#fff;cursor:pointer}button:focus-visible{outline:3px solid #1b1f24;outline-offset:2px}`;
 
-/** Throws ConsoleBuildMissingError, naming the command that builds it, unless `distDir` holds the console's build. */
-export function requireConsoleBuild(distDir: string): void {
+/** The console build's index.html; throws ConsoleBuildMissingError, naming the command that builds it, unless `distDir` holds it. */
+export function requireConsoleBuild(distDir: string): string {
   const indexPath = join(distDir, 'index.html');
   if (!existsSync(indexPath)) throw new ConsoleBuildMissingError(`${indexPath} is missing: run npm run build:console (npm start does)`);
+  return indexPath;
 }
 
 /** The console's routes on the dashboard's server. */
 export function consolePlugin(options: ConsoleServerOptions): FastifyPluginAsync {
   const { distDir, issuer } = options;
-  requireConsoleBuild(distDir);
-  const indexPath = join(distDir, 'index.html');
+  const indexPath = requireConsoleBuild(distDir);
   const tileOrigin = options.map?.tileUrl ? new URL(options.map.tileUrl.replace(/[{}]/g, '')).origin : undefined;
   const requiredScopes = [CONSOLE_SCOPE.full];
 
