@@ -9,13 +9,27 @@ import { exampleReading } from '../../contract';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
 import { buildClients, processorSinks } from '../../handlers/processor/outputs';
-import { addWindow, copyWindow, readingCount, windowOf } from '../../handlers/processor/core/window';
-import { freshReadings, packOffsets, unpackOffsets, windowItem, windowWrite } from '../../handlers/processor/adapters/window-store';
+import { addReading, addWindow, copyWindow, emptyWindow, foldable, holds, readingCount, windowOf, type WindowAggregate } from '../../handlers/processor/core/window';
+import type { EnrichedReading } from '../../handlers/processor/core/types';
+import { appendReadings, appendWrite, freshReadings, packOffsets, unpackOffsets, windowItem, windowWrite } from '../../handlers/processor/adapters/window-store';
 import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const options = { config: TEST_CONFIG, nowMs: NOW };
+
+/** The general way to a window's aggregate, as a reference: sorted (stably), each reading time once (the first), none of `held`. */
+function sortedWindowOf(sensorId: string, windowStartMs: number, readings: readonly EnrichedReading[], held: readonly number[] = []): WindowAggregate {
+  const a = emptyWindow(sensorId, windowStartMs);
+  const seen = new Set<number>();
+  for (const r of [...readings].sort((x, y) => x.timestampMs - y.timestampMs)) {
+    const offset = r.timestampMs - windowStartMs;
+    if (seen.has(offset) || holds(held, offset)) continue;
+    seen.add(offset);
+    addReading(a, r);
+  }
+  return a;
+}
 
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ base64: Buffer.from(bytes).toString('base64') })),
@@ -68,14 +82,14 @@ describe('the core, over arbitrary input', () => {
       fc.property(fc.array(validReading, { minLength: 1, maxLength: 60 }), (readings) => {
         const batch = analyseBatch(toInputRecords(kinesisEvent(readings)), options);
         expect(batch.quarantined).toEqual([]);
-        const windows = batch.windows.map((w) => w.aggregate);
+        const windows = batch.windows.map((w) => windowOf(w.sensorId, w.windowStartMs, w.readings));
         const distinctWindows = new Set(readings.map((r) => `${r.sensor_id} ${Math.floor(Date.parse(r.timestamp) / 60_000)}`));
         expect(windows).toHaveLength(distinctWindows.size);
         const distinctReadings = new Set(readings.map((r) => `${r.sensor_id} ${Date.parse(r.timestamp)}`));
         expect(windows.reduce((n, w) => n + readingCount(w), 0)).toBe(distinctReadings.size);
-        // The aggregate folded as the readings came is the aggregate of the window's distinct readings.
+        // The aggregate folded as the readings came (when they can be) is the aggregate of the window's distinct readings.
         for (const w of batch.windows) {
-          expect(windowItem(w.aggregate, TEST_CONFIG)).toEqual(windowItem(windowOf(w.sensorId, w.windowStartMs, w.readings), TEST_CONFIG));
+          expect(windowItem(windowOf(w.sensorId, w.windowStartMs, w.readings), TEST_CONFIG)).toEqual(windowItem(sortedWindowOf(w.sensorId, w.windowStartMs, w.readings), TEST_CONFIG));
         }
       }),
       { numRuns: 200 },
@@ -88,8 +102,10 @@ describe('the core, over arbitrary input', () => {
         const oneSensor = readings.map((r) => ({ ...r, sensor_id: 's1', timestamp: new Date(Math.floor(NOW / 60_000) * 60_000 - 60_000 + (Date.parse(r.timestamp) % 60_000)).toISOString() }));
         const at = 1 + (cut % (oneSensor.length - 1));
         const [first, second] = [oneSensor.slice(0, at), oneSensor.slice(at)];
-        const whole = analyseBatch(toInputRecords(kinesisEvent(oneSensor)), options).windows[0]!;
-        const stored = analyseBatch(toInputRecords(kinesisEvent(first)), options).windows[0]!.aggregate;
+        const wholeDelta = analyseBatch(toInputRecords(kinesisEvent(oneSensor)), options).windows[0]!;
+        const whole = { aggregate: sortedWindowOf(wholeDelta.sensorId, wholeDelta.windowStartMs, wholeDelta.readings) };
+        const firstDelta = analyseBatch(toInputRecords(kinesisEvent(first)), options).windows[0]!;
+        const stored = windowOf(firstDelta.sensorId, firstDelta.windowStartMs, firstDelta.readings);
         const delta = analyseBatch(toInputRecords(kinesisEvent(second)), options).windows[0]!;
         const fresh = freshReadings(stored, delta);
         const merged = addWindow(copyWindow(stored), fresh);
@@ -102,6 +118,38 @@ describe('the core, over arbitrary input', () => {
         expect(write.Put!.ExpressionAttributeValues).toEqual({ ':known': { N: String(readingCount(stored)) } });
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('appending to a known window (the readings sink in the steady state)', () => {
+  it('writes what writing all the readings at once would, and leaves the known window holding all of them', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 59_999 }), { minLength: 2, maxLength: 40 }), fc.array(validReading, { minLength: 40, maxLength: 40 }), fc.nat(), (offsets, values, cut) => {
+        const start = Math.floor(NOW / 60_000) * 60_000 - 60_000;
+        const sorted = [...offsets].sort((a, b) => a - b);
+        const oneSensor = sorted.map((offset, i) => ({ ...values[i]!, sensor_id: 's1', timestamp: new Date(start + offset).toISOString() }));
+        const at = 1 + (cut % (oneSensor.length - 1));
+        const wholeDelta = analyseBatch(toInputRecords(kinesisEvent(oneSensor)), options).windows[0]!;
+        const whole = sortedWindowOf(wholeDelta.sensorId, wholeDelta.windowStartMs, wholeDelta.readings);
+        const firstDelta = analyseBatch(toInputRecords(kinesisEvent(oneSensor.slice(0, at))), options).windows[0]!;
+        const stored = windowOf(firstDelta.sensorId, firstDelta.windowStartMs, firstDelta.readings);
+        const first = windowWrite('t', undefined, stored, TEST_CONFIG);
+        const delta = analyseBatch(toInputRecords(kinesisEvent(oneSensor.slice(at))), options).windows[0]!;
+        expect(foldable(delta.readings, delta.windowStartMs, stored.offsets)).toBe(true);
+        const known = { aggregate: stored, packed: first.packed, fixed: first.fixed };
+        const { write, packed, fixed } = appendWrite('t', known, delta.readings, TEST_CONFIG);
+        expect(write.Put!.Item).toEqual(windowItem(whole, TEST_CONFIG));
+        expect(unpackOffsets(packed)).toEqual(whole.offsets);
+        expect(write.Put!.ExpressionAttributeValues).toEqual({ ':known': { N: String(at) } });
+        // The same write as the general path's.
+        expect(write).toEqual(windowWrite('t', copyWindow(stored), freshReadings(stored, delta), TEST_CONFIG).write);
+        appendReadings(known, delta.readings, packed, fixed);
+        // (Its newest reading is the same reading of another batch: compared through the item.)
+        expect({ ...known.aggregate, last: undefined }).toEqual({ ...whole, last: undefined });
+        expect(windowItem(known.aggregate, TEST_CONFIG)).toEqual(windowItem(whole, TEST_CONFIG));
+      }),
+      { numRuns: 200 },
     );
   });
 });

@@ -22,10 +22,11 @@
 import type { AttributeValue, DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { READINGS_TABLE, READING_FIELDS, ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
 import type { WindowDelta } from '../core/batch';
+import type { EnrichedReading } from '../core/types';
 import type { ProcessorConfig } from '../config';
 import { zoneShard } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
-import { addWindow, emptyWindow, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
+import { addReading, addWindow, assignWindow, emptyWindow, foldable, foldReading, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
 import type { CallCounter, IoContext } from '../io';
 import { MAX_CONFLICTS } from '../limits';
 import type { Item } from './aws-calls';
@@ -213,16 +214,17 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
 /**
  * Offsets (ascending ms) as the item stores them: unsigned LEB128 varints of each offset's distance
  * from the one before (the first from 0), about two bytes a reading at 1 Hz where a number set
- * takes five or six. `after` and `packed` continue an encoding: the offsets after `after`, appended.
+ * takes five or six. `after` and `packed` continue an encoding: the offsets after `after`, appended; `count`: the first `count` of `offsets` (all by default).
  */
-export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0): Buffer {
+export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMPTY, after = 0, count = offsets.length): Buffer {
   const first = packed.length === 0 ? 0 : after;
   // The exact size first (one buffer, no copy or view of it afterwards). A Buffer, a slice of Node's
   // pool, rather than a Uint8Array that small, which V8 would keep in its heap: the SDK reads the
   // bytes through `.buffer` to encode them (base64), and that moves such an array out of the heap.
   let size = packed.length;
   let previous = first;
-  for (const offset of offsets) {
+  for (let i = 0; i < count; i++) {
+    const offset = offsets[i]!;
     size += varintBytes(offset - previous);
     previous = offset;
   }
@@ -230,7 +232,8 @@ export function packOffsets(offsets: readonly number[], packed: Uint8Array = EMP
   out.set(packed, 0);
   let at = packed.length;
   previous = first;
-  for (const offset of offsets) {
+  for (let i = 0; i < count; i++) {
+    const offset = offsets[i]!;
     let delta = offset - previous;
     previous = offset;
     while (delta >= 0x80) {
@@ -398,26 +401,65 @@ export function windowWrite(
         : packOffsets([...stored.offsets, ...fresh.offsets].sort((x, y) => x - y));
     built = buildItem(merged(stored, fresh), readingCount(stored) + readingCount(fresh), packed, options, reuse?.fixed);
   }
-  const write: TransactWriteItem = {
-    Put: stored
+  return { write: putOf(tableName, built.item, stored && (reuse?.fixed?.count ?? n(readingCount(stored)))), packed, fixed: built.fixed };
+}
+
+/** The conditional Put of an item: on the reading count the writer knows the stored item has, or (none) on there being none. */
+const putOf = (tableName: string, item: Item, knownCount: AttributeValue | undefined): TransactWriteItem => ({
+  Put:
+    knownCount !== undefined
       ? {
           TableName: tableName,
-          Item: built.item,
+          Item: item,
           ConditionExpression: '#count = :known',
           ExpressionAttributeNames: COUNT_NAMES,
           // The count the last write wrote is the count this one is conditioned on.
-          ExpressionAttributeValues: { ':known': reuse?.fixed?.count ?? n(readingCount(stored)) },
+          ExpressionAttributeValues: { ':known': knownCount },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }
       : {
           TableName: tableName,
-          Item: built.item,
+          Item: item,
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: PK_NAMES,
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
-  };
-  return { write, packed, fixed: built.fixed };
+});
+
+/** The aggregate an appending write builds its item from, and its readings' offsets: reused from write to write (the item is built at once). */
+const APPENDED = emptyWindow('', 0);
+const APPENDED_OFFSETS: number[] = [];
+
+/**
+ * The write of a known window with `readings` appended (the steady state: readings `foldable` after
+ * everything the window holds): the readings are folded straight into a copy of what the window
+ * holds (no aggregate of their own), and their offsets appended to the packed offsets as stored.
+ * The same write as windowWrite(tableName, stored, windowOf(…readings), options, known) (a property
+ * test checks it); once it has succeeded, `appendReadings` makes the known window what was written.
+ */
+export function appendWrite(
+  tableName: string,
+  known: KnownWindow,
+  readings: readonly EnrichedReading[],
+  options: ItemOptions,
+): { write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes } {
+  const stored = known.aggregate;
+  const m = assignWindow(APPENDED, stored);
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i]!;
+    foldReading(m, r);
+    APPENDED_OFFSETS[i] = r.timestampMs - stored.windowStartMs;
+  }
+  const packed = packOffsets(APPENDED_OFFSETS, known.packed ?? packOffsets(stored.offsets), newestOffset(stored), readings.length);
+  const built = buildItem(m, readingCount(stored) + readings.length, packed, options, known.fixed);
+  return { write: putOf(tableName, built.item, known.fixed?.count ?? n(readingCount(stored))), packed, fixed: built.fixed };
+}
+
+/** What a successful appendWrite makes the known window: its readings added, its packed offsets and fixed attributes those written. */
+export function appendReadings(known: KnownWindow, readings: readonly EnrichedReading[], packed: Uint8Array, fixed: FixedAttributes): void {
+  for (const r of readings) addReading(known.aggregate, r);
+  known.packed = packed;
+  known.fixed = fixed;
 }
 const COUNT_NAMES = { '#count': COUNT };
 const PK_NAMES = { '#pk': PK };
@@ -470,15 +512,9 @@ export class Windows {
   }
 }
 
-/**
- * The readings of `delta` that `stored` does not hold, as an aggregate: the batch's own aggregate
- * when its readings all come after what is stored (the usual case), else rebuilt from its readings.
- */
+/** The readings of `delta` that `stored` does not hold (each once), as an aggregate. */
 export function freshReadings(stored: WindowAggregate | undefined, delta: WindowDelta): WindowAggregate {
-  if (stored === undefined || readingCount(stored) === 0) return delta.aggregate;
-  const first = delta.aggregate.offsets[0];
-  if (first !== undefined && first > newestOffset(stored)) return delta.aggregate;
-  return windowOf(delta.sensorId, delta.windowStartMs, delta.readings, stored.offsets);
+  return windowOf(delta.sensorId, delta.windowStartMs, delta.readings, stored?.offsets);
 }
 
 interface Pending {
@@ -536,8 +572,16 @@ export class WindowStore {
       return { delta, stored: kept?.aggregate, known: kept };
     });
     for (let round = 0, todo = pending; todo.length > 0; round++) {
-      const writes: { p: Pending; fresh: WindowAggregate; write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes }[] = [];
+      /** `fresh` undefined: an appending write (appendWrite), its readings folded into the known window once written. */
+      const writes: { p: Pending; fresh: WindowAggregate | undefined; write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes }[] = [];
       for (const p of todo) {
+        const { delta } = p;
+        if (p.known !== undefined && p.known.aggregate === p.stored && readingCount(p.stored) > 0 && foldable(delta.readings, delta.windowStartMs, p.stored.offsets)) {
+          // The steady state: readings after everything the known window holds.
+          const { write, packed, fixed } = appendWrite(tableName, p.known, delta.readings, options);
+          writes.push({ p, fresh: undefined, write, packed, fixed });
+          continue;
+        }
         const fresh = freshReadings(p.stored, p.delta);
         if (readingCount(fresh) === 0) {
           // Already held (a replay): nothing to write.
@@ -558,7 +602,8 @@ export class WindowStore {
         const { p, fresh, packed, fixed } = writes[i]!;
         const outcome = outcomes[i]!;
         if (outcome.kind === 'written') {
-          if (p.known !== undefined && p.known.aggregate === p.stored) {
+          if (fresh === undefined) appendReadings(p.known!, p.delta.readings, packed, fixed);
+          else if (p.known !== undefined && p.known.aggregate === p.stored) {
             // The window as the container knew it, its write added (in place: the usual case).
             addWindow(p.stored, fresh);
             p.known.packed = packed;

@@ -1,16 +1,16 @@
 /**
  * One batch through the pure core, in one pass over its records: each record and the sensor's
- * payload in it are decoded once (the payload's bytes kept for the raw-data lake), validated, enriched, and folded at once into its sensor's
- * readings (for the alert state machine) and into the aggregate of its sensor's window (for the
- * readings sink). Every record ends in exactly one list: valid (and so in exactly one window) or
- * quarantined.
+ * payload in it are decoded once (the payload's bytes kept for the raw-data lake), validated, enriched, and filed at once under its sensor
+ * (for the alert state machine) and its sensor's window of reading time (for the readings sink,
+ * which folds a window's readings straight into the item it writes: core/window.ts). Every record
+ * ends in exactly one list: valid (and so in exactly one window) or quarantined.
  */
 import type { ProcessorConfig } from '../config';
 import type { ZoneStats } from './metrics';
 import type { EnrichedReading, InputRecord, QuarantinedRecord } from './types';
 import { Payloads } from './payloads';
 import { decodeRecord, MAX_RECORD_BYTES, validateRecord, type ValidationConfig } from './validate';
-import { addReading, emptyWindow, newestOffset, windowOf, windowStart, type WindowAggregate } from './window';
+import { windowStart } from './window';
 
 /** What the core needs of the configuration, and the time the batch is analysed at. */
 export interface CoreOptions {
@@ -31,13 +31,16 @@ export interface SensorReadings {
   vehicleSum: number;
 }
 
-/** One sensor's readings of a batch that fall in one window, and their aggregate. */
+/**
+ * One sensor's readings of a batch that fall in one window (a reading sent twice is here twice;
+ * folding them counts it once, core/window.ts windowOf). Their aggregate is not built here: the readings sink folds
+ * them into the window's item as it writes it (adapters/window-store.ts), one object fewer per
+ * window for the batch to keep alive.
+ */
 export interface WindowDelta {
   sensorId: string;
   windowStartMs: number;
   readings: EnrichedReading[];
-  /** The aggregate of these readings, each once. */
-  aggregate: WindowAggregate;
 }
 
 export interface AnalysedBatch {
@@ -61,12 +64,9 @@ interface SensorState extends SensorReadings {
   window: WindowState | undefined;
   otherWindows: WindowState[] | undefined;
 }
-interface WindowState extends WindowDelta {
-  /** Every reading after the one before it: the aggregate was folded as they came. */
-  ordered: boolean;
-}
+type WindowState = WindowDelta;
 
-/** Validates and enriches every record, and folds each valid reading into its sensor and its window. */
+/** Validates and enriches every record, and files each valid reading under its sensor and its window. */
 export function analyseBatch(records: InputRecord[], options: CoreOptions): AnalysedBatch {
   const windowSeconds = options.config.rollupWindowSeconds;
   const bySensor = new Map<string, SensorState>();
@@ -121,7 +121,7 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
     let window = sensor.window;
     if (window === undefined) {
       // The sensor's first window shares its readings list while it is the only one.
-      window = { sensorId: reading.sensor_id, windowStartMs: start, readings: sensor.readings, aggregate: emptyWindow(reading.sensor_id, start), ordered: true };
+      window = { sensorId: reading.sensor_id, windowStartMs: start, readings: sensor.readings };
       windows.push(window);
       sensor.window = window;
     } else if (window.windowStartMs !== start) {
@@ -133,7 +133,7 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
       }
       window = sensor.otherWindows.find((w) => w.windowStartMs === start);
       if (window === undefined) {
-        window = { sensorId: reading.sensor_id, windowStartMs: start, readings: [], aggregate: emptyWindow(reading.sensor_id, start), ordered: true };
+        window = { sensorId: reading.sensor_id, windowStartMs: start, readings: [] };
         windows.push(window);
         sensor.otherWindows.push(window);
       }
@@ -143,14 +143,9 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
       window.readings.push(reading);
     }
     // (With one window, its readings list is the sensor's, which has the reading already.)
-    if (!window.ordered) continue;
-    if (reading.timestampMs - start > newestOffset(window.aggregate)) addReading(window.aggregate, reading);
-    // Out of order or twice in the batch (rare: Kinesis keeps a partition key's order): aggregated below.
-    else window.ordered = false;
   }
 
   for (const s of sensors) if (!s.ordered) s.readings.sort((a, b) => a.timestampMs - b.timestampMs);
-  for (const w of windows) if (!w.ordered) w.aggregate = windowOf(w.sensorId, w.windowStartMs, w.readings);
   // Zone statistics from the sensors (one step per sensor rather than per reading).
   const zones = new Map<string, ZoneStats>();
   for (const s of sensors) {

@@ -7,10 +7,12 @@
  * ends in the aggregate of one clean delivery. Measurements are kept in thousandths (integers), so
  * sums are exact whatever the order the readings are added in. Pure.
  *
- * A batch's readings of a window are folded into an aggregate of their own as they are validated
- * (one pass per reading, core/batch.ts); the readings sink adds that aggregate to the one the
- * container knows the window holds once the write has succeeded (`addWindow`). Neither step copies
- * what the window already holds, so a window's cost grows with its new readings, not with all of them.
+ * The batch analysis files a batch's readings by sensor and window (core/batch.ts), without an
+ * aggregate of their own; the readings sink folds them into a copy of what the container knows the
+ * window holds to build the item it writes, and into the known window itself once the write has
+ * succeeded (adapters/window-store.ts appendWrite). Neither step copies what the window already
+ * holds, so a window's cost grows with its new readings, not with all of them; readings that cannot
+ * be folded as they come (`foldable`) take the general path (`windowOf`, `addWindow`).
  */
 import { ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
 import { levelRank, type EnrichedReading, type Level } from './types';
@@ -116,6 +118,11 @@ export function addReading(a: WindowAggregate, r: EnrichedReading): void {
   const offset = r.timestampMs - a.windowStartMs;
   if (offset > newestOffset(a)) a.offsets.push(offset);
   else a.offsets.splice(lowerBound(a.offsets, offset), 0, offset);
+  foldReading(a, r);
+}
+
+/** Folds one reading's values into an aggregate, all but its offset (addReading adds that too). */
+export function foldReading(a: WindowAggregate, r: EnrichedReading): void {
   if (r.timestampMs < a.firstMs) {
     a.firstMs = r.timestampMs;
     a.firstTimestamp = r.timestamp;
@@ -152,12 +159,31 @@ function lowerBound(sorted: readonly number[], value: number): number {
 }
 
 /**
+ * Whether `readings` can be folded into a window holding `held` (ascending offsets) as they come:
+ * each strictly after the one before and after everything held (the usual case: Kinesis keeps a
+ * sensor's order, and a batch brings readings newer than those before it).
+ */
+export function foldable(readings: readonly EnrichedReading[], windowStartMs: number, held: readonly number[] = []): boolean {
+  let previous = held.length > 0 ? windowStartMs + held[held.length - 1]! : Number.NEGATIVE_INFINITY;
+  for (const r of readings) {
+    if (r.timestampMs <= previous) return false;
+    previous = r.timestampMs;
+  }
+  return true;
+}
+
+/**
  * The aggregate of the readings (of one sensor and window) that `held` (ascending offsets) does not
- * hold, each reading once (the first of two with the same time): the general path, for readings out
- * of order, twice in a batch, or already partly held (a replay, an overlapping delivery).
+ * hold, each reading once (the first of two with the same time). Readings that are `foldable` are
+ * folded as they come; others (out of order, twice in a batch, or already partly held: a replay, an
+ * overlapping delivery) are sorted and deduplicated first.
  */
 export function windowOf(sensorId: string, windowStartMs: number, readings: readonly EnrichedReading[], held: readonly number[] = []): WindowAggregate {
   const a = emptyWindow(sensorId, windowStartMs);
+  if (foldable(readings, windowStartMs, held)) {
+    for (const r of readings) addReading(a, r);
+    return a;
+  }
   const seen = new Set<number>();
   for (const r of [...readings].sort((x, y) => x.timestampMs - y.timestampMs)) {
     const offset = r.timestampMs - windowStartMs;
@@ -166,6 +192,30 @@ export function windowOf(sensorId: string, windowStartMs: number, readings: read
     addReading(a, r);
   }
   return a;
+}
+
+/**
+ * `into` made equal to `from` (its statistics copied into its own arrays), except its offsets,
+ * left as they are: for a scratch aggregate reused from write to write, which folds readings
+ * (`foldReading`) into what `from` holds.
+ */
+export function assignWindow(into: WindowAggregate, from: WindowAggregate): WindowAggregate {
+  into.sensorId = from.sensorId;
+  into.windowStartMs = from.windowStartMs;
+  into.firstMs = from.firstMs;
+  into.firstTimestamp = from.firstTimestamp;
+  into.lastMs = from.lastMs;
+  into.last = from.last;
+  for (let i = 0; i < STAT_COUNT; i++) {
+    into.sums[i] = from.sums[i]!;
+    into.mins[i] = from.mins[i]!;
+    into.maxs[i] = from.maxs[i]!;
+    into.counts[i] = from.counts[i]!;
+  }
+  into.flowSum = from.flowSum;
+  into.maxLevel = from.maxLevel;
+  into.receivedAtMax = from.receivedAtMax;
+  return into;
 }
 
 /** Adds `more` (readings `into` does not hold) to `into`, in place: what a successful write makes the window. */

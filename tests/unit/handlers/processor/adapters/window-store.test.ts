@@ -143,7 +143,7 @@ describe('WindowStore.addAll', () => {
   const tables = { [TABLE]: { hash: 'sensor_id', range: 'timestamp' } };
   const delta = (offsetsS: number[]) => {
     const readings = windowOf(offsetsS);
-    return { sensorId: 's1', windowStartMs: T, readings, aggregate: aggregateOf('s1', T, readings) };
+    return { sensorId: 's1', windowStartMs: T, readings };
   };
   const stored = (aws: FakeAws) => [...aws.table(TABLE).items.values()];
   const newStore = (aws: FakeAws) => new WindowStore({ client: aws.client() as never, tableName: TABLE, options });
@@ -161,6 +161,29 @@ describe('WindowStore.addAll', () => {
     const whole = windowItem(aggregateOf('s1', T, windowOf([0, 1, 2, 3, 4])), options);
     expect({ ...items[0], reading_offsets_ms: undefined }).toEqual({ ...whole, reading_offsets_ms: undefined });
     expect(unpackOffsets(items[0]!.reading_offsets_ms!.B!)).toEqual([0, 1000, 2000, 3000, 4000]);
+  });
+
+  it('appends later batches to the window it wrote (one call each, no read), and merges readings that are not after it', async () => {
+    const aws = new FakeAws({ tables });
+    const { io } = fakeIo();
+    const store = newStore(aws);
+    const counter = new CallCounter();
+    expect(await store.addAll([delta([0, 2])], io, counter)).toEqual({ written: 1, failed: [] });
+    // After everything written: appended (the steady state).
+    expect(await store.addAll([delta([3, 4])], io, counter)).toEqual({ written: 1, failed: [] });
+    // Not after it (a late reading, one already held): the general path.
+    expect(await store.addAll([delta([1, 4, 5])], io, counter)).toEqual({ written: 1, failed: [] });
+    // Appended again, on what the general path left known.
+    expect(await store.addAll([delta([6])], io, counter)).toEqual({ written: 1, failed: [] });
+    expect(counter.counts).toEqual({ TransactWriteItems: 4 });
+    const items = stored(aws);
+    expect(items).toHaveLength(1);
+    const whole = windowItem(aggregateOf('s1', T, windowOf([0, 1, 2, 3, 4, 5, 6])), options);
+    expect({ ...items[0], reading_offsets_ms: undefined }).toEqual({ ...whole, reading_offsets_ms: undefined });
+    expect(unpackOffsets(items[0]!.reading_offsets_ms!.B!)).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000]);
+    // What the container knows is what is stored: a new container's write merges into the same item.
+    expect(await newStore(aws).addAll([delta([7])], io, counter)).toEqual({ written: 1, failed: [] });
+    expect(stored(aws)[0]!.reading_count).toEqual({ N: '8' });
   });
 
   it('writes nothing for a replay of what it wrote, and answers the window it could not write for retry', async () => {
