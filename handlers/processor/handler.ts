@@ -40,16 +40,26 @@ export interface BatchOutcome extends BatchCounts {
 
 /** The records of a Lambda Kinesis event as the core sees them. */
 export function toInputRecords(event: KinesisStreamEvent): InputRecord[] {
-  return event.Records.map((r) => ({
-    sequenceNumber: r.kinesis.sequenceNumber,
-    partitionKey: r.kinesis.partitionKey,
-    data: r.kinesis.data,
-    approximateArrivalMs: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
-    shardId: r.eventID.slice(0, r.eventID.indexOf(':') >>> 0),
-    // Set by validation; declared here so that setting it does not reshape every record.
-    receivedAtMs: undefined,
-  }));
+  // A batch is one shard's records: one shard id string for all of them (kept until every sink is
+  // done) rather than one cut from each record's eventID.
+  let shardId = '';
+  return event.Records.map((r) => {
+    const colon = r.eventID.indexOf(':') >>> 0;
+    if (colon !== shardId.length || !r.eventID.startsWith(shardId)) shardId = r.eventID.slice(0, colon);
+    return toInputRecord(r, shardId);
+  });
 }
+
+/** One record of a Lambda Kinesis event as the core sees it. */
+const toInputRecord = (r: KinesisStreamEvent['Records'][number], shardId: string): InputRecord => ({
+  sequenceNumber: r.kinesis.sequenceNumber,
+  partitionKey: r.kinesis.partitionKey,
+  data: r.kinesis.data,
+  approximateArrivalMs: Math.round(r.kinesis.approximateArrivalTimestamp * 1000),
+  shardId,
+  // Set by validation; declared here so that setting it does not reshape every record.
+  receivedAtMs: undefined,
+});
 
 /**
  * One batch: analyse, run every sink at once, report the union of their failures for retry, write

@@ -45,8 +45,14 @@ export class Payloads {
     return this.starts[index]! >= 0;
   }
 
-  /** Forgets record `index`'s payload (its record is quarantined: the lake does not take it). */
+  /**
+   * Forgets record `index`'s payload (its record is quarantined: the lake does not take it; or it is
+   * decoded again). The room of the payload decoded last is taken back, so that decoding a record's
+   * payload again never needs more room than the constructor made.
+   */
   drop(index: number): void {
+    const start = this.starts[index]!;
+    if (start >= 0 && this.ends[index] === this.used) this.used = start;
     this.starts[index] = -1;
   }
 

@@ -1,10 +1,10 @@
 /** Kinesis record → validated, enriched reading, or the reason it is quarantined. Pure. */
-import { describeFailure, isCanonicalTimestamp, isValidReading, isValidReadingFast, LIMITS, SERVER_SET_KEYS, type RawReading, type RuleRecord } from '../../../contract';
+import { describeFailure, isCanonicalTimestamp, isValidReading, isValidReadingFast, LIMITS, RULE_RECORD, SERVER_SET_KEYS, type RawReading, type RuleRecord } from '../../../contract';
 import { REPLAYED_AFTER_MS } from './alerts';
 import { congestionLevel, trafficFlowScore } from './enrich';
 import type { ProcessorConfig } from '../config';
 import { Payloads } from './payloads';
-import type { EnrichedReading, InputRecord } from './types';
+import type { EnrichedReading, InputRecord, Level, Thresholds } from './types';
 
 /** A reading, or (a string) the reason it is quarantined. */
 export type Validated = EnrichedReading | string;
@@ -82,6 +82,8 @@ export function decodeRecord(record: InputRecord, payloads: Payloads = new Paylo
   let envelope: RuleRecord;
   try {
     const length = RECORD_SCRATCH.write(data, 0, 'base64');
+    const scanned = scanRuleRecord(RECORD_SCRATCH, length, payloads, index);
+    if (scanned !== undefined) return scanned;
     envelope = JSON.parse(RECORD_SCRATCH.toString('utf8', 0, length)) as RuleRecord;
   } catch (error) {
     // Node decodes base64 leniently; tell the two failures apart only once parsing has failed.
@@ -91,12 +93,112 @@ export function decodeRecord(record: InputRecord, payloads: Payloads = new Paylo
   if (typeof envelope !== 'object' || envelope === null || typeof envelope.payload !== 'string') {
     return 'not a record of the topic rule: no payload';
   }
-  const length = payloads.decode(index, envelope.payload);
-  if (length > LIMITS.maxReadingBytes) {
-    payloads.drop(index);
-    return `oversize: ${length} bytes, limit ${LIMITS.maxReadingBytes}`;
-  }
+  const problem = payloadProblem(payloads, index, payloads.decode(index, envelope.payload));
+  if (problem !== undefined) return problem;
   return { payloads, index, received_at: envelope.received_at, registry_zones: envelope.registry_zones };
+}
+
+/** Why a decoded payload (`length` bytes, record `index`'s in `payloads`) is refused, if it is: dropped then. */
+function payloadProblem(payloads: Payloads, index: number, length: number): string | undefined {
+  if (length <= LIMITS.maxReadingBytes) return undefined;
+  payloads.drop(index);
+  return `oversize: ${length} bytes, limit ${LIMITS.maxReadingBytes}`;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const EQUALS = 0x3d;
+/** The rule record's keys, as bytes. */
+const PAYLOAD_KEY = Buffer.from(`"${RULE_RECORD.payload}":`);
+const RECEIVED_AT_KEY = Buffer.from(`"${RULE_RECORD.receivedAt}":`);
+const ZONES_KEY = Buffer.from(`"${RULE_RECORD.registryZones}":`);
+/** Digits of a received_at the scan reads (15: always a safe integer); longer ones are left to JSON.parse. */
+const MAX_SCANNED_DIGITS = 15;
+
+/** Whether `bytes[at, end)` starts with `key` (compared here: a call to Buffer.compare costs more than these few bytes). */
+function startsWith(bytes: Buffer, at: number, end: number, key: Buffer): boolean {
+  if (end - at < key.length) return false;
+  for (let i = 0; i < key.length; i++) if (bytes[at + i] !== key[i]) return false;
+  return true;
+}
+
+/**
+ * The rule record in `bytes[0, length)`, read without JSON.parse when it is in the form the topic
+ * rule writes: `{"payload":"<base64>","received_at":<digits>,"registry_zones":["<zone>",…]}`, keys
+ * in any order, each at most once, the last two optional, no whitespace, a zone of printable
+ * ASCII without `"` or `\`. Its payload is decoded into `payloads` (entry `index`) from the
+ * base64 in the record's bytes; the record itself is never made a string nor parsed, which is
+ * most of what reading it costs. Anything else, and a payload whose decoded length shows a
+ * character outside base64 (so possibly an escape, a control or non-ASCII character, whose JSON
+ * meaning differs from its bytes), answers undefined: JSON.parse reads it then, with the same
+ * outcome for every record the scan reads (a property test compares the two).
+ */
+export function scanRuleRecord(bytes: Buffer, length: number, payloads: Payloads, index: number): DecodedRecord | string | undefined {
+  if (length < 2 || bytes[0] !== 0x7b || bytes[length - 1] !== 0x7d) return undefined;
+  let at = 1;
+  let decoded = -1;
+  let receivedAt: number | undefined;
+  let zones: string[] | undefined;
+  for (;;) {
+    if (decoded < 0 && startsWith(bytes, at, length, PAYLOAD_KEY)) {
+      at += PAYLOAD_KEY.length;
+      if (bytes[at] !== QUOTE) return undefined;
+      const end = bytes.indexOf(QUOTE, at + 1);
+      if (end < 0 || end >= length) return undefined;
+      const base64 = bytes.toString('latin1', at + 1, end);
+      decoded = payloads.decode(index, base64);
+      if (decoded !== base64Length(base64)) {
+        payloads.drop(index);
+        return undefined;
+      }
+      at = end + 1;
+    } else if (receivedAt === undefined && startsWith(bytes, at, length, RECEIVED_AT_KEY)) {
+      at += RECEIVED_AT_KEY.length;
+      const first = at;
+      let value = 0;
+      while (at < length && bytes[at]! >= 0x30 && bytes[at]! <= 0x39) value = value * 10 + bytes[at++]! - 0x30;
+      const digits = at - first;
+      if (digits === 0 || digits > MAX_SCANNED_DIGITS || (digits > 1 && bytes[first] === 0x30)) return rescan(payloads, index, decoded);
+      receivedAt = value;
+    } else if (zones === undefined && startsWith(bytes, at, length, ZONES_KEY)) {
+      at += ZONES_KEY.length;
+      if (bytes[at++] !== 0x5b) return rescan(payloads, index, decoded);
+      zones = [];
+      if (bytes[at] === 0x5d) at++;
+      else {
+        for (;;) {
+          if (bytes[at] !== QUOTE) return rescan(payloads, index, decoded);
+          const first = ++at;
+          while (at < length && bytes[at]! >= 0x20 && bytes[at]! < 0x7f && bytes[at] !== QUOTE && bytes[at] !== 0x5c) at++;
+          if (bytes[at] !== QUOTE) return rescan(payloads, index, decoded);
+          zones.push(bytes.toString('latin1', first, at++));
+          if (bytes[at] === COMMA) at++;
+          else if (bytes[at++] === 0x5d) break;
+          else return rescan(payloads, index, decoded);
+        }
+      }
+    } else return rescan(payloads, index, decoded);
+    if (at === length - 1) break;
+    if (bytes[at++] !== COMMA) return rescan(payloads, index, decoded);
+  }
+  if (decoded < 0) return undefined;
+  return payloadProblem(payloads, index, decoded) ?? { payloads, index, received_at: receivedAt, registry_zones: zones };
+}
+
+/** Leaves a record the scan could not read to JSON.parse, its payload (if decoded already) dropped: answers undefined. */
+function rescan(payloads: Payloads, index: number, decoded: number): undefined {
+  if (decoded >= 0) payloads.drop(index);
+  return undefined;
+}
+
+/** The bytes a string of base64 decodes to when every character of it is base64 (4 characters to 3 bytes, less the padding). */
+function base64Length(base64: string): number {
+  const n = base64.length;
+  if (n % 4 !== 0) return -1;
+  if (n === 0) return 0;
+  const padding = base64.charCodeAt(n - 1) !== EQUALS ? 0 : base64.charCodeAt(n - 2) !== EQUALS ? 1 : 2;
+  return (n / 4) * 3 - padding;
 }
 
 /** The reading's fields, or why it is not a reading: JSON first, then the schema (hand-written checks, io-ts for the rest). */
@@ -153,6 +255,50 @@ function registryZoneProblem(zones: unknown, sensorId: string, zoneId: string): 
 }
 
 /**
+ * A valid reading as the processor keeps it until every sink is done: the fields of READING_FIELDS
+ * the sensor sends, then what the processor derives, each set once, in one order. One object of a
+ * fixed shape, its fields inside it, built from the parsed JSON (which is garbage at once, dying
+ * young: free to collect), rather than the parsed object kept with the derived values added to it
+ * (a second, out-of-object store, reallocated as it grows, for the batch to keep alive through
+ * every young-generation collection). Keys a sensor sends beyond READING_FIELDS are not read after
+ * validation: the raw-data lake keeps them, in the payload's bytes. A test checks that every field
+ * of READING_FIELDS the sensor sends is carried.
+ */
+export class ValidReading implements EnrichedReading {
+  sensor_id: string;
+  zone_id: string;
+  timestamp: string;
+  vehicle_count: number;
+  avg_speed: number;
+  congestion_index: number;
+  temperature: number | undefined;
+  weather_condition: string | undefined;
+  timestampMs: number;
+  received_at: number;
+  replayed: boolean;
+  recordIndex: number;
+  traffic_flow_score: number;
+  congestion_level: Level;
+
+  constructor(raw: RawReading, sensorId: string, timestamp: string, timestampMs: number, receivedAtMs: number, replayed: boolean, recordIndex: number, thresholds: Thresholds) {
+    this.sensor_id = sensorId;
+    this.zone_id = raw.zone_id;
+    this.timestamp = timestamp;
+    this.vehicle_count = raw.vehicle_count;
+    this.avg_speed = raw.avg_speed;
+    this.congestion_index = raw.congestion_index;
+    this.temperature = raw.temperature;
+    this.weather_condition = raw.weather_condition;
+    this.timestampMs = timestampMs;
+    this.received_at = receivedAtMs;
+    this.replayed = replayed;
+    this.recordIndex = recordIndex;
+    this.traffic_flow_score = trafficFlowScore(raw.avg_speed, raw.congestion_index);
+    this.congestion_level = congestionLevel(raw.congestion_index, thresholds);
+  }
+}
+
+/**
  * Validates a record and builds its enriched reading in one object (this is the hot path). Who sent
  * it and when it arrived come from what IoT Core established, never from the sensor's JSON: the
  * sensor is the record's partition key (the rule sets it from the topic level the policy pins to
@@ -176,18 +322,18 @@ export function validateRecord(
   if (typeof timestampMs === 'string') return timestampMs;
   const zoneProblem = registryZoneProblem(decoded.registry_zones, raw.sensor_id, raw.zone_id);
   if (zoneProblem !== undefined) return zoneProblem;
-  // The parsed object becomes the reading (no field-by-field copy that could drop a field).
-  const reading = raw as unknown as EnrichedReading;
-  // The same id (checked above) as the record's partition key, which the batch keeps anyway: one string kept instead of two.
-  reading.sensor_id = record.partitionKey;
-  if (!isCanonicalTimestamp(raw.timestamp)) reading.timestamp = new Date(timestampMs).toISOString();
-  reading.timestampMs = timestampMs;
   const receivedAt = decoded.received_at;
-  reading.received_at = Number.isSafeInteger(receivedAt) && receivedAt! > 0 ? receivedAt! : record.approximateArrivalMs;
-  reading.replayed = record.approximateArrivalMs - reading.received_at > REPLAYED_AFTER_MS;
-  record.receivedAtMs = reading.received_at;
-  reading.recordIndex = recordIndex;
-  reading.traffic_flow_score = trafficFlowScore(raw.avg_speed, raw.congestion_index);
-  reading.congestion_level = congestionLevel(raw.congestion_index, config.thresholds);
-  return reading;
+  const receivedAtMs = Number.isSafeInteger(receivedAt) && receivedAt! > 0 ? receivedAt! : record.approximateArrivalMs;
+  record.receivedAtMs = receivedAtMs;
+  return new ValidReading(
+    raw,
+    // The same id (checked above) as the record's partition key, which the batch keeps anyway: one string kept instead of two.
+    record.partitionKey,
+    isCanonicalTimestamp(raw.timestamp) ? raw.timestamp : new Date(timestampMs).toISOString(),
+    timestampMs,
+    receivedAtMs,
+    record.approximateArrivalMs - receivedAtMs > REPLAYED_AFTER_MS,
+    recordIndex,
+    config.thresholds,
+  );
 }

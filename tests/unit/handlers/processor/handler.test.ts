@@ -11,7 +11,7 @@ import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose'
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { processBatch } from '../../../../handlers/processor/handler';
+import { processBatch, toInputRecords } from '../../../../handlers/processor/handler';
 import { buildClients, processorSinks } from '../../../../handlers/processor/outputs';
 import { unpackOffsets } from '../../../../handlers/processor/adapters/window-store';
 import { kinesisEvent, reading } from '../../../helpers/kinesis';
@@ -65,6 +65,19 @@ beforeEach(() => {
 });
 
 const T = Date.now() - 10_000;
+
+describe('toInputRecords', () => {
+  it("takes each record's shard from its eventID, one string for a batch's records of one shard", () => {
+    const NOW = Date.parse('2026-11-22T12:00:00Z');
+    const event = kinesisEvent([reading(1, NOW), reading(2, NOW)], 'shardId-000000000007');
+    const other = kinesisEvent([reading(3, NOW)], 'shardId-000000000011');
+    const noColon = { ...other.Records[0]!, eventID: 'shardId-000000000012' };
+    const records = toInputRecords({ Records: [...event.Records, ...other.Records, noColon, event.Records[0]!] });
+    expect(records.map((r) => r.shardId)).toEqual(['shardId-000000000007', 'shardId-000000000007', 'shardId-000000000011', 'shardId-000000000012', 'shardId-000000000007']);
+    expect(records[1]!.shardId).toBe(records[0]!.shardId);
+    expect(records.map((r) => r.sequenceNumber)).toEqual([...event.Records, ...other.Records, noColon, event.Records[0]!].map((r) => r.kinesis.sequenceNumber));
+  });
+});
 
 describe('processBatch', () => {
   it('accounts for every record: stored, quarantined, or retried', async () => {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { toInputRecords } from '../../../../../handlers/processor/handler';
-import { LIMITS } from '../../../../../contract';
+import { LIMITS, READING_FIELDS, ruleRecord } from '../../../../../contract';
 import fc from 'fast-check';
-import { canonicalUtcToMs, validateRecord } from '../../../../../handlers/processor/core/validate';
+import { canonicalUtcToMs, MAX_RECORD_BYTES, scanRuleRecord, validateRecord, ValidReading } from '../../../../../handlers/processor/core/validate';
+import { Payloads } from '../../../../../handlers/processor/core/payloads';
+import { analyseBatch } from '../../../../../handlers/processor/core/batch';
 import { kinesisEvent, reading } from '../../../../helpers/kinesis';
 import { TEST_CONFIG } from '../../../../helpers/processor-config';
 
@@ -106,5 +108,104 @@ describe('validateRecord', () => {
       expect(canonicalUtcToMs(impossible)).toBeNaN();
     }
     expect(canonicalUtcToMs('2024-02-29T12:00:00.123Z')).toBe(Date.parse('2024-02-29T12:00:00.123Z'));
+  });
+});
+
+describe('scanRuleRecord (the rule record read without JSON.parse)', () => {
+  /** What JSON.parse makes of a record: the payload's bytes (lenient base64, as the processor decodes it), receive time and zones; undefined when it is not JSON. */
+  const viaJson = (text: string) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    const r = parsed as { payload?: unknown; received_at?: unknown; registry_zones?: unknown };
+    if (typeof r !== 'object' || r === null || typeof r.payload !== 'string') return undefined;
+    return { payload: Buffer.from(r.payload, 'base64'), received_at: r.received_at, registry_zones: r.registry_zones };
+  };
+  const viaScan = (text: string) => {
+    const bytes = Buffer.from(text);
+    const payloads = new Payloads([{ data: bytes.toString('base64') }], MAX_RECORD_BYTES);
+    const scanned = scanRuleRecord(bytes, bytes.length, payloads, 0);
+    if (scanned === undefined || typeof scanned === 'string') return scanned;
+    return { payload: copyOf(payloads), received_at: scanned.received_at, registry_zones: scanned.registry_zones };
+  };
+  const copyOf = (payloads: Payloads) => {
+    const out = Buffer.alloc(payloads.length(0));
+    payloads.copy(0, out, 0);
+    return out;
+  };
+
+  const zone = fc.oneof(fc.constantFrom('zone-1', 'downtown.north:3', ''), fc.string({ maxLength: 20 }), fc.string({ unit: 'grapheme', maxLength: 8 }));
+  const ruleRecords = fc
+    .record({
+      payload: fc.uint8Array({ maxLength: 400 }),
+      receivedAt: fc.option(fc.oneof(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.constant(1_795_348_740_121)), { nil: undefined }),
+      zones: fc.option(fc.array(zone, { maxLength: 3 }), { nil: undefined }),
+    })
+    .map(({ payload, receivedAt, zones }) => ruleRecord(Buffer.from(payload), receivedAt, zones));
+
+  it('reads every record the topic rule writes with ASCII zones, as JSON.parse does', () => {
+    fc.assert(
+      fc.property(ruleRecords, (text) => {
+        const scanned = viaScan(text);
+        const zones = (JSON.parse(text) as { registry_zones?: string[] }).registry_zones;
+        const asciiZones = zones === undefined || zones.every((z) => /^[\x20-\x7e]*$/.test(z) && !z.includes('"') && !z.includes('\\'));
+        const digits = String((JSON.parse(text) as { received_at?: number }).received_at ?? '').length;
+        if (asciiZones && digits <= 15) expect(scanned).not.toBeUndefined();
+        if (scanned !== undefined) expect(scanned).toEqual(viaJson(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('answers as JSON.parse does, or leaves the record to it, whatever the bytes', () => {
+    const mangled = fc.tuple(ruleRecords, fc.nat(), fc.constantFrom(' ', '\\', '"', ',', '}', '{', '.5', 'e3', '-', '0', '\u0001', 'é', '\\/', '"payload":"QQ=="', '"x":1'), fc.boolean()).map(([text, at, insert, replace]) => {
+      const i = at % (text.length + 1);
+      return text.slice(0, i) + insert + text.slice(replace ? i + 1 : i);
+    });
+    const reordered = fc.tuple(fc.uint8Array({ maxLength: 60 }), fc.integer({ min: 0, max: 2 ** 60 }), fc.array(zone, { maxLength: 2 }), fc.constantFrom(0, 1, 2, 3, 4, 5)).map(([payload, receivedAt, zones, order]) => {
+      const parts = [`"payload":${JSON.stringify(Buffer.from(payload).toString('base64'))}`, `"received_at":${receivedAt}`, `"registry_zones":${JSON.stringify(zones)}`];
+      const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]][order]!;
+      return `{${orders.map((k) => parts[k]).join(',')}}`;
+    });
+    fc.assert(
+      fc.property(fc.oneof(mangled, reordered, fc.json(), fc.string()), (text) => {
+        const scanned = viaScan(text);
+        if (scanned !== undefined) expect(scanned).toEqual(viaJson(text));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('gives back the room of a payload it decoded before leaving the record to JSON.parse: a batch of such records fits its payload store', () => {
+    const NOW_MS = Date.parse('2026-11-22T12:00:00Z');
+    // An extra key after the payload: the scan decodes the payload, then leaves the record to JSON.parse, which decodes it again.
+    const records = toInputRecords(
+      kinesisEvent(
+        Array.from({ length: 50 }, (_, i) => {
+          const sent = JSON.stringify(reading(1 + i, NOW_MS - 1000));
+          const { received_at: _r, registry_zone: _z, thing_name: _t, ...fields } = reading(1 + i, NOW_MS - 1000);
+          const text = `{"payload":${JSON.stringify(Buffer.from(JSON.stringify(fields)).toString('base64'))},"received_at":${NOW_MS - 900},"registry_zones":[${JSON.stringify(fields.zone_id)}],"extra":1}`;
+          return { base64: Buffer.from(text).toString('base64'), partitionKey: (JSON.parse(sent) as { sensor_id: string }).sensor_id };
+        }),
+      ),
+    );
+    const batch = analyseBatch(records, { config, nowMs: NOW_MS });
+    expect(batch.quarantined.map((q) => q.reason)).toEqual([]);
+    expect(batch.sensors.flatMap((s) => s.readings)).toHaveLength(50);
+  });
+});
+
+describe('ValidReading', () => {
+  it('carries every field of READING_FIELDS the sensor sends, as sent, and nothing the sensor sent beyond them', () => {
+    const NOW_MS = Date.parse('2026-11-22T12:00:00Z');
+    const sent = reading(1, NOW_MS - 1000, { temperature: -3.25, weather_condition: 'léger brouillard ☁', avg_speed: 37.5, extra_key: 'x' } as never);
+    const result = check(sent);
+    expect(result).toBeInstanceOf(ValidReading);
+    const sensorFields = Object.entries(READING_FIELDS).filter(([, f]) => !('setBy' in f && f.setBy === 'rule')).map(([name]) => name);
+    for (const name of sensorFields) expect((result as unknown as Record<string, unknown>)[name]).toEqual((sent as unknown as Record<string, unknown>)[name]);
+    expect(result).not.toHaveProperty('extra_key');
   });
 });
