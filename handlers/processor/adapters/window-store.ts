@@ -26,11 +26,11 @@ import type { EnrichedReading } from '../core/types';
 import type { ProcessorConfig } from '../config';
 import { zoneShard } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
-import { addReading, addWindow, assignWindow, emptyWindow, foldable, foldReading, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
+import { addReading, addWindow, emptyWindow, foldable, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
 import type { CallCounter, IoContext } from '../io';
 import { MAX_CONFLICTS } from '../limits';
 import type { Item } from './aws-calls';
-import { writeConditionally } from './conditional-writes';
+import { writeConditionally, type WriteOutcome } from './conditional-writes';
 
 /** The settings an item depends on. */
 export type ItemOptions = Pick<ProcessorConfig, 'zoneIndexShards' | 'readingTtlDays' | 'rollupWindowSeconds'>;
@@ -426,16 +426,17 @@ const putOf = (tableName: string, item: Item, knownCount: AttributeValue | undef
         },
 });
 
-/** The aggregate an appending write builds its item from, and its readings' offsets: reused from write to write (the item is built at once). */
-const APPENDED = emptyWindow('', 0);
+/** The offsets of an appending write's readings, reused from write to write (its packed offsets are built at once). */
 const APPENDED_OFFSETS: number[] = [];
 
 /**
  * The write of a known window with `readings` appended (the steady state: readings `foldable` after
- * everything the window holds): the readings are folded straight into a copy of what the window
- * holds (no aggregate of their own), and their offsets appended to the packed offsets as stored.
- * The same write as windowWrite(tableName, stored, windowOf(…readings), options, known) (a property
- * test checks it); once it has succeeded, `appendReadings` makes the known window what was written.
+ * everything the window holds). The readings are folded straight into the known window, in place:
+ * once, with no aggregate of their own and no copy of the window's. The known window thus holds
+ * what the write writes before it is written: a write that does not succeed must forget the window
+ * (WindowStore.addAll does, so that its next write is conditioned as new and merges into what is
+ * stored). The same write as windowWrite(tableName, stored, windowOf(…readings), options, known)
+ * (a property test checks it); `known.packed` and `known.fixed` become the answer's once written.
  */
 export function appendWrite(
   tableName: string,
@@ -443,23 +444,19 @@ export function appendWrite(
   readings: readonly EnrichedReading[],
   options: ItemOptions,
 ): { write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes } {
-  const stored = known.aggregate;
-  const m = assignWindow(APPENDED, stored);
+  const a = known.aggregate;
+  // What the stored item holds, before the readings are added: the write's condition, and the offsets it appends to.
+  const knownCount = known.fixed?.count ?? n(readingCount(a));
+  const storedPacked = known.packed ?? packOffsets(a.offsets);
+  const after = newestOffset(a);
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i]!;
-    foldReading(m, r);
-    APPENDED_OFFSETS[i] = r.timestampMs - stored.windowStartMs;
+    addReading(a, r);
+    APPENDED_OFFSETS[i] = r.timestampMs - a.windowStartMs;
   }
-  const packed = packOffsets(APPENDED_OFFSETS, known.packed ?? packOffsets(stored.offsets), newestOffset(stored), readings.length);
-  const built = buildItem(m, readingCount(stored) + readings.length, packed, options, known.fixed);
-  return { write: putOf(tableName, built.item, known.fixed?.count ?? n(readingCount(stored))), packed, fixed: built.fixed };
-}
-
-/** What a successful appendWrite makes the known window: its readings added, its packed offsets and fixed attributes those written. */
-export function appendReadings(known: KnownWindow, readings: readonly EnrichedReading[], packed: Uint8Array, fixed: FixedAttributes): void {
-  for (const r of readings) addReading(known.aggregate, r);
-  known.packed = packed;
-  known.fixed = fixed;
+  const packed = packOffsets(APPENDED_OFFSETS, storedPacked, after, readings.length);
+  const built = buildItem(a, readingCount(a), packed, options, known.fixed);
+  return { write: putOf(tableName, built.item, knownCount), packed, fixed: built.fixed };
 }
 const COUNT_NAMES = { '#count': COUNT };
 const PK_NAMES = { '#pk': PK };
@@ -572,7 +569,7 @@ export class WindowStore {
       return { delta, stored: kept?.aggregate, known: kept };
     });
     for (let round = 0, todo = pending; todo.length > 0; round++) {
-      /** `fresh` undefined: an appending write (appendWrite), its readings folded into the known window once written. */
+      /** `fresh` undefined: an appending write (appendWrite), its readings already folded into the known window. */
       const writes: { p: Pending; fresh: WindowAggregate | undefined; write: TransactWriteItem; packed: Uint8Array; fixed: FixedAttributes }[] = [];
       for (const p of todo) {
         const { delta } = p;
@@ -596,14 +593,24 @@ export class WindowStore {
         const { write, packed, fixed } = windowWrite(tableName, p.stored, fresh, options, p.known);
         writes.push({ p, fresh, write, packed, fixed });
       }
-      const outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
+      let outcomes: WriteOutcome[];
+      try {
+        outcomes = await writeConditionally(client, writes.map((w) => w.write), io, counter);
+      } catch (error) {
+        // Appending writes changed their known windows already: forgotten, as for any write not known to have succeeded.
+        for (const w of writes) if (w.fresh === undefined) known.delete(w.p.delta.sensorId, w.p.delta.windowStartMs);
+        throw error;
+      }
       todo = [];
       for (let i = 0; i < writes.length; i++) {
         const { p, fresh, packed, fixed } = writes[i]!;
         const outcome = outcomes[i]!;
         if (outcome.kind === 'written') {
-          if (fresh === undefined) appendReadings(p.known!, p.delta.readings, packed, fixed);
-          else if (p.known !== undefined && p.known.aggregate === p.stored) {
+          if (fresh === undefined) {
+            // Appended: the known window holds its readings already.
+            p.known!.packed = packed;
+            p.known!.fixed = fixed;
+          } else if (p.known !== undefined && p.known.aggregate === p.stored) {
             // The window as the container knew it, its write added (in place: the usual case).
             addWindow(p.stored, fresh);
             p.known.packed = packed;
@@ -611,13 +618,15 @@ export class WindowStore {
           } else known.set({ aggregate: p.stored ? addWindow(p.stored, fresh) : fresh, packed, fixed });
           written++;
         } else if (outcome.kind === 'conflict') {
-          // Another attempt wrote this window since it was read: add to what it wrote.
+          // Another attempt wrote this window since it was read: add to what it wrote (which an
+          // appending write's known window, changed already, is not: forgotten with it).
           known.delete(p.delta.sensorId, p.delta.windowStartMs);
           p.stored = outcome.item ? windowFromItem(outcome.item) : undefined;
           p.known = undefined;
           todo.push(p);
         } else {
-          // Not written, or written without an answer: what the window holds is unknown until read again.
+          // Not written, or written without an answer: what the window holds is unknown until read
+          // again (and an appending write's known window holds readings that may not be stored).
           known.delete(p.delta.sensorId, p.delta.windowStartMs);
           failed.push(p.delta);
         }

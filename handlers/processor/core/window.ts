@@ -8,11 +8,11 @@
  * sums are exact whatever the order the readings are added in. Pure.
  *
  * The batch analysis files a batch's readings by sensor and window (core/batch.ts), without an
- * aggregate of their own; the readings sink folds them into a copy of what the container knows the
- * window holds to build the item it writes, and into the known window itself once the write has
- * succeeded (adapters/window-store.ts appendWrite). Neither step copies what the window already
- * holds, so a window's cost grows with its new readings, not with all of them; readings that cannot
- * be folded as they come (`foldable`) take the general path (`windowOf`, `addWindow`).
+ * aggregate of their own; the readings sink folds them straight into what the container knows the
+ * window holds and writes the item of that (adapters/window-store.ts appendWrite), without copying
+ * what the window already holds, so a window's cost grows with its new readings, not with all of
+ * them; readings that cannot be folded as they come (`foldable`) take the general path (`windowOf`,
+ * `addWindow`).
  */
 import { ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
 import { levelRank, type EnrichedReading, type Level } from './types';
@@ -118,11 +118,6 @@ export function addReading(a: WindowAggregate, r: EnrichedReading): void {
   const offset = r.timestampMs - a.windowStartMs;
   if (offset > newestOffset(a)) a.offsets.push(offset);
   else a.offsets.splice(lowerBound(a.offsets, offset), 0, offset);
-  foldReading(a, r);
-}
-
-/** Folds one reading's values into an aggregate, all but its offset (addReading adds that too). */
-export function foldReading(a: WindowAggregate, r: EnrichedReading): void {
   if (r.timestampMs < a.firstMs) {
     a.firstMs = r.timestampMs;
     a.firstTimestamp = r.timestamp;
@@ -192,30 +187,6 @@ export function windowOf(sensorId: string, windowStartMs: number, readings: read
     addReading(a, r);
   }
   return a;
-}
-
-/**
- * `into` made equal to `from` (its statistics copied into its own arrays), except its offsets,
- * left as they are: for a scratch aggregate reused from write to write, which folds readings
- * (`foldReading`) into what `from` holds.
- */
-export function assignWindow(into: WindowAggregate, from: WindowAggregate): WindowAggregate {
-  into.sensorId = from.sensorId;
-  into.windowStartMs = from.windowStartMs;
-  into.firstMs = from.firstMs;
-  into.firstTimestamp = from.firstTimestamp;
-  into.lastMs = from.lastMs;
-  into.last = from.last;
-  for (let i = 0; i < STAT_COUNT; i++) {
-    into.sums[i] = from.sums[i]!;
-    into.mins[i] = from.mins[i]!;
-    into.maxs[i] = from.maxs[i]!;
-    into.counts[i] = from.counts[i]!;
-  }
-  into.flowSum = from.flowSum;
-  into.maxLevel = from.maxLevel;
-  into.receivedAtMax = from.receivedAtMax;
-  return into;
 }
 
 /** Adds `more` (readings `into` does not hold) to `into`, in place: what a successful write makes the window. */

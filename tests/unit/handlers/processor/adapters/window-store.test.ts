@@ -186,6 +186,28 @@ describe('WindowStore.addAll', () => {
     expect(stored(aws)[0]!.reading_count).toEqual({ N: '8' });
   });
 
+  it('forgets a window whose appending write did not succeed: the retry is written, and a concurrent write is merged, not overwritten', async () => {
+    let refuse = false;
+    const aws = new FakeAws({ tables, fault: () => (refuse ? 'throttle' : 'ok') });
+    const { io } = fakeIo(2_000);
+    const store = newStore(aws);
+    await store.addAll([delta([0, 1])], io, new CallCounter());
+    refuse = true;
+    const later = delta([5]);
+    expect(await store.addAll([later], io, new CallCounter())).toEqual({ written: 0, failed: [later] });
+    refuse = false;
+    // The retry of the same readings: written (the container does not take them as held).
+    expect(await store.addAll([delta([5])], io, new CallCounter())).toEqual({ written: 1, failed: [] });
+    expect(stored(aws)[0]!.reading_count).toEqual({ N: '3' });
+    // Another container adds to the window; this one's next append fails its condition and merges into that.
+    await newStore(aws).addAll([delta([6])], io, new CallCounter());
+    const counter = new CallCounter();
+    expect(await store.addAll([delta([7])], io, counter)).toEqual({ written: 1, failed: [] });
+    expect(counter.counts).toEqual({ TransactWriteItems: 2 });
+    expect(unpackOffsets(stored(aws)[0]!.reading_offsets_ms!.B!)).toEqual([0, 1000, 5000, 6000, 7000]);
+    expect({ ...stored(aws)[0], reading_offsets_ms: undefined }).toEqual({ ...windowItem(aggregateOf('s1', T, windowOf([0, 1, 5, 6, 7])), options), reading_offsets_ms: undefined });
+  });
+
   it('writes nothing for a replay of what it wrote, and answers the window it could not write for retry', async () => {
     let refuse = false;
     const aws = new FakeAws({ tables, fault: () => (refuse ? 'throttle' : 'ok') });
