@@ -69,8 +69,11 @@ export class AlertStore {
     for (const id of sensorIds) buckets.add(elevatedBucket(id));
     // The sensors that may escalate are read while the index is: only the elevated ones among the
     // rest wait for it (one round trip fewer on the alert path, whose steps follow one another).
-    const [elevated, states] = await Promise.all([this.findElevated([...buckets]), this.read(sensorIds.filter((_, i) => mayEscalate(i)))]);
-    const rest = sensorIds.filter((id, i) => !mayEscalate(i) && elevated.has(id));
+    const escalating: string[] = [];
+    const others: string[] = [];
+    for (let i = 0; i < sensorIds.length; i++) (mayEscalate(i) ? escalating : others).push(sensorIds[i]!);
+    const [elevated, states] = await Promise.all([this.findElevated([...buckets]), this.read(escalating)]);
+    const rest = others.filter((id) => elevated.has(id));
     if (rest.length > 0) for (const [id, state] of await this.read(rest)) states.set(id, state);
     return states;
   }

@@ -26,7 +26,28 @@ import type { EnrichedReading } from '../core/types';
 import type { ProcessorConfig } from '../config';
 import { zoneShard } from '../core/hash';
 import { LEVELS, type Level } from '../core/types';
-import { addReading, addWindow, emptyWindow, foldable, milli, newestOffset, readingCount, windowOf, WINDOW_STATS, type LastValues, type WindowAggregate } from '../core/window';
+import {
+  addReading,
+  addWindow,
+  COUNT as COUNT_AT,
+  countOf,
+  emptyWindow,
+  foldable,
+  MAX,
+  maxOf,
+  milli,
+  MIN,
+  minOf,
+  newestOffset,
+  readingCount,
+  STAT_FIELDS_AT,
+  SUM,
+  sumOf,
+  windowOf,
+  WINDOW_STATS,
+  type LastValues,
+  type WindowAggregate,
+} from '../core/window';
 import type { CallCounter, IoContext } from '../io';
 import { MAX_CONFLICTS } from '../limits';
 import type { Item } from './aws-calls';
@@ -165,7 +186,7 @@ export interface FixedAttributes {
 function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, options: ItemOptions, reuse: FixedAttributes | undefined): { item: Item; fixed: FixedAttributes } {
   const last = a.last;
   let mask = 0;
-  for (let i = 0; i < STAT_COUNT; i++) if (a.counts[i]! > 0) mask |= 1 << i;
+  for (let i = 0; i < STAT_COUNT; i++) if (countOf(a, i) > 0) mask |= 1 << i;
   for (let j = 0; j < LAST_FIELDS.length; j++) if (last[LAST_FIELDS[j]!] !== undefined) mask |= 1 << (STAT_COUNT + j);
   const sameZone = reuse !== undefined && reuse.zone.S === last.zone_id;
   const fixed: FixedAttributes = {
@@ -186,14 +207,14 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
   item.first_reading_at = fixed.first;
   item[READINGS_TABLE.lastReadingAttribute] = s(last.timestamp);
   for (let i = 0; i < STAT_COUNT; i++) {
-    const had = a.counts[i]!;
+    const had = countOf(a, i);
     if (had === 0) continue;
     const at = STAT_ATTRIBUTES[i]!;
     if (at.count) item[at.count] = n(had);
-    if (at.sum) item[at.sum] = milliNumber(a.sums[i]!);
-    if (at.mean) item[at.mean] = milliNumber(Math.round(a.sums[i]! / had));
-    if (at.min) item[at.min] = milliNumber(a.mins[i]!);
-    if (at.max) item[at.max] = milliNumber(a.maxs[i]!);
+    if (at.sum) item[at.sum] = milliNumber(sumOf(a, i));
+    if (at.mean) item[at.mean] = milliNumber(Math.round(sumOf(a, i) / had));
+    if (at.min) item[at.min] = milliNumber(minOf(a, i));
+    if (at.max) item[at.max] = milliNumber(maxOf(a, i));
   }
   for (let j = 0; j < LAST_FIELDS.length; j++) {
     const value = last[LAST_FIELDS[j]!];
@@ -325,10 +346,11 @@ export function windowFromItem(item: Item): WindowAggregate {
     const at = STAT_ATTRIBUTES[i]!;
     const had = at.count ? Number(item[at.count]?.N ?? 0) : count;
     if (had === 0) continue;
-    a.counts[i] = had;
-    if (at.sum) a.sums[i] = toMilli(item[at.sum]) ?? 0;
-    if (at.min) a.mins[i] = toMilli(item[at.min]) ?? 0;
-    if (at.max) a.maxs[i] = toMilli(item[at.max]) ?? 0;
+    const k = STAT_FIELDS_AT * i;
+    a.stats[k + COUNT_AT] = had;
+    if (at.sum) a.stats[k + SUM] = toMilli(item[at.sum]) ?? 0;
+    if (at.min) a.stats[k + MIN] = toMilli(item[at.min]) ?? 0;
+    if (at.max) a.stats[k + MAX] = toMilli(item[at.max]) ?? 0;
   }
   return a;
 }
@@ -358,13 +380,14 @@ const merged = (() => {
     const older = fresh.firstMs < stored.firstMs ? fresh : stored;
     m.firstMs = older.firstMs;
     m.firstTimestamp = older.firstTimestamp;
-    for (let i = 0; i < m.counts.length; i++) {
-      const a = stored.counts[i]!;
-      const b = fresh.counts[i]!;
-      m.counts[i] = a + b;
-      m.sums[i] = stored.sums[i]! + fresh.sums[i]!;
-      m.mins[i] = a === 0 ? fresh.mins[i]! : b === 0 ? stored.mins[i]! : Math.min(stored.mins[i]!, fresh.mins[i]!);
-      m.maxs[i] = a === 0 ? fresh.maxs[i]! : b === 0 ? stored.maxs[i]! : Math.max(stored.maxs[i]!, fresh.maxs[i]!);
+    for (let i = 0; i < STAT_COUNT; i++) {
+      const a = countOf(stored, i);
+      const b = countOf(fresh, i);
+      const k = STAT_FIELDS_AT * i;
+      m.stats[k + COUNT_AT] = a + b;
+      m.stats[k + SUM] = sumOf(stored, i) + sumOf(fresh, i);
+      m.stats[k + MIN] = a === 0 ? minOf(fresh, i) : b === 0 ? minOf(stored, i) : Math.min(minOf(stored, i), minOf(fresh, i));
+      m.stats[k + MAX] = a === 0 ? maxOf(fresh, i) : b === 0 ? maxOf(stored, i) : Math.max(maxOf(stored, i), maxOf(fresh, i));
     }
     m.flowSum = stored.flowSum + fresh.flowSum;
     m.maxLevel = LEVELS.indexOf(fresh.maxLevel) > LEVELS.indexOf(stored.maxLevel) ? fresh.maxLevel : stored.maxLevel;

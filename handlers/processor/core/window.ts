@@ -51,11 +51,14 @@ export interface WindowAggregate {
   firstTimestamp: string;
   lastMs: number;
   last: LastValues;
-  /** WINDOW_STATS[i]'s sum, minimum and maximum (thousandths) over the readings that had the field, and how many had it. */
-  sums: number[];
-  mins: number[];
-  maxs: number[];
-  counts: number[];
+  /**
+   * WINDOW_STATS[i]'s sum, minimum and maximum (thousandths) over the readings that had the field,
+   * and how many had it, at STAT_FIELDS_AT * i + SUM, MIN, MAX and COUNT (`sumOf` … `countOf`): one
+   * array for the window rather than four (sums, minima, maxima, counts). A window the container
+   * knows lives in the old generation, and every write of it reads and adds to these: each object
+   * of it one more cache miss.
+   */
+  stats: number[];
   flowSum: number;
   maxLevel: Level;
   receivedAtMax: number;
@@ -86,8 +89,19 @@ export function holds(sorted: readonly number[], value: number): boolean {
 
 const NO_LAST: LastValues = { timestamp: '', zone_id: '', traffic_flow_score: 0, congestion_level: 'NORMAL' };
 
-/** STAT_COUNT zeros, copied for each new window (a packed array, cheaper to copy than to build). */
-const ZEROS: readonly number[] = WINDOW_STATS.map(() => 0);
+/** Where a statistic's sum, minimum, maximum and count are among its STAT_FIELDS_AT values in `stats`. */
+export const SUM = 0;
+export const MIN = 1;
+export const MAX = 2;
+export const COUNT = 3;
+export const STAT_FIELDS_AT = 4;
+export const sumOf = (a: WindowAggregate, i: number): number => a.stats[STAT_FIELDS_AT * i + SUM]!;
+export const minOf = (a: WindowAggregate, i: number): number => a.stats[STAT_FIELDS_AT * i + MIN]!;
+export const maxOf = (a: WindowAggregate, i: number): number => a.stats[STAT_FIELDS_AT * i + MAX]!;
+export const countOf = (a: WindowAggregate, i: number): number => a.stats[STAT_FIELDS_AT * i + COUNT]!;
+
+/** Zeros for every statistic, copied for each new window (a packed array, cheaper to copy than to build). */
+const ZEROS: readonly number[] = new Array<number>(STAT_COUNT * STAT_FIELDS_AT).fill(0);
 
 /** An empty window. */
 export const emptyWindow = (sensorId: string, windowStartMs: number): WindowAggregate => ({
@@ -98,10 +112,7 @@ export const emptyWindow = (sensorId: string, windowStartMs: number): WindowAggr
   firstTimestamp: '',
   lastMs: Number.NEGATIVE_INFINITY,
   last: NO_LAST,
-  sums: ZEROS.slice(),
-  mins: ZEROS.slice(),
-  maxs: ZEROS.slice(),
-  counts: ZEROS.slice(),
+  stats: ZEROS.slice(),
   flowSum: 0,
   maxLevel: 'NORMAL',
   receivedAtMax: 0,
@@ -131,11 +142,13 @@ export function addReading(a: WindowAggregate, r: EnrichedReading): void {
     if (typeof value !== 'number') continue;
     const v = milli(value);
     const stat = WINDOW_STATS[i]!;
-    const n = a.counts[i]!;
-    if (stat.sum) a.sums[i] = a.sums[i]! + v;
-    if (stat.min && (n === 0 || v < a.mins[i]!)) a.mins[i] = v;
-    if (stat.max && (n === 0 || v > a.maxs[i]!)) a.maxs[i] = v;
-    a.counts[i] = n + 1;
+    const at = STAT_FIELDS_AT * i;
+    const stats = a.stats;
+    const n = stats[at + COUNT]!;
+    if (stat.sum) stats[at + SUM] = stats[at + SUM]! + v;
+    if (stat.min && (n === 0 || v < stats[at + MIN]!)) stats[at + MIN] = v;
+    if (stat.max && (n === 0 || v > stats[at + MAX]!)) stats[at + MAX] = v;
+    stats[at + COUNT] = n + 1;
   }
   a.flowSum += milli(r.traffic_flow_score);
   if (levelRank(r.congestion_level) > levelRank(a.maxLevel)) a.maxLevel = r.congestion_level;
@@ -203,13 +216,14 @@ export function addWindow(into: WindowAggregate, more: WindowAggregate): WindowA
     into.last = more.last;
   }
   for (let i = 0; i < STAT_COUNT; i++) {
-    const n = more.counts[i]!;
+    const n = countOf(more, i);
     if (n === 0) continue;
-    const had = into.counts[i]!;
-    into.sums[i] = into.sums[i]! + more.sums[i]!;
-    into.mins[i] = had === 0 ? more.mins[i]! : Math.min(into.mins[i]!, more.mins[i]!);
-    into.maxs[i] = had === 0 ? more.maxs[i]! : Math.max(into.maxs[i]!, more.maxs[i]!);
-    into.counts[i] = had + n;
+    const had = countOf(into, i);
+    const at = STAT_FIELDS_AT * i;
+    into.stats[at + SUM] = sumOf(into, i) + sumOf(more, i);
+    into.stats[at + MIN] = had === 0 ? minOf(more, i) : Math.min(minOf(into, i), minOf(more, i));
+    into.stats[at + MAX] = had === 0 ? maxOf(more, i) : Math.max(maxOf(into, i), maxOf(more, i));
+    into.stats[at + COUNT] = had + n;
   }
   into.flowSum += more.flowSum;
   if (levelRank(more.maxLevel) > levelRank(into.maxLevel)) into.maxLevel = more.maxLevel;
@@ -232,10 +246,7 @@ function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
 export const copyWindow = (a: WindowAggregate): WindowAggregate => ({
   ...a,
   offsets: a.offsets.slice(),
-  sums: a.sums.slice(),
-  mins: a.mins.slice(),
-  maxs: a.maxs.slice(),
-  counts: a.counts.slice(),
+  stats: a.stats.slice(),
 });
 
 /** How many readings the window holds. */

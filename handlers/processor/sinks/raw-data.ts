@@ -65,8 +65,11 @@ export function rawDataSink(client: FirehoseClient, deliveryStreamName: string, 
     if (records.length === 0) return { failedRecords: [] };
     const { failed } = await putRawRecords(client, deliveryStreamName, records, io, counter);
     const failedRecords = failed.flatMap((r) => r.readings);
-    const notTaken = new Set(failedRecords);
-    const taken = positions.filter((p) => !notTaken.has(p));
+    let taken = positions;
+    if (failedRecords.length > 0) {
+      const notTaken = new Set(failedRecords);
+      taken = positions.filter((p) => !notTaken.has(p));
+    }
     // A batch is one shard's records.
     if (taken.length > 0) delivered.add(input[taken[0]!]!.shardId, taken.map((p) => input[p]!.sequenceNumber));
     return {
