@@ -8,12 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { exampleReading } from '../../contract';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
-import { buildClients, processorSinks } from '../../handlers/processor/outputs';
+import { processorSinks } from '../../handlers/processor/outputs';
 import { addReading, addWindow, copyWindow, emptyWindow, foldable, holds, readingCount, windowOf, type WindowAggregate } from '../../handlers/processor/core/window';
 import type { EnrichedReading } from '../../handlers/processor/core/types';
 import { appendWrite, freshReadings, packOffsets, unpackOffsets, windowItem, windowWrite } from '../../handlers/processor/adapters/window-store';
 import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
+import { clientsStubbing } from '../doubles/mocked-clients';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const options = { config: TEST_CONFIG, nowMs: NOW };
@@ -201,7 +202,7 @@ describe('the handler, with AWS failing at random', () => {
         const event = kinesisEvent(payloads);
         const outcome = await processBatch(event, { getRemainingTimeInMillis: () => 2_400 }, {
           config: TEST_CONFIG,
-          sinks: processorSinks(TEST_CONFIG, buildClients()),
+          sinks: processorSinks(TEST_CONFIG, clientsStubbing([DynamoDBClient, EventBridgeClient, SQSClient, FirehoseClient])),
           now: () => now,
           sleep: async (ms) => void (now += ms),
           random: () => 0.5,
