@@ -107,8 +107,14 @@ function payloadProblem(payloads: Payloads, index: number, length: number): stri
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
-const COLON = 0x3a;
 const EQUALS = 0x3d;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const ZERO = 0x30;
+const NINE = 0x39;
 /** The rule record's keys, as bytes. */
 const PAYLOAD_KEY = Buffer.from(`"${RULE_RECORD.payload}":`);
 const RECEIVED_AT_KEY = Buffer.from(`"${RULE_RECORD.receivedAt}":`);
@@ -135,7 +141,7 @@ function startsWith(bytes: Buffer, at: number, end: number, key: Buffer): boolea
  * outcome for every record the scan reads (a property test compares the two).
  */
 export function scanRuleRecord(bytes: Buffer, length: number, payloads: Payloads, index: number): DecodedRecord | string | undefined {
-  if (length < 2 || bytes[0] !== 0x7b || bytes[length - 1] !== 0x7d) return undefined;
+  if (length < 2 || bytes[0] !== OPEN_BRACE || bytes[length - 1] !== CLOSE_BRACE) return undefined;
   let at = 1;
   let decoded = -1;
   let receivedAt: number | undefined;
@@ -157,24 +163,24 @@ export function scanRuleRecord(bytes: Buffer, length: number, payloads: Payloads
       at += RECEIVED_AT_KEY.length;
       const first = at;
       let value = 0;
-      while (at < length && bytes[at]! >= 0x30 && bytes[at]! <= 0x39) value = value * 10 + bytes[at++]! - 0x30;
+      while (at < length && bytes[at]! >= ZERO && bytes[at]! <= NINE) value = value * 10 + bytes[at++]! - ZERO;
       const digits = at - first;
-      if (digits === 0 || digits > MAX_SCANNED_DIGITS || (digits > 1 && bytes[first] === 0x30)) return rescan(payloads, index, decoded);
+      if (digits === 0 || digits > MAX_SCANNED_DIGITS || (digits > 1 && bytes[first] === ZERO)) return rescan(payloads, index, decoded);
       receivedAt = value;
     } else if (zones === undefined && startsWith(bytes, at, length, ZONES_KEY)) {
       at += ZONES_KEY.length;
-      if (bytes[at++] !== 0x5b) return rescan(payloads, index, decoded);
+      if (bytes[at++] !== OPEN_BRACKET) return rescan(payloads, index, decoded);
       zones = [];
-      if (bytes[at] === 0x5d) at++;
+      if (bytes[at] === CLOSE_BRACKET) at++;
       else {
         for (;;) {
           if (bytes[at] !== QUOTE) return rescan(payloads, index, decoded);
           const first = ++at;
-          while (at < length && bytes[at]! >= 0x20 && bytes[at]! < 0x7f && bytes[at] !== QUOTE && bytes[at] !== 0x5c) at++;
+          while (at < length && bytes[at]! >= 0x20 && bytes[at]! < 0x7f && bytes[at] !== QUOTE && bytes[at] !== BACKSLASH) at++;
           if (bytes[at] !== QUOTE) return rescan(payloads, index, decoded);
           zones.push(bytes.toString('latin1', first, at++));
           if (bytes[at] === COMMA) at++;
-          else if (bytes[at++] === 0x5d) break;
+          else if (bytes[at++] === CLOSE_BRACKET) break;
           else return rescan(payloads, index, decoded);
         }
       }
