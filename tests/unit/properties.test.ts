@@ -9,8 +9,7 @@ import { exampleReading } from '../../contract';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
 import { processorSinks } from '../../handlers/processor/outputs';
-import { addReading, addWindow, copyWindow, emptyWindow, foldable, holds, readingCount, windowOf, type WindowAggregate } from '../../handlers/processor/core/window';
-import type { EnrichedReading } from '../../handlers/processor/core/types';
+import { addWindow, copyWindow, foldable, readingCount, sortedWindowOf, windowOf } from '../../handlers/processor/core/window';
 import { appendWrite, freshReadings, packOffsets, unpackOffsets, windowItem, windowWrite } from '../../handlers/processor/adapters/window-store';
 import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
@@ -18,19 +17,6 @@ import { clientsStubbing } from '../doubles/mocked-clients';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const options = { config: TEST_CONFIG, nowMs: NOW };
-
-/** The general way to a window's aggregate, as a reference: sorted (stably), each reading time once (the first), none of `held`. */
-function sortedWindowOf(sensorId: string, windowStartMs: number, readings: readonly EnrichedReading[], held: readonly number[] = []): WindowAggregate {
-  const a = emptyWindow(sensorId, windowStartMs);
-  const seen = new Set<number>();
-  for (const r of [...readings].sort((x, y) => x.timestampMs - y.timestampMs)) {
-    const offset = r.timestampMs - windowStartMs;
-    if (seen.has(offset) || holds(held, offset)) continue;
-    seen.add(offset);
-    addReading(a, r);
-  }
-  return a;
-}
 
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((bytes) => ({ base64: Buffer.from(bytes).toString('base64') })),

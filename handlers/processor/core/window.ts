@@ -187,11 +187,15 @@ export function foldable(readings: readonly EnrichedReading[], windowStartMs: nu
  * overlapping delivery) are sorted and deduplicated first.
  */
 export function windowOf(sensorId: string, windowStartMs: number, readings: readonly EnrichedReading[], held: readonly number[] = []): WindowAggregate {
+  if (!foldable(readings, windowStartMs, held)) return sortedWindowOf(sensorId, windowStartMs, readings, held);
   const a = emptyWindow(sensorId, windowStartMs);
-  if (foldable(readings, windowStartMs, held)) {
-    for (const r of readings) addReading(a, r);
-    return a;
-  }
+  for (const r of readings) addReading(a, r);
+  return a;
+}
+
+/** windowOf's general path: the readings sorted (stably), each reading time once (the first), none that `held` holds. */
+export function sortedWindowOf(sensorId: string, windowStartMs: number, readings: readonly EnrichedReading[], held: readonly number[] = []): WindowAggregate {
+  const a = emptyWindow(sensorId, windowStartMs);
   const seen = new Set<number>();
   for (const r of [...readings].sort((x, y) => x.timestampMs - y.timestampMs)) {
     const offset = r.timestampMs - windowStartMs;
