@@ -458,8 +458,10 @@ const APPENDED_OFFSETS: number[] = [];
  * once, with no aggregate of their own and no copy of the window's. The known window thus holds
  * what the write writes before it is written: a write that does not succeed must forget the window
  * (WindowStore.addAll does, so that its next write is conditioned as new and merges into what is
- * stored). The same write as windowWrite(tableName, stored, windowOf(…readings), options, known)
- * (a property test checks it); `known.packed` and `known.fixed` become the answer's once written.
+ * stored). Nothing else reads the window meanwhile: a Lambda container runs one invocation at a
+ * time, and addAll returns only once every write is answered or given up. The same write as
+ * windowWrite(tableName, stored, windowOf(…readings), options, known) (a property test checks it);
+ * `known.packed` and `known.fixed` become the answer's once written.
  */
 export function appendWrite(
   tableName: string,
