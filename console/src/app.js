@@ -12,6 +12,7 @@ import { createApi } from './api.js';
 import { createAuth, describeUser } from './auth.js';
 import { $, badge, fillTable, h, setText } from './lib/dom.js';
 import { age, CLOCK, count, decimal } from './lib/format.js';
+import { fillSilent, silentPanel } from './lib/silent.js';
 import { densityOf, gridLayout } from './lib/zone-grid.js';
 import { createMap } from './map.js';
 
@@ -23,6 +24,8 @@ const POSITIONS_MS = 300_000;
 const STALE_AFTER_MS = 10_000;
 /** Active alerts listed before "Show all". */
 const ALERTS_SHOWN = 12;
+// Silent sensors listed (the API sends the first 100 and how many in all).
+const MAX_SILENT_ROWS = 100;
 
 const state = {
   config: null,
@@ -57,6 +60,7 @@ function showSignIn(reason) {
 }
 
 async function main() {
+  silentPanel('silent-panel', 'No reading for SilentSensorPeriods rollup windows (the detector\'s rule).');
   const response = await fetch('/config.json', { cache: 'no-store' });
   state.config = await response.json();
   state.auth = createAuth(state.config.auth);
@@ -243,15 +247,8 @@ function renderZoneGrid(zones) {
 }
 
 function renderSilent() {
-  const { silent, silentTotal } = state.city;
-  fillTable(
-    'silent',
-    'silent-empty',
-    silent.slice(0, 100).map((s) =>
-      h('tr', {}, h('td', { className: 'mono' }, s.sensorId), h('td', {}, s.zoneId), h('td', { className: 'num' }, age(state.city.generatedAtMs - s.lastSeenAtMs))),
-    ),
-  );
-  setText('silent-count', `(${count(silentTotal)})`);
+  const { silent, silentTotal, generatedAtMs } = state.city;
+  fillSilent(silent.map((s) => ({ ...s, silentForMs: generatedAtMs - s.lastSeenAtMs })), silentTotal, MAX_SILENT_ROWS);
 }
 
 // ---------------------------------------------------------------------------------------------

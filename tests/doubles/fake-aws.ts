@@ -5,6 +5,13 @@
  * REMOVE / ADD updates, sparse secondary indexes), optional latency, and fault injection
  * (throttling, partial batch failures, calls that time out before or after they took effect).
  * Not a mock of the processor's own placeholders: it evaluates whatever expressions it is sent.
+ *
+ * A client of the processor's registry (handlers/processor/outputs.ts CLIENTS) whose service has
+ * no table here yet (a new output's new service) is not refused: its calls are recorded in
+ * `FakeAws.recorded` and answered as an empty success (every field of an SDK output is optional),
+ * so that the tests of the whole processor keep running while the new output's own test asserts
+ * what it sent. Model the service (one entry in SERVICES) when a test needs its state or its partial
+ * failures. A modelled service still refuses, by name, an operation it does not implement.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
@@ -488,8 +495,29 @@ const IOT: Service = {
   },
 };
 
-/** Every service the fake answers. */
-export const SERVICES = { dynamodb: DYNAMODB, eventbridge: EVENTBRIDGE, sqs: SQS, firehose: FIREHOSE, iot: IOT } as const;
+/** Every service the fake models, by the registry's client name (outputs.ts CLIENTS; iot: the detector's). */
+export const SERVICES: Readonly<Record<string, Service>> = { dynamodb: DYNAMODB, eventbridge: EVENTBRIDGE, sqs: SQS, firehose: FIREHOSE, iot: IOT };
+
+/** The error name a service the fake does not model throttles with (most AWS services' name for it). */
+const UNMODELLED_THROTTLE = 'ThrottlingException';
+
+/** A call to a service the fake does not model: recorded, and answered as an empty success. */
+export interface RecordedCall {
+  service: string;
+  operation: string;
+  input: any;
+}
+
+/** A service the fake does not model, as one operation that records its call (a copy of its input). */
+const recording = (service: string, operation: string): Service => ({
+  throttle: UNMODELLED_THROTTLE,
+  operations: {
+    [operation]: (aws, input) => {
+      aws.recorded.push({ service, operation, input: aws.copy(input) });
+      return {};
+    },
+  },
+});
 
 /** Each operation's service (operation names are unique across these services). */
 const SERVICE_OF = new Map<string, Service>(Object.values(SERVICES).flatMap((service) => Object.keys(service.operations).map((op) => [op, service] as const)));
@@ -579,6 +607,8 @@ export class FakeAws {
   /** IoT thing groups: parent group → its child groups (ListThingGroups with parentGroup). */
   readonly thingGroups = new Map<string, string[]>();
   readonly calls: Record<string, number> = {};
+  /** The calls that took effect on services the fake does not model (see the file's comment), in order. */
+  readonly recorded: RecordedCall[] = [];
   /** [0, 1), for partial failures. */
   readonly random: () => number;
   /** A copy of what is stored or answered (the object itself with `copy: false`). */
@@ -605,11 +635,21 @@ export class FakeAws {
     return String(++this.messageIds);
   }
 
-  /** A client for any of the services: `send(command, { abortSignal })` as the SDK's. */
-  client(): { send: FakeSend } {
+  /**
+   * A client: `send(command, { abortSignal })` as the SDK's. Without `service`, any operation of
+   * the modelled services; with the name of a service the fake does not model, every call is
+   * recorded (`recorded`) and answered as an empty success.
+   */
+  client(service?: string): { send: FakeSend } {
+    const modelled = service === undefined || service in SERVICES;
     return {
       send: (command, options) =>
-        this.send(command.constructor.name.replace(/Command$/, ''), command.input, typeof options === 'object' ? (options.abortSignal as AbortSignal | undefined) : undefined),
+        this.send(
+          command.constructor.name.replace(/Command$/, ''),
+          command.input,
+          typeof options === 'object' ? (options.abortSignal as AbortSignal | undefined) : undefined,
+          modelled ? undefined : service,
+        ),
     };
   }
 
@@ -618,17 +658,16 @@ export class FakeAws {
    * SDK client whose `send` this fake answers: typed as the real clients, no cast.
    */
   clients(): Clients {
-    const { send } = this.client();
-    return buildClients(undefined, (client) => Object.assign(client, { send }));
+    return buildClients(undefined, (client, name) => Object.assign(client, { send: this.client(name).send }));
   }
 
-  private async send(operation: string, input: any, abortSignal?: AbortSignal): Promise<any> {
+  private async send(operation: string, input: any, abortSignal?: AbortSignal, unmodelled?: string): Promise<any> {
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     const fault = this.options.fault?.(operation, input) ?? 'ok';
     const latency = this.options.latencyMs ?? 0;
     if (latency > 0) await new Promise((r) => setTimeout(r, latency));
     else await Promise.resolve();
-    const service = SERVICE_OF.get(operation);
+    const service = unmodelled !== undefined ? recording(unmodelled, operation) : SERVICE_OF.get(operation);
     if (!service) throw awsError('UnknownOperationException', `the fake does not implement ${operation}`);
     if (fault === 'throttle') throw awsError(service.throttle, `${operation} throttled`);
     if (fault === 'lost-request' || fault === 'lost-response') {

@@ -204,6 +204,15 @@ describe('the console in Chromium', () => {
     expect(Object.keys(shown).sort()).toEqual(['zone-00', 'zone-01', 'zone-02', 'zone-03']);
     expect(shown).toEqual(data);
     await expect(page.locator('#data-age').getAttribute('data-state')).resolves.toMatch(/ok|stale/);
+    // The silent-sensors panel (console/src/lib/silent.js, shared with the simulator's panel): its
+    // heading with the count, and its table or its empty note, one of the two.
+    const silent = page.locator('#silent-panel');
+    await expect(silent.locator('h2').textContent()).resolves.toMatch(/^Silent sensors \(\d+\)$/);
+    await expect(silent.locator('.hint').textContent()).resolves.toContain('SilentSensorPeriods');
+    const [tableShown, emptyShown] = await Promise.all([silent.locator('table').isVisible(), silent.locator('.empty').isVisible()]);
+    expect(tableShown).not.toBe(emptyShown);
+    mkdirSync(resolve('reports'), { recursive: true });
+    await silent.screenshot({ path: resolve('reports/console-silent.png') });
   });
 
   it('shows the incident\'s CRITICAL alert as a sentence within 10 s of the crossing reading', async () => {

@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { exampleReading } from '../../contract';
 import { analyseBatch } from '../../handlers/processor/core/batch';
 import { processBatch, toInputRecords } from '../../handlers/processor/handler';
-import { buildClients, processorSinks } from '../../handlers/processor/outputs';
+import { processorSinks } from '../../handlers/processor/outputs';
 import { addWindow, copyWindow, readingCount, windowOf } from '../../handlers/processor/core/window';
 import { freshReadings, packOffsets, unpackOffsets, windowItem, windowWrite } from '../../handlers/processor/adapters/window-store';
 import { kinesisEvent } from '../helpers/kinesis';
 import { TEST_CONFIG } from '../helpers/processor-config';
+import { clientsStubbing } from '../doubles/mocked-clients';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const options = { config: TEST_CONFIG, nowMs: NOW };
@@ -152,7 +153,7 @@ describe('the handler, with AWS failing at random', () => {
         const event = kinesisEvent(payloads);
         const outcome = await processBatch(event, { getRemainingTimeInMillis: () => 2_400 }, {
           config: TEST_CONFIG,
-          sinks: processorSinks(TEST_CONFIG, buildClients()),
+          sinks: processorSinks(TEST_CONFIG, clientsStubbing([DynamoDBClient, EventBridgeClient, SQSClient, FirehoseClient])),
           now: () => now,
           sleep: async (ms) => void (now += ms),
           random: () => 0.5,

@@ -4,6 +4,7 @@
 import uPlot from './vendor/uplot/uPlot.esm.js';
 import { $, badge, fillTable, h, setText } from './lib/dom.js';
 import { age, CLOCK, count, NUMBER, rate, seconds } from './lib/format.js';
+import { fillSilent, silentPanel } from './lib/silent.js';
 import { densityOf, gridLayout } from './lib/zone-grid.js';
 
 const POLL_MS = 1000;
@@ -244,15 +245,7 @@ function renderQuarantine(snap) {
 }
 
 function renderSilent(snap) {
-  const silent = [...snap.silentSensors].sort((a, b) => b.silentForMs - a.silentForMs);
-  const rows = silent
-    .slice(0, MAX_SILENT_ROWS)
-    .map((s) => h('tr', {}, h('td', { className: 'mono' }, s.sensorId), h('td', {}, s.zoneId), h('td', { className: 'num' }, age(s.silentForMs))));
-  if (silent.length > MAX_SILENT_ROWS) {
-    rows.push(h('tr', {}, h('td', { colspan: 3, className: 'more' }, `and ${count(silent.length - MAX_SILENT_ROWS)} more`)));
-  }
-  fillTable('silent', 'silent-empty', rows);
-  setText('silent-count', `(${count(silent.length)})`);
+  fillSilent(snap.silentSensors, snap.silentSensors.length, MAX_SILENT_ROWS);
 }
 
 function render(snap) {
@@ -303,4 +296,5 @@ async function poll() {
   }
 }
 
+silentPanel('silent-panel', 'Not heard from for more than 3 periods.');
 poll();

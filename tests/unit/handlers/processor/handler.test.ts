@@ -12,16 +12,19 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { processBatch } from '../../../../handlers/processor/handler';
-import { buildClients, processorSinks } from '../../../../handlers/processor/outputs';
+import { processorSinks } from '../../../../handlers/processor/outputs';
 import { unpackOffsets } from '../../../../handlers/processor/adapters/window-store';
 import { kinesisEvent, reading } from '../../../helpers/kinesis';
 import { TEST_CONFIG } from '../../../helpers/processor-config';
+import { clientsStubbing } from '../../../doubles/mocked-clients';
 
 
 const ddb = mockClient(DynamoDBClient);
 const events = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
 const firehose = mockClient(FirehoseClient);
+/** The processor's clients: those of the four classes above answer their stubs; any other answers an empty success. */
+const stubbedClients = () => clientsStubbing([DynamoDBClient, EventBridgeClient, SQSClient, FirehoseClient]);
 const throttled = () => Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
 /** A transaction cancelled because the write at `failed` failed its condition on `item`; the others were not written. */
 const cancelled = (count: number, failed: number, item?: Record<string, unknown>) =>
@@ -41,7 +44,7 @@ function run(event: ReturnType<typeof kinesisEvent>, remainingMs = 60_000) {
   const lines: string[] = [];
   const promise = processBatch(event, { getRemainingTimeInMillis: () => remainingMs }, {
     config: TEST_CONFIG,
-    sinks: processorSinks(TEST_CONFIG, buildClients()),
+    sinks: processorSinks(TEST_CONFIG, stubbedClients()),
     now: () => now,
     sleep: async (ms) => void (now += ms),
     random: () => 0.5,
@@ -110,7 +113,7 @@ describe('processBatch', () => {
   });
 
   it('writes a later batch of a known window as its whole item, conditioned on the count it wrote, with no read', async () => {
-    const sinks = processorSinks(TEST_CONFIG, buildClients());
+    const sinks = processorSinks(TEST_CONFIG, stubbedClients());
     const W = Math.floor(T / 60_000) * 60_000;
     const deps = { config: TEST_CONFIG, sinks, write: () => undefined };
     await processBatch(kinesisEvent([reading(1, W + 1000), reading(1, W + 2000)]), { getRemainingTimeInMillis: () => 60_000 }, deps);

@@ -142,4 +142,30 @@ describe('FakeAws (the in-memory AWS of the benchmark and the property tests)', 
       message: 'the fake does not implement DeleteTable',
     });
   });
+
+  it('records the calls of a service it does not model (a new output\'s), answering an empty success, with the same faults', async () => {
+    let fault: 'ok' | 'throttle' | 'lost-response' = 'ok';
+    const fake = new FakeAws({ fault: () => fault });
+    const sns = fake.client('sns');
+    const publish = (id: string, controller?: AbortController) =>
+      sns.send({ input: { TopicArn: 't', PublishBatchRequestEntries: [{ Id: id, Message: 'm' }] }, constructor: { name: 'PublishBatchCommand' } }, { abortSignal: controller?.signal });
+    await expect(publish('1')).resolves.toEqual({});
+    fault = 'throttle';
+    await expect(publish('2')).rejects.toMatchObject({ name: 'ThrottlingException' });
+    fault = 'lost-response';
+    const controller = new AbortController();
+    const pending = publish('3', controller);
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    // Taken: the first, and the one whose answer was lost; not the throttled one.
+    expect(fake.recorded.map((c) => [c.service, c.operation, c.input.PublishBatchRequestEntries[0].Id])).toEqual([
+      ['sns', 'PublishBatch', '1'],
+      ['sns', 'PublishBatch', '3'],
+    ]);
+    expect(fake.calls).toEqual({ PublishBatch: 3 });
+    // A service it models still refuses an operation it does not implement.
+    await expect(fake.client('sqs').send({ input: {}, constructor: { name: 'SendMessageCommand' } })).rejects.toMatchObject({
+      name: 'UnknownOperationException',
+    });
+  });
 });
