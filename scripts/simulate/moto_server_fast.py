@@ -49,6 +49,20 @@ import moto.server as server
 _scan_records = kinesis.Shard.get_records
 
 
+def _locked_by(lock):
+    """A decorator: the method runs holding `lock` (moto's server answers requests on threads)."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def locked(self, *args, **kwargs):
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return locked
+
+    return wrap
+
+
 def get_max_sequence_number(self):
     return next(reversed(self.records)) if self.records else 0
 
@@ -88,18 +102,7 @@ kinesis.Shard.get_records = get_records
 # PutRecords answers with a SequenceNumber was added to the stream
 # (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecordsResultEntry.html). A
 # shard's puts and reads take one lock here.
-_kinesis_lock = threading.RLock()
-
-
-def _kinesis_locked(method):
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with _kinesis_lock:
-            return method(self, *args, **kwargs)
-
-    return locked
-
-
+_kinesis_locked = _locked_by(threading.RLock())
 kinesis.Shard.put_record = _kinesis_locked(kinesis.Shard.put_record)
 kinesis.Shard.get_records = _kinesis_locked(kinesis.Shard.get_records)
 
@@ -329,15 +332,7 @@ dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 #    back an item another request wrote meanwhile. The writes take one lock here, so that each is
 #    whole before the next begins, as in DynamoDB. Reads are not held up.
 _write_lock = threading.RLock()
-
-
-def _atomic(method):
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with _write_lock:
-            return method(self, *args, **kwargs)
-
-    return locked
+_atomic = _locked_by(_write_lock)
 
 
 for _name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"):

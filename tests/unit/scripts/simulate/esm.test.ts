@@ -65,6 +65,17 @@ async function run(records: StreamRecord[], esm: EsmSettings, fn: (event: Kinesi
   return { calls, done, failures };
 }
 
+/** A poller of `shard` with a 1 s batching window and `invoke` as the function (the batching tests). */
+const windowed = (shard: ShardSource, invoke: (event: KinesisStreamEvent) => Promise<InvokeOutcome>, over: Partial<EsmSettings> = {}, idlePollMs = 50) =>
+  new ShardPoller(shard, {
+    settings: settings({ maximumBatchingWindowSeconds: 1, ...over }),
+    streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/s',
+    region: 'us-east-1',
+    idlePollMs,
+    invoker: { invoke: (_lane, event) => invoke(event) },
+    hooks: { onDone: () => undefined, onFailure: async () => undefined },
+  });
+
 const seqs = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => String(1000 + from + i));
 
 describe('the event source mapping emulation', () => {
@@ -160,20 +171,11 @@ describe('the event source mapping emulation', () => {
       },
     };
     const invocations: { at: number; ended: number; records: number }[] = [];
-    const poller = new ShardPoller(shard, {
-      settings: settings({ maximumBatchingWindowSeconds: 1 }),
-      streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/s',
-      region: 'us-east-1',
-      idlePollMs: 50,
-      invoker: {
-        async invoke(_lane, event) {
-          const at = Date.now();
-          if (invocations.length === 0) await new Promise((r) => setTimeout(r, 600));
-          invocations.push({ at, ended: Date.now(), records: event.Records.length });
-          return { ok: true, response: null };
-        },
-      },
-      hooks: { onDone: () => undefined, onFailure: async () => undefined },
+    const poller = windowed(shard, async (event) => {
+      const at = Date.now();
+      if (invocations.length === 0) await new Promise((r) => setTimeout(r, 600));
+      invocations.push({ at, ended: Date.now(), records: event.Records.length });
+      return { ok: true, response: null };
     });
     poller.start();
     for (let i = 0; i < 1_000 && invocations.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
@@ -201,18 +203,9 @@ describe('the event source mapping emulation', () => {
       },
     };
     const during: boolean[] = [];
-    const poller = new ShardPoller(shard, {
-      settings: settings({ maximumBatchingWindowSeconds: 1 }),
-      streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/s',
-      region: 'us-east-1',
-      idlePollMs: 50,
-      invoker: {
-        async invoke() {
-          during.push(readOut);
-          return { ok: true, response: null };
-        },
-      },
-      hooks: { onDone: () => undefined, onFailure: async () => undefined },
+    const poller = windowed(shard, async () => {
+      during.push(readOut);
+      return { ok: true, response: null };
     });
     poller.start();
     for (let i = 0; i < 1_000 && during.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
@@ -238,22 +231,18 @@ describe('the event source mapping emulation', () => {
     const held = new Promise<void>((r) => (release = r));
     const invoked: string[][] = [];
     const ended: string[][] = [];
-    const poller = new ShardPoller(shard, {
-      settings: settings({ maximumBatchingWindowSeconds: 1, batchSize: 2 }),
-      streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/s',
-      region: 'us-east-1',
-      idlePollMs: 10,
-      invoker: {
-        async invoke(_lane, event) {
-          const seqs = event.Records.map((r) => r.kinesis.sequenceNumber);
-          invoked.push(seqs);
-          if (invoked.length === 1) await held;
-          ended.push(seqs);
-          return { ok: true, response: null };
-        },
+    const poller = windowed(
+      shard,
+      async (event) => {
+        const taken = event.Records.map((r) => r.kinesis.sequenceNumber);
+        invoked.push(taken);
+        if (invoked.length === 1) await held;
+        ended.push(taken);
+        return { ok: true, response: null };
       },
-      hooks: { onDone: () => undefined, onFailure: async () => undefined },
-    });
+      { batchSize: 2 },
+      10,
+    );
     poller.start();
     for (let i = 0; i < 500 && (invoked.length < 1 || poller.pending < 2); i++) await new Promise((r) => setTimeout(r, 10));
     expect(poller.pending).toBe(2);
