@@ -100,8 +100,8 @@ kinesis.Shard.get_records = get_records
 # (lost). In Kinesis a record's sequence number "is unique across all records in the stream"
 # (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecord.html) and a record that
 # PutRecords answers with a SequenceNumber was added to the stream
-# (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecordsResultEntry.html). A
-# shard's puts and reads take one lock here.
+# (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecordsResultEntry.html). The
+# puts and reads of every shard take one lock here (a put holds it for one record).
 _kinesis_locked = _locked_by(threading.RLock())
 kinesis.Shard.put_record = _kinesis_locked(kinesis.Shard.put_record)
 kinesis.Shard.get_records = _kinesis_locked(kinesis.Shard.get_records)
