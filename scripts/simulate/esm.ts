@@ -2,7 +2,15 @@
  * The Kinesis event source mapping, emulated: one poller per shard, each shard's records split
  * into ParallelizationFactor lanes by partition key (so one sensor's readings stay in order), one
  * invocation in flight per lane, batches of up to BatchSize records gathered for up to
- * MaximumBatchingWindowInSeconds, and the failure handling the template configures:
+ * MaximumBatchingWindowInSeconds, and the failure handling the template configures.
+ *
+ * The batching window, as Lambda documents it for Kinesis: a batch goes when it is full (BatchSize
+ * or 6 MB) or its window has elapsed, and "the next batching window begins as soon as the previous
+ * function invocation completes" (for Kafka and MQ sources it begins with the first record
+ * instead): a lane's window starts at the later of its previous invocation's end and its first
+ * record queued (https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html,
+ * Batching behavior). A batch goes the moment its window ends (a timer, not a periodic check).
+ * Failures:
  *
  * - ReportBatchItemFailures: the batch is retried from the lowest failed sequence number (the
  *   records before it are checkpointed); with BisectBatchOnFunctionError too, the batch is split
@@ -124,7 +132,13 @@ class Lane {
   queueBytes = 0;
   busy = false;
   firstQueuedAt = 0;
+  /** When its previous invocation (with its retries) ended: its next batching window starts no earlier. */
+  readyAt = 0;
   constructor(readonly index: number) {}
+  /** When its queued batch goes if it does not fill first. */
+  dueAt(windowMs: number): number {
+    return Math.max(this.firstQueuedAt, this.readyAt) + windowMs;
+  }
 }
 
 /** The emulated mapping of one shard. */
@@ -133,6 +147,9 @@ export class ShardPoller {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private inFlight = new Set<Promise<void>>();
+  /** Fires when the earliest window of an idle lane with records queued ends. */
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly windowMs: number;
   private readonly now: () => number;
   invocations = 0;
 
@@ -144,6 +161,7 @@ export class ShardPoller {
   ) {
     this.lanes = Array.from({ length: Math.max(1, options.settings.parallelizationFactor) }, (_, i) => new Lane(i));
     this.now = options.now ?? Date.now;
+    this.windowMs = options.settings.maximumBatchingWindowSeconds * 1000;
   }
 
   start(): void {
@@ -151,11 +169,13 @@ export class ShardPoller {
   }
 
   /**
-   * Stops polling and retrying; resolves once every invocation in flight has ended, or after
-   * `graceMs` (what is still in an invocation then stays on the stream, in flight).
+   * Stops polling, retrying and invoking (as a disabled mapping does: records still queued stay on
+   * the stream, `pending`); resolves once every invocation in flight has ended, or after `graceMs`
+   * (what is still in an invocation then stays on the stream, in flight).
    */
   async stop(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.timer);
     await this.loop;
     const all = Promise.all([...this.inFlight]).then(() => undefined);
     if (Number.isFinite(graceMs)) await Promise.race([all, sleep(graceMs)]);
@@ -168,8 +188,6 @@ export class ShardPoller {
   }
 
   private async run(): Promise<void> {
-    const { settings } = this.options;
-    const windowMs = settings.maximumBatchingWindowSeconds * 1000;
     while (!this.stopped) {
       let records: StreamRecord[] = [];
       try {
@@ -183,26 +201,27 @@ export class ShardPoller {
         lane.queue.push(r);
         lane.queueBytes += r.data.length * 1.34 + 200;
       }
-      this.dispatch(windowMs);
+      this.dispatch();
       // A full page: read on at once. Otherwise the next poll in a second (Lambda's base rate),
-      // looking every quarter second for batches whose window has elapsed.
+      // looking every quarter second whether the mapping was stopped. Batches go by the timer.
       if (records.length < MAX_GET_RECORDS) {
         const until = this.now() + (this.options.idlePollMs ?? 1000);
-        while (!this.stopped && this.now() < until) {
-          await sleep(Math.min(250, Math.max(1, until - this.now())));
-          this.dispatch(windowMs);
-        }
+        while (!this.stopped && this.now() < until) await sleep(Math.min(250, Math.max(1, until - this.now())));
       }
     }
   }
 
-  /** Starts an invocation on every idle lane whose batch is full or whose window has elapsed. */
-  private dispatch(windowMs: number): void {
+  /**
+   * Starts an invocation on every idle lane whose batch is full or whose window has elapsed, then
+   * sets the timer for the next window to end. Once stopped, starts none.
+   */
+  private dispatch(): void {
     const { settings } = this.options;
+    if (this.stopped) return;
     for (const lane of this.lanes) {
       if (lane.busy || lane.queue.length === 0) continue;
       const full = lane.queue.length >= settings.batchSize || lane.queueBytes >= MAX_BATCH_BYTES;
-      if (!full && this.now() - lane.firstQueuedAt < windowMs) continue;
+      if (!full && this.now() < lane.dueAt(this.windowMs)) continue;
       let take = Math.min(settings.batchSize, lane.queue.length);
       let bytes = 0;
       for (let i = 0; i < take; i++) {
@@ -218,11 +237,22 @@ export class ShardPoller {
       lane.busy = true;
       const run = this.deliver(lane.index, batch, 0).finally(() => {
         lane.busy = false;
+        lane.readyAt = this.now();
         this.inFlight.delete(run);
-        this.dispatch(windowMs);
+        this.dispatch();
       });
       this.inFlight.add(run);
     }
+    this.schedule();
+  }
+
+  /** Sets the timer for the earliest end of an idle lane's window (a busy lane dispatches when its invocation ends). */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    let due = Number.POSITIVE_INFINITY;
+    for (const lane of this.lanes) if (!lane.busy && lane.queue.length > 0) due = Math.min(due, lane.dueAt(this.windowMs));
+    if (due !== Number.POSITIVE_INFINITY) this.timer = setTimeout(() => this.dispatch(), Math.max(0, due - this.now()));
   }
 
   /**

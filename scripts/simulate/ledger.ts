@@ -144,8 +144,16 @@ export class Ledger {
   private pending = new Map<string, Entry[]>();
   /** Messages received on fleet connections whose fleet report is not in yet, by sensor and payload hash. */
   private unmatched = new Map<string, Entry[]>();
-  /** The processor's quarantine verdicts (from its log) for records it has not been seen to take yet. */
+  /**
+   * The processor's quarantine verdicts (from its log) for records it has not been seen to take yet,
+   * or whose fleet report is not in yet.
+   */
   private verdicts = new Map<string, string>();
+  /**
+   * Readings the processor took before the fleet's report said what they are (valid, with a reading
+   * time to look up): found once the report came, for the books' next lookup (`takeLateToVerify`).
+   */
+  private lateToVerify: Entry[] = [];
   private books: SensorBook[];
   private readonly indexOf: Map<string, number>;
   readonly expected = new Map<string, ExpectedAlert>();
@@ -221,8 +229,10 @@ export class Ledger {
     this.entries.add(e);
     this.totals.published++;
     if (row.bad) this.badSent[row.bad] = (this.badSent[row.bad] ?? 0) + 1;
-    if (received) this.decide(row.sensor);
-    else Ledger.push(this.pending, key, e);
+    if (received) {
+      this.decide(row.sensor);
+      this.taken(e);
+    } else Ledger.push(this.pending, key, e);
   }
 
   /**
@@ -280,6 +290,7 @@ export class Ledger {
         e.awaitingReport = false;
         this.countExternal(e, 'repeat of a fleet reading');
         this.decide(e.sensor);
+        this.taken(e);
       }
       if (queue.length === 0) this.unmatched.delete(key);
     }
@@ -346,7 +357,10 @@ export class Ledger {
 
   /**
    * The processor took these records (its invocation returned at `atMs`): the valid ones should now
-   * be in DynamoDB. Answers those to look for.
+   * be in DynamoDB. Answers those to look for. A record of a fleet connection whose fleet report is
+   * not in yet is decided when the report comes (or when it is called a repeat): until then the
+   * books do not know whether it is valid, nor its reading time (the processor can take a record
+   * that joined a batch just before its window closed, well within the fleet's 200 ms reports).
    */
   processed(sequenceNumbers: string[], atMs?: number): Entry[] {
     const toVerify: Entry[] = [];
@@ -356,13 +370,35 @@ export class Ledger {
       if (e.state !== 'processed') this.totals.processed++;
       e.state = 'processed';
       if (atMs !== undefined) e.processedAt ??= atMs;
-      const verdict = this.verdicts.get(seq);
-      if (verdict !== undefined) {
-        this.verdicts.delete(seq);
-        this.quarantined(seq, verdict);
-      } else if (Ledger.verifiable(e)) toVerify.push(e);
+      if (this.decideTaken(e)) toVerify.push(e);
     }
     return toVerify;
+  }
+
+  /**
+   * A taken record's fate, once the books know what it is: its quarantine verdict if the processor
+   * gave one, otherwise true if it should be looked up in DynamoDB. False while its fleet report is
+   * not in.
+   */
+  private decideTaken(e: Entry): boolean {
+    if (e.awaitingReport || e.state !== 'processed') return false;
+    const verdict = e.sequenceNumber === undefined ? undefined : this.verdicts.get(e.sequenceNumber);
+    if (verdict !== undefined) {
+      this.verdicts.delete(e.sequenceNumber!);
+      this.quarantined(e.sequenceNumber!, verdict);
+      return false;
+    }
+    return Ledger.verifiable(e);
+  }
+
+  /** A record whose fleet report (or repeat verdict) came after the processor took it: decided now. */
+  private taken(e: Entry): void {
+    if (this.decideTaken(e)) this.lateToVerify.push(e);
+  }
+
+  /** Readings taken before their fleet report came, to look up now that it has (each answered once). */
+  takeLateToVerify(): Entry[] {
+    return this.lateToVerify.splice(0, this.lateToVerify.length);
   }
 
   /**
@@ -388,12 +424,13 @@ export class Ledger {
   /**
    * The processor quarantined this record (its log says so, with the reason): it counts once the
    * processor took the record (the invocation succeeded for it), so a record retried after its
-   * quarantine message failed is not counted before its message is sent.
+   * quarantine message failed is not counted before its message is sent, and once the fleet's
+   * report says what the record is (a bad reading, or a valid one quarantined: misplaced).
    */
   quarantined(sequenceNumber: string, reason: string): void {
     const e = this.bySequenceNumber(sequenceNumber);
     if (e && FINAL.has(e.state)) return;
-    if (!e || e.state !== 'processed') {
+    if (!e || e.state !== 'processed' || e.awaitingReport) {
       this.verdicts.set(sequenceNumber, reason);
       return;
     }

@@ -69,7 +69,7 @@ export interface Bookkeeper {
 export function keepBooks({ print }: PhaseContext, { env, view, rollupWindowMs, clients: { sqs, dynamodb: ddb } }: SimStack, { alertQueueUrl, opsQueueUrl }: AlertTap, ledger: Ledger, toVerify: Entry[]): Bookkeeper {
   // Stored = seen in DynamoDB: each reading the processor took is looked up in its window's item.
   const verifyRound = async () => {
-    const batch = toVerify.splice(0, toVerify.length);
+    const batch = [...toVerify.splice(0, toVerify.length), ...ledger.takeLateToVerify()];
     if (batch.length === 0) return;
     const keys = new Map<string, { sensorId: string; window: string; entries: Entry[] }>();
     for (const e of batch) {

@@ -65,6 +65,17 @@ async function run(records: StreamRecord[], esm: EsmSettings, fn: (event: Kinesi
   return { calls, done, failures };
 }
 
+/** A poller of `shard` with a 1 s batching window and `invoke` as the function (the batching tests). */
+const windowed = (shard: ShardSource, invoke: (event: KinesisStreamEvent) => Promise<InvokeOutcome>, over: Partial<EsmSettings> = {}, idlePollMs = 50) =>
+  new ShardPoller(shard, {
+    settings: settings({ maximumBatchingWindowSeconds: 1, ...over }),
+    streamArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/s',
+    region: 'us-east-1',
+    idlePollMs,
+    invoker: { invoke: (_lane, event) => invoke(event) },
+    hooks: { onDone: () => undefined, onFailure: async () => undefined },
+  });
+
 const seqs = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => String(1000 + from + i));
 
 describe('the event source mapping emulation', () => {
@@ -140,5 +151,110 @@ describe('the event source mapping emulation', () => {
     }
     const order = (key: string) => calls.flat().filter((s) => `sensor-${(Number(s) - 1000) % 6}` === key);
     for (let k = 0; k < 6; k++) expect(order(`sensor-${k}`)).toEqual([...order(`sensor-${k}`)].sort());
+  });
+
+  it('starts a lane\'s next batching window when its previous invocation completes, as Lambda does for Kinesis', async () => {
+    // Window 1 s; the first batch's invocation takes 600 ms; the second batch's records arrive
+    // while it runs. Lambda: the next window begins when the invocation completes, so the second
+    // batch goes a whole window after it (a window counted from the records' arrival would send it
+    // 500 ms after). Delays under load only lengthen the gap.
+    const started = Date.now();
+    let reads = 0;
+    const later = [record(1, 'sensor-0'), record(2, 'sensor-0')];
+    const shard: ShardSource = {
+      shardId: 'shardId-000000000000',
+      async read() {
+        reads++;
+        if (reads === 1) return [record(0, 'sensor-0')];
+        if (later.length > 0 && Date.now() - started >= 1_100) return later.splice(0);
+        return [];
+      },
+    };
+    const invocations: { at: number; ended: number; records: number }[] = [];
+    const poller = windowed(shard, async (event) => {
+      const at = Date.now();
+      if (invocations.length === 0) await new Promise((r) => setTimeout(r, 600));
+      invocations.push({ at, ended: Date.now(), records: event.Records.length });
+      return { ok: true, response: null };
+    });
+    poller.start();
+    for (let i = 0; i < 1_000 && invocations.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await poller.stop();
+    expect(invocations.map((i) => i.records)).toEqual([1, 2]);
+    expect(invocations[1]!.at - invocations[0]!.ended).toBeGreaterThanOrEqual(990);
+  });
+
+  it('sends a batch when its window ends, not when a slow poll of the shard returns', async () => {
+    // The second GetRecords hangs for 3 s; the first poll's record must go when its 1 s window
+    // ends, while that poll is still out (not when it returns).
+    let reads = 0;
+    let readOut = false;
+    const shard: ShardSource = {
+      shardId: 'shardId-000000000000',
+      async read() {
+        reads++;
+        if (reads === 1) return [record(0, 'sensor-0')];
+        if (reads === 2) {
+          readOut = true;
+          await new Promise((r) => setTimeout(r, 3_000));
+          readOut = false;
+        }
+        return [];
+      },
+    };
+    const during: boolean[] = [];
+    const poller = windowed(shard, async () => {
+      during.push(readOut);
+      return { ok: true, response: null };
+    });
+    poller.start();
+    for (let i = 0; i < 1_000 && during.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    await poller.stop();
+    expect(during).toEqual([true]);
+  });
+
+  it('starts no invocation once stopped: a full batch queued behind the invocation in flight stays on the stream, and stop waits for that invocation', async () => {
+    // BatchSize 2; the first invocation is held until stop() has been called; two more records
+    // (a full batch) queue behind it. A mapping that is disabled invokes nothing more: the batch
+    // stays pending (on the stream), and stop() resolves only once the held invocation ended.
+    let reads = 0;
+    const shard: ShardSource = {
+      shardId: 'shardId-000000000000',
+      async read() {
+        reads++;
+        if (reads === 1) return [record(0, 'sensor-0'), record(1, 'sensor-0')];
+        if (reads === 2) return [record(2, 'sensor-0'), record(3, 'sensor-0')];
+        return [];
+      },
+    };
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const invoked: string[][] = [];
+    const ended: string[][] = [];
+    const poller = windowed(
+      shard,
+      async (event) => {
+        const taken = event.Records.map((r) => r.kinesis.sequenceNumber);
+        invoked.push(taken);
+        if (invoked.length === 1) await held;
+        ended.push(taken);
+        return { ok: true, response: null };
+      },
+      { batchSize: 2 },
+      10,
+    );
+    poller.start();
+    for (let i = 0; i < 500 && (invoked.length < 1 || poller.pending < 2); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(poller.pending).toBe(2);
+    let stopped = false;
+    const stopping = poller.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stopped).toBe(false); // the invocation in flight has not ended
+    release();
+    await stopping;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ended).toEqual([['1000', '1001']]);
+    expect(invoked).toEqual([['1000', '1001']]);
+    expect(poller.pending).toBe(2);
   });
 });

@@ -147,6 +147,64 @@ describe('the books', () => {
       expect(ledger.totals.quarantined).toBe(1);
       expect(ledger.badQuarantined).toEqual({ 'not-json': 1 });
     });
+
+    // The processor can take a record within milliseconds of the broker receiving it (it joins a
+    // batch whose window is closing), before the fleet's next report (every 200 ms) says what it
+    // is. Decided then, a valid reading was never looked up (in flight for ever, then lost) and a
+    // bad one was booked as a valid reading quarantined (misplaced).
+    it('looks up a fleet reading the processor took before the fleet reported it, once the report comes: stored, not in flight, not lost', () => {
+      const { ledger, thing } = setup();
+      const e = ledger.received({ thing, hash: 'quick', receivedAt: 1_000, fromFleet: true });
+      ledger.ingested(e, 's1');
+      expect(ledger.processed(['s1'], 1_150)).toEqual([]); // not known yet: valid? which reading time?
+      expect(ledger.takeLateToVerify()).toEqual([]);
+      ledger.published({ sensor: 0, n: 1, hash: 'quick', publishedAt: 990, timestampMs: 990, level: 'NORMAL', congestion: 30, speed: 50 });
+      const late = ledger.takeLateToVerify();
+      expect(late).toEqual([e]);
+      expect(ledger.takeLateToVerify()).toEqual([]); // handed over once
+      for (const v of late) ledger.stored(v, 1_400);
+      expect(ledger.inFlight()).toBe(0);
+      expect(ledger.countByState().processed ?? 0).toBe(0);
+      expect(ledger.endToEnd).toEqual([160]); // to the invocation's return, as for any reading
+      expect(ledger.misplaced).toEqual([]);
+    });
+
+    it('books a quarantine verdict given before the fleet reported the reading as that bad reading\'s, whichever of log and response comes first', () => {
+      const { ledger, thing } = setup();
+      const reason = 'timestamp: 3600 s in the future, limit 300 s';
+      const first = ledger.received({ thing, hash: 'future-1', receivedAt: 1_000, fromFleet: true });
+      ledger.ingested(first, 'q1');
+      ledger.processed(['q1']);
+      ledger.quarantined('q1', reason);
+      const second = ledger.received({ thing, hash: 'future-2', receivedAt: 1_500, fromFleet: true });
+      ledger.ingested(second, 'q2');
+      ledger.quarantined('q2', reason);
+      ledger.processed(['q2']);
+      expect(ledger.totals.quarantined).toBe(0); // what they are is not known yet
+      for (const [n, hash] of [[1, 'future-1'], [2, 'future-2']] as const) {
+        ledger.published({ sensor: 0, n, hash, publishedAt: 990, timestampMs: 0, bad: 'future-timestamp', congestion: 0, speed: 0 });
+      }
+      expect(ledger.totals.quarantined).toBe(2);
+      expect(ledger.badQuarantined).toEqual({ 'future-timestamp': 2 });
+      expect(ledger.misplaced).toEqual([]);
+      expect(ledger.takeLateToVerify()).toEqual([]);
+      expect(ledger.inFlight()).toBe(0);
+    });
+
+    it('decides a repeat the processor took before any report could claim it once it is called a repeat: its quarantine counted as external', () => {
+      const { ledger, thing } = setup();
+      const again = ledger.received({ thing, hash: 'resent', receivedAt: 1_000, fromFleet: true });
+      ledger.ingested(again, 'r1');
+      ledger.processed(['r1']);
+      ledger.quarantined('r1', 'not JSON: Unexpected end of JSON input');
+      expect(ledger.totals.quarantined).toBe(0);
+      ledger.settle(11_000, 10_000);
+      expect(again.external).toBe('repeat of a fleet reading');
+      expect(ledger.totals.quarantined).toBe(1);
+      expect(ledger.externalOutcome.quarantined).toBe(1);
+      expect(ledger.misplaced).toEqual([]);
+      expect(ledger.inFlight()).toBe(0);
+    });
   });
 
   it('groups quarantine reasons by kind', () => {
