@@ -98,6 +98,13 @@ async function main(): Promise<void> {
       `   published ${summary.readingsPerSecond.published}/s, stored ${summary.readingsPerSecond.stored}/s; p99 end-to-end ${e2e.p99Ms ?? '–'} ms, p99 alert ${alert.p99Ms ?? '–'} ms; ` +
         `in flight ${summary.totals.inFlight}; ${why.length ? `FAILS: ${why.join('; ')}` : 'meets the targets'}`,
     );
+    if (summary.afterStartup) {
+      const after = summary.afterStartup.endToEnd;
+      console.log(
+        `   after the start-up (readings published from ${summary.afterStartup.fromSeconds} s, when the lanes' first invocations had returned): ` +
+          `p50 ${after.p50Ms ?? '–'} ms, p99 ${after.p99Ms ?? '–'} ms over ${after.count} readings (a diagnosis; the targets are the whole run's)`,
+      );
+    }
     const inv = summary.invocation;
     console.log(`   processor: ${summary.invocations} invocations of ${inv.meanRecords} records on average, p50 ${inv.p50Ms ?? '–'} ms, p99 ${inv.p99Ms ?? '–'} ms, max ${inv.maxMs ?? '–'} ms`);
     console.log(`   slowest invocations: ${slowestInvocations(summary.invocation.slowest)}`);

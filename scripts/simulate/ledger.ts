@@ -182,6 +182,8 @@ export class Ledger {
   /** Valid fleet readings found in the quarantine, or bad fleet readings found stored: both are bugs. */
   readonly misplaced: string[] = [];
   readonly endToEnd: number[] = [];
+  /** When each reading of `endToEnd` was published, sample by sample. */
+  readonly endToEndPublishedAt: number[] = [];
   readonly alertLatency: number[] = [];
   private recentAlerts: AlertView[] = [];
   private history: SimSnapshot['history'] = [];
@@ -415,7 +417,10 @@ export class Ledger {
       this.externalOutcome.stored++;
       return;
     }
-    if (e.publishedAt !== undefined) this.endToEnd.push(Math.min(atMs, e.processedAt ?? atMs) - e.publishedAt);
+    if (e.publishedAt !== undefined) {
+      this.endToEnd.push(Math.min(atMs, e.processedAt ?? atMs) - e.publishedAt);
+      this.endToEndPublishedAt.push(e.publishedAt);
+    }
     const book = this.books[e.sensor]!;
     book.latestCongestion = e.congestion;
     book.latestSpeed = e.speed;
@@ -555,6 +560,14 @@ export class Ledger {
     });
     if (this.history.length > 300) this.history.shift();
     this.lastHistory = { t: nowMs, published: t.published, stored: t.stored, quarantined: t.quarantined, ingested: t.ingested };
+  }
+
+  /** End-to-end latency of the readings published at or after `fromMs` (the summary's run after its start-up). */
+  endToEndPublishedFrom(fromMs: number): LatencyView {
+    return latencyView(
+      this.endToEnd.filter((_, i) => this.endToEndPublishedAt[i]! >= fromMs),
+      this.options.endToEndTargetMs,
+    );
   }
 
   /** The state now; latencies over the last `recentSamples` samples (all of them for the summary). */

@@ -22,7 +22,7 @@ import type { Connection } from './connection';
 import { sensorIdentity } from './pki';
 import type { LocalRegistry } from './registry';
 import type { StackView } from './stack-view';
-import type { SimSnapshot } from './state';
+import type { LatencyView, SimSnapshot } from './state';
 import type { Scenario } from './traffic';
 import { tapAlerts } from './phases/alert-tap';
 import { closeBooks, keepBooks, openBooks } from './phases/books';
@@ -140,6 +140,13 @@ export interface Summary {
   /** Readings the processor took that are in neither DynamoDB nor the quarantine (at most 5). */
   lostSamples: string[];
   latency: SimSnapshot['latency'];
+  /**
+   * End-to-end latency of the readings published after the start-up (from when the last of the
+   * lanes' first invocations returned, in seconds after the fleet started): the run's sustained
+   * figure beside the whole run's, which includes the first batches. A diagnosis; the targets are
+   * checked on the whole run (capacity.ts shortfalls).
+   */
+  afterStartup: { fromSeconds: number; endToEnd: LatencyView } | null;
   alerts: { expected: number; received: number; duplicates: number; missed: number; unexpected: number; missedSamples: string[] };
   cpuCoresByProcess: Record<string, number>;
   /** moto's busiest API calls: how many, and the seconds spent answering them (threads overlap). */

@@ -163,6 +163,21 @@ export interface RunFacts {
   shards: number;
 }
 
+/**
+ * When the pipeline's start-up ended: the last of the lanes' first invocations returned (each lane's
+ * first batch writes every window, status item and alert state anew, on a cold container); epoch
+ * ms, undefined without an invocation.
+ */
+export function startupEndedAt(invocations: readonly Invocation[]): number | undefined {
+  const firstOfLane = new Map<number, Invocation>();
+  for (const i of invocations) {
+    const first = firstOfLane.get(i.lane);
+    if (!first || i.startedAtMs < first.startedAtMs) firstOfLane.set(i.lane, i);
+  }
+  if (firstOfLane.size === 0) return undefined;
+  return Math.max(...[...firstOfLane.values()].map((i) => i.startedAtMs + i.ms));
+}
+
 /** The books closed: the final snapshot and the summary (`Summary` in run.ts says what each figure means). */
 export function closeBooks({ options }: PhaseContext, { view, env, rollupWindowMs }: SimStack, ledger: Ledger, facts: RunFacts): { snapshot: SimSnapshot; summary: Summary } {
   const { trafficSeconds, invocationLog } = facts;
@@ -194,6 +209,12 @@ export function closeBooks({ options }: PhaseContext, { view, env, rollupWindowM
     misplaced: ledger.misplaced.slice(0, 20),
     lostSamples: ledger.describe('processed', 5),
     latency: snapshot.latency,
+    afterStartup: (() => {
+      const endedAt = startupEndedAt(invocationLog);
+      return endedAt === undefined
+        ? null
+        : { fromSeconds: Math.round((endedAt - facts.trafficStartedAt) / 100) / 10, endToEnd: ledger.endToEndPublishedFrom(endedAt) };
+    })(),
     alerts: {
       expected: ledger.expected.size,
       received: t.alerts,

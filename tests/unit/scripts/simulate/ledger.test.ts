@@ -44,6 +44,22 @@ describe('the books', () => {
     }
   });
 
+  it('gives the end-to-end latency of the readings published after the start-up apart from the whole run\'s', () => {
+    const { sensors, zones } = cityLayout(3, 3);
+    const ledger = new Ledger({ sensors, zones, hz: 1, scenario: 'steady', cooldownMs: 60_000, endToEndTargetMs: 10_000, alertTargetMs: 30_000, startedAt: 0 });
+    // Published at 1, 2, ... 6 s; the first three wait for the first batch (stored at 12 s), the others 2 s each.
+    for (let n = 1; n <= 6; n++) {
+      const publishedAt = n * 1_000;
+      ledger.published({ sensor: 0, n, hash: `h${n}`, publishedAt, timestampMs: publishedAt, congestion: 0, speed: 0 });
+      ledger.ingested(ledger.received({ thing: sensors[0]!.sensorId, hash: `h${n}`, receivedAt: publishedAt, fromFleet: true }), `seq-${n}`);
+      const processedAt = n <= 3 ? 12_000 : publishedAt + 2_000;
+      for (const e of ledger.processed([`seq-${n}`], processedAt)) ledger.stored(e, processedAt);
+    }
+    expect(ledger.snapshot(20_000, Number.MAX_SAFE_INTEGER).latency.endToEnd).toMatchObject({ p99Ms: 11_000, count: 6 });
+    expect(ledger.endToEndPublishedFrom(4_000)).toMatchObject({ p50Ms: 2_000, p99Ms: 2_000, count: 3 });
+    expect(ledger.endToEndPublishedFrom(60_000)).toMatchObject({ p99Ms: null, count: 0 });
+  });
+
   it('ends a reading\'s end-to-end latency when the invocation that wrote it returned, not when the books looked it up', () => {
     const { sensors, zones } = cityLayout(3, 3);
     const ledger = new Ledger({ sensors, zones, hz: 1, scenario: 'steady', cooldownMs: 60_000, endToEndTargetMs: 10_000, alertTargetMs: 30_000, startedAt: 0 });
