@@ -76,9 +76,12 @@ interface FieldSpec {
   /** Who sets it: the sensor, or the IoT topic rule (sensor clocks drift; the rule's do not). */
   setBy?: 'sensor' | 'rule';
   /**
-   * A valid value, for a required field the sensor sends: `exampleReading` is made of them, and what
-   * makes readings (the simulator's fleet, the benchmark's batches, the tests' helpers, the example
-   * device command) starts from it, so a new required field reaches all of them from its entry here.
+   * A valid value, for every field the sensor sends. A required field's: `exampleReading` is made of
+   * them, and what makes readings (the simulator's fleet, the benchmark's batches, the tests' helpers,
+   * the example device command) starts from it, so a new required field reaches all of them from its
+   * entry here. An optional field's: what the test that every field reaches the processor's reading
+   * (tests/unit/handlers/processor/core/validate.test.ts, ValidReading) sends, so a new optional field
+   * cannot be dropped unseen.
    */
   example?: string | number;
 }
@@ -102,6 +105,7 @@ export const READING_FIELDS = {
     required: false,
     column: 'double',
     rollup: ['last'],
+    example: -3.25,
   },
   /** Free text from the sensor's weather feed, in any language: it must never cost a reading its place. */
   weather_condition: {
@@ -109,6 +113,7 @@ export const READING_FIELDS = {
     required: false,
     column: 'string',
     rollup: ['last'],
+    example: 'léger brouillard ☁',
   },
   /**
    * Server receive time in epoch milliseconds: the topic rule's `timestamp()`, carried in the rule's

@@ -201,11 +201,21 @@ describe('scanRuleRecord (the rule record read without JSON.parse)', () => {
 describe('ValidReading', () => {
   it('carries every field of READING_FIELDS the sensor sends, as sent, and nothing the sensor sent beyond them', () => {
     const NOW_MS = Date.parse('2026-11-22T12:00:00Z');
-    const sent = reading(1, NOW_MS - 1000, { temperature: -3.25, weather_condition: 'léger brouillard ☁', avg_speed: 37.5, extra_key: 'x' } as never);
+    const sensorFields = Object.entries(READING_FIELDS).filter(([, f]) => !('setBy' in f && f.setBy === 'rule'));
+    // Every optional field the sensor sends, at its example (a new one without an example fails here, by name).
+    const optional: Record<string, unknown> = {};
+    for (const [name, f] of sensorFields) {
+      if (f.required) continue;
+      expect('example' in f ? f.example : undefined, `READING_FIELDS.${name} has no example`).toBeDefined();
+      optional[name] = (f as { example: unknown }).example;
+    }
+    const sent = reading(1, NOW_MS - 1000, { ...optional, avg_speed: 37.5, extra_key: 'x' } as never);
     const result = check(sent);
     expect(result).toBeInstanceOf(ValidReading);
-    const sensorFields = Object.entries(READING_FIELDS).filter(([, f]) => !('setBy' in f && f.setBy === 'rule')).map(([name]) => name);
-    for (const name of sensorFields) expect((result as unknown as Record<string, unknown>)[name]).toEqual((sent as unknown as Record<string, unknown>)[name]);
+    for (const [name] of sensorFields) {
+      expect((sent as unknown as Record<string, unknown>)[name], name).toBeDefined();
+      expect((result as unknown as Record<string, unknown>)[name], name).toEqual((sent as unknown as Record<string, unknown>)[name]);
+    }
     expect(result).not.toHaveProperty('extra_key');
   });
 });
