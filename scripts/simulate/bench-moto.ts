@@ -14,7 +14,11 @@
  * - BatchGetItem: 100 window keys, ConsistentRead, as the sink and the simulator's books read them;
  * - Query: the alert store's elevated-index query (`#b = :b` on a KEYS_ONLY index);
  * - UpdateItem: the console status sink's write (adapters/sensor-status.ts), as at 1,000 sensors
- *   (8 status items of 125 sensors, a lane's batch setting half of an item's sensors at a time).
+ *   (8 status items of 125 sensors, a lane's batch setting half of an item's sensors at a time);
+ * - Transact(alert): the alert store's state writes (adapters/alert-store.ts stateWrite), 100
+ *   Updates to a TransactWriteItems, each conditioned on the version it read (attribute_not_exists
+ *   for a sensor's first), with a pending alert (the commit) or none (the clear), on the alert
+ *   state table's two indexes as the template makes them.
  * C requests in flight from one SDK client (the processor's way). Prints requests/s, p50/p99 and
  * moto's CPU seconds per request (from /proc/<pid>/stat: the figure least moved by other load).
  * Every answer is checked (a put's condition never fails here; a stale put must fail with the old
@@ -37,6 +41,8 @@ import { congestionLevel, trafficFlowScore } from '../../handlers/processor/core
 import type { EnrichedReading } from '../../handlers/processor/core/types';
 import { addWindow, readingCount, windowOf, type WindowAggregate } from '../../handlers/processor/core/window';
 import { windowWrite } from '../../handlers/processor/adapters/window-store';
+import { stateWrite } from '../../handlers/processor/adapters/alert-store';
+import { initialState, type AlertState } from '../../handlers/processor/core/alerts';
 import { statusUpdate } from '../../handlers/processor/adapters/sensor-status';
 import { encodeSensorStatus } from '../../contract';
 import { motoClientConfig, startMoto } from '../lib/moto';
@@ -64,6 +70,7 @@ const WINDOW_SENSORS = Math.max(SENSORS, 100 * CONCURRENCY);
 const READINGS = 'bench-readings';
 const STATUS = 'bench-sensor-status';
 const ALERTS = 'bench-alert-state';
+const ALERT_WRITES = 'bench-alert-writes';
 const OPTIONS = { zoneIndexShards: 10, readingTtlDays: 7, rollupWindowSeconds: 60 };
 const THRESHOLDS = { warning: 80, critical: 90, hysteresis: 5 };
 const WINDOW_START = Date.parse('2026-12-01T12:00:00Z');
@@ -263,6 +270,60 @@ async function main() {
         await client.send(new UpdateItemCommand(statusUpdate(STATUS, { bucket: `b8-${item}`, sensors }, Date.now())));
       }),
     );
+
+    // The alert state table as the template makes it: the elevated index and the console's zone index.
+    await client.send(
+      new CreateTableCommand({
+        TableName: ALERT_WRITES,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: ['sensor_id', 'elevated_bucket', 'zone_id', 'updated_at'].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+        KeySchema: [{ AttributeName: 'sensor_id', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          { IndexName: 'elevated-index', KeySchema: [{ AttributeName: 'elevated_bucket', KeyType: 'HASH' }, { AttributeName: 'sensor_id', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+          { IndexName: 'zone-updated-index', KeySchema: [{ AttributeName: 'zone_id', KeyType: 'HASH' }, { AttributeName: 'updated_at', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+        ],
+      }),
+    );
+    // Each call takes 100 sensors of its own and writes each one's next state over the one it knows:
+    // a transition with its alert pending (odd versions), then the clear of that alert (even ones).
+    const states = new Map<string, AlertState>();
+    const alertBusy = new Set<string>();
+    let nextAlert = 0;
+    phases.push(
+      await phase('Transact(alert)', moto.pid, async () => {
+        const sensors: string[] = [];
+        for (let tries = 0; sensors.length < 100 && tries < WINDOW_SENSORS; tries++) {
+          const sensorId = `sensor-${String(nextAlert++ % WINDOW_SENSORS).padStart(5, '0')}`;
+          if (!alertBusy.has(sensorId) && !sensors.includes(sensorId)) sensors.push(sensorId);
+        }
+        for (const id of sensors) alertBusy.add(id);
+        const at = Date.now();
+        const changes = sensors.map((id) => {
+          const previous = states.get(id) ?? initialState(id);
+          const raising = previous.version % 2 === 0;
+          const level = raising ? (previous.level === 'CRITICAL' ? 'WARNING' : 'CRITICAL') : previous.level;
+          const pending = raising
+            ? [{ alert: { alert_id: `${id}-${previous.version}`, level, previous_level: previous.level, sensor_id: id, zone_id: `zone-${id.slice(-2)}`, congestion_index: 91.5, threshold: 90, reading_time: new Date(at).toISOString(), received_at: at, detected_at: new Date(at).toISOString() }, owner: 'bench', until: at + 60_000 }]
+            : [];
+          const next: AlertState = { ...previous, level, version: previous.version + 1, pending, lastAlertAt: raising ? { ...previous.lastAlertAt, [level]: at } : previous.lastAlertAt, lastReadingMs: at };
+          return { previous, next };
+        });
+        await client.send(
+          new TransactWriteItemsCommand({ TransactItems: changes.map(({ previous, next }) => stateWrite(ALERT_WRITES, previous, next, `zone-${next.sensorId.slice(-2)}`, new Date(at).toISOString())) }),
+        );
+        for (const { next } of changes) states.set(next.sensorId, next);
+        for (const id of sensors) alertBusy.delete(id);
+      }),
+    );
+    // A write over a version no longer stored must be cancelled with the stored state as its reason.
+    const [someone, stored] = [...states.entries()].find(([, st]) => st.version > 1)!;
+    try {
+      await client.send(new TransactWriteItemsCommand({ TransactItems: [stateWrite(ALERT_WRITES, { ...stored, version: stored.version - 1 }, { ...stored, version: stored.version }, 'zone-00', new Date().toISOString())] }));
+      throw new Error('a stale alert state write succeeded');
+    } catch (error) {
+      const reasons = (error as { CancellationReasons?: CancellationReason[] }).CancellationReasons;
+      if (reasons?.[0]?.Code !== 'ConditionalCheckFailed' || reasons[0].Item?.version?.N !== String(stored.version) || reasons[0].Item?.sensor_id?.S !== someone) throw error;
+    }
     const summary = { launcher: FLAGS.launcher, seconds: SECONDS, concurrency: CONCURRENCY, sensors: SENSORS, phases };
     if (FLAGS.json) writeFileSync(FLAGS.json, JSON.stringify(summary, null, 2));
   } finally {
