@@ -170,7 +170,9 @@ function itemTemplate(mask: number): Item {
  * The attributes of a window's item that do not change from one write of it to the next (its keys,
  * its TTL) or seldom do (its zone, its first reading): kept by the container with the window and
  * reused while they hold, so that a write builds only what changed. `count` is the reading count
- * last written: the next write's condition.
+ * last written: the next write's condition. `zoneId` and `firstTimestamp` are the texts of `zone`
+ * and `first`, kept here so that telling whether they still hold reads this object alone (a known
+ * window's objects live in the old generation, scattered: each one read is one more cache miss).
  */
 export interface FixedAttributes {
   pk: AttributeValue;
@@ -180,24 +182,50 @@ export interface FixedAttributes {
   shard: AttributeValue;
   first: AttributeValue;
   count: AttributeValue;
+  zoneId: string;
+  firstTimestamp: string;
 }
 
-/** The item of a window (and its fixed attributes, reusing those of `reuse` that still hold). */
-function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, options: ItemOptions, reuse: FixedAttributes | undefined): { item: Item; fixed: FixedAttributes } {
+/**
+ * The item of a window and its fixed attributes, reusing those of `reuse` that still hold: in
+ * `reuse` itself when `inPlace` (an appending write, whose known window is forgotten unless the
+ * write succeeds), else in a new object.
+ */
+function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, options: ItemOptions, reuse: FixedAttributes | undefined, inPlace = false): { item: Item; fixed: FixedAttributes } {
   const last = a.last;
   let mask = 0;
   for (let i = 0; i < STAT_COUNT; i++) if (countOf(a, i) > 0) mask |= 1 << i;
   for (let j = 0; j < LAST_FIELDS.length; j++) if (last[LAST_FIELDS[j]!] !== undefined) mask |= 1 << (STAT_COUNT + j);
-  const sameZone = reuse !== undefined && reuse.zone.S === last.zone_id;
-  const fixed: FixedAttributes = {
-    pk: reuse?.pk ?? s(a.sensorId),
-    sk: reuse?.sk ?? s(windowTimestamp(a.windowStartMs)),
-    ttl: reuse?.ttl ?? n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400),
-    zone: sameZone ? reuse.zone : s(last.zone_id),
-    shard: sameZone ? reuse.shard : s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)),
-    first: reuse !== undefined && reuse.first.S === a.firstTimestamp ? reuse.first : s(a.firstTimestamp),
-    count: n(count),
-  };
+  let fixed: FixedAttributes;
+  if (reuse === undefined) {
+    fixed = {
+      pk: s(a.sensorId),
+      sk: s(windowTimestamp(a.windowStartMs)),
+      ttl: n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400),
+      zone: s(last.zone_id),
+      shard: s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)),
+      first: s(a.firstTimestamp),
+      count: n(count),
+      zoneId: last.zone_id,
+      firstTimestamp: a.firstTimestamp,
+    };
+  } else {
+    // Most often the very strings of the last write (a sensor's zone string is the batch's, shared):
+    // told apart by identity before their characters are read.
+    const sameZone = reuse.zoneId === last.zone_id;
+    const sameFirst = reuse.firstTimestamp === a.firstTimestamp;
+    fixed = inPlace ? reuse : { ...reuse };
+    if (!sameZone) {
+      fixed.zone = s(last.zone_id);
+      fixed.shard = s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards));
+      fixed.zoneId = last.zone_id;
+    }
+    if (!sameFirst) {
+      fixed.first = s(a.firstTimestamp);
+      fixed.firstTimestamp = a.firstTimestamp;
+    }
+    fixed.count = n(count);
+  }
   const item: Item = { ...itemTemplate(mask) };
   item[PK] = fixed.pk;
   item[SK] = fixed.sk;
@@ -461,7 +489,7 @@ const APPENDED_OFFSETS: number[] = [];
  * stored). Nothing else reads the window meanwhile: a Lambda container runs one invocation at a
  * time, and addAll returns only once every write is answered or given up. The same write as
  * windowWrite(tableName, stored, windowOf(…readings), options, known) (a property test checks it);
- * `known.packed` and `known.fixed` become the answer's once written.
+ * `known.fixed` is updated in place as well, and `known.packed` becomes the answer's once written.
  */
 export function appendWrite(
   tableName: string,
@@ -480,7 +508,8 @@ export function appendWrite(
     APPENDED_OFFSETS[i] = r.timestampMs - a.windowStartMs;
   }
   const packed = packOffsets(APPENDED_OFFSETS, storedPacked, after, readings.length);
-  const built = buildItem(a, readingCount(a), packed, options, known.fixed);
+  // The fixed attributes are updated in place, as the window is: both are forgotten unless the write succeeds.
+  const built = buildItem(a, readingCount(a), packed, options, known.fixed, true);
   return { write: putOf(tableName, built.item, knownCount), packed, fixed: built.fixed };
 }
 const COUNT_NAMES = { '#count': COUNT };

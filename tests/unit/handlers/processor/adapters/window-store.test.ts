@@ -4,7 +4,7 @@ import { exampleReading } from '../../../../../contract';
 import { enrich } from '../../../../helpers/readings';
 import { zoneShard } from '../../../../../handlers/processor/core/hash';
 import { windowOf as aggregateOf } from '../../../../../handlers/processor/core/window';
-import { unpackOffsets, windowFromItem, windowItem, WindowStore } from '../../../../../handlers/processor/adapters/window-store';
+import { appendWrite, unpackOffsets, windowFromItem, windowItem, windowWrite, WindowStore } from '../../../../../handlers/processor/adapters/window-store';
 import { CallCounter } from '../../../../../handlers/processor/io';
 import { FakeAws } from '../../../../doubles/fake-aws';
 import { fakeIo } from '../../../../helpers/fake-io';
@@ -135,6 +135,32 @@ describe('windowItem attribute values', () => {
     expect(a.reading_count).toEqual({ N: '3' });
     expect(b.reading_count).toEqual({ N: '2' });
     expect(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2])), options).reading_count).toBe(a.reading_count);
+  });
+});
+
+describe('appendWrite (the steady state)', () => {
+  it("updates the known window's fixed attributes in place, a moved sensor's zone and shard included, where the general path leaves them as they were", () => {
+    const first = windowWrite('t', undefined, aggregateOf('s1', T, windowOf([0, 1])), options);
+    const known = { aggregate: aggregateOf('s1', T, windowOf([0, 1])), packed: first.packed, fixed: first.fixed };
+    const fixed = first.fixed;
+    const before = { ...fixed };
+    // The general path (a late reading) builds its own attributes, whatever it is given to reuse.
+    windowWrite('t', known.aggregate, aggregateOf('s1', T, windowOf([5], () => ({ zone_id: 'uptown' }))), options, known);
+    expect(known.fixed).toEqual(before);
+    // Appending: the same object, its count the written count, its zone and shard the moved sensor's.
+    const moved = appendWrite('t', known, windowOf([2, 3], () => ({ zone_id: 'uptown' })), options);
+    expect(moved.fixed).toBe(fixed);
+    expect(moved.write.Put!.ExpressionAttributeValues).toEqual({ ':known': { N: '2' } });
+    expect(fixed.count).toEqual({ N: '4' });
+    expect(fixed.zone).toEqual({ S: 'uptown' });
+    expect(fixed.shard).toEqual({ S: zoneShard('uptown', 's1', options.zoneIndexShards) });
+    expect(moved.write.Put!.Item).toEqual(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2, 3], (i) => (i < 2 ? {} : { zone_id: 'uptown' }))), options));
+    // Written (WindowStore keeps its packed offsets), then back, conditioned on the count just written.
+    known.packed = moved.packed;
+    const back = appendWrite('t', known, windowOf([4]), options);
+    expect(back.write.Put!.ExpressionAttributeValues).toEqual({ ':known': { N: '4' } });
+    expect(back.write.Put!.Item).toEqual(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2, 3, 4], (i) => (i === 2 || i === 3 ? { zone_id: 'uptown' } : {}))), options));
+    expect(fixed.zone).toEqual({ S: 'downtown' });
   });
 });
 
