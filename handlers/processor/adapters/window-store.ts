@@ -515,46 +515,66 @@ export function appendWrite(
 const COUNT_NAMES = { '#count': COUNT };
 const PK_NAMES = { '#pk': PK };
 
-/** Windows by sensor (a sensor has one or two at a time): a container's memory of the windows it wrote. */
+/**
+ * Windows by sensor (a sensor has one or two at a time): a container's memory of the windows it
+ * wrote. A sensor's one window is the map's value itself, a list only while it has more (a batch
+ * across a window boundary): a lookup, once per window per batch, reads one object fewer of the
+ * old generation.
+ */
 export class Windows {
-  private readonly bySensor = new Map<string, KnownWindow[]>();
+  private readonly bySensor = new Map<string, KnownWindow | KnownWindow[]>();
   size = 0;
   get(sensorId: string, windowStartMs: number): KnownWindow | undefined {
-    const list = this.bySensor.get(sensorId);
-    if (list === undefined) return undefined;
-    for (const w of list) if (w.aggregate.windowStartMs === windowStartMs) return w;
+    const held = this.bySensor.get(sensorId);
+    if (held === undefined) return undefined;
+    if (!Array.isArray(held)) return held.aggregate.windowStartMs === windowStartMs ? held : undefined;
+    for (const w of held) if (w.aggregate.windowStartMs === windowStartMs) return w;
     return undefined;
   }
   set(w: KnownWindow): void {
     const { sensorId, windowStartMs } = w.aggregate;
-    const list = this.bySensor.get(sensorId);
-    if (list === undefined) {
-      this.bySensor.set(sensorId, [w]);
+    const held = this.bySensor.get(sensorId);
+    if (held === undefined) {
+      this.bySensor.set(sensorId, w);
       this.size++;
-      return;
-    }
-    const at = list.findIndex((x) => x.aggregate.windowStartMs === windowStartMs);
-    if (at >= 0) list[at] = w;
-    else {
-      list.push(w);
-      this.size++;
+    } else if (!Array.isArray(held)) {
+      if (held.aggregate.windowStartMs === windowStartMs) this.bySensor.set(sensorId, w);
+      else {
+        this.bySensor.set(sensorId, [held, w]);
+        this.size++;
+      }
+    } else {
+      const at = held.findIndex((x) => x.aggregate.windowStartMs === windowStartMs);
+      if (at >= 0) held[at] = w;
+      else {
+        held.push(w);
+        this.size++;
+      }
     }
   }
   delete(sensorId: string, windowStartMs: number): void {
-    const list = this.bySensor.get(sensorId);
-    const at = list ? list.findIndex((w) => w.aggregate.windowStartMs === windowStartMs) : -1;
+    const held = this.bySensor.get(sensorId);
+    if (held === undefined) return;
+    if (!Array.isArray(held)) {
+      if (held.aggregate.windowStartMs !== windowStartMs) return;
+      this.bySensor.delete(sensorId);
+      this.size--;
+      return;
+    }
+    const at = held.findIndex((w) => w.aggregate.windowStartMs === windowStartMs);
     if (at < 0) return;
-    list!.splice(at, 1);
+    held.splice(at, 1);
     this.size--;
-    if (list!.length === 0) this.bySensor.delete(sensorId);
+    if (held.length === 1) this.bySensor.set(sensorId, held[0]!);
   }
   /** Forgets the windows that start before `startMs` (they are not written again). */
   forgetBefore(startMs: number): void {
-    for (const [sensorId, list] of this.bySensor) {
+    for (const [sensorId, held] of this.bySensor) {
+      const list = Array.isArray(held) ? held : [held];
       const kept = list.filter((w) => w.aggregate.windowStartMs >= startMs);
       this.size -= list.length - kept.length;
       if (kept.length === 0) this.bySensor.delete(sensorId);
-      else if (kept.length < list.length) this.bySensor.set(sensorId, kept);
+      else if (kept.length < list.length) this.bySensor.set(sensorId, kept.length === 1 ? kept[0]! : kept);
     }
   }
   clear(): void {

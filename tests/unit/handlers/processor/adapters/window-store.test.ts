@@ -4,7 +4,9 @@ import { exampleReading } from '../../../../../contract';
 import { enrich } from '../../../../helpers/readings';
 import { zoneShard } from '../../../../../handlers/processor/core/hash';
 import { windowOf as aggregateOf } from '../../../../../handlers/processor/core/window';
-import { appendWrite, unpackOffsets, windowFromItem, windowItem, windowWrite, WindowStore } from '../../../../../handlers/processor/adapters/window-store';
+import { appendWrite, unpackOffsets, windowFromItem, windowItem, Windows, windowWrite, WindowStore, type KnownWindow } from '../../../../../handlers/processor/adapters/window-store';
+import fc from 'fast-check';
+import { emptyWindow } from '../../../../../handlers/processor/core/window';
 import { CallCounter } from '../../../../../handlers/processor/io';
 import { FakeAws } from '../../../../doubles/fake-aws';
 import { fakeIo } from '../../../../helpers/fake-io';
@@ -135,6 +137,44 @@ describe('windowItem attribute values', () => {
     expect(a.reading_count).toEqual({ N: '3' });
     expect(b.reading_count).toEqual({ N: '2' });
     expect(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2])), options).reading_count).toBe(a.reading_count);
+  });
+});
+
+describe('Windows (a container\'s memory of the windows it wrote)', () => {
+  it('finds, replaces and forgets windows as a list per sensor would, whether a sensor has one window or several', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), sensor: fc.constantFrom('a', 'b', 'c'), start: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('delete' as const), sensor: fc.constantFrom('a', 'b', 'c'), start: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('forgetBefore' as const), sensor: fc.constant(''), start: fc.integer({ min: 0, max: 4 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const windows = new Windows();
+        const model: KnownWindow[] = [];
+        for (const { kind, sensor, start } of ops) {
+          const same = (w: KnownWindow) => w.aggregate.sensorId === sensor && w.aggregate.windowStartMs === start;
+          if (kind === 'set') {
+            const w = { aggregate: emptyWindow(sensor, start) };
+            windows.set(w);
+            const at = model.findIndex(same);
+            if (at >= 0) model[at] = w;
+            else model.push(w);
+          } else if (kind === 'delete') {
+            windows.delete(sensor, start);
+            const at = model.findIndex(same);
+            if (at >= 0) model.splice(at, 1);
+          } else {
+            windows.forgetBefore(start);
+            for (let i = model.length - 1; i >= 0; i--) if (model[i]!.aggregate.windowStartMs < start) model.splice(i, 1);
+          }
+          expect(windows.size).toBe(model.length);
+          for (const s of ['a', 'b', 'c']) {
+            for (let t = 0; t <= 3; t++) expect(windows.get(s, t)).toBe(model.find((w) => w.aggregate.sensorId === s && w.aggregate.windowStartMs === t));
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
