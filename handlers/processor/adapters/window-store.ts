@@ -123,8 +123,29 @@ const STAT_COUNT = STAT_ATTRIBUTES.length;
 const LAST_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.includes('last')).map((f) => f.name);
 const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
 
-const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
-  READING_FIELDS[f].column === 'string' ? s(String(value)) : READING_FIELDS[f].column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
+/** LAST_FIELDS[j]'s column type, looked up once. */
+const LAST_COLUMNS = LAST_FIELDS.map((f) => READING_FIELDS[f].column);
+/**
+ * Text attributes a window's last values repeat (a weather condition): one frozen attribute each,
+ * shared like the numbers', up to CACHED_VALUES texts (then started again).
+ */
+const TEXTS = new Map<string, AttributeValue>();
+const text = (value: string): AttributeValue => {
+  let attribute = TEXTS.get(value);
+  if (attribute === undefined) {
+    if (TEXTS.size >= CACHED_VALUES) TEXTS.clear();
+    attribute = Object.freeze({ S: value });
+    TEXTS.set(value, attribute);
+  }
+  return attribute;
+};
+/** LAST_FIELDS[j]'s value as its attribute. */
+const lastValue = (j: number, value: number | string): AttributeValue => {
+  const column = LAST_COLUMNS[j];
+  return column === 'string' ? text(String(value)) : column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
+};
+/** The newest reading's LAST_FIELDS values while an item is built (one array, reused: read once per field). */
+const LAST_VALUES: (number | string | undefined)[] = LAST_FIELDS.map(() => undefined);
 
 /**
  * The attributes of a window's item in one order, and which of them a window may lack: a
@@ -195,7 +216,11 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
   const last = a.last;
   let mask = 0;
   for (let i = 0; i < STAT_COUNT; i++) if (countOf(a, i) > 0) mask |= 1 << i;
-  for (let j = 0; j < LAST_FIELDS.length; j++) if (last[LAST_FIELDS[j]!] !== undefined) mask |= 1 << (STAT_COUNT + j);
+  for (let j = 0; j < LAST_FIELDS.length; j++) {
+    const value = last[LAST_FIELDS[j]!];
+    LAST_VALUES[j] = value;
+    if (value !== undefined) mask |= 1 << (STAT_COUNT + j);
+  }
   let fixed: FixedAttributes;
   if (reuse === undefined) {
     fixed = {
@@ -245,8 +270,8 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
     if (at.max) item[at.max] = milliNumber(maxOf(a, i));
   }
   for (let j = 0; j < LAST_FIELDS.length; j++) {
-    const value = last[LAST_FIELDS[j]!];
-    if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = lastValue(LAST_FIELDS[j]!, value);
+    const value = LAST_VALUES[j];
+    if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = lastValue(j, value);
   }
   item.traffic_flow_score_sum = milliNumber(a.flowSum);
   // The flow score is kept with one decimal, as each reading's.

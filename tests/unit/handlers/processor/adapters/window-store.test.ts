@@ -138,6 +138,18 @@ describe('windowItem attribute values', () => {
     expect(b.reading_count).toEqual({ N: '2' });
     expect(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2])), options).reading_count).toBe(a.reading_count);
   });
+
+  it('share a text last value between windows that hold it (frozen), and keep each window its own text', () => {
+    const clear = windowItem(aggregateOf('s1', T, windowOf([0, 1], () => ({ weather_condition: 'clear' }))), options);
+    const fog = windowItem(aggregateOf('s2', T, windowOf([0], () => ({ weather_condition: 'léger brouillard ☁' }))), options);
+    const clearAgain = windowItem(aggregateOf('s3', T, windowOf([4], () => ({ weather_condition: 'clear' }))), options);
+    expect(clear.weather_condition_last).toEqual({ S: 'clear' });
+    expect(fog.weather_condition_last).toEqual({ S: 'léger brouillard ☁' });
+    expect(clearAgain.weather_condition_last).toBe(clear.weather_condition_last);
+    expect(Object.isFrozen(clear.weather_condition_last)).toBe(true);
+    // Without the field in the newest reading, no last value at all.
+    expect(windowItem(aggregateOf('s4', T, windowOf([0, 1], (i) => (i === 0 ? { weather_condition: 'rain' } : { weather_condition: undefined }))), options)).not.toHaveProperty('weather_condition_last');
+  });
 });
 
 describe('Windows (a container\'s memory of the windows it wrote)', () => {
