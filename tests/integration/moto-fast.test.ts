@@ -5,6 +5,8 @@
  */
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type TransactWriteItem, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +174,53 @@ async function sizedUpdates(moto: Moto) {
   return playUpdates(client, 's', calls.map((call) => ({ ExpressionAttributeNames: Object.fromEntries(Object.entries(names).filter(([k]) => call.UpdateExpression.includes(k))), ...call })));
 }
 
+
+/**
+ * The simulator's alert tap (phases/alert-tap.ts): a rule on a bus with an SQS queue as its target,
+ * no InputTransformer, so moto fills the target's input through its eight default paths (patch: each
+ * path parsed once, even by concurrent requests). 16 PutEvents sent at once, as the processor's four
+ * lanes send their first alerts (40 of 10 entries there; fewer and smaller here, because plain
+ * moto_server parses the paths again for every event, ~0.1 s each); every message the queue then holds, without the
+ * ids and times moto makes for each event, in a stable order.
+ */
+async function deliveredEvents(moto: Moto) {
+  const config = { ...motoClientConfig(moto.endpoint), maxAttempts: 1 };
+  const events = new EventBridgeClient(config);
+  const sqs = new SQSClient(config);
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'alerts' }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  await events.send(new CreateEventBusCommand({ Name: 'bus' }));
+  await events.send(new PutRuleCommand({ Name: 'alerts', EventBusName: 'bus', EventPattern: JSON.stringify({ source: ['tapstack.traffic'] }) }));
+  await events.send(new PutTargetsCommand({ Rule: 'alerts', EventBusName: 'bus', Targets: [{ Id: 'tap', Arn: Attributes!.QueueArn! }] }));
+  const answers = await Promise.all(
+    Array.from({ length: 16 }, (_, call) =>
+      events.send(
+        new PutEventsCommand({
+          Entries: Array.from({ length: 3 }, (_, i) => ({
+            EventBusName: 'bus',
+            Source: call % 8 === 7 ? 'someone.else' : 'tapstack.traffic',
+            DetailType: 'Traffic Congestion Alert',
+            Detail: JSON.stringify({ alert_id: `a-${call}-${i}`, level: 'CRITICAL', congestion_index: 90 + i }),
+          })),
+        }),
+      ),
+    ),
+  );
+  const bodies: unknown[] = [];
+  for (;;) {
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (!Messages?.length) break;
+    for (const m of Messages) {
+      const { id: _id, time: _time, ...rest } = JSON.parse(m.Body!) as Record<string, unknown>;
+      bodies.push(rest);
+    }
+  }
+  events.destroy();
+  sqs.destroy();
+  const sorted = bodies.map((b) => JSON.stringify(b)).sort();
+  return { failed: answers.map((a) => a.FailedEntryCount ?? 0), delivered: sorted };
+}
+
 describe('the simulator\'s moto launcher, against plain moto_server', () => {
   let plain: Moto;
   let fast: Moto;
@@ -262,5 +311,14 @@ describe('the simulator\'s moto launcher, against plain moto_server', () => {
     expect(acknowledged).toHaveLength(n);
     expect(new Set(acknowledged).size).toBe(n);
     expect(read.map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+  }, 120_000);
+
+  it('delivers every event of 16 concurrent PutEvents to a rule\'s queue as moto does (the default input paths parsed once)', async () => {
+    const [a, b] = await Promise.all([deliveredEvents(plain), deliveredEvents(fast)]);
+    expect(b).toEqual(a);
+    // Every entry taken; the 14 calls of the rule's source delivered, each event once.
+    expect(a.failed.every((n) => n === 0)).toBe(true);
+    expect(a.delivered).toHaveLength(42);
+    expect(new Set(a.delivered).size).toBe(42);
   }, 120_000);
 });
