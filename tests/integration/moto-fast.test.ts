@@ -221,6 +221,86 @@ async function deliveredEvents(moto: Moto) {
   return { failed: answers.map((a) => a.FailedEntryCount ?? 0), delivered: sorted };
 }
 
+/**
+ * Updates of the simple form the launcher applies without moto's validators (patch 16: SET of
+ * top-level attributes to values, REMOVE of top-level attributes), and each way such an update can
+ * be refused, on a table whose index keys are attribute definitions (`g`, `t`) as the alert state
+ * table's are: a value of the wrong type or an empty string for an index key written unescaped
+ * (moto checks the name as written), the table's key, a reserved word, an undefined name or value,
+ * an attribute named twice, two SET clauses, and the item size limit reached by a SET before or
+ * after a REMOVE frees room (moto's order). Then a transaction of such Updates, one failing its
+ * condition (ALL_OLD). Answers and the items they leave.
+ */
+async function simpleUpdates(moto: Moto) {
+  const client = new DynamoDBClient({ ...motoClientConfig(moto.endpoint), maxAttempts: 1 });
+  await client.send(
+    new CreateTableCommand({
+      TableName: 'g',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'g', AttributeType: 'S' },
+        { AttributeName: 't', AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [{ IndexName: 'byG', KeySchema: [{ AttributeName: 'g', KeyType: 'HASH' }, { AttributeName: 't', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } }],
+    }),
+  );
+  type Values = Record<string, AttributeValue>;
+  const big = (n: number) => ({ S: 'x'.repeat(n) });
+  const calls: { UpdateExpression: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Values }[] = [
+    { UpdateExpression: 'SET #a = :a, b = :b, g = :g, t = :t, #m = :m REMOVE #c, d', ExpressionAttributeNames: { '#a': 'a', '#c': 'c', '#m': 'm' }, ExpressionAttributeValues: { ':a': { S: 'one' }, ':b': { N: '2' }, ':g': { S: 'bucket-1' }, ':t': { S: '2026-12-07T00:00:00Z' }, ':m': { M: { x: { N: '1' }, y: { L: [{ S: 'z' }] } } } } },
+    { UpdateExpression: 'SET c = :c, d = :d, s = :s', ExpressionAttributeValues: { ':c': { S: 'c' }, ':d': { BOOL: true }, ':s': { SS: ['p', 'q'] } } },
+    { UpdateExpression: 'REMOVE c, d SET a = :a, #gg = :g', ExpressionAttributeNames: { '#gg': 'g' }, ExpressionAttributeValues: { ':a': { S: 'two' }, ':g': { S: 'bucket-2' } } },
+    { UpdateExpression: 'REMOVE c SET a = :a REMOVE d', ExpressionAttributeValues: { ':a': { S: 'three' } } },
+    { UpdateExpression: 'SET g = :g', ExpressionAttributeValues: { ':g': { N: '5' } } },
+    { UpdateExpression: 'SET g = :g', ExpressionAttributeValues: { ':g': { S: '' } } },
+    { UpdateExpression: 'SET #k = :v', ExpressionAttributeNames: { '#k': 'pk' }, ExpressionAttributeValues: { ':v': { S: 'other' } } },
+    { UpdateExpression: 'SET size = :v', ExpressionAttributeValues: { ':v': { S: 'reserved' } } },
+    { UpdateExpression: 'SET #nope = :v', ExpressionAttributeNames: { '#x': 'x' }, ExpressionAttributeValues: { ':v': { S: 'v' } } },
+    { UpdateExpression: 'SET a = :nope', ExpressionAttributeValues: { ':v': { S: 'v' } } },
+    { UpdateExpression: 'SET a = :v, #a = :w', ExpressionAttributeNames: { '#a': 'a' }, ExpressionAttributeValues: { ':v': { S: 'v' }, ':w': { S: 'w' } } },
+    { UpdateExpression: 'SET a = :v REMOVE a', ExpressionAttributeValues: { ':v': { S: 'v' } } },
+    { UpdateExpression: 'SET a = :v SET b = :w', ExpressionAttributeValues: { ':v': { S: 'v' }, ':w': { S: 'w' } } },
+    { UpdateExpression: 'REMOVE nothing_here, #m', ExpressionAttributeNames: { '#m': 'm' } },
+    { UpdateExpression: 'SET big1 = :v', ExpressionAttributeValues: { ':v': big(250_000) } },
+    { UpdateExpression: 'SET big2 = :v REMOVE big1', ExpressionAttributeValues: { ':v': big(250_000) } },
+    { UpdateExpression: 'REMOVE big1 SET big2 = :v', ExpressionAttributeValues: { ':v': big(250_000) } },
+  ];
+  const answers: unknown[] = [];
+  for (const [i, call] of calls.entries()) {
+    // The first update creates the item; the others update it.
+    try {
+      await client.send(new UpdateItemCommand({ TableName: 'g', Key: { pk: { S: 'b' } }, ...call }));
+      answers.push(`${i}: written`);
+    } catch (error) {
+      answers.push({ i, name: (error as Error).name, message: (error as Error).message });
+    }
+  }
+  const state = (pk: string, version: number, level: string): TransactWriteItem => ({
+    Update: {
+      TableName: 'g',
+      Key: { pk: { S: pk } },
+      UpdateExpression: 'SET #level = :level, #version = :next, g = :g, t = :t, pending = :p' + (version > 0 ? ' REMOVE big2' : ''),
+      ConditionExpression: version > 0 ? '#version = :current' : 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#level': 'level', '#version': 'version', ...(version > 0 ? {} : { '#pk': 'pk' }) },
+      ExpressionAttributeValues: { ':level': { S: level }, ':next': { N: String(version + 1) }, ':g': { S: `bucket-${version}` }, ':t': { S: 'now' }, ':p': { S: '[]' }, ...(version > 0 ? { ':current': { N: String(version) } } : {}) },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  });
+  for (const items of [[state('s1', 0, 'WARNING'), state('s2', 0, 'CRITICAL')], [state('s1', 1, 'NORMAL'), state('s2', 7, 'NORMAL')], [state('s1', 1, 'CRITICAL')]]) {
+    try {
+      await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+      answers.push('transaction written');
+    } catch (error) {
+      answers.push({ name: (error as Error).name, message: (error as Error).message, reasons: (error as { CancellationReasons?: unknown }).CancellationReasons });
+    }
+  }
+  const items = await Promise.all(['b', 's1', 's2'].map(async (pk) => (await client.send(new GetItemCommand({ TableName: 'g', Key: { pk: { S: pk } } }))).Item));
+  client.destroy();
+  return { answers, items };
+}
+
 describe('the simulator\'s moto launcher, against plain moto_server', () => {
   let plain: Moto;
   let fast: Moto;
@@ -320,5 +400,18 @@ describe('the simulator\'s moto launcher, against plain moto_server', () => {
     expect(a.failed.every((n) => n === 0)).toBe(true);
     expect(a.delivered).toHaveLength(42);
     expect(new Set(a.delivered).size).toBe(42);
+  }, 120_000);
+  it('applies simple SET and REMOVE updates as moto does, and refuses the same ones with the same errors', async () => {
+    const [a, b] = [await simpleUpdates(plain), await simpleUpdates(fast)];
+    expect(b).toEqual(a);
+    const written = a.answers.filter((x) => typeof x === 'string' && x.endsWith('written'));
+    // The successful forms were written and the refusals refused, on both.
+    expect(written).toEqual(['0: written', '1: written', '2: written', '13: written', '14: written', '16: written', 'transaction written', 'transaction written']);
+    // Refused: two REMOVE clauses, an index key of the wrong type and empty, the table's key, a reserved
+    // word, undefined and unused names and values, an attribute named twice (twice), two SET clauses,
+    // and the item size limit with the SET before the REMOVE (written with the REMOVE first).
+    expect(a.answers.filter((x) => typeof x !== 'string' && 'i' in (x as object)).map((x) => (x as { i: number }).i)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15]);
+    expect(a.items[0]).toMatchObject({ a: { S: 'two' }, b: { N: '2' }, g: { S: 'bucket-2' }, s: { SS: ['p', 'q'] }, big2: expect.anything() });
+    expect(a.items[0]).not.toHaveProperty('big1');
   }, 120_000);
 });
