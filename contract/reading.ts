@@ -267,15 +267,17 @@ const isId = (v: unknown, maxLength: number): boolean => {
   }
   return true;
 };
-const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
-/** `YYYY-MM-DDTHH:MM:SS.sssZ` (what toISOString() gives): a string ISO_8601 accepts. */
+/** `YYYY-MM-DDTHH:MM:SS.sssZ` by position: the character code each position must be, 0 for a digit. */
+const CANONICAL_AT = Array.from('0000-00-00T00:00:00.000Z', (c) => (c === '0' ? 0 : c.charCodeAt(0)));
+/** `YYYY-MM-DDTHH:MM:SS.sssZ` (what toISOString() gives): a string ISO_8601 accepts. Run once per reading, so by character codes alone. */
 export const isCanonicalTimestamp = (v: unknown): v is string => {
-  if (typeof v !== 'string' || v.length !== 24) return false;
-  for (const i of DIGIT_AT) {
+  if (typeof v !== 'string' || v.length !== CANONICAL_AT.length) return false;
+  for (let i = 0; i < CANONICAL_AT.length; i++) {
     const c = v.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
+    const want = CANONICAL_AT[i]!;
+    if (want === 0 ? c < 48 || c > 57 : c !== want) return false;
   }
-  return v[4] === '-' && v[7] === '-' && v[10] === 'T' && v[13] === ':' && v[16] === ':' && v[19] === '.' && v[23] === 'Z';
+  return true;
 };
 const inRange = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && v >= min && v <= max;
 /** Printable ASCII, 1-64 characters: a weather condition the codec accepts (any other text is left to it). */

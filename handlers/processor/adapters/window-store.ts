@@ -123,8 +123,29 @@ const STAT_COUNT = STAT_ATTRIBUTES.length;
 const LAST_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.includes('last')).map((f) => f.name);
 const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
 
-const lastValue = (f: RolledUpField, value: number | string): AttributeValue =>
-  READING_FIELDS[f].column === 'string' ? s(String(value)) : READING_FIELDS[f].column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
+/** LAST_FIELDS[j]'s column type, looked up once. */
+const LAST_COLUMNS = LAST_FIELDS.map((f) => READING_FIELDS[f].column);
+/**
+ * Text attributes a window's last values repeat (a weather condition): one frozen attribute each,
+ * shared like the numbers', up to CACHED_VALUES texts (then started again).
+ */
+const TEXTS = new Map<string, AttributeValue>();
+const text = (value: string): AttributeValue => {
+  let attribute = TEXTS.get(value);
+  if (attribute === undefined) {
+    if (TEXTS.size >= CACHED_VALUES) TEXTS.clear();
+    attribute = Object.freeze({ S: value });
+    TEXTS.set(value, attribute);
+  }
+  return attribute;
+};
+/** LAST_FIELDS[j]'s value as its attribute. */
+const lastValue = (j: number, value: number | string): AttributeValue => {
+  const column = LAST_COLUMNS[j];
+  return column === 'string' ? text(String(value)) : column === 'double' ? milliNumber(Math.round((value as number) * 1000)) : n(value as number);
+};
+/** The newest reading's LAST_FIELDS values while an item is built (one array, reused: read once per field). */
+const LAST_VALUES: (number | string | undefined)[] = LAST_FIELDS.map(() => undefined);
 
 /**
  * The attributes of a window's item in one order, and which of them a window may lack: a
@@ -170,7 +191,9 @@ function itemTemplate(mask: number): Item {
  * The attributes of a window's item that do not change from one write of it to the next (its keys,
  * its TTL) or seldom do (its zone, its first reading): kept by the container with the window and
  * reused while they hold, so that a write builds only what changed. `count` is the reading count
- * last written: the next write's condition.
+ * last written: the next write's condition. `zoneId` and `firstTimestamp` are the texts of `zone`
+ * and `first`, kept here so that telling whether they still hold reads this object alone (a known
+ * window's objects live in the old generation, scattered: each one read is one more cache miss).
  */
 export interface FixedAttributes {
   pk: AttributeValue;
@@ -180,24 +203,54 @@ export interface FixedAttributes {
   shard: AttributeValue;
   first: AttributeValue;
   count: AttributeValue;
+  zoneId: string;
+  firstTimestamp: string;
 }
 
-/** The item of a window (and its fixed attributes, reusing those of `reuse` that still hold). */
-function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, options: ItemOptions, reuse: FixedAttributes | undefined): { item: Item; fixed: FixedAttributes } {
+/**
+ * The item of a window and its fixed attributes, reusing those of `reuse` that still hold: in
+ * `reuse` itself when `inPlace` (an appending write, whose known window is forgotten unless the
+ * write succeeds), else in a new object.
+ */
+function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, options: ItemOptions, reuse: FixedAttributes | undefined, inPlace = false): { item: Item; fixed: FixedAttributes } {
   const last = a.last;
   let mask = 0;
   for (let i = 0; i < STAT_COUNT; i++) if (countOf(a, i) > 0) mask |= 1 << i;
-  for (let j = 0; j < LAST_FIELDS.length; j++) if (last[LAST_FIELDS[j]!] !== undefined) mask |= 1 << (STAT_COUNT + j);
-  const sameZone = reuse !== undefined && reuse.zone.S === last.zone_id;
-  const fixed: FixedAttributes = {
-    pk: reuse?.pk ?? s(a.sensorId),
-    sk: reuse?.sk ?? s(windowTimestamp(a.windowStartMs)),
-    ttl: reuse?.ttl ?? n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400),
-    zone: sameZone ? reuse.zone : s(last.zone_id),
-    shard: sameZone ? reuse.shard : s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)),
-    first: reuse !== undefined && reuse.first.S === a.firstTimestamp ? reuse.first : s(a.firstTimestamp),
-    count: n(count),
-  };
+  for (let j = 0; j < LAST_FIELDS.length; j++) {
+    const value = last[LAST_FIELDS[j]!];
+    LAST_VALUES[j] = value;
+    if (value !== undefined) mask |= 1 << (STAT_COUNT + j);
+  }
+  let fixed: FixedAttributes;
+  if (reuse === undefined) {
+    fixed = {
+      pk: s(a.sensorId),
+      sk: s(windowTimestamp(a.windowStartMs)),
+      ttl: n(Math.floor(a.windowStartMs / 1000) + options.rollupWindowSeconds + options.readingTtlDays * 86_400),
+      zone: s(last.zone_id),
+      shard: s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards)),
+      first: s(a.firstTimestamp),
+      count: n(count),
+      zoneId: last.zone_id,
+      firstTimestamp: a.firstTimestamp,
+    };
+  } else {
+    // Most often the very strings of the last write (a sensor's zone string is the batch's, shared):
+    // told apart by identity before their characters are read.
+    const sameZone = reuse.zoneId === last.zone_id;
+    const sameFirst = reuse.firstTimestamp === a.firstTimestamp;
+    fixed = inPlace ? reuse : { ...reuse };
+    if (!sameZone) {
+      fixed.zone = s(last.zone_id);
+      fixed.shard = s(zoneShard(last.zone_id, a.sensorId, options.zoneIndexShards));
+      fixed.zoneId = last.zone_id;
+    }
+    if (!sameFirst) {
+      fixed.first = s(a.firstTimestamp);
+      fixed.firstTimestamp = a.firstTimestamp;
+    }
+    fixed.count = n(count);
+  }
   const item: Item = { ...itemTemplate(mask) };
   item[PK] = fixed.pk;
   item[SK] = fixed.sk;
@@ -217,8 +270,8 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
     if (at.max) item[at.max] = milliNumber(maxOf(a, i));
   }
   for (let j = 0; j < LAST_FIELDS.length; j++) {
-    const value = last[LAST_FIELDS[j]!];
-    if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = lastValue(LAST_FIELDS[j]!, value);
+    const value = LAST_VALUES[j];
+    if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = lastValue(j, value);
   }
   item.traffic_flow_score_sum = milliNumber(a.flowSum);
   // The flow score is kept with one decimal, as each reading's.
@@ -461,7 +514,7 @@ const APPENDED_OFFSETS: number[] = [];
  * stored). Nothing else reads the window meanwhile: a Lambda container runs one invocation at a
  * time, and addAll returns only once every write is answered or given up. The same write as
  * windowWrite(tableName, stored, windowOf(…readings), options, known) (a property test checks it);
- * `known.packed` and `known.fixed` become the answer's once written.
+ * `known.fixed` is updated in place as well, and `known.packed` becomes the answer's once written.
  */
 export function appendWrite(
   tableName: string,
@@ -480,52 +533,73 @@ export function appendWrite(
     APPENDED_OFFSETS[i] = r.timestampMs - a.windowStartMs;
   }
   const packed = packOffsets(APPENDED_OFFSETS, storedPacked, after, readings.length);
-  const built = buildItem(a, readingCount(a), packed, options, known.fixed);
+  // The fixed attributes are updated in place, as the window is: both are forgotten unless the write succeeds.
+  const built = buildItem(a, readingCount(a), packed, options, known.fixed, true);
   return { write: putOf(tableName, built.item, knownCount), packed, fixed: built.fixed };
 }
 const COUNT_NAMES = { '#count': COUNT };
 const PK_NAMES = { '#pk': PK };
 
-/** Windows by sensor (a sensor has one or two at a time): a container's memory of the windows it wrote. */
+/**
+ * Windows by sensor (a sensor has one or two at a time): a container's memory of the windows it
+ * wrote. A sensor's one window is the map's value itself, a list only while it has more (a batch
+ * across a window boundary): a lookup, once per window per batch, reads one object fewer of the
+ * old generation.
+ */
 export class Windows {
-  private readonly bySensor = new Map<string, KnownWindow[]>();
+  private readonly bySensor = new Map<string, KnownWindow | KnownWindow[]>();
   size = 0;
   get(sensorId: string, windowStartMs: number): KnownWindow | undefined {
-    const list = this.bySensor.get(sensorId);
-    if (list === undefined) return undefined;
-    for (const w of list) if (w.aggregate.windowStartMs === windowStartMs) return w;
+    const held = this.bySensor.get(sensorId);
+    if (held === undefined) return undefined;
+    if (!Array.isArray(held)) return held.aggregate.windowStartMs === windowStartMs ? held : undefined;
+    for (const w of held) if (w.aggregate.windowStartMs === windowStartMs) return w;
     return undefined;
   }
   set(w: KnownWindow): void {
     const { sensorId, windowStartMs } = w.aggregate;
-    const list = this.bySensor.get(sensorId);
-    if (list === undefined) {
-      this.bySensor.set(sensorId, [w]);
+    const held = this.bySensor.get(sensorId);
+    if (held === undefined) {
+      this.bySensor.set(sensorId, w);
       this.size++;
-      return;
-    }
-    const at = list.findIndex((x) => x.aggregate.windowStartMs === windowStartMs);
-    if (at >= 0) list[at] = w;
-    else {
-      list.push(w);
-      this.size++;
+    } else if (!Array.isArray(held)) {
+      if (held.aggregate.windowStartMs === windowStartMs) this.bySensor.set(sensorId, w);
+      else {
+        this.bySensor.set(sensorId, [held, w]);
+        this.size++;
+      }
+    } else {
+      const at = held.findIndex((x) => x.aggregate.windowStartMs === windowStartMs);
+      if (at >= 0) held[at] = w;
+      else {
+        held.push(w);
+        this.size++;
+      }
     }
   }
   delete(sensorId: string, windowStartMs: number): void {
-    const list = this.bySensor.get(sensorId);
-    const at = list ? list.findIndex((w) => w.aggregate.windowStartMs === windowStartMs) : -1;
+    const held = this.bySensor.get(sensorId);
+    if (held === undefined) return;
+    if (!Array.isArray(held)) {
+      if (held.aggregate.windowStartMs !== windowStartMs) return;
+      this.bySensor.delete(sensorId);
+      this.size--;
+      return;
+    }
+    const at = held.findIndex((w) => w.aggregate.windowStartMs === windowStartMs);
     if (at < 0) return;
-    list!.splice(at, 1);
+    held.splice(at, 1);
     this.size--;
-    if (list!.length === 0) this.bySensor.delete(sensorId);
+    if (held.length === 1) this.bySensor.set(sensorId, held[0]!);
   }
   /** Forgets the windows that start before `startMs` (they are not written again). */
   forgetBefore(startMs: number): void {
-    for (const [sensorId, list] of this.bySensor) {
+    for (const [sensorId, held] of this.bySensor) {
+      const list = Array.isArray(held) ? held : [held];
       const kept = list.filter((w) => w.aggregate.windowStartMs >= startMs);
       this.size -= list.length - kept.length;
       if (kept.length === 0) this.bySensor.delete(sensorId);
-      else if (kept.length < list.length) this.bySensor.set(sensorId, kept);
+      else if (kept.length < list.length) this.bySensor.set(sensorId, kept.length === 1 ? kept[0]! : kept);
     }
   }
   clear(): void {

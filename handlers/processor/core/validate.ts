@@ -234,8 +234,8 @@ function identityProblem(raw: RawReading, record: InputRecord): string | undefin
 }
 
 /** The reading's time in epoch ms, or why it cannot be taken: not a date, too far ahead, older than the stream keeps. */
-function readingTime(raw: RawReading, config: ValidationConfig, nowMs: number): number | string {
-  const timestampMs = isCanonicalTimestamp(raw.timestamp) ? canonicalUtcToMs(raw.timestamp) : Date.parse(raw.timestamp);
+function readingTime(raw: RawReading, canonical: boolean, config: ValidationConfig, nowMs: number): number | string {
+  const timestampMs = canonical ? canonicalUtcToMs(raw.timestamp) : Date.parse(raw.timestamp);
   if (Number.isNaN(timestampMs)) return `timestamp: not a valid date, got "${raw.timestamp}"`;
   if (timestampMs > nowMs + LIMITS.maxFutureSkewMs) {
     return `timestamp: ${Math.round((timestampMs - nowMs) / 1000)} s in the future, limit ${LIMITS.maxFutureSkewMs / 1000} s`;
@@ -324,7 +324,8 @@ export function validateRecord(
   if (typeof raw === 'string') return raw;
   const problem = serverSetKeyProblem(raw) ?? identityProblem(raw, record);
   if (problem !== undefined) return problem;
-  const timestampMs = readingTime(raw, config, nowMs);
+  const canonical = isCanonicalTimestamp(raw.timestamp);
+  const timestampMs = readingTime(raw, canonical, config, nowMs);
   if (typeof timestampMs === 'string') return timestampMs;
   const zoneProblem = registryZoneProblem(decoded.registry_zones, raw.sensor_id, raw.zone_id);
   if (zoneProblem !== undefined) return zoneProblem;
@@ -335,7 +336,7 @@ export function validateRecord(
     raw,
     // The same id (checked above) as the record's partition key, which the batch keeps anyway: one string kept instead of two.
     record.partitionKey,
-    isCanonicalTimestamp(raw.timestamp) ? raw.timestamp : new Date(timestampMs).toISOString(),
+    canonical ? raw.timestamp : new Date(timestampMs).toISOString(),
     timestampMs,
     receivedAtMs,
     record.approximateArrivalMs - receivedAtMs > REPLAYED_AFTER_MS,

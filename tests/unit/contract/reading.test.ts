@@ -1,7 +1,7 @@
 /** reading.ts: the hand-written hot-path check against the codecs, and exampleReading. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exampleReading, FAST_CHECKED_FIELDS, isValidReading, isValidReadingFast, READING_FIELDS } from '../../../contract';
+import { exampleReading, FAST_CHECKED_FIELDS, isCanonicalTimestamp, isValidReading, isValidReadingFast, READING_FIELDS } from '../../../contract';
 import { toInputRecords } from '../../../handlers/processor/handler';
 import { validateRecord } from '../../../handlers/processor/core/validate';
 import { kinesisEvent, reading } from '../../helpers/kinesis';
@@ -62,6 +62,23 @@ describe('isValidReadingFast (the hand-written hot path)', () => {
   it('checks every field the sensor sends', () => {
     const sentBySensor = Object.entries(READING_FIELDS).filter(([, f]) => (f as { setBy?: string }).setBy !== 'rule');
     expect([...FAST_CHECKED_FIELDS].sort()).toEqual(sentBySensor.map(([name]) => name).sort());
+  });
+});
+
+describe('isCanonicalTimestamp (toISOString form, checked once per reading)', () => {
+  it('accepts exactly YYYY-MM-DDTHH:MM:SS.sssZ, digit by digit and separator by separator', () => {
+    const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    const canonical = fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString());
+    // One character of a canonical timestamp replaced, inserted or removed.
+    const mangled = fc
+      .tuple(canonical, fc.nat(23), fc.constantFrom('-', ':', 'T', '.', 'Z', 'z', ' ', '/', '0', '9', 'a', '\u0660', '\uff10', '+'), fc.constantFrom(0, 1, 2))
+      .map(([ts, at, c, how]) => (how === 0 ? ts.slice(0, at) + c + ts.slice(at + 1) : how === 1 ? ts.slice(0, at) + c + ts.slice(at) : ts.slice(0, at) + ts.slice(at + 1)));
+    fc.assert(
+      fc.property(fc.oneof(canonical, mangled, fc.string({ maxLength: 26 }), fc.constantFrom(undefined, 0, null, '2026-11-22T12:00:00+02:00', '+020000-01-01T00:00:00.000Z')), (value) => {
+        expect(isCanonicalTimestamp(value)).toBe(typeof value === 'string' && CANONICAL.test(value));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });
 

@@ -4,7 +4,9 @@ import { exampleReading } from '../../../../../contract';
 import { enrich } from '../../../../helpers/readings';
 import { zoneShard } from '../../../../../handlers/processor/core/hash';
 import { windowOf as aggregateOf } from '../../../../../handlers/processor/core/window';
-import { unpackOffsets, windowFromItem, windowItem, WindowStore } from '../../../../../handlers/processor/adapters/window-store';
+import { appendWrite, unpackOffsets, windowFromItem, windowItem, Windows, windowWrite, WindowStore, type KnownWindow } from '../../../../../handlers/processor/adapters/window-store';
+import fc from 'fast-check';
+import { emptyWindow } from '../../../../../handlers/processor/core/window';
 import { CallCounter } from '../../../../../handlers/processor/io';
 import { FakeAws } from '../../../../doubles/fake-aws';
 import { fakeIo } from '../../../../helpers/fake-io';
@@ -135,6 +137,82 @@ describe('windowItem attribute values', () => {
     expect(a.reading_count).toEqual({ N: '3' });
     expect(b.reading_count).toEqual({ N: '2' });
     expect(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2])), options).reading_count).toBe(a.reading_count);
+  });
+
+  it('share a text last value between windows that hold it (frozen), and keep each window its own text', () => {
+    const clear = windowItem(aggregateOf('s1', T, windowOf([0, 1], () => ({ weather_condition: 'clear' }))), options);
+    const fog = windowItem(aggregateOf('s2', T, windowOf([0], () => ({ weather_condition: 'léger brouillard ☁' }))), options);
+    const clearAgain = windowItem(aggregateOf('s3', T, windowOf([4], () => ({ weather_condition: 'clear' }))), options);
+    expect(clear.weather_condition_last).toEqual({ S: 'clear' });
+    expect(fog.weather_condition_last).toEqual({ S: 'léger brouillard ☁' });
+    expect(clearAgain.weather_condition_last).toBe(clear.weather_condition_last);
+    expect(Object.isFrozen(clear.weather_condition_last)).toBe(true);
+    // Without the field in the newest reading, no last value at all.
+    expect(windowItem(aggregateOf('s4', T, windowOf([0, 1], (i) => (i === 0 ? { weather_condition: 'rain' } : { weather_condition: undefined }))), options)).not.toHaveProperty('weather_condition_last');
+  });
+});
+
+describe('Windows (a container\'s memory of the windows it wrote)', () => {
+  it('finds, replaces and forgets windows as a list per sensor would, whether a sensor has one window or several', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), sensor: fc.constantFrom('a', 'b', 'c'), start: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('delete' as const), sensor: fc.constantFrom('a', 'b', 'c'), start: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('forgetBefore' as const), sensor: fc.constant(''), start: fc.integer({ min: 0, max: 4 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const windows = new Windows();
+        const model: KnownWindow[] = [];
+        for (const { kind, sensor, start } of ops) {
+          const same = (w: KnownWindow) => w.aggregate.sensorId === sensor && w.aggregate.windowStartMs === start;
+          if (kind === 'set') {
+            const w = { aggregate: emptyWindow(sensor, start) };
+            windows.set(w);
+            const at = model.findIndex(same);
+            if (at >= 0) model[at] = w;
+            else model.push(w);
+          } else if (kind === 'delete') {
+            windows.delete(sensor, start);
+            const at = model.findIndex(same);
+            if (at >= 0) model.splice(at, 1);
+          } else {
+            windows.forgetBefore(start);
+            for (let i = model.length - 1; i >= 0; i--) if (model[i]!.aggregate.windowStartMs < start) model.splice(i, 1);
+          }
+          expect(windows.size).toBe(model.length);
+          for (const s of ['a', 'b', 'c']) {
+            for (let t = 0; t <= 3; t++) expect(windows.get(s, t)).toBe(model.find((w) => w.aggregate.sensorId === s && w.aggregate.windowStartMs === t));
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('appendWrite (the steady state)', () => {
+  it("updates the known window's fixed attributes in place, a moved sensor's zone and shard included, where the general path leaves them as they were", () => {
+    const first = windowWrite('t', undefined, aggregateOf('s1', T, windowOf([0, 1])), options);
+    const known = { aggregate: aggregateOf('s1', T, windowOf([0, 1])), packed: first.packed, fixed: first.fixed };
+    const fixed = first.fixed;
+    const before = { ...fixed };
+    // The general path (a late reading) builds its own attributes, whatever it is given to reuse.
+    windowWrite('t', known.aggregate, aggregateOf('s1', T, windowOf([5], () => ({ zone_id: 'uptown' }))), options, known);
+    expect(known.fixed).toEqual(before);
+    // Appending: the same object, its count the written count, its zone and shard the moved sensor's.
+    const moved = appendWrite('t', known, windowOf([2, 3], () => ({ zone_id: 'uptown' })), options);
+    expect(moved.fixed).toBe(fixed);
+    expect(moved.write.Put!.ExpressionAttributeValues).toEqual({ ':known': { N: '2' } });
+    expect(fixed.count).toEqual({ N: '4' });
+    expect(fixed.zone).toEqual({ S: 'uptown' });
+    expect(fixed.shard).toEqual({ S: zoneShard('uptown', 's1', options.zoneIndexShards) });
+    expect(moved.write.Put!.Item).toEqual(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2, 3], (i) => (i < 2 ? {} : { zone_id: 'uptown' }))), options));
+    // Written (WindowStore keeps its packed offsets), then back, conditioned on the count just written.
+    known.packed = moved.packed;
+    const back = appendWrite('t', known, windowOf([4]), options);
+    expect(back.write.Put!.ExpressionAttributeValues).toEqual({ ':known': { N: '4' } });
+    expect(back.write.Put!.Item).toEqual(windowItem(aggregateOf('s1', T, windowOf([0, 1, 2, 3, 4], (i) => (i === 2 || i === 3 ? { zone_id: 'uptown' } : {}))), options));
+    expect(fixed.zone).toEqual({ S: 'downtown' });
   });
 });
 
