@@ -572,7 +572,6 @@ dynamodb_ast.DepthFirstTraverser.traverse_node_recursively = traverse_node_recur
 #    moto's own validation and execution, so every error is moto's.
 
 from moto.dynamodb.parsing import executors as dynamodb_executors
-from moto.dynamodb.parsing import validators as dynamodb_validators_module
 from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
 
 _RESERVED = frozenset(ReservedKeywords.get_reserved_keywords())
@@ -686,7 +685,7 @@ class _SimpleUpdate:
         pass
 
 
-class FastUpdateExpressionValidator(dynamodb_validators_module.UpdateExpressionValidator):
+class FastUpdateExpressionValidator(dynamodb_validators.UpdateExpressionValidator):
     def __init__(self, expression, expression_attribute_names, expression_attribute_values, item, table):
         plan = _plan_of(expression)
         self._simple = None if plan is None else _checked(plan, expression_attribute_names, expression_attribute_values, table)
