@@ -61,9 +61,27 @@ export function numberText(value: number): string {
   return String(value);
 }
 
+/** Zeros that pad the low six digits of integerText's split. */
+const PAD = ['', '0', '00', '000', '0000', '00000'];
+/** V8's small integers end at 2^30: above, String() takes the general double-to-text path. */
+const SMALL_INTEGER_LIMIT = 2 ** 30;
+
+/**
+ * String(value), the same characters, for an integer of up to 15 digits (an epoch time in ms: a
+ * receive time, a reading time) converted as two small integers, about four times cheaper than
+ * String() on a number past 2^30 (measured with a scratch script: 23 ns against 90 ns). Anything
+ * else (a fraction, a negative number, a larger one) is String()'s. A property test checks both.
+ */
+export function integerText(value: number): string {
+  if (value < SMALL_INTEGER_LIMIT || value >= 1e15 || !Number.isInteger(value)) return String(value);
+  const high = Math.floor(value / 1_000_000);
+  const low = String(value - high * 1_000_000);
+  return String(high) + PAD[6 - low.length] + low;
+}
+
 /** `zone|congestion|vehicles|speed|received_at|reading_time`: about 40 bytes a sensor. */
 export function encodeSensorStatus(s: Omit<SensorStatus, 'sensorId'>): string {
-  return `${s.zoneId}${SEPARATOR}${numberText(s.congestionIndex)}${SEPARATOR}${numberText(s.vehicleCount)}${SEPARATOR}${numberText(s.avgSpeedKmh)}${SEPARATOR}${s.receivedAtMs}${SEPARATOR}${s.readingAtMs}`;
+  return `${s.zoneId}${SEPARATOR}${numberText(s.congestionIndex)}${SEPARATOR}${numberText(s.vehicleCount)}${SEPARATOR}${numberText(s.avgSpeedKmh)}${SEPARATOR}${integerText(s.receivedAtMs)}${SEPARATOR}${integerText(s.readingAtMs)}`;
 }
 
 /**

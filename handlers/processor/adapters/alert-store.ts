@@ -66,7 +66,7 @@ export class AlertStore {
    */
   async load(sensorIds: readonly string[], mayEscalate: (index: number) => boolean): Promise<Map<string, AlertState>> {
     const buckets = new Set<string>();
-    for (const id of sensorIds) buckets.add(elevatedBucket(id));
+    for (let i = 0; i < sensorIds.length; i++) buckets.add(elevatedBucket(sensorIds[i]!));
     // The sensors that may escalate are read while the index is: only the elevated ones among the
     // rest wait for it (one round trip fewer on the alert path, whose steps follow one another).
     const escalating: string[] = [];

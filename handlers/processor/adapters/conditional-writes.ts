@@ -115,7 +115,7 @@ export async function writeConditionally(client: DynamoDBClient, writes: readonl
       counter.add('TransactWriteItems');
       const items = group.map((i) => writes[i]!);
       await call(io, (abortSignal) => client.send(new TransactWriteItemsCommand({ TransactItems: items }), { abortSignal }));
-      for (const i of group) outcomes[i] = WRITTEN;
+      for (let k = 0; k < group.length; k++) outcomes[group[k]!] = WRITTEN;
       return;
     } catch (error) {
       const reasons = cancellationReasons(error);

@@ -104,7 +104,8 @@ export function packRecords(
     const data = Buffer.allocUnsafe(bytes);
     const readings = positions.slice(from, to);
     let offset = 0;
-    for (const position of readings) {
+    for (let k = 0; k < readings.length; k++) {
+      const position = readings[k]!;
       const start = offset;
       offset += payloads.copy(position, data, offset);
       // Searching back from the payload's end stops at the previous separator: one short native scan.

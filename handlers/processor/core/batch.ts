@@ -145,10 +145,13 @@ export function analyseBatch(records: InputRecord[], options: CoreOptions): Anal
     // (With one window, its readings list is the sensor's, which has the reading already.)
   }
 
-  for (const s of sensors) if (!s.ordered) s.readings.sort((a, b) => a.timestampMs - b.timestampMs);
+  // Indexed loops, not for…of: these run once a batch, perhaps before they are optimised, where
+  // each step of an iterator is an object.
+  for (let i = 0; i < sensors.length; i++) if (!sensors[i]!.ordered) sensors[i]!.readings.sort((a, b) => a.timestampMs - b.timestampMs);
   // Zone statistics from the sensors (one step per sensor rather than per reading).
   const zones = new Map<string, ZoneStats>();
-  for (const s of sensors) {
+  for (let i = 0; i < sensors.length; i++) {
+    const s = sensors[i]!;
     const zone = zones.get(s.zoneId);
     if (zone) {
       zone.congestionSum += s.congestionSum;

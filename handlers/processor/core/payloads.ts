@@ -19,8 +19,11 @@ export class Payloads {
    */
   constructor(records: readonly { data: string }[], maxRecordBytes: number) {
     let capacity = 0;
-    for (const r of records) {
-      if (Math.floor((r.data.length * 3) / 4) <= maxRecordBytes) capacity += Math.ceil((r.data.length * 3) / 4);
+    // Indexed, not for…of: this runs once a batch, often before it is optimised, where each step of
+    // an iterator is an object.
+    for (let i = 0; i < records.length; i++) {
+      const chars = records[i]!.data.length;
+      if (Math.floor((chars * 3) / 4) <= maxRecordBytes) capacity += Math.ceil((chars * 3) / 4);
     }
     this.bytes = Buffer.allocUnsafe(capacity);
     this.starts = new Int32Array(records.length).fill(-1);

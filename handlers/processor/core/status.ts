@@ -47,7 +47,8 @@ export interface StatusWrite {
  */
 export function statusWrites(sensors: readonly SensorReadings[], items: number): StatusWrite[] {
   const byBucket = new Map<string, [string, string][]>();
-  for (const r of sensors) {
+  for (let i = 0; i < sensors.length; i++) {
+    const r = sensors[i]!;
     // Readings are in time order: the last is the sensor's newest of the batch.
     const last = r.readings[r.readings.length - 1];
     if (!last || last.replayed) continue;

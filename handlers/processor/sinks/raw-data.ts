@@ -45,7 +45,7 @@ class DeliveredRecords {
   }
   add(shardId: string, sequenceNumbers: string[]): void {
     let newest = sequenceNumbers[0]!;
-    for (const n of sequenceNumbers) if (compareSequence(n, newest) > 0) newest = n;
+    for (let i = 1; i < sequenceNumbers.length; i++) if (compareSequence(sequenceNumbers[i]!, newest) > 0) newest = sequenceNumbers[i]!;
     this.batches.push({ shardId, newest, sequenceNumbers });
     this.held += sequenceNumbers.length;
     while (this.held > this.limit && this.batches.length > 1) this.held -= this.batches.shift()!.sequenceNumbers.length;

@@ -1,7 +1,7 @@
 /** console.ts: the sensor status as the processor encodes it and the console decodes it. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeSensorStatus, encodeSensorStatus, numberText } from '../../../contract';
+import { decodeSensorStatus, encodeSensorStatus, integerText, numberText } from '../../../contract';
 
 const T = Date.now() - 10_000;
 
@@ -25,5 +25,19 @@ describe('encodeSensorStatus / decodeSensorStatus', () => {
     );
     const status = { zoneId: 'Z-3', congestionIndex: 0.1 + 0.2, vehicleCount: 7, avgSpeedKmh: 42.7, receivedAtMs: T, readingAtMs: T - 400 };
     expect(encodeSensorStatus(status)).toBe(`Z-3|${0.1 + 0.2}|7|42.7|${T}|${T - 400}`);
+  });
+
+  it('writes an integer as String does: epoch times through the split into small integers, anything else through String', () => {
+    const epochs = fc.integer({ min: 2 ** 30, max: 1e15 - 1 });
+    const edges = fc.constantFrom(2 ** 30 - 1, 2 ** 30, 1_000_000_000_000, 1_000_000_999_999, 1_000_001_000_000, 999_999_999_999_999, 1e15, 1e15 + 1, -(2 ** 31), 1796680049074.5, -0, Number.NaN, Infinity);
+    fc.assert(
+      fc.property(fc.oneof(epochs, fc.maxSafeInteger(), fc.integer(), fc.double(), edges), (value) => {
+        expect(integerText(value)).toBe(String(value));
+      }),
+      { numRuns: 10_000 },
+    );
+    // The status's times go through it.
+    const status = { zoneId: 'Z', congestionIndex: 1, vehicleCount: 2, avgSpeedKmh: 3, receivedAtMs: 1_796_680_000_074, readingAtMs: 1_796_680_049_000 };
+    expect(encodeSensorStatus(status)).toBe('Z|1|2|3|1796680000074|1796680049000');
   });
 });
