@@ -11,6 +11,7 @@
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import { packRecords, putRawRecords } from '../adapters/raw-data';
 import type { AnalysedBatch } from '../core/batch';
+import type { InputRecord } from '../core/types';
 import type { Sink } from './sink';
 
 /** Records remembered as delivered, per container: the last few batches (a retry follows its batch at once). */
@@ -25,6 +26,27 @@ export function validPositions(batch: AnalysedBatch): number[] {
 
 /** Kinesis sequence numbers (decimal strings of up to 128 digits) in their order. */
 const compareSequence = (a: string, b: string): number => (a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The lowest and highest sequence numbers of a batch's records: its first and last when they are in
+ * order, as Lambda delivers a shard's records (one comparison a record, of neighbours), else found
+ * by comparing each with both (a batch out of order is still read right, at twice the cost).
+ */
+export function sequenceRange(records: readonly InputRecord[]): { lowest: string; highest: string } {
+  let inOrder = true;
+  for (let i = 1; i < records.length && inOrder; i++) inOrder = compareSequence(records[i - 1]!.sequenceNumber, records[i]!.sequenceNumber) < 0;
+  let lowest = records[0]!.sequenceNumber;
+  let highest = records[records.length - 1]!.sequenceNumber;
+  if (!inOrder) {
+    highest = lowest;
+    for (let i = 1; i < records.length; i++) {
+      const n = records[i]!.sequenceNumber;
+      if (compareSequence(n, lowest) < 0) lowest = n;
+      else if (compareSequence(n, highest) > 0) highest = n;
+    }
+  }
+  return { lowest, highest };
+}
 
 /**
  * Records delivered, by shard and sequence number, remembered batch by batch (the newest few) and
@@ -43,9 +65,11 @@ class DeliveredRecords {
     const sets = overlapping.map((b) => (b.lookup ??= new Set(b.sequenceNumbers)));
     return (sequenceNumber) => sets.some((set) => set.has(sequenceNumber));
   }
-  add(shardId: string, sequenceNumbers: string[]): void {
-    let newest = sequenceNumbers[0]!;
-    for (let i = 1; i < sequenceNumbers.length; i++) if (compareSequence(sequenceNumbers[i]!, newest) > 0) newest = sequenceNumbers[i]!;
+  /**
+   * Remembers `sequenceNumbers` as delivered; `newest` is at least the highest of them (the batch's
+   * highest: a later batch is looked up one by one whenever it could overlap these, never skipped).
+   */
+  add(shardId: string, newest: string, sequenceNumbers: string[]): void {
     this.batches.push({ shardId, newest, sequenceNumbers });
     this.held += sequenceNumbers.length;
     while (this.held > this.limit && this.batches.length > 1) this.held -= this.batches.shift()!.sequenceNumbers.length;
@@ -59,7 +83,8 @@ export function rawDataSink(client: FirehoseClient, deliveryStreamName: string, 
     const { records: input } = batch;
     let positions = validPositions(batch);
     const first = positions.length > 0 ? input[positions[0]!]! : undefined;
-    const wasDelivered = first && delivered.lookup(first.shardId, input.reduce((min, r) => (compareSequence(r.sequenceNumber, min) < 0 ? r.sequenceNumber : min), first.sequenceNumber));
+    const range = first && sequenceRange(input);
+    const wasDelivered = range && delivered.lookup(first.shardId, range.lowest);
     if (wasDelivered) positions = positions.filter((p) => !wasDelivered(input[p]!.sequenceNumber));
     const records = packRecords(input, batch.payloads, positions);
     if (records.length === 0) return { failedRecords: [] };
@@ -71,7 +96,7 @@ export function rawDataSink(client: FirehoseClient, deliveryStreamName: string, 
       taken = positions.filter((p) => !notTaken.has(p));
     }
     // A batch is one shard's records.
-    if (taken.length > 0) delivered.add(input[taken[0]!]!.shardId, taken.map((p) => input[p]!.sequenceNumber));
+    if (taken.length > 0 && range) delivered.add(input[taken[0]!]!.shardId, range.highest, taken.map((p) => input[p]!.sequenceNumber));
     return {
       failedRecords,
       counts: { rawRecordsDelivered: records.length - failed.length, rawDeliveryFailures: failed.length },

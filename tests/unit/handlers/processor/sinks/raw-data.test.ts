@@ -1,11 +1,12 @@
 /** sinks/raw-data.ts: the raw-data lake as a sink, alone (aws-sdk-client-mock) and in processBatch (AWS in memory). */
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CallCounter } from '../../../../../handlers/processor/io';
 import { analyseBatch } from '../../../../../handlers/processor/core/batch';
 import { toInputRecords } from '../../../../../handlers/processor/handler';
-import { rawDataSink } from '../../../../../handlers/processor/sinks/raw-data';
+import { rawDataSink, sequenceRange } from '../../../../../handlers/processor/sinks/raw-data';
 import { fakeIo } from '../../../../helpers/fake-io';
 import { kinesisEvent, reading } from '../../../../helpers/kinesis';
 import { TEST_CONFIG } from '../../../../helpers/processor-config';
@@ -86,5 +87,27 @@ describe('processBatch with the raw-data lake (AWS in memory)', () => {
     expect(service).toMatchObject({ RecordsRetried: 3, RawRecordsDelivered: 0, RawDeliveryFailures: 1 });
     // The readings table and the alert did their part: the retry finds them done (exactly once there).
     expect(outcome.itemsWritten).toBe(3);
+  });
+});
+
+describe('sequenceRange', () => {
+  const records = (sequenceNumbers: string[]) => sequenceNumbers.map((sequenceNumber) => ({ sequenceNumber }) as Parameters<typeof sequenceRange>[0][number]);
+  const ordered = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+  it('answers the lowest and highest sequence numbers, in order or not, as numbers compare', () => {
+    // Kinesis sequence numbers: decimal strings of up to 128 digits, compared as numbers (by length, then digit by digit).
+    const sequence = fc.bigInt({ min: 0n, max: 10n ** 60n }).map(String);
+    fc.assert(
+      fc.property(fc.uniqueArray(sequence, { minLength: 1, maxLength: 40 }), fc.boolean(), (numbers, sort) => {
+        const batch = sort ? [...numbers].sort((a, b) => ordered(BigInt(a), BigInt(b))) : numbers;
+        const values = batch.map(BigInt).sort(ordered);
+        expect(sequenceRange(records(batch))).toEqual({ lowest: String(values[0]), highest: String(values[values.length - 1]) });
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('finds the range of a batch out of order past its first pair', () => {
+    expect(sequenceRange(records(['100', '200', '150', '90', '300', '250']))).toEqual({ lowest: '90', highest: '300' });
   });
 });
