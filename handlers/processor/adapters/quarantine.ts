@@ -5,7 +5,7 @@
  * a FIFO message whose deduplication id it took in the last 5 minutes
  * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagededuplicationid-property.html).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QuarantinedRecord } from '../core/types';
 import { sendInChunks } from './aws-calls';
@@ -31,13 +31,12 @@ export function quarantineMessage(q: QuarantinedRecord): string {
     approximate_arrival: new Date(record.approximateArrivalMs).toISOString(),
     payload_base64: whole ? record.data : record.data.slice(0, 1024),
     payload_truncated: !whole,
-    payload_sha256: createHash('sha256').update(record.data, 'base64').digest('hex'),
+    payload_sha256: hash('sha256', Buffer.from(record.data, 'base64')),
   });
 }
 
 /** The record's identity in the stream, as a deduplication id (at most 128 characters). */
-export const deduplicationId = (q: QuarantinedRecord): string =>
-  createHash('sha256').update(`${q.record.shardId}|${q.record.sequenceNumber}`).digest('hex');
+export const deduplicationId = (q: QuarantinedRecord): string => hash('sha256', `${q.record.shardId}|${q.record.sequenceNumber}`);
 
 /** Sends every quarantined record; answers the positions (into `records`) that could not be sent. */
 export async function quarantine(
