@@ -102,8 +102,8 @@ function formatMilli(thousandths: number): AttributeValue {
   const abs = Math.abs(thousandths);
   if (abs < SMALL_THOUSANDTHS) {
     // A whole part below 2^30 as a small integer (`| 0`): String() of it is V8's integer path,
-    // where Math.floor's result, a double, takes the general double-to-text one (4× the cost of
-    // the whole item's other numbers together, in a profile of appendWrite).
+    // where Math.floor's result, a double, takes the general double-to-text one (one appending
+    // window write 1,570-1,600 → 1,010-1,310 ns, measured with a scratch script).
     const whole = (abs / 1000) | 0;
     return { N: (thousandths < 0 ? '-' : '') + String(whole) + FRACTIONS[abs - whole * 1000] };
   }
