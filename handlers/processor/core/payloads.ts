@@ -1,3 +1,6 @@
+import type { RawReading } from '../../../contract';
+import { scanPayload } from './scan-payload';
+
 /**
  * The payloads of a batch's records (what the sensors published), decoded from base64 once into one
  * buffer: validation parses them from it and the raw-data lake copies them from it. One buffer
@@ -62,6 +65,11 @@ export class Payloads {
   /** The length in bytes of record `index`'s payload. */
   length(index: number): number {
     return this.ends[index]! - this.starts[index]!;
+  }
+
+  /** Record `index`'s payload read by core/scan-payload.ts from its bytes (undefined: not in the scanned form). */
+  scan(index: number, sensorId: string, zoneId: string | undefined): RawReading | undefined {
+    return scanPayload(this.bytes, this.starts[index]!, this.ends[index]!, sensorId, zoneId);
   }
 
   /** Record `index`'s payload as UTF-8 text. */

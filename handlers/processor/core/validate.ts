@@ -333,12 +333,23 @@ export function validateRecord(
   decoded: DecodedRecord | string = decodeRecord(record),
 ): Validated {
   if (typeof decoded === 'string') return decoded;
-  // JSON first, then the schema: hand-written checks, io-ts for the rest (and to say what is wrong).
-  const parsed = parsePayload(decoded);
-  if (parsed instanceof NotJson) return parsed.reason;
-  const fast = isValidReadingFast(parsed);
-  if (!fast && !isValidReading(parsed)) return describeFailure(parsed) ?? 'invalid reading';
-  const raw = parsed as RawReading;
+  // The payload read from its bytes when it is in the form sensors send (core/scan-payload.ts) and
+  // valid; else, as for any other, JSON first, then the schema: hand-written checks, io-ts for the
+  // rest (and to say what is wrong).
+  const zones = decoded.registry_zones;
+  const scanned = decoded.payloads.scan(decoded.index, record.partitionKey, Array.isArray(zones) && typeof zones[0] === 'string' ? zones[0] : undefined);
+  let raw: RawReading;
+  let fast = scanned !== undefined && isValidReadingFast(scanned);
+  if (fast || (scanned !== undefined && isValidReading(scanned))) {
+    raw = scanned!;
+  } else {
+    // Not scanned, or not valid: JSON.parse's value is what the reason describes.
+    const parsed = parsePayload(decoded);
+    if (parsed instanceof NotJson) return parsed.reason;
+    fast = isValidReadingFast(parsed);
+    if (!fast && !isValidReading(parsed)) return describeFailure(parsed) ?? 'invalid reading';
+    raw = parsed as RawReading;
+  }
   const problem = serverSetKeyProblem(raw) ?? identityProblem(raw, record);
   if (problem !== undefined) return problem;
   // The hand-written checks passed only for a canonical timestamp: not checked again.
