@@ -66,13 +66,17 @@ const OFFSETS = READINGS_TABLE.offsetsAttribute;
 
 /**
  * Values a window's items repeat batch after batch (counts, whole vehicle counts, measurements and
- * their extremes at one decimal, as sensors send them): one frozen attribute each, made once per
- * container and shared by every item that holds it, rather than an object and a string per
- * attribute per write. Up to CACHED_VALUES entries each (≈ 60 bytes an entry, made only as seen).
+ * their extremes at one decimal, as sensors send them, and their sums): one frozen attribute each,
+ * made once per container and shared by every item that holds it, rather than an object and a
+ * string per attribute per write. Integers up to CACHED_VALUES; values at one decimal up to
+ * CACHED_TENTHS tenths (10,000.0: the sums of a 60 s window of 1 Hz speeds, congestion or flow
+ * scores, which each write of the window writes anew). About 60 bytes an entry, made only as seen:
+ * at most 6 MB.
  */
 const CACHED_VALUES = 10_001;
+const CACHED_TENTHS = 100_001;
 const INTEGERS: (AttributeValue | undefined)[] = new Array(CACHED_VALUES).fill(undefined);
-const TENTHS: (AttributeValue | undefined)[] = new Array(CACHED_VALUES).fill(undefined);
+const TENTHS: (AttributeValue | undefined)[] = new Array(CACHED_TENTHS).fill(undefined);
 
 const n = (value: number): AttributeValue => {
   if (value >= 0 && value < CACHED_VALUES && Number.isInteger(value)) return (INTEGERS[value] ??= Object.freeze({ N: String(value) }));
@@ -93,7 +97,7 @@ export function fixed3(value: number): AttributeValue {
 }
 /** A number of thousandths as a DynamoDB number with up to 3 decimals (exact). */
 export function milliNumber(thousandths: number): AttributeValue {
-  if (thousandths >= 0 && thousandths % 100 === 0 && thousandths < CACHED_VALUES * 100) {
+  if (thousandths >= 0 && thousandths % 100 === 0 && thousandths < CACHED_TENTHS * 100) {
     return (TENTHS[thousandths / 100] ??= Object.freeze(formatMilli(thousandths)));
   }
   return formatMilli(thousandths);

@@ -122,6 +122,9 @@ describe('fixed3', () => {
       { numRuns: 5000 },
     );
     expect(fixed3(42.5)).toBe(fixed3(42.5));
+    // A window's sums at one decimal too (60 readings of up to 100.0 and more).
+    expect(fixed3(5_999.9)).toBe(fixed3(5_999.9));
+    expect(fixed3(9_999.9)).toBe(fixed3(9_999.9));
     expect(Object.isFrozen(fixed3(42.5))).toBe(true);
     expect(() => {
       (fixed3(42.5) as { N: string }).N = '0';
