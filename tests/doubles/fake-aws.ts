@@ -137,6 +137,11 @@ class Expression {
     }
     return Expression.get(item, this.path());
   }
+  /** Whether `item` meets the whole expression (from its start: one Expression tests many items). */
+  test(item: Item): boolean {
+    this.at = 0;
+    return this.condition(item);
+  }
   condition(item: Item): boolean {
     let result = this.conjunction(item);
     while (this.peek()?.toUpperCase() === 'OR') {
@@ -380,9 +385,9 @@ const DYNAMODB: Service = {
     Query(aws, input) {
       const table = aws.table(input.TableName);
       const schema = schemaOf(table, input.IndexName);
-      const items = [...table.items.values()].filter(
-        (item) => inIndex(item, schema) && new Expression(input.KeyConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues).condition(item),
-      );
+      // One Expression for every item: the benchmarks count this double's work in the processor's time.
+      const key = new Expression(input.KeyConditionExpression, input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+      const items = [...table.items.values()].filter((item) => inIndex(item, schema) && key.test(item));
       // In sort-key order, newest first when asked, at most Limit items (what a "latest item" query relies on).
       if (schema.range) {
         const r = schema.range;
