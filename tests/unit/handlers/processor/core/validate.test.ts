@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { toInputRecords } from '../../../../../handlers/processor/handler';
 import { LIMITS, READING_FIELDS, ruleRecord } from '../../../../../contract';
 import fc from 'fast-check';
-import { canonicalUtcToMs, MAX_RECORD_BYTES, scanRuleRecord, validateRecord, ValidReading } from '../../../../../handlers/processor/core/validate';
+import { canonicalUtcToMs, MAX_RECORD_BYTES, parseJson, scanRuleRecord, validateRecord, ValidReading } from '../../../../../handlers/processor/core/validate';
 import { Payloads } from '../../../../../handlers/processor/core/payloads';
 import { analyseBatch } from '../../../../../handlers/processor/core/batch';
 import { kinesisEvent, reading } from '../../../../helpers/kinesis';
@@ -88,6 +88,27 @@ describe('validateRecord', () => {
     const got = reasonOf(payload as Parameters<typeof kinesisEvent>[0][number]);
     if (typeof reason === 'string') expect(got).toBe(reason);
     else expect(got).toMatch(reason);
+  });
+
+  it("says why a payload or a record is not JSON in JSON.parse's words, and leaves V8's stack trace limit as it was", () => {
+    const before = Error.stackTraceLimit;
+    const limit = 17;
+    Error.stackTraceLimit = limit;
+    onTestFinished(() => {
+      Error.stackTraceLimit = before;
+    });
+    let message = '';
+    try {
+      JSON.parse('{"sensor_id": ');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(reasonOf({ raw: '{"sensor_id": ' })).toBe(`not JSON: ${message}`);
+    expect(reasonOf({ base64: Buffer.from('{"payload":').toString('base64') })).toMatch(/^not a record of the topic rule: /);
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(() => parseJson('{')).toThrow(SyntaxError);
+    expect(Error.stackTraceLimit).toBe(limit);
+    expect(parseJson('{"a":[1]}')).toEqual({ a: [1] });
   });
 
   it('accepts the boundaries of every range', () => {
