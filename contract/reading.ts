@@ -7,6 +7,7 @@
  */
 import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either';
+import { READINGS_TABLE } from './names';
 
 /** Upper bounds a physical road sensor cannot exceed. */
 export const LIMITS = {
@@ -60,7 +61,8 @@ export type ColumnType = keyof typeof COLUMN_TYPES;
 
 /**
  * What a rollup keeps of a numeric field over one sensor's readings: the sum, the mean (kept as
- * a sum, stored as sum / count), the minimum, the maximum and the value of the latest reading.
+ * the sum and the count of readings that had the field: a reader divides, `windowMean`), the
+ * minimum, the maximum and the value of the latest reading.
  */
 export type Aggregate = 'sum' | 'mean' | 'min' | 'max' | 'last';
 
@@ -340,6 +342,22 @@ export interface RawColumn {
 export const RAW_COLUMNS: readonly RawColumn[] = Object.entries(READING_FIELDS).map(([name, f]: [string, FieldSpec]) =>
   f.columnName ? { Name: f.columnName, Type: f.column, jsonKey: name } : { Name: name, Type: f.column },
 );
+
+/**
+ * A window item's mean of a field (one whose rollup keeps the mean): its `<field>_sum` over the
+ * count of readings that had the field (`<field>_count` for an optional field, the item's reading
+ * count for a required one), at 3 decimals as the processor keeps every statistic (exact: the sum
+ * is a whole number of thousandths). The item stores the sum and the count, not the mean: every
+ * write of a window rewrites its statistics, and a mean that a reader can work out is one number
+ * fewer to write (the processor's cost per window write, adapters/window-store.ts). Undefined when
+ * the item has no such reading. Items written before this stored `<field>_mean` too; it equals this.
+ */
+export function windowMean(item: Readonly<Record<string, { N?: string } | undefined>>, field: RolledUpField): number | undefined {
+  const sum = item[`${field}_sum`]?.N;
+  const count = item[READING_FIELDS[field].required ? READINGS_TABLE.countAttribute : `${field}_count`]?.N;
+  if (sum === undefined || count === undefined || Number(count) <= 0) return undefined;
+  return Math.round((Math.round(Number(sum) * 1000) / Number(count))) / 1000;
+}
 
 /** The numeric fields a rollup aggregates, with their aggregates. */
 export type RolledUpField = { [K in FieldName]: Fields[K] extends { rollup: readonly Aggregate[] } ? K : never }[FieldName];

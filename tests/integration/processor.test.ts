@@ -8,7 +8,7 @@ import { CreateEventBusCommand, PutRuleCommand, PutTargetsCommand } from '@aws-s
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processorEnv } from '../../scripts/lib/processor-env';
-import { ALERT_EVENT, ALERT_STATE_TABLE, ENV } from '../../contract';
+import { ALERT_EVENT, ALERT_STATE_TABLE, ENV, windowMean } from '../../contract';
 import { readConfig, type ProcessorConfig } from '../../handlers/processor/config';
 import { processBatch } from '../../handlers/processor/handler';
 import { buildClients, processorSinks, type Clients } from '../../handlers/processor/outputs';
@@ -111,10 +111,11 @@ describe('processor against moto', () => {
       last_reading_at: { S: new Date(T0 + 1000).toISOString() },
       reading_count: { N: '2' },
       vehicle_count_sum: { N: '32' },
-      congestion_index_mean: { N: '45' },
+      congestion_index_sum: { N: '90' },
       congestion_index_max: { N: '50' },
       zone_id: { S: 'zone-1' },
     });
+    expect(windowMean(s1, 'congestion_index')).toBe(45);
     expect(s1.zone_shard!.S).toMatch(/^zone-1#\d$/);
 
     const quarantined = (await drain(config.quarantineQueueUrl)).map((m) => JSON.parse(m.Body!));

@@ -29,6 +29,7 @@ import {
   SENSOR_STATUS_TABLE,
   SERVICE_NAME,
   type SensorStatus,
+  windowMean,
 } from '../../../contract';
 import type { AlertState } from '../console/views';
 import { LEVELS, type Level } from '../core/types';
@@ -308,9 +309,9 @@ export function rollupRow(item: Item): RollupRow {
     readings: num(item, READINGS_TABLE.countAttribute) ?? 0,
     firstReadingAt: item.first_reading_at?.S,
     lastReadingAt: item[READINGS_TABLE.lastReadingAttribute]?.S,
-    congestion: { mean: num(item, 'congestion_index_mean'), max: num(item, 'congestion_index_max'), last: num(item, 'congestion_index_last') },
+    congestion: { mean: windowMean(item, 'congestion_index'), max: num(item, 'congestion_index_max'), last: num(item, 'congestion_index_last') },
     vehicles: { sum: num(item, 'vehicle_count_sum'), max: num(item, 'vehicle_count_max'), last: num(item, 'vehicle_count_last') },
-    speedKmh: { mean: num(item, 'avg_speed_mean'), min: num(item, 'avg_speed_min'), last: num(item, 'avg_speed_last') },
+    speedKmh: { mean: windowMean(item, 'avg_speed'), min: num(item, 'avg_speed_min'), last: num(item, 'avg_speed_last') },
     ...(item.weather_condition_last?.S !== undefined ? { weather: item.weather_condition_last.S } : {}),
   };
 }

@@ -1,8 +1,8 @@
 /**
  * The readings table's window items (the persistence layer of the readings sink; the window
  * aggregate itself is pure, in core/window.ts). It owns the item's layout: keys, zone index shard,
- * aggregates as `<field>_<aggregate>`, the readings' offsets (compact: varint deltas,
- * `packOffsets`), TTL; and every AWS call on it.
+ * aggregates as `<field>_<aggregate>` (a mean as its sum and count: contract windowMean), the
+ * readings' offsets (compact: varint deltas, `packOffsets`), TTL; and every AWS call on it.
  *
  * A window's write is a Put of its whole item, conditioned on what the writer knows the stored
  * item holds: its reading count (which only grows), or its absence. What the store last wrote is
@@ -121,17 +121,16 @@ const toMilli = (v: AttributeValue | undefined): number | undefined => (v?.N ===
 const isLevel = (v: unknown): v is Level => (LEVELS as readonly unknown[]).includes(v);
 const LEVEL_ATTRIBUTE: Record<Level, AttributeValue> = { NORMAL: { S: 'NORMAL' }, WARNING: { S: 'WARNING' }, CRITICAL: { S: 'CRITICAL' } };
 const required = (f: RolledUpField) => (READING_FIELDS[f] as { required: boolean }).required;
-/** Each statistic's attributes: `<field>_sum`, `_mean`, `_min`, `_max` (and `_count` for an optional field). */
-const STAT_ATTRIBUTES = WINDOW_STATS.map((stat) => {
-  const aggregates = ROLLUP_FIELDS.find((f) => f.name === stat.field)!.aggregates;
-  return {
-    count: required(stat.field) ? undefined : `${stat.field}_count`,
-    sum: stat.sum ? `${stat.field}_sum` : undefined,
-    mean: aggregates.includes('mean') ? `${stat.field}_mean` : undefined,
-    min: stat.min ? `${stat.field}_min` : undefined,
-    max: stat.max ? `${stat.field}_max` : undefined,
-  };
-});
+/**
+ * Each statistic's attributes: `<field>_sum` (a mean is kept as the sum: readers divide it by the
+ * count, contract windowMean), `_min`, `_max`, and `_count` for an optional field.
+ */
+const STAT_ATTRIBUTES = WINDOW_STATS.map((stat) => ({
+  count: required(stat.field) ? undefined : `${stat.field}_count`,
+  sum: stat.sum ? `${stat.field}_sum` : undefined,
+  min: stat.min ? `${stat.field}_min` : undefined,
+  max: stat.max ? `${stat.field}_max` : undefined,
+}));
 const STAT_COUNT = STAT_ATTRIBUTES.length;
 const LAST_FIELDS = ROLLUP_FIELDS.filter((f) => f.aggregates.includes('last')).map((f) => f.name);
 const LAST_ATTRIBUTES = LAST_FIELDS.map((f) => `${f}_last`);
@@ -167,7 +166,6 @@ const LAST_VALUES: (number | string | undefined)[] = LAST_FIELDS.map(() => undef
 const FIXED_ATTRIBUTES = [PK, SK, COUNT, READINGS_TABLE.zoneIndexPartitionKey, 'zone_id', 'first_reading_at', READINGS_TABLE.lastReadingAttribute];
 const TAIL_ATTRIBUTES = [
   'traffic_flow_score_sum',
-  'traffic_flow_score_mean',
   'traffic_flow_score_last',
   'congestion_level',
   'congestion_level_max',
@@ -175,7 +173,7 @@ const TAIL_ATTRIBUTES = [
   OFFSETS,
   READINGS_TABLE.ttlAttribute,
 ];
-const statNames = (at: (typeof STAT_ATTRIBUTES)[number]) => [at.count, at.sum, at.mean, at.min, at.max].filter((x): x is string => x !== undefined);
+const statNames = (at: (typeof STAT_ATTRIBUTES)[number]) => [at.count, at.sum, at.min, at.max].filter((x): x is string => x !== undefined);
 
 /**
  * An item with every attribute of a window that has exactly the statistics and last values `mask`
@@ -278,7 +276,6 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
     const at = STAT_ATTRIBUTES[i]!;
     if (at.count) item[at.count] = n(had);
     if (at.sum) item[at.sum] = milliNumber(sumOf(a, i));
-    if (at.mean) item[at.mean] = milliNumber(Math.round(sumOf(a, i) / had));
     if (at.min) item[at.min] = milliNumber(minOf(a, i));
     if (at.max) item[at.max] = milliNumber(maxOf(a, i));
   }
@@ -287,8 +284,6 @@ function buildItem(a: WindowAggregate, count: number, packed: Uint8Array, option
     if (value !== undefined) item[LAST_ATTRIBUTES[j]!] = lastValue(j, value);
   }
   item.traffic_flow_score_sum = milliNumber(a.flowSum);
-  // The flow score is kept with one decimal, as each reading's.
-  item.traffic_flow_score_mean = milliNumber(Math.round(a.flowSum / count / 100) * 100);
   item.traffic_flow_score_last = milliNumber(milli(last.traffic_flow_score));
   item.congestion_level = LEVEL_ATTRIBUTE[last.congestion_level];
   item.congestion_level_max = LEVEL_ATTRIBUTE[a.maxLevel];

@@ -174,7 +174,7 @@ describe('createConsoleApi (AWS in memory)', () => {
     const zone = await call(api, event(CONSOLE_ROUTES.zone, { path: { zoneId: 'Z1' } }));
     expect(zone.body.sensors.map((s: { sensorId: string }) => s.sensorId)).toEqual(['s-1', 's-2']);
     expect(await call(api, event(CONSOLE_ROUTES.zone, { path: { zoneId: 'Z9' } }))).toMatchObject({ status: 404 });
-    put('readings', { sensor_id: { S: 's-1' }, timestamp: { S: new Date(NOW - 60_000).toISOString() }, reading_count: { N: '60' }, congestion_index_mean: { N: '93.5' }, weather_condition_last: { S: '<b>rain</b>' } });
+    put('readings', { sensor_id: { S: 's-1' }, timestamp: { S: new Date(NOW - 60_000).toISOString() }, reading_count: { N: '60' }, congestion_index_sum: { N: '5610' }, weather_condition_last: { S: '<b>rain</b>' } });
     const rollups = await call(api, event(CONSOLE_ROUTES.sensorRollups, { path: { sensorId: 's-1' }, query: 'minutes=60' }));
     expect(rollups.body.rollups).toEqual([expect.objectContaining({ readings: 60, congestion: expect.objectContaining({ mean: 93.5 }), weather: '<b>rain</b>' })]);
     expect(await call(api, event(CONSOLE_ROUTES.sensorRollups, { path: { sensorId: 's-404' } }))).toMatchObject({ status: 404 });

@@ -1,6 +1,6 @@
 /** The readings table's window items and their writes (handlers/processor/adapters/window-store.ts). */
 import { describe, expect, it } from 'vitest';
-import { exampleReading } from '../../../../../contract';
+import { exampleReading, windowMean } from '../../../../../contract';
 import { enrich } from '../../../../helpers/readings';
 import { zoneShard } from '../../../../../handlers/processor/core/hash';
 import { windowOf as aggregateOf } from '../../../../../handlers/processor/core/window';
@@ -52,9 +52,8 @@ describe('windowItem', () => {
       vehicle_count_max: { N: '30' },
       vehicle_count_last: { N: '30' },
       avg_speed_sum: { N: '110' },
-      avg_speed_mean: { N: '36.667' },
       avg_speed_min: { N: '30' },
-      congestion_index_mean: { N: '61.667' },
+      congestion_index_sum: { N: '185' },
       congestion_index_max: { N: '85' },
       congestion_level: { S: 'WARNING' },
       congestion_level_max: { S: 'WARNING' },
@@ -64,6 +63,25 @@ describe('windowItem', () => {
     expect(unpackOffsets(item.reading_offsets_ms!.B!)).toEqual([0, 1000, 2000]);
     // The last reading (by time, not arrival) has no temperature.
     expect(item).not.toHaveProperty('temperature_last');
+    // Means are kept as sums (and counts): readers divide.
+    expect(Object.keys(item).filter((k) => k.endsWith('_mean'))).toEqual([]);
+    expect(windowMean(item, 'avg_speed')).toBe(36.667);
+    expect(windowMean(item, 'congestion_index')).toBe(61.667);
+  });
+
+  it('gives readers the mean of the readings at 3 decimals, from the sum and the count it stores', () => {
+    const speed = fc.integer({ min: 0, max: 300_000 }).map((m) => m / 1000);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(speed, fc.integer({ min: 0, max: 100_000 }).map((m) => m / 1000)), { minLength: 1, maxLength: 60 }), (values) => {
+        const readings = windowOf(values.map((_, i) => i), (i) => ({ avg_speed: values[i]![0], congestion_index: values[i]![1] }));
+        const item = windowItem(aggregateOf('s1', T, readings), options);
+        const mean = (k: 0 | 1) => Math.round(values.reduce((sum, v) => sum + Math.round(v[k] * 1000), 0) / values.length) / 1000;
+        expect(windowMean(item, 'avg_speed')).toBe(mean(0));
+        expect(windowMean(item, 'congestion_index')).toBe(mean(1));
+      }),
+      { numRuns: 500 },
+    );
+    expect(windowMean({}, 'avg_speed')).toBeUndefined();
   });
 
   it('stores a single reading as that reading (count 1)', () => {
@@ -71,7 +89,7 @@ describe('windowItem', () => {
     expect(windowItem(aggregate, options)).toMatchObject({
       reading_count: { N: '1' },
       vehicle_count_sum: { N: '10' },
-      avg_speed_mean: { N: '30' },
+      avg_speed_sum: { N: '30' },
       avg_speed_last: { N: '30' },
       temperature_last: { N: '21' },
       traffic_flow_score_last: { N: '25' },
