@@ -61,6 +61,10 @@ describe('scanPayload (a sensor payload read without JSON.parse)', () => {
       .filter(([, f]) => !('setBy' in f && f.setBy === 'rule'))
       .map(([name]) => name);
     expect([...SCANNED_FIELDS].sort()).toEqual(sentBySensor.sort());
+    // Each is read into the reading under its own name.
+    const values: Record<string, string | number> = { sensor_id: SENSOR, zone_id: ZONE, timestamp: '2026-11-22T12:00:00.000Z', vehicle_count: 3, avg_speed: 4.5, congestion_index: 6.5, temperature: -7.25, weather_condition: 'fog' };
+    expect(Object.keys(values).sort()).toEqual(sentBySensor.sort());
+    expect({ ...scan(Buffer.from(JSON.stringify(values))) }).toEqual(values);
   });
 
   it('reads every payload in the form sensors send, keys in any order, as JSON.parse does', () => {
