@@ -344,6 +344,13 @@ export const RAW_COLUMNS: readonly RawColumn[] = Object.entries(READING_FIELDS).
 );
 
 /**
+ * The window item's attribute that counts the readings that had a field: the item's reading count
+ * for a required field (every reading has it), `<field>_count` for an optional one.
+ */
+export const rollupCountAttribute = (field: RolledUpField): string =>
+  READING_FIELDS[field].required ? READINGS_TABLE.countAttribute : `${field}_count`;
+
+/**
  * A window item's mean of a field (one whose rollup keeps the mean): its `<field>_sum` over the
  * count of readings that had the field (`<field>_count` for an optional field, the item's reading
  * count for a required one), at 3 decimals as the processor keeps every statistic (exact: the sum
@@ -354,7 +361,7 @@ export const RAW_COLUMNS: readonly RawColumn[] = Object.entries(READING_FIELDS).
  */
 export function windowMean(item: Readonly<Record<string, { N?: string } | undefined>>, field: RolledUpField): number | undefined {
   const sum = item[`${field}_sum`]?.N;
-  const count = item[READING_FIELDS[field].required ? READINGS_TABLE.countAttribute : `${field}_count`]?.N;
+  const count = item[rollupCountAttribute(field)]?.N;
   if (sum === undefined || count === undefined || Number(count) <= 0) return undefined;
   return Math.round((Math.round(Number(sum) * 1000) / Number(count))) / 1000;
 }

@@ -20,7 +20,7 @@
  * and 13 ms for an Update of it (its update-expression validator is quadratic in the clauses).
  */
 import type { AttributeValue, DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { integerText, READINGS_TABLE, READING_FIELDS, ROLLUP_FIELDS, type RolledUpField } from '../../../contract';
+import { integerText, READINGS_TABLE, READING_FIELDS, ROLLUP_FIELDS, rollupCountAttribute } from '../../../contract';
 import type { WindowDelta } from '../core/batch';
 import type { EnrichedReading } from '../core/types';
 import type { ProcessorConfig } from '../config';
@@ -120,13 +120,13 @@ const toMilli = (v: AttributeValue | undefined): number | undefined => (v?.N ===
 
 const isLevel = (v: unknown): v is Level => (LEVELS as readonly unknown[]).includes(v);
 const LEVEL_ATTRIBUTE: Record<Level, AttributeValue> = { NORMAL: { S: 'NORMAL' }, WARNING: { S: 'WARNING' }, CRITICAL: { S: 'CRITICAL' } };
-const required = (f: RolledUpField) => (READING_FIELDS[f] as { required: boolean }).required;
 /**
  * Each statistic's attributes: `<field>_sum` (a mean is kept as the sum: readers divide it by the
  * count, contract windowMean), `_min`, `_max`, and `_count` for an optional field.
  */
 const STAT_ATTRIBUTES = WINDOW_STATS.map((stat) => ({
-  count: required(stat.field) ? undefined : `${stat.field}_count`,
+  // A required field's count is the item's reading count, written with the keys.
+  count: rollupCountAttribute(stat.field) === COUNT ? undefined : rollupCountAttribute(stat.field),
   sum: stat.sum ? `${stat.field}_sum` : undefined,
   min: stat.min ? `${stat.field}_min` : undefined,
   max: stat.max ? `${stat.field}_max` : undefined,
